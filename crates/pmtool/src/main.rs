@@ -1,1 +1,155 @@
-fn main() {}
+//! `pmtool`: the promethium companion tool, as `promtool` is for Prometheus.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "pmtool", version, about = "Tooling for the promethium monitoring server.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check the resources for validity.
+    Check {
+        #[command(subcommand)]
+        what: CheckCommand,
+    },
+    /// Hash a password with bcrypt for basic_auth_users in a web config file.
+    ///
+    /// On a terminal the password is asked for twice without echo; otherwise one line is
+    /// read from standard input.
+    HashPassword {
+        /// bcrypt cost (work factor), 4 to 31. Each step doubles the time to check a login.
+        #[arg(long, default_value_t = 12)]
+        cost: u32,
+        /// Print a ready `NAME: HASH` line for basic_auth_users.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CheckCommand {
+    /// Check if the web config files are valid or not.
+    WebConfig {
+        /// The web config files to check.
+        #[arg(value_name = "web-config-files")]
+        files: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check {
+            what: CheckCommand::WebConfig { files },
+        } => return check_web_config(&files),
+        Command::HashPassword { cost, user } => hash_password(cost, user.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pmtool: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `promtool check web-config`: every verdict goes to stderr as `FILE SUCCESS` or
+/// `FILE FAILED: error`; the exit code is 1 if any file failed. Argument errors are
+/// reported before any check, as kingpin does.
+fn check_web_config(files: &[String]) -> ExitCode {
+    if files.is_empty() {
+        eprintln!("pmtool: error: required argument 'web-config-files' not provided, try --help");
+        return ExitCode::FAILURE;
+    }
+    for f in files {
+        let path = Path::new(f);
+        if !path.exists() {
+            eprintln!("pmtool: error: path '{f}' does not exist, try --help");
+            return ExitCode::FAILURE;
+        }
+        if path.is_dir() {
+            eprintln!("pmtool: error: '{f}' is a directory, try --help");
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut failed = false;
+    for f in files {
+        match webconfig::validate(Path::new(f)) {
+            Ok(()) => eprintln!("{f} SUCCESS"),
+            Err(e) => {
+                eprintln!("{f} FAILED: {e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn hash_password(cost: u32, user: Option<&str>) -> anyhow::Result<()> {
+    if !(4..=31).contains(&cost) {
+        bail!("--cost must be between 4 and 31, got {cost}");
+    }
+    if let Some(name) = user {
+        if name.is_empty() || name.contains(':') {
+            bail!("--user must be non-empty and must not contain ':' (basic auth splits user and password there)");
+        }
+    }
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Enter password: ").context("reading the password")?;
+        let second = rpassword::prompt_password("Confirm password: ").context("reading the password")?;
+        if first != second {
+            bail!("the passwords do not match");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    if password.len() > 72 {
+        bail!("the password is longer than 72 bytes, and bcrypt ignores everything after the 72nd byte");
+    }
+    let hash = bcrypt::hash(password.as_bytes(), cost).context("hashing the password")?;
+    let mut out = std::io::stdout().lock();
+    match user {
+        Some(name) => writeln!(out, "{}: {hash}", yaml_key(name))?,
+        None => writeln!(out, "{hash}")?,
+    }
+    Ok(())
+}
+
+/// A user name as a YAML mapping key: plain when that is unambiguous, else double-quoted.
+fn yaml_key(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'))
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && !matches!(
+            name.to_ascii_lowercase().as_str(),
+            "y" | "n" | "yes" | "no" | "true" | "false" | "on" | "off" | "null"
+        );
+    if plain {
+        name.to_string()
+    } else {
+        format!("{name:?}")
+    }
+}

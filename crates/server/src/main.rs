@@ -1,1 +1,174 @@
-fn main() {}
+//! `promethium`: the server binary. Parses Prometheus's flags, validates the web config,
+//! and serves the HTTP endpoints behind it on every listen address.
+
+mod build;
+mod flags;
+mod logging;
+mod metrics;
+mod timefmt;
+mod web;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::Context;
+use clap::Parser;
+
+use crate::flags::Flags;
+
+fn main() -> ExitCode {
+    let flags = Flags::parse();
+    if flags.version {
+        print!("{}", build::version_text());
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = logging::init(&flags.log_level, &flags.log_format) {
+        eprintln!("promethium: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(err = %e, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(flags)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(err = format!("{e:#}"), "promethium stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves a listen address as Go does: `:9090` means every interface.
+async fn resolve_listen_address(address: &str) -> anyhow::Result<SocketAddr> {
+    let full = if address.starts_with(':') {
+        format!("0.0.0.0{address}")
+    } else {
+        address.to_string()
+    };
+    let mut resolved = tokio::net::lookup_host(full.as_str())
+        .await
+        .with_context(|| format!("invalid listen address {address:?}"))?;
+    resolved
+        .next()
+        .with_context(|| format!("listen address {address:?} resolves to nothing"))
+}
+
+async fn run(flags: Flags) -> anyhow::Result<()> {
+    // One crypto provider for the whole process, chosen here rather than by feature unification.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let started = SystemTime::now();
+    tracing::info!(version = build::VERSION, revision = build::REVISION, "Starting promethium");
+
+    let metrics = metrics::ServerMetrics::new();
+    let prefix = flags.route_prefix();
+    let mut options = webconfig::HandleOptions::default();
+    if flags.health_without_auth {
+        options.unauthenticated_paths = vec![format!("{prefix}/-/healthy"), format!("{prefix}/-/ready")];
+    }
+    let observer_metrics = Arc::clone(&metrics);
+    options.on_failure = Some(Arc::new(move |reason| observer_metrics.auth_failure(reason)));
+    let web_config_path = (!flags.web_config_file.is_empty()).then(|| Path::new(&flags.web_config_file));
+    if let Some(path) = web_config_path {
+        webconfig::validate(path).map_err(|e| {
+            tracing::error!(file = %path.display(), err = %e, "Unable to validate web configuration file");
+            anyhow::anyhow!("invalid web configuration file {}: {e}", path.display())
+        })?;
+    } else {
+        tracing::warn!(
+            "no --web.config.file given: every endpoint (UI, API, /metrics, lifecycle) is open to anyone who can reach the listen address; use a web config file to require TLS and basic auth"
+        );
+    }
+    let web_config = webconfig::WebConfigHandle::new(web_config_path, options)
+        .map_err(|e| anyhow::anyhow!("invalid web configuration file: {e}"))?;
+
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = Arc::new(web::AppState {
+        flags: flags.clone(),
+        metrics: Arc::clone(&metrics),
+        started,
+        shutdown: shutdown_tx.clone(),
+        web_config: web_config.clone(),
+    });
+    let app = web::router(state);
+    let outer = metrics::HttpMetricsLayer {
+        metrics: Arc::clone(&metrics),
+        route_prefix: prefix.clone().into(),
+    };
+
+    let mut servers = tokio::task::JoinSet::new();
+    for address in &flags.listen_addresses {
+        let socket = resolve_listen_address(address).await?;
+        let listener = tokio::net::TcpListener::bind(socket)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening");
+        let mut rx = shutdown_rx.clone();
+        let serve_options = webconfig::ServeOptions {
+            max_connections: flags.max_connections,
+            ..Default::default()
+        };
+        servers.spawn(webconfig::serve_with_outer_layer(
+            listener,
+            web_config.clone(),
+            app.clone(),
+            outer.clone(),
+            serve_options,
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        ));
+    }
+    metrics.ready.set(1);
+    tracing::info!("Server is ready to receive web requests.");
+
+    let stop_all = shutdown_tx.clone();
+    let signals = tokio::spawn(watch_signals(shutdown_tx, web_config));
+    let mut result = Ok(());
+    while let Some(joined) = servers.join_next().await {
+        match joined {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                result = Err(anyhow::anyhow!("{e}"));
+                // One listener failing stops the others too, as Prometheus exits.
+                let _ = stop_all.send(true);
+            }
+            Err(e) => result = Err(anyhow::anyhow!("listener task failed: {e}")),
+        }
+    }
+    signals.abort();
+    tracing::info!("See you next time!");
+    result
+}
+
+/// SIGTERM and SIGINT stop the server gracefully; SIGHUP re-checks the configuration files.
+async fn watch_signals(shutdown: tokio::sync::watch::Sender<bool>, web_config: webconfig::WebConfigHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::warn!("cannot install signal handlers");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::warn!("Received SIGTERM, exiting gracefully..."); break; }
+            _ = int.recv() => { tracing::warn!("Received SIGINT, exiting gracefully..."); break; }
+            _ = hup.recv() => {
+                match web_config.current() {
+                    Ok(_) => tracing::info!("Reloaded configuration on SIGHUP"),
+                    Err(e) => tracing::error!(err = %e, "web config file is invalid"),
+                }
+            }
+        }
+    }
+    let _ = shutdown.send(true);
+}

@@ -29,7 +29,7 @@ pub use config::{
 pub use layer::{AuthenticatedUser, LayerBody, PeerAddr, WebConfigLayer, WebConfigService};
 pub use live::{AuthFailure, FailureObserver, HandleOptions, WebConfigHandle};
 pub use pool::PoolLimits;
-pub use serve::{serve, ServeError, ServeOptions};
+pub use serve::{serve, serve_with_outer_layer, ServeError, ServeOptions};
 pub use tls::SECP521R1;
 
 /// Checks a web config file as `promtool check web-config` does: read, YAML, headers,

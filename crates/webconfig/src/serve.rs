@@ -76,6 +76,31 @@ where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
+    let identity = tower::layer::util::Identity::new();
+    serve_with_outer_layer(listener, handle, service, identity, options, shutdown).await
+}
+
+/// [`serve`], with `outer` wrapped around the web configuration layer, for what must see
+/// every request, refused ones included (request metrics, access logs).
+pub async fn serve_with_outer_layer<S, B, L, OB>(
+    listener: TcpListener,
+    handle: WebConfigHandle,
+    service: S,
+    outer: L,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+    L: tower::Layer<crate::layer::WebConfigService<S>>,
+    L::Service: Service<Request<Incoming>, Response = Response<OB>, Error = Infallible> + Clone + Send + Sync + 'static,
+    <L::Service as Service<Request<Incoming>>>::Future: Send + 'static,
+    OB: http_body::Body<Data = Bytes> + Send + 'static,
+    OB::Error: Into<BoxError>,
+{
     let config = handle.current().map_err(ServeError::Config)?;
     let tls = config.tls_server_config.is_enabled();
     let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
@@ -85,7 +110,7 @@ where
     } else {
         tracing::info!(address = %address, "TLS is disabled.");
     }
-    let service = tower::Layer::layer(&WebConfigLayer::new(handle.clone()), service);
+    let service = outer.layer(tower::Layer::layer(&WebConfigLayer::new(handle.clone()), service));
     let limit = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let make_builder = |http1_only: bool| {

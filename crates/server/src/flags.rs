@@ -1,0 +1,167 @@
+//! Command-line flags, with Prometheus's names and defaults.
+
+use std::collections::BTreeMap;
+
+use clap::Parser;
+
+/// The Promethium monitoring server.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "promethium", disable_version_flag = true, about = "The Promethium monitoring server")]
+pub struct Flags {
+    /// Show application version.
+    #[arg(long = "version")]
+    pub version: bool,
+
+    /// Prometheus configuration file path.
+    #[arg(long = "config.file", default_value = "prometheus.yml", value_name = "PATH")]
+    pub config_file: String,
+
+    /// Address to listen on for UI, API, and telemetry. Can be repeated.
+    #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090", value_name = "ADDRESS")]
+    pub listen_addresses: Vec<String>,
+
+    /// Path to configuration file that can enable TLS or authentication.
+    #[arg(long = "web.config.file", default_value = "", value_name = "PATH")]
+    pub web_config_file: String,
+
+    /// The URL under which Prometheus is externally reachable (for example, if Prometheus
+    /// is served via a reverse proxy). Used for generating relative and absolute links
+    /// back to Prometheus itself. If the URL has a path portion, it will be used to
+    /// prefix all HTTP endpoints served by Prometheus. If omitted, relevant URL
+    /// components will be derived automatically.
+    #[arg(long = "web.external-url", default_value = "", value_name = "URL")]
+    pub external_url: String,
+
+    /// Prefix for the internal routes of web endpoints. Defaults to path of --web.external-url.
+    #[arg(long = "web.route-prefix", value_name = "PATH")]
+    pub route_prefix: Option<String>,
+
+    /// Enable shutdown and reload via HTTP request.
+    #[arg(long = "web.enable-lifecycle", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
+    pub enable_lifecycle: bool,
+
+    /// Enable API endpoints for admin control actions.
+    #[arg(long = "web.enable-admin-api", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
+    pub enable_admin_api: bool,
+
+    /// Serve /-/healthy and /-/ready without credentials (for load-balancer and Kubernetes
+    /// probes), even when the web config requires basic auth.
+    #[arg(long = "web.health-without-auth", num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
+    pub health_without_auth: bool,
+
+    /// Maximum number of simultaneous connections across all listeners.
+    #[arg(long = "web.max-connections", default_value_t = 512, value_name = "N")]
+    pub max_connections: usize,
+
+    /// Base path for metrics storage.
+    #[arg(long = "storage.tsdb.path", default_value = "data/", value_name = "PATH")]
+    pub tsdb_path: String,
+
+    /// Only log messages with the given severity or above. One of: [debug, info, warn, error]
+    #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
+    pub log_level: String,
+
+    /// Output format of log messages. One of: [logfmt, json]
+    #[arg(long = "log.format", default_value = "logfmt", value_parser = ["logfmt", "json"])]
+    pub log_format: String,
+}
+
+impl Flags {
+    /// The route prefix: `--web.route-prefix`, else the external URL's path; always starts
+    /// with `/` and has no trailing `/` (except the root itself, given as "").
+    pub fn route_prefix(&self) -> String {
+        let raw = match &self.route_prefix {
+            Some(p) => p.clone(),
+            None => external_url_path(&self.external_url),
+        };
+        let trimmed = raw.trim_end_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else if trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        }
+    }
+
+    /// Flag values as `/api/v1/status/flags` reports them.
+    pub fn as_map(&self) -> BTreeMap<&'static str, String> {
+        BTreeMap::from([
+            ("config.file", self.config_file.clone()),
+            ("web.listen-address", self.listen_addresses.join(",")),
+            ("web.config.file", self.web_config_file.clone()),
+            ("web.external-url", self.external_url.clone()),
+            ("web.route-prefix", self.route_prefix().if_empty("/")),
+            ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
+            ("web.enable-admin-api", self.enable_admin_api.to_string()),
+            ("web.health-without-auth", self.health_without_auth.to_string()),
+            ("web.max-connections", self.max_connections.to_string()),
+            ("storage.tsdb.path", self.tsdb_path.clone()),
+            ("log.level", self.log_level.clone()),
+            ("log.format", self.log_format.clone()),
+        ])
+    }
+}
+
+trait IfEmpty {
+    fn if_empty(self, default: &str) -> String;
+}
+
+impl IfEmpty for String {
+    fn if_empty(self, default: &str) -> String {
+        if self.is_empty() {
+            default.to_string()
+        } else {
+            self
+        }
+    }
+}
+
+/// The path of an absolute URL such as `http://host:9090/prom/`, or "" when there is none.
+fn external_url_path(url: &str) -> String {
+    let Some((_, rest)) = url.split_once("://") else {
+        return String::new();
+    };
+    match rest.find('/') {
+        Some(i) => rest[i..].split(['?', '#']).next().unwrap_or("").to_string(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Flags, clap::Error> {
+        Flags::try_parse_from(std::iter::once("promethium").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_prometheus() {
+        let f = parse(&[]).unwrap();
+        assert_eq!(f.listen_addresses, vec!["0.0.0.0:9090"]);
+        assert_eq!(f.config_file, "prometheus.yml");
+        assert_eq!(f.tsdb_path, "data/");
+        assert!(!f.enable_lifecycle);
+        assert_eq!(f.route_prefix(), "");
+    }
+
+    #[test]
+    fn kingpin_style_values() {
+        let f = parse(&["--web.enable-lifecycle", "--web.config.file=web.yml", "--web.listen-address=:1", "--web.listen-address", "127.0.0.1:2"]).unwrap();
+        assert!(f.enable_lifecycle);
+        assert_eq!(f.web_config_file, "web.yml");
+        assert_eq!(f.listen_addresses, vec![":1", "127.0.0.1:2"]);
+        let g = parse(&["--web.enable-lifecycle=false"]).unwrap();
+        assert!(!g.enable_lifecycle);
+        assert!(parse(&["--web.no-such-flag"]).is_err());
+    }
+
+    #[test]
+    fn route_prefix_from_external_url() {
+        let f = parse(&["--web.external-url=https://example.com/prom/"]).unwrap();
+        assert_eq!(f.route_prefix(), "/prom");
+        let g = parse(&["--web.external-url=https://example.com/prom/", "--web.route-prefix=/"]).unwrap();
+        assert_eq!(g.route_prefix(), "");
+    }
+}

@@ -1,0 +1,245 @@
+//! The server's own metrics (`/metrics`): process, build, HTTP and authentication.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::build;
+
+type CodeHandler = Vec<(&'static str, String)>;
+
+/// Metrics updated by the web server.
+pub struct ServerMetrics {
+    registry: Registry,
+    http_requests: Family<CodeHandler, Counter>,
+    http_duration: Family<Vec<(&'static str, String)>, Histogram>,
+    auth_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
+    /// `prometheus_ready`: 1 once the server serves requests.
+    pub ready: Gauge,
+}
+
+impl ServerMetrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::default();
+        let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
+        build_info
+            .get_or_create(&vec![
+                ("version", build::VERSION.to_string()),
+                ("revision", build::REVISION.to_string()),
+                ("branch", build::BRANCH.to_string()),
+                ("rustversion", build::RUSTC_VERSION.to_string()),
+                ("goos", std::env::consts::OS.to_string()),
+                ("goarch", std::env::consts::ARCH.to_string()),
+            ])
+            .set(1);
+        registry.register(
+            "prometheus_build_info",
+            "A metric with a constant '1' value labeled by version, revision, branch, and the Rust version from which promethium was built",
+            build_info,
+        );
+        let http_requests = Family::<CodeHandler, Counter>::default();
+        registry.register(
+            "prometheus_http_requests",
+            "Counter of HTTP requests",
+            http_requests.clone(),
+        );
+        let http_duration = Family::<Vec<(&'static str, String)>, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0])
+        });
+        registry.register(
+            "prometheus_http_request_duration_seconds",
+            "Histogram of latencies for HTTP requests",
+            http_duration.clone(),
+        );
+        let auth_failures = Family::<Vec<(&'static str, &'static str)>, Counter>::default();
+        for reason in webconfig::AuthFailure::ALL {
+            let _ = auth_failures.get_or_create(&vec![("reason", reason.as_str())]);
+        }
+        registry.register(
+            "prometheus_http_auth_failures",
+            "Requests refused by the web configuration (basic auth, rate limit, bcrypt queue), by reason",
+            auth_failures.clone(),
+        );
+        let ready = Gauge::default();
+        registry.register("prometheus_ready", "Whether Prometheus startup was fully completed and the server is ready for normal operation.", ready.clone());
+        registry.register_collector(Box::new(ProcessCollector));
+        Arc::new(Self {
+            registry,
+            http_requests,
+            http_duration,
+            auth_failures,
+            ready,
+        })
+    }
+
+    pub fn auth_failure(&self, reason: webconfig::AuthFailure) {
+        self.auth_failures.get_or_create(&vec![("reason", reason.as_str())]).inc();
+    }
+
+    fn observe(&self, handler: &str, code: u16, seconds: f64) {
+        self.http_requests
+            .get_or_create(&vec![("code", code.to_string()), ("handler", handler.to_string())])
+            .inc();
+        self.http_duration
+            .get_or_create(&vec![("handler", handler.to_string())])
+            .observe(seconds);
+    }
+
+    /// The exposition in the Prometheus text format 0.0.4 or OpenMetrics 1.0.0.
+    pub fn encode(&self, openmetrics: bool) -> Result<String, fmt::Error> {
+        let mut out = String::new();
+        if openmetrics {
+            prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        } else {
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
+        }
+        Ok(out)
+    }
+}
+
+/// `process_*` metrics read from /proc at each scrape, as Go's process collector does.
+#[derive(Debug)]
+struct ProcessCollector;
+
+fn encode_gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> Result<(), fmt::Error> {
+    let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    ConstGauge::new(value).encode(metric)
+}
+
+impl Collector for ProcessCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        use procfs::process::Process;
+        use procfs::WithCurrentSystemInfo;
+        let Ok(me) = Process::myself() else {
+            return Ok(());
+        };
+        if let Ok(stat) = me.stat() {
+            let ticks = procfs::ticks_per_second() as f64;
+            let cpu = (stat.utime + stat.stime) as f64 / ticks;
+            let metric = encoder.encode_descriptor(
+                "process_cpu_seconds",
+                "Total user and system CPU time spent in seconds",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new(cpu).encode(metric)?;
+            encode_gauge(&mut encoder, "process_virtual_memory_bytes", "Virtual memory size in bytes.", stat.vsize as f64)?;
+            encode_gauge(
+                &mut encoder,
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes",
+                stat.rss_bytes().get() as f64,
+            )?;
+            if let Ok(boot) = procfs::boot_time_secs() {
+                encode_gauge(
+                    &mut encoder,
+                    "process_start_time_seconds",
+                    "Start time of the process since unix epoch in seconds",
+                    boot as f64 + stat.starttime as f64 / ticks,
+                )?;
+            }
+            encode_gauge(&mut encoder, "process_threads", "Number of OS threads in the process.", stat.num_threads as f64)?;
+        }
+        if let Ok(fds) = me.fd_count() {
+            encode_gauge(&mut encoder, "process_open_fds", "Number of open file descriptors.", fds as f64)?;
+        }
+        if let Ok(limits) = me.limits() {
+            if let procfs::process::LimitValue::Value(v) = limits.max_open_files.soft_limit {
+                encode_gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors.", v as f64)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Counts every HTTP request by handler and status code, including the 401s and 429s
+/// answered by the web configuration layer (this layer sits outside it).
+#[derive(Clone)]
+pub struct HttpMetricsLayer {
+    pub metrics: Arc<ServerMetrics>,
+    pub route_prefix: Arc<str>,
+}
+
+impl<S> tower::Layer<S> for HttpMetricsLayer {
+    type Service = HttpMetricsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpMetricsService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct HttpMetricsService<S> {
+    inner: S,
+    layer: HttpMetricsLayer,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for HttpMetricsService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let handler = handler_label(request.uri().path(), &self.layer.route_prefix);
+        let metrics = Arc::clone(&self.layer.metrics);
+        let started = Instant::now();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            if let Ok(response) = &result {
+                metrics.observe(handler, response.status().as_u16(), started.elapsed().as_secs_f64());
+            }
+            result
+        })
+    }
+}
+
+/// The route a path belongs to, from a fixed set so that label values stay bounded.
+pub fn handler_label(path: &str, prefix: &str) -> &'static str {
+    let path = path.strip_prefix(prefix).unwrap_or(path);
+    const ROUTES: [&str; 13] = [
+        "/metrics",
+        "/-/healthy",
+        "/-/ready",
+        "/-/reload",
+        "/-/quit",
+        "/api/v1/status/buildinfo",
+        "/api/v1/status/flags",
+        "/api/v1/status/runtimeinfo",
+        "/graph",
+        "/query",
+        "/",
+        "/favicon.ico",
+        "/api/v1/query",
+    ];
+    if let Some(route) = ROUTES.iter().find(|r| **r == path) {
+        return route;
+    }
+    if path.starts_with("/api/v1/") {
+        "/api/v1/*"
+    } else {
+        "other"
+    }
+}

@@ -1,0 +1,166 @@
+//! The HTTP endpoints: telemetry, health, lifecycle, status API and the UI entry points.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::flags::Flags;
+use crate::metrics::ServerMetrics;
+
+/// What the handlers share.
+pub struct AppState {
+    pub flags: Flags,
+    pub metrics: Arc<ServerMetrics>,
+    pub started: SystemTime,
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    pub web_config: webconfig::WebConfigHandle,
+}
+
+type Shared = State<Arc<AppState>>;
+
+/// All routes, under the route prefix.
+pub fn router(state: Arc<AppState>) -> Router {
+    let prefix = state.flags.route_prefix();
+    let routes = Router::new()
+        .route("/", get(root_redirect))
+        .route("/metrics", get(metrics))
+        .route("/-/healthy", get(healthy))
+        .route("/-/ready", get(ready))
+        .route("/-/reload", post(reload).put(reload))
+        .route("/-/quit", post(quit).put(quit))
+        .route("/api/v1/status/buildinfo", get(buildinfo))
+        .route("/api/v1/status/flags", get(flags))
+        .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
+        .route("/graph", get(ui_page))
+        .route("/query", get(ui_page))
+        .fallback(not_found)
+        .with_state(Arc::clone(&state));
+    let app = if prefix.is_empty() {
+        routes
+    } else {
+        let target = format!("{prefix}/");
+        Router::new()
+            .route("/", get(move || async move { Redirect::to(&target) }))
+            .nest(&prefix, routes)
+            .fallback(not_found)
+    };
+    app.layer(tower_http::compression::CompressionLayer::new().gzip(true))
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
+}
+
+async fn root_redirect(State(state): Shared) -> Redirect {
+    Redirect::to(&format!("{}/query", state.flags.route_prefix()))
+}
+
+/// Prometheus's exposition format, or OpenMetrics when the scraper asks for it.
+async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let openmetrics = accept.contains("application/openmetrics-text");
+    match state.metrics.encode(openmetrics) {
+        Ok(body) => {
+            let content_type = if openmetrics {
+                "application/openmetrics-text; version=1.0.0; charset=utf-8"
+            } else {
+                "text/plain; version=0.0.4; charset=utf-8"
+            };
+            ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+        }
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error encoding metrics\n").into_response(),
+    }
+}
+
+async fn healthy() -> &'static str {
+    "Prometheus Server is Healthy.\n"
+}
+
+async fn ready() -> &'static str {
+    "Prometheus Server is Ready.\n"
+}
+
+async fn reload(State(state): Shared) -> Response {
+    if !state.flags.enable_lifecycle {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
+    }
+    match state.web_config.current() {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
+    }
+}
+
+async fn quit(State(state): Shared) -> Response {
+    if !state.flags.enable_lifecycle {
+        return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
+    }
+    let _ = state.shutdown.send(true);
+    (StatusCode::OK, "Requesting termination... Goodbye!\n").into_response()
+}
+
+fn success(data: Value) -> Json<Value> {
+    Json(json!({"status": "success", "data": data}))
+}
+
+async fn buildinfo() -> Json<Value> {
+    use crate::build::*;
+    success(json!({
+        "version": VERSION,
+        "revision": REVISION,
+        "branch": BRANCH,
+        "buildUser": BUILD_USER,
+        "buildDate": BUILD_DATE,
+        "goVersion": RUSTC_VERSION,
+    }))
+}
+
+async fn flags(State(state): Shared) -> Json<Value> {
+    success(json!(state.flags.as_map()))
+}
+
+async fn runtimeinfo(State(state): Shared) -> Json<Value> {
+    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let threads = procfs::process::Process::myself()
+        .and_then(|p| p.stat())
+        .map(|s| s.num_threads)
+        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    success(json!({
+        "startTime": crate::timefmt::rfc3339_millis(state.started),
+        "CWD": cwd,
+        "hostname": hostname,
+        "serverTime": crate::timefmt::rfc3339_millis(SystemTime::now()),
+        "reloadConfigSuccess": true,
+        "lastConfigTime": crate::timefmt::rfc3339_millis(state.started),
+        "corruptionCount": 0,
+        "goroutineCount": threads,
+        "GOMAXPROCS": cores,
+        "GOMEMLIMIT": i64::MAX,
+        "GOGC": "",
+        "GODEBUG": "",
+        "storageRetention": "15d",
+    }))
+}
+
+/// The UI's entry points. The expression browser itself is the subject of its own work
+/// item; until it lands these pages link the endpoints that exist.
+async fn ui_page(State(state): Shared) -> Response {
+    let p = state.flags.route_prefix();
+    let body = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Promethium</title></head>\n<body>\n<h1>Promethium</h1>\n<p>Version {version}.</p>\n<ul>\n<li><a href=\"{p}/metrics\">Server metrics</a></li>\n<li><a href=\"{p}/api/v1/status/buildinfo\">Build information</a></li>\n<li><a href=\"{p}/api/v1/status/runtimeinfo\">Runtime information</a></li>\n<li><a href=\"{p}/api/v1/status/flags\">Command-line flags</a></li>\n<li><a href=\"{p}/-/healthy\">Health</a></li>\n</ul>\n</body></html>\n",
+        version = crate::build::VERSION
+    );
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
