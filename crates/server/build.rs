@@ -13,7 +13,8 @@ fn run(cmd: &str, args: &[&str]) -> Option<String> {
 
 fn main() {
     let revision = run("git", &["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let branch = run("git", &["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let branch =
+        run("git", &["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let rustc_version = run(&rustc, &["--version"]).unwrap_or_else(|| "unknown".into());
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());

@@ -8,7 +8,11 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "pmtool", version, about = "Tooling for the promethium monitoring server.")]
+#[command(
+    name = "pmtool",
+    version,
+    about = "Tooling for the promethium monitoring server."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,8 +112,10 @@ fn hash_password(cost: u32, user: Option<&str>) -> anyhow::Result<()> {
         }
     }
     let password = if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Enter password: ").context("reading the password")?;
-        let second = rpassword::prompt_password("Confirm password: ").context("reading the password")?;
+        let first =
+            rpassword::prompt_password("Enter password: ").context("reading the password")?;
+        let second =
+            rpassword::prompt_password("Confirm password: ").context("reading the password")?;
         if first != second {
             bail!("the passwords do not match");
         }

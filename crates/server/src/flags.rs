@@ -6,18 +6,30 @@ use clap::Parser;
 
 /// The Promethium monitoring server.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "promethium", disable_version_flag = true, about = "The Promethium monitoring server")]
+#[command(
+    name = "promethium",
+    disable_version_flag = true,
+    about = "The Promethium monitoring server"
+)]
 pub struct Flags {
     /// Show application version.
     #[arg(long = "version")]
     pub version: bool,
 
     /// Prometheus configuration file path.
-    #[arg(long = "config.file", default_value = "prometheus.yml", value_name = "PATH")]
+    #[arg(
+        long = "config.file",
+        default_value = "prometheus.yml",
+        value_name = "PATH"
+    )]
     pub config_file: String,
 
     /// Address to listen on for UI, API, and telemetry. Can be repeated.
-    #[arg(long = "web.listen-address", default_value = "0.0.0.0:9090", value_name = "ADDRESS")]
+    #[arg(
+        long = "web.listen-address",
+        default_value = "0.0.0.0:9090",
+        value_name = "ADDRESS"
+    )]
     pub listen_addresses: Vec<String>,
 
     /// Path to configuration file that can enable TLS or authentication.
@@ -54,7 +66,11 @@ pub struct Flags {
     pub max_connections: usize,
 
     /// Base path for metrics storage.
-    #[arg(long = "storage.tsdb.path", default_value = "data/", value_name = "PATH")]
+    #[arg(
+        long = "storage.tsdb.path",
+        default_value = "data/",
+        value_name = "PATH"
+    )]
     pub tsdb_path: String,
 
     /// Only log messages with the given severity or above. One of: [debug, info, warn, error]
@@ -94,7 +110,10 @@ impl Flags {
             ("web.route-prefix", self.route_prefix().if_empty("/")),
             ("web.enable-lifecycle", self.enable_lifecycle.to_string()),
             ("web.enable-admin-api", self.enable_admin_api.to_string()),
-            ("web.health-without-auth", self.health_without_auth.to_string()),
+            (
+                "web.health-without-auth",
+                self.health_without_auth.to_string(),
+            ),
             ("web.max-connections", self.max_connections.to_string()),
             ("storage.tsdb.path", self.tsdb_path.clone()),
             ("log.level", self.log_level.clone()),
@@ -148,7 +167,14 @@ mod tests {
 
     #[test]
     fn kingpin_style_values() {
-        let f = parse(&["--web.enable-lifecycle", "--web.config.file=web.yml", "--web.listen-address=:1", "--web.listen-address", "127.0.0.1:2"]).unwrap();
+        let f = parse(&[
+            "--web.enable-lifecycle",
+            "--web.config.file=web.yml",
+            "--web.listen-address=:1",
+            "--web.listen-address",
+            "127.0.0.1:2",
+        ])
+        .unwrap();
         assert!(f.enable_lifecycle);
         assert_eq!(f.web_config_file, "web.yml");
         assert_eq!(f.listen_addresses, vec![":1", "127.0.0.1:2"]);
@@ -161,7 +187,11 @@ mod tests {
     fn route_prefix_from_external_url() {
         let f = parse(&["--web.external-url=https://example.com/prom/"]).unwrap();
         assert_eq!(f.route_prefix(), "/prom");
-        let g = parse(&["--web.external-url=https://example.com/prom/", "--web.route-prefix=/"]).unwrap();
+        let g = parse(&[
+            "--web.external-url=https://example.com/prom/",
+            "--web.route-prefix=/",
+        ])
+        .unwrap();
         assert_eq!(g.route_prefix(), "");
     }
 }

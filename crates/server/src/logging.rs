@@ -36,7 +36,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let meta = event.metadata();
         let mut line = format!(
             "time={} level={} source={}",
@@ -44,7 +49,10 @@ where
             meta.level().as_str().to_ascii_lowercase(),
             meta.target()
         );
-        let mut visitor = LogfmtFields { out: String::new(), msg: None };
+        let mut visitor = LogfmtFields {
+            out: String::new(),
+            msg: None,
+        };
         event.record(&mut visitor);
         if let Some(msg) = visitor.msg {
             line.push_str(" msg=");

@@ -29,7 +29,10 @@ fn main() -> ExitCode {
         eprintln!("promethium: {e:#}");
         return ExitCode::FAILURE;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(err = %e, "cannot start the async runtime");
@@ -64,17 +67,25 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     // One crypto provider for the whole process, chosen here rather than by feature unification.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let started = SystemTime::now();
-    tracing::info!(version = build::VERSION, revision = build::REVISION, "Starting promethium");
+    tracing::info!(
+        version = build::VERSION,
+        revision = build::REVISION,
+        "Starting promethium"
+    );
 
     let metrics = metrics::ServerMetrics::new();
     let prefix = flags.route_prefix();
     let mut options = webconfig::HandleOptions::default();
     if flags.health_without_auth {
-        options.unauthenticated_paths = vec![format!("{prefix}/-/healthy"), format!("{prefix}/-/ready")];
+        options.unauthenticated_paths =
+            vec![format!("{prefix}/-/healthy"), format!("{prefix}/-/ready")];
     }
     let observer_metrics = Arc::clone(&metrics);
-    options.on_failure = Some(Arc::new(move |reason| observer_metrics.auth_failure(reason)));
-    let web_config_path = (!flags.web_config_file.is_empty()).then(|| Path::new(&flags.web_config_file));
+    options.on_failure = Some(Arc::new(move |reason| {
+        observer_metrics.auth_failure(reason)
+    }));
+    let web_config_path =
+        (!flags.web_config_file.is_empty()).then(|| Path::new(&flags.web_config_file));
     if let Some(path) = web_config_path {
         webconfig::validate(path).map_err(|e| {
             tracing::error!(file = %path.display(), err = %e, "Unable to validate web configuration file");
@@ -148,7 +159,10 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
 }
 
 /// SIGTERM and SIGINT stop the server gracefully; SIGHUP re-checks the configuration files.
-async fn watch_signals(shutdown: tokio::sync::watch::Sender<bool>, web_config: webconfig::WebConfigHandle) {
+async fn watch_signals(
+    shutdown: tokio::sync::watch::Sender<bool>,
+    web_config: webconfig::WebConfigHandle,
+) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
         signal(SignalKind::terminate()),

@@ -55,9 +55,10 @@ impl ServerMetrics {
             "Counter of HTTP requests",
             http_requests.clone(),
         );
-        let http_duration = Family::<Vec<(&'static str, String)>, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0])
-        });
+        let http_duration =
+            Family::<Vec<(&'static str, String)>, Histogram>::new_with_constructor(|| {
+                Histogram::new([0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0])
+            });
         registry.register(
             "prometheus_http_request_duration_seconds",
             "Histogram of latencies for HTTP requests",
@@ -85,12 +86,17 @@ impl ServerMetrics {
     }
 
     pub fn auth_failure(&self, reason: webconfig::AuthFailure) {
-        self.auth_failures.get_or_create(&vec![("reason", reason.as_str())]).inc();
+        self.auth_failures
+            .get_or_create(&vec![("reason", reason.as_str())])
+            .inc();
     }
 
     fn observe(&self, handler: &str, code: u16, seconds: f64) {
         self.http_requests
-            .get_or_create(&vec![("code", code.to_string()), ("handler", handler.to_string())])
+            .get_or_create(&vec![
+                ("code", code.to_string()),
+                ("handler", handler.to_string()),
+            ])
             .inc();
         self.http_duration
             .get_or_create(&vec![("handler", handler.to_string())])
@@ -113,7 +119,12 @@ impl ServerMetrics {
 #[derive(Debug)]
 struct ProcessCollector;
 
-fn encode_gauge(encoder: &mut DescriptorEncoder, name: &str, help: &str, value: f64) -> Result<(), fmt::Error> {
+fn encode_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: f64,
+) -> Result<(), fmt::Error> {
     let metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
     ConstGauge::new(value).encode(metric)
 }
@@ -135,7 +146,12 @@ impl Collector for ProcessCollector {
                 MetricType::Counter,
             )?;
             ConstCounter::new(cpu).encode(metric)?;
-            encode_gauge(&mut encoder, "process_virtual_memory_bytes", "Virtual memory size in bytes.", stat.vsize as f64)?;
+            encode_gauge(
+                &mut encoder,
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                stat.vsize as f64,
+            )?;
             encode_gauge(
                 &mut encoder,
                 "process_resident_memory_bytes",
@@ -150,14 +166,29 @@ impl Collector for ProcessCollector {
                     boot as f64 + stat.starttime as f64 / ticks,
                 )?;
             }
-            encode_gauge(&mut encoder, "process_threads", "Number of OS threads in the process.", stat.num_threads as f64)?;
+            encode_gauge(
+                &mut encoder,
+                "process_threads",
+                "Number of OS threads in the process.",
+                stat.num_threads as f64,
+            )?;
         }
         if let Ok(fds) = me.fd_count() {
-            encode_gauge(&mut encoder, "process_open_fds", "Number of open file descriptors.", fds as f64)?;
+            encode_gauge(
+                &mut encoder,
+                "process_open_fds",
+                "Number of open file descriptors.",
+                fds as f64,
+            )?;
         }
         if let Ok(limits) = me.limits() {
             if let procfs::process::LimitValue::Value(v) = limits.max_open_files.soft_limit {
-                encode_gauge(&mut encoder, "process_max_fds", "Maximum number of open file descriptors.", v as f64)?;
+                encode_gauge(
+                    &mut encoder,
+                    "process_max_fds",
+                    "Maximum number of open file descriptors.",
+                    v as f64,
+                )?;
             }
         }
         Ok(())
@@ -209,7 +240,11 @@ where
         Box::pin(async move {
             let result = future.await;
             if let Ok(response) = &result {
-                metrics.observe(handler, response.status().as_u16(), started.elapsed().as_secs_f64());
+                metrics.observe(
+                    handler,
+                    response.status().as_u16(),
+                    started.elapsed().as_secs_f64(),
+                );
             }
             result
         })

@@ -75,9 +75,17 @@ async fn metrics(State(state): Shared, headers: HeaderMap) -> Response {
             } else {
                 "text/plain; version=0.0.4; charset=utf-8"
             };
-            ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], body).into_response()
+            (
+                [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+                body,
+            )
+                .into_response()
         }
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "error encoding metrics\n").into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error encoding metrics\n",
+        )
+            .into_response(),
     }
 }
 
@@ -95,7 +103,11 @@ async fn reload(State(state): Shared) -> Response {
     }
     match state.web_config.current() {
         Ok(_) => StatusCode::OK.into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("failed to reload config: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
     }
 }
 
@@ -128,7 +140,9 @@ async fn flags(State(state): Shared) -> Json<Value> {
 }
 
 async fn runtimeinfo(State(state): Shared) -> Json<Value> {
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
@@ -136,7 +150,9 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         .and_then(|p| p.stat())
         .map(|s| s.num_threads)
         .unwrap_or(0);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     success(json!({
         "startTime": crate::timefmt::rfc3339_millis(state.started),
         "CWD": cwd,

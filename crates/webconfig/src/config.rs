@@ -254,7 +254,11 @@ impl WebConfig {
         let mut config = Self::parse(&text)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let tls = &mut config.tls_server_config;
-        for p in [&mut tls.cert_file, &mut tls.key_file, &mut tls.client_ca_file] {
+        for p in [
+            &mut tls.cert_file,
+            &mut tls.key_file,
+            &mut tls.client_ca_file,
+        ] {
             *p = join_dir(dir, p);
         }
         Ok(config)
@@ -307,7 +311,12 @@ fn join_dir(dir: &Path, path: &str) -> String {
 }
 
 fn decode_config(d: &mut Decoder, root: &Node, config: &mut WebConfig) -> Result<(), Fatal> {
-    let known = ["tls_server_config", "http_server_config", "rate_limit", "basic_auth_users"];
+    let known = [
+        "tls_server_config",
+        "http_server_config",
+        "rate_limit",
+        "basic_auth_users",
+    ];
     d.decode_struct(root, "web.Config", &known, |d, name, value| {
         match name {
             "tls_server_config" => {
@@ -332,24 +341,31 @@ fn decode_config(d: &mut Decoder, root: &Node, config: &mut WebConfig) -> Result
                 if value.is_null() {
                     *rl = RateLimitConfig::default();
                 }
-                d.decode_struct(value, "web.RateLimiterConfig", &["interval", "burst"], |d, name, v| {
-                    match name {
-                        "interval" => {
-                            if let Some(n) = d.duration_nanos(v) {
-                                rl.interval_nanos = n;
+                d.decode_struct(
+                    value,
+                    "web.RateLimiterConfig",
+                    &["interval", "burst"],
+                    |d, name, v| {
+                        match name {
+                            "interval" => {
+                                if let Some(n) = d.duration_nanos(v) {
+                                    rl.interval_nanos = n;
+                                }
+                            }
+                            _ => {
+                                if let Some(n) = d.int(v) {
+                                    rl.burst = n;
+                                }
                             }
                         }
-                        _ => {
-                            if let Some(n) = d.int(v) {
-                                rl.burst = n;
-                            }
-                        }
-                    }
-                    Ok(())
-                })?;
+                        Ok(())
+                    },
+                )?;
             }
             _ => {
-                if let Some(users) = d.decode_string_map(value, "map[string]config.Secret", "config.Secret") {
+                if let Some(users) =
+                    d.decode_string_map(value, "map[string]config.Secret", "config.Secret")
+                {
                     config.basic_auth_users = users.into_iter().map(|(u, h, _)| (u, h)).collect();
                 } else if value.is_null() {
                     config.basic_auth_users.clear();
@@ -418,7 +434,10 @@ fn decode_tls(d: &mut Decoder, node: &Node, tls: &mut TlsServerConfig) -> Result
             }
             "cipher_suites" => {
                 let mut names = Vec::new();
-                for (s, _) in d.string_list(v, "[]web.Cipher", "string").unwrap_or_default() {
+                for (s, _) in d
+                    .string_list(v, "[]web.Cipher", "string")
+                    .unwrap_or_default()
+                {
                     if !crate::tls::is_go_cipher_name(&s) {
                         return Err(Fatal(format!("unknown cipher: {s}")));
                     }
@@ -428,7 +447,10 @@ fn decode_tls(d: &mut Decoder, node: &Node, tls: &mut TlsServerConfig) -> Result
             }
             "curve_preferences" => {
                 let mut names = Vec::new();
-                for (s, _) in d.string_list(v, "[]web.Curve", "string").unwrap_or_default() {
+                for (s, _) in d
+                    .string_list(v, "[]web.Curve", "string")
+                    .unwrap_or_default()
+                {
                     if !crate::tls::is_go_curve_name(&s) {
                         return Err(Fatal(format!("unknown curve: {s}")));
                     }
@@ -448,25 +470,32 @@ fn decode_tls(d: &mut Decoder, node: &Node, tls: &mut TlsServerConfig) -> Result
 
 fn decode_http(d: &mut Decoder, node: &Node, http: &mut HttpServerConfig) {
     // decode_struct only fails on fatal errors, which no HTTP field produces.
-    let _ = d.decode_struct(node, "web.HTTPConfig", &["http2", "headers"], |d, name, v| {
-        if name == "http2" {
-            if let Some(b) = d.bool(v) {
-                http.http2 = b;
+    let _ = d.decode_struct(
+        node,
+        "web.HTTPConfig",
+        &["http2", "headers"],
+        |d, name, v| {
+            if name == "http2" {
+                if let Some(b) = d.bool(v) {
+                    http.http2 = b;
+                }
+            } else if let Some(headers) = d.decode_string_map(v, "map[string]string", "string") {
+                http.headers = headers.into_iter().map(|(k, v, _)| (k, v)).collect();
+            } else if v.is_null() {
+                http.headers.clear();
             }
-        } else if let Some(headers) = d.decode_string_map(v, "map[string]string", "string") {
-            http.headers = headers.into_iter().map(|(k, v, _)| (k, v)).collect();
-        } else if v.is_null() {
-            http.headers.clear();
-        }
-        Ok(())
-    });
+            Ok(())
+        },
+    );
 }
 
 /// exporter-toolkit's `validateHeaderConfig`, checked in file order (Go's is random).
 fn validate_headers(headers: &[(String, String)]) -> Result<(), ConfigError> {
     for (name, value) in headers {
         if !ALLOWED_HEADERS.contains(&name.as_str()) {
-            return Err(ConfigError::new(format!("HTTP header {name:?} can not be configured")));
+            return Err(ConfigError::new(format!(
+                "HTTP header {name:?} can not be configured"
+            )));
         }
         let allowed: &[&str] = match name.as_str() {
             "X-Content-Type-Options" => &["nosniff"],
@@ -538,7 +567,10 @@ mod tests {
         )
         .unwrap();
         assert!(!c.http_server_config.http2);
-        assert_eq!(c.http_server_config.headers, vec![("X-XSS-Protection".into(), "1".into())]);
+        assert_eq!(
+            c.http_server_config.headers,
+            vec![("X-XSS-Protection".into(), "1".into())]
+        );
         assert_eq!(c.rate_limit.interval_nanos, 1);
         let err = WebConfig::parse("rate_limit:\n  interval: 1x\n").unwrap_err();
         assert_eq!(
@@ -549,7 +581,8 @@ mod tests {
 
     #[test]
     fn blank_enumerated_header_fails() {
-        let err = WebConfig::parse("http_server_config:\n  headers:\n    X-Frame-Options:\n").unwrap_err();
+        let err = WebConfig::parse("http_server_config:\n  headers:\n    X-Frame-Options:\n")
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "invalid value for X-Frame-Options. Expected one of: [\"deny\" \"sameorigin\"], but got: \"\""

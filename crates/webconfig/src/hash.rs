@@ -110,6 +110,9 @@ mod tests {
     #[test]
     fn undecodable_hash_is_caught() {
         let broken = format!("{}!!", &ALICE[..ALICE.len() - 2]);
-        assert!(matches!(check_hash(&broken), Err(HashError::Undecodable(_))));
+        assert!(matches!(
+            check_hash(&broken),
+            Err(HashError::Undecodable(_))
+        ));
     }
 }

@@ -63,8 +63,14 @@ fn plain<B>(status: StatusCode) -> Response<LayerBody<B>> {
     let mut response = Response::new(Either::Right(Full::new(Bytes::from(text))));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -98,7 +104,11 @@ where
             if !handle.is_unauthenticated_path(request.uri().path()) {
                 let peer = request.extensions().get::<PeerAddr>().map(|p| p.0.ip());
                 let decision = handle
-                    .authenticate(&snapshot, request.headers().get(header::AUTHORIZATION), peer)
+                    .authenticate(
+                        &snapshot,
+                        request.headers().get(header::AUTHORIZATION),
+                        peer,
+                    )
                     .await;
                 match decision {
                     AuthDecision::Allowed(user) => {

@@ -24,7 +24,8 @@ mod tls;
 mod yaml;
 
 pub use config::{
-    ClientAuth, ConfigError, HttpServerConfig, RateLimitConfig, TlsServerConfig, TlsVersion, WebConfig,
+    ClientAuth, ConfigError, HttpServerConfig, RateLimitConfig, TlsServerConfig, TlsVersion,
+    WebConfig,
 };
 pub use layer::{AuthenticatedUser, LayerBody, PeerAddr, WebConfigLayer, WebConfigService};
 pub use live::{AuthFailure, FailureObserver, HandleOptions, WebConfigHandle};

@@ -108,7 +108,12 @@ impl Snapshot {
             .http_server_config
             .headers
             .iter()
-            .filter_map(|(k, v)| Some((HeaderName::from_bytes(k.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?)))
+            .filter_map(|(k, v)| {
+                Some((
+                    HeaderName::from_bytes(k.as_bytes()).ok()?,
+                    HeaderValue::from_str(v).ok()?,
+                ))
+            })
             .collect();
         Ok(Self {
             users: config.basic_auth_users.iter().cloned().collect(),
@@ -222,10 +227,18 @@ impl VerdictCache {
         if self.generation != generation {
             return;
         }
-        let map = if verdict { &mut self.ok } else { &mut self.failed };
+        let map = if verdict {
+            &mut self.ok
+        } else {
+            &mut self.failed
+        };
         if map.len() >= self.capacity {
             // Drop a tenth; which ones does not matter for correctness.
-            let victims: Vec<[u8; 32]> = map.keys().take((self.capacity / 10).max(1)).copied().collect();
+            let victims: Vec<[u8; 32]> = map
+                .keys()
+                .take((self.capacity / 10).max(1))
+                .copied()
+                .collect();
             for v in victims {
                 map.remove(&v);
             }
@@ -247,7 +260,10 @@ impl FailureLog {
         let now = Instant::now();
         if now.duration_since(self.window_start) >= Duration::from_secs(1) {
             if self.suppressed > 0 {
-                tracing::warn!(suppressed = self.suppressed, "more failed logins were not logged");
+                tracing::warn!(
+                    suppressed = self.suppressed,
+                    "more failed logins were not logged"
+                );
             }
             self.window_start = now;
             self.logged = 0;
@@ -259,7 +275,9 @@ impl FailureLog {
         }
         self.logged += 1;
         let shown: String = user.chars().take(64).collect();
-        let address = address.map(|a| a.to_string()).unwrap_or_else(|| "unknown".into());
+        let address = address
+            .map(|a| a.to_string())
+            .unwrap_or_else(|| "unknown".into());
         tracing::warn!(reason = reason.as_str(), user = %shown, address = %address, "authentication failed");
     }
 }
@@ -358,12 +376,20 @@ impl WebConfigHandle {
                 return loaded.result.clone();
             }
         }
-        let mut loaded = self.shared.loaded.write().unwrap_or_else(|p| p.into_inner());
+        let mut loaded = self
+            .shared
+            .loaded
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
         if loaded.stamp == now && now.is_some() {
             return loaded.result.clone();
         }
         let generation = {
-            let mut g = self.shared.generation.lock().unwrap_or_else(|p| p.into_inner());
+            let mut g = self
+                .shared
+                .generation
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             *g += 1;
             *g
         };
@@ -385,7 +411,12 @@ impl WebConfigHandle {
     }
 
     fn read_loaded(&self) -> Result<Arc<Snapshot>, String> {
-        self.shared.loaded.read().unwrap_or_else(|p| p.into_inner()).result.clone()
+        self.shared
+            .loaded
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .result
+            .clone()
     }
 
     /// Takes a token from the `rate_limit` bucket (rebuilt when its settings change).
@@ -394,7 +425,11 @@ impl WebConfigHandle {
         if settings.interval_nanos == 0 {
             return true;
         }
-        let mut limiter = self.shared.limiter.lock().unwrap_or_else(|p| p.into_inner());
+        let mut limiter = self
+            .shared
+            .limiter
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let bucket = match limiter.as_mut() {
             Some(b) if b.settings == settings => b,
             _ => limiter.insert(TokenBucket {
@@ -411,14 +446,21 @@ impl WebConfigHandle {
     }
 
     pub(crate) fn is_unauthenticated_path(&self, path: &str) -> bool {
-        self.shared.options.unauthenticated_paths.iter().any(|p| p == path)
+        self.shared
+            .options
+            .unauthenticated_paths
+            .iter()
+            .any(|p| p == path)
     }
 
     fn fail(&self, reason: AuthFailure, user: &str, address: Option<IpAddr>) {
         if let Some(observer) = &self.shared.options.on_failure {
             observer(reason);
         }
-        if !matches!(reason, AuthFailure::MissingCredentials | AuthFailure::RateLimited) {
+        if !matches!(
+            reason,
+            AuthFailure::MissingCredentials | AuthFailure::RateLimited
+        ) {
             self.shared
                 .failures
                 .lock()
@@ -446,7 +488,9 @@ impl WebConfigHandle {
             return AuthDecision::Denied;
         };
         let user_text = String::from_utf8_lossy(&user).into_owned();
-        let known_hash = std::str::from_utf8(&user).ok().and_then(|u| snapshot.users.get(u));
+        let known_hash = std::str::from_utf8(&user)
+            .ok()
+            .and_then(|u| snapshot.users.get(u));
         let (hash, known) = match (known_hash, &snapshot.decoy_hash) {
             (Some(h), _) => (h.clone(), true),
             (None, Some(d)) => (d.clone(), false),
@@ -455,7 +499,10 @@ impl WebConfigHandle {
                 return AuthDecision::Denied;
             }
         };
-        let verdict = match self.verify(snapshot.generation, &user, &hash, password, peer).await {
+        let verdict = match self
+            .verify(snapshot.generation, &user, &hash, password, peer)
+            .await
+        {
             Some(v) => v,
             None => {
                 self.fail(AuthFailure::Overloaded, &user_text, peer);
@@ -495,7 +542,11 @@ impl WebConfigHandle {
             key
         };
         let mut waiter = {
-            let mut inflight = self.shared.inflight.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inflight = self
+                .shared
+                .inflight
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             match inflight.get(&key) {
                 Some(rx) => Some(rx.clone()),
                 None => {
@@ -510,10 +561,19 @@ impl WebConfigHandle {
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .put(generation, key, verdict);
-                        shared.inflight.lock().unwrap_or_else(|p| p.into_inner()).remove(&key);
+                        shared
+                            .inflight
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .remove(&key);
                         let _ = tx.send(Some(verdict));
                     });
-                    if self.shared.pool.submit(ClientKey::from_ip(peer), job).is_err() {
+                    if self
+                        .shared
+                        .pool
+                        .submit(ClientKey::from_ip(peer), job)
+                        .is_err()
+                    {
                         inflight.remove(&key);
                         return None;
                     }
@@ -546,7 +606,13 @@ impl WebConfigHandle {
         }
         let stamps: Vec<Option<FileStamp>> = [&tls.cert_file, &tls.key_file, &tls.client_ca_file]
             .iter()
-            .map(|p| if p.is_empty() { None } else { stamp(Path::new(p.as_str())) })
+            .map(|p| {
+                if p.is_empty() {
+                    None
+                } else {
+                    stamp(Path::new(p.as_str()))
+                }
+            })
             .collect();
         let mut cache = self.shared.tls.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(c) = cache.as_ref() {
@@ -598,7 +664,10 @@ mod tests {
             parse_basic(b"Basic YWxpY2U6YTpi"),
             Some((b"alice".to_vec(), b"a:b".to_vec()))
         );
-        assert_eq!(parse_basic(b"bAsIc YWxpY2U6"), Some((b"alice".to_vec(), vec![])));
+        assert_eq!(
+            parse_basic(b"bAsIc YWxpY2U6"),
+            Some((b"alice".to_vec(), vec![]))
+        );
         assert_eq!(parse_basic(b"Basic !!!"), None);
         assert_eq!(parse_basic(b"Bearer abc"), None);
         assert_eq!(parse_basic(b"Basic YWxpY2U="), None);

@@ -46,7 +46,9 @@ pub struct PoolLimits {
 
 impl Default for PoolLimits {
     fn default() -> Self {
-        let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
         Self {
             workers,
             queue_per_client: 8,
@@ -104,7 +106,9 @@ impl BcryptPool {
     fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
         // A panic while holding this lock cannot leave the queues inconsistent in a way
         // that matters more than refusing service, so recover the guard.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn mark_ready(&self, state: &mut PoolState, client: ClientKey) {
@@ -169,7 +173,10 @@ mod tests {
         let mut accepted = 0;
         for _ in 0..20 {
             if pool
-                .submit(flood, Box::new(|| std::thread::sleep(Duration::from_millis(200))))
+                .submit(
+                    flood,
+                    Box::new(|| std::thread::sleep(Duration::from_millis(200))),
+                )
                 .is_ok()
             {
                 accepted += 1;
@@ -180,9 +187,20 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let start = Instant::now();
         let other = ClientKey::V4(2);
-        assert!(pool.submit(other, Box::new(move || { let _ = tx.send(Instant::now()); })).is_ok());
+        assert!(pool
+            .submit(
+                other,
+                Box::new(move || {
+                    let _ = tx.send(Instant::now());
+                })
+            )
+            .is_ok());
         let ran_at = rx.await.unwrap();
-        assert!(ran_at - start < Duration::from_millis(100), "waited {:?}", ran_at - start);
+        assert!(
+            ran_at - start < Duration::from_millis(100),
+            "waited {:?}",
+            ran_at - start
+        );
     }
 
     #[test]

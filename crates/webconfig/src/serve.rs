@@ -71,7 +71,11 @@ pub async fn serve<S, B>(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError>
 where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
@@ -91,26 +95,40 @@ pub async fn serve_with_outer_layer<S, B, L, OB>(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError>
 where
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible> + Clone + Send + Sync + 'static,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     S::Future: Send + 'static,
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
     L: tower::Layer<crate::layer::WebConfigService<S>>,
-    L::Service: Service<Request<Incoming>, Response = Response<OB>, Error = Infallible> + Clone + Send + Sync + 'static,
+    L::Service: Service<Request<Incoming>, Response = Response<OB>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     <L::Service as Service<Request<Incoming>>>::Future: Send + 'static,
     OB: http_body::Body<Data = Bytes> + Send + 'static,
     OB::Error: Into<BoxError>,
 {
     let config = handle.current().map_err(ServeError::Config)?;
     let tls = config.tls_server_config.is_enabled();
-    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     if tls {
         handle.tls_server_config().map_err(ServeError::Tls)?;
         tracing::info!(address = %address, http2 = config.http_server_config.http2, "TLS is enabled.");
     } else {
         tracing::info!(address = %address, "TLS is disabled.");
     }
-    let service = outer.layer(tower::Layer::layer(&WebConfigLayer::new(handle.clone()), service));
+    let service = outer.layer(tower::Layer::layer(
+        &WebConfigLayer::new(handle.clone()),
+        service,
+    ));
     let limit = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let make_builder = |http1_only: bool| {
@@ -225,7 +243,8 @@ async fn tls_handshake(
         return None;
     }
     let handshake = async {
-        let acceptor = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+        let acceptor =
+            tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
         let start = acceptor.await.ok()?;
         let config = match handle.tls_server_config() {
             Ok(c) => c,
@@ -242,5 +261,8 @@ async fn tls_handshake(
             }
         }
     };
-    tokio::time::timeout(timeout, handshake).await.ok().flatten()
+    tokio::time::timeout(timeout, handshake)
+        .await
+        .ok()
+        .flatten()
 }

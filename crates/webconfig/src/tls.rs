@@ -8,13 +8,18 @@ use aws_lc_rs::agreement;
 use std::sync::Arc;
 
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::crypto::{aws_lc_rs as rustls_aws, ActiveKeyExchange, CryptoProvider, SharedSecret, SupportedKxGroup};
+use rustls::crypto::{
+    aws_lc_rs as rustls_aws, ActiveKeyExchange, CryptoProvider, SharedSecret, SupportedKxGroup,
+};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls::{DigitallySignedStruct, DistinguishedName, NamedGroup, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, NamedGroup, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
 
 use crate::config::{read_file, ClientAuth, ConfigError, TlsServerConfig, TlsVersion};
 
@@ -54,8 +59,12 @@ fn tls12_suite(name: &str) -> Option<rustls::SupportedCipherSuite> {
         "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384" => cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
         "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" => cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
         "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" => cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" => cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256" => {
+            cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+        }
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256" => {
+            cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+        }
         _ => return None,
     })
 }
@@ -101,7 +110,8 @@ impl TlsMaterial {
                 .map_err(|e| err(format!("failed to read key_file ({}): {e}", tls.key_file)))?
         };
         let certified_key = Arc::new(
-            key_pair(&cert_pem, &key_pem).map_err(|e| err(format!("failed to load X509KeyPair: {e}")))?,
+            key_pair(&cert_pem, &key_pem)
+                .map_err(|e| err(format!("failed to load X509KeyPair: {e}")))?,
         );
         versions(tls)?;
 
@@ -116,12 +126,18 @@ impl TlsMaterial {
         // when a configured CA yields no certificate at all.
         let client_roots: Vec<CertificateDer<'static>> = ca_pem
             .as_deref()
-            .map(|pem| CertificateDer::pem_slice_iter(pem).filter_map(Result::ok).collect())
+            .map(|pem| {
+                CertificateDer::pem_slice_iter(pem)
+                    .filter_map(Result::ok)
+                    .collect()
+            })
             .unwrap_or_default();
         let client_auth = tls.client_auth().map_err(err)?;
         let ca_configured = ca_pem.is_some();
         if ca_configured && client_auth == ClientAuth::NoClientCert {
-            return Err(err("client CA's have been configured without a Client Auth Policy".into()));
+            return Err(err(
+                "client CA's have been configured without a Client Auth Policy".into(),
+            ));
         }
         Ok(Self {
             certified_key,
@@ -141,19 +157,25 @@ fn key_pair(cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey, String> {
         return Err("tls: failed to find any PEM data in certificate input".into());
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => "tls: failed to find any PEM data in key input".to_string(),
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            "tls: failed to find any PEM data in key input".to_string()
+        }
         _ => "tls: failed to parse private key".to_string(),
     })?;
     let provider = rustls_aws::default_provider();
     CertifiedKey::from_der(chain, key, &provider).map_err(|e| match e {
-        rustls::Error::InconsistentKeys(_) => "tls: private key does not match public key".to_string(),
+        rustls::Error::InconsistentKeys(_) => {
+            "tls: private key does not match public key".to_string()
+        }
         rustls::Error::InvalidCertificate(_) => "x509: malformed certificate".to_string(),
         _ => "tls: failed to parse private key".to_string(),
     })
 }
 
 /// The protocol versions allowed by min/max (null means the default, TLS 1.2 to 1.3).
-fn versions(tls: &TlsServerConfig) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, ConfigError> {
+fn versions(
+    tls: &TlsServerConfig,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, ConfigError> {
     let min = tls.min_version.unwrap_or(TlsVersion::Tls12);
     let max = tls.max_version.unwrap_or(TlsVersion::Tls13);
     for (key, v) in [("min_version", min), ("max_version", max)] {
@@ -188,7 +210,10 @@ pub(crate) struct BuiltTls {
 }
 
 /// Builds the rustls server configuration for a validated `tls_server_config`.
-pub(crate) fn build_server_config(tls: &TlsServerConfig, http2: bool) -> Result<BuiltTls, ConfigError> {
+pub(crate) fn build_server_config(
+    tls: &TlsServerConfig,
+    http2: bool,
+) -> Result<BuiltTls, ConfigError> {
     let material = TlsMaterial::load(tls)?;
     let mut warnings = Vec::new();
     let mut versions = versions(tls)?;
@@ -212,10 +237,14 @@ pub(crate) fn build_server_config(tls: &TlsServerConfig, http2: bool) -> Result<
                 )),
             }
         }
-        let has_tls12_suite = cipher_suites.iter().any(|s| s.version() == &rustls::version::TLS12);
+        let has_tls12_suite = cipher_suites
+            .iter()
+            .any(|s| s.version() == &rustls::version::TLS12);
         if !has_tls12_suite && versions.contains(&&rustls::version::TLS12) {
             versions.retain(|v| *v != &rustls::version::TLS12);
-            warnings.push("no usable TLS 1.2 cipher suite is configured; only TLS 1.3 is offered".into());
+            warnings.push(
+                "no usable TLS 1.2 cipher suite is configured; only TLS 1.3 is offered".into(),
+            );
         }
         if versions.is_empty() {
             return Err(ConfigError::new(
@@ -236,7 +265,12 @@ pub(crate) fn build_server_config(tls: &TlsServerConfig, http2: bool) -> Result<
         ..base
     });
 
-    let verifier = client_verifier(&material, tls.client_allowed_sans.clone(), &provider, &mut warnings)?;
+    let verifier = client_verifier(
+        &material,
+        tls.client_allowed_sans.clone(),
+        &provider,
+        &mut warnings,
+    )?;
     let mut config = ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| ConfigError::new(format!("invalid TLS settings: {e}")))?
@@ -276,15 +310,27 @@ fn client_verifier(
             }));
         }
         let mut roots = RootCertStore::empty();
-        let (_added, ignored) = roots.add_parsable_certificates(material.client_roots.iter().cloned());
+        let (_added, ignored) =
+            roots.add_parsable_certificates(material.client_roots.iter().cloned());
         if ignored > 0 {
-            warnings.push(format!("{ignored} client CA certificate(s) could not be parsed and are ignored"));
+            warnings.push(format!(
+                "{ignored} client CA certificate(s) could not be parsed and are ignored"
+            ));
         }
-        let builder = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
-        let builder = if optional { builder.allow_unauthenticated() } else { builder };
-        builder
+        let builder =
+            WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+        let builder = if optional {
+            builder.allow_unauthenticated()
+        } else {
+            builder
+        };
+        let inner = builder
             .build()
-            .map_err(|e| ConfigError::new(format!("invalid client CA: {e}")))
+            .map_err(|e| ConfigError::new(format!("invalid client CA: {e}")))?;
+        Ok(Arc::new(PinnedOrChain {
+            inner,
+            pinned: material.client_roots.clone(),
+        }))
     };
     let inner: Arc<dyn ClientCertVerifier> = match material.client_auth {
         ClientAuth::NoClientCert => return Ok(WebPkiClientVerifier::no_client_auth()),
@@ -305,6 +351,90 @@ fn client_verifier(
         Some(allowed) => Arc::new(SanVerifier { inner, allowed }),
         None => inner,
     })
+}
+
+/// Chain verification, plus Go's acceptance of a self-signed client certificate that is
+/// itself listed as a client CA (webpki refuses a CA certificate as an end entity).
+/// The handshake signature still proves the client owns the key.
+struct PinnedOrChain {
+    inner: Arc<dyn ClientCertVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+}
+
+impl fmt::Debug for PinnedOrChain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PinnedOrChain({} pinned)", self.pinned.len())
+    }
+}
+
+fn valid_at(der: &[u8], now: UnixTime) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let now = now.as_secs() as i64;
+    let validity = cert.validity();
+    validity.not_before.timestamp() <= now && now <= validity.not_after.timestamp()
+}
+
+impl ClientCertVerifier for PinnedOrChain {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let pinned = self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref());
+                if pinned && valid_at(end_entity.as_ref(), now) {
+                    Ok(ClientCertVerified::assertion())
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
 }
 
 struct FixedCert(Arc<CertifiedKey>);
@@ -332,7 +462,11 @@ struct OpaqueVerifier {
 
 impl fmt::Debug for OpaqueVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "OpaqueVerifier(mandatory={}, accept={})", self.mandatory, self.accept)
+        write!(
+            f,
+            "OpaqueVerifier(mandatory={}, accept={})",
+            self.mandatory, self.accept
+        )
     }
 }
 
@@ -358,7 +492,9 @@ impl ClientCertVerifier for OpaqueVerifier {
         if self.accept {
             Ok(ClientCertVerified::assertion())
         } else {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
         }
     }
 
@@ -403,7 +539,8 @@ impl fmt::Debug for SanVerifier {
 /// Go prints them.
 pub(crate) fn subject_alt_names(der: &[u8]) -> Result<Vec<String>, String> {
     use x509_parser::extensions::GeneralName;
-    let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| format!("error parsing client certificate: {e}"))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| format!("error parsing client certificate: {e}"))?;
     let mut names = Vec::new();
     if let Ok(Some(ext)) = cert.subject_alternative_name() {
         for name in &ext.value.general_names {
@@ -412,7 +549,9 @@ pub(crate) fn subject_alt_names(der: &[u8]) -> Result<Vec<String>, String> {
                     names.push((*s).to_string())
                 }
                 GeneralName::IPAddress(bytes) => match bytes.len() {
-                    4 => names.push(std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string()),
+                    4 => names.push(
+                        std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+                    ),
                     16 => {
                         let mut octets = [0u8; 16];
                         octets.copy_from_slice(bytes);
@@ -446,7 +585,9 @@ impl ClientCertVerifier for SanVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let verified = self.inner.verify_client_cert(end_entity, intermediates, now)?;
+        let verified = self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)?;
         let names = subject_alt_names(end_entity.as_ref()).map_err(rustls::Error::General)?;
         if names.iter().any(|n| self.allowed.contains(n)) {
             Ok(verified)
@@ -456,7 +597,9 @@ impl ClientCertVerifier for SanVerifier {
                 found = ?names,
                 "could not find allowed SANs in client cert"
             );
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
 

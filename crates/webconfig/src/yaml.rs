@@ -46,7 +46,8 @@ pub(crate) enum Resolved {
 pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
     let mut builder = TreeBuilder::default();
     for item in Parser::new_from_str(text) {
-        let (event, span) = item.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
+        let (event, span) =
+            item.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
         let line = span.start.line();
         match event {
             Event::StreamStart | Event::DocumentStart(..) => {}
@@ -151,7 +152,11 @@ fn resolve(text: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
         resolved,
     };
     if let Some(tag) = tag {
-        let short = tag.rsplit(':').next().unwrap_or(tag).trim_start_matches('!');
+        let short = tag
+            .rsplit(':')
+            .next()
+            .unwrap_or(tag)
+            .trim_start_matches('!');
         return match short {
             "str" | "binary" => scalar(Resolved::Str),
             "null" => scalar(Resolved::Null),
@@ -169,7 +174,9 @@ fn resolve(text: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
         "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
             return scalar(Resolved::Bool(false))
         }
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return scalar(Resolved::Float(f64::INFINITY)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return scalar(Resolved::Float(f64::INFINITY))
+        }
         "-.inf" | "-.Inf" | "-.INF" => return scalar(Resolved::Float(f64::NEG_INFINITY)),
         ".nan" | ".NaN" | ".NAN" => return scalar(Resolved::Float(f64::NAN)),
         _ => {}
@@ -287,7 +294,10 @@ impl Decoder {
         if self.type_errors.is_empty() {
             Ok(())
         } else {
-            Err(format!("yaml: unmarshal errors:\n  {}", self.type_errors.join("\n  ")))
+            Err(format!(
+                "yaml: unmarshal errors:\n  {}",
+                self.type_errors.join("\n  ")
+            ))
         }
     }
 
@@ -343,7 +353,12 @@ impl Decoder {
 
     /// A `map[string]string`-like section: every value goes through `value`; keys must be
     /// unique (`line N: key "alice" already set in map`).
-    pub fn decode_string_map(&mut self, node: &Node, type_name: &str, value_type: &str) -> Option<Vec<(String, String, usize)>> {
+    pub fn decode_string_map(
+        &mut self,
+        node: &Node,
+        type_name: &str,
+        value_type: &str,
+    ) -> Option<Vec<(String, String, usize)>> {
         let NodeKind::Map(pairs) = &node.kind else {
             if !node.is_null() {
                 self.type_error(node, type_name);
@@ -356,7 +371,10 @@ impl Decoder {
                 continue;
             };
             if out.iter().any(|(k, _, _)| k == name) {
-                self.push(format!("line {}: key {:?} already set in map", key.line, name));
+                self.push(format!(
+                    "line {}: key {:?} already set in map",
+                    key.line, name
+                ));
                 continue;
             }
             if let Some(v) = self.string(value, value_type) {
@@ -379,7 +397,12 @@ impl Decoder {
     }
 
     /// A Go `[]string` (or a slice of string-based custom types).
-    pub fn string_list(&mut self, node: &Node, list_type: &str, elem_type: &str) -> Option<Vec<(String, usize)>> {
+    pub fn string_list(
+        &mut self,
+        node: &Node,
+        list_type: &str,
+        elem_type: &str,
+    ) -> Option<Vec<(String, usize)>> {
         match &node.kind {
             NodeKind::Seq(items) => Some(
                 items
@@ -523,8 +546,12 @@ mod tests {
 
     #[test]
     fn yaml11_scalars() {
-        let node = parse("a: yes\nb: 'no'\nc: 0x1f\nd: 1.5\ne: ~\nf: 010\n").unwrap().unwrap();
-        let NodeKind::Map(pairs) = node.kind else { panic!("not a map") };
+        let node = parse("a: yes\nb: 'no'\nc: 0x1f\nd: 1.5\ne: ~\nf: 010\n")
+            .unwrap()
+            .unwrap();
+        let NodeKind::Map(pairs) = node.kind else {
+            panic!("not a map")
+        };
         let resolved: Vec<Resolved> = pairs
             .iter()
             .map(|(_, v)| match &v.kind {

@@ -10,10 +10,14 @@ fn conformance_dir() -> PathBuf {
 #[test]
 fn expected_tsv_verdicts_and_errors() {
     let dir = conformance_dir();
-    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).expect("EXPECTED.tsv is readable");
+    let table =
+        std::fs::read_to_string(dir.join("EXPECTED.tsv")).expect("EXPECTED.tsv is readable");
     let mut checked = 0;
     let mut failures = Vec::new();
-    for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let (file, verdict, pattern) = (cols[0], cols[1], cols.get(2).copied().unwrap_or(""));
         let result = webconfig::validate(&dir.join(file));
@@ -22,7 +26,10 @@ fn expected_tsv_verdicts_and_errors() {
             ("FAILED", Err(e)) => {
                 let re = regex::Regex::new(pattern).expect("pattern compiles");
                 if !re.is_match(&e.to_string()) {
-                    failures.push(format!("{file}: error {:?} does not match {pattern:?}", e.to_string()));
+                    failures.push(format!(
+                        "{file}: error {:?} does not match {pattern:?}",
+                        e.to_string()
+                    ));
                 }
             }
             (v, r) => failures.push(format!("{file}: expected {v}, got {r:?}")),
