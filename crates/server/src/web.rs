@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
@@ -45,8 +45,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         routes
     } else {
         let target = format!("{prefix}/");
+        let query = format!("{prefix}/query");
         Router::new()
-            .route("/", get(move || async move { Redirect::to(&target) }))
+            .route("/", get(move || async move { found(&target) }))
+            .route(&format!("{prefix}/"), get(move || async move { found(&query) }))
             .nest(&prefix, routes)
             .fallback(not_found)
     };
@@ -57,8 +59,16 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "404 page not found\n").into_response()
 }
 
-async fn root_redirect(State(state): Shared) -> Redirect {
-    Redirect::to(&format!("{}/query", state.flags.route_prefix()))
+/// A `302 Found` redirect, as Go's `http.Redirect` with `StatusFound` sends.
+fn found(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (StatusCode::FOUND, [(header::LOCATION, value)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+async fn root_redirect(State(state): Shared) -> Response {
+    found(&format!("{}/query", state.flags.route_prefix()))
 }
 
 /// Prometheus's exposition format, or OpenMetrics when the scraper asks for it.

@@ -50,12 +50,7 @@ pub(crate) fn parse(text: &str) -> Result<Option<Node>, String> {
             item.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
         let line = span.start.line();
         match event {
-            Event::StreamStart | Event::DocumentStart(..) => {}
-            Event::DocumentEnd | Event::StreamEnd => {
-                if builder.root.is_some() {
-                    break;
-                }
-            }
+            Event::DocumentEnd | Event::StreamEnd if builder.root.is_some() => break,
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| t.to_string());
                 let node = Node {

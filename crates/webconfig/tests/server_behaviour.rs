@@ -819,3 +819,21 @@ async fn unknown_users_cost_as_much_as_known_ones() {
     let ratio = unknown.as_secs_f64() / known.as_secs_f64();
     assert!(ratio > 0.6, "unknown {unknown:?} vs known {known:?}");
 }
+
+#[tokio::test]
+async fn every_bcrypt_prefix_verifies() {
+    // Go writes $2a$, Python's bcrypt $2b$, htpasswd -B $2y$: the same algorithm.
+    let hash = bcrypt::hash("pw", 4).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("web.yml");
+    let mut yaml = String::from("basic_auth_users:\n");
+    for prefix in ["2a", "2b", "2y"] {
+        yaml.push_str(&format!("  user{prefix}: ${prefix}{}\n", &hash[3..]));
+    }
+    std::fs::write(&config, yaml).unwrap();
+    let server = start(Some(&config)).await.unwrap();
+    for prefix in ["2a", "2b", "2y"] {
+        let auth = basic(&format!("user{prefix}"), "pw");
+        assert_eq!(http_get(server.addr, "/", &[("Authorization", &auth)]).await.unwrap().status, 200, "{prefix}");
+    }
+}

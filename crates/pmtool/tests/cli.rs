@@ -1,0 +1,154 @@
+//! `pmtool` as a user runs it: every EXPECTED.tsv row through `check web-config`, the
+//! kingpin-style argument errors, and `hash-password`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn pmtool() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pmtool"))
+}
+
+fn conformance_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/web-config")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn check_web_config_every_expected_row() {
+    let dir = conformance_dir();
+    let table = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    let rows: Vec<Vec<String>> = table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    for row in &rows {
+        let (file, verdict, pattern) = (&row[0], &row[1], row.get(2).cloned().unwrap_or_default());
+        // Run from the conformance dir with relative paths, as the tutorial does.
+        let out = pmtool().current_dir(&dir).args(["check", "web-config", file]).output().unwrap();
+        let err = stderr(&out);
+        assert!(out.stdout.is_empty(), "{file}: stdout must stay empty");
+        if verdict == "SUCCESS" {
+            assert!(out.status.success(), "{file}: {err}");
+            assert_eq!(err, format!("{file} SUCCESS\n"));
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{file}: {err}");
+            let prefix = format!("{file} FAILED: ");
+            assert!(err.starts_with(&prefix), "{file}: {err}");
+            let message = err[prefix.len()..].trim_end_matches('\n');
+            let re = regex::Regex::new(&pattern).unwrap();
+            assert!(re.is_match(message), "{file}: {message:?} !~ {pattern:?}");
+        }
+    }
+    assert!(rows.len() >= 40);
+}
+
+#[test]
+fn several_files_continue_after_a_failure() {
+    let dir = conformance_dir();
+    let out = pmtool()
+        .current_dir(&dir)
+        .args(["check", "web-config", "web_config_junk_key.yml", "web_config_empty.yml", "web_config_noAuth_wrongTLSVersion.bad.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "web_config_junk_key.yml FAILED: yaml: unmarshal errors:\n  line 2: field cert_filse not found in type web.TLSConfig\n\
+         web_config_empty.yml SUCCESS\n\
+         web_config_noAuth_wrongTLSVersion.bad.yml FAILED: unknown TLS version: TLS111\n"
+    );
+}
+
+#[test]
+fn paths_in_errors_join_the_config_directory() {
+    let out = pmtool()
+        .current_dir(conformance_dir().join(".."))
+        .args(["check", "web-config", "web-config/web_config_noAuth_certPath_invalid.bad.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&out),
+        "web-config/web_config_noAuth_certPath_invalid.bad.yml FAILED: failed to read cert_file (web-config/somefile): open web-config/somefile: no such file or directory\n"
+    );
+}
+
+#[test]
+fn argument_errors_like_kingpin() {
+    let none = pmtool().args(["check", "web-config"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(1));
+    assert_eq!(stderr(&none), "pmtool: error: required argument 'web-config-files' not provided, try --help\n");
+    let missing = pmtool().args(["check", "web-config", "/nonexistent/web.yml"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(stderr(&missing), "pmtool: error: path '/nonexistent/web.yml' does not exist, try --help\n");
+    let directory = pmtool().args(["check", "web-config", "/tmp"]).output().unwrap();
+    assert_eq!(stderr(&directory), "pmtool: error: '/tmp' is a directory, try --help\n");
+}
+
+fn hash_password(args: &[&str], input: &str) -> Output {
+    let mut child = pmtool()
+        .arg("hash-password")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The tool may refuse its arguments before reading stdin; a broken pipe is fine then.
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn hash_password_from_stdin() {
+    let out = hash_password(&["--cost", "4"], "s3cret\n");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hash = String::from_utf8(out.stdout).unwrap();
+    let hash = hash.trim_end();
+    assert!(hash.starts_with("$2b$04$"), "{hash}");
+    assert!(bcrypt::verify("s3cret", hash).unwrap());
+    assert!(!bcrypt::verify("s3cret\n", hash).unwrap());
+
+    let line = hash_password(&["--cost", "4", "--user", "admin"], "pw\n");
+    let text = String::from_utf8(line.stdout).unwrap();
+    let (user, hash) = text.trim_end().split_once(": ").unwrap();
+    assert_eq!(user, "admin");
+    assert!(bcrypt::verify("pw", hash).unwrap());
+
+    let default_cost = hash_password(&[], "pw\n");
+    assert!(String::from_utf8_lossy(&default_cost.stdout).starts_with("$2b$12$"));
+}
+
+#[test]
+fn hash_password_refuses_bad_input() {
+    for (args, input, needle) in [
+        (vec!["--cost", "3"], "pw\n", "--cost must be between 4 and 31"),
+        (vec!["--cost", "32"], "pw\n", "--cost must be between 4 and 31"),
+        (vec!["--cost", "4"], "\n", "the password is empty"),
+        (vec!["--cost", "4", "--user", "a:b"], "pw\n", "must not contain ':'"),
+    ] {
+        let out = hash_password(&args, input);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+        assert!(out.stdout.is_empty());
+    }
+    let long = "x".repeat(73) + "\n";
+    let out = hash_password(&["--cost", "4"], &long);
+    assert!(stderr(&out).contains("longer than 72 bytes"));
+}
+
+#[test]
+fn generated_line_passes_check_web_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hash_password(&["--cost", "4", "--user", "yes"], "pw\n");
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("\"yes\": "), "a YAML 1.1 bool must be quoted: {line}");
+    let web = dir.path().join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  {line}")).unwrap();
+    let check = pmtool().args(["check", "web-config"]).arg(&web).output().unwrap();
+    assert!(check.status.success(), "{}", stderr(&check));
+}

@@ -1,0 +1,340 @@
+//! The "Securing Prometheus API and UI endpoints using basic auth" tutorial, replayed with
+//! the real `pmtool` and `promethium` binaries on a loopback port.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+fn promethium_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_promethium"))
+}
+
+/// pmtool is built by the same `cargo test --workspace` run, next to promethium.
+fn pmtool_bin() -> PathBuf {
+    let path = promethium_bin().with_file_name("pmtool");
+    assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(dir: &Path, args: &[&str]) -> Server {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = dir.join(format!("server-{port}.log"));
+        let child = Command::new(promethium_bin())
+            .current_dir(dir)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server { child, addr, log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "server did not listen: {}", server.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut text = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            text.push_str(&format!("{k}: {v}\r\n"));
+        }
+        text.push_str("Content-Length: 0\r\n\r\n");
+        stream.write_all(text.as_bytes()).unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        parse(&raw)
+    }
+
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", path, headers)
+    }
+}
+
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+fn parse(raw: &[u8]) -> Reply {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete HTTP response");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Steps 1-3: hash a password, write web.yml, check it.
+fn tutorial_web_yml(dir: &Path, password: &str) -> PathBuf {
+    let mut hasher = Command::new(pmtool_bin())
+        .args(["hash-password", "--cost", "10"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hasher.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    let out = hasher.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$2b$10$") && hash.len() == 60, "{hash}");
+    let web_yml = dir.join("web.yml");
+    std::fs::write(&web_yml, format!("basic_auth_users:\n    admin: {hash}\n")).unwrap();
+
+    let check = Command::new(pmtool_bin())
+        .current_dir(dir)
+        .args(["check", "web-config", "web.yml"])
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    assert!(check.stdout.is_empty());
+    assert_eq!(String::from_utf8_lossy(&check.stderr), "web.yml SUCCESS\n");
+    web_yml
+}
+
+#[test]
+fn tutorial_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    tutorial_web_yml(dir.path(), "test");
+    let server = Server::start(dir.path(), &["--web.config.file=web.yml"]);
+
+    // Every endpoint is behind the door.
+    let head = server.request("HEAD", "/graph", &[]);
+    assert_eq!(head.status, 401);
+    assert_eq!(head.header("WWW-Authenticate"), Some("Basic"));
+    for path in ["/", "/graph", "/query", "/metrics", "/api/v1/status/buildinfo", "/-/healthy", "/-/ready", "/nope"] {
+        let reply = server.get(path, &[]);
+        assert_eq!(reply.status, 401, "{path}");
+        assert_eq!(reply.text(), "Unauthorized\n");
+    }
+    let wrong = server.get("/metrics", &[("Authorization", &basic("admin", "nope"))]);
+    assert_eq!(wrong.status, 401);
+
+    // With credentials everything serves.
+    let auth = basic("admin", "test");
+    let creds = [("Authorization", auth.as_str())];
+    let graph = server.get("/graph", &creds);
+    assert_eq!(graph.status, 200);
+    assert!(graph.header("Content-Type").unwrap().starts_with("text/html"));
+    let root = server.get("/", &creds);
+    assert_eq!((root.status, root.header("Location")), (302, Some("/query")));
+    assert_eq!(server.get("/-/healthy", &creds).text(), "Prometheus Server is Healthy.\n");
+    assert_eq!(server.get("/-/ready", &creds).text(), "Prometheus Server is Ready.\n");
+
+    let metrics = server.get("/metrics", &creds);
+    assert_eq!(metrics.status, 200);
+    assert_eq!(metrics.header("Content-Type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let text = metrics.text();
+    for needle in [
+        "\nprocess_cpu_seconds_total ",
+        "\nprocess_resident_memory_bytes ",
+        "\nprocess_open_fds ",
+        "\nprocess_start_time_seconds ",
+        "\nprocess_max_fds ",
+        "\nprometheus_build_info{",
+        "prometheus_http_requests_total{code=\"401\",handler=\"/graph\"} 2",
+        "prometheus_http_requests_total{code=\"200\",handler=\"/graph\"} 1",
+        "prometheus_http_auth_failures_total{reason=\"missing_credentials\"} 9",
+        "prometheus_http_auth_failures_total{reason=\"wrong_password\"} 1",
+        "\nprometheus_ready 1",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+    let rss: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("process_resident_memory_bytes "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rss > 1e6, "{rss}");
+
+    let build = server.get("/api/v1/status/buildinfo", &creds);
+    let json: serde_json::Value = serde_json::from_slice(&build.body).unwrap();
+    assert_eq!(json["status"], "success");
+    assert_eq!(json["data"]["version"], env!("CARGO_PKG_VERSION"));
+    let flags: serde_json::Value = serde_json::from_slice(&server.get("/api/v1/status/flags", &creds).body).unwrap();
+    assert_eq!(flags["data"]["web.config.file"], "web.yml");
+    assert_eq!(flags["data"]["storage.tsdb.path"], "data/");
+    let runtime: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/v1/status/runtimeinfo", &creds).body).unwrap();
+    assert!(runtime["data"]["startTime"].as_str().unwrap().ends_with('Z'));
+
+    // The failed logins were logged with user and address, never the password or hash.
+    let log = server.log_text();
+    assert!(log.contains("authentication failed") && log.contains("user=admin") && log.contains("address=127.0.0.1"), "{log}");
+    assert!(!log.contains("nope") && !log.contains("$2b$"), "{log}");
+}
+
+#[test]
+fn metrics_negotiation_and_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let om = server.get("/metrics", &[("Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")]);
+    assert_eq!(om.header("Content-Type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    assert!(om.text().ends_with("# EOF\n"));
+    let gz = server.get("/metrics", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(gz.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
+    // Without a web config everything is open, and the log says so.
+    assert_eq!(server.get("/api/v1/status/buildinfo", &[]).status, 200);
+    assert!(server.log_text().contains("every endpoint"), "{}", server.log_text());
+}
+
+#[test]
+fn health_without_auth_is_opt_in() {
+    let dir = tempfile::tempdir().unwrap();
+    tutorial_web_yml(dir.path(), "secret");
+    let open = Server::start(dir.path(), &["--web.config.file=web.yml", "--web.health-without-auth"]);
+    assert_eq!(open.get("/-/healthy", &[]).status, 200);
+    assert_eq!(open.get("/-/ready", &[]).status, 200);
+    assert_eq!(open.get("/metrics", &[]).status, 401);
+    let closed = Server::start(dir.path(), &["--web.config.file=web.yml"]);
+    assert_eq!(closed.get("/-/healthy", &[]).status, 401);
+}
+
+#[test]
+fn lifecycle_endpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let off = Server::start(dir.path(), &[]);
+    assert_eq!(off.request("POST", "/-/reload", &[]).status, 403);
+    assert_eq!(off.request("POST", "/-/quit", &[]).status, 403);
+    assert_eq!(off.get("/-/quit", &[]).status, 405);
+
+    let mut on = Server::start(dir.path(), &["--web.enable-lifecycle"]);
+    assert_eq!(on.request("POST", "/-/reload", &[]).status, 200);
+    let quit = on.request("PUT", "/-/quit", &[]);
+    assert_eq!(quit.status, 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = on.child.try_wait().unwrap() {
+            assert!(status.success());
+            break;
+        }
+        assert!(Instant::now() < deadline, "server did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn route_prefix_from_external_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--web.external-url=http://example.com/prom/"]);
+    assert_eq!(server.get("/prom/-/healthy", &[]).status, 200);
+    assert_eq!(server.get("/-/healthy", &[]).status, 404);
+    let root = server.get("/", &[]);
+    assert_eq!(root.header("Location"), Some("/prom/"));
+    assert_eq!(server.get("/prom/", &[]).header("Location"), Some("/prom/query"));
+}
+
+#[test]
+fn bad_web_config_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yml"), "basic_auth_users:\n  admin: plaintext\n").unwrap();
+    let out = Command::new(promethium_bin())
+        .current_dir(dir.path())
+        .args(["--web.config.file=web.yml", "--web.listen-address=127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("Unable to validate web configuration file"), "{log}");
+    assert!(log.contains("hashedSecret too short to be a bcrypted password"), "{log}");
+    assert!(!log.contains("plaintext"), "the configured secret must not be logged: {log}");
+}
+
+#[test]
+fn flags_are_strict_and_version_prints() {
+    let out = Command::new(promethium_bin()).arg("--web.no-such-flag").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--web.no-such-flag"));
+    let version = Command::new(promethium_bin()).arg("--version").output().unwrap();
+    assert!(version.status.success());
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("promethium, version "));
+}
+
+#[test]
+fn json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--log.format=json"]);
+    assert_eq!(server.get("/-/healthy", &[]).status, 200);
+    let log = server.log_text();
+    let first = log.lines().next().unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(first).unwrap();
+    assert_eq!(parsed["level"], "INFO");
+}
