@@ -126,7 +126,10 @@ where
                         }
                         return Ok(response);
                     }
-                    AuthDecision::Busy => return Ok(plain(StatusCode::TOO_MANY_REQUESTS)),
+                    AuthDecision::Busy => {
+                        tokio::time::sleep(handle.overload_delay()).await;
+                        return Ok(plain(StatusCode::TOO_MANY_REQUESTS));
+                    }
                 }
             }
             let response = inner.call(request).await?;

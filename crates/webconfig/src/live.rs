@@ -292,6 +292,9 @@ pub struct HandleOptions {
     pub on_failure: Option<FailureObserver>,
     /// Limits of the bcrypt pool.
     pub pool: Option<PoolLimits>,
+    /// How long a 429 for a full bcrypt queue is held back (default 500 ms), so that a
+    /// client hammering in a loop cannot turn instant refusals into a CPU flood.
+    pub overload_delay: Option<Duration>,
 }
 
 /// The live web configuration of one server, shared by its listeners and requests.
@@ -443,6 +446,10 @@ impl WebConfigHandle {
             self.fail(AuthFailure::RateLimited, "", None);
         }
         allowed
+    }
+
+    pub(crate) fn overload_delay(&self) -> Duration {
+        self.shared.options.overload_delay.unwrap_or(Duration::from_millis(500))
     }
 
     pub(crate) fn is_unauthenticated_path(&self, path: &str) -> bool {

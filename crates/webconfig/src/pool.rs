@@ -51,8 +51,8 @@ impl Default for PoolLimits {
             .unwrap_or(1);
         Self {
             workers,
-            queue_per_client: 8,
-            queue_total: 1024,
+            queue_per_client: 64,
+            queue_total: 4096,
         }
     }
 }

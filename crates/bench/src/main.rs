@@ -1,0 +1,207 @@
+//! `promethium-bench`: load generators for the benchmarks in `scripts/`. They only ever
+//! connect to loopback addresses, and every run ends by itself after its duration.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Floods a server with wrong passwords from one address while legitimate users log in
+    /// for the first time from another, and reports the legitimate logins' latency.
+    Flood {
+        /// Server address (must be on loopback).
+        #[arg(long)]
+        target: SocketAddr,
+        /// Source address of the flood.
+        #[arg(long, default_value = "127.0.0.1")]
+        flood_source: IpAddr,
+        /// Source address of the legitimate logins.
+        #[arg(long, default_value = "127.0.0.2")]
+        legit_source: IpAddr,
+        /// Concurrent flooding connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// User the flood guesses passwords for.
+        #[arg(long, default_value = "admin")]
+        flood_user: String,
+        /// Legitimate `user:password` pairs, each logged in once (uncached).
+        #[arg(long, value_delimiter = ',')]
+        legit: Vec<String>,
+        /// Seconds of flooding before the first legitimate login.
+        #[arg(long, default_value_t = 2)]
+        warmup: u64,
+    },
+}
+
+fn ensure_loopback(addr: IpAddr) -> anyhow::Result<()> {
+    if !addr.is_loopback() {
+        bail!("{addr} is not a loopback address: load tests only target this machine");
+    }
+    Ok(())
+}
+
+async fn connect(source: IpAddr, target: SocketAddr) -> anyhow::Result<TcpStream> {
+    let socket = if target.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream = socket.connect(target).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Sends one keep-alive GET and reads the response; returns the status code.
+async fn request(stream: &mut TcpStream, path: &str, user: &str, password: &str) -> anyhow::Result<u16> {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {auth}\r\n\r\n");
+    stream.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    let header_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        if buf.len() > 64 * 1024 {
+            bail!("response headers too large");
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).to_ascii_lowercase();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("bad status line")?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .context("response without content-length")?;
+    let mut have = buf.len() - header_end;
+    while have < length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            bail!("connection closed in body");
+        }
+        have += n;
+    }
+    Ok(status)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn flood(
+    target: SocketAddr,
+    flood_source: IpAddr,
+    legit_source: IpAddr,
+    connections: usize,
+    flood_user: String,
+    legit: Vec<String>,
+    warmup: u64,
+) -> anyhow::Result<()> {
+    for a in [target.ip(), flood_source, legit_source] {
+        ensure_loopback(a)?;
+    }
+    if legit.is_empty() {
+        bail!("--legit needs at least one user:password");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let unauthorized = Arc::new(AtomicU64::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let mut flooders = Vec::new();
+    for c in 0..connections {
+        let (stop, unauthorized, refused, user) = (stop.clone(), unauthorized.clone(), refused.clone(), flood_user.clone());
+        flooders.push(tokio::spawn(async move {
+            let mut n: u64 = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut stream) = connect(flood_source, target).await else {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let password = format!("guess-{c}-{n}");
+                    match request(&mut stream, "/-/healthy", &user, &password).await {
+                        Ok(429) => refused.fetch_add(1, Ordering::Relaxed),
+                        Ok(_) => unauthorized.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => break,
+                    };
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(warmup)).await;
+    let flood_started = Instant::now();
+    let before = unauthorized.load(Ordering::Relaxed) + refused.load(Ordering::Relaxed);
+    let mut latencies = Vec::new();
+    let mut failures = 0;
+    for pair in &legit {
+        let (user, password) = pair.split_once(':').context("--legit entries are user:password")?;
+        let started = Instant::now();
+        let mut stream = connect(legit_source, target).await?;
+        let status = tokio::time::timeout(Duration::from_secs(60), request(&mut stream, "/-/healthy", user, password))
+            .await
+            .context("a legitimate login took over 60 s")??;
+        latencies.push(started.elapsed());
+        if status != 200 {
+            failures += 1;
+        }
+    }
+    let flood_secs = flood_started.elapsed().as_secs_f64();
+    let answered = unauthorized.load(Ordering::Relaxed) + refused.load(Ordering::Relaxed) - before;
+    stop.store(true, Ordering::Relaxed);
+    for f in flooders {
+        f.abort();
+    }
+    latencies.sort();
+    println!(
+        "legit_logins={} legit_failures={} p50_ms={:.1} p99_ms={:.1} max_ms={:.1} flood_answers_per_s={:.1} flood_401={} flood_429={}",
+        latencies.len(),
+        failures,
+        percentile(&latencies, 50.0).as_secs_f64() * 1e3,
+        percentile(&latencies, 99.0).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        answered as f64 / flood_secs,
+        unauthorized.load(Ordering::Relaxed),
+        refused.load(Ordering::Relaxed),
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Flood {
+            target,
+            flood_source,
+            legit_source,
+            connections,
+            flood_user,
+            legit,
+            warmup,
+        } => flood(target, flood_source, legit_source, connections, flood_user, legit, warmup).await,
+    }
+}
