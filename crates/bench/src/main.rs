@@ -55,7 +55,11 @@ fn ensure_loopback(addr: IpAddr) -> anyhow::Result<()> {
 }
 
 async fn connect(source: IpAddr, target: SocketAddr) -> anyhow::Result<TcpStream> {
-    let socket = if target.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    let socket = if target.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
     socket.bind(SocketAddr::new(source, 0))?;
     let stream = socket.connect(target).await?;
     stream.set_nodelay(true)?;
@@ -63,9 +67,15 @@ async fn connect(source: IpAddr, target: SocketAddr) -> anyhow::Result<TcpStream
 }
 
 /// Sends one keep-alive GET and reads the response; returns the status code.
-async fn request(stream: &mut TcpStream, path: &str, user: &str, password: &str) -> anyhow::Result<u16> {
+async fn request(
+    stream: &mut TcpStream,
+    path: &str,
+    user: &str,
+    password: &str,
+) -> anyhow::Result<u16> {
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {auth}\r\n\r\n");
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic {auth}\r\n\r\n");
     stream.write_all(req.as_bytes()).await?;
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
@@ -133,7 +143,12 @@ async fn flood(
     let refused = Arc::new(AtomicU64::new(0));
     let mut flooders = Vec::new();
     for c in 0..connections {
-        let (stop, unauthorized, refused, user) = (stop.clone(), unauthorized.clone(), refused.clone(), flood_user.clone());
+        let (stop, unauthorized, refused, user) = (
+            stop.clone(),
+            unauthorized.clone(),
+            refused.clone(),
+            flood_user.clone(),
+        );
         flooders.push(tokio::spawn(async move {
             let mut n: u64 = 0;
             while !stop.load(Ordering::Relaxed) {
@@ -159,12 +174,17 @@ async fn flood(
     let mut latencies = Vec::new();
     let mut failures = 0;
     for pair in &legit {
-        let (user, password) = pair.split_once(':').context("--legit entries are user:password")?;
+        let (user, password) = pair
+            .split_once(':')
+            .context("--legit entries are user:password")?;
         let started = Instant::now();
         let mut stream = connect(legit_source, target).await?;
-        let status = tokio::time::timeout(Duration::from_secs(60), request(&mut stream, "/-/healthy", user, password))
-            .await
-            .context("a legitimate login took over 60 s")??;
+        let status = tokio::time::timeout(
+            Duration::from_secs(60),
+            request(&mut stream, "/-/healthy", user, password),
+        )
+        .await
+        .context("a legitimate login took over 60 s")??;
         latencies.push(started.elapsed());
         if status != 200 {
             failures += 1;
@@ -202,6 +222,17 @@ async fn main() -> anyhow::Result<()> {
             flood_user,
             legit,
             warmup,
-        } => flood(target, flood_source, legit_source, connections, flood_user, legit, warmup).await,
+        } => {
+            flood(
+                target,
+                flood_source,
+                legit_source,
+                connections,
+                flood_user,
+                legit,
+                warmup,
+            )
+            .await
+        }
     }
 }

@@ -29,7 +29,11 @@ fn check_web_config_every_expected_row() {
     for row in &rows {
         let (file, verdict, pattern) = (&row[0], &row[1], row.get(2).cloned().unwrap_or_default());
         // Run from the conformance dir with relative paths, as the tutorial does.
-        let out = pmtool().current_dir(&dir).args(["check", "web-config", file]).output().unwrap();
+        let out = pmtool()
+            .current_dir(&dir)
+            .args(["check", "web-config", file])
+            .output()
+            .unwrap();
         let err = stderr(&out);
         assert!(out.stdout.is_empty(), "{file}: stdout must stay empty");
         if verdict == "SUCCESS" {
@@ -52,7 +56,13 @@ fn several_files_continue_after_a_failure() {
     let dir = conformance_dir();
     let out = pmtool()
         .current_dir(&dir)
-        .args(["check", "web-config", "web_config_junk_key.yml", "web_config_empty.yml", "web_config_noAuth_wrongTLSVersion.bad.yml"])
+        .args([
+            "check",
+            "web-config",
+            "web_config_junk_key.yml",
+            "web_config_empty.yml",
+            "web_config_noAuth_wrongTLSVersion.bad.yml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -68,7 +78,11 @@ fn several_files_continue_after_a_failure() {
 fn paths_in_errors_join_the_config_directory() {
     let out = pmtool()
         .current_dir(conformance_dir().join(".."))
-        .args(["check", "web-config", "web-config/web_config_noAuth_certPath_invalid.bad.yml"])
+        .args([
+            "check",
+            "web-config",
+            "web-config/web_config_noAuth_certPath_invalid.bad.yml",
+        ])
         .output()
         .unwrap();
     assert_eq!(
@@ -81,12 +95,27 @@ fn paths_in_errors_join_the_config_directory() {
 fn argument_errors_like_kingpin() {
     let none = pmtool().args(["check", "web-config"]).output().unwrap();
     assert_eq!(none.status.code(), Some(1));
-    assert_eq!(stderr(&none), "pmtool: error: required argument 'web-config-files' not provided, try --help\n");
-    let missing = pmtool().args(["check", "web-config", "/nonexistent/web.yml"]).output().unwrap();
+    assert_eq!(
+        stderr(&none),
+        "pmtool: error: required argument 'web-config-files' not provided, try --help\n"
+    );
+    let missing = pmtool()
+        .args(["check", "web-config", "/nonexistent/web.yml"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
-    assert_eq!(stderr(&missing), "pmtool: error: path '/nonexistent/web.yml' does not exist, try --help\n");
-    let directory = pmtool().args(["check", "web-config", "/tmp"]).output().unwrap();
-    assert_eq!(stderr(&directory), "pmtool: error: '/tmp' is a directory, try --help\n");
+    assert_eq!(
+        stderr(&missing),
+        "pmtool: error: path '/nonexistent/web.yml' does not exist, try --help\n"
+    );
+    let directory = pmtool()
+        .args(["check", "web-config", "/tmp"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        stderr(&directory),
+        "pmtool: error: '/tmp' is a directory, try --help\n"
+    );
 }
 
 fn hash_password(args: &[&str], input: &str) -> Output {
@@ -126,10 +155,22 @@ fn hash_password_from_stdin() {
 #[test]
 fn hash_password_refuses_bad_input() {
     for (args, input, needle) in [
-        (vec!["--cost", "3"], "pw\n", "--cost must be between 4 and 31"),
-        (vec!["--cost", "32"], "pw\n", "--cost must be between 4 and 31"),
+        (
+            vec!["--cost", "3"],
+            "pw\n",
+            "--cost must be between 4 and 31",
+        ),
+        (
+            vec!["--cost", "32"],
+            "pw\n",
+            "--cost must be between 4 and 31",
+        ),
         (vec!["--cost", "4"], "\n", "the password is empty"),
-        (vec!["--cost", "4", "--user", "a:b"], "pw\n", "must not contain ':'"),
+        (
+            vec!["--cost", "4", "--user", "a:b"],
+            "pw\n",
+            "must not contain ':'",
+        ),
     ] {
         let out = hash_password(&args, input);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -146,9 +187,16 @@ fn generated_line_passes_check_web_config() {
     let dir = tempfile::tempdir().unwrap();
     let out = hash_password(&["--cost", "4", "--user", "yes"], "pw\n");
     let line = String::from_utf8(out.stdout).unwrap();
-    assert!(line.starts_with("\"yes\": "), "a YAML 1.1 bool must be quoted: {line}");
+    assert!(
+        line.starts_with("\"yes\": "),
+        "a YAML 1.1 bool must be quoted: {line}"
+    );
     let web = dir.path().join("web.yml");
     std::fs::write(&web, format!("basic_auth_users:\n  {line}")).unwrap();
-    let check = pmtool().args(["check", "web-config"]).arg(&web).output().unwrap();
+    let check = pmtool()
+        .args(["check", "web-config"])
+        .arg(&web)
+        .output()
+        .unwrap();
     assert!(check.status.success(), "{}", stderr(&check));
 }

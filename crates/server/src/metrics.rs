@@ -18,13 +18,15 @@ use prometheus_client::registry::Registry;
 
 use crate::build;
 
-type CodeHandler = Vec<(&'static str, String)>;
+/// `code` and `handler` labels, allocation-free on the request path.
+type CodeHandler = ([(&'static str, u16); 1], [(&'static str, &'static str); 1]);
+type HandlerOnly = [(&'static str, &'static str); 1];
 
 /// Metrics updated by the web server.
 pub struct ServerMetrics {
     registry: Registry,
     http_requests: Family<CodeHandler, Counter>,
-    http_duration: Family<Vec<(&'static str, String)>, Histogram>,
+    http_duration: Family<HandlerOnly, Histogram>,
     auth_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     /// `prometheus_ready`: 1 once the server serves requests.
     pub ready: Gauge,
@@ -55,10 +57,9 @@ impl ServerMetrics {
             "Counter of HTTP requests",
             http_requests.clone(),
         );
-        let http_duration =
-            Family::<Vec<(&'static str, String)>, Histogram>::new_with_constructor(|| {
-                Histogram::new([0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0])
-            });
+        let http_duration = Family::<HandlerOnly, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.1, 0.2, 0.4, 1.0, 3.0, 8.0, 20.0, 60.0, 120.0])
+        });
         registry.register(
             "prometheus_http_request_duration_seconds",
             "Histogram of latencies for HTTP requests",
@@ -91,15 +92,12 @@ impl ServerMetrics {
             .inc();
     }
 
-    fn observe(&self, handler: &str, code: u16, seconds: f64) {
+    fn observe(&self, handler: &'static str, code: u16, seconds: f64) {
         self.http_requests
-            .get_or_create(&vec![
-                ("code", code.to_string()),
-                ("handler", handler.to_string()),
-            ])
+            .get_or_create(&([("code", code)], [("handler", handler)]))
             .inc();
         self.http_duration
-            .get_or_create(&vec![("handler", handler.to_string())])
+            .get_or_create(&[("handler", handler)])
             .observe(seconds);
     }
 

@@ -48,7 +48,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         let query = format!("{prefix}/query");
         Router::new()
             .route("/", get(move || async move { found(&target) }))
-            .route(&format!("{prefix}/"), get(move || async move { found(&query) }))
+            .route(
+                &format!("{prefix}/"),
+                get(move || async move { found(&query) }),
+            )
             .nest(&prefix, routes)
             .fallback(not_found)
     };

@@ -16,12 +16,20 @@ fn promethium_bin() -> PathBuf {
 /// pmtool is built by the same `cargo test --workspace` run, next to promethium.
 fn pmtool_bin() -> PathBuf {
     let path = promethium_bin().with_file_name("pmtool");
-    assert!(path.exists(), "{} is missing: run the tests with `cargo test --workspace`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        path.display()
+    );
     path
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Server {
@@ -53,7 +61,11 @@ impl Server {
         let server = Server { child, addr, log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "server did not listen: {}", server.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "server did not listen: {}",
+                server.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         server
@@ -65,8 +77,11 @@ impl Server {
 
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut text = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut text =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
         for (k, v) in headers {
             text.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -102,11 +117,21 @@ impl Reply {
 }
 
 fn parse(raw: &[u8]) -> Reply {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("a complete HTTP response");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete HTTP response");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
@@ -117,13 +142,18 @@ fn parse(raw: &[u8]) -> Reply {
     if chunked {
         body = dechunk(&body);
     }
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).unwrap_or(0);
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16)
+            .unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -149,7 +179,12 @@ fn tutorial_web_yml(dir: &Path, password: &str) -> PathBuf {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    hasher.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    hasher
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
     let out = hasher.wait_with_output().unwrap();
     assert!(out.status.success());
     let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
@@ -178,7 +213,16 @@ fn tutorial_end_to_end() {
     let head = server.request("HEAD", "/graph", &[]);
     assert_eq!(head.status, 401);
     assert_eq!(head.header("WWW-Authenticate"), Some("Basic"));
-    for path in ["/", "/graph", "/query", "/metrics", "/api/v1/status/buildinfo", "/-/healthy", "/-/ready", "/nope"] {
+    for path in [
+        "/",
+        "/graph",
+        "/query",
+        "/metrics",
+        "/api/v1/status/buildinfo",
+        "/-/healthy",
+        "/-/ready",
+        "/nope",
+    ] {
         let reply = server.get(path, &[]);
         assert_eq!(reply.status, 401, "{path}");
         assert_eq!(reply.text(), "Unauthorized\n");
@@ -191,15 +235,30 @@ fn tutorial_end_to_end() {
     let creds = [("Authorization", auth.as_str())];
     let graph = server.get("/graph", &creds);
     assert_eq!(graph.status, 200);
-    assert!(graph.header("Content-Type").unwrap().starts_with("text/html"));
+    assert!(graph
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/html"));
     let root = server.get("/", &creds);
-    assert_eq!((root.status, root.header("Location")), (302, Some("/query")));
-    assert_eq!(server.get("/-/healthy", &creds).text(), "Prometheus Server is Healthy.\n");
-    assert_eq!(server.get("/-/ready", &creds).text(), "Prometheus Server is Ready.\n");
+    assert_eq!(
+        (root.status, root.header("Location")),
+        (302, Some("/query"))
+    );
+    assert_eq!(
+        server.get("/-/healthy", &creds).text(),
+        "Prometheus Server is Healthy.\n"
+    );
+    assert_eq!(
+        server.get("/-/ready", &creds).text(),
+        "Prometheus Server is Ready.\n"
+    );
 
     let metrics = server.get("/metrics", &creds);
     assert_eq!(metrics.status, 200);
-    assert_eq!(metrics.header("Content-Type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        metrics.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     let text = metrics.text();
     for needle in [
         "\nprocess_cpu_seconds_total ",
@@ -228,16 +287,25 @@ fn tutorial_end_to_end() {
     let json: serde_json::Value = serde_json::from_slice(&build.body).unwrap();
     assert_eq!(json["status"], "success");
     assert_eq!(json["data"]["version"], env!("CARGO_PKG_VERSION"));
-    let flags: serde_json::Value = serde_json::from_slice(&server.get("/api/v1/status/flags", &creds).body).unwrap();
+    let flags: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/v1/status/flags", &creds).body).unwrap();
     assert_eq!(flags["data"]["web.config.file"], "web.yml");
     assert_eq!(flags["data"]["storage.tsdb.path"], "data/");
     let runtime: serde_json::Value =
         serde_json::from_slice(&server.get("/api/v1/status/runtimeinfo", &creds).body).unwrap();
-    assert!(runtime["data"]["startTime"].as_str().unwrap().ends_with('Z'));
+    assert!(runtime["data"]["startTime"]
+        .as_str()
+        .unwrap()
+        .ends_with('Z'));
 
     // The failed logins were logged with user and address, never the password or hash.
     let log = server.log_text();
-    assert!(log.contains("authentication failed") && log.contains("user=admin") && log.contains("address=127.0.0.1"), "{log}");
+    assert!(
+        log.contains("authentication failed")
+            && log.contains("user=admin")
+            && log.contains("address=127.0.0.1"),
+        "{log}"
+    );
     assert!(!log.contains("nope") && !log.contains("$2b$"), "{log}");
 }
 
@@ -245,22 +313,38 @@ fn tutorial_end_to_end() {
 fn metrics_negotiation_and_gzip() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let om = server.get("/metrics", &[("Accept", "application/openmetrics-text;version=1.0.0,text/plain;q=0.5")]);
-    assert_eq!(om.header("Content-Type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
+    let om = server.get(
+        "/metrics",
+        &[(
+            "Accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;q=0.5",
+        )],
+    );
+    assert_eq!(
+        om.header("Content-Type"),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
+    );
     assert!(om.text().ends_with("# EOF\n"));
     let gz = server.get("/metrics", &[("Accept-Encoding", "gzip")]);
     assert_eq!(gz.header("Content-Encoding"), Some("gzip"));
     assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
     // Without a web config everything is open, and the log says so.
     assert_eq!(server.get("/api/v1/status/buildinfo", &[]).status, 200);
-    assert!(server.log_text().contains("every endpoint"), "{}", server.log_text());
+    assert!(
+        server.log_text().contains("every endpoint"),
+        "{}",
+        server.log_text()
+    );
 }
 
 #[test]
 fn health_without_auth_is_opt_in() {
     let dir = tempfile::tempdir().unwrap();
     tutorial_web_yml(dir.path(), "secret");
-    let open = Server::start(dir.path(), &["--web.config.file=web.yml", "--web.health-without-auth"]);
+    let open = Server::start(
+        dir.path(),
+        &["--web.config.file=web.yml", "--web.health-without-auth"],
+    );
     assert_eq!(open.get("/-/healthy", &[]).status, 200);
     assert_eq!(open.get("/-/ready", &[]).status, 200);
     assert_eq!(open.get("/metrics", &[]).status, 401);
@@ -299,31 +383,56 @@ fn route_prefix_from_external_url() {
     assert_eq!(server.get("/-/healthy", &[]).status, 404);
     let root = server.get("/", &[]);
     assert_eq!(root.header("Location"), Some("/prom/"));
-    assert_eq!(server.get("/prom/", &[]).header("Location"), Some("/prom/query"));
+    assert_eq!(
+        server.get("/prom/", &[]).header("Location"),
+        Some("/prom/query")
+    );
 }
 
 #[test]
 fn bad_web_config_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("web.yml"), "basic_auth_users:\n  admin: plaintext\n").unwrap();
+    std::fs::write(
+        dir.path().join("web.yml"),
+        "basic_auth_users:\n  admin: plaintext\n",
+    )
+    .unwrap();
     let out = Command::new(promethium_bin())
         .current_dir(dir.path())
-        .args(["--web.config.file=web.yml", "--web.listen-address=127.0.0.1:0"])
+        .args([
+            "--web.config.file=web.yml",
+            "--web.listen-address=127.0.0.1:0",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("Unable to validate web configuration file"), "{log}");
-    assert!(log.contains("hashedSecret too short to be a bcrypted password"), "{log}");
-    assert!(!log.contains("plaintext"), "the configured secret must not be logged: {log}");
+    assert!(
+        log.contains("Unable to validate web configuration file"),
+        "{log}"
+    );
+    assert!(
+        log.contains("hashedSecret too short to be a bcrypted password"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("plaintext"),
+        "the configured secret must not be logged: {log}"
+    );
 }
 
 #[test]
 fn flags_are_strict_and_version_prints() {
-    let out = Command::new(promethium_bin()).arg("--web.no-such-flag").output().unwrap();
+    let out = Command::new(promethium_bin())
+        .arg("--web.no-such-flag")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--web.no-such-flag"));
-    let version = Command::new(promethium_bin()).arg("--version").output().unwrap();
+    let version = Command::new(promethium_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(version.status.success());
     assert!(String::from_utf8_lossy(&version.stdout).starts_with("promethium, version "));
 }

@@ -28,7 +28,9 @@ pub use config::{
     WebConfig,
 };
 pub use layer::{AuthenticatedUser, LayerBody, PeerAddr, WebConfigLayer, WebConfigService};
-pub use live::{AuthFailure, FailureObserver, HandleOptions, WebConfigHandle};
+pub use live::{
+    parse_basic_credentials, AuthFailure, FailureObserver, HandleOptions, WebConfigHandle,
+};
 pub use pool::PoolLimits;
 pub use serve::{serve, serve_with_outer_layer, ServeError, ServeOptions};
 pub use tls::SECP521R1;

@@ -174,30 +174,29 @@ impl TokenBucket {
 /// (CVE-2022-46146). Successes and failures are kept apart so that a flood of wrong
 /// passwords cannot evict the logins that work.
 struct VerdictCache {
-    key: aws_lc_rs::hmac::Key,
     generation: u64,
     ok: HashMap<[u8; 32], ()>,
     failed: HashMap<[u8; 32], ()>,
     capacity: usize,
 }
 
-impl VerdictCache {
-    fn new(capacity: usize) -> Self {
+/// The per-process secret key of the verdict cache's digests.
+struct CacheKey(aws_lc_rs::hmac::Key);
+
+impl CacheKey {
+    fn random() -> Self {
         let mut secret = [0u8; 32];
         // With no system randomness, a fixed key still keeps fields apart; it only loses
         // the property that the digests are unpredictable to an attacker with memory access.
         let _ = aws_lc_rs::rand::fill(&mut secret);
-        Self {
-            key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret),
-            generation: 0,
-            ok: HashMap::new(),
-            failed: HashMap::new(),
-            capacity,
-        }
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            &secret,
+        ))
     }
 
     fn digest(&self, user: &[u8], hash: &str, password: &[u8]) -> [u8; 32] {
-        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.key);
+        let mut ctx = aws_lc_rs::hmac::Context::with_key(&self.0);
         for field in [user, hash.as_bytes(), password] {
             ctx.update(&(field.len() as u64).to_be_bytes());
             ctx.update(field);
@@ -205,6 +204,17 @@ impl VerdictCache {
         let mut out = [0u8; 32];
         out.copy_from_slice(ctx.sign().as_ref());
         out
+    }
+}
+
+impl VerdictCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            generation: 0,
+            ok: HashMap::new(),
+            failed: HashMap::new(),
+            capacity,
+        }
     }
 
     fn get(&mut self, generation: u64, key: &[u8; 32]) -> Option<bool> {
@@ -309,6 +319,7 @@ struct Shared {
     generation: Mutex<u64>,
     limiter: Mutex<Option<TokenBucket>>,
     tls: Mutex<Option<TlsCache>>,
+    cache_key: CacheKey,
     cache: Mutex<VerdictCache>,
     inflight: Mutex<HashMap<[u8; 32], tokio::sync::watch::Receiver<Option<bool>>>>,
     pool: Arc<BcryptPool>,
@@ -343,6 +354,7 @@ impl WebConfigHandle {
                 generation: Mutex::new(1),
                 limiter: Mutex::new(None),
                 tls: Mutex::new(None),
+                cache_key: CacheKey::random(),
                 cache: Mutex::new(VerdictCache::new(1024)),
                 inflight: Mutex::new(HashMap::new()),
                 pool,
@@ -449,7 +461,10 @@ impl WebConfigHandle {
     }
 
     pub(crate) fn overload_delay(&self) -> Duration {
-        self.shared.options.overload_delay.unwrap_or(Duration::from_millis(500))
+        self.shared
+            .options
+            .overload_delay
+            .unwrap_or(Duration::from_millis(500))
     }
 
     pub(crate) fn is_unauthenticated_path(&self, path: &str) -> bool {
@@ -490,7 +505,7 @@ impl WebConfigHandle {
             self.fail(AuthFailure::MissingCredentials, "", peer);
             return AuthDecision::Denied;
         };
-        let Some((user, password)) = parse_basic(header.as_bytes()) else {
+        let Some((user, password)) = parse_basic_credentials(header.as_bytes()) else {
             self.fail(AuthFailure::Malformed, "", peer);
             return AuthDecision::Denied;
         };
@@ -540,14 +555,16 @@ impl WebConfigHandle {
         password: Vec<u8>,
         peer: Option<IpAddr>,
     ) -> Option<bool> {
-        let key = {
-            let mut cache = self.shared.cache.lock().unwrap_or_else(|p| p.into_inner());
-            let key = cache.digest(user, hash, &password);
-            if let Some(v) = cache.get(generation, &key) {
-                return Some(v);
-            }
-            key
-        };
+        let key = self.shared.cache_key.digest(user, hash, &password);
+        if let Some(v) = self
+            .shared
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(generation, &key)
+        {
+            return Some(v);
+        }
         let mut waiter = {
             let mut inflight = self
                 .shared
@@ -647,9 +664,10 @@ impl WebConfigHandle {
     }
 }
 
-/// Parses `Basic base64(user:password)`; the scheme is case-insensitive and the user
-/// ends at the first colon, as in Go's `Request.BasicAuth`.
-fn parse_basic(header: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+/// Parses an `Authorization` value `Basic base64(user:password)` into user and password
+/// bytes; the scheme is case-insensitive and the user ends at the first colon, as in Go's
+/// `Request.BasicAuth`. `None` for anything else.
+pub fn parse_basic_credentials(header: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     const PREFIX: &[u8] = b"basic ";
     if header.len() < PREFIX.len() || !header[..PREFIX.len()].eq_ignore_ascii_case(PREFIX) {
         return None;
@@ -668,39 +686,40 @@ mod tests {
     #[test]
     fn basic_header_parsing() {
         assert_eq!(
-            parse_basic(b"Basic YWxpY2U6YTpi"),
+            parse_basic_credentials(b"Basic YWxpY2U6YTpi"),
             Some((b"alice".to_vec(), b"a:b".to_vec()))
         );
         assert_eq!(
-            parse_basic(b"bAsIc YWxpY2U6"),
+            parse_basic_credentials(b"bAsIc YWxpY2U6"),
             Some((b"alice".to_vec(), vec![]))
         );
-        assert_eq!(parse_basic(b"Basic !!!"), None);
-        assert_eq!(parse_basic(b"Bearer abc"), None);
-        assert_eq!(parse_basic(b"Basic YWxpY2U="), None);
-        assert_eq!(parse_basic(b""), None);
+        assert_eq!(parse_basic_credentials(b"Basic !!!"), None);
+        assert_eq!(parse_basic_credentials(b"Bearer abc"), None);
+        assert_eq!(parse_basic_credentials(b"Basic YWxpY2U="), None);
+        assert_eq!(parse_basic_credentials(b""), None);
     }
 
     #[test]
     fn cache_keys_keep_fields_apart() {
-        let cache = VerdictCache::new(10);
-        let a = cache.digest(b"alice$2y$12$x", "h", b"fakepassword");
-        let b = cache.digest(b"alice", "$2y$12$xh", b"fakepassword");
+        let key = CacheKey::random();
+        let a = key.digest(b"alice$2y$12$x", "h", b"fakepassword");
+        let b = key.digest(b"alice", "$2y$12$xh", b"fakepassword");
         assert_ne!(a, b);
     }
 
     #[test]
     fn cache_is_bounded_and_split() {
         let mut cache = VerdictCache::new(100);
+        let key = CacheKey::random();
         for i in 0..250u32 {
-            let k = cache.digest(b"u", "h", &i.to_be_bytes());
+            let k = key.digest(b"u", "h", &i.to_be_bytes());
             cache.put(0, k, false);
             assert!(cache.failed.len() <= 100);
         }
-        let good = cache.digest(b"u", "h", b"right");
+        let good = key.digest(b"u", "h", b"right");
         cache.put(0, good, true);
         for i in 250..500u32 {
-            let k = cache.digest(b"u", "h", &i.to_be_bytes());
+            let k = key.digest(b"u", "h", &i.to_be_bytes());
             cache.put(0, k, false);
         }
         assert_eq!(cache.get(0, &good), Some(true));

@@ -834,6 +834,13 @@ async fn every_bcrypt_prefix_verifies() {
     let server = start(Some(&config)).await.unwrap();
     for prefix in ["2a", "2b", "2y"] {
         let auth = basic(&format!("user{prefix}"), "pw");
-        assert_eq!(http_get(server.addr, "/", &[("Authorization", &auth)]).await.unwrap().status, 200, "{prefix}");
+        assert_eq!(
+            http_get(server.addr, "/", &[("Authorization", &auth)])
+                .await
+                .unwrap()
+                .status,
+            200,
+            "{prefix}"
+        );
     }
 }
