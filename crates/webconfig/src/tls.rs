@@ -677,3 +677,92 @@ impl ActiveKeyExchange for P521Exchange {
         NamedGroup::secp521r1
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::WebConfig;
+
+    fn conformance(file: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/conformance/web-config")
+            .join(file)
+    }
+
+    #[test]
+    fn missing_cipher_suites_are_skipped_with_warnings() {
+        let config =
+            WebConfig::load(&conformance("web_config_noAuth_allCiphers.good.yml")).unwrap();
+        let built = build_server_config(&config.tls_server_config, true).unwrap();
+        let skipped: Vec<&String> = built
+            .warnings
+            .iter()
+            .filter(|w| w.contains("is skipped"))
+            .collect();
+        assert_eq!(skipped.len(), 4, "{:?}", built.warnings);
+        assert!(skipped[0].contains("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"));
+    }
+
+    #[test]
+    fn old_versions_and_inverted_ranges_are_errors() {
+        let mut tls = WebConfig::load(&conformance("web_config_noAuth.good.yml"))
+            .unwrap()
+            .tls_server_config;
+        tls.min_version = Some(TlsVersion::Tls10);
+        let err = TlsMaterial::load(&tls).err().unwrap().to_string();
+        assert!(
+            err.starts_with("min_version TLS10 is not supported"),
+            "{err}"
+        );
+        tls.min_version = Some(TlsVersion::Tls13);
+        tls.max_version = Some(TlsVersion::Tls12);
+        let err = TlsMaterial::load(&tls).err().unwrap().to_string();
+        assert_eq!(err, "min_version TLS13 is greater than max_version TLS12");
+    }
+
+    #[test]
+    fn cbc_only_tls12_list_keeps_tls13() {
+        let mut tls = WebConfig::load(&conformance("web_config_noAuth.good.yml"))
+            .unwrap()
+            .tls_server_config;
+        tls.cipher_suites = vec!["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA".into()];
+        let built = build_server_config(&tls, true).unwrap();
+        assert!(built
+            .warnings
+            .iter()
+            .any(|w| w.contains("only TLS 1.3 is offered")));
+        tls.max_version = Some(TlsVersion::Tls12);
+        assert!(build_server_config(&tls, true).is_err());
+    }
+
+    #[test]
+    fn key_pair_errors_read_like_go() {
+        let cert = std::fs::read(conformance("server.crt")).unwrap();
+        let other_key = std::fs::read(conformance("client_selfsigned.key")).unwrap();
+        assert_eq!(
+            key_pair(b"", b"").err().unwrap(),
+            "tls: failed to find any PEM data in certificate input"
+        );
+        assert_eq!(
+            key_pair(&cert, b"nothing").err().unwrap(),
+            "tls: failed to find any PEM data in key input"
+        );
+        assert_eq!(
+            key_pair(&cert, &other_key).err().unwrap(),
+            "tls: private key does not match public key"
+        );
+    }
+
+    #[test]
+    fn san_list_reads_dns_names() {
+        let pem = std::fs::read(conformance("client2_selfsigned.pem")).unwrap();
+        let der = CertificateDer::pem_slice_iter(&pem)
+            .next()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            subject_alt_names(der.as_ref()).unwrap(),
+            vec!["test3".to_string()]
+        );
+    }
+}
