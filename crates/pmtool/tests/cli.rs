@@ -200,3 +200,37 @@ fn generated_line_passes_check_web_config() {
         .unwrap();
     assert!(check.status.success(), "{}", stderr(&check));
 }
+
+/// Runs pmtool on a pseudo-terminal (util-linux `script`), typing `input`.
+fn on_terminal(args: &str, input: &str) -> String {
+    let command = format!("{} {args}", env!("CARGO_BIN_EXE_pmtool"));
+    let mut child = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script(1) from util-linux runs pmtool on a terminal");
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn hash_password_prompts_twice_on_a_terminal() {
+    let screen = on_terminal("hash-password --cost 4", "t3rm\nt3rm\n");
+    assert!(screen.contains("Enter password: "), "{screen:?}");
+    assert!(screen.contains("Confirm password: "), "{screen:?}");
+    let hash = screen
+        .split_whitespace()
+        .find(|w| w.starts_with("$2b$04$"))
+        .unwrap_or_else(|| panic!("no hash in {screen:?}"));
+    assert!(bcrypt::verify("t3rm", hash).unwrap());
+
+    let mismatch = on_terminal("hash-password --cost 4", "one\ntwo\n");
+    assert!(
+        mismatch.contains("the passwords do not match"),
+        "{mismatch:?}"
+    );
+    assert!(!mismatch.contains("$2b$"), "{mismatch:?}");
+}

@@ -412,9 +412,12 @@ impl WebConfigHandle {
             .and_then(|c| Snapshot::new(c, generation))
             .map(Arc::new)
             .map_err(|e| e.to_string());
-        match &result {
-            Ok(_) => tracing::info!(file = %path.display(), "web config file reloaded"),
-            Err(e) => tracing::error!(
+        // Log each change of state once: a file that stays broken (or missing, which is
+        // re-tried on every request) does not repeat its error.
+        match (&result, &loaded.result) {
+            (Ok(_), _) => tracing::info!(file = %path.display(), "web config file reloaded"),
+            (Err(new), Err(old)) if new == old => {}
+            (Err(e), _) => tracing::error!(
                 file = %path.display(),
                 err = %e,
                 "web config file is invalid: refusing every request until it is fixed"
@@ -579,7 +582,12 @@ impl WebConfigHandle {
                     let shared = Arc::clone(&self.shared);
                     let hash = hash.to_string();
                     let job = Box::new(move || {
-                        let verdict = bcrypt::verify(&password, &hash).unwrap_or(false);
+                        // A panic inside bcrypt must not leave waiters hanging or the key
+                        // stuck in flight: it counts as a failed check.
+                        let verdict = std::panic::catch_unwind(|| {
+                            bcrypt::verify(&password, &hash).unwrap_or(false)
+                        })
+                        .unwrap_or(false);
                         shared
                             .cache
                             .lock()

@@ -137,7 +137,8 @@ impl BcryptPool {
             let pool = Arc::clone(self);
             let handle = runtime.clone();
             runtime.spawn_blocking(move || {
-                job();
+                // Whatever the job does, its worker slot is given back.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 pool.finish(client, &handle);
             });
         }
