@@ -324,14 +324,14 @@ fn client_verifier(
         } else {
             builder
         };
-        let inner = builder
+        builder
             .build()
-            .map_err(|e| ConfigError::new(format!("invalid client CA: {e}")))?;
-        Ok(Arc::new(PinnedOrChain {
-            inner,
-            pinned: material.client_roots.clone(),
-        }))
+            .map_err(|e| ConfigError::new(format!("invalid client CA: {e}")))
     };
+    let verifies_chain = matches!(
+        material.client_auth,
+        ClientAuth::VerifyClientCertIfGiven | ClientAuth::RequireAndVerifyClientCert
+    );
     let inner: Arc<dyn ClientCertVerifier> = match material.client_auth {
         ClientAuth::NoClientCert => return Ok(WebPkiClientVerifier::no_client_auth()),
         ClientAuth::RequestClientCert => Arc::new(OpaqueVerifier {
@@ -347,94 +347,19 @@ fn client_verifier(
         ClientAuth::VerifyClientCertIfGiven => verified(true)?,
         ClientAuth::RequireAndVerifyClientCert => verified(false)?,
     };
-    Ok(match allowed_sans {
-        Some(allowed) => Arc::new(SanVerifier { inner, allowed }),
-        None => inner,
-    })
-}
-
-/// Chain verification, plus Go's acceptance of a self-signed client certificate that is
-/// itself listed as a client CA (webpki refuses a CA certificate as an end entity).
-/// The handshake signature still proves the client owns the key.
-struct PinnedOrChain {
-    inner: Arc<dyn ClientCertVerifier>,
-    pinned: Vec<CertificateDer<'static>>,
-}
-
-impl fmt::Debug for PinnedOrChain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PinnedOrChain({} pinned)", self.pinned.len())
-    }
-}
-
-fn valid_at(der: &[u8], now: UnixTime) -> bool {
-    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
-        return false;
+    let pinned = if verifies_chain {
+        material.client_roots.clone()
+    } else {
+        Vec::new()
     };
-    let now = now.as_secs() as i64;
-    let validity = cert.validity();
-    validity.not_before.timestamp() <= now && now <= validity.not_after.timestamp()
-}
-
-impl ClientCertVerifier for PinnedOrChain {
-    fn offer_client_auth(&self) -> bool {
-        self.inner.offer_client_auth()
+    if pinned.is_empty() && allowed_sans.is_none() {
+        return Ok(inner);
     }
-
-    fn client_auth_mandatory(&self) -> bool {
-        self.inner.client_auth_mandatory()
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        match self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)
-        {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                let pinned = self
-                    .pinned
-                    .iter()
-                    .any(|p| p.as_ref() == end_entity.as_ref());
-                if pinned && valid_at(end_entity.as_ref(), now) {
-                    Ok(ClientCertVerified::assertion())
-                } else {
-                    Err(e)
-                }
-            }
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
+    Ok(Arc::new(ClientPolicy {
+        inner,
+        pinned,
+        allowed_sans,
+    }))
 }
 
 struct FixedCert(Arc<CertifiedKey>);
@@ -521,20 +446,6 @@ impl ClientCertVerifier for OpaqueVerifier {
     }
 }
 
-/// `client_allowed_sans`: after the inner policy accepts a certificate, one of its
-/// subject alternative names must equal an allowed entry. It runs only when a certificate
-/// was sent, so an absent optional certificate cannot crash it (upstream's open bug).
-struct SanVerifier {
-    inner: Arc<dyn ClientCertVerifier>,
-    allowed: Vec<String>,
-}
-
-impl fmt::Debug for SanVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SanVerifier({:?})", self.allowed)
-    }
-}
-
 /// The DNS, email, IP and URI subject alternative names of a DER certificate, written as
 /// Go prints them.
 pub(crate) fn subject_alt_names(der: &[u8]) -> Result<Vec<String>, String> {
@@ -566,7 +477,40 @@ pub(crate) fn subject_alt_names(der: &[u8]) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-impl ClientCertVerifier for SanVerifier {
+/// What web.yml adds around the chosen client certificate policy:
+/// - Go's acceptance of a self-signed client certificate that is itself listed as a client
+///   CA (webpki refuses a CA certificate as an end entity); the handshake signature still
+///   proves the client owns the key;
+/// - `client_allowed_sans`: one of the certificate's subject alternative names must equal an
+///   allowed entry. It runs only when a certificate was sent, so an absent optional
+///   certificate cannot crash it (upstream's open bug).
+struct ClientPolicy {
+    inner: Arc<dyn ClientCertVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    allowed_sans: Option<Vec<String>>,
+}
+
+impl fmt::Debug for ClientPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ClientPolicy({} pinned, sans {:?})",
+            self.pinned.len(),
+            self.allowed_sans
+        )
+    }
+}
+
+fn valid_at(der: &[u8], now: UnixTime) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) else {
+        return false;
+    };
+    let now = now.as_secs() as i64;
+    let validity = cert.validity();
+    validity.not_before.timestamp() <= now && now <= validity.not_after.timestamp()
+}
+
+impl ClientCertVerifier for ClientPolicy {
     fn offer_client_auth(&self) -> bool {
         self.inner.offer_client_auth()
     }
@@ -585,18 +529,30 @@ impl ClientCertVerifier for SanVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let verified = self
+        let verified = match self
             .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Ok(v) => v,
+            Err(e) => {
+                let pinned = self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref());
+                if !(pinned && valid_at(end_entity.as_ref(), now)) {
+                    return Err(e);
+                }
+                ClientCertVerified::assertion()
+            }
+        };
+        let Some(allowed) = &self.allowed_sans else {
+            return Ok(verified);
+        };
         let names = subject_alt_names(end_entity.as_ref()).map_err(rustls::Error::General)?;
-        if names.iter().any(|n| self.allowed.contains(n)) {
+        if names.iter().any(|n| allowed.contains(n)) {
             Ok(verified)
         } else {
-            tracing::warn!(
-                allowed = ?self.allowed,
-                found = ?names,
-                "could not find allowed SANs in client cert"
-            );
+            tracing::warn!(allowed = ?allowed, found = ?names, "could not find allowed SANs in client cert");
             Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,
             ))

@@ -128,32 +128,11 @@ async fn tls_server_refuses_plain_http_and_old_clients() {
 
 #[tokio::test]
 async fn inline_cert_and_key() {
-    let server = start(Some(&conformance("web_config_noAuth_tlsInline.good.yml")))
-        .await
-        .unwrap();
-    let ok = TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .unwrap();
-    assert_eq!(ok.reply.status, 200);
-    let key_inline = start(Some(&conformance(
-        "tls_config_noAuth.requireanyclientcertkeyinline.good.yml",
-    )))
-    .await
-    .unwrap();
-    let client = TlsClient {
-        client_cert: Some(("client_selfsigned.pem", "client_selfsigned.key")),
-        ..Default::default()
-    };
-    assert_eq!(
-        client
-            .get(key_inline.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
+    let server = start_file("web_config_noAuth_tlsInline.good.yml").await;
+    assert_eq!(TlsClient::default().status(server.addr).await, Ok(200));
+    let key_inline = start_file("tls_config_noAuth.requireanyclientcertkeyinline.good.yml").await;
+    let client = TlsClient::with_cert("client_selfsigned.pem", "client_selfsigned.key");
+    assert_eq!(client.status(key_inline.addr).await, Ok(200));
 }
 
 #[tokio::test]
@@ -162,14 +141,13 @@ async fn all_ciphers_and_all_curves() {
         "web_config_noAuth_allCiphers.good.yml",
         "web_config_noAuth_allCurves.good.yml",
     ] {
-        let server = start(Some(&conformance(file))).await.unwrap();
+        let server = start_file(file).await;
         for versions in [vec![&rustls::version::TLS12], vec![&rustls::version::TLS13]] {
             let client = TlsClient {
                 versions,
                 ..Default::default()
             };
-            let reply = client.get(server.addr, "/", &[]).await.unwrap();
-            assert_eq!(reply.reply.status, 200, "{file}");
+            assert_eq!(client.status(server.addr).await, Ok(200), "{file}");
         }
     }
 }
@@ -225,20 +203,16 @@ async fn some_ciphers_limit_tls12() {
 
 #[tokio::test]
 async fn some_curves_tls13_p521_only() {
-    let server = start(Some(&conformance("web_config_noAuth_someCurves.good.yml")))
-        .await
-        .unwrap();
+    let server = start_file("web_config_noAuth_someCurves.good.yml").await;
     let with = |groups: Vec<&'static dyn rustls::crypto::SupportedKxGroup>| TlsClient {
         kx_groups: Some(groups),
         ..Default::default()
     };
-    let ok = with(vec![webconfig::SECP521R1])
-        .get(server.addr, "/", &[])
-        .await
-        .unwrap();
-    assert_eq!(ok.reply.status, 200);
-    let refused = with(vec![kx::SECP384R1]).get(server.addr, "/", &[]).await;
-    assert!(refused.is_err());
+    assert_eq!(
+        with(vec![webconfig::SECP521R1]).status(server.addr).await,
+        Ok(200)
+    );
+    assert!(with(vec![kx::SECP384R1]).status(server.addr).await.is_err());
 }
 
 #[tokio::test]
@@ -315,137 +289,56 @@ async fn headers_on_200_and_401() {
 
 #[tokio::test]
 async fn any_client_cert_modes() {
-    let server = start(Some(&conformance(
-        "tls_config_noAuth.requireanyclientcert.good.yml",
-    )))
-    .await
-    .unwrap();
-    let with_cert = TlsClient {
-        client_cert: Some(("client_selfsigned.pem", "client_selfsigned.key")),
-        ..Default::default()
-    };
-    assert_eq!(
-        with_cert
-            .get(server.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
-    let other_cert = TlsClient {
-        client_cert: Some(("client2_selfsigned.pem", "client2_selfsigned.key")),
-        ..Default::default()
-    };
-    assert_eq!(
-        other_cert
-            .get(server.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
-    assert!(TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .is_err());
+    let server = start_file("tls_config_noAuth.requireanyclientcert.good.yml").await;
+    let client1 = TlsClient::with_cert("client_selfsigned.pem", "client_selfsigned.key");
+    let client2 = TlsClient::with_cert("client2_selfsigned.pem", "client2_selfsigned.key");
+    assert_eq!(client1.status(server.addr).await, Ok(200));
+    assert_eq!(client2.status(server.addr).await, Ok(200));
+    assert!(TlsClient::default().status(server.addr).await.is_err());
 }
 
 #[tokio::test]
 async fn mutual_tls_verifies_against_the_client_ca() {
-    let server = start(Some(&conformance(
-        "tls_config_noAuth.requireandverifyclientcert.good.yml",
-    )))
-    .await
-    .unwrap();
-    let good = TlsClient {
-        client_cert: Some(("client_selfsigned.pem", "client_selfsigned.key")),
-        ..Default::default()
-    };
-    assert_eq!(
-        good.get(server.addr, "/", &[]).await.unwrap().reply.status,
-        200
-    );
-    let unknown = TlsClient {
-        client_cert: Some(("client2_selfsigned.pem", "client2_selfsigned.key")),
-        ..Default::default()
-    };
-    assert!(unknown.get(server.addr, "/", &[]).await.is_err());
-    assert!(TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .is_err());
+    let server = start_file("tls_config_noAuth.requireandverifyclientcert.good.yml").await;
+    let good = TlsClient::with_cert("client_selfsigned.pem", "client_selfsigned.key");
+    assert_eq!(good.status(server.addr).await, Ok(200));
+    let unknown = TlsClient::with_cert("client2_selfsigned.pem", "client2_selfsigned.key");
+    assert!(unknown.status(server.addr).await.is_err());
+    assert!(TlsClient::default().status(server.addr).await.is_err());
 }
 
 #[tokio::test]
 async fn client_allowed_sans() {
-    let client2 = TlsClient {
-        client_cert: Some(("client2_selfsigned.pem", "client2_selfsigned.key")),
-        ..Default::default()
-    };
-    let good = start(Some(&conformance("web_config_auth_client_san.good.yaml")))
-        .await
-        .unwrap();
-    assert_eq!(
-        client2.get(good.addr, "/", &[]).await.unwrap().reply.status,
-        200
-    );
-    let bad = start(Some(&conformance("web_config_auth_client_san.bad.yaml")))
-        .await
-        .unwrap();
-    assert!(client2.get(bad.addr, "/", &[]).await.is_err());
+    let client1 = TlsClient::with_cert("client_selfsigned.pem", "client_selfsigned.key");
+    let client2 = TlsClient::with_cert("client2_selfsigned.pem", "client2_selfsigned.key");
+    let good = start_file("web_config_auth_client_san.good.yaml").await;
+    assert_eq!(client2.status(good.addr).await, Ok(200));
+    let bad = start_file("web_config_auth_client_san.bad.yaml").await;
+    assert!(client2.status(bad.addr).await.is_err());
 
     // Upstream's open bug: an optional client certificate that is absent crashes the SAN
     // check. Here the connection is served.
     let dir = temp_with_certs();
+    let tls = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n";
     let config = dir.path().join("web.yml");
     std::fs::write(
         &config,
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: client2_selfsigned.pem\n  client_allowed_sans: [test3]\n",
+        format!("{tls}  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: client2_selfsigned.pem\n  client_allowed_sans: [test3]\n"),
     )
     .unwrap();
     let optional = start(Some(&config)).await.unwrap();
-    assert_eq!(
-        TlsClient::default()
-            .get(optional.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
-    assert_eq!(
-        client2
-            .get(optional.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
+    assert_eq!(TlsClient::default().status(optional.addr).await, Ok(200));
+    assert_eq!(client2.status(optional.addr).await, Ok(200));
     let request_only = dir.path().join("request.yml");
     std::fs::write(
         &request_only,
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequestClientCert\n  client_allowed_sans: [test3]\n",
+        format!("{tls}  client_auth_type: RequestClientCert\n  client_allowed_sans: [test3]\n"),
     )
     .unwrap();
     let request = start(Some(&request_only)).await.unwrap();
-    assert_eq!(
-        TlsClient::default()
-            .get(request.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
-    let client1 = TlsClient {
-        client_cert: Some(("client_selfsigned.pem", "client_selfsigned.key")),
-        ..Default::default()
-    };
+    assert_eq!(TlsClient::default().status(request.addr).await, Ok(200));
     assert!(
-        client1.get(request.addr, "/", &[]).await.is_err(),
+        client1.status(request.addr).await.is_err(),
         "a cert without an allowed SAN"
     );
 }
@@ -453,20 +346,10 @@ async fn client_allowed_sans() {
 #[tokio::test]
 async fn verify_without_a_ca_fails_closed() {
     // Go would trust the system roots here; we trust nothing, and say so in a warning.
-    let server = start(Some(&conformance(
-        "web_config_auth_clientCAs_missing.bad.yml",
-    )))
-    .await
-    .unwrap();
-    let client = TlsClient {
-        client_cert: Some(("client_selfsigned.pem", "client_selfsigned.key")),
-        ..Default::default()
-    };
-    assert!(client.get(server.addr, "/", &[]).await.is_err());
-    assert!(TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .is_err());
+    let server = start_file("web_config_auth_clientCAs_missing.bad.yml").await;
+    let client = TlsClient::with_cert("client_selfsigned.pem", "client_selfsigned.key");
+    assert!(client.status(server.addr).await.is_err());
+    assert!(TlsClient::default().status(server.addr).await.is_err());
 }
 
 #[tokio::test]
@@ -474,36 +357,19 @@ async fn tls_settings_reload_without_restart() {
     let dir = temp_with_certs();
     let config = copy_to_temp(dir.path(), "web_config_noAuth.good.blocking.yml");
     let server = start(Some(&config)).await.unwrap();
-    assert!(TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .is_err());
+    let client = TlsClient::default();
+    assert!(client.status(server.addr).await.is_err());
     let good = std::fs::read(conformance("web_config_noAuth.good.yml")).unwrap();
     replace_file(&config, &good);
-    let reply = TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .unwrap();
-    assert_eq!(reply.reply.status, 200);
+    assert_eq!(client.status(server.addr).await, Ok(200));
 
     // A broken certificate file fails handshakes; restoring it restores service.
     let cert = dir.path().join("server.crt");
     let original = std::fs::read(&cert).unwrap();
     replace_file(&cert, b"not a certificate");
-    assert!(TlsClient::default()
-        .get(server.addr, "/", &[])
-        .await
-        .is_err());
+    assert!(client.status(server.addr).await.is_err());
     replace_file(&cert, &original);
-    assert_eq!(
-        TlsClient::default()
-            .get(server.addr, "/", &[])
-            .await
-            .unwrap()
-            .reply
-            .status,
-        200
-    );
+    assert_eq!(client.status(server.addr).await, Ok(200));
 }
 
 #[tokio::test]

@@ -42,6 +42,14 @@ impl Drop for TestServer {
     }
 }
 
+/// A server on a conformance file that must start.
+pub async fn start_file(file: &str) -> TestServer {
+    match start(Some(&conformance(file))).await {
+        Ok(server) => server,
+        Err(e) => panic!("{file} did not start: {e}"),
+    }
+}
+
 pub async fn start(config: Option<&Path>) -> Result<TestServer, String> {
     start_with(config, webconfig::HandleOptions::default()).await
 }
@@ -214,6 +222,19 @@ pub struct TlsReply {
 }
 
 impl TlsClient {
+    /// The default client, presenting the given conformance certificate and key.
+    pub fn with_cert(cert: &'static str, key: &'static str) -> Self {
+        Self {
+            client_cert: Some((cert, key)),
+            ..Default::default()
+        }
+    }
+
+    /// The status of `GET /`, or the connection's error.
+    pub async fn status(&self, addr: SocketAddr) -> Result<u16, String> {
+        self.get(addr, "/", &[]).await.map(|r| r.reply.status)
+    }
+
     fn config(&self) -> Result<rustls::ClientConfig, String> {
         let base = aws_lc_rs::default_provider();
         let mut kx = base.kx_groups.clone();
