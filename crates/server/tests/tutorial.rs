@@ -325,6 +325,28 @@ fn metrics_negotiation_and_gzip() {
         Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
     );
     assert!(om.text().ends_with("# EOF\n"));
+    // Both renderings parse with our own scrape parser.
+    let om_text = om.text();
+    let om_samples = exposition::Parser::new(om_text.as_bytes(), exposition::Format::OpenMetrics)
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("{e}\n{om_text}"));
+    let plain = server.get("/metrics", &[]);
+    let plain_text = plain.text();
+    let text_samples =
+        exposition::Parser::new(plain_text.as_bytes(), exposition::Format::PrometheusText)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap_or_else(|e| panic!("{e}\n{plain_text}"));
+    for entries in [&om_samples, &text_samples] {
+        let names: Vec<&str> = entries
+            .iter()
+            .filter_map(|e| match e {
+                exposition::Entry::Sample(s) => Some(s.name.as_ref()),
+                _ => None,
+            })
+            .collect();
+        assert!(names.contains(&"process_cpu_seconds_total"), "{names:?}");
+        assert!(names.contains(&"prometheus_build_info"), "{names:?}");
+    }
     let gz = server.get("/metrics", &[("Accept-Encoding", "gzip")]);
     assert_eq!(gz.header("Content-Encoding"), Some("gzip"));
     assert_eq!(&gz.body[..2], &[0x1f, 0x8b]);
