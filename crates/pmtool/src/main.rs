@@ -41,6 +41,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum CheckCommand {
+    /// Check if the config files are valid or not.
+    Config {
+        /// The config files to check.
+        #[arg(value_name = "config-files")]
+        files: Vec<String>,
+    },
     /// Check if the web config files are valid or not.
     WebConfig {
         /// The web config files to check.
@@ -55,6 +61,9 @@ fn main() -> ExitCode {
         Command::Check {
             what: CheckCommand::WebConfig { files },
         } => return check_web_config(&files),
+        Command::Check {
+            what: CheckCommand::Config { files },
+        } => return check_config(&files),
         Command::HashPassword { cost, user } => hash_password(cost, user.as_deref()),
     };
     match result {
@@ -70,20 +79,8 @@ fn main() -> ExitCode {
 /// `FILE FAILED: error`; the exit code is 1 if any file failed. Argument errors are
 /// reported before any check, as kingpin does.
 fn check_web_config(files: &[String]) -> ExitCode {
-    if files.is_empty() {
-        eprintln!("pmtool: error: required argument 'web-config-files' not provided, try --help");
+    if !check_file_arguments(files, "web-config-files") {
         return ExitCode::FAILURE;
-    }
-    for f in files {
-        let path = Path::new(f);
-        if !path.exists() {
-            eprintln!("pmtool: error: path '{f}' does not exist, try --help");
-            return ExitCode::FAILURE;
-        }
-        if path.is_dir() {
-            eprintln!("pmtool: error: '{f}' is a directory, try --help");
-            return ExitCode::FAILURE;
-        }
     }
     let mut failed = false;
     for f in files {
@@ -100,6 +97,95 @@ fn check_web_config(files: &[String]) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// kingpin's checks on file arguments, before any file is read; false after printing one.
+fn check_file_arguments(files: &[String], name: &str) -> bool {
+    if files.is_empty() {
+        eprintln!("pmtool: error: required argument '{name}' not provided, try --help");
+        return false;
+    }
+    for f in files {
+        let path = Path::new(f);
+        if !path.exists() {
+            eprintln!("pmtool: error: path '{f}' does not exist, try --help");
+            return false;
+        }
+        if path.is_dir() {
+            eprintln!("pmtool: error: '{f}' is a directory, try --help");
+            return false;
+        }
+    }
+    true
+}
+
+/// `promtool check config`: `Checking FILE` on stdout, then ` SUCCESS: ...` on stdout or
+/// `  FAILED: error` on stderr, and a blank line; exit 1 if any file failed.
+fn check_config(files: &[String]) -> ExitCode {
+    if !check_file_arguments(files, "config-files") {
+        return ExitCode::FAILURE;
+    }
+    let mut failed = false;
+    for f in files {
+        println!("Checking {f}");
+        match promconfig::Config::load(Path::new(f))
+            .and_then(|c| referenced_files_exist(&c).map(|()| c))
+        {
+            Ok(config) => {
+                println!(" SUCCESS: {f} is valid prometheus config file syntax");
+                if !config.rule_files.is_empty() {
+                    eprintln!(
+                        "  WARNING: {} rule files found but not checked: promethium does not evaluate rules yet",
+                        config.rule_files.len()
+                    );
+                }
+            }
+            Err(e) => {
+                eprintln!("  FAILED: {e}");
+                failed = true;
+            }
+        }
+        println!();
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// promtool also checks that the files a scrape config names exist.
+fn referenced_files_exist(config: &promconfig::Config) -> Result<(), promconfig::ConfigError> {
+    for job in &config.scrape_configs {
+        let mut files: Vec<(&str, &Option<String>)> = Vec::new();
+        if let Some(auth) = &job.basic_auth {
+            files.push(("password", &auth.password_file));
+            files.push(("username", &auth.username_file));
+        }
+        if let Some(auth) = &job.authorization {
+            files.push(("credentials", &auth.credentials_file));
+        }
+        if let Some(tls) = &job.tls_config {
+            files.push(("CA", &tls.ca_file));
+            files.push(("client cert", &tls.cert_file));
+            files.push(("client key", &tls.key_file));
+        }
+        for (what, file) in files {
+            if let Some(file) = file {
+                if let Err(e) = std::fs::metadata(file) {
+                    let reason = if e.kind() == std::io::ErrorKind::NotFound {
+                        "no such file or directory".to_string()
+                    } else {
+                        e.to_string()
+                    };
+                    return Err(promconfig::ConfigError::Invalid(format!(
+                        "error checking {what} file {file:?}: stat {file}: {reason}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn hash_password(cost: u32, user: Option<&str>) -> anyhow::Result<()> {

@@ -234,3 +234,60 @@ fn hash_password_prompts_twice_on_a_terminal() {
     );
     assert!(!mismatch.contains("$2b$"), "{mismatch:?}");
 }
+
+#[test]
+fn check_config_like_promtool() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['localhost:9090']\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "scrape_configs:\n  - job_name: a\n    scrape_intervall: 1m\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("missing.yml"),
+        "scrape_configs:\n  - job_name: a\n    basic_auth:\n      username: u\n      password_file: nope.txt\n",
+    )
+    .unwrap();
+    let ok = pmtool()
+        .current_dir(dir.path())
+        .args(["check", "config", "prometheus.yml"])
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert_eq!(
+        String::from_utf8_lossy(&ok.stdout),
+        "Checking prometheus.yml\n SUCCESS: prometheus.yml is valid prometheus config file syntax\n\n"
+    );
+    let bad = pmtool()
+        .current_dir(dir.path())
+        .args([
+            "check",
+            "config",
+            "bad.yml",
+            "prometheus.yml",
+            "missing.yml",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&bad.stdout),
+        "Checking bad.yml\n\nChecking prometheus.yml\n SUCCESS: prometheus.yml is valid prometheus config file syntax\n\nChecking missing.yml\n\n"
+    );
+    let err = stderr(&bad);
+    assert!(
+        err.starts_with("  FAILED: parsing YAML file bad.yml: line 3 column 5: unknown field `scrape_intervall`"),
+        "{err}"
+    );
+    assert!(err.contains("  FAILED: error checking password file \"nope.txt\": stat nope.txt: no such file or directory"), "{err}");
+    let none = pmtool().args(["check", "config"]).output().unwrap();
+    assert_eq!(
+        stderr(&none),
+        "pmtool: error: required argument 'config-files' not provided, try --help\n"
+    );
+}
