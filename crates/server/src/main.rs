@@ -5,6 +5,7 @@ mod build;
 mod flags;
 mod logging;
 mod metrics;
+mod reload;
 mod timefmt;
 mod web;
 
@@ -63,6 +64,24 @@ async fn resolve_listen_address(address: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("listen address {address:?} resolves to nothing"))
 }
 
+/// The address this server scrapes itself at under the built-in default configuration:
+/// the first listen address, with an unspecified host replaced by localhost.
+fn self_scrape_target(flags: &Flags) -> anyhow::Result<String> {
+    let first = flags
+        .listen_addresses
+        .first()
+        .map(String::as_str)
+        .unwrap_or("0.0.0.0:9090");
+    let (host, port) = first
+        .rsplit_once(':')
+        .with_context(|| format!("listen address {first:?} has no port"))?;
+    let host = match host {
+        "" | "0.0.0.0" | "[::]" => "localhost",
+        other => other,
+    };
+    Ok(format!("{host}:{port}"))
+}
+
 async fn run(flags: Flags) -> anyhow::Result<()> {
     // One crypto provider for the whole process, chosen here rather than by feature unification.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -73,7 +92,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         "Starting promethium"
     );
 
-    let metrics = metrics::ServerMetrics::new();
+    let self_target = self_scrape_target(&flags)?;
+    let config = Arc::new(reload::ConfigState::load(
+        flags.config_file.clone().into(),
+        &self_target,
+    )?);
+    let metrics = metrics::ServerMetrics::new(&config);
     let prefix = flags.route_prefix();
     let mut options = webconfig::HandleOptions::default();
     if flags.health_without_auth {
@@ -106,6 +130,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         started,
         shutdown: shutdown_tx.clone(),
         web_config: web_config.clone(),
+        config: Arc::clone(&config),
     });
     let app = web::router(state);
     let outer = metrics::HttpMetricsLayer {
@@ -140,7 +165,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     tracing::info!("Server is ready to receive web requests.");
 
     let stop_all = shutdown_tx.clone();
-    let signals = tokio::spawn(watch_signals(shutdown_tx, web_config));
+    let signals = tokio::spawn(watch_signals(shutdown_tx, web_config, Arc::clone(&config)));
     let mut result = Ok(());
     while let Some(joined) = servers.join_next().await {
         match joined {
@@ -158,10 +183,11 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     result
 }
 
-/// SIGTERM and SIGINT stop the server gracefully; SIGHUP re-checks the configuration files.
+/// SIGTERM and SIGINT stop the server gracefully; SIGHUP reloads the configuration files.
 async fn watch_signals(
     shutdown: tokio::sync::watch::Sender<bool>,
     web_config: webconfig::WebConfigHandle,
+    config: Arc<reload::ConfigState>,
 ) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
@@ -177,10 +203,11 @@ async fn watch_signals(
             _ = term.recv() => { tracing::warn!("Received SIGTERM, exiting gracefully..."); break; }
             _ = int.recv() => { tracing::warn!("Received SIGINT, exiting gracefully..."); break; }
             _ = hup.recv() => {
-                match web_config.current() {
-                    Ok(_) => tracing::info!("Reloaded configuration on SIGHUP"),
-                    Err(e) => tracing::error!(err = %e, "web config file is invalid"),
+                tracing::info!("Received SIGHUP, reloading configuration");
+                if let Err(e) = web_config.current() {
+                    tracing::error!(err = %e, "web config file is invalid");
                 }
+                let _ = config.reload();
             }
         }
     }

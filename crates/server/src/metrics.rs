@@ -33,8 +33,9 @@ pub struct ServerMetrics {
 }
 
 impl ServerMetrics {
-    pub fn new() -> Arc<Self> {
+    pub fn new(config: &crate::reload::ConfigState) -> Arc<Self> {
         let mut registry = Registry::default();
+        Self::register_config_gauges(&mut registry, config);
         let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
         build_info
             .get_or_create(&vec![
@@ -84,6 +85,20 @@ impl ServerMetrics {
             auth_failures,
             ready,
         })
+    }
+
+    /// Registers the configuration reload gauges (they live with the configuration state).
+    pub fn register_config_gauges(registry: &mut Registry, config: &crate::reload::ConfigState) {
+        registry.register(
+            "prometheus_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful",
+            config.last_reload_successful.clone(),
+        );
+        registry.register(
+            "prometheus_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload",
+            config.last_reload_success_timestamp.clone(),
+        );
     }
 
     pub fn auth_failure(&self, reason: webconfig::AuthFailure) {

@@ -20,6 +20,7 @@ pub struct AppState {
     pub started: SystemTime,
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub web_config: webconfig::WebConfigHandle,
+    pub config: Arc<crate::reload::ConfigState>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -114,9 +115,11 @@ async fn reload(State(state): Shared) -> Response {
     if !state.flags.enable_lifecycle {
         return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
     }
-    match state.web_config.current() {
-        Ok(_) => StatusCode::OK.into_response(),
-        Err(e) => (
+    let web = state.web_config.current();
+    let config = state.config.reload();
+    match (config, web) {
+        (Ok(()), Ok(_)) => StatusCode::OK.into_response(),
+        (Err(e), _) | (_, Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("failed to reload config: {e}\n"),
         )
@@ -166,13 +169,14 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
+    let (reload_ok, last_config) = state.config.outcome();
     success(json!({
         "startTime": crate::timefmt::rfc3339_millis(state.started),
         "CWD": cwd,
         "hostname": hostname,
         "serverTime": crate::timefmt::rfc3339_millis(SystemTime::now()),
-        "reloadConfigSuccess": true,
-        "lastConfigTime": crate::timefmt::rfc3339_millis(state.started),
+        "reloadConfigSuccess": reload_ok,
+        "lastConfigTime": crate::timefmt::rfc3339_millis(last_config),
         "corruptionCount": 0,
         "goroutineCount": threads,
         "GOMAXPROCS": cores,

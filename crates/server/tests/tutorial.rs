@@ -469,3 +469,96 @@ fn json_logs() {
     let parsed: serde_json::Value = serde_json::from_str(first).unwrap();
     assert_eq!(parsed["level"], "INFO");
 }
+
+fn metric_value(server: &Server, name: &str) -> Option<f64> {
+    let text = server.get("/metrics", &[]).text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn config_file_reload_keeps_the_old_one_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    let good = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['localhost:9100']\n";
+    std::fs::write(&config, good).unwrap();
+    let server = Server::start(
+        dir.path(),
+        &["--config.file=prometheus.yml", "--web.enable-lifecycle"],
+    );
+    assert_eq!(
+        metric_value(&server, "prometheus_config_last_reload_successful"),
+        Some(1.0)
+    );
+
+    std::fs::write(
+        &config,
+        "scrape_configs:\n  - job_name: node\n    scrape_intervall: 1m\n",
+    )
+    .unwrap();
+    let refused = server.request("POST", "/-/reload", &[]);
+    assert_eq!(refused.status, 500);
+    assert!(
+        refused.text().contains("unknown field `scrape_intervall`"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(
+        metric_value(&server, "prometheus_config_last_reload_successful"),
+        Some(0.0)
+    );
+    let runtime: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/v1/status/runtimeinfo", &[]).body).unwrap();
+    assert_eq!(runtime["data"]["reloadConfigSuccess"], false);
+
+    // SIGHUP reloads too.
+    std::fs::write(&config, good).unwrap();
+    let status = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric_value(&server, "prometheus_config_last_reload_successful") != Some(1.0) {
+        assert!(
+            Instant::now() < deadline,
+            "SIGHUP did not reload: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(server.log_text().contains("Received SIGHUP"));
+    assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
+}
+
+#[test]
+fn bad_or_missing_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  scrape_interval: soon\n",
+    )
+    .unwrap();
+    let out = Command::new(promethium_bin())
+        .current_dir(dir.path())
+        .args(["--web.listen-address=127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("error loading config (--config.file=prometheus.yml)"),
+        "{log}"
+    );
+    assert!(log.contains("line 2"), "{log}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let server = Server::start(empty.path(), &[]);
+    assert_eq!(server.get("/-/healthy", &[]).status, 200);
+    assert!(
+        server.log_text().contains("using the built-in default"),
+        "{}",
+        server.log_text()
+    );
+}
