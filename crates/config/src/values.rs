@@ -73,7 +73,7 @@ impl fmt::Display for PromDuration {
         }
         for (unit, unit_ms) in UNITS {
             // Prometheus only uses y and w when they divide the duration exactly.
-            if (unit == "y" || unit == "w") && ms % unit_ms != 0 {
+            if (unit == "y" || unit == "w") && !ms.is_multiple_of(unit_ms) {
                 continue;
             }
             if ms >= unit_ms {

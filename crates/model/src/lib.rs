@@ -23,3 +23,6 @@ pub fn is_stale_nan(value: f64) -> bool {
 pub fn stale_nan() -> f64 {
     f64::from_bits(STALE_NAN_BITS)
 }
+
+mod matcher;
+pub use matcher::{MatchOp, Matcher};

@@ -1,0 +1,449 @@
+//! XOR chunks: Prometheus's (Gorilla) compression of (timestamp, float) samples.
+//!
+//! Layout: 2 bytes big-endian sample count, then a bit stream. The first sample is a
+//! signed varint timestamp and the raw 64-bit value; the second a uvarint timestamp delta
+//! and an XOR-encoded value; later ones a delta-of-delta timestamp in a prefix-coded
+//! bucket (`0`, `10`+14 bits, `110`+17, `1110`+20, `1111`+64) and an XOR-encoded value
+//! (`0` same value, `10` reuse the previous leading/trailing zero window, `11` + 5 bits
+//! leading zeros + 6 bits significant length + the bits).
+
+/// Samples per chunk before a new one is cut (Prometheus's default).
+pub const SAMPLES_PER_CHUNK: u16 = 120;
+
+#[derive(Debug, Clone, Default)]
+struct BitWriter {
+    bytes: Vec<u8>,
+    /// Bits still free in the last byte (0 means start a new byte).
+    free: u8,
+}
+
+impl BitWriter {
+    fn write_bit(&mut self, bit: bool) {
+        if self.free == 0 {
+            self.bytes.push(0);
+            self.free = 8;
+        }
+        if bit {
+            let last = self.bytes.len() - 1;
+            self.bytes[last] |= 1 << (self.free - 1);
+        }
+        self.free -= 1;
+    }
+
+    fn write_bits(&mut self, value: u64, count: u8) {
+        for i in (0..count).rev() {
+            self.write_bit((value >> i) & 1 == 1);
+        }
+    }
+
+    fn write_byte(&mut self, byte: u8) {
+        self.write_bits(u64::from(byte), 8);
+    }
+}
+
+struct BitReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// Bits already consumed of `bytes[pos]`.
+    used: u8,
+}
+
+impl<'a> BitReader<'a> {
+    fn read_bit(&mut self) -> Option<bool> {
+        let byte = *self.bytes.get(self.pos)?;
+        let bit = (byte >> (7 - self.used)) & 1 == 1;
+        self.used += 1;
+        if self.used == 8 {
+            self.used = 0;
+            self.pos += 1;
+        }
+        Some(bit)
+    }
+
+    fn read_bits(&mut self, count: u8) -> Option<u64> {
+        let mut v = 0u64;
+        for _ in 0..count {
+            v = (v << 1) | u64::from(self.read_bit()?);
+        }
+        Some(v)
+    }
+
+    fn read_uvarint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.read_bits(8)? as u8;
+            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    fn read_varint(&mut self) -> Option<i64> {
+        let u = self.read_uvarint()?;
+        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+}
+
+fn write_uvarint(w: &mut BitWriter, mut v: u64) {
+    while v >= 0x80 {
+        w.write_byte((v as u8) | 0x80);
+        v >>= 7;
+    }
+    w.write_byte(v as u8);
+}
+
+fn write_varint(w: &mut BitWriter, v: i64) {
+    write_uvarint(w, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// An XOR chunk being appended to.
+#[derive(Debug, Clone, Default)]
+pub struct XorChunk {
+    stream: BitWriter,
+    count: u16,
+    last_t: i64,
+    last_delta: i64,
+    last_v: u64,
+    leading: u8,
+    trailing: u8,
+}
+
+impl XorChunk {
+    pub fn new() -> Self {
+        Self {
+            leading: 0xff,
+            ..Self::default()
+        }
+    }
+
+    pub fn len(&self) -> u16 {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The timestamp of the last sample (meaningless when empty).
+    pub fn last_timestamp(&self) -> i64 {
+        self.last_t
+    }
+
+    /// Appends a sample; timestamps must increase (the caller checks order).
+    pub fn append(&mut self, t: i64, v: f64) {
+        let bits = v.to_bits();
+        match self.count {
+            0 => {
+                write_varint(&mut self.stream, t);
+                self.stream.write_bits(bits, 64);
+            }
+            1 => {
+                let delta = t.wrapping_sub(self.last_t);
+                write_uvarint(&mut self.stream, delta as u64);
+                self.write_value(bits);
+                self.last_delta = delta;
+            }
+            _ => {
+                let delta = t.wrapping_sub(self.last_t);
+                let dod = delta.wrapping_sub(self.last_delta);
+                let w = &mut self.stream;
+                if dod == 0 {
+                    w.write_bit(false);
+                } else if fits(dod, 14) {
+                    w.write_bits(0b10, 2);
+                    w.write_bits(dod as u64, 14);
+                } else if fits(dod, 17) {
+                    w.write_bits(0b110, 3);
+                    w.write_bits(dod as u64, 17);
+                } else if fits(dod, 20) {
+                    w.write_bits(0b1110, 4);
+                    w.write_bits(dod as u64, 20);
+                } else {
+                    w.write_bits(0b1111, 4);
+                    w.write_bits(dod as u64, 64);
+                }
+                self.write_value(bits);
+                self.last_delta = delta;
+            }
+        }
+        self.last_t = t;
+        self.last_v = bits;
+        self.count += 1;
+    }
+
+    fn write_value(&mut self, bits: u64) {
+        let xor = bits ^ self.last_v;
+        let w = &mut self.stream;
+        if xor == 0 {
+            w.write_bit(false);
+            return;
+        }
+        w.write_bit(true);
+        let leading = (xor.leading_zeros() as u8).min(31);
+        let trailing = xor.trailing_zeros() as u8;
+        if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
+            w.write_bit(false);
+            w.write_bits(xor >> self.trailing, 64 - self.leading - self.trailing);
+            return;
+        }
+        self.leading = leading;
+        self.trailing = trailing;
+        w.write_bit(true);
+        w.write_bits(u64::from(leading), 5);
+        let significant = 64 - leading - trailing;
+        // 64 significant bits are written as 0 in the 6-bit field.
+        w.write_bits(u64::from(significant & 63), 6);
+        w.write_bits(xor >> trailing, significant);
+    }
+
+    /// The encoded chunk (count header plus stream).
+    pub fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(2 + self.stream.bytes.len());
+        out.extend_from_slice(&self.count.to_be_bytes());
+        out.extend_from_slice(&self.stream.bytes);
+        out
+    }
+
+    /// Bytes held, for memory accounting.
+    pub fn size(&self) -> usize {
+        2 + self.stream.bytes.len()
+    }
+
+    /// Iterates the samples.
+    pub fn iter(&self) -> XorIter<'_> {
+        XorIter::over(&self.stream.bytes, self.count)
+    }
+}
+
+fn fits(v: i64, bits: u8) -> bool {
+    let min = -(1i64 << (bits - 1)) + 1;
+    let max = 1i64 << (bits - 1);
+    v >= min && v <= max
+}
+
+fn sign_extend(v: u64, bits: u8) -> i64 {
+    // Matches Prometheus: values above 2^(bits-1) are negative.
+    if v > (1u64 << (bits - 1)) {
+        (v as i64) - (1i64 << bits)
+    } else {
+        v as i64
+    }
+}
+
+/// Iterator over an encoded XOR stream.
+pub struct XorIter<'a> {
+    reader: BitReader<'a>,
+    remaining: u16,
+    read: u16,
+    t: i64,
+    delta: i64,
+    v: u64,
+    leading: u8,
+    trailing: u8,
+    failed: bool,
+}
+
+impl<'a> XorIter<'a> {
+    fn over(stream: &'a [u8], count: u16) -> Self {
+        Self {
+            reader: BitReader {
+                bytes: stream,
+                pos: 0,
+                used: 0,
+            },
+            remaining: count,
+            read: 0,
+            t: 0,
+            delta: 0,
+            v: 0,
+            leading: 0,
+            trailing: 0,
+            failed: false,
+        }
+    }
+
+    /// Iterates a chunk as [`XorChunk::bytes`] wrote it; `None` if it is too short.
+    pub fn from_bytes(bytes: &'a [u8]) -> Option<Self> {
+        if bytes.len() < 2 {
+            return None;
+        }
+        let count = u16::from_be_bytes([bytes[0], bytes[1]]);
+        Some(Self::over(&bytes[2..], count))
+    }
+
+    /// Whether the stream ended early (corrupt chunk).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn next_sample(&mut self) -> Option<(i64, f64)> {
+        let r = &mut self.reader;
+        match self.read {
+            0 => {
+                self.t = r.read_varint()?;
+                self.v = r.read_bits(64)?;
+            }
+            1 => {
+                self.delta = r.read_uvarint()? as i64;
+                self.t = self.t.wrapping_add(self.delta);
+                self.read_value()?;
+            }
+            _ => {
+                let mut prefix = 0u8;
+                for _ in 0..4 {
+                    if !r.read_bit()? {
+                        break;
+                    }
+                    prefix += 1;
+                }
+                let dod = match prefix {
+                    0 => 0,
+                    1 => sign_extend(r.read_bits(14)?, 14),
+                    2 => sign_extend(r.read_bits(17)?, 17),
+                    3 => sign_extend(r.read_bits(20)?, 20),
+                    _ => r.read_bits(64)? as i64,
+                };
+                self.delta = self.delta.wrapping_add(dod);
+                self.t = self.t.wrapping_add(self.delta);
+                self.read_value()?;
+            }
+        }
+        self.read += 1;
+        Some((self.t, f64::from_bits(self.v)))
+    }
+
+    fn read_value(&mut self) -> Option<()> {
+        let r = &mut self.reader;
+        if !r.read_bit()? {
+            return Some(());
+        }
+        if r.read_bit()? {
+            self.leading = r.read_bits(5)? as u8;
+            let mut significant = r.read_bits(6)? as u8;
+            if significant == 0 {
+                significant = 64;
+            }
+            self.trailing = 64u8.checked_sub(self.leading + significant)?;
+        }
+        let significant = 64 - self.leading - self.trailing;
+        let bits = r.read_bits(significant)?;
+        self.v ^= bits << self.trailing;
+        Some(())
+    }
+}
+
+impl Iterator for XorIter<'_> {
+    type Item = (i64, f64);
+
+    fn next(&mut self) -> Option<(i64, f64)> {
+        if self.remaining == 0 || self.failed {
+            return None;
+        }
+        match self.next_sample() {
+            Some(s) => {
+                self.remaining -= 1;
+                Some(s)
+            }
+            None => {
+                self.failed = true;
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(samples: &[(i64, f64)]) {
+        let mut c = XorChunk::new();
+        for (t, v) in samples {
+            c.append(*t, *v);
+        }
+        let bytes = c.bytes();
+        let back: Vec<(i64, f64)> = XorIter::from_bytes(&bytes).unwrap().collect();
+        assert_eq!(back.len(), samples.len());
+        for (a, b) in back.iter().zip(samples) {
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.to_bits(), b.1.to_bits(), "value at {}", a.0);
+        }
+        let direct: Vec<(i64, f64)> = c.iter().collect();
+        assert_eq!(direct.len(), samples.len());
+    }
+
+    #[test]
+    fn regular_scrapes_compress_well() {
+        let samples: Vec<(i64, f64)> = (0..120)
+            .map(|i| (1_700_000_000_000 + i * 15_000, 1000.0 + i as f64))
+            .collect();
+        roundtrip(&samples);
+        let mut c = XorChunk::new();
+        for (t, v) in &samples {
+            c.append(*t, *v);
+        }
+        // A counter scraped at a steady interval: a couple of bytes per sample.
+        assert!(c.size() < 120 * 3, "{} bytes", c.size());
+    }
+
+    #[test]
+    fn awkward_values_and_jitter() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rand = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut t = -5_000i64;
+        let mut samples = Vec::new();
+        let specials = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            model_stale(),
+        ];
+        for i in 0..120 {
+            t += match i % 5 {
+                0 => 1,
+                1 => 15_000 + (rand() % 100) as i64,
+                2 => 1 << 19,
+                3 => 1 << 40,
+                _ => 15_000,
+            };
+            let v = if i % 7 == 0 {
+                specials[i % specials.len()]
+            } else {
+                f64::from_bits(rand())
+            };
+            samples.push((t, v));
+        }
+        roundtrip(&samples);
+        roundtrip(&[(42, 1.0)]);
+        roundtrip(&[]);
+    }
+
+    fn model_stale() -> f64 {
+        f64::from_bits(0x7ff0_0000_0000_0002)
+    }
+
+    #[test]
+    fn truncated_chunks_fail_without_panicking() {
+        let mut c = XorChunk::new();
+        for i in 0..50 {
+            c.append(i * 1000, i as f64 * 1.5);
+        }
+        let bytes = c.bytes();
+        for cut in 0..bytes.len() {
+            if let Some(iter) = XorIter::from_bytes(&bytes[..cut]) {
+                assert!(iter.count() <= 50);
+            }
+        }
+    }
+}
