@@ -1,9 +1,17 @@
-//! Scraping as Prometheus does it. So far: relabeling (every action) and the labels of a
-//! target (job, instance, `__address__`, `__param_*`, …) from a scrape config. Discovery,
-//! scrape loops and appending to storage come next.
+//! Scraping as Prometheus does it: targets from `static_configs` and `file_sd_configs`,
+//! their labels and relabeling, one loop per target that fetches (with the job's TLS and
+//! authentication), parses, relabels, enforces limits, appends to the TSDB with the report
+//! series (`up`, `scrape_duration_seconds`, …) and writes staleness markers for series
+//! that vanish, targets that fail and targets that go away.
 
+mod client;
+mod manager;
 mod relabel;
+mod scrape_loop;
 mod target;
 
+pub use client::accept_header;
+pub use manager::{ActiveTarget, Manager};
 pub use relabel::relabel;
+pub use scrape_loop::TargetStatus;
 pub use target::{target_labels, TargetError};

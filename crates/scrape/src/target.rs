@@ -26,6 +26,19 @@ pub fn target_labels(
     job: &ScrapeConfig,
     discovered: &Labels,
 ) -> Result<(Option<Labels>, Labels), TargetError> {
+    let (resolved, pre) = resolve(job, discovered)?;
+    Ok((resolved.map(|(labels, _)| labels), pre))
+}
+
+/// The relabeled target: its final labels, and its labels before the `__` ones are removed
+/// (they carry the address, scheme, path and parameters of the scrape URL).
+type Resolved = Option<(Labels, Labels)>;
+
+/// [`target_labels`], keeping the `__` labels the scrape URL is built from.
+pub(crate) fn resolve(
+    job: &ScrapeConfig,
+    discovered: &Labels,
+) -> Result<(Resolved, Labels), TargetError> {
     let mut builder = discovered.to_builder();
     let defaults = [
         ("job", job.job_name.clone()),
@@ -66,7 +79,7 @@ pub fn target_labels(
         out.set("instance", address);
     }
     out.retain(|l| !l.name.starts_with("__"));
-    Ok((Some(out.build()), pre_relabel))
+    Ok((Some((out.build(), relabeled)), pre_relabel))
 }
 
 /// `host:port` or `host`, without a path or scheme (Prometheus: "… is not a valid hostname").

@@ -1,0 +1,374 @@
+//! Scrape pools: one per job, its targets discovered from `static_configs` and
+//! `file_sd_configs` (re-read when the files change), one loop per target.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use model::Labels;
+use promconfig::{Config, ScrapeConfig, StaticConfig};
+
+use crate::scrape_loop::{ScrapeLoop, Target, TargetStatus};
+
+struct RunningTarget {
+    target: Target,
+    status: Arc<Mutex<TargetStatus>>,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Pool {
+    job: Arc<ScrapeConfig>,
+    targets: BTreeMap<Labels, RunningTarget>,
+    dropped: Vec<Labels>,
+    discovery_error: Option<String>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A target as the targets API reports it.
+#[derive(Debug, Clone)]
+pub struct ActiveTarget {
+    pub scrape_pool: String,
+    pub discovered_labels: Labels,
+    pub labels: Labels,
+    pub status: TargetStatus,
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// Runs every job's targets against one database.
+pub struct Manager {
+    db: Arc<tsdb::Db>,
+    pools: Mutex<BTreeMap<String, Pool>>,
+}
+
+impl Manager {
+    pub fn new(db: Arc<tsdb::Db>) -> Arc<Self> {
+        Arc::new(Self {
+            db,
+            pools: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Pool>> {
+        self.pools.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes the running pools match `config`: unchanged jobs keep running, changed ones
+    /// restart, removed ones stop (their series get staleness markers).
+    pub fn apply(self: &Arc<Self>, config: &Config) {
+        let mut pools = self.lock();
+        let wanted: HashMap<&str, &ScrapeConfig> = config
+            .scrape_configs
+            .iter()
+            .map(|j| (j.job_name.as_str(), j))
+            .collect();
+        let stale: Vec<String> = pools
+            .iter()
+            .filter(|(name, pool)| {
+                wanted
+                    .get(name.as_str())
+                    .is_none_or(|job| !same_job(job, &pool.job))
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in stale {
+            if let Some(pool) = pools.remove(&name) {
+                stop_pool(pool);
+            }
+        }
+        for job in &config.scrape_configs {
+            if pools.contains_key(&job.job_name) {
+                continue;
+            }
+            let job = Arc::new(job.clone());
+            let mut pool = Pool {
+                job: Arc::clone(&job),
+                targets: BTreeMap::new(),
+                dropped: Vec::new(),
+                discovery_error: None,
+                watcher: None,
+            };
+            // Fingerprint before reading, so that a change after this point is noticed.
+            let files = fingerprint(&job);
+            let (groups, error) = discover(&job);
+            pool.discovery_error = error;
+            self.sync_targets(&mut pool, &groups);
+            if !job.file_sd_configs.is_empty() {
+                pool.watcher = Some(tokio::spawn(watch_files(
+                    Arc::downgrade(self),
+                    Arc::clone(&job),
+                    files,
+                )));
+            }
+            pools.insert(job.job_name.clone(), pool);
+        }
+    }
+
+    fn sync_targets(&self, pool: &mut Pool, discovered: &[Labels]) {
+        let job = &pool.job;
+        let client = match crate::client::build_client(job) {
+            Ok(c) => c,
+            Err(e) => {
+                pool.discovery_error = Some(e.0);
+                return;
+            }
+        };
+        let mut wanted: BTreeMap<Labels, Target> = BTreeMap::new();
+        pool.dropped.clear();
+        for labels in discovered {
+            match crate::target::resolve(job, labels) {
+                Ok((Some((target_labels, meta)), pre)) => {
+                    wanted
+                        .entry(target_labels.clone())
+                        .or_insert_with(|| Target::new(target_labels, pre, &meta));
+                }
+                Ok((None, pre)) => pool.dropped.push(pre),
+                Err(e) => {
+                    tracing::warn!(job = %job.job_name, err = %e, "dropping a target");
+                    pool.dropped.push(labels.clone());
+                }
+            }
+        }
+        let gone: Vec<Labels> = pool
+            .targets
+            .keys()
+            .filter(|k| !wanted.contains_key(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(t) = pool.targets.remove(&key) {
+                let _ = t.stop.send(true);
+            }
+        }
+        for (key, target) in wanted {
+            if pool.targets.contains_key(&key) {
+                continue;
+            }
+            let scrape = ScrapeLoop::new(
+                Arc::clone(job),
+                client.clone(),
+                target.clone(),
+                Arc::clone(&self.db),
+            );
+            let status = Arc::clone(&scrape.status);
+            let (stop, stop_rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(scrape.run(stop_rx));
+            pool.targets.insert(
+                key,
+                RunningTarget {
+                    target,
+                    status,
+                    stop,
+                    task,
+                },
+            );
+        }
+    }
+
+    /// Every running target.
+    pub fn active_targets(&self) -> Vec<ActiveTarget> {
+        let pools = self.lock();
+        let mut out = Vec::new();
+        for (name, pool) in pools.iter() {
+            for t in pool.targets.values() {
+                out.push(ActiveTarget {
+                    scrape_pool: name.clone(),
+                    discovered_labels: t.target.discovered.clone(),
+                    labels: t.target.labels.clone(),
+                    status: t.status.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                    interval: pool.job.interval(),
+                    timeout: pool.job.timeout(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Targets dropped by relabeling, per pool, with their discovered labels.
+    pub fn dropped_targets(&self) -> Vec<(String, Labels)> {
+        let pools = self.lock();
+        pools
+            .iter()
+            .flat_map(|(name, pool)| pool.dropped.iter().map(move |l| (name.clone(), l.clone())))
+            .collect()
+    }
+
+    /// The job names of the running pools.
+    pub fn scrape_pools(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Stops every loop and waits for their staleness markers (at shutdown).
+    pub async fn stop(&self) {
+        let pools: Vec<Pool> = std::mem::take(&mut *self.lock()).into_values().collect();
+        let mut tasks = Vec::new();
+        for mut pool in pools {
+            if let Some(w) = pool.watcher.take() {
+                w.abort();
+            }
+            for (_, t) in std::mem::take(&mut pool.targets) {
+                let _ = t.stop.send(true);
+                tasks.push(t.task);
+            }
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+fn stop_pool(mut pool: Pool) {
+    if let Some(w) = pool.watcher.take() {
+        w.abort();
+    }
+    for (_, t) in std::mem::take(&mut pool.targets) {
+        let _ = t.stop.send(true);
+    }
+}
+
+/// Whether two job configs are the same (then its targets keep running across a reload).
+fn same_job(a: &ScrapeConfig, b: &ScrapeConfig) -> bool {
+    format!("{a:?}") == format!("{b:?}")
+}
+
+/// The discovered label sets of a job: `__address__` plus group labels.
+fn discover(job: &ScrapeConfig) -> (Vec<Labels>, Option<String>) {
+    let mut out = Vec::new();
+    let mut error = None;
+    for group in &job.static_configs {
+        add_group(&mut out, group, None);
+    }
+    for sd in &job.file_sd_configs {
+        for pattern in &sd.files {
+            for path in expand(pattern) {
+                match read_groups(&path) {
+                    Ok(groups) => {
+                        for g in &groups {
+                            add_group(&mut out, g, Some(&path));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(file = %path, err = %e, "file service discovery");
+                        error = Some(e);
+                    }
+                }
+            }
+        }
+    }
+    (out, error)
+}
+
+fn add_group(out: &mut Vec<Labels>, group: &StaticConfig, file: Option<&str>) {
+    for address in &group.targets {
+        let mut pairs: Vec<(String, String)> = group
+            .labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.push(("__address__".into(), address.clone()));
+        if let Some(f) = file {
+            pairs.push(("__meta_filepath".into(), f.to_string()));
+        }
+        out.push(Labels::from_pairs(pairs));
+    }
+}
+
+/// Files matching a file SD pattern (`*` only in the last path element).
+fn expand(pattern: &str) -> Vec<String> {
+    let path = Path::new(pattern);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    if !name.contains('*') {
+        return vec![pattern.to_string()];
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (prefix, suffix) = name.split_once('*').unwrap_or((name, ""));
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_str()?.to_string();
+            (n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len())
+                .then(|| dir.join(n).display().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A file SD file: a JSON or YAML list of `{targets: [...], labels: {...}}`.
+fn read_groups(path: &str) -> Result<Vec<StaticConfig>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_saphyr::from_str(&text).map_err(|e| {
+        let msg = e.to_string();
+        format!(
+            "parsing {path}: {}",
+            msg.lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("error: ")
+        )
+    })
+}
+
+type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
+
+/// What identifies the current contents of a job's file SD files without reading them.
+fn fingerprint(job: &ScrapeConfig) -> Fingerprint {
+    job.file_sd_configs
+        .iter()
+        .flat_map(|c| c.files.iter().flat_map(|p| expand(p)))
+        .map(|f| {
+            let meta = std::fs::metadata(&f).ok();
+            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+            let size = meta.map(|m| m.len()).unwrap_or(0);
+            (f, mtime, size)
+        })
+        .collect()
+}
+
+/// Re-discovers a file SD job when its files change (checked every second) and at least
+/// every `refresh_interval`.
+async fn watch_files(
+    manager: std::sync::Weak<Manager>,
+    job: Arc<ScrapeConfig>,
+    initial: Fingerprint,
+) {
+    let refresh = job
+        .file_sd_configs
+        .iter()
+        .map(|c| c.refresh_interval.0)
+        .min()
+        .unwrap_or(Duration::from_secs(300));
+    let mut last = initial;
+    let mut last_refresh = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = fingerprint(&job);
+        if now == last && last_refresh.elapsed() < refresh {
+            continue;
+        }
+        last = now;
+        last_refresh = tokio::time::Instant::now();
+        let Some(manager) = manager.upgrade() else {
+            return;
+        };
+        let (groups, error) = discover(&job);
+        let mut pools = manager.lock();
+        let Some(pool) = pools.get_mut(&job.job_name) else {
+            return;
+        };
+        pool.discovery_error = error;
+        manager.sync_targets(pool, &groups);
+    }
+}

@@ -1,0 +1,421 @@
+//! One target's scrape loop: fetch, parse, label, relabel, limit, append, mark stale.
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use exposition::{Entry, Format};
+use model::{Labels, LabelsBuilder};
+use promconfig::ScrapeConfig;
+
+/// What the targets API shows about a target.
+#[derive(Debug, Clone)]
+pub struct TargetStatus {
+    pub scrape_url: String,
+    /// `up`, `down` or `unknown` (not scraped yet).
+    pub health: &'static str,
+    pub last_error: String,
+    pub last_scrape: Option<SystemTime>,
+    pub last_duration: Duration,
+    pub last_samples: usize,
+}
+
+/// A target to scrape: its labels after relabeling and the URL built from them.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub labels: Labels,
+    pub discovered: Labels,
+    pub url: String,
+}
+
+impl Target {
+    /// Builds the URL from the pre-relabel labels' `__scheme__`, `__address__`,
+    /// `__metrics_path__` and `__param_*` (after relabeling).
+    pub fn new(labels: Labels, discovered: Labels, relabeled_meta: &Labels) -> Self {
+        let scheme = relabeled_meta.get("__scheme__").unwrap_or("http");
+        let address = relabeled_meta.get("__address__").unwrap_or("");
+        let path = relabeled_meta.get("__metrics_path__").unwrap_or("/metrics");
+        let mut query = Vec::new();
+        for l in relabeled_meta.iter() {
+            if let Some(param) = l.name.strip_prefix("__param_") {
+                query.push(format!(
+                    "{}={}",
+                    encode_query(param),
+                    encode_query(&l.value)
+                ));
+            }
+        }
+        let mut url = format!("{scheme}://{address}{path}");
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        Self {
+            labels,
+            discovered,
+            url,
+        }
+    }
+}
+
+fn encode_query(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Everything one scrape produced before it is appended.
+struct Scraped {
+    samples: Vec<(Labels, i64, f64)>,
+    scraped: usize,
+    /// Series without an explicit timestamp (these get staleness markers when they vanish).
+    tracked: HashSet<Labels>,
+}
+
+/// The loop's state between scrapes.
+pub(crate) struct ScrapeLoop {
+    pub job: Arc<ScrapeConfig>,
+    pub client: reqwest::Client,
+    pub target: Target,
+    pub db: Arc<tsdb::Db>,
+    pub status: Arc<Mutex<TargetStatus>>,
+    previous: HashSet<Labels>,
+    accept: String,
+}
+
+const REPORT_SERIES: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
+
+impl ScrapeLoop {
+    pub fn new(
+        job: Arc<ScrapeConfig>,
+        client: reqwest::Client,
+        target: Target,
+        db: Arc<tsdb::Db>,
+    ) -> Self {
+        let accept = crate::client::accept_header(job.scrape_protocols.as_deref().unwrap_or(&[]));
+        let status = Arc::new(Mutex::new(TargetStatus {
+            scrape_url: target.url.clone(),
+            health: "unknown",
+            last_error: String::new(),
+            last_scrape: None,
+            last_duration: Duration::ZERO,
+            last_samples: 0,
+        }));
+        Self {
+            job,
+            client,
+            target,
+            db,
+            status,
+            previous: HashSet::new(),
+            accept,
+        }
+    }
+
+    /// Runs until `stop` fires, starting at an offset spread over the interval by the
+    /// target's labels, then writes staleness markers for everything it had.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let interval = self.job.interval().max(Duration::from_millis(1));
+        let offset = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            self.target.labels.hash(&mut h);
+            Duration::from_nanos(h.finish() % interval.as_nanos().max(1) as u64)
+        };
+        let mut next = tokio::time::Instant::now() + offset;
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {}
+                _ = stop.wait_for(|s| *s) => break,
+            }
+            self.scrape_once().await;
+            next += interval;
+            let now = tokio::time::Instant::now();
+            while next < now {
+                next += interval;
+            }
+        }
+        let t = now_ms();
+        let mut stale: Vec<(Labels, i64, f64)> = self
+            .previous
+            .drain()
+            .map(|l| (l, t, model::stale_nan()))
+            .collect();
+        for name in REPORT_SERIES {
+            stale.push((self.report_labels(name), t, model::stale_nan()));
+        }
+        if let Err(e) = self.db.append(&stale) {
+            tracing::error!(err = %e, "writing staleness markers");
+        }
+    }
+
+    fn report_labels(&self, name: &str) -> Labels {
+        let mut b = self.target.labels.to_builder();
+        b.set("__name__", name);
+        b.build()
+    }
+
+    /// One scrape, appended with its report series.
+    pub async fn scrape_once(&mut self) {
+        let started = Instant::now();
+        let t = now_ms();
+        let result = self.fetch_and_parse(t).await;
+        let duration = started.elapsed();
+        let (up, scraped, post, added, error) = match result {
+            Ok(scraped) => {
+                let post = scraped.samples.len();
+                let gone: Vec<(Labels, i64, f64)> = self
+                    .previous
+                    .difference(&scraped.tracked)
+                    .map(|l| (l.clone(), t, model::stale_nan()))
+                    .collect();
+                let mut batch = scraped.samples;
+                batch.extend(gone);
+                match self.db.append(&batch) {
+                    Ok(r) => {
+                        self.previous = scraped.tracked;
+                        (1.0, scraped.scraped, post, r.new_series, String::new())
+                    }
+                    Err(e) => (
+                        0.0,
+                        scraped.scraped,
+                        0,
+                        0,
+                        format!("appending to storage: {e}"),
+                    ),
+                }
+            }
+            Err(e) => {
+                // A failed scrape ends every series the target had.
+                let stale: Vec<(Labels, i64, f64)> = self
+                    .previous
+                    .drain()
+                    .map(|l| (l, t, model::stale_nan()))
+                    .collect();
+                if let Err(err) = self.db.append(&stale) {
+                    tracing::error!(err = %err, "writing staleness markers");
+                }
+                (0.0, 0, 0, 0, e)
+            }
+        };
+        let report = [
+            ("up", up),
+            ("scrape_duration_seconds", duration.as_secs_f64()),
+            ("scrape_samples_scraped", scraped as f64),
+            ("scrape_samples_post_metric_relabeling", post as f64),
+            ("scrape_series_added", added as f64),
+        ];
+        let batch: Vec<(Labels, i64, f64)> = report
+            .iter()
+            .map(|(n, v)| (self.report_labels(n), t, *v))
+            .collect();
+        if let Err(e) = self.db.append(&batch) {
+            tracing::error!(err = %e, "appending report series");
+        }
+        if !error.is_empty() {
+            tracing::debug!(url = %self.target.url, err = %error, "scrape failed");
+        }
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.health = if up == 1.0 { "up" } else { "down" };
+        status.last_error = error;
+        status.last_scrape = Some(SystemTime::now());
+        status.last_duration = duration;
+        status.last_samples = post;
+    }
+
+    async fn fetch_and_parse(&self, t: i64) -> Result<Scraped, String> {
+        let timeout = self.job.timeout();
+        let mut request = self
+            .client
+            .get(&self.target.url)
+            .timeout(timeout)
+            .header("Accept", &self.accept)
+            .header(
+                "Accept-Encoding",
+                if self.job.enable_compression {
+                    "gzip"
+                } else {
+                    "identity"
+                },
+            )
+            .header(
+                "User-Agent",
+                concat!("Promethium/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(
+                "X-Prometheus-Scrape-Timeout-Seconds",
+                format!("{}", timeout.as_secs_f64()),
+            );
+        if let Some(auth) = crate::client::authorization(&self.job)? {
+            request = request.header("Authorization", auth);
+        }
+        let mut response = request.send().await.map_err(describe)?;
+        if !response.status().is_success() {
+            return Err(format!("server returned HTTP status {}", response.status()));
+        }
+        let limit = self.job.body_size_limit.unwrap_or_default().0;
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let gzipped = response
+            .headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(describe)? {
+            body.extend_from_slice(&chunk);
+            if limit > 0 && body.len() as u64 > limit {
+                return Err(format!("body size limit exceeded ({limit} bytes)"));
+            }
+        }
+        if gzipped {
+            let mut decoded = Vec::new();
+            let reader = flate2::read::GzDecoder::new(&body[..]);
+            let cap = if limit > 0 { limit + 1 } else { 1 << 30 };
+            reader
+                .take(cap)
+                .read_to_end(&mut decoded)
+                .map_err(|e| format!("decompressing the gzip body: {e}"))?;
+            if limit > 0 && decoded.len() as u64 > limit {
+                return Err(format!("body size limit exceeded ({limit} bytes)"));
+            }
+            body = decoded;
+        }
+        let format = match Format::from_content_type(&content_type) {
+            Some(f) => f,
+            None => match self.job.fallback_scrape_protocol.as_deref() {
+                Some(p) if p.starts_with("OpenMetrics") => Format::OpenMetrics,
+                Some(p) if p.starts_with("PrometheusText") => Format::PrometheusText,
+                _ => {
+                    return Err(format!(
+                        "received unsupported Content-Type {content_type:?} and no fallback_scrape_protocol specified for target"
+                    ))
+                }
+            },
+        };
+        self.to_samples(&body, format, t)
+    }
+
+    fn to_samples(&self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
+        let job = &self.job;
+        let mut out = Scraped {
+            samples: Vec::new(),
+            scraped: 0,
+            tracked: HashSet::new(),
+        };
+        for entry in exposition::Parser::new(body, format) {
+            let Entry::Sample(sample) = entry.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            out.scraped += 1;
+            let mut b = LabelsBuilder::default();
+            for (name, value) in &sample.labels {
+                b.set(name.as_ref(), value.as_ref());
+            }
+            b.set("__name__", sample.name.as_ref());
+            self.merge_target_labels(&mut b);
+            let labels = b.build();
+            let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
+                continue;
+            };
+            check_label_limits(job, &labels)?;
+            let explicit = sample.timestamp_ms.filter(|_| job.honor_timestamps);
+            if explicit.is_none() || job.track_timestamps_staleness {
+                out.tracked.insert(labels.clone());
+            }
+            out.samples
+                .push((labels, explicit.unwrap_or(t), sample.value));
+            let limit = job.sample_limit.unwrap_or(0);
+            if limit > 0 && out.samples.len() as u64 > limit {
+                return Err(format!("sample limit exceeded: more than {limit} samples"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Prometheus's `mutateSampleLabels`: target labels win, clashing sample labels are
+    /// kept as `exported_<name>`, unless `honor_labels` lets the sample's win.
+    fn merge_target_labels(&self, b: &mut LabelsBuilder) {
+        for l in self.target.labels.iter() {
+            match b.get(&l.name).map(str::to_string) {
+                Some(_) if self.job.honor_labels => {}
+                Some(existing) => {
+                    let mut name = format!("exported_{}", l.name);
+                    while b.get(&name).is_some() {
+                        name = format!("exported_{name}");
+                    }
+                    b.set(name, existing);
+                    b.set(l.name.clone(), l.value.clone());
+                }
+                None => b.set(l.name.clone(), l.value.clone()),
+            }
+        }
+    }
+}
+
+fn check_label_limits(job: &ScrapeConfig, labels: &Labels) -> Result<(), String> {
+    let metric = labels.metric_name().unwrap_or("");
+    let count_limit = job.label_limit.unwrap_or(0);
+    if count_limit > 0 && labels.len() as u64 > count_limit {
+        return Err(format!(
+            "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {count_limit})",
+            labels.len()
+        ));
+    }
+    let name_limit = job.label_name_length_limit.unwrap_or(0);
+    let value_limit = job.label_value_length_limit.unwrap_or(0);
+    for l in labels.iter() {
+        if name_limit > 0 && l.name.len() as u64 > name_limit {
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {metric}, label name: {}, limit: {name_limit})",
+                l.name
+            ));
+        }
+        if value_limit > 0 && l.value.len() as u64 > value_limit {
+            return Err(format!(
+                "label_value_length_limit exceeded (metric: {metric}, label name: {}, value: {:?}, limit: {value_limit})",
+                l.name, l.value
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A reqwest error with its cause chain (timeouts and connection refusals read clearly).
+fn describe(e: reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "context deadline exceeded (scrape timeout)".into();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,302 @@
+//! Scraping real HTTP targets on loopback into a real database in a temp dir.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use model::{MatchOp, Matcher};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// What the fake exporter answers: content type and body, changeable while it runs.
+#[derive(Clone)]
+struct Exporter {
+    addr: std::net::SocketAddr,
+    reply: Arc<Mutex<(Option<String>, String)>>,
+    seen_headers: Arc<Mutex<String>>,
+}
+
+/// A minimal HTTP/1.1 server: requires `Authorization: Basic dXNlcjpwYXNz` (user:pass)
+/// when `auth` is set, answers 401 otherwise.
+async fn exporter(auth: bool) -> Exporter {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let reply = Arc::new(Mutex::new((
+        Some("text/plain; version=0.0.4".to_string()),
+        String::new(),
+    )));
+    let seen_headers = Arc::new(Mutex::new(String::new()));
+    let (r, s) = (Arc::clone(&reply), Arc::clone(&seen_headers));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (r, s) = (Arc::clone(&r), Arc::clone(&s));
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let mut got = 0;
+                loop {
+                    let Ok(n) = stream.read(&mut buf[got..]).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    got += n;
+                    let text = String::from_utf8_lossy(&buf[..got]).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_string();
+                        *s.lock().unwrap() = head.clone();
+                        let authorized = !auth
+                            || head.contains("Authorization: Basic dXNlcjpwYXNz")
+                            || head.contains("authorization: Basic dXNlcjpwYXNz");
+                        let (ctype, body) = r.lock().unwrap().clone();
+                        let response = if authorized {
+                            let ct = ctype
+                                .map(|c| format!("Content-Type: {c}\r\n"))
+                                .unwrap_or_default();
+                            format!(
+                                "HTTP/1.1 200 OK\r\n{ct}Content-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            )
+                        } else {
+                            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n".to_string()
+                        };
+                        let _ = stream.write_all(response.as_bytes()).await;
+                        buf.drain(..end + 4);
+                        got -= end + 4;
+                    }
+                }
+            });
+        }
+    });
+    Exporter {
+        addr,
+        reply,
+        seen_headers,
+    }
+}
+
+impl Exporter {
+    fn serve(&self, content_type: Option<&str>, body: &str) {
+        *self.reply.lock().unwrap() = (content_type.map(str::to_string), body.to_string());
+    }
+}
+
+fn config(yaml: &str, dir: &Path) -> promconfig::Config {
+    promconfig::Config::parse(yaml, "test.yml", dir).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+fn eq(name: &str, value: &str) -> Matcher {
+    Matcher::new(MatchOp::Equal, name, value).unwrap()
+}
+
+/// Waits until `check` holds (scrapes run every 100 ms in these tests).
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn last_value(db: &tsdb::Db, matchers: &[Matcher]) -> Option<f64> {
+    db.select(matchers, 0, i64::MAX)
+        .first()
+        .and_then(|s| s.samples.last().map(|x| x.1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrape_store_and_mark_stale() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(dir.path()).unwrap());
+    let target = exporter(false).await;
+    target.serve(
+        Some("text/plain; version=0.0.4"),
+        "# TYPE http_requests_total counter\nhttp_requests_total{code=\"200\",job=\"mine\"} 7\nhttp_requests_total{code=\"500\"} 1\ntemp 21.5\n",
+    );
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n        labels:\n          env: test\n",
+        target.addr
+    );
+    manager.apply(&config(&yaml, dir.path()));
+    let instance = target.addr.to_string();
+    eventually("up == 1", || {
+        last_value(&db, &[eq("__name__", "up"), eq("job", "app")]) == Some(1.0)
+    })
+    .await;
+    let requests = db.select(&[eq("__name__", "http_requests_total")], 0, i64::MAX);
+    assert_eq!(requests.len(), 2);
+    let with_conflict = &requests[0].labels;
+    assert_eq!(with_conflict.get("job"), Some("app"), "target labels win");
+    assert_eq!(with_conflict.get("exported_job"), Some("mine"));
+    assert_eq!(with_conflict.get("instance"), Some(instance.as_str()));
+    assert_eq!(with_conflict.get("env"), Some("test"));
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "scrape_samples_scraped")]),
+        Some(3.0)
+    );
+    let headers = target.seen_headers.lock().unwrap().clone();
+    assert!(
+        headers.contains("application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6"),
+        "{headers}"
+    );
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("x-prometheus-scrape-timeout-seconds"),
+        "{headers}"
+    );
+
+    // A series that disappears gets a staleness marker.
+    target.serve(Some("text/plain; version=0.0.4"), "temp 22\n");
+    eventually("temp series stale", || {
+        let s = db.select(
+            &[eq("__name__", "http_requests_total"), eq("code", "500")],
+            0,
+            i64::MAX,
+        );
+        s.first()
+            .is_some_and(|s| s.samples.last().is_some_and(|x| model::is_stale_nan(x.1)))
+    })
+    .await;
+
+    // An unsupported Content-Type fails the scrape (Prometheus 3), visibly.
+    target.serve(None, "temp 1\n");
+    eventually("up == 0", || {
+        last_value(&db, &[eq("__name__", "up")]) == Some(0.0)
+    })
+    .await;
+    let t = manager.active_targets();
+    assert_eq!(t[0].status.health, "down");
+    assert!(
+        t[0].status.last_error.contains("unsupported Content-Type"),
+        "{}",
+        t[0].status.last_error
+    );
+    assert!(model::is_stale_nan(
+        last_value(&db, &[eq("__name__", "temp")]).unwrap()
+    ));
+
+    // Removing the job stops it; its report series go stale.
+    manager.apply(&config("scrape_configs: []\n", dir.path()));
+    eventually("up stale", || {
+        last_value(&db, &[eq("__name__", "up")]).is_some_and(model::is_stale_nan)
+    })
+    .await;
+    assert!(manager.active_targets().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_and_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(dir.path()).unwrap());
+    let target = exporter(true).await;
+    target.serve(Some("text/plain; version=0.0.4"), "a 1\nb 2\nc 3\n");
+    std::fs::write(dir.path().join("pass"), "pass\n").unwrap();
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: good\n    scrape_interval: 100ms\n    basic_auth:\n      username: user\n      password_file: pass\n    static_configs:\n      - targets: ['{0}']\n  - job_name: bad\n    scrape_interval: 100ms\n    basic_auth:\n      username: user\n      password: wrong\n    static_configs:\n      - targets: ['{0}']\n  - job_name: limited\n    scrape_interval: 100ms\n    sample_limit: 2\n    basic_auth:\n      username: user\n      password: pass\n    static_configs:\n      - targets: ['{0}']\n",
+        target.addr
+    );
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    manager.apply(&config(&yaml, dir.path()));
+    eventually("every job scraped", || {
+        manager
+            .active_targets()
+            .iter()
+            .all(|t| t.status.last_scrape.is_some())
+    })
+    .await;
+    let status = |job: &str| {
+        manager
+            .active_targets()
+            .into_iter()
+            .find(|t| t.scrape_pool == job)
+            .unwrap()
+            .status
+    };
+    assert_eq!(status("good").health, "up");
+    assert_eq!(status("bad").health, "down");
+    assert!(
+        status("bad").last_error.contains("401"),
+        "{}",
+        status("bad").last_error
+    );
+    assert_eq!(status("limited").health, "down");
+    assert!(
+        status("limited")
+            .last_error
+            .contains("sample limit exceeded"),
+        "{}",
+        status("limited").last_error
+    );
+    // Nothing of the over-limit scrape is stored.
+    assert!(db
+        .select(&[eq("__name__", "a"), eq("job", "limited")], 0, i64::MAX)
+        .is_empty());
+    assert_eq!(
+        db.select(&[eq("__name__", "a"), eq("job", "good")], 0, i64::MAX)
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_sd_follows_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let one = exporter(false).await;
+    let two = exporter(false).await;
+    one.serve(Some("text/plain"), "x 1\n");
+    two.serve(
+        Some("application/openmetrics-text; version=1.0.0"),
+        "x 2\n# EOF\n",
+    );
+    let targets = dir.path().join("targets.json");
+    std::fs::write(
+        &targets,
+        format!(
+            "[{{\"targets\": [\"{}\"], \"labels\": {{\"team\": \"a\"}}}}]",
+            one.addr
+        ),
+    )
+    .unwrap();
+    let yaml = "scrape_configs:\n  - job_name: sd\n    scrape_interval: 100ms\n    file_sd_configs:\n      - files: ['*.json']\n";
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    manager.apply(&config(yaml, dir.path()));
+    eventually("first target", || manager.active_targets().len() == 1).await;
+    assert_eq!(manager.active_targets()[0].labels.get("team"), Some("a"));
+    std::fs::write(
+        &targets,
+        format!(
+            "- targets: ['{}', '{}']\n  labels:\n    team: b\n",
+            one.addr, two.addr
+        ),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let t = manager.active_targets();
+        if t.len() == 2 && t.iter().all(|t| t.labels.get("team") == Some("b")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "targets did not follow the file: {t:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eventually("OpenMetrics target scraped", || {
+        db.select(
+            &[eq("__name__", "x"), eq("instance", &two.addr.to_string())],
+            0,
+            i64::MAX,
+        )
+        .len()
+            == 1
+    })
+    .await;
+    manager.stop().await;
+}
