@@ -42,6 +42,9 @@ pub const SCRAPE_PROTOCOLS: [&str; 5] = [
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// Set on [`Config::self_scrape`]: the built-in default, used when there is no file.
+    #[serde(skip)]
+    pub builtin: bool,
     #[serde(default)]
     pub global: GlobalConfig,
     #[serde(default)]
@@ -283,7 +286,10 @@ impl Config {
 
     /// Prometheus's built-in behaviour when no configuration file exists: scrape itself.
     pub fn self_scrape(target: &str) -> Self {
-        let mut config = Config::default();
+        let mut config = Config {
+            builtin: true,
+            ..Config::default()
+        };
         config.global.scrape_interval = PromDuration(Duration::from_secs(15));
         config.scrape_configs.push(ScrapeConfig {
             static_configs: vec![StaticConfig {

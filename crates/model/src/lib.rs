@@ -1,6 +1,7 @@
 //! The data model shared by scraping, storage and queries: label sets and samples.
 
 mod labels;
+pub mod time;
 
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 

@@ -11,7 +11,7 @@ mod scrape_loop;
 mod target;
 
 pub use client::accept_header;
-pub use manager::{ActiveTarget, Manager};
+pub use manager::{ActiveTarget, LocalSource, Manager};
 pub use relabel::relabel;
 pub use scrape_loop::TargetStatus;
 pub use target::{target_labels, TargetError};

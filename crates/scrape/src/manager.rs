@@ -20,6 +20,8 @@ struct RunningTarget {
 
 struct Pool {
     job: Arc<ScrapeConfig>,
+    /// Whether this pool is the built-in self-scrape (served by the local source).
+    builtin: bool,
     targets: BTreeMap<Labels, RunningTarget>,
     dropped: Vec<Labels>,
     discovery_error: Option<String>,
@@ -41,14 +43,25 @@ pub struct ActiveTarget {
 pub struct Manager {
     db: Arc<tsdb::Db>,
     pools: Mutex<BTreeMap<String, Pool>>,
+    local: Mutex<Option<LocalSource>>,
 }
+
+/// Produces a scrape body in-process: `(Content-Type, body)`.
+pub type LocalSource = Arc<dyn Fn() -> (String, Vec<u8>) + Send + Sync>;
 
 impl Manager {
     pub fn new(db: Arc<tsdb::Db>) -> Arc<Self> {
         Arc::new(Self {
             db,
             pools: Mutex::new(BTreeMap::new()),
+            local: Mutex::new(None),
         })
+    }
+
+    /// How the built-in default configuration scrapes this server: in-process, so that it
+    /// works whatever the web config demands (credentials, TLS) of HTTP clients.
+    pub fn set_local_source(&self, source: LocalSource) {
+        *self.local.lock().unwrap_or_else(|p| p.into_inner()) = Some(source);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Pool>> {
@@ -67,9 +80,10 @@ impl Manager {
         let stale: Vec<String> = pools
             .iter()
             .filter(|(name, pool)| {
-                wanted
-                    .get(name.as_str())
-                    .is_none_or(|job| !same_job(job, &pool.job))
+                pool.builtin != config.builtin
+                    || wanted
+                        .get(name.as_str())
+                        .is_none_or(|job| !same_job(job, &pool.job))
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -85,6 +99,7 @@ impl Manager {
             let job = Arc::new(job.clone());
             let mut pool = Pool {
                 job: Arc::clone(&job),
+                builtin: config.builtin,
                 targets: BTreeMap::new(),
                 dropped: Vec::new(),
                 discovery_error: None,
@@ -146,12 +161,15 @@ impl Manager {
             if pool.targets.contains_key(&key) {
                 continue;
             }
-            let scrape = ScrapeLoop::new(
+            let mut scrape = ScrapeLoop::new(
                 Arc::clone(job),
                 client.clone(),
                 target.clone(),
                 Arc::clone(&self.db),
             );
+            if pool.builtin {
+                scrape.local = self.local.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            }
             let status = Arc::clone(&scrape.status);
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(scrape.run(stop_rx));

@@ -95,6 +95,8 @@ pub(crate) struct ScrapeLoop {
     pub status: Arc<Mutex<TargetStatus>>,
     previous: HashSet<Labels>,
     accept: String,
+    /// Set for the built-in self-scrape: the body comes from here instead of HTTP.
+    pub local: Option<crate::manager::LocalSource>,
 }
 
 const REPORT_SERIES: [&str; 5] = [
@@ -129,6 +131,7 @@ impl ScrapeLoop {
             status,
             previous: HashSet::new(),
             accept,
+            local: None,
         }
     }
 
@@ -244,6 +247,13 @@ impl ScrapeLoop {
     }
 
     async fn fetch_and_parse(&self, t: i64) -> Result<Scraped, String> {
+        if let Some(local) = &self.local {
+            let (content_type, body) = local();
+            let format = Format::from_content_type(&content_type).ok_or_else(|| {
+                format!("local source gave unsupported Content-Type {content_type:?}")
+            })?;
+            return self.to_samples(&body, format, t);
+        }
         let timeout = self.job.timeout();
         let mut request = self
             .client

@@ -92,12 +92,42 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         "Starting promethium"
     );
 
+    let db_path = std::path::Path::new(&flags.tsdb_path);
+    let started_replay = std::time::Instant::now();
+    let db = Arc::new(
+        tsdb::Db::open(db_path)
+            .with_context(|| format!("opening storage at {}", db_path.display()))?,
+    );
+    tracing::info!(
+        path = %db_path.display(),
+        series = db.num_series(),
+        wal_records = db.replay_report().records,
+        duration = ?started_replay.elapsed(),
+        "TSDB started"
+    );
+    let scrape_manager = scrape::Manager::new(Arc::clone(&db));
+    // The metrics registry is built after the configuration (it reports on it); the
+    // built-in self-scrape reads it through this slot.
+    let metrics_slot: Arc<std::sync::OnceLock<Arc<metrics::ServerMetrics>>> =
+        Arc::new(std::sync::OnceLock::new());
+    let slot = Arc::clone(&metrics_slot);
+    scrape_manager.set_local_source(Arc::new(move || {
+        match slot.get().map(|m| m.encode(false)) {
+            Some(Ok(body)) => (
+                "text/plain; version=0.0.4; charset=utf-8".to_string(),
+                body.into_bytes(),
+            ),
+            _ => ("text/plain; version=0.0.4".to_string(), Vec::new()),
+        }
+    }));
     let self_target = self_scrape_target(&flags)?;
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
+        Arc::clone(&scrape_manager),
     )?);
-    let metrics = metrics::ServerMetrics::new(&config);
+    let metrics = metrics::ServerMetrics::new(&config, Arc::clone(&db));
+    let _ = metrics_slot.set(Arc::clone(&metrics));
     let prefix = flags.route_prefix();
     let mut options = webconfig::HandleOptions::default();
     if flags.health_without_auth {
@@ -132,7 +162,11 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         web_config: web_config.clone(),
         config: Arc::clone(&config),
     });
-    let app = web::router(state);
+    let api_state = Arc::new(api::ApiState {
+        db: Arc::clone(&db),
+        scrape: Arc::clone(&scrape_manager),
+    });
+    let app = web::router(state, api::router(api_state));
     let outer = metrics::HttpMetricsLayer {
         metrics: Arc::clone(&metrics),
         route_prefix: prefix.clone().into(),
@@ -179,6 +213,10 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         }
     }
     signals.abort();
+    scrape_manager.stop().await;
+    if let Err(e) = db.sync() {
+        tracing::error!(err = %e, "syncing storage at shutdown");
+    }
     tracing::info!("See you next time!");
     result
 }

@@ -33,8 +33,9 @@ pub struct ServerMetrics {
 }
 
 impl ServerMetrics {
-    pub fn new(config: &crate::reload::ConfigState) -> Arc<Self> {
+    pub fn new(config: &crate::reload::ConfigState, db: Arc<tsdb::Db>) -> Arc<Self> {
         let mut registry = Registry::default();
+        registry.register_collector(Box::new(TsdbCollector(db)));
         Self::register_config_gauges(&mut registry, config);
         let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
         build_info
@@ -125,6 +126,38 @@ impl ServerMetrics {
             prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         }
         Ok(out)
+    }
+}
+
+/// The storage's counters, read at each scrape.
+struct TsdbCollector(Arc<tsdb::Db>);
+
+impl std::fmt::Debug for TsdbCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TsdbCollector({})", self.0.dir().display())
+    }
+}
+
+impl Collector for TsdbCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stats = &self.0.stats;
+        encode_gauge(
+            &mut encoder,
+            "prometheus_tsdb_head_series",
+            "Total number of series in the head block.",
+            self.0.num_series() as f64,
+        )?;
+        for (name, help, value) in [
+            ("prometheus_tsdb_head_samples_appended", "Total number of appended samples.", &stats.samples_appended),
+            ("prometheus_tsdb_head_series_created", "Total number of series created in the head", &stats.series_created),
+            ("prometheus_tsdb_out_of_order_samples", "Total number of out of order samples ingestion failed attempts.", &stats.out_of_order),
+            ("prometheus_tsdb_duplicate_samples", "Samples rejected for having the timestamp of the series' newest sample with another value.", &stats.duplicates),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value.load(Relaxed)).encode(metric)?;
+        }
+        Ok(())
     }
 }
 

@@ -11,8 +11,8 @@ use prometheus_client::metrics::gauge::Gauge;
 pub struct ConfigState {
     path: PathBuf,
     self_target: String,
-    /// The configuration in force; the scrape manager will read it.
     current: RwLock<Arc<promconfig::Config>>,
+    scrape: Arc<scrape::Manager>,
     outcome: RwLock<(bool, SystemTime)>,
     pub last_reload_successful: Gauge,
     pub last_reload_success_timestamp: Gauge,
@@ -21,7 +21,11 @@ pub struct ConfigState {
 impl ConfigState {
     /// Loads `path`; when it does not exist, Prometheus's built-in default (this server
     /// scraping itself) is used instead.
-    pub fn load(path: PathBuf, self_target: &str) -> anyhow::Result<Self> {
+    pub fn load(
+        path: PathBuf,
+        self_target: &str,
+        scrape: Arc<scrape::Manager>,
+    ) -> anyhow::Result<Self> {
         let config = read(&path, self_target).map_err(|e| {
             anyhow::anyhow!(
                 "error loading config (--config.file={}): {e}",
@@ -32,12 +36,22 @@ impl ConfigState {
             path,
             self_target: self_target.to_string(),
             current: RwLock::new(Arc::new(config)),
+            scrape,
             outcome: RwLock::new((true, SystemTime::now())),
             last_reload_successful: Gauge::default(),
             last_reload_success_timestamp: Gauge::default(),
         };
         state.record(true);
+        state.scrape.apply(&state.current());
         Ok(state)
+    }
+
+    /// The configuration in force.
+    pub fn current(&self) -> Arc<promconfig::Config> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Whether the last reload succeeded, and when the configuration in force was loaded.
@@ -49,7 +63,9 @@ impl ConfigState {
     pub fn reload(&self) -> Result<(), String> {
         match read(&self.path, &self.self_target) {
             Ok(config) => {
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(config);
+                let config = Arc::new(config);
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
+                self.scrape.apply(&config);
                 self.record(true);
                 tracing::info!(file = %self.path.display(), "Completed loading of configuration file");
                 Ok(())
@@ -104,8 +120,5 @@ fn announce(config: &promconfig::Config) {
     let inactive = config.inactive_sections();
     if !inactive.is_empty() {
         tracing::warn!(sections = ?inactive, "these configuration sections are accepted but not acted on yet");
-    }
-    if !config.scrape_configs.is_empty() {
-        tracing::warn!("scraping is not implemented yet: scrape_configs are validated but no target is scraped");
     }
 }

@@ -26,22 +26,25 @@ pub struct AppState {
 type Shared = State<Arc<AppState>>;
 
 /// All routes, under the route prefix.
-pub fn router(state: Arc<AppState>) -> Router {
+pub fn router(state: Arc<AppState>, api: Router) -> Router {
     let prefix = state.flags.route_prefix();
-    let routes = Router::new()
-        .route("/", get(root_redirect))
-        .route("/metrics", get(metrics))
-        .route("/-/healthy", get(healthy))
-        .route("/-/ready", get(ready))
-        .route("/-/reload", post(reload).put(reload))
-        .route("/-/quit", post(quit).put(quit))
-        .route("/api/v1/status/buildinfo", get(buildinfo))
-        .route("/api/v1/status/flags", get(flags))
-        .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
-        .route("/graph", get(ui_page))
-        .route("/query", get(ui_page))
-        .fallback(not_found)
-        .with_state(Arc::clone(&state));
+    let routes = api
+        .merge(
+            Router::new()
+                .route("/", get(root_redirect))
+                .route("/metrics", get(metrics))
+                .route("/-/healthy", get(healthy))
+                .route("/-/ready", get(ready))
+                .route("/-/reload", post(reload).put(reload))
+                .route("/-/quit", post(quit).put(quit))
+                .route("/api/v1/status/buildinfo", get(buildinfo))
+                .route("/api/v1/status/flags", get(flags))
+                .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
+                .route("/graph", get(ui_page))
+                .route("/query", get(ui_page))
+                .with_state(Arc::clone(&state)),
+        )
+        .fallback(not_found);
     let app = if prefix.is_empty() {
         routes
     } else {

@@ -53,6 +53,10 @@ impl Server {
         let child = Command::new(promethium_bin())
             .current_dir(dir)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(
+                (!args.iter().any(|a| a.starts_with("--storage.tsdb.path")))
+                    .then(|| format!("--storage.tsdb.path=data-{port}")),
+            )
             .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
@@ -290,7 +294,10 @@ fn tutorial_end_to_end() {
     let flags: serde_json::Value =
         serde_json::from_slice(&server.get("/api/v1/status/flags", &creds).body).unwrap();
     assert_eq!(flags["data"]["web.config.file"], "web.yml");
-    assert_eq!(flags["data"]["storage.tsdb.path"], "data/");
+    assert_eq!(
+        flags["data"]["storage.tsdb.path"],
+        format!("data-{}", server.addr.port())
+    );
     let runtime: serde_json::Value =
         serde_json::from_slice(&server.get("/api/v1/status/runtimeinfo", &creds).body).unwrap();
     assert!(runtime["data"]["startTime"]
@@ -561,4 +568,108 @@ fn bad_or_missing_config_file() {
         "{}",
         server.log_text()
     );
+}
+
+#[test]
+fn built_in_default_scrapes_itself_behind_auth() {
+    // No prometheus.yml: the server scrapes itself, even though every HTTP client needs
+    // credentials; the series are then readable through the API.
+    let dir = tempfile::tempdir().unwrap();
+    tutorial_web_yml(dir.path(), "pw");
+    let server = Server::start(dir.path(), &["--web.config.file=web.yml"]);
+    let auth = basic("admin", "pw");
+    let creds = [("Authorization", auth.as_str())];
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let series = loop {
+        let reply = server.get(
+            "/api/v1/series?match[]=up%7Bjob%3D%22prometheus%22%7D",
+            &creds,
+        );
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        if json["data"].as_array().is_some_and(|a| !a.is_empty()) {
+            break json;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no self-scrape: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let up = &series["data"][0];
+    assert_eq!(up["__name__"], "up");
+    assert_eq!(up["instance"], server.addr.to_string());
+    let targets: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/v1/targets", &creds).body).unwrap();
+    let active = &targets["data"]["activeTargets"][0];
+    assert_eq!(active["health"], "up", "{targets}");
+    assert_eq!(active["scrapePool"], "prometheus");
+    assert_eq!(active["scrapeInterval"], "15s");
+    let names: serde_json::Value =
+        serde_json::from_slice(&server.get("/api/v1/label/__name__/values", &creds).body).unwrap();
+    let names: Vec<&str> = names["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(names.contains(&"process_cpu_seconds_total"), "{names:?}");
+    assert!(names.contains(&"scrape_duration_seconds"), "{names:?}");
+    let bad = server.get("/api/v1/series?match[]=up%7B", &creds);
+    assert_eq!(bad.status, 400);
+    let err: serde_json::Value = serde_json::from_slice(&bad.body).unwrap();
+    assert_eq!(err["errorType"], "bad_data");
+    assert!(
+        err["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid parameter \"match[]\""),
+        "{err}"
+    );
+    assert!(server.log_text().contains("using the built-in default"));
+}
+
+#[test]
+fn scrapes_a_configured_target_and_survives_restart() {
+    // The server scrapes another promethium (open, no web config) and keeps the data across
+    // a restart (WAL replay).
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let target = Server::start(other.path(), &[]);
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "scrape_configs:\n  - job_name: other\n    scrape_interval: 200ms\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let args = ["--config.file=prometheus.yml", "--storage.tsdb.path=data"];
+    let count = |server: &Server| -> usize {
+        let reply = server.get("/api/v1/series?match[]=prometheus_build_info", &[]);
+        let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        json["data"].as_array().map_or(0, Vec::len)
+    };
+    {
+        let server = Server::start(dir.path(), &args);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while count(&server) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "target not scraped: {}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    drop(target);
+    let server = Server::start(dir.path(), &args);
+    assert_eq!(
+        count(&server),
+        1,
+        "data survived the restart: {}",
+        server.log_text()
+    );
+    assert!(server.log_text().contains("TSDB started"));
 }

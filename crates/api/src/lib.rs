@@ -1,0 +1,328 @@
+//! The Prometheus HTTP API v1 endpoints over storage and scraping: `series`, `labels`,
+//! `label/<name>/values`, `targets` and `scrape_pools`, with Prometheus's JSON envelope and
+//! error types. (The query endpoints come with the PromQL engine.)
+
+mod form;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use model::{Labels, MatchOp, Matcher};
+use serde_json::{json, Map, Value};
+
+/// What the endpoints read.
+pub struct ApiState {
+    pub db: Arc<tsdb::Db>,
+    pub scrape: Arc<scrape::Manager>,
+}
+
+/// The routes, relative to the server's route prefix.
+pub fn router(state: Arc<ApiState>) -> Router {
+    Router::new()
+        .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/labels", get(labels).post(labels))
+        .route("/api/v1/label/{name}/values", get(label_values))
+        .route("/api/v1/targets", get(targets))
+        .route("/api/v1/scrape_pools", get(scrape_pools))
+        .with_state(state)
+}
+
+type Shared = State<Arc<ApiState>>;
+
+/// An API error: its type, as Prometheus names it, and message.
+struct ApiError {
+    kind: &'static str,
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn bad_data(message: impl Into<String>) -> Self {
+        Self {
+            kind: "bad_data",
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"status": "error", "errorType": self.kind, "error": self.message});
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn success(data: Value, warnings: Vec<String>) -> Response {
+    let mut body = Map::new();
+    body.insert("status".into(), json!("success"));
+    body.insert("data".into(), data);
+    if !warnings.is_empty() {
+        body.insert("warnings".into(), json!(warnings));
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Value::Object(body).to_string(),
+    )
+        .into_response()
+}
+
+fn labels_json(labels: &Labels) -> Value {
+    Value::Object(
+        labels
+            .iter()
+            .map(|l| (l.name.clone(), json!(l.value)))
+            .collect(),
+    )
+}
+
+/// The parameters of a GET query string and, for POST, a form body.
+fn params(method: &Method, query: Option<String>, body: &Bytes) -> Vec<(String, String)> {
+    let mut out = form::parse(query.as_deref().unwrap_or(""));
+    if method == Method::POST {
+        out.extend(form::parse(&String::from_utf8_lossy(body)));
+    }
+    out
+}
+
+fn get_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn time_param(params: &[(String, String)], name: &str, default: i64) -> Result<i64, ApiError> {
+    match get_param(params, name) {
+        None | Some("") => Ok(default),
+        Some(text) => model::time::parse_api_time(text).ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "invalid parameter {name:?}: cannot parse {text:?} to a valid timestamp"
+            ))
+        }),
+    }
+}
+
+fn limit_param(params: &[(String, String)]) -> Result<usize, ApiError> {
+    match get_param(params, "limit") {
+        None | Some("") => Ok(0),
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| n as usize)
+            .ok_or_else(|| {
+                ApiError::bad_data(format!(
+                    "invalid parameter \"limit\": cannot parse {text:?}"
+                ))
+            }),
+    }
+}
+
+/// Parses the `match[]` selectors; each is a list of alternatives (for `or` in a selector).
+fn selectors(params: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError> {
+    let mut out = Vec::new();
+    for (_, text) in params.iter().filter(|(k, _)| k == "match[]") {
+        let invalid = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
+        let expr = promql_parser::parser::parse(text).map_err(invalid)?;
+        let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
+            return Err(invalid(format!("{text:?} is not a series selector")));
+        };
+        let mut groups = vec![vs.matchers.matchers.clone()];
+        groups.extend(vs.matchers.or_matchers.iter().cloned());
+        for group in groups {
+            let mut matchers = Vec::new();
+            if let Some(name) = &vs.name {
+                matchers
+                    .push(Matcher::new(MatchOp::Equal, "__name__", name.clone()).map_err(invalid)?);
+            }
+            for m in group {
+                use promql_parser::label::MatchOp as P;
+                let op = match m.op {
+                    P::Equal => MatchOp::Equal,
+                    P::NotEqual => MatchOp::NotEqual,
+                    P::Re(_) => MatchOp::Regex,
+                    P::NotRe(_) => MatchOp::NotRegex,
+                };
+                matchers.push(Matcher::new(op, m.name, m.value).map_err(invalid)?);
+            }
+            if matchers.iter().all(Matcher::matches_empty) {
+                return Err(invalid(
+                    "match[] must contain at least one non-empty matcher".into(),
+                ));
+            }
+            out.push(matchers);
+        }
+    }
+    Ok(out)
+}
+
+/// Series matching any selector in the range, deduplicated and sorted.
+fn matching_series(db: &tsdb::Db, selectors: &[Vec<Matcher>], start: i64, end: i64) -> Vec<Labels> {
+    let mut set = BTreeSet::new();
+    for matchers in selectors {
+        set.extend(db.series(matchers, start, end));
+    }
+    set.into_iter().collect()
+}
+
+fn truncate<T>(items: &mut Vec<T>, limit: usize, warnings: &mut Vec<String>) {
+    if limit > 0 && items.len() > limit {
+        items.truncate(limit);
+        warnings.push("results truncated due to limit".into());
+    }
+}
+
+async fn series(
+    State(state): Shared,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = params(&method, query, &body);
+    let result = (|| -> Result<Response, ApiError> {
+        let selectors = selectors(&p)?;
+        if selectors.is_empty() {
+            return Err(ApiError::bad_data("no match[] parameter provided"));
+        }
+        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
+        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
+        let limit = limit_param(&p)?;
+        let mut found = matching_series(&state.db, &selectors, start, end);
+        let mut warnings = Vec::new();
+        truncate(&mut found, limit, &mut warnings);
+        Ok(success(
+            Value::Array(found.iter().map(labels_json).collect()),
+            warnings,
+        ))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn labels(
+    State(state): Shared,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let p = params(&method, query, &body);
+    let result = (|| -> Result<Response, ApiError> {
+        let selectors = selectors(&p)?;
+        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
+        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
+        let limit = limit_param(&p)?;
+        let mut names: Vec<String> = if selectors.is_empty() {
+            state.db.label_names()
+        } else {
+            let set: BTreeSet<String> = matching_series(&state.db, &selectors, start, end)
+                .iter()
+                .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+                .collect();
+            set.into_iter().collect()
+        };
+        let mut warnings = Vec::new();
+        truncate(&mut names, limit, &mut warnings);
+        Ok(success(json!(names), warnings))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn label_values(
+    State(state): Shared,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let p = form::parse(query.as_deref().unwrap_or(""));
+    let result = (|| -> Result<Response, ApiError> {
+        // Names that are not legacy ones arrive in the "U__" escaped form.
+        let name = form::unescape_label_name(&name)
+            .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
+        let selectors = selectors(&p)?;
+        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
+        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
+        let limit = limit_param(&p)?;
+        let mut values: Vec<String> = if selectors.is_empty() {
+            state.db.label_values(&name)
+        } else {
+            let set: BTreeSet<String> = matching_series(&state.db, &selectors, start, end)
+                .iter()
+                .filter_map(|l| l.get(&name).map(str::to_string))
+                .collect();
+            set.into_iter().collect()
+        };
+        let mut warnings = Vec::new();
+        truncate(&mut values, limit, &mut warnings);
+        Ok(success(json!(values), warnings))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn targets(State(state): Shared, RawQuery(query): RawQuery) -> Response {
+    let p = form::parse(query.as_deref().unwrap_or(""));
+    let wanted_state = get_param(&p, "state").unwrap_or("any").to_ascii_lowercase();
+    let pool_filter = get_param(&p, "scrapePool").filter(|s| !s.is_empty());
+    let in_pool = |pool: &str| pool_filter.is_none_or(|f| f == pool);
+    let mut data = Map::new();
+    if wanted_state == "any" || wanted_state == "active" {
+        let active: Vec<Value> = state
+            .scrape
+            .active_targets()
+            .into_iter()
+            .filter(|t| in_pool(&t.scrape_pool))
+            .map(|t| {
+                let s = &t.status;
+                json!({
+                    "discoveredLabels": labels_json(&t.discovered_labels),
+                    "labels": labels_json(&t.labels),
+                    "scrapePool": t.scrape_pool,
+                    "scrapeUrl": s.scrape_url,
+                    "globalUrl": s.scrape_url,
+                    "lastError": s.last_error,
+                    "lastScrape": s.last_scrape.map(|at| {
+                        let ms = at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+                        model::time::format_rfc3339_ms(ms)
+                    }).unwrap_or_else(|| "0001-01-01T00:00:00Z".into()),
+                    "lastScrapeDuration": s.last_duration.as_secs_f64(),
+                    "health": s.health,
+                    "scrapeInterval": promconfig::PromDuration(t.interval).to_string(),
+                    "scrapeTimeout": promconfig::PromDuration(t.timeout).to_string(),
+                })
+            })
+            .collect();
+        data.insert("activeTargets".into(), Value::Array(active));
+    }
+    if wanted_state == "any" || wanted_state == "dropped" {
+        let dropped_all = state.scrape.dropped_targets();
+        let mut counts = Map::new();
+        for (pool, _) in &dropped_all {
+            let n = counts.get(pool).and_then(Value::as_u64).unwrap_or(0);
+            counts.insert(pool.clone(), json!(n + 1));
+        }
+        let dropped: Vec<Value> = dropped_all
+            .iter()
+            .filter(|(pool, _)| in_pool(pool))
+            .map(|(pool, labels)| json!({"discoveredLabels": labels_json(labels), "scrapePool": pool}))
+            .collect();
+        data.insert("droppedTargets".into(), Value::Array(dropped));
+        data.insert("droppedTargetCounts".into(), Value::Object(counts));
+    }
+    success(Value::Object(data), Vec::new())
+}
+
+async fn scrape_pools(State(state): Shared) -> Response {
+    success(
+        json!({"scrapePools": state.scrape.scrape_pools()}),
+        Vec::new(),
+    )
+}
