@@ -300,3 +300,100 @@ async fn file_sd_follows_the_file() {
     .await;
     manager.stop().await;
 }
+
+/// A TLS target: webconfig's own server with the conformance certificate (CN localhost,
+/// issued by "Prometheus TLS CA"), optionally requiring basic auth.
+async fn tls_exporter(dir: &Path) -> std::net::SocketAddr {
+    let conformance =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/web-config");
+    for f in ["server.crt", "server.key"] {
+        std::fs::copy(conformance.join(f), dir.join(f)).unwrap();
+    }
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    )
+    .unwrap();
+    let handle =
+        webconfig::WebConfigHandle::new(Some(&web), webconfig::HandleOptions::default()).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+        let mut response = http::Response::new(http_body_util::Full::new(
+            bytes::Bytes::from_static(b"secure_metric 42\n"),
+        ));
+        response.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("text/plain; version=0.0.4"),
+        );
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    tokio::spawn(async move {
+        let _ = webconfig::serve(
+            listener,
+            handle,
+            service,
+            webconfig::ServeOptions::default(),
+            std::future::pending(),
+        )
+        .await;
+    });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_target_verified_against_its_ca() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let addr = tls_exporter(dir.path()).await;
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/conformance/web-config/tls-ca-chain.pem");
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: secure\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      ca_file: {}\n      server_name: localhost\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: untrusted\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      server_name: localhost\n    static_configs:\n      - targets: ['{addr}']\n",
+        ca.display()
+    );
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    manager.apply(&config(&yaml, dir.path()));
+    eventually("both scraped", || {
+        manager
+            .active_targets()
+            .iter()
+            .all(|t| t.status.last_scrape.is_some())
+    })
+    .await;
+    let status = |job: &str| {
+        manager
+            .active_targets()
+            .into_iter()
+            .find(|t| t.scrape_pool == job)
+            .unwrap()
+            .status
+    };
+    assert_eq!(
+        status("secure").health,
+        "up",
+        "{}",
+        status("secure").last_error
+    );
+    assert_eq!(
+        status("secure").scrape_url,
+        format!("https://{addr}/metrics")
+    );
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "secure_metric")]),
+        Some(42.0)
+    );
+    // Without the CA the system roots do not trust the test CA.
+    assert_eq!(status("untrusted").health, "down");
+    assert!(
+        status("untrusted")
+            .last_error
+            .to_lowercase()
+            .contains("certificate"),
+        "{}",
+        status("untrusted").last_error
+    );
+    manager.stop().await;
+}
