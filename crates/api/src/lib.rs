@@ -30,6 +30,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/label/{name}/values", get(label_values))
         .route("/api/v1/targets", get(targets))
         .route("/api/v1/scrape_pools", get(scrape_pools))
+        .route("/api/v1/targets/metadata", get(targets_metadata))
+        .route("/api/v1/metadata", get(metadata))
+        .route("/api/v1/status/tsdb", get(tsdb_status))
+        .route("/api/v1/status/walreplay", get(wal_replay))
         .with_state(state)
 }
 
@@ -323,6 +327,164 @@ async fn targets(State(state): Shared, RawQuery(query): RawQuery) -> Response {
 async fn scrape_pools(State(state): Shared) -> Response {
     success(
         json!({"scrapePools": state.scrape.scrape_pools()}),
+        Vec::new(),
+    )
+}
+
+fn optional_limit(params: &[(String, String)], name: &str) -> Result<Option<usize>, ApiError> {
+    match get_param(params, name) {
+        None | Some("") => Ok(None),
+        Some(text) => match text.parse::<i64>() {
+            Ok(n) if n < 0 => Ok(None),
+            Ok(n) => Ok(Some(n as usize)),
+            Err(_) => Err(ApiError::bad_data(format!(
+                "invalid parameter {name:?}: cannot parse {text:?}"
+            ))),
+        },
+    }
+}
+
+/// `/api/v1/targets/metadata`: per target, what its last scrape said about its metrics.
+async fn targets_metadata(State(state): Shared, RawQuery(query): RawQuery) -> Response {
+    let p = form::parse(query.as_deref().unwrap_or(""));
+    let result = (|| -> Result<Response, ApiError> {
+        let target_matchers: Vec<Matcher> =
+            match get_param(&p, "match_target").filter(|s| !s.is_empty()) {
+                Some(text) => {
+                    let invalid = |e: String| {
+                        ApiError::bad_data(format!("invalid parameter \"match_target\": {e}"))
+                    };
+                    let expr = promql_parser::parser::parse(text).map_err(invalid)?;
+                    let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
+                        return Err(invalid(format!("{text:?} is not a label selector")));
+                    };
+                    vs.matchers
+                        .matchers
+                        .into_iter()
+                        .map(|m| {
+                            use promql_parser::label::MatchOp as P;
+                            let op = match m.op {
+                                P::Equal => MatchOp::Equal,
+                                P::NotEqual => MatchOp::NotEqual,
+                                P::Re(_) => MatchOp::Regex,
+                                P::NotRe(_) => MatchOp::NotRegex,
+                            };
+                            Matcher::new(op, m.name, m.value).map_err(invalid)
+                        })
+                        .collect::<Result<_, _>>()?
+                }
+                None => Vec::new(),
+            };
+        let metric = get_param(&p, "metric").filter(|s| !s.is_empty());
+        let limit = optional_limit(&p, "limit")?;
+        let mut out = Vec::new();
+        for t in state.scrape.active_targets() {
+            if !target_matchers.iter().all(|m| m.matches_labels(&t.labels)) {
+                continue;
+            }
+            for (name, meta) in &t.status.metadata {
+                if metric.is_some_and(|m| m != name) {
+                    continue;
+                }
+                out.push(json!({
+                    "target": labels_json(&t.labels),
+                    "metric": name,
+                    "type": meta.kind,
+                    "help": meta.help,
+                    "unit": meta.unit,
+                }));
+            }
+        }
+        if let Some(limit) = limit {
+            out.truncate(limit);
+        }
+        Ok(success(Value::Array(out), Vec::new()))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `/api/v1/metadata`: per metric name, the distinct metadata its targets reported.
+async fn metadata(State(state): Shared, RawQuery(query): RawQuery) -> Response {
+    let p = form::parse(query.as_deref().unwrap_or(""));
+    let result = (|| -> Result<Response, ApiError> {
+        let metric = get_param(&p, "metric").filter(|s| !s.is_empty());
+        let limit = optional_limit(&p, "limit")?;
+        let per_metric = optional_limit(&p, "limit_per_metric")?;
+        let mut by_name: std::collections::BTreeMap<String, Vec<scrape::MetricMetadata>> =
+            Default::default();
+        for t in state.scrape.active_targets() {
+            for (name, meta) in t.status.metadata {
+                if metric.is_some_and(|m| m != name) {
+                    continue;
+                }
+                let list = by_name.entry(name).or_default();
+                if !list.contains(&meta) {
+                    list.push(meta);
+                }
+            }
+        }
+        let mut data = Map::new();
+        for (name, list) in by_name {
+            if limit.is_some_and(|l| data.len() >= l) {
+                break;
+            }
+            let entries: Vec<Value> = list
+                .iter()
+                .take(per_metric.unwrap_or(usize::MAX))
+                .map(|m| json!({"type": m.kind, "help": m.help, "unit": m.unit}))
+                .collect();
+            data.insert(name, Value::Array(entries));
+        }
+        Ok(success(Value::Object(data), Vec::new()))
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `/api/v1/status/tsdb`: head cardinality (limit default 10, at most 10000).
+async fn tsdb_status(State(state): Shared, RawQuery(query): RawQuery) -> Response {
+    let p = form::parse(query.as_deref().unwrap_or(""));
+    let limit = match get_param(&p, "limit") {
+        None | Some("") => 10,
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=10_000).contains(&n) => n,
+            _ => {
+                return ApiError::bad_data("limit must be a positive number <= 10000")
+                    .into_response()
+            }
+        },
+    };
+    let stats = state.db.head_stats(limit);
+    let list = |items: &[(String, usize)]| -> Value {
+        Value::Array(
+            items
+                .iter()
+                .map(|(n, v)| json!({"name": n, "value": v}))
+                .collect(),
+        )
+    };
+    success(
+        json!({
+            "headStats": {
+                "numSeries": stats.num_series,
+                "numLabelPairs": stats.num_label_pairs,
+                "chunkCount": stats.chunk_count,
+                "minTime": stats.min_time.unwrap_or(i64::MAX),
+                "maxTime": stats.max_time.unwrap_or(i64::MIN),
+            },
+            "seriesCountByMetricName": list(&stats.series_count_by_metric_name),
+            "labelValueCountByLabelName": list(&stats.label_value_count_by_label_name),
+            "memoryInBytesByLabelName": list(&stats.memory_in_bytes_by_label_name),
+            "seriesCountByLabelValuePair": list(&stats.series_count_by_label_value_pair),
+        }),
+        Vec::new(),
+    )
+}
+
+/// `/api/v1/status/walreplay`: the segments replayed at start-up.
+async fn wal_replay(State(state): Shared) -> Response {
+    let r = state.db.replay_report();
+    success(
+        json!({"min": r.first_segment, "max": r.last_segment, "current": r.last_segment}),
         Vec::new(),
     )
 }

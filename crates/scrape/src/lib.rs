@@ -13,5 +13,5 @@ mod target;
 pub use client::accept_header;
 pub use manager::{ActiveTarget, LocalSource, Manager};
 pub use relabel::relabel;
-pub use scrape_loop::TargetStatus;
+pub use scrape_loop::{MetricMetadata, TargetStatus};
 pub use target::{target_labels, TargetError};

@@ -19,6 +19,16 @@ pub struct TargetStatus {
     pub last_scrape: Option<SystemTime>,
     pub last_duration: Duration,
     pub last_samples: usize,
+    /// Metric metadata from the last successful scrape: family name → (type, help, unit).
+    pub metadata: std::collections::BTreeMap<String, MetricMetadata>,
+}
+
+/// What `# TYPE`, `# HELP` and `# UNIT` said about a metric family.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricMetadata {
+    pub kind: String,
+    pub help: String,
+    pub unit: String,
 }
 
 /// A target to scrape: its labels after relabeling and the URL built from them.
@@ -81,6 +91,7 @@ fn now_ms() -> i64 {
 /// Everything one scrape produced before it is appended.
 struct Scraped {
     samples: Vec<(Labels, i64, f64)>,
+    metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
     /// Series without an explicit timestamp (these get staleness markers when they vanish).
     tracked: HashSet<Labels>,
@@ -122,6 +133,7 @@ impl ScrapeLoop {
             last_scrape: None,
             last_duration: Duration::ZERO,
             last_samples: 0,
+            metadata: std::collections::BTreeMap::new(),
         }));
         Self {
             job,
@@ -192,11 +204,23 @@ impl ScrapeLoop {
                     .difference(&scraped.tracked)
                     .map(|l| (l.clone(), t, model::stale_nan()))
                     .collect();
+                let metadata = scraped.metadata;
                 let mut batch = scraped.samples;
                 batch.extend(gone);
                 match self.db.append(&batch) {
                     Ok(r) => {
                         self.previous = scraped.tracked;
+                        let mut families: std::collections::BTreeMap<String, MetricMetadata> =
+                            metadata;
+                        for m in families.values_mut() {
+                            if m.kind.is_empty() {
+                                m.kind = "unknown".into();
+                            }
+                        }
+                        self.status
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .metadata = families;
                         (1.0, scraped.scraped, post, r.new_series, String::new())
                     }
                     Err(e) => (
@@ -334,12 +358,26 @@ impl ScrapeLoop {
         let job = &self.job;
         let mut out = Scraped {
             samples: Vec::new(),
+            metadata: std::collections::BTreeMap::new(),
             scraped: 0,
             tracked: HashSet::new(),
         };
         for entry in exposition::Parser::new(body, format) {
-            let Entry::Sample(sample) = entry.map_err(|e| e.to_string())? else {
-                continue;
+            let sample = match entry.map_err(|e| e.to_string())? {
+                Entry::Sample(sample) => sample,
+                Entry::Type { name, kind } => {
+                    out.metadata.entry(name.into_owned()).or_default().kind =
+                        kind.as_str().to_string();
+                    continue;
+                }
+                Entry::Help { name, text } => {
+                    out.metadata.entry(name.into_owned()).or_default().help = text.into_owned();
+                    continue;
+                }
+                Entry::Unit { name, unit } => {
+                    out.metadata.entry(name.into_owned()).or_default().unit = unit.into_owned();
+                    continue;
+                }
             };
             out.scraped += 1;
             let mut b = LabelsBuilder::default();

@@ -91,6 +91,26 @@ pub enum Rejection {
     Duplicate,
 }
 
+/// Cardinality statistics of the head.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HeadStats {
+    pub num_series: usize,
+    pub num_label_pairs: usize,
+    pub chunk_count: usize,
+    pub min_time: Option<i64>,
+    pub max_time: Option<i64>,
+    pub series_count_by_metric_name: Vec<(String, usize)>,
+    pub label_value_count_by_label_name: Vec<(String, usize)>,
+    pub memory_in_bytes_by_label_name: Vec<(String, usize)>,
+    pub series_count_by_label_value_pair: Vec<(String, usize)>,
+}
+
+fn top(mut items: Vec<(String, usize)>, limit: usize) -> Vec<(String, usize)> {
+    items.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    items.truncate(limit);
+    items
+}
+
 #[derive(Default)]
 pub(crate) struct Head {
     series: Vec<Option<MemSeries>>,
@@ -222,6 +242,41 @@ impl Head {
 
     pub fn series(&self, r: u64) -> Option<&MemSeries> {
         self.series.get((r as usize).checked_sub(1)?)?.as_ref()
+    }
+
+    pub fn stats(&self, limit: usize) -> HeadStats {
+        let mut stats = HeadStats {
+            num_series: self.by_labels.len(),
+            ..HeadStats::default()
+        };
+        for s in self.series.iter().flatten() {
+            stats.chunk_count += s.chunk_count();
+            if let Some(min) = s.min_t() {
+                stats.min_time = Some(stats.min_time.map_or(min, |m: i64| m.min(min)));
+                stats.max_time = Some(stats.max_time.map_or(s.max_t, |m: i64| m.max(s.max_t)));
+            }
+        }
+        let mut by_name = Vec::new();
+        let mut values_per_name = Vec::new();
+        let mut bytes_per_name = Vec::new();
+        let mut pairs = Vec::new();
+        for (name, values) in &self.postings {
+            stats.num_label_pairs += values.len();
+            values_per_name.push((name.clone(), values.len()));
+            let bytes: usize = values.iter().map(|(v, refs)| v.len() * refs.len()).sum();
+            bytes_per_name.push((name.clone(), bytes));
+            for (value, refs) in values {
+                pairs.push((format!("{name}={value}"), refs.len()));
+                if name == model::METRIC_NAME {
+                    by_name.push((value.clone(), refs.len()));
+                }
+            }
+        }
+        stats.series_count_by_metric_name = top(by_name, limit);
+        stats.label_value_count_by_label_name = top(values_per_name, limit);
+        stats.memory_in_bytes_by_label_name = top(bytes_per_name, limit);
+        stats.series_count_by_label_value_pair = top(pairs, limit);
+        stats
     }
 
     /// Every label name, sorted.

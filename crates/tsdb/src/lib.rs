@@ -18,7 +18,7 @@ use std::sync::{Mutex, RwLock};
 use model::{Labels, Matcher};
 
 pub use chunk::{XorChunk, XorIter};
-pub use head::Rejection;
+pub use head::{HeadStats, Rejection};
 pub use wal::ReplayReport;
 
 /// Why the database cannot be used.
@@ -242,6 +242,15 @@ impl Db {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .label_values(name)
+    }
+
+    /// What `/api/v1/status/tsdb` reports about the head: counts, time range, and the top
+    /// `limit` metric names, label names and label pairs by series count.
+    pub fn head_stats(&self, limit: usize) -> HeadStats {
+        self.head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .stats(limit)
     }
 
     /// Number of series in the head.

@@ -34,6 +34,9 @@ pub enum Record {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct ReplayReport {
     pub segments: usize,
+    /// The first and last segment numbers replayed.
+    pub first_segment: u64,
+    pub last_segment: u64,
     pub records: usize,
     /// Set when a torn or corrupt tail was cut: segment and byte offset.
     pub repaired_at: Option<(u64, u64)>,
@@ -166,8 +169,10 @@ pub fn replay(dir: &Path, mut apply: impl FnMut(Record)) -> io::Result<ReplayRep
     fs::create_dir_all(dir)?;
     let mut report = ReplayReport::default();
     let numbers = segments(dir)?;
+    report.first_segment = numbers.first().copied().unwrap_or(0);
     for (i, &n) in numbers.iter().enumerate() {
         report.segments += 1;
+        report.last_segment = n;
         let path = segment_path(dir, n);
         let mut data = Vec::new();
         File::open(&path)?.read_to_end(&mut data)?;
