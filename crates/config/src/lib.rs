@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::IgnoredAny;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use relabel::{RelabelAction, RelabelConfig};
 pub use values::{AnchoredRegex, ByteSize, LabelName, PromDuration};
@@ -39,7 +39,7 @@ pub const SCRAPE_PROTOCOLS: [&str; 5] = [
 ];
 
 /// The whole file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Set on [`Config::self_scrape`]: the built-in default, used when there is no file.
@@ -55,24 +55,24 @@ pub struct Config {
     /// Accepted for compatibility; these take effect when their features land.
     #[serde(default)]
     pub scrape_config_files: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     alerting: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     remote_write: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     remote_read: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     storage: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     tracing: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     runtime: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     otlp: Option<IgnoredAny>,
 }
 
 /// `global`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GlobalConfig {
     pub scrape_interval: PromDuration,
@@ -120,7 +120,7 @@ impl Default for GlobalConfig {
 
 /// One `scrape_configs` entry. After [`Config::load`]/[`Config::parse`], every `Option`
 /// that has a default is `Some`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScrapeConfig {
     pub job_name: String,
@@ -163,18 +163,26 @@ pub struct ScrapeConfig {
     pub target_limit: Option<u64>,
     pub body_size_limit: Option<ByteSize>,
     pub keep_dropped_targets: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     kubernetes_sd_configs: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     dns_sd_configs: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     consul_sd_configs: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     http_sd_configs: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     ec2_sd_configs: Option<IgnoredAny>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     docker_sd_configs: Option<IgnoredAny>,
+}
+
+/// Secrets are shown as `<secret>`, as Prometheus shows them.
+fn secret<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str("<secret>"),
+        None => s.serialize_none(),
+    }
 }
 
 fn default_true() -> bool {
@@ -190,7 +198,7 @@ fn default_scheme() -> String {
 }
 
 /// `static_configs` entry.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     #[serde(default)]
@@ -200,7 +208,7 @@ pub struct StaticConfig {
 }
 
 /// `file_sd_configs` entry.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileSdConfig {
     pub files: Vec<String>,
@@ -213,22 +221,24 @@ fn default_file_sd_refresh() -> PromDuration {
 }
 
 /// `basic_auth` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BasicAuth {
     #[serde(default)]
     pub username: String,
     pub username_file: Option<String>,
+    #[serde(serialize_with = "secret")]
     pub password: Option<String>,
     pub password_file: Option<String>,
 }
 
 /// `authorization` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authorization {
     #[serde(rename = "type", default = "default_auth_type")]
     pub kind: String,
+    #[serde(serialize_with = "secret")]
     pub credentials: Option<String>,
     pub credentials_file: Option<String>,
 }
@@ -238,13 +248,14 @@ fn default_auth_type() -> String {
 }
 
 /// `tls_config` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
     pub ca: Option<String>,
     pub ca_file: Option<String>,
     pub cert: Option<String>,
     pub cert_file: Option<String>,
+    #[serde(serialize_with = "secret")]
     pub key: Option<String>,
     pub key_file: Option<String>,
     pub server_name: Option<String>,
@@ -490,6 +501,13 @@ impl Config {
 }
 
 impl Config {
+    /// The configuration in force as YAML, defaults filled in and secrets hidden (for
+    /// `/api/v1/status/config`).
+    pub fn to_yaml(&self) -> String {
+        serde_saphyr::to_string(self)
+            .unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
+    }
+
     /// Sections present in the file that promethium accepts but does not act on yet, so
     /// that the server can say so instead of silently ignoring them.
     pub fn inactive_sections(&self) -> Vec<&'static str> {

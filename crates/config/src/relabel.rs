@@ -1,6 +1,6 @@
 //! `relabel_configs` and `metric_relabel_configs` entries and Prometheus's checks on them.
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::values::{AnchoredRegex, LabelName};
 
@@ -39,6 +39,12 @@ impl RelabelAction {
     }
 }
 
+impl Serialize for RelabelAction {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl<'de> Deserialize<'de> for RelabelAction {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -65,7 +71,7 @@ impl<'de> Deserialize<'de> for RelabelAction {
 }
 
 /// One relabeling step.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelabelConfig {
     #[serde(default)]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A Prometheus duration (`1h30m`, `15s`, `500ms`, `2d`, `1w`, `1y`, or `0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -85,6 +85,12 @@ impl fmt::Display for PromDuration {
     }
 }
 
+impl Serialize for PromDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
 impl<'de> Deserialize<'de> for PromDuration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -120,6 +126,20 @@ impl ByteSize {
             .checked_mul(1u64 << shift)
             .map(ByteSize)
             .ok_or_else(|| format!("size out of range: {text:?}"))
+    }
+}
+
+impl Serialize for ByteSize {
+    /// As Prometheus's `Base2Bytes` prints: the largest exact unit (`10MiB`, `0B`).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        let mut value = self.0;
+        let mut unit = 0;
+        while value != 0 && value % 1024 == 0 && unit < units.len() - 1 {
+            value /= 1024;
+            unit += 1;
+        }
+        s.serialize_str(&format!("{value}{}", units[unit]))
     }
 }
 
@@ -199,6 +219,12 @@ impl Default for AnchoredRegex {
     }
 }
 
+impl Serialize for AnchoredRegex {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
 impl<'de> Deserialize<'de> for AnchoredRegex {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
@@ -216,6 +242,12 @@ impl LabelName {
         let mut bytes = name.bytes();
         matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
             && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }
+}
+
+impl Serialize for LabelName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
     }
 }
 

@@ -231,3 +231,32 @@ fn missing_file_reads_like_go() {
         "open /nonexistent/prometheus.yml: no such file or directory"
     );
 }
+
+#[test]
+fn rendered_config_hides_secrets_and_parses_back() {
+    let c = parse(TYPICAL).unwrap();
+    let mut with_secret = c.clone();
+    with_secret.scrape_configs[1]
+        .basic_auth
+        .as_mut()
+        .unwrap()
+        .password = Some("hunter2".into());
+    with_secret.scrape_configs[1]
+        .basic_auth
+        .as_mut()
+        .unwrap()
+        .password_file = None;
+    let yaml = with_secret.to_yaml();
+    assert!(!yaml.contains("hunter2"), "{yaml}");
+    assert!(yaml.contains("<secret>"), "{yaml}");
+    assert!(yaml.contains("scrape_interval: 15s"), "{yaml}");
+    assert!(yaml.contains("metrics_path: /metrics"), "{yaml}");
+    assert!(yaml.contains("body_size_limit: 10MiB"), "{yaml}");
+    let back = Config::parse(&c.to_yaml(), "rendered.yml", Path::new("/"))
+        .unwrap_or_else(|e| panic!("{e}\n{}", c.to_yaml()));
+    assert_eq!(back.scrape_configs.len(), 2);
+    assert_eq!(
+        back.scrape_configs[1].relabel_configs[1].action,
+        RelabelAction::LabelDrop
+    );
+}

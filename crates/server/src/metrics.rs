@@ -300,7 +300,7 @@ where
 /// The route a path belongs to, from a fixed set so that label values stay bounded.
 pub fn handler_label(path: &str, prefix: &str) -> &'static str {
     let path = path.strip_prefix(prefix).unwrap_or(path);
-    const ROUTES: [&str; 13] = [
+    const ROUTES: &[&str] = &[
         "/metrics",
         "/-/healthy",
         "/-/ready",
@@ -309,16 +309,26 @@ pub fn handler_label(path: &str, prefix: &str) -> &'static str {
         "/api/v1/status/buildinfo",
         "/api/v1/status/flags",
         "/api/v1/status/runtimeinfo",
+        "/api/v1/status/config",
+        "/api/v1/status/tsdb",
+        "/api/v1/status/walreplay",
+        "/api/v1/series",
+        "/api/v1/labels",
+        "/api/v1/targets",
+        "/api/v1/targets/metadata",
+        "/api/v1/metadata",
+        "/api/v1/scrape_pools",
         "/graph",
         "/query",
         "/",
         "/favicon.ico",
-        "/api/v1/query",
     ];
     if let Some(route) = ROUTES.iter().find(|r| **r == path) {
         return route;
     }
-    if path.starts_with("/api/v1/") {
+    if path.starts_with("/api/v1/label/") && path.ends_with("/values") {
+        "/api/v1/label/:name/values"
+    } else if path.starts_with("/api/v1/") {
         "/api/v1/*"
     } else {
         "other"

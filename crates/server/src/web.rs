@@ -40,6 +40,7 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                 .route("/api/v1/status/buildinfo", get(buildinfo))
                 .route("/api/v1/status/flags", get(flags))
                 .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
+                .route("/api/v1/status/config", get(status_config))
                 .route("/graph", get(ui_page))
                 .route("/query", get(ui_page))
                 .with_state(Arc::clone(&state)),
@@ -152,6 +153,10 @@ async fn buildinfo() -> Json<Value> {
         "buildDate": BUILD_DATE,
         "goVersion": RUSTC_VERSION,
     }))
+}
+
+async fn status_config(State(state): Shared) -> Json<Value> {
+    success(json!({"yaml": state.config.current().to_yaml()}))
 }
 
 async fn flags(State(state): Shared) -> Json<Value> {
