@@ -135,7 +135,7 @@ impl Serialize for ByteSize {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
         let mut value = self.0;
         let mut unit = 0;
-        while value != 0 && value % 1024 == 0 && unit < units.len() - 1 {
+        while value != 0 && value.is_multiple_of(1024) && unit < units.len() - 1 {
             value /= 1024;
             unit += 1;
         }
