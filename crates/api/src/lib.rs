@@ -134,6 +134,23 @@ fn limit_param(params: &[(String, String)]) -> Result<usize, ApiError> {
     }
 }
 
+/// promql-parser's matchers as ours (which compile the anchored regexes).
+fn convert_matchers(matchers: Vec<promql_parser::label::Matcher>) -> Result<Vec<Matcher>, String> {
+    use promql_parser::label::MatchOp as P;
+    matchers
+        .into_iter()
+        .map(|m| {
+            let op = match m.op {
+                P::Equal => MatchOp::Equal,
+                P::NotEqual => MatchOp::NotEqual,
+                P::Re(_) => MatchOp::Regex,
+                P::NotRe(_) => MatchOp::NotRegex,
+            };
+            Matcher::new(op, m.name, m.value)
+        })
+        .collect()
+}
+
 /// Parses the `match[]` selectors; each is a list of alternatives (for `or` in a selector).
 fn selectors(params: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut out = Vec::new();
@@ -151,16 +168,7 @@ fn selectors(params: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError>
                 matchers
                     .push(Matcher::new(MatchOp::Equal, "__name__", name.clone()).map_err(invalid)?);
             }
-            for m in group {
-                use promql_parser::label::MatchOp as P;
-                let op = match m.op {
-                    P::Equal => MatchOp::Equal,
-                    P::NotEqual => MatchOp::NotEqual,
-                    P::Re(_) => MatchOp::Regex,
-                    P::NotRe(_) => MatchOp::NotRegex,
-                };
-                matchers.push(Matcher::new(op, m.name, m.value).map_err(invalid)?);
-            }
+            matchers.extend(convert_matchers(group).map_err(invalid)?);
             if matchers.iter().all(Matcher::matches_empty) {
                 return Err(invalid(
                     "match[] must contain at least one non-empty matcher".into(),
@@ -170,6 +178,23 @@ fn selectors(params: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError>
         }
     }
     Ok(out)
+}
+
+/// The parameters shared by `series`, `labels` and `label/<name>/values`.
+struct RangeQuery {
+    selectors: Vec<Vec<Matcher>>,
+    start: i64,
+    end: i64,
+    limit: usize,
+}
+
+fn range_query(p: &[(String, String)]) -> Result<RangeQuery, ApiError> {
+    Ok(RangeQuery {
+        selectors: selectors(p)?,
+        start: time_param(p, "start", model::time::MIN_TIME_MS)?,
+        end: time_param(p, "end", model::time::MAX_TIME_MS)?,
+        limit: limit_param(p)?,
+    })
 }
 
 /// Series matching any selector in the range, deduplicated and sorted.
@@ -196,16 +221,13 @@ async fn series(
 ) -> Response {
     let p = params(&method, query, &body);
     let result = (|| -> Result<Response, ApiError> {
-        let selectors = selectors(&p)?;
-        if selectors.is_empty() {
+        let q = range_query(&p)?;
+        if q.selectors.is_empty() {
             return Err(ApiError::bad_data("no match[] parameter provided"));
         }
-        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
-        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
-        let limit = limit_param(&p)?;
-        let mut found = matching_series(&state.db, &selectors, start, end);
+        let mut found = matching_series(&state.db, &q.selectors, q.start, q.end);
         let mut warnings = Vec::new();
-        truncate(&mut found, limit, &mut warnings);
+        truncate(&mut found, q.limit, &mut warnings);
         Ok(success(
             Value::Array(found.iter().map(labels_json).collect()),
             warnings,
@@ -222,21 +244,18 @@ async fn labels(
 ) -> Response {
     let p = params(&method, query, &body);
     let result = (|| -> Result<Response, ApiError> {
-        let selectors = selectors(&p)?;
-        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
-        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
-        let limit = limit_param(&p)?;
-        let mut names: Vec<String> = if selectors.is_empty() {
+        let q = range_query(&p)?;
+        let mut names: Vec<String> = if q.selectors.is_empty() {
             state.db.label_names()
         } else {
-            let set: BTreeSet<String> = matching_series(&state.db, &selectors, start, end)
+            let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
                 .iter()
                 .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
                 .collect();
             set.into_iter().collect()
         };
         let mut warnings = Vec::new();
-        truncate(&mut names, limit, &mut warnings);
+        truncate(&mut names, q.limit, &mut warnings);
         Ok(success(json!(names), warnings))
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -252,21 +271,18 @@ async fn label_values(
         // Names that are not legacy ones arrive in the "U__" escaped form.
         let name = form::unescape_label_name(&name)
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
-        let selectors = selectors(&p)?;
-        let start = time_param(&p, "start", model::time::MIN_TIME_MS)?;
-        let end = time_param(&p, "end", model::time::MAX_TIME_MS)?;
-        let limit = limit_param(&p)?;
-        let mut values: Vec<String> = if selectors.is_empty() {
+        let q = range_query(&p)?;
+        let mut values: Vec<String> = if q.selectors.is_empty() {
             state.db.label_values(&name)
         } else {
-            let set: BTreeSet<String> = matching_series(&state.db, &selectors, start, end)
+            let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
                 .iter()
                 .filter_map(|l| l.get(&name).map(str::to_string))
                 .collect();
             set.into_iter().collect()
         };
         let mut warnings = Vec::new();
-        truncate(&mut values, limit, &mut warnings);
+        truncate(&mut values, q.limit, &mut warnings);
         Ok(success(json!(values), warnings))
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -358,20 +374,7 @@ async fn targets_metadata(State(state): Shared, RawQuery(query): RawQuery) -> Re
                     let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
                         return Err(invalid(format!("{text:?} is not a label selector")));
                     };
-                    vs.matchers
-                        .matchers
-                        .into_iter()
-                        .map(|m| {
-                            use promql_parser::label::MatchOp as P;
-                            let op = match m.op {
-                                P::Equal => MatchOp::Equal,
-                                P::NotEqual => MatchOp::NotEqual,
-                                P::Re(_) => MatchOp::Regex,
-                                P::NotRe(_) => MatchOp::NotRegex,
-                            };
-                            Matcher::new(op, m.name, m.value).map_err(invalid)
-                        })
-                        .collect::<Result<_, _>>()?
+                    convert_matchers(vs.matchers.matchers).map_err(invalid)?
                 }
                 None => Vec::new(),
             };

@@ -45,7 +45,7 @@ where
         let meta = event.metadata();
         let mut line = format!(
             "time={} level={} source={}",
-            crate::timefmt::rfc3339_millis(std::time::SystemTime::now()),
+            crate::rfc3339(std::time::SystemTime::now()),
             meta.level().as_str().to_ascii_lowercase(),
             meta.target()
         );

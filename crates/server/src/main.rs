@@ -6,7 +6,6 @@ mod flags;
 mod logging;
 mod metrics;
 mod reload;
-mod timefmt;
 mod web;
 
 use std::net::SocketAddr;
@@ -19,6 +18,15 @@ use anyhow::Context;
 use clap::Parser;
 
 use crate::flags::Flags;
+
+/// A wall-clock time as RFC 3339 with milliseconds, in UTC (logs and status endpoints).
+pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    model::time::format_rfc3339_ms(ms)
+}
 
 fn main() -> ExitCode {
     let flags = Flags::parse();

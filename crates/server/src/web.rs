@@ -179,12 +179,12 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         .unwrap_or(1);
     let (reload_ok, last_config) = state.config.outcome();
     success(json!({
-        "startTime": crate::timefmt::rfc3339_millis(state.started),
+        "startTime": crate::rfc3339(state.started),
         "CWD": cwd,
         "hostname": hostname,
-        "serverTime": crate::timefmt::rfc3339_millis(SystemTime::now()),
+        "serverTime": crate::rfc3339(SystemTime::now()),
         "reloadConfigSuccess": reload_ok,
-        "lastConfigTime": crate::timefmt::rfc3339_millis(last_config),
+        "lastConfigTime": crate::rfc3339(last_config),
         "corruptionCount": 0,
         "goroutineCount": threads,
         "GOMAXPROCS": cores,
