@@ -24,7 +24,6 @@ struct Pool {
     builtin: bool,
     targets: BTreeMap<Labels, RunningTarget>,
     dropped: Vec<Labels>,
-    discovery_error: Option<String>,
     watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -102,13 +101,11 @@ impl Manager {
                 builtin: config.builtin,
                 targets: BTreeMap::new(),
                 dropped: Vec::new(),
-                discovery_error: None,
                 watcher: None,
             };
             // Fingerprint before reading, so that a change after this point is noticed.
             let files = fingerprint(&job);
-            let (groups, error) = discover(&job);
-            pool.discovery_error = error;
+            let groups = discover(&job);
             self.sync_targets(&mut pool, &groups);
             if !job.file_sd_configs.is_empty() {
                 pool.watcher = Some(tokio::spawn(watch_files(
@@ -126,7 +123,7 @@ impl Manager {
         let client = match crate::client::build_client(job) {
             Ok(c) => c,
             Err(e) => {
-                pool.discovery_error = Some(e.0);
+                tracing::error!(job = %job.job_name, err = %e.0, "cannot scrape this job");
                 return;
             }
         };
@@ -251,10 +248,10 @@ fn same_job(a: &ScrapeConfig, b: &ScrapeConfig) -> bool {
     format!("{a:?}") == format!("{b:?}")
 }
 
-/// The discovered label sets of a job: `__address__` plus group labels.
-fn discover(job: &ScrapeConfig) -> (Vec<Labels>, Option<String>) {
+/// The discovered label sets of a job: `__address__` plus group labels. A file that
+/// cannot be read or parsed is logged and contributes no targets.
+fn discover(job: &ScrapeConfig) -> Vec<Labels> {
     let mut out = Vec::new();
-    let mut error = None;
     for group in &job.static_configs {
         add_group(&mut out, group, None);
     }
@@ -267,15 +264,12 @@ fn discover(job: &ScrapeConfig) -> (Vec<Labels>, Option<String>) {
                             add_group(&mut out, g, Some(&path));
                         }
                     }
-                    Err(e) => {
-                        tracing::error!(file = %path, err = %e, "file service discovery");
-                        error = Some(e);
-                    }
+                    Err(e) => tracing::error!(file = %path, err = %e, "file service discovery"),
                 }
             }
         }
     }
-    (out, error)
+    out
 }
 
 fn add_group(out: &mut Vec<Labels>, group: &StaticConfig, file: Option<&str>) {
@@ -381,12 +375,11 @@ async fn watch_files(
         let Some(manager) = manager.upgrade() else {
             return;
         };
-        let (groups, error) = discover(&job);
+        let groups = discover(&job);
         let mut pools = manager.lock();
         let Some(pool) = pools.get_mut(&job.job_name) else {
             return;
         };
-        pool.discovery_error = error;
         manager.sync_targets(pool, &groups);
     }
 }
