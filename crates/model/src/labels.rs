@@ -30,6 +30,16 @@ impl Labels {
         builder.build()
     }
 
+    /// A label set from labels already sorted by name with unique names (storage decodes
+    /// these); checked, and sorted and deduplicated if the caller was wrong.
+    pub fn from_sorted(mut labels: Vec<Label>) -> Self {
+        labels.retain(|l| !l.value.is_empty());
+        if labels.windows(2).all(|w| w[0].name < w[1].name) {
+            return Self(labels);
+        }
+        Self::from_pairs(labels.into_iter().map(|l| (l.name, l.value)))
+    }
+
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -1,52 +1,112 @@
 //! The head: recent samples in memory, as XOR chunks per series, with an inverted index
 //! (label name → value → series refs).
+//!
+//! Memory is what limits how many series one server holds, so label strings are interned
+//! once in a symbol table and a series keeps only symbol ids; the label-set lookup is a
+//! hash map of 64-bit hashes (randomly keyed, so a target cannot aim collisions at it)
+//! rather than a map keyed by full label sets.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::Arc;
 
-use model::{Labels, Matcher};
+use model::{Label, Labels, Matcher};
 
 use crate::chunk::{XorChunk, XorIter, SAMPLES_PER_CHUNK};
 
-/// A full chunk that is no longer appended to.
-struct ClosedChunk {
-    min_t: i64,
-    max_t: i64,
-    bytes: Box<[u8]>,
+/// Interned label names and values.
+#[derive(Default)]
+pub(crate) struct Symbols {
+    strings: Vec<Arc<str>>,
+    ids: HashMap<Arc<str>, u32>,
+}
+
+impl Symbols {
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(id) = self.ids.get(s) {
+            return *id;
+        }
+        let id = self.strings.len() as u32;
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.push(shared.clone());
+        self.ids.insert(shared, id);
+        id
+    }
+
+    fn lookup(&self, s: &str) -> Option<u32> {
+        self.ids.get(s).copied()
+    }
+
+    pub fn get(&self, id: u32) -> &str {
+        self.strings.get(id as usize).map_or("", |s| s)
+    }
+
+    /// A copy of the table that stays valid after the head lock is released (symbols are
+    /// only ever added, so ids in a snapshot keep their meaning).
+    pub fn snapshot(&self) -> Vec<Arc<str>> {
+        self.strings.clone()
+    }
+}
+
+/// A full chunk that is no longer appended to. Shared (`Arc`) so that writing a block
+/// can take the head's chunks without copying them or holding the lock.
+#[derive(Clone, Debug)]
+pub(crate) struct HeadChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub bytes: Arc<[u8]>,
 }
 
 pub(crate) struct MemSeries {
-    pub labels: Labels,
-    closed: Vec<ClosedChunk>,
+    /// Symbol ids: name, value, name, value, … in label-name order.
+    labels: Box<[u32]>,
+    closed: Vec<HeadChunk>,
     open: XorChunk,
     open_min_t: i64,
+    /// The open chunk is closed before a sample at or after this time, so that no chunk
+    /// crosses a block boundary.
+    open_until: i64,
     /// The newest timestamp and value bits, for order and duplicate checks.
     pub max_t: i64,
     last_bits: u64,
 }
 
 impl MemSeries {
-    fn new(labels: Labels) -> Self {
+    fn new(labels: Box<[u32]>) -> Self {
         Self {
             labels,
             closed: Vec::new(),
             open: XorChunk::new(),
             open_min_t: i64::MIN,
+            open_until: i64::MIN,
             max_t: i64::MIN,
             last_bits: 0,
         }
     }
 
-    fn append(&mut self, t: i64, v: f64) {
-        if self.open.len() >= SAMPLES_PER_CHUNK {
-            let full = std::mem::replace(&mut self.open, XorChunk::new());
-            self.closed.push(ClosedChunk {
-                min_t: self.open_min_t,
-                max_t: full.last_timestamp(),
-                bytes: full.bytes().into_boxed_slice(),
-            });
+    fn close_open(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let full = std::mem::replace(&mut self.open, XorChunk::new());
+        self.closed.push(HeadChunk {
+            min_t: self.open_min_t,
+            max_t: full.last_timestamp(),
+            bytes: Arc::from(full.bytes()),
+        });
+    }
+
+    fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
+        if !self.open.is_empty() && (self.open.len() >= SAMPLES_PER_CHUNK || t >= self.open_until)
+        {
+            self.close_open();
         }
         if self.open.is_empty() {
             self.open_min_t = t;
+            self.open_until = t
+                .div_euclid(chunk_range)
+                .saturating_add(1)
+                .saturating_mul(chunk_range);
         }
         self.open.append(t, v);
         self.max_t = t;
@@ -80,6 +140,50 @@ impl MemSeries {
     fn chunk_count(&self) -> usize {
         self.closed.len() + usize::from(!self.open.is_empty())
     }
+
+    /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
+    /// the range (only possible when the block range changed between runs) is re-encoded
+    /// with just the samples inside.
+    fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<HeadChunk> {
+        let mut out = Vec::new();
+        let mut take = |min_t: i64, max_t: i64, bytes: &dyn Fn() -> Arc<[u8]>| {
+            if max_t < mint || min_t >= maxt {
+                return;
+            }
+            let bytes = bytes();
+            if min_t >= mint && max_t < maxt {
+                out.push(HeadChunk {
+                    min_t,
+                    max_t,
+                    bytes,
+                });
+                return;
+            }
+            let mut chunk = XorChunk::new();
+            let (mut first, mut last) = (i64::MAX, i64::MIN);
+            if let Some(iter) = XorIter::from_bytes(&bytes) {
+                for (t, v) in iter.filter(|(t, _)| *t >= mint && *t < maxt) {
+                    first = first.min(t);
+                    last = t;
+                    chunk.append(t, v);
+                }
+            }
+            if !chunk.is_empty() {
+                out.push(HeadChunk {
+                    min_t: first,
+                    max_t: last,
+                    bytes: Arc::from(chunk.bytes()),
+                });
+            }
+        };
+        for c in &self.closed {
+            take(c.min_t, c.max_t, &|| c.bytes.clone());
+        }
+        if !self.open.is_empty() {
+            take(self.open_min_t, self.max_t, &|| Arc::from(self.open.bytes()));
+        }
+        out
+    }
 }
 
 /// Why one sample was not appended.
@@ -89,6 +193,8 @@ pub enum Rejection {
     OutOfOrder,
     /// Same timestamp as the newest sample, different value.
     Duplicate,
+    /// Older than the head's lower bound (that time range is already in a block).
+    OutOfBounds,
 }
 
 /// Cardinality statistics of the head.
@@ -111,51 +217,154 @@ fn top(mut items: Vec<(String, usize)>, limit: usize) -> Vec<(String, usize)> {
     items
 }
 
-#[derive(Default)]
+/// Labels and in-range chunks of one series, taken from the head for a block.
+pub(crate) struct SeriesSnapshot {
+    pub labels: Box<[u32]>,
+    pub chunks: Vec<HeadChunk>,
+}
+
 pub(crate) struct Head {
-    series: Vec<Option<MemSeries>>,
-    by_labels: HashMap<Labels, u64>,
-    postings: BTreeMap<String, BTreeMap<String, Vec<u64>>>,
+    symbols: Symbols,
+    series: Vec<Option<Box<MemSeries>>>,
+    by_hash: HashMap<u64, u64>,
+    /// Refs whose label hash equals that of an earlier series (rare).
+    collisions: HashMap<u64, Vec<u64>>,
+    postings: HashMap<u32, HashMap<u32, Vec<u64>>>,
+    hasher: RandomState,
+    live: usize,
+    /// Chunks do not cross multiples of this (the block range), in ms.
+    pub chunk_range: i64,
+    /// Samples older than this are in blocks already: out of bounds.
+    pub min_valid_t: i64,
+    /// The newest timestamp appended.
+    pub max_t: i64,
 }
 
 impl Head {
+    pub fn new(chunk_range: i64) -> Self {
+        Self {
+            symbols: Symbols::default(),
+            series: Vec::new(),
+            by_hash: HashMap::new(),
+            collisions: HashMap::new(),
+            postings: HashMap::new(),
+            hasher: RandomState::new(),
+            live: 0,
+            chunk_range: chunk_range.max(1),
+            min_valid_t: i64::MIN,
+            max_t: i64::MIN,
+        }
+    }
+
+    fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        for (n, v) in pairs {
+            h.write(n.as_bytes());
+            h.write_u8(0xff);
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        h.finish()
+    }
+
+    fn hash_labels(&self, labels: &Labels) -> u64 {
+        self.hash_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+    }
+
+    fn hash_ids(&self, ids: &[u32]) -> u64 {
+        self.hash_pairs(
+            ids.chunks_exact(2)
+                .map(|p| (self.symbols.get(p[0]), self.symbols.get(p[1]))),
+        )
+    }
+
+    fn same_labels(&self, ids: &[u32], labels: &Labels) -> bool {
+        ids.len() == labels.len() * 2
+            && ids.chunks_exact(2).zip(labels.iter()).all(|(p, l)| {
+                self.symbols.get(p[0]) == l.name && self.symbols.get(p[1]) == l.value
+            })
+    }
+
+    /// The ref of a series with these labels, if it is in the head.
+    pub fn lookup(&self, labels: &Labels) -> Option<u64> {
+        let h = self.hash_labels(labels);
+        let matches = |r: &u64| {
+            self.series(*r)
+                .is_some_and(|s| self.same_labels(&s.labels, labels))
+        };
+        if let Some(r) = self.by_hash.get(&h).filter(|r| matches(r)) {
+            return Some(*r);
+        }
+        self.collisions
+            .get(&h)
+            .and_then(|refs| refs.iter().find(|r| matches(r)).copied())
+    }
+
     /// The ref of a series, creating it if needed (`true` when new).
     pub fn get_or_create(&mut self, labels: &Labels) -> (u64, bool) {
-        if let Some(r) = self.by_labels.get(labels) {
-            return (*r, false);
+        if let Some(r) = self.lookup(labels) {
+            return (r, false);
         }
-        let r = self.series.len() as u64 + 1;
-        self.insert(r, labels.clone());
+        let r = self.next_ref();
+        self.insert(r, labels);
         (r, true)
     }
 
-    /// Creates a series with a given ref (WAL replay).
-    pub fn insert(&mut self, r: u64, labels: Labels) {
-        if self.by_labels.contains_key(&labels) {
+    /// Creates a series with a given ref (also used by WAL replay).
+    pub fn insert(&mut self, r: u64, labels: &Labels) {
+        if r == 0 || self.lookup(labels).is_some() || self.series(r).is_some() {
             return;
         }
         let index = (r - 1) as usize;
         if self.series.len() <= index {
             self.series.resize_with(index + 1, || None);
         }
+        let mut ids = Vec::with_capacity(labels.len() * 2);
         for l in labels.iter() {
-            self.postings
-                .entry(l.name.clone())
+            let name = self.symbols.intern(&l.name);
+            let value = self.symbols.intern(&l.value);
+            ids.push(name);
+            ids.push(value);
+            let list = self
+                .postings
+                .entry(name)
                 .or_default()
-                .entry(l.value.clone())
-                .or_default()
-                .push(r);
+                .entry(value)
+                .or_default();
+            match list.last() {
+                Some(last) if *last > r => {
+                    let at = list.partition_point(|x| *x < r);
+                    list.insert(at, r);
+                }
+                _ => list.push(r),
+            }
         }
-        self.by_labels.insert(labels.clone(), r);
-        self.series[index] = Some(MemSeries::new(labels));
+        let h = self.hash_labels(labels);
+        match self.by_hash.entry(h) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collisions.entry(h).or_default().push(r)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(r);
+            }
+        }
+        self.series[index] = Some(Box::new(MemSeries::new(ids.into_boxed_slice())));
+        self.live += 1;
     }
 
     fn get_mut(&mut self, r: u64) -> Option<&mut MemSeries> {
-        self.series.get_mut((r as usize).checked_sub(1)?)?.as_mut()
+        self.series
+            .get_mut((r as usize).checked_sub(1)?)?
+            .as_deref_mut()
     }
 
-    /// Checks a sample against the series' newest one, as if `pending_max` (samples of this
-    /// batch not yet applied) were already in.
+    /// Whether a series with this ref exists.
+    pub fn contains(&self, r: u64) -> bool {
+        self.series(r).is_some()
+    }
+
+    /// Checks a sample against the series' newest one, as if `pending` (the newest sample
+    /// of this batch not yet applied) were already in. `Ok(false)`: an identical repeat.
     pub fn check(
         &self,
         r: u64,
@@ -163,22 +372,21 @@ impl Head {
         v: f64,
         pending: Option<(i64, u64)>,
     ) -> Result<bool, Rejection> {
-        let Some(s) = self
-            .series
-            .get((r as usize).wrapping_sub(1))
-            .and_then(Option::as_ref)
-        else {
+        if t < self.min_valid_t {
+            return Err(Rejection::OutOfBounds);
+        }
+        let Some(s) = self.series(r) else {
             return Ok(true);
         };
-        let (max_t, last_bits) = pending.unwrap_or((s.max_t, s.last_bits));
-        if s.open.is_empty() && s.closed.is_empty() && pending.is_none() {
+        if s.chunk_count() == 0 && pending.is_none() {
             return Ok(true);
         }
+        let (max_t, last_bits) = pending.unwrap_or((s.max_t, s.last_bits));
         if t > max_t {
             Ok(true)
         } else if t == max_t {
             if v.to_bits() == last_bits {
-                Ok(false) // an identical repeat: accepted, nothing to store
+                Ok(false)
             } else {
                 Err(Rejection::Duplicate)
             }
@@ -187,15 +395,21 @@ impl Head {
         }
     }
 
-    /// Appends a checked sample (or, in replay, skips one that is not newer).
+    /// Appends a checked sample (or, in replay, skips one that is not newer or is out of
+    /// bounds).
     pub fn append(&mut self, r: u64, t: i64, v: f64) -> bool {
+        if t < self.min_valid_t {
+            return false;
+        }
+        let range = self.chunk_range;
         let Some(s) = self.get_mut(r) else {
             return false;
         };
         if s.chunk_count() > 0 && t <= s.max_t {
             return false;
         }
-        s.append(t, v);
+        s.append(t, v, range);
+        self.max_t = self.max_t.max(t);
         true
     }
 
@@ -204,49 +418,185 @@ impl Head {
     }
 
     pub fn num_series(&self) -> usize {
-        self.by_labels.len()
+        self.live
+    }
+
+    /// The oldest sample time in the head (a scan: for maintenance, not per request).
+    pub fn min_time(&self) -> Option<i64> {
+        self.series
+            .iter()
+            .flatten()
+            .filter_map(|s| s.min_t())
+            .min()
+    }
+
+    /// The refs of the series with this (name, value) pair, sorted.
+    fn postings_for(&self, name: &str, value: &str) -> &[u64] {
+        let (Some(n), Some(v)) = (self.symbols.lookup(name), self.symbols.lookup(value)) else {
+            return &[];
+        };
+        self.postings
+            .get(&n)
+            .and_then(|values| values.get(&v))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The sorted union of the postings of every value of `m.name` that `m` matches.
+    fn postings_matching(&self, m: &Matcher) -> Vec<u64> {
+        if m.op == model::MatchOp::Equal {
+            return self.postings_for(&m.name, &m.value).to_vec();
+        }
+        let Some(values) = self
+            .symbols
+            .lookup(&m.name)
+            .and_then(|n| self.postings.get(&n))
+        else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (v, refs) in values {
+            if m.matches(self.symbols.get(*v)) {
+                out.extend_from_slice(refs);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Series refs matching every matcher, in ref order.
     pub fn select_refs(&self, matchers: &[Matcher]) -> Vec<u64> {
-        // Start from the smallest posting list of an equality matcher that cannot match
-        // the empty value; otherwise from every series.
+        // Matchers that cannot match the empty value select from the index; the rest
+        // filter the candidates.
         let mut candidates: Option<Vec<u64>> = None;
-        for m in matchers {
-            if m.op == model::MatchOp::Equal && !m.matches_empty() {
-                let list = self
-                    .postings
-                    .get(&m.name)
-                    .and_then(|values| values.get(&m.value))
-                    .cloned()
-                    .unwrap_or_default();
-                if candidates.as_ref().is_none_or(|c| list.len() < c.len()) {
-                    candidates = Some(list);
-                }
-            }
+        for m in matchers.iter().filter(|m| !m.matches_empty()) {
+            let list = self.postings_matching(m);
+            candidates = Some(match candidates {
+                None => list,
+                Some(c) => intersect(&c, &list),
+            });
         }
         let candidates = candidates.unwrap_or_else(|| {
             (1..=self.series.len() as u64)
-                .filter(|r| self.series[(*r - 1) as usize].is_some())
+                .filter(|r| self.contains(*r))
                 .collect()
         });
         candidates
             .into_iter()
             .filter(|r| {
-                self.series[(*r - 1) as usize]
-                    .as_ref()
-                    .is_some_and(|s| matchers.iter().all(|m| m.matches_labels(&s.labels)))
+                self.series(*r).is_some_and(|s| {
+                    matchers.iter().all(|m| {
+                        let value = s
+                            .labels
+                            .chunks_exact(2)
+                            .find(|p| self.symbols.get(p[0]) == m.name)
+                            .map_or("", |p| self.symbols.get(p[1]));
+                        m.matches(value)
+                    })
+                })
             })
             .collect()
     }
 
     pub fn series(&self, r: u64) -> Option<&MemSeries> {
-        self.series.get((r as usize).checked_sub(1)?)?.as_ref()
+        self.series.get((r as usize).checked_sub(1)?)?.as_deref()
+    }
+
+    /// The label set of a series.
+    pub fn labels_of(&self, s: &MemSeries) -> Labels {
+        Labels::from_sorted(
+            s.labels
+                .chunks_exact(2)
+                .map(|p| Label {
+                    name: self.symbols.get(p[0]).to_string(),
+                    value: self.symbols.get(p[1]).to_string(),
+                })
+                .collect(),
+        )
+    }
+
+    /// Every series' labels and its chunks within `[mint, maxt)`, for writing a block.
+    pub fn snapshot(&self, mint: i64, maxt: i64) -> (Vec<Arc<str>>, Vec<SeriesSnapshot>) {
+        let series = self
+            .series
+            .iter()
+            .flatten()
+            .filter_map(|s| {
+                let chunks = s.chunks_in(mint, maxt);
+                (!chunks.is_empty()).then(|| SeriesSnapshot {
+                    labels: s.labels.clone(),
+                    chunks,
+                })
+            })
+            .collect();
+        (self.symbols.snapshot(), series)
+    }
+
+    /// Drops every chunk that ends before `t` (it is in a block now) and the series left
+    /// without chunks; samples before `t` are refused from now on. Returns the number of
+    /// series removed.
+    pub fn truncate(&mut self, t: i64) -> usize {
+        self.min_valid_t = self.min_valid_t.max(t);
+        let mut removed = HashSet::new();
+        for (index, slot) in self.series.iter_mut().enumerate() {
+            let Some(s) = slot else { continue };
+            s.closed.retain(|c| c.max_t >= t);
+            if !s.open.is_empty() && s.max_t < t {
+                s.open = XorChunk::new();
+            }
+            if s.chunk_count() == 0 {
+                removed.insert(index as u64 + 1);
+            }
+        }
+        if removed.is_empty() {
+            return 0;
+        }
+        let mut affected: HashSet<(u32, u32)> = HashSet::new();
+        for r in &removed {
+            let Some(s) = self.series.get_mut((*r - 1) as usize).and_then(Option::take) else {
+                continue;
+            };
+            for p in s.labels.chunks_exact(2) {
+                affected.insert((p[0], p[1]));
+            }
+            let h = self.hash_ids(&s.labels);
+            if self.by_hash.get(&h) == Some(r) {
+                self.by_hash.remove(&h);
+                if let Some(list) = self.collisions.get_mut(&h) {
+                    if let Some(next) = list.pop() {
+                        self.by_hash.insert(h, next);
+                    }
+                    if list.is_empty() {
+                        self.collisions.remove(&h);
+                    }
+                }
+            } else if let Some(list) = self.collisions.get_mut(&h) {
+                list.retain(|x| x != r);
+                if list.is_empty() {
+                    self.collisions.remove(&h);
+                }
+            }
+            self.live -= 1;
+        }
+        for (n, v) in affected {
+            if let Some(values) = self.postings.get_mut(&n) {
+                if let Some(list) = values.get_mut(&v) {
+                    list.retain(|r| !removed.contains(r));
+                    if list.is_empty() {
+                        values.remove(&v);
+                    }
+                }
+                if values.is_empty() {
+                    self.postings.remove(&n);
+                }
+            }
+        }
+        removed.len()
     }
 
     pub fn stats(&self, limit: usize) -> HeadStats {
         let mut stats = HeadStats {
-            num_series: self.by_labels.len(),
+            num_series: self.live,
             ..HeadStats::default()
         };
         for s in self.series.iter().flatten() {
@@ -261,14 +611,19 @@ impl Head {
         let mut bytes_per_name = Vec::new();
         let mut pairs = Vec::new();
         for (name, values) in &self.postings {
+            let name = self.symbols.get(*name);
             stats.num_label_pairs += values.len();
-            values_per_name.push((name.clone(), values.len()));
-            let bytes: usize = values.iter().map(|(v, refs)| v.len() * refs.len()).sum();
-            bytes_per_name.push((name.clone(), bytes));
+            values_per_name.push((name.to_string(), values.len()));
+            let bytes: usize = values
+                .iter()
+                .map(|(v, refs)| self.symbols.get(*v).len() * refs.len())
+                .sum();
+            bytes_per_name.push((name.to_string(), bytes));
             for (value, refs) in values {
+                let value = self.symbols.get(*value);
                 pairs.push((format!("{name}={value}"), refs.len()));
                 if name == model::METRIC_NAME {
-                    by_name.push((value.clone(), refs.len()));
+                    by_name.push((value.to_string(), refs.len()));
                 }
             }
         }
@@ -281,14 +636,47 @@ impl Head {
 
     /// Every label name, sorted.
     pub fn label_names(&self) -> Vec<String> {
-        self.postings.keys().cloned().collect()
+        let mut out: Vec<String> = self
+            .postings
+            .keys()
+            .map(|n| self.symbols.get(*n).to_string())
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Every value of a label, sorted.
     pub fn label_values(&self, name: &str) -> Vec<String> {
-        self.postings
-            .get(name)
-            .map(|values| values.keys().cloned().collect())
-            .unwrap_or_default()
+        let mut out: Vec<String> = self
+            .symbols
+            .lookup(name)
+            .and_then(|n| self.postings.get(&n))
+            .map(|values| {
+                values
+                    .keys()
+                    .map(|v| self.symbols.get(*v).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
     }
+}
+
+/// The intersection of two sorted lists.
+pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }

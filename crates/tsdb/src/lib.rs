@@ -1,25 +1,33 @@
 //! Promethium's time-series database (`--storage.tsdb.path`).
 //!
-//! So far: the head (recent samples in memory as XOR chunks, with an inverted index), the
-//! write-ahead log it is rebuilt from at start-up (a torn or corrupt tail is cut, never
-//! fatal), and a lock file so that two servers cannot share a directory. Persisted blocks,
-//! compaction and retention come next.
+//! Recent samples live in the head (memory: XOR chunks per series, an inverted index),
+//! made durable by a write-ahead log that is replayed at start-up (a torn or corrupt tail
+//! is cut, never fatal). Every block range (2 h by default) of data is cut from the head
+//! into an immutable persisted block; blocks are merged into larger ones (×3 per level)
+//! and deleted by retention time or size. A lock file stops two servers sharing a
+//! directory. Queries see blocks and head as one.
 
+mod block;
 mod chunk;
+mod compact;
 mod head;
 pub mod wal;
 
-use std::collections::HashMap;
-use std::fs::File;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use model::{Labels, Matcher};
 
+pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
 pub use chunk::{XorChunk, XorIter};
 pub use head::{HeadStats, Rejection};
 pub use wal::ReplayReport;
+
+/// Two hours, the default block range.
+pub const DEFAULT_BLOCK_MS: i64 = 2 * 3600 * 1000;
 
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -41,13 +49,59 @@ fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> DbError {
     move |source| DbError::Io { context, source }
 }
 
-/// Counts of what appends did, for metrics.
+/// How the database cuts, merges and deletes blocks.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Blocks older than this (measured from the newest block's end) are deleted; 0 keeps
+    /// everything.
+    pub retention_ms: i64,
+    /// Oldest blocks are deleted while blocks and WAL together exceed this; 0: no limit.
+    pub retention_bytes: u64,
+    /// The block range: the head is cut into blocks of this span.
+    pub min_block_ms: i64,
+    /// Compaction does not make blocks larger than this.
+    pub max_block_ms: i64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self::with_retention(15 * 24 * 3600 * 1000, 0)
+    }
+}
+
+impl Options {
+    /// Prometheus's defaults for a retention: 2 h blocks, merged up to a tenth of the
+    /// retention time (at most 31 days).
+    pub fn with_retention(retention_ms: i64, retention_bytes: u64) -> Self {
+        let cap = 31 * 24 * 3600 * 1000;
+        let max = if retention_ms > 0 {
+            (retention_ms / 10).min(cap)
+        } else {
+            cap
+        };
+        Self {
+            retention_ms,
+            retention_bytes,
+            min_block_ms: DEFAULT_BLOCK_MS,
+            max_block_ms: max.max(DEFAULT_BLOCK_MS),
+        }
+    }
+}
+
+/// Counts of what appends and maintenance did, for metrics.
 #[derive(Debug, Default)]
 pub struct AppendStats {
     pub samples_appended: AtomicU64,
     pub out_of_order: AtomicU64,
+    pub out_of_bounds: AtomicU64,
     pub duplicates: AtomicU64,
     pub series_created: AtomicU64,
+    pub series_removed: AtomicU64,
+    pub head_truncations: AtomicU64,
+    pub compactions: AtomicU64,
+    pub compactions_failed: AtomicU64,
+    pub blocks_deleted_by_retention: AtomicU64,
+    pub checkpoints: AtomicU64,
 }
 
 /// The outcome of one append batch.
@@ -55,8 +109,20 @@ pub struct AppendStats {
 pub struct AppendResult {
     pub appended: usize,
     pub out_of_order: usize,
+    pub out_of_bounds: usize,
     pub duplicates: usize,
     pub new_series: usize,
+}
+
+/// The outcome of [`Db::append_batch`].
+#[derive(Debug, Default, Clone)]
+pub struct BatchResult {
+    pub result: AppendResult,
+    /// The series ref of each `by_labels` sample, for the caller's cache.
+    pub refs: Vec<u64>,
+    /// Indices of `by_ref` samples whose series is no longer in the head (nothing was
+    /// stored for them: append them again by labels).
+    pub unknown: Vec<usize>,
 }
 
 /// One series and its samples in a time range.
@@ -66,40 +132,70 @@ pub struct SeriesData {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// What one [`Db::maintain`] pass did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MaintenanceReport {
+    /// Blocks cut from the head.
+    pub head_blocks: Vec<BlockMeta>,
+    /// Blocks made by merging others.
+    pub compacted: Vec<BlockMeta>,
+    /// ULIDs of blocks deleted by retention.
+    pub deleted: Vec<String>,
+    pub checkpoint: Option<wal::CheckpointReport>,
+}
+
 /// An open database directory.
 pub struct Db {
     dir: PathBuf,
     _lock: File,
+    opts: Options,
     head: RwLock<head::Head>,
     wal: Mutex<wal::WalWriter>,
+    blocks: RwLock<Vec<Arc<Block>>>,
+    /// One maintenance pass at a time.
+    maintenance: Mutex<()>,
     pub stats: AppendStats,
     replay: ReplayReport,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl Db {
-    /// Opens (creating if needed) `dir`, takes its lock, and replays the WAL.
+    /// Opens (creating if needed) `dir` with the default options.
     pub fn open(dir: &Path) -> Result<Self, DbError> {
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        Self::open_with(dir, Options::default())
+    }
+
+    /// Opens (creating if needed) `dir`, takes its lock, loads its blocks and replays the
+    /// WAL.
+    pub fn open_with(dir: &Path, opts: Options) -> Result<Self, DbError> {
+        fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
         let lock_path = dir.join("lock");
-        let lock = File::options()
+        let lock_file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
             .map_err(io(format!("opening {}", lock_path.display())))?;
-        match lock.try_lock() {
+        match lock_file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked(lock_path)),
             Err(std::fs::TryLockError::Error(e)) => {
                 return Err(io(format!("locking {}", lock_path.display()))(e))
             }
         }
+        let blocks = open_blocks(dir)?;
         let wal_dir = dir.join("wal");
-        let mut head = head::Head::default();
+        let mut head = head::Head::new(opts.min_block_ms);
+        if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.min_valid_t = newest;
+        }
         let replay = wal::replay(&wal_dir, |record| match record {
             wal::Record::Series(series) => {
                 for (r, labels) in series {
-                    head.insert(r, labels);
+                    head.insert(r, &labels);
                 }
             }
             wal::Record::Samples(samples) => {
@@ -120,9 +216,12 @@ impl Db {
             .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
         Ok(Self {
             dir: dir.to_path_buf(),
-            _lock: lock,
+            _lock: lock_file,
+            opts,
             head: RwLock::new(head),
             wal: Mutex::new(writer),
+            blocks: RwLock::new(blocks),
+            maintenance: Mutex::new(()),
             stats: AppendStats::default(),
             replay,
         })
@@ -139,27 +238,53 @@ impl Db {
     }
 
     /// Appends samples (label set, timestamp ms, value). Each is logged to the WAL before it
-    /// is visible; out-of-order and conflicting duplicate samples are rejected and counted.
+    /// is visible; out-of-order, out-of-bounds and conflicting duplicate samples are
+    /// rejected and counted.
     pub fn append(&self, samples: &[(Labels, i64, f64)]) -> Result<AppendResult, DbError> {
-        let mut result = AppendResult::default();
+        Ok(self.append_batch(&[], samples)?.result)
+    }
+
+    /// Appends samples of series known by ref (from an earlier batch's
+    /// [`BatchResult::refs`]) and of series known by labels, in one WAL write.
+    pub fn append_batch(
+        &self,
+        by_ref: &[(u64, i64, f64)],
+        by_labels: &[(Labels, i64, f64)],
+    ) -> Result<BatchResult, DbError> {
+        let mut out = BatchResult::default();
+        let result = &mut out.result;
         let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
         let mut new_series = Vec::new();
-        let mut accepted = Vec::with_capacity(samples.len());
+        let mut accepted = Vec::with_capacity(by_ref.len() + by_labels.len());
         let mut pending: HashMap<u64, (i64, u64)> = HashMap::new();
-        for (labels, t, v) in samples {
+        let mut consider = |head: &head::Head, r: u64, t: i64, v: f64, result: &mut AppendResult| {
+            let before = pending.get(&r).copied();
+            match head.check(r, t, v, before) {
+                Ok(true) => {
+                    pending.insert(r, (t, v.to_bits()));
+                    accepted.push((r, t, v));
+                }
+                Ok(false) => {}
+                Err(Rejection::OutOfOrder) => result.out_of_order += 1,
+                Err(Rejection::OutOfBounds) => result.out_of_bounds += 1,
+                Err(Rejection::Duplicate) => result.duplicates += 1,
+            }
+        };
+        for (i, (r, t, v)) in by_ref.iter().enumerate() {
+            if !head.contains(*r) {
+                out.unknown.push(i);
+                continue;
+            }
+            consider(&head, *r, *t, *v, result);
+        }
+        out.refs.reserve(by_labels.len());
+        for (labels, t, v) in by_labels {
             let (r, created) = head.get_or_create(labels);
             if created {
                 new_series.push((r, labels.clone()));
             }
-            match head.check(r, *t, *v, pending.get(&r).copied()) {
-                Ok(true) => {
-                    pending.insert(r, (*t, v.to_bits()));
-                    accepted.push((r, *t, *v));
-                }
-                Ok(false) => {}
-                Err(Rejection::OutOfOrder) => result.out_of_order += 1,
-                Err(Rejection::Duplicate) => result.duplicates += 1,
-            }
+            out.refs.push(r);
+            consider(&head, r, *t, *v, result);
         }
         let mut records = Vec::with_capacity(2);
         if !new_series.is_empty() {
@@ -167,18 +292,18 @@ impl Db {
             records.push(wal::Record::Series(new_series));
         }
         if !accepted.is_empty() {
-            records.push(wal::Record::Samples(accepted.clone()));
+            records.push(wal::Record::Samples(accepted));
         }
         if !records.is_empty() {
-            self.wal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+            lock(&self.wal)
                 .log(&records)
                 .map_err(io("writing the WAL"))?;
         }
-        for (r, t, v) in accepted {
-            if head.append(r, t, v) {
-                result.appended += 1;
+        if let Some(wal::Record::Samples(accepted)) = records.pop() {
+            for (r, t, v) in accepted {
+                if head.append(r, t, v) {
+                    result.appended += 1;
+                }
             }
         }
         drop(head);
@@ -187,61 +312,335 @@ impl Db {
             .fetch_add(result.appended as u64, Ordering::Relaxed);
         s.out_of_order
             .fetch_add(result.out_of_order as u64, Ordering::Relaxed);
+        s.out_of_bounds
+            .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
         s.duplicates
             .fetch_add(result.duplicates as u64, Ordering::Relaxed);
         s.series_created
             .fetch_add(result.new_series as u64, Ordering::Relaxed);
-        Ok(result)
+        Ok(out)
     }
 
-    /// Series matching every matcher with their samples in `[mint, maxt]`; series with no
-    /// sample in the range are left out.
+    fn blocks_snapshot(&self) -> Vec<Arc<Block>> {
+        self.blocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Series matching every matcher with their samples in `[mint, maxt]`, from blocks and
+    /// head; series with no sample in the range are left out.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
-        let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<SeriesData> = head
-            .select_refs(matchers)
-            .into_iter()
-            .filter_map(|r| {
-                let s = head.series(r)?;
+        let mut merged: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        for block in self.blocks_snapshot() {
+            let found = block.select(matchers, mint, maxt).and_then(|series| {
+                series
+                    .into_iter()
+                    .map(|s| Ok((block.samples(&s, mint, maxt)?, s.labels)))
+                    .collect::<std::io::Result<Vec<_>>>()
+            });
+            match found {
+                Ok(found) => {
+                    for (samples, labels) in found {
+                        merged.entry(labels).or_default().extend(samples);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its data is left out of this query")
+                }
+            }
+        }
+        {
+            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+            for r in head.select_refs(matchers) {
+                let Some(s) = head.series(r) else { continue };
                 let samples = s.samples(mint, maxt);
-                (!samples.is_empty()).then(|| SeriesData {
-                    labels: s.labels.clone(),
-                    samples,
-                })
+                if !samples.is_empty() {
+                    merged.entry(head.labels_of(s)).or_default().extend(samples);
+                }
+            }
+        }
+        merged
+            .into_iter()
+            .filter_map(|(labels, mut samples)| {
+                // Block and head may both hold a stretch while a block is being cut.
+                if samples.windows(2).any(|w| w[1].0 <= w[0].0) {
+                    samples.sort_by_key(|(t, _)| *t);
+                    samples.dedup_by_key(|(t, _)| *t);
+                }
+                (!samples.is_empty()).then_some(SeriesData { labels, samples })
             })
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        out
+            .collect()
     }
 
     /// Label sets of the series matching every matcher that have samples in the range.
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        let mut out = std::collections::BTreeSet::new();
+        for block in self.blocks_snapshot() {
+            match block.select(matchers, mint, maxt) {
+                Ok(found) => out.extend(found.into_iter().map(|s| s.labels)),
+                Err(e) => {
+                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its series are left out")
+                }
+            }
+        }
         let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<Labels> = head
-            .select_refs(matchers)
-            .into_iter()
-            .filter_map(|r| head.series(r))
-            .filter(|s| s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint)
-            .map(|s| s.labels.clone())
-            .collect();
-        out.sort();
-        out
+        for r in head.select_refs(matchers) {
+            if let Some(s) = head.series(r) {
+                if s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint {
+                    out.insert(head.labels_of(s));
+                }
+            }
+        }
+        out.into_iter().collect()
     }
 
-    /// Every label name in the head, sorted.
+    /// Every label name in blocks and head, sorted.
     pub fn label_names(&self) -> Vec<String> {
-        self.head
+        let mut out: std::collections::BTreeSet<String> = self
+            .head
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .label_names()
+            .into_iter()
+            .collect();
+        for block in self.blocks_snapshot() {
+            out.extend(block.label_names());
+        }
+        out.into_iter().collect()
     }
 
-    /// Every value of a label in the head, sorted.
+    /// Every value of a label in blocks and head, sorted.
     pub fn label_values(&self, name: &str) -> Vec<String> {
-        self.head
+        let mut out: std::collections::BTreeSet<String> = self
+            .head
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .label_values(name)
+            .into_iter()
+            .collect();
+        for block in self.blocks_snapshot() {
+            out.extend(block.label_values(name));
+        }
+        out.into_iter().collect()
+    }
+
+    /// The persisted blocks, oldest first.
+    pub fn blocks(&self) -> Vec<BlockMeta> {
+        self.blocks_snapshot()
+            .iter()
+            .map(|b| b.meta().clone())
+            .collect()
+    }
+
+    /// Bytes on disk of the blocks and of the WAL.
+    pub fn disk_usage(&self) -> (u64, u64) {
+        let blocks = self.blocks_snapshot().iter().map(|b| b.size()).sum();
+        (blocks, block::dir_size(&self.dir.join("wal")))
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Cuts blocks from the head when it spans more than 1.5 block ranges (then truncates
+    /// the head and checkpoints the WAL), merges blocks, and applies retention. Call it
+    /// periodically (the server does every minute) from a thread that may block.
+    pub fn maintain(&self) -> Result<MaintenanceReport, DbError> {
+        let _guard = lock(&self.maintenance);
+        let mut report = MaintenanceReport::default();
+        let result = self.maintain_inner(&mut report);
+        if result.is_err() {
+            self.stats.compactions_failed.fetch_add(1, Ordering::Relaxed);
+        }
+        result.map(|()| report)
+    }
+
+    fn maintain_inner(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let range = self.opts.min_block_ms.max(1);
+        loop {
+            let (min, max) = {
+                let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+                (head.min_time(), head.max_t)
+            };
+            let Some(min) = min else { break };
+            if max.saturating_sub(min) <= range / 2 * 3 {
+                break;
+            }
+            let mint = min.div_euclid(range) * range;
+            let maxt = mint + range;
+            if let Some(meta) = self.cut_head_block(mint, maxt)? {
+                report.head_blocks.push(meta);
+            }
+            let removed = self
+                .head
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .truncate(maxt);
+            self.stats
+                .series_removed
+                .fetch_add(removed as u64, Ordering::Relaxed);
+            self.stats.head_truncations.fetch_add(1, Ordering::Relaxed);
+            report.checkpoint = self.truncate_wal(maxt)?.or(report.checkpoint.take());
+        }
+        self.compact_blocks(report)?;
+        self.apply_retention(report)?;
+        Ok(())
+    }
+
+    fn cut_head_block(&self, mint: i64, maxt: i64) -> Result<Option<BlockMeta>, DbError> {
+        let (symbols, mut series) = self
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .snapshot(mint, maxt);
+        let text = |id: u32| symbols.get(id as usize).map_or("", |s| s);
+        series.sort_by(|a, b| {
+            let pairs = |s: &head::SeriesSnapshot| {
+                s.labels
+                    .chunks_exact(2)
+                    .map(|p| (text(p[0]), text(p[1])))
+                    .collect::<Vec<_>>()
+            };
+            pairs(a).cmp(&pairs(b))
+        });
+        let context = format!("writing a block for [{mint}, {maxt}) in {}", self.dir.display());
+        let mut writer = block::BlockWriter::create(&self.dir, mint, maxt).map_err(io(&context))?;
+        for s in &series {
+            let labels = Labels::from_sorted(
+                s.labels
+                    .chunks_exact(2)
+                    .map(|p| model::Label {
+                        name: text(p[0]).to_string(),
+                        value: text(p[1]).to_string(),
+                    })
+                    .collect(),
+            );
+            let chunks: Vec<(i64, i64, &[u8])> = s
+                .chunks
+                .iter()
+                .map(|c| (c.min_t, c.max_t, &c.bytes[..]))
+                .collect();
+            writer.add_series(&labels, &chunks).map_err(io(&context))?;
+        }
+        let Some(meta) = writer.finish(1, Vec::new()).map_err(io(&context))? else {
+            return Ok(None);
+        };
+        self.add_block(&meta)?;
+        tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, samples = meta.stats.num_samples, "wrote a block from the head");
+        Ok(Some(meta))
+    }
+
+    fn add_block(&self, meta: &BlockMeta) -> Result<(), DbError> {
+        let dir = self.dir.join(&meta.ulid);
+        let opened = Block::open(&dir).map_err(io(format!("opening new block {}", dir.display())))?;
+        let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+        blocks.push(Arc::new(opened));
+        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+        Ok(())
+    }
+
+    /// After the head dropped everything before `min_t`: folds the older two thirds of
+    /// the WAL segments into a checkpoint (live series, samples from `min_t` on).
+    fn truncate_wal(&self, min_t: i64) -> Result<Option<wal::CheckpointReport>, DbError> {
+        let wal_dir = self.dir.join("wal");
+        let current = lock(&self.wal).cut_now().map_err(io("starting a WAL segment"))?;
+        let numbers: Vec<u64> = wal::segment_numbers(&wal_dir)
+            .map_err(io(format!("listing {}", wal_dir.display())))?
+            .into_iter()
+            .filter(|n| *n < current)
+            .collect();
+        // The segment written last holds mostly new samples: never folded. Of the rest, the
+        // older two thirds hold mostly samples now in blocks (Prometheus's rule).
+        if numbers.len() < 2 {
+            return Ok(None);
+        }
+        let (first, last) = (numbers[0], numbers[numbers.len() - 2]);
+        let upto = first + (last - first) * 2 / 3;
+        let live: Vec<bool> = {
+            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+            (0..head.next_ref()).map(|r| head.contains(r)).collect()
+        };
+        let keep = |r: u64| live.get(r as usize).copied().unwrap_or(true);
+        let report = wal::checkpoint(&wal_dir, upto, keep, min_t)
+            .map_err(io(format!("checkpointing the WAL in {}", wal_dir.display())))?;
+        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(upto = report.upto_segment, series = report.series_kept, samples = report.samples_kept, removed = report.segments_removed, "WAL checkpoint");
+        Ok(Some(report))
+    }
+
+    fn compact_blocks(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let ranges = compact::ranges(self.opts.min_block_ms.max(1), self.opts.max_block_ms);
+        loop {
+            let blocks = self.blocks_snapshot();
+            let metas: Vec<&BlockMeta> = blocks.iter().map(|b| b.meta()).collect();
+            let Some(chosen) = compact::plan(&metas, &ranges) else {
+                return Ok(());
+            };
+            let inputs: Vec<Arc<Block>> = chosen.iter().map(|i| blocks[*i].clone()).collect();
+            let context = format!("compacting {} blocks in {}", inputs.len(), self.dir.display());
+            let meta = compact::merge(&self.dir, &inputs).map_err(io(&context))?;
+            if let Some(meta) = &meta {
+                self.add_block(meta)?;
+                tracing::info!(ulid = %meta.ulid, mint = meta.min_time, maxt = meta.max_time, merged = inputs.len(), "compacted blocks");
+                report.compacted.push(meta.clone());
+            }
+            self.stats.compactions.fetch_add(1, Ordering::Relaxed);
+            self.delete_blocks(&inputs)?;
+        }
+    }
+
+    fn delete_blocks(&self, doomed: &[Arc<Block>]) -> Result<(), DbError> {
+        {
+            let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
+            blocks.retain(|b| !doomed.iter().any(|d| Arc::ptr_eq(b, d)));
+        }
+        for b in doomed {
+            // Renamed first so that a crash mid-delete cannot leave a half block that
+            // looks whole.
+            let trash = self.dir.join(format!("{}.tmp-for-deletion", b.meta().ulid));
+            fs::rename(b.dir(), &trash).map_err(io(format!("deleting {}", b.dir().display())))?;
+            fs::remove_dir_all(&trash).map_err(io(format!("deleting {}", trash.display())))?;
+        }
+        Ok(())
+    }
+
+    fn apply_retention(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        let blocks = self.blocks_snapshot();
+        let mut doomed: Vec<Arc<Block>> = Vec::new();
+        if self.opts.retention_ms > 0 {
+            if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
+                doomed.extend(
+                    blocks
+                        .iter()
+                        .filter(|b| newest - b.meta().max_time > self.opts.retention_ms)
+                        .cloned(),
+                );
+            }
+        }
+        if self.opts.retention_bytes > 0 {
+            let mut total = block::dir_size(&self.dir.join("wal"));
+            let mut newest_first = blocks.clone();
+            newest_first.sort_by_key(|b| std::cmp::Reverse(b.meta().max_time));
+            for b in newest_first {
+                total += b.size();
+                if total > self.opts.retention_bytes && !doomed.iter().any(|d| Arc::ptr_eq(d, &b)) {
+                    doomed.push(b);
+                }
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        for b in &doomed {
+            tracing::info!(ulid = %b.meta().ulid, mint = b.meta().min_time, maxt = b.meta().max_time, "deleting a block past retention");
+            report.deleted.push(b.meta().ulid.clone());
+        }
+        self.stats
+            .blocks_deleted_by_retention
+            .fetch_add(doomed.len() as u64, Ordering::Relaxed);
+        self.delete_blocks(&doomed)
     }
 
     /// What `/api/v1/status/tsdb` reports about the head: counts, time range, and the top
@@ -263,9 +662,7 @@ impl Db {
 
     /// Flushes and fsyncs the WAL (at shutdown).
     pub fn sync(&self) -> Result<(), DbError> {
-        self.wal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        lock(&self.wal)
             .sync()
             .map_err(io("syncing the WAL"))
     }
@@ -278,4 +675,93 @@ impl Db {
             .unwrap_or_else(|p| p.into_inner())
             .next_ref()
     }
+}
+
+/// Opens every block in `dir`, oldest first. Leftovers of an interrupted creation or
+/// deletion are removed; a block that cannot be read is reported and left in place
+/// (never deleted: it may be recoverable), and the server runs without it.
+fn open_blocks(dir: &Path) -> Result<Vec<Arc<Block>>, DbError> {
+    let mut blocks = Vec::new();
+    let entries = fs::read_dir(dir).map_err(io(format!("reading {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("reading {}", dir.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name.ends_with(".tmp-for-creation") || name.ends_with(".tmp-for-deletion") {
+            if let Err(e) = fs::remove_dir_all(&path) {
+                tracing::warn!(dir = %path.display(), err = %e, "could not remove a leftover temporary block");
+            }
+            continue;
+        }
+        if !is_block_dir_name(&name) || !path.is_dir() {
+            continue;
+        }
+        match Block::open(&path) {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => {
+                tracing::error!(block = %path.display(), err = %e, "cannot read this block: left in place and not served")
+            }
+        }
+    }
+    blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    Ok(blocks)
+}
+
+/// Writes blocks from samples (backfill, as `promtool tsdb create-blocks-from` does): one
+/// block per aligned `block_ms` window that has samples. `series` must be sorted by
+/// labels, each with samples sorted by time. Returns the blocks written.
+pub fn write_blocks(
+    dir: &Path,
+    series: &[(Labels, Vec<(i64, f64)>)],
+    block_ms: i64,
+) -> Result<Vec<BlockMeta>, DbError> {
+    let block_ms = block_ms.max(1);
+    let mut windows: BTreeMap<i64, ()> = BTreeMap::new();
+    for (_, samples) in series {
+        for (t, _) in samples {
+            windows.insert(t.div_euclid(block_ms), ());
+        }
+    }
+    fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    let mut out = Vec::new();
+    for window in windows.keys() {
+        let (mint, maxt) = (window * block_ms, (window + 1) * block_ms);
+        let context = format!("writing a block for [{mint}, {maxt}) in {}", dir.display());
+        let mut writer = block::BlockWriter::create(dir, mint, maxt).map_err(io(&context))?;
+        for (labels, samples) in series {
+            let start = samples.partition_point(|(t, _)| *t < mint);
+            let end = samples.partition_point(|(t, _)| *t < maxt);
+            if start == end {
+                continue;
+            }
+            let encoded = block::encode_chunks(&samples[start..end]);
+            let refs: Vec<(i64, i64, &[u8])> = encoded
+                .iter()
+                .map(|(a, b, bytes)| (*a, *b, bytes.as_slice()))
+                .collect();
+            writer.add_series(labels, &refs).map_err(io(&context))?;
+        }
+        if let Some(meta) = writer.finish(1, Vec::new()).map_err(io(&context))? {
+            out.push(meta);
+        }
+    }
+    Ok(out)
+}
+
+/// The blocks in a data directory, oldest first, read from their `meta.json` (for
+/// `pmtool tsdb list`; takes no lock, reads nothing else).
+pub fn list_blocks(dir: &Path) -> Result<Vec<(BlockMeta, u64)>, DbError> {
+    let mut out = Vec::new();
+    let entries = fs::read_dir(dir).map_err(io(format!("reading {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("reading {}", dir.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !is_block_dir_name(&name) || !entry.path().is_dir() {
+            continue;
+        }
+        let meta = read_meta(&entry.path()).map_err(io(format!("reading {}/meta.json", entry.path().display())))?;
+        out.push((meta, block::dir_size(&entry.path())));
+    }
+    out.sort_by_key(|(m, _)| (m.min_time, m.max_time));
+    Ok(out)
 }

@@ -22,6 +22,8 @@ const MAX_RECORD: usize = 64 << 20;
 
 const RECORD_SERIES: u8 = 1;
 const RECORD_SAMPLES: u8 = 2;
+/// Samples with refs and timestamps as deltas (what the writer produces; `2` is still read).
+const RECORD_SAMPLES_DELTA: u8 = 3;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +40,8 @@ pub struct ReplayReport {
     pub first_segment: u64,
     pub last_segment: u64,
     pub records: usize,
+    /// The checkpoint replayed first, if any.
+    pub checkpoint: Option<u64>,
     /// Set when a torn or corrupt tail was cut: segment and byte offset.
     pub repaired_at: Option<(u64, u64)>,
 }
@@ -50,7 +54,7 @@ pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn decode_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+pub(crate) fn decode_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..70).step_by(7) {
         let byte = *buf.get(*pos)?;
@@ -89,12 +93,18 @@ impl Record {
                 }
             }
             Record::Samples(samples) => {
-                out.push(RECORD_SAMPLES);
+                // A scrape's samples share a timestamp and have nearby refs: deltas make
+                // most of each sample its 8 value bytes.
+                out.push(RECORD_SAMPLES_DELTA);
                 encode_uvarint(out, samples.len() as u64);
+                let base_t = samples.first().map_or(0, |s| s.1);
+                encode_uvarint(out, zigzag(base_t));
+                let mut previous_ref = 0u64;
                 for (r, t, v) in samples {
-                    encode_uvarint(out, *r);
-                    encode_uvarint(out, ((t << 1) ^ (t >> 63)) as u64);
+                    encode_uvarint(out, zigzag(r.wrapping_sub(previous_ref) as i64));
+                    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
                     out.extend_from_slice(&v.to_bits().to_le_bytes());
+                    previous_ref = *r;
                 }
             }
         }
@@ -138,9 +148,31 @@ impl Record {
                 }
                 Some(Record::Samples(samples))
             }
+            RECORD_SAMPLES_DELTA => {
+                let base_t = unzigzag(decode_uvarint(buf, &mut pos)?);
+                let mut samples = Vec::with_capacity(count.min(1 << 16));
+                let mut r = 0u64;
+                for _ in 0..count {
+                    r = r.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?) as u64);
+                    let t = base_t.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?));
+                    let bits = buf.get(pos..pos + 8)?;
+                    pos += 8;
+                    let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
+                    samples.push((r, t, v));
+                }
+                Some(Record::Samples(samples))
+            }
             _ => None,
         }
     }
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -164,54 +196,94 @@ fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Reads every record in order, calling `apply` for each; cuts a torn or corrupt tail.
+/// Reads the records of one segment file; returns how many were read and, if the file has
+/// a torn or corrupt tail, the offset where the good part ends.
+fn read_segment(path: &Path, apply: &mut impl FnMut(Record)) -> io::Result<(usize, Option<u64>)> {
+    let mut data = Vec::new();
+    File::open(path)?.read_to_end(&mut data)?;
+    let mut pos = 0usize;
+    let mut records = 0;
+    while pos < data.len() {
+        let Some(header) = data.get(pos..pos + 8) else {
+            return Ok((records, Some(pos as u64)));
+        };
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let Some(payload) = (len <= MAX_RECORD)
+            .then(|| data.get(pos + 8..pos + 8 + len))
+            .flatten()
+        else {
+            return Ok((records, Some(pos as u64)));
+        };
+        if crc32fast::hash(payload) != crc {
+            return Ok((records, Some(pos as u64)));
+        }
+        match Record::decode(payload) {
+            Some(record) => apply(record),
+            None => return Ok((records, Some(pos as u64))),
+        }
+        records += 1;
+        pos += 8 + len;
+    }
+    Ok((records, None))
+}
+
+fn checkpoint_name(n: u64) -> String {
+    format!("checkpoint.{n:08}")
+}
+
+/// The newest complete checkpoint in `dir`: (number, path).
+fn latest_checkpoint(dir: &Path) -> io::Result<Option<(u64, PathBuf)>> {
+    let mut best: Option<(u64, PathBuf)> = None;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(n) = name
+            .to_str()
+            .and_then(|s| s.strip_prefix("checkpoint."))
+            .filter(|s| s.len() == 8)
+            .and_then(|s| s.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(b, _)| n > *b) {
+            best = Some((n, entry.path()));
+        }
+    }
+    Ok(best)
+}
+
+/// Reads the newest checkpoint and then every later segment in order, calling `apply` for
+/// each record; cuts a torn or corrupt tail (and removes the segments after it).
 pub fn replay(dir: &Path, mut apply: impl FnMut(Record)) -> io::Result<ReplayReport> {
     fs::create_dir_all(dir)?;
     let mut report = ReplayReport::default();
-    let numbers = segments(dir)?;
-    report.first_segment = numbers.first().copied().unwrap_or(0);
+    let checkpoint = latest_checkpoint(dir)?;
+    if let Some((n, path)) = &checkpoint {
+        report.checkpoint = Some(*n);
+        for segment in segments(path)? {
+            let (records, bad) = read_segment(&segment_path(path, segment), &mut apply)?;
+            report.records += records;
+            if let Some(offset) = bad {
+                // A checkpoint is renamed into place only when complete, so this is
+                // damage after the fact: keep what reads, say so.
+                tracing::warn!(checkpoint = %path.display(), offset, "WAL checkpoint is damaged: kept the records before the damage");
+            }
+        }
+    }
+    let after = checkpoint.map_or(0, |(n, _)| n + 1);
+    let numbers: Vec<u64> = segments(dir)?.into_iter().filter(|n| *n >= after).collect();
+    report.first_segment = numbers.first().copied().unwrap_or(after);
+    report.last_segment = report.first_segment;
     for (i, &n) in numbers.iter().enumerate() {
         report.segments += 1;
         report.last_segment = n;
         let path = segment_path(dir, n);
-        let mut data = Vec::new();
-        File::open(&path)?.read_to_end(&mut data)?;
-        let mut pos = 0usize;
-        let mut bad = false;
-        while pos < data.len() {
-            let Some(header) = data.get(pos..pos + 8) else {
-                bad = true;
-                break;
-            };
-            let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-            let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-            let Some(payload) = (len <= MAX_RECORD)
-                .then(|| data.get(pos + 8..pos + 8 + len))
-                .flatten()
-            else {
-                bad = true;
-                break;
-            };
-            if crc32fast::hash(payload) != crc {
-                bad = true;
-                break;
-            }
-            match Record::decode(payload) {
-                Some(record) => apply(record),
-                None => {
-                    bad = true;
-                    break;
-                }
-            }
-            report.records += 1;
-            pos += 8 + len;
-        }
-        if bad {
-            report.repaired_at = Some((n, pos as u64));
-            OpenOptions::new()
-                .write(true)
-                .open(&path)?
-                .set_len(pos as u64)?;
+        let (records, bad) = read_segment(&path, &mut apply)?;
+        report.records += records;
+        if let Some(pos) = bad {
+            report.repaired_at = Some((n, pos));
+            OpenOptions::new().write(true).open(&path)?.set_len(pos)?;
             for &later in &numbers[i + 1..] {
                 fs::remove_file(segment_path(dir, later))?;
             }
@@ -219,6 +291,112 @@ pub fn replay(dir: &Path, mut apply: impl FnMut(Record)) -> io::Result<ReplayRep
         }
     }
     Ok(report)
+}
+
+/// What a checkpoint did.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CheckpointReport {
+    pub upto_segment: u64,
+    pub series_kept: usize,
+    pub samples_kept: usize,
+    pub segments_removed: usize,
+}
+
+/// Folds the previous checkpoint and segments `..=upto` into `checkpoint.<upto>`: series
+/// records for which `keep_series` holds and samples at or after `min_t`; then deletes
+/// those segments and older checkpoints. Written under a temporary name and renamed, so a
+/// crash part-way leaves the old state intact.
+pub fn checkpoint(
+    dir: &Path,
+    upto: u64,
+    keep_series: impl Fn(u64) -> bool,
+    min_t: i64,
+) -> io::Result<CheckpointReport> {
+    let mut report = CheckpointReport {
+        upto_segment: upto,
+        ..CheckpointReport::default()
+    };
+    let previous = latest_checkpoint(dir)?;
+    let tmp = dir.join(format!("{}.tmp", checkpoint_name(upto)));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp)?;
+    let mut writer = WalWriter::open(&tmp)?;
+    let mut series_out = Vec::new();
+    let mut samples_out = Vec::new();
+    let mut pending_error: Option<io::Error> = None;
+    let flush = |writer: &mut WalWriter,
+                     series_out: &mut Vec<(u64, Labels)>,
+                     samples_out: &mut Vec<(u64, i64, f64)>,
+                     force: bool|
+     -> io::Result<()> {
+        if series_out.len() >= 10_000 || (force && !series_out.is_empty()) {
+            writer.log(&[Record::Series(std::mem::take(series_out))])?;
+        }
+        if samples_out.len() >= 50_000 || (force && !samples_out.is_empty()) {
+            writer.log(&[Record::Samples(std::mem::take(samples_out))])?;
+        }
+        Ok(())
+    };
+    let mut sources: Vec<PathBuf> = Vec::new();
+    if let Some((_, path)) = &previous {
+        sources.extend(segments(path)?.into_iter().map(|n| segment_path(path, n)));
+    }
+    let old: Vec<u64> = segments(dir)?.into_iter().filter(|n| *n <= upto).collect();
+    sources.extend(old.iter().map(|n| segment_path(dir, *n)));
+    for source in &sources {
+        read_segment(source, &mut |record| {
+            if pending_error.is_some() {
+                return;
+            }
+            match record {
+                Record::Series(series) => {
+                    for (r, labels) in series {
+                        if keep_series(r) {
+                            report.series_kept += 1;
+                            series_out.push((r, labels));
+                        }
+                    }
+                }
+                Record::Samples(samples) => {
+                    for (r, t, v) in samples {
+                        if t >= min_t && keep_series(r) {
+                            report.samples_kept += 1;
+                            samples_out.push((r, t, v));
+                        }
+                    }
+                }
+            }
+            if let Err(e) = flush(&mut writer, &mut series_out, &mut samples_out, false) {
+                pending_error = Some(e);
+            }
+        })?;
+        if let Some(e) = pending_error.take() {
+            return Err(e);
+        }
+    }
+    flush(&mut writer, &mut series_out, &mut samples_out, true)?;
+    writer.sync()?;
+    drop(writer);
+    let target = dir.join(checkpoint_name(upto));
+    fs::rename(&tmp, &target)?;
+    File::open(dir)?.sync_all()?;
+    for n in old {
+        fs::remove_file(segment_path(dir, n))?;
+        report.segments_removed += 1;
+    }
+    if let Some((n, path)) = previous {
+        if n != upto {
+            fs::remove_dir_all(path)?;
+        }
+    }
+    Ok(report)
+}
+
+/// The segment numbers in the WAL directory (not counting checkpoints).
+pub fn segment_numbers(dir: &Path) -> io::Result<Vec<u64>> {
+    segments(dir)
 }
 
 /// Appends records to the newest segment.
@@ -283,6 +461,15 @@ impl WalWriter {
     pub fn sync(&mut self) -> io::Result<()> {
         self.file.flush()?;
         self.file.get_ref().sync_data()
+    }
+
+    /// Closes the current segment and starts the next; returns the new segment's number
+    /// (every lower-numbered segment is complete from now on).
+    pub fn cut_now(&mut self) -> io::Result<u64> {
+        if self.size > 0 {
+            self.cut()?;
+        }
+        Ok(self.segment)
     }
 
     /// Bytes in the current segment.
