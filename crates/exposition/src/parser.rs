@@ -32,6 +32,9 @@ pub enum Entry<'a> {
 /// A sample: the series' name and labels (in exposition order), value and timestamp.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample<'a> {
+    /// The series exactly as written (metric name and label set, before the value): the
+    /// same bytes always mean the same series, so scrapers can cache by them.
+    pub series: &'a [u8],
     pub name: Cow<'a, str>,
     pub labels: Vec<Label<'a>>,
     pub value: f64,
@@ -325,6 +328,7 @@ impl<'a> Parser<'a> {
     }
 
     fn sample(&mut self) -> Result<Entry<'a>, ParseError> {
+        let series_start = self.pos;
         let mut name = if self.peek() == Some(b'{') {
             None
         } else {
@@ -338,6 +342,7 @@ impl<'a> Parser<'a> {
         let Some(name) = name else {
             return Err(self.error("sample without a metric name"));
         };
+        let series = &self.input[series_start..self.pos];
         self.expect_blank("the value")?;
         let value = self.value()?;
         let timestamp_ms = self.timestamp()?;
@@ -355,6 +360,7 @@ impl<'a> Parser<'a> {
             self.enter_family_for_sample(name.clone())?;
         }
         Ok(Entry::Sample(Sample {
+            series,
             name,
             labels,
             value,

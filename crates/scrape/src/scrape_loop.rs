@@ -1,6 +1,6 @@
 //! One target's scrape loop: fetch, parse, label, relabel, limit, append, mark stale.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -90,12 +90,29 @@ fn now_ms() -> i64 {
 
 /// Everything one scrape produced before it is appended.
 struct Scraped {
-    samples: Vec<(Labels, i64, f64)>,
+    /// Samples of series the cache knows.
+    by_ref: Vec<(u64, i64, f64)>,
+    /// Samples of series seen for the first time, with their cache keys and whether they
+    /// are tracked for staleness.
+    by_labels: Vec<(Labels, i64, f64)>,
+    new_keys: Vec<(Box<[u8]>, bool)>,
+    /// Cached refs of series without an explicit timestamp (these get staleness markers
+    /// when they vanish).
+    tracked: HashSet<u64>,
     metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
-    /// Series without an explicit timestamp (these get staleness markers when they vanish).
-    tracked: HashSet<Labels>,
 }
+
+/// What the scrape cache knows about one series as the target writes it.
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    /// The storage ref, or [`DROPPED`] when metric relabeling drops the series.
+    series_ref: u64,
+    /// The scrape that last saw it.
+    seen: u64,
+}
+
+const DROPPED: u64 = 0;
 
 /// The loop's state between scrapes.
 pub(crate) struct ScrapeLoop {
@@ -104,7 +121,14 @@ pub(crate) struct ScrapeLoop {
     pub target: Target,
     pub db: Arc<tsdb::Db>,
     pub status: Arc<Mutex<TargetStatus>>,
-    previous: HashSet<Labels>,
+    /// Refs of the series the last successful scrape had (for staleness markers).
+    previous: HashSet<u64>,
+    /// Series text → storage ref: a target repeats the same series every scrape, so
+    /// labels are built, relabeled and looked up once, not per sample per scrape.
+    cache: HashMap<Box<[u8]>, CacheEntry>,
+    cache_format: Option<Format>,
+    iteration: u64,
+    report_refs: Option<Vec<u64>>,
     accept: String,
     /// Set for the built-in self-scrape: the body comes from here instead of HTTP.
     pub local: Option<crate::manager::LocalSource>,
@@ -142,6 +166,10 @@ impl ScrapeLoop {
             db,
             status,
             previous: HashSet::new(),
+            cache: HashMap::new(),
+            cache_format: None,
+            iteration: 0,
+            report_refs: None,
             accept,
             local: None,
         }
@@ -171,15 +199,16 @@ impl ScrapeLoop {
             }
         }
         let t = now_ms();
-        let mut stale: Vec<(Labels, i64, f64)> = self
+        let mut stale: Vec<(u64, i64, f64)> = self
             .previous
             .drain()
-            .map(|l| (l, t, model::stale_nan()))
+            .map(|r| (r, t, model::stale_nan()))
             .collect();
-        for name in REPORT_SERIES {
-            stale.push((self.report_labels(name), t, model::stale_nan()));
-        }
-        if let Err(e) = self.db.append(&stale) {
+        let report: Vec<(Labels, i64, f64)> = REPORT_SERIES
+            .iter()
+            .map(|name| (self.report_labels(name), t, model::stale_nan()))
+            .collect();
+        if let Err(e) = self.db.append_batch(&stale, &report) {
             tracing::error!(err = %e, "writing staleness markers");
         }
     }
@@ -194,71 +223,35 @@ impl ScrapeLoop {
     pub async fn scrape_once(&mut self) {
         let started = Instant::now();
         let t = now_ms();
-        let result = self.fetch_and_parse(t).await;
+        let fetched = self.fetch().await;
+        let result = match fetched {
+            Ok((body, format)) => self.ingest(&body, format, t),
+            Err(e) => Err(e),
+        };
         let duration = started.elapsed();
         let (up, scraped, post, added, error) = match result {
-            Ok(scraped) => {
-                let post = scraped.samples.len();
-                let gone: Vec<(Labels, i64, f64)> = self
-                    .previous
-                    .difference(&scraped.tracked)
-                    .map(|l| (l.clone(), t, model::stale_nan()))
-                    .collect();
-                let metadata = scraped.metadata;
-                let mut batch = scraped.samples;
-                batch.extend(gone);
-                match self.db.append(&batch) {
-                    Ok(r) => {
-                        self.previous = scraped.tracked;
-                        let mut families: std::collections::BTreeMap<String, MetricMetadata> =
-                            metadata;
-                        for m in families.values_mut() {
-                            if m.kind.is_empty() {
-                                m.kind = "unknown".into();
-                            }
-                        }
-                        self.status
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .metadata = families;
-                        (1.0, scraped.scraped, post, r.new_series, String::new())
-                    }
-                    Err(e) => (
-                        0.0,
-                        scraped.scraped,
-                        0,
-                        0,
-                        format!("appending to storage: {e}"),
-                    ),
-                }
-            }
+            Ok(outcome) => (1.0, outcome.0, outcome.1, outcome.2, String::new()),
             Err(e) => {
                 // A failed scrape ends every series the target had.
-                let stale: Vec<(Labels, i64, f64)> = self
+                let stale: Vec<(u64, i64, f64)> = self
                     .previous
                     .drain()
-                    .map(|l| (l, t, model::stale_nan()))
+                    .map(|r| (r, t, model::stale_nan()))
                     .collect();
-                if let Err(err) = self.db.append(&stale) {
+                if let Err(err) = self.db.append_batch(&stale, &[]) {
                     tracing::error!(err = %err, "writing staleness markers");
                 }
                 (0.0, 0, 0, 0, e)
             }
         };
-        let report = [
-            ("up", up),
-            ("scrape_duration_seconds", duration.as_secs_f64()),
-            ("scrape_samples_scraped", scraped as f64),
-            ("scrape_samples_post_metric_relabeling", post as f64),
-            ("scrape_series_added", added as f64),
+        let values = [
+            up,
+            duration.as_secs_f64(),
+            scraped as f64,
+            post as f64,
+            added as f64,
         ];
-        let batch: Vec<(Labels, i64, f64)> = report
-            .iter()
-            .map(|(n, v)| (self.report_labels(n), t, *v))
-            .collect();
-        if let Err(e) = self.db.append(&batch) {
-            tracing::error!(err = %e, "appending report series");
-        }
+        self.append_report(t, &values);
         if !error.is_empty() {
             tracing::debug!(url = %self.target.url, err = %error, "scrape failed");
         }
@@ -270,13 +263,101 @@ impl ScrapeLoop {
         status.last_samples = post;
     }
 
-    async fn fetch_and_parse(&self, t: i64) -> Result<Scraped, String> {
+    /// Parses and appends one body; returns (samples scraped, samples after metric
+    /// relabeling, new series).
+    fn ingest(&mut self, body: &[u8], format: Format, t: i64) -> Result<(usize, usize, usize), String> {
+        if self.cache_format != Some(format) {
+            self.cache.clear();
+            self.cache_format = Some(format);
+        }
+        self.iteration += 1;
+        let mut scraped = self.to_samples(body, format, t)?;
+        let mut outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
+        if let Ok(r) = &outcome {
+            if !r.unknown.is_empty() {
+                // Series the storage has dropped since they were cached (e.g. after a
+                // long pause): forget them and go again; samples already stored are
+                // identical repeats and are not stored twice.
+                let gone: HashSet<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
+                self.cache.retain(|_, e| !gone.contains(&e.series_ref));
+                self.previous.retain(|r| !gone.contains(r));
+                scraped = self.to_samples(body, format, t)?;
+                outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
+            }
+        }
+        let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
+        let post = scraped.by_ref.len() + scraped.by_labels.len();
+        let mut tracked = scraped.tracked;
+        for ((key, track), r) in scraped.new_keys.into_iter().zip(&appended.refs) {
+            self.cache.insert(
+                key,
+                CacheEntry {
+                    series_ref: *r,
+                    seen: self.iteration,
+                },
+            );
+            if track {
+                tracked.insert(*r);
+            }
+        }
+        let iteration = self.iteration;
+        self.cache.retain(|_, e| e.seen == iteration);
+        let gone: Vec<(u64, i64, f64)> = self
+            .previous
+            .difference(&tracked)
+            .map(|r| (*r, t, model::stale_nan()))
+            .collect();
+        if !gone.is_empty() {
+            if let Err(e) = self.db.append_batch(&gone, &[]) {
+                tracing::error!(err = %e, "writing staleness markers");
+            }
+        }
+        self.previous = tracked;
+        let mut families = scraped.metadata;
+        for m in families.values_mut() {
+            if m.kind.is_empty() {
+                m.kind = "unknown".into();
+            }
+        }
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .metadata = families;
+        Ok((scraped.scraped, post, appended.result.new_series))
+    }
+
+    /// Appends `up`, `scrape_duration_seconds`, … (by cached ref after the first time).
+    fn append_report(&mut self, t: i64, values: &[f64; 5]) {
+        if let Some(refs) = &self.report_refs {
+            let by_ref: Vec<(u64, i64, f64)> = refs.iter().zip(values).map(|(r, v)| (*r, t, *v)).collect();
+            match self.db.append_batch(&by_ref, &[]) {
+                Ok(r) if r.unknown.is_empty() => return,
+                Ok(_) => self.report_refs = None,
+                Err(e) => {
+                    tracing::error!(err = %e, "appending report series");
+                    return;
+                }
+            }
+        }
+        let batch: Vec<(Labels, i64, f64)> = REPORT_SERIES
+            .iter()
+            .zip(values)
+            .map(|(n, v)| (self.report_labels(n), t, *v))
+            .collect();
+        match self.db.append_batch(&[], &batch) {
+            Ok(r) => self.report_refs = Some(r.refs),
+            Err(e) => tracing::error!(err = %e, "appending report series"),
+        }
+    }
+
+    /// Fetches the body (HTTP, or the in-process source) and its format.
+    async fn fetch(&self) -> Result<(Vec<u8>, Format), String> {
         if let Some(local) = &self.local {
             let (content_type, body) = local();
             let format = Format::from_content_type(&content_type).ok_or_else(|| {
                 format!("local source gave unsupported Content-Type {content_type:?}")
             })?;
-            return self.to_samples(&body, format, t);
+            return Ok((body, format));
         }
         let timeout = self.job.timeout();
         let mut request = self
@@ -351,17 +432,20 @@ impl ScrapeLoop {
                 }
             },
         };
-        self.to_samples(&body, format, t)
+        Ok((body, format))
     }
 
-    fn to_samples(&self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
-        let job = &self.job;
+    fn to_samples(&mut self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
+        let job = Arc::clone(&self.job);
         let mut out = Scraped {
-            samples: Vec::new(),
+            by_ref: Vec::with_capacity(self.cache.len()),
+            by_labels: Vec::new(),
+            new_keys: Vec::new(),
+            tracked: HashSet::with_capacity(self.previous.len()),
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
-            tracked: HashSet::new(),
         };
+        let limit = job.sample_limit.unwrap_or(0);
         for entry in exposition::Parser::new(body, format) {
             let sample = match entry.map_err(|e| e.to_string())? {
                 Entry::Sample(sample) => sample,
@@ -380,25 +464,41 @@ impl ScrapeLoop {
                 }
             };
             out.scraped += 1;
-            let mut b = LabelsBuilder::default();
-            for (name, value) in &sample.labels {
-                b.set(name.as_ref(), value.as_ref());
-            }
-            b.set("__name__", sample.name.as_ref());
-            self.merge_target_labels(&mut b);
-            let labels = b.build();
-            let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
-                continue;
-            };
-            check_label_limits(job, &labels)?;
             let explicit = sample.timestamp_ms.filter(|_| job.honor_timestamps);
-            if explicit.is_none() || job.track_timestamps_staleness {
-                out.tracked.insert(labels.clone());
+            let track = explicit.is_none() || job.track_timestamps_staleness;
+            let at = explicit.unwrap_or(t);
+            if let Some(entry) = self.cache.get_mut(sample.series) {
+                entry.seen = self.iteration;
+                if entry.series_ref == DROPPED {
+                    continue;
+                }
+                out.by_ref.push((entry.series_ref, at, sample.value));
+                if track {
+                    out.tracked.insert(entry.series_ref);
+                }
+            } else {
+                let mut b = LabelsBuilder::default();
+                for (name, value) in &sample.labels {
+                    b.set(name.as_ref(), value.as_ref());
+                }
+                b.set("__name__", sample.name.as_ref());
+                self.merge_target_labels(&mut b);
+                let labels = b.build();
+                let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
+                    self.cache.insert(
+                        sample.series.into(),
+                        CacheEntry {
+                            series_ref: DROPPED,
+                            seen: self.iteration,
+                        },
+                    );
+                    continue;
+                };
+                check_label_limits(&job, &labels)?;
+                out.by_labels.push((labels, at, sample.value));
+                out.new_keys.push((sample.series.into(), track));
             }
-            out.samples
-                .push((labels, explicit.unwrap_or(t), sample.value));
-            let limit = job.sample_limit.unwrap_or(0);
-            if limit > 0 && out.samples.len() as u64 > limit {
+            if limit > 0 && (out.by_ref.len() + out.by_labels.len()) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));
             }
         }

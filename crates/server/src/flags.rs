@@ -73,6 +73,28 @@ pub struct Flags {
     )]
     pub tsdb_path: String,
 
+    /// How long to retain samples in storage. If neither this flag nor
+    /// "storage.tsdb.retention.size" is set, the retention time defaults to 15d. Units
+    /// supported: y, w, d, h, m, s, ms.
+    #[arg(long = "storage.tsdb.retention.time", value_name = "DURATION", value_parser = parse_duration)]
+    pub retention_time: Option<std::time::Duration>,
+
+    /// Maximum number of bytes that can be stored for blocks. A unit is required,
+    /// supported units: B, KB, MB, GB, TB, PB, EB. Ex: "512MB". Based on powers-of-2, so
+    /// 1KB is 1024B.
+    #[arg(long = "storage.tsdb.retention.size", value_name = "SIZE", value_parser = parse_size)]
+    pub retention_size: Option<u64>,
+
+    /// Minimum duration of a data block before being persisted (the block range).
+    /// For use in testing.
+    #[arg(long = "storage.tsdb.min-block-duration", hide = true, default_value = "2h", value_parser = parse_duration)]
+    pub min_block_duration: std::time::Duration,
+
+    /// Maximum duration compacted blocks may span (default: 10% of the retention period,
+    /// at most 31d). For use in testing.
+    #[arg(long = "storage.tsdb.max-block-duration", hide = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_block_duration: Option<std::time::Duration>,
+
     /// Only log messages with the given severity or above. One of: [debug, info, warn, error]
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -82,7 +104,34 @@ pub struct Flags {
     pub log_format: String,
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    promconfig::PromDuration::parse(text).map(|d| d.0)
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    promconfig::ByteSize::parse(text).map(|b| b.0)
+}
+
 impl Flags {
+    /// Storage options from the retention and block flags, with Prometheus's defaults.
+    pub fn tsdb_options(&self) -> tsdb::Options {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        let size = self.retention_size.unwrap_or(0);
+        let time = match self.retention_time {
+            Some(d) => ms(d),
+            None if size > 0 => 0,
+            None => 15 * 24 * 3600 * 1000,
+        };
+        let mut opts = tsdb::Options::with_retention(time, size);
+        opts.min_block_ms = ms(self.min_block_duration).max(1);
+        opts.max_block_ms = match self.max_block_duration {
+            Some(d) => ms(d),
+            None => opts.max_block_ms,
+        }
+        .max(opts.min_block_ms);
+        opts
+    }
+
     /// The route prefix: `--web.route-prefix`, else the external URL's path; always starts
     /// with `/` and has no trailing `/` (except the root itself, given as "").
     pub fn route_prefix(&self) -> String {
@@ -116,6 +165,20 @@ impl Flags {
             ),
             ("web.max-connections", self.max_connections.to_string()),
             ("storage.tsdb.path", self.tsdb_path.clone()),
+            (
+                "storage.tsdb.retention.time",
+                self.retention_time
+                    .map(|d| promconfig::PromDuration(d).to_string())
+                    .unwrap_or_else(|| "0s".into()),
+            ),
+            (
+                "storage.tsdb.retention.size",
+                self.retention_size.unwrap_or(0).to_string() + "B",
+            ),
+            (
+                "storage.tsdb.min-block-duration",
+                promconfig::PromDuration(self.min_block_duration).to_string(),
+            ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
         ])

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use clap::Parser;
@@ -103,7 +103,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     let db_path = std::path::Path::new(&flags.tsdb_path);
     let started_replay = std::time::Instant::now();
     let db = Arc::new(
-        tsdb::Db::open(db_path)
+        tsdb::Db::open_with(db_path, flags.tsdb_options())
             .with_context(|| format!("opening storage at {}", db_path.display()))?,
     );
     tracing::info!(
@@ -113,6 +113,22 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         duration = ?started_replay.elapsed(),
         "TSDB started"
     );
+    // Block cutting, compaction and retention: shortly after start (a head replayed from
+    // a long WAL may be due for it), then every minute, on a thread that may block.
+    let maintained = Arc::clone(&db);
+    tokio::spawn(async move {
+        let mut delay = Duration::from_secs(5);
+        loop {
+            tokio::time::sleep(delay).await;
+            delay = Duration::from_secs(60);
+            let db = Arc::clone(&maintained);
+            match tokio::task::spawn_blocking(move || db.maintain()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(err = %e, "storage maintenance failed; retrying in a minute"),
+                Err(e) => tracing::error!(err = %e, "storage maintenance task failed"),
+            }
+        }
+    });
     let scrape_manager = scrape::Manager::new(Arc::clone(&db));
     // The metrics registry is built after the configuration (it reports on it); the
     // built-in self-scrape reads it through this slot.

@@ -148,11 +148,37 @@ impl Collector for TsdbCollector {
             "Total number of series in the head block.",
             self.0.num_series() as f64,
         )?;
+        let (blocks_bytes, wal_bytes) = self.0.disk_usage();
+        encode_gauge(
+            &mut encoder,
+            "prometheus_tsdb_blocks_loaded",
+            "Number of currently loaded data blocks",
+            self.0.blocks().len() as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "prometheus_tsdb_storage_blocks_bytes",
+            "The number of bytes that are currently used for local storage by all blocks.",
+            blocks_bytes as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "prometheus_tsdb_wal_storage_size_bytes",
+            "Size of the write log directory.",
+            wal_bytes as f64,
+        )?;
         for (name, help, value) in [
             ("prometheus_tsdb_head_samples_appended", "Total number of appended samples.", &stats.samples_appended),
             ("prometheus_tsdb_head_series_created", "Total number of series created in the head", &stats.series_created),
             ("prometheus_tsdb_out_of_order_samples", "Total number of out of order samples ingestion failed attempts.", &stats.out_of_order),
             ("prometheus_tsdb_duplicate_samples", "Samples rejected for having the timestamp of the series' newest sample with another value.", &stats.duplicates),
+            ("prometheus_tsdb_out_of_bound_samples", "Total number of out of bound samples ingestion failed attempts.", &stats.out_of_bounds),
+            ("prometheus_tsdb_head_series_removed", "Total number of series removed in the head", &stats.series_removed),
+            ("prometheus_tsdb_head_truncations", "Total number of head truncations attempted.", &stats.head_truncations),
+            ("prometheus_tsdb_compactions", "Total number of block merges (head cuts are counted as truncations).", &stats.compactions),
+            ("prometheus_tsdb_compactions_failed", "Total number of maintenance passes that failed.", &stats.compactions_failed),
+            ("prometheus_tsdb_checkpoint_creations", "Total number of WAL checkpoints created.", &stats.checkpoints),
+            ("prometheus_tsdb_retention_deletions", "Blocks deleted because of the retention time or size.", &stats.blocks_deleted_by_retention),
         ] {
             let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter::new(value.load(Relaxed)).encode(metric)?;
