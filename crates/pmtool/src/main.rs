@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+mod tsdb_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "pmtool",
@@ -37,6 +39,52 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
+    /// Run tsdb commands.
+    Tsdb {
+        #[command(subcommand)]
+        what: TsdbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TsdbCommand {
+    /// List tsdb blocks.
+    List {
+        /// Print human readable values.
+        #[arg(short = 'r', long = "human-readable")]
+        human_readable: bool,
+        /// Database path (default is data/).
+        #[arg(value_name = "db path", default_value = "data/")]
+        db_path: String,
+    },
+    /// [Experimental] Import samples from input and produce TSDB blocks. Please refer to
+    /// the storage docs for more details.
+    CreateBlocksFrom {
+        #[command(subcommand)]
+        source: CreateBlocksSource,
+    },
+}
+
+#[derive(Subcommand)]
+enum CreateBlocksSource {
+    /// Import samples from OpenMetrics input and produce TSDB blocks.
+    Openmetrics {
+        /// OpenMetrics file to read samples from.
+        #[arg(value_name = "input file")]
+        input: String,
+        /// Output directory for generated blocks.
+        #[arg(value_name = "output directory", default_value = "data/")]
+        output: String,
+        /// Print human readable values.
+        #[arg(short = 'r', long = "human-readable")]
+        human_readable: bool,
+        /// Do not print created blocks.
+        #[arg(short = 'q', long)]
+        quiet: bool,
+        /// Maximum duration created blocks may span. Anything less than 2h is ignored.
+        #[arg(long = "max-block-duration", value_name = "DURATION", default_value = "2h", value_parser = |s: &str| promconfig::PromDuration::parse(s).map(|d| d.0))]
+        max_block_duration: std::time::Duration,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +113,32 @@ fn main() -> ExitCode {
             what: CheckCommand::Config { files },
         } => return check_config(&files),
         Command::HashPassword { cost, user } => hash_password(cost, user.as_deref()),
+        Command::Tsdb {
+            what:
+                TsdbCommand::List {
+                    human_readable,
+                    db_path,
+                },
+        } => tsdb_cmd::list(&db_path, human_readable),
+        Command::Tsdb {
+            what:
+                TsdbCommand::CreateBlocksFrom {
+                    source:
+                        CreateBlocksSource::Openmetrics {
+                            input,
+                            output,
+                            human_readable,
+                            quiet,
+                            max_block_duration,
+                        },
+                },
+        } => tsdb_cmd::create_blocks_from_openmetrics(
+            &input,
+            &output,
+            max_block_duration,
+            human_readable,
+            quiet,
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -291,3 +291,87 @@ fn check_config_like_promtool() {
         "pmtool: error: required argument 'config-files' not provided, try --help\n"
     );
 }
+
+#[test]
+fn tsdb_create_blocks_from_openmetrics_then_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.om");
+    // Three series over 5 hours (one sample a minute): three aligned 2 h blocks.
+    let mut text = String::from("# HELP backfilled A test counter.\n# TYPE backfilled counter\n");
+    for minute in 0..300i64 {
+        for host in ["a", "b", "c"] {
+            text.push_str(&format!(
+                "backfilled_total{{host=\"{host}\"}} {} {}\n",
+                minute * 2,
+                1_700_006_400 + minute * 60
+            ));
+        }
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(&input, text).unwrap();
+    let out_dir = dir.path().join("blocks");
+    let out = pmtool()
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&input)
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = created.lines().collect();
+    assert_eq!(lines.len(), 4, "{created}");
+    assert!(lines[0].starts_with("BLOCK ULID                  MIN TIME       MAX TIME       DURATION     NUM SAMPLES  NUM CHUNKS   NUM SERIES   SIZE"), "{created}");
+    // 1_700_006_400 s is 2 h aligned: [0, 2h) has 120 minutes x 3 series.
+    let first: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(first[1], "1700006400000");
+    assert_eq!(first[2], "1700013600000");
+    assert_eq!(first[3], "2h0m0s");
+    assert_eq!(first[4], "360");
+    assert_eq!(first[6], "3");
+
+    let out = pmtool().args(["tsdb", "list", "-r"]).arg(&out_dir).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(listed.contains("2023-11-15 00:00:00 +0000 UTC"), "{listed}");
+    assert!(listed.contains("KiB"), "{listed}");
+
+    // The blocks are real: the storage serves every sample.
+    let db = tsdb::Db::open(&out_dir).unwrap();
+    let m = model::Matcher::new(model::MatchOp::Equal, "host", "b").unwrap();
+    let got = db.select(&[m], i64::MIN, i64::MAX);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].samples.len(), 300);
+    assert_eq!(got[0].samples[299], (1_700_006_400_000 + 299 * 60_000, 598.0));
+}
+
+#[test]
+fn tsdb_create_blocks_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.om");
+    std::fs::write(&input, "no_timestamp 1\n# EOF\n").unwrap();
+    let out = pmtool()
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&input)
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("expected timestamp for series {__name__=\"no_timestamp\"}, got none"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&input, "a 1 1\n").unwrap();
+    let out = pmtool()
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&input)
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("EOF"), "{}", stderr(&out));
+    let out = pmtool().args(["tsdb", "list"]).arg(dir.path().join("missing")).output().unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("missing is not a directory"), "{}", stderr(&out));
+}
