@@ -1,7 +1,10 @@
 //! `promethium-bench`: load generators for the benchmarks in `scripts/`. They only ever
-//! connect to loopback addresses, and every run ends by itself after its duration.
+//! connect to (or listen on) loopback addresses, and every run ends by itself after its
+//! duration.
 
-use std::net::{IpAddr, SocketAddr};
+mod targets;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,6 +47,28 @@ enum Command {
         /// Seconds of flooding before the first legitimate login.
         #[arg(long, default_value_t = 2)]
         warmup: u64,
+    },
+    /// Serves synthetic scrape targets (the same changing exposition on each of `count`
+    /// loopback addresses) for the storage benchmark.
+    Targets {
+        /// First listening address; the others increment its last octet.
+        #[arg(long, default_value = "127.0.0.1")]
+        first: Ipv4Addr,
+        /// Number of targets (listening addresses).
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+        /// Port every target listens on.
+        #[arg(long, default_value_t = 19300)]
+        port: u16,
+        /// Metric families per target (half counters, half gauges).
+        #[arg(long, default_value_t = 100)]
+        families: u32,
+        /// Series per family.
+        #[arg(long, default_value_t = 100)]
+        series: u32,
+        /// Seconds after which the server exits by itself.
+        #[arg(long, default_value_t = 900)]
+        duration_secs: u64,
     },
 }
 
@@ -232,6 +257,24 @@ async fn main() -> anyhow::Result<()> {
                 legit,
                 warmup,
             )
+            .await
+        }
+        Command::Targets {
+            first,
+            count,
+            port,
+            families,
+            series,
+            duration_secs,
+        } => {
+            targets::run(targets::Options {
+                first,
+                count,
+                port,
+                families,
+                series,
+                duration_secs,
+            })
             .await
         }
     }

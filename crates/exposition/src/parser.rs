@@ -75,6 +75,31 @@ struct FamilyState<'a> {
     has_samples: bool,
 }
 
+const NAME_FIRST: u8 = 1;
+const COLON: u8 = 2;
+const DIGIT: u8 = 4;
+
+/// Character classes of legacy metric and label names, by byte (a table lookup per byte:
+/// names are most of what a scrape body is).
+static NAME_CHARS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = if c.is_ascii_alphabetic() || c == b'_' {
+            NAME_FIRST
+        } else if c == b':' {
+            COLON
+        } else if c.is_ascii_digit() {
+            DIGIT
+        } else {
+            0
+        };
+        b += 1;
+    }
+    table
+};
+
 /// OpenMetrics limits exemplar label sets to 128 UTF-8 code points.
 const MAX_EXEMPLAR_LABEL_RUNES: usize = 128;
 
@@ -164,17 +189,22 @@ impl<'a> Parser<'a> {
 
     fn legacy_name(&mut self, label: bool) -> Option<&'a str> {
         let start = self.pos;
-        while let Some(b) = self.peek() {
-            let ok = b.is_ascii_alphabetic()
-                || b == b'_'
-                || (!label && b == b':')
-                || (self.pos > start && b.is_ascii_digit());
-            if !ok {
-                break;
-            }
-            self.pos += 1;
-        }
-        (self.pos > start).then(|| &self.text[start..self.pos])
+        let rest = self.input.get(start..).unwrap_or_default();
+        let allowed = if label {
+            NAME_FIRST
+        } else {
+            NAME_FIRST | COLON
+        };
+        let len = rest
+            .iter()
+            .enumerate()
+            .position(|(i, b)| {
+                let class = NAME_CHARS[usize::from(*b)];
+                class & allowed == 0 && !(i > 0 && class & DIGIT != 0)
+            })
+            .unwrap_or(rest.len());
+        self.pos += len;
+        (len > 0).then(|| &self.text[start..self.pos])
     }
 
     /// A double-quoted string with `\\`, `\"` and `\n` escapes; other escapes stay as written.

@@ -329,7 +329,11 @@ fn tsdb_create_blocks_from_openmetrics_then_list() {
     assert_eq!(first[4], "360");
     assert_eq!(first[6], "3");
 
-    let out = pmtool().args(["tsdb", "list", "-r"]).arg(&out_dir).output().unwrap();
+    let out = pmtool()
+        .args(["tsdb", "list", "-r"])
+        .arg(&out_dir)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let listed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(listed.lines().count(), 4, "{listed}");
@@ -342,7 +346,10 @@ fn tsdb_create_blocks_from_openmetrics_then_list() {
     let got = db.select(&[m], i64::MIN, i64::MAX);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].samples.len(), 300);
-    assert_eq!(got[0].samples[299], (1_700_006_400_000 + 299 * 60_000, 598.0));
+    assert_eq!(
+        got[0].samples[299],
+        (1_700_006_400_000 + 299 * 60_000, 598.0)
+    );
 }
 
 #[test]
@@ -358,7 +365,8 @@ fn tsdb_create_blocks_refuses_bad_input() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("expected timestamp for series {__name__=\"no_timestamp\"}, got none"),
+        stderr(&out)
+            .contains("expected timestamp for series {__name__=\"no_timestamp\"}, got none"),
         "{}",
         stderr(&out)
     );
@@ -371,7 +379,15 @@ fn tsdb_create_blocks_refuses_bad_input() {
         .unwrap();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("EOF"), "{}", stderr(&out));
-    let out = pmtool().args(["tsdb", "list"]).arg(dir.path().join("missing")).output().unwrap();
+    let out = pmtool()
+        .args(["tsdb", "list"])
+        .arg(dir.path().join("missing"))
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("missing is not a directory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("missing is not a directory"),
+        "{}",
+        stderr(&out)
+    );
 }

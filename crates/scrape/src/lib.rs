@@ -4,6 +4,7 @@
 //! series (`up`, `scrape_duration_seconds`, …) and writes staleness markers for series
 //! that vanish, targets that fail and targets that go away.
 
+mod cache;
 mod client;
 mod manager;
 mod relabel;

@@ -1,6 +1,6 @@
 //! One target's scrape loop: fetch, parse, label, relabel, limit, append, mark stale.
 
-use std::collections::{HashMap, HashSet};
+use crate::cache::{Lookup, SeriesCache};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -92,27 +92,11 @@ fn now_ms() -> i64 {
 struct Scraped {
     /// Samples of series the cache knows.
     by_ref: Vec<(u64, i64, f64)>,
-    /// Samples of series seen for the first time, with their cache keys and whether they
-    /// are tracked for staleness.
+    /// Samples of series seen for the first time (their refs go to the cache).
     by_labels: Vec<(Labels, i64, f64)>,
-    new_keys: Vec<(Box<[u8]>, bool)>,
-    /// Cached refs of series without an explicit timestamp (these get staleness markers
-    /// when they vanish).
-    tracked: HashSet<u64>,
     metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
 }
-
-/// What the scrape cache knows about one series as the target writes it.
-#[derive(Clone, Copy)]
-struct CacheEntry {
-    /// The storage ref, or [`DROPPED`] when metric relabeling drops the series.
-    series_ref: u64,
-    /// The scrape that last saw it.
-    seen: u64,
-}
-
-const DROPPED: u64 = 0;
 
 /// The loop's state between scrapes.
 pub(crate) struct ScrapeLoop {
@@ -121,13 +105,13 @@ pub(crate) struct ScrapeLoop {
     pub target: Target,
     pub db: Arc<tsdb::Db>,
     pub status: Arc<Mutex<TargetStatus>>,
-    /// Refs of the series the last successful scrape had (for staleness markers).
-    previous: HashSet<u64>,
     /// Series text → storage ref: a target repeats the same series every scrape, so
-    /// labels are built, relabeled and looked up once, not per sample per scrape.
-    cache: HashMap<Box<[u8]>, CacheEntry>,
+    /// labels are built, relabeled and looked up once, not per sample per scrape. It holds
+    /// exactly the series of the last successful scrape, so it also says which series
+    /// vanished (staleness markers).
+    cache: SeriesCache,
+    last_body_len: usize,
     cache_format: Option<Format>,
-    iteration: u64,
     report_refs: Option<Vec<u64>>,
     accept: String,
     /// Set for the built-in self-scrape: the body comes from here instead of HTTP.
@@ -165,10 +149,9 @@ impl ScrapeLoop {
             target,
             db,
             status,
-            previous: HashSet::new(),
-            cache: HashMap::new(),
+            cache: SeriesCache::new(),
+            last_body_len: 0,
             cache_format: None,
-            iteration: 0,
             report_refs: None,
             accept,
             local: None,
@@ -199,11 +182,7 @@ impl ScrapeLoop {
             }
         }
         let t = now_ms();
-        let mut stale: Vec<(u64, i64, f64)> = self
-            .previous
-            .drain()
-            .map(|r| (r, t, model::stale_nan()))
-            .collect();
+        let stale = self.end_all_series(t);
         let report: Vec<(Labels, i64, f64)> = REPORT_SERIES
             .iter()
             .map(|name| (self.report_labels(name), t, model::stale_nan()))
@@ -233,11 +212,7 @@ impl ScrapeLoop {
             Ok(outcome) => (1.0, outcome.0, outcome.1, outcome.2, String::new()),
             Err(e) => {
                 // A failed scrape ends every series the target had.
-                let stale: Vec<(u64, i64, f64)> = self
-                    .previous
-                    .drain()
-                    .map(|r| (r, t, model::stale_nan()))
-                    .collect();
+                let stale = self.end_all_series(t);
                 if let Err(err) = self.db.append_batch(&stale, &[]) {
                     tracing::error!(err = %err, "writing staleness markers");
                 }
@@ -265,54 +240,44 @@ impl ScrapeLoop {
 
     /// Parses and appends one body; returns (samples scraped, samples after metric
     /// relabeling, new series).
-    fn ingest(&mut self, body: &[u8], format: Format, t: i64) -> Result<(usize, usize, usize), String> {
+    fn ingest(
+        &mut self,
+        body: &[u8],
+        format: Format,
+        t: i64,
+    ) -> Result<(usize, usize, usize), String> {
         if self.cache_format != Some(format) {
             self.cache.clear();
             self.cache_format = Some(format);
         }
-        self.iteration += 1;
-        let mut scraped = self.to_samples(body, format, t)?;
+        self.last_body_len = body.len();
+        let mut scraped = self.parse_body(body, format, t)?;
         let mut outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
         if let Ok(r) = &outcome {
             if !r.unknown.is_empty() {
                 // Series the storage has dropped since they were cached (e.g. after a
                 // long pause): forget them and go again; samples already stored are
                 // identical repeats and are not stored twice.
-                let gone: HashSet<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
-                self.cache.retain(|_, e| !gone.contains(&e.series_ref));
-                self.previous.retain(|r| !gone.contains(r));
-                scraped = self.to_samples(body, format, t)?;
+                let gone: Vec<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
+                self.cache.forget(&gone);
+                scraped = self.parse_body(body, format, t)?;
                 outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
         let post = scraped.by_ref.len() + scraped.by_labels.len();
-        let mut tracked = scraped.tracked;
-        for ((key, track), r) in scraped.new_keys.into_iter().zip(&appended.refs) {
-            self.cache.insert(
-                key,
-                CacheEntry {
-                    series_ref: *r,
-                    seen: self.iteration,
-                },
-            );
-            if track {
-                tracked.insert(*r);
-            }
-        }
-        let iteration = self.iteration;
-        self.cache.retain(|_, e| e.seen == iteration);
+        // What the last scrape had and this one has not: a staleness marker.
         let gone: Vec<(u64, i64, f64)> = self
-            .previous
-            .difference(&tracked)
-            .map(|r| (*r, t, model::stale_nan()))
+            .cache
+            .finish(&appended.refs)
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
             .collect();
         if !gone.is_empty() {
             if let Err(e) = self.db.append_batch(&gone, &[]) {
                 tracing::error!(err = %e, "writing staleness markers");
             }
         }
-        self.previous = tracked;
         let mut families = scraped.metadata;
         for m in families.values_mut() {
             if m.kind.is_empty() {
@@ -326,10 +291,21 @@ impl ScrapeLoop {
         Ok((scraped.scraped, post, appended.result.new_series))
     }
 
+    /// Staleness markers for every series of the last successful scrape (the target went
+    /// down or away); they are not marked again until seen again.
+    fn end_all_series(&mut self, t: i64) -> Vec<(u64, i64, f64)> {
+        self.cache
+            .end_all()
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
+            .collect()
+    }
+
     /// Appends `up`, `scrape_duration_seconds`, … (by cached ref after the first time).
     fn append_report(&mut self, t: i64, values: &[f64; 5]) {
         if let Some(refs) = &self.report_refs {
-            let by_ref: Vec<(u64, i64, f64)> = refs.iter().zip(values).map(|(r, v)| (*r, t, *v)).collect();
+            let by_ref: Vec<(u64, i64, f64)> =
+                refs.iter().zip(values).map(|(r, v)| (*r, t, *v)).collect();
             match self.db.append_batch(&by_ref, &[]) {
                 Ok(r) if r.unknown.is_empty() => return,
                 Ok(_) => self.report_refs = None,
@@ -400,7 +376,13 @@ impl ScrapeLoop {
             .get("content-encoding")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-        let mut body = Vec::new();
+        // Sized like the last body: growing a large Vec by doubling costs copies and
+        // churns the allocator on every scrape.
+        let mut body = Vec::with_capacity(
+            self.last_body_len
+                .max(response.content_length().unwrap_or(0) as usize)
+                .min(64 << 20),
+        );
         while let Some(chunk) = response.chunk().await.map_err(describe)? {
             body.extend_from_slice(&chunk);
             if limit > 0 && body.len() as u64 > limit {
@@ -435,13 +417,12 @@ impl ScrapeLoop {
         Ok((body, format))
     }
 
-    fn to_samples(&mut self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
+    fn parse_body(&mut self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
         let job = Arc::clone(&self.job);
+        self.cache.begin();
         let mut out = Scraped {
             by_ref: Vec::with_capacity(self.cache.len()),
             by_labels: Vec::new(),
-            new_keys: Vec::new(),
-            tracked: HashSet::with_capacity(self.previous.len()),
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
         };
@@ -467,36 +448,26 @@ impl ScrapeLoop {
             let explicit = sample.timestamp_ms.filter(|_| job.honor_timestamps);
             let track = explicit.is_none() || job.track_timestamps_staleness;
             let at = explicit.unwrap_or(t);
-            if let Some(entry) = self.cache.get_mut(sample.series) {
-                entry.seen = self.iteration;
-                if entry.series_ref == DROPPED {
-                    continue;
+            let key = self.cache.key(sample.series);
+            match self.cache.lookup(key, track) {
+                Lookup::Hit(series_ref) => out.by_ref.push((series_ref, at, sample.value)),
+                Lookup::Dropped => continue,
+                Lookup::Miss => {
+                    let mut b = LabelsBuilder::default();
+                    for (name, value) in &sample.labels {
+                        b.set(name.as_ref(), value.as_ref());
+                    }
+                    b.set("__name__", sample.name.as_ref());
+                    self.merge_target_labels(&mut b);
+                    let labels = b.build();
+                    let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
+                        self.cache.add_dropped(key);
+                        continue;
+                    };
+                    check_label_limits(&job, &labels)?;
+                    self.cache.add(key, track);
+                    out.by_labels.push((labels, at, sample.value));
                 }
-                out.by_ref.push((entry.series_ref, at, sample.value));
-                if track {
-                    out.tracked.insert(entry.series_ref);
-                }
-            } else {
-                let mut b = LabelsBuilder::default();
-                for (name, value) in &sample.labels {
-                    b.set(name.as_ref(), value.as_ref());
-                }
-                b.set("__name__", sample.name.as_ref());
-                self.merge_target_labels(&mut b);
-                let labels = b.build();
-                let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
-                    self.cache.insert(
-                        sample.series.into(),
-                        CacheEntry {
-                            series_ref: DROPPED,
-                            seen: self.iteration,
-                        },
-                    );
-                    continue;
-                };
-                check_label_limits(&job, &labels)?;
-                out.by_labels.push((labels, at, sample.value));
-                out.new_keys.push((sample.series.into(), track));
             }
             if limit > 0 && (out.by_ref.len() + out.by_labels.len()) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));

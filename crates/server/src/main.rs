@@ -115,16 +115,20 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     );
     // Block cutting, compaction and retention: shortly after start (a head replayed from
     // a long WAL may be due for it), then every minute, on a thread that may block.
+    // (Half the block range when that is shorter, for tests with second-long blocks.)
     let maintained = Arc::clone(&db);
+    let period = Duration::from_millis((db.options().min_block_ms / 2).clamp(500, 60_000) as u64);
     tokio::spawn(async move {
-        let mut delay = Duration::from_secs(5);
+        let mut delay = period.min(Duration::from_secs(5));
         loop {
             tokio::time::sleep(delay).await;
-            delay = Duration::from_secs(60);
+            delay = period;
             let db = Arc::clone(&maintained);
             match tokio::task::spawn_blocking(move || db.maintain()).await {
                 Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(err = %e, "storage maintenance failed; retrying in a minute"),
+                Ok(Err(e)) => {
+                    tracing::error!(err = %e, "storage maintenance failed; retrying in a minute")
+                }
                 Err(e) => tracing::error!(err = %e, "storage maintenance task failed"),
             }
         }

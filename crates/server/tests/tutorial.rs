@@ -673,3 +673,91 @@ fn scrapes_a_configured_target_and_survives_restart() {
     );
     assert!(server.log_text().contains("TSDB started"));
 }
+
+fn block_dirs(data: &Path) -> Vec<String> {
+    std::fs::read_dir(data)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.len() == 26 && data.join(n).join("meta.json").exists())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn head_is_cut_into_blocks_that_serve_after_restart() {
+    // One-second blocks (Prometheus's hidden flag) so that cutting, listing and reading
+    // blocks happen within the test.
+    let dir = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let target = Server::start(other.path(), &[]);
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "scrape_configs:\n  - job_name: other\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        ),
+    )
+    .unwrap();
+    let args = [
+        "--config.file=prometheus.yml",
+        "--storage.tsdb.path=data",
+        "--storage.tsdb.min-block-duration=1s",
+        "--storage.tsdb.retention.time=1h",
+    ];
+    let data = dir.path().join("data");
+    let server = Server::start(dir.path(), &args);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while block_dirs(&data).len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no blocks were cut: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(server.log_text().contains("wrote a block from the head"));
+    drop(server);
+    drop(target);
+
+    // pmtool lists them (no lock needed), promtool's columns.
+    let out = Command::new(pmtool_bin())
+        .args(["tsdb", "list"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{listed}");
+    assert!(listed.starts_with("BLOCK ULID"), "{listed}");
+    let first_block: Vec<&str> = listed.lines().nth(1).unwrap().split_whitespace().collect();
+    let (min, max): (i64, i64) = (
+        first_block[1].parse().unwrap(),
+        first_block[2].parse().unwrap(),
+    );
+    assert_eq!(max - min, 1000, "{listed}");
+    assert_eq!(first_block[3], "1s");
+
+    // After a restart the oldest block's range is served from the block alone (the head
+    // was truncated past it).
+    let server = Server::start(dir.path(), &args);
+    let path = format!(
+        "/api/v1/series?match[]=up&start={}&end={}",
+        min as f64 / 1000.0,
+        (max - 1) as f64 / 1000.0
+    );
+    let reply = server.get(&path, &[]);
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(
+        json["data"][0]["job"],
+        "other",
+        "{json} {}",
+        server.log_text()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric_value(&server, "prometheus_tsdb_blocks_loaded").unwrap_or(0.0) < 1.0 {
+        assert!(Instant::now() < deadline, "{}", server.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -18,7 +18,7 @@
 //! symbol table), `uvarint chunk count`, and per chunk `varint (min time − previous max
 //! time, or min time for the first)`, `uvarint max − min`, `uvarint reference`,
 //! `uvarint data length`; then the symbol table (`uvarint count`, then `uvarint length`
-//! + UTF-8 bytes each, id = position); then `u64` start offsets of the series plus one end
+//! and the UTF-8 bytes each, id = position); then `u64` start offsets of the series plus one end
 //! offset; then the postings (`uvarint pair count`, then per label pair sorted by name
 //! and value: `uvarint name id`, `uvarint value id`, `uvarint byte length`, and the
 //! series numbers as uvarint deltas); then the table of contents: `u64` offsets of the
@@ -91,7 +91,10 @@ pub fn new_ulid(ms: u64) -> String {
 
 /// Whether a directory name is a block's (26 ULID characters).
 pub fn is_block_dir_name(name: &str) -> bool {
-    name.len() == 26 && name.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    name.len() == 26
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 /// Where one chunk is inside a block.
@@ -252,7 +255,10 @@ impl BlockWriter {
         if self.last.as_ref().is_some_and(|last| last >= labels) {
             return Err(io::Error::other(format!(
                 "series added out of order: {labels} after {}",
-                self.last.as_ref().map(Labels::to_string).unwrap_or_default()
+                self.last
+                    .as_ref()
+                    .map(Labels::to_string)
+                    .unwrap_or_default()
             )));
         }
         let series_number = self.series_offsets.len() as u32;
@@ -279,8 +285,10 @@ impl BlockWriter {
             encode_uvarint(&mut entry, u64::from(len));
             previous_max = *max_t;
             self.stats.num_chunks += 1;
-            self.stats.num_samples +=
-                u64::from(u16::from_be_bytes([data.first().copied().unwrap_or(0), data.get(1).copied().unwrap_or(0)]));
+            self.stats.num_samples += u64::from(u16::from_be_bytes([
+                data.first().copied().unwrap_or(0),
+                data.get(1).copied().unwrap_or(0),
+            ]));
         }
         self.index.write(&entry)?;
         self.stats.num_series += 1;
@@ -399,8 +407,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 pub fn read_meta(dir: &Path) -> io::Result<BlockMeta> {
     let path = dir.join("meta.json");
     let bytes = fs::read(&path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| corrupt(format!("{}: {e}", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| corrupt(format!("{}: {e}", path.display())))
 }
 
 /// An open, immutable block.
@@ -425,7 +432,10 @@ pub(crate) struct BlockSeries {
 
 impl std::fmt::Debug for Block {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Block").field("dir", &self.dir).field("meta", &self.meta).finish()
+        f.debug_struct("Block")
+            .field("dir", &self.dir)
+            .field("meta", &self.meta)
+            .finish()
     }
 }
 
@@ -608,7 +618,10 @@ impl Block {
     pub(crate) fn read_series(&self, i: usize) -> io::Result<BlockSeries> {
         let (Some(start), Some(end)) = (self.series_offsets.get(i), self.series_offsets.get(i + 1))
         else {
-            return Err(corrupt(format!("{}: series {i} out of range", self.dir.display())));
+            return Err(corrupt(format!(
+                "{}: series {i} out of range",
+                self.dir.display()
+            )));
         };
         let mut buf = vec![0u8; end.saturating_sub(*start) as usize];
         self.index.read_exact_at(&mut buf, *start)?;
@@ -632,7 +645,8 @@ impl Block {
         let mut chunks = Vec::with_capacity((n as usize).min(1024));
         let mut previous_max = 0i64;
         for _ in 0..n {
-            let min_t = previous_max.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos).ok_or_else(bad)?));
+            let min_t =
+                previous_max.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos).ok_or_else(bad)?));
             let max_t = min_t.wrapping_add(decode_uvarint(buf, &mut pos).ok_or_else(bad)? as i64);
             let reference = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
             let len = decode_uvarint(buf, &mut pos).ok_or_else(bad)? as u32;
@@ -657,7 +671,12 @@ impl Block {
         let file = segment
             .checked_sub(1)
             .and_then(|i| self.chunk_files.get(i))
-            .ok_or_else(|| corrupt(format!("{}: chunk segment {segment} missing", self.dir.display())))?;
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "{}: chunk segment {segment} missing",
+                    self.dir.display()
+                ))
+            })?;
         let head = uvarint_len(u64::from(c.len));
         let mut buf = vec![0u8; (head + 1 + u64::from(c.len) + 4) as usize];
         file.read_exact_at(&mut buf, offset)?;
@@ -692,7 +711,12 @@ impl Block {
     }
 
     /// Series matching the matchers with chunks overlapping `[mint, maxt]`.
-    pub(crate) fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> io::Result<Vec<BlockSeries>> {
+    pub(crate) fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> io::Result<Vec<BlockSeries>> {
         let mut out = Vec::new();
         if self.meta.max_time <= mint || self.meta.min_time > maxt {
             return Ok(out);
@@ -711,7 +735,12 @@ impl Block {
     }
 
     /// Samples of a series' chunks within `[mint, maxt]`.
-    pub(crate) fn samples(&self, s: &BlockSeries, mint: i64, maxt: i64) -> io::Result<Vec<(i64, f64)>> {
+    pub(crate) fn samples(
+        &self,
+        s: &BlockSeries,
+        mint: i64,
+        maxt: i64,
+    ) -> io::Result<Vec<(i64, f64)>> {
         let mut out = Vec::new();
         for c in &s.chunks {
             let bytes = self.read_chunk(c)?;
@@ -792,7 +821,9 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
+        let Ok(entries) = fs::read_dir(&d) else {
+            continue;
+        };
         for entry in entries.flatten() {
             match entry.metadata() {
                 Ok(m) if m.is_dir() => stack.push(entry.path()),

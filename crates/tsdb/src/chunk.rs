@@ -19,20 +19,31 @@ struct BitWriter {
 
 impl BitWriter {
     fn write_bit(&mut self, bit: bool) {
-        if self.free == 0 {
-            self.bytes.push(0);
-            self.free = 8;
-        }
-        if bit {
-            let last = self.bytes.len() - 1;
-            self.bytes[last] |= 1 << (self.free - 1);
-        }
-        self.free -= 1;
+        self.write_bits(u64::from(bit), 1);
     }
 
+    /// Writes the low `count` bits of `value`, most significant first, a byte at a time.
     fn write_bits(&mut self, value: u64, count: u8) {
-        for i in (0..count).rev() {
-            self.write_bit((value >> i) & 1 == 1);
+        let mut remaining = count.min(64);
+        while remaining > 0 {
+            if self.free == 0 {
+                if self.bytes.len() == self.bytes.capacity() {
+                    // Grow by small steps, not doubling: a head holds one open chunk per
+                    // series (a million of them), and doubling would leave a third of that
+                    // memory unused on average.
+                    self.bytes
+                        .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
+                }
+                self.bytes.push(0);
+                self.free = 8;
+            }
+            let take = remaining.min(self.free);
+            remaining -= take;
+            let part = ((value >> remaining) & ((1u64 << take) - 1)) as u8;
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= part << (self.free - take);
+            }
+            self.free -= take;
         }
     }
 
@@ -209,6 +220,14 @@ impl XorChunk {
     /// Bytes held, for memory accounting.
     pub fn size(&self) -> usize {
         2 + self.stream.bytes.len()
+    }
+
+    /// Where the next sample will be written (for prefetching).
+    pub(crate) fn tail_ptr(&self) -> *const u8 {
+        self.stream
+            .bytes
+            .as_ptr()
+            .wrapping_add(self.stream.bytes.len().saturating_sub(1))
     }
 
     /// Iterates the samples.

@@ -115,16 +115,7 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
     for it in &mut iters {
         heads.push(it.next().transpose()?);
     }
-    loop {
-        let Some(smallest) = heads
-            .iter()
-            .flatten()
-            .map(|s| &s.labels)
-            .min()
-            .cloned()
-        else {
-            break;
-        };
+    while let Some(smallest) = heads.iter().flatten().map(|s| &s.labels).min().cloned() {
         // (block index, chunk) of every block holding this series.
         let mut parts = Vec::new();
         for (i, slot) in heads.iter_mut().enumerate() {
@@ -202,7 +193,13 @@ mod tests {
         assert_eq!(plan(&refs, &r), Some(vec![0, 1]));
         // A window that will not grow any more (newer blocks exist past it) is merged even
         // with a gap.
-        let m = [meta(0, 2), meta(4, 6), meta(6, 8), meta(8, 10), meta(12, 14)];
+        let m = [
+            meta(0, 2),
+            meta(4, 6),
+            meta(6, 8),
+            meta(8, 10),
+            meta(12, 14),
+        ];
         let refs: Vec<&BlockMeta> = m.iter().collect();
         assert_eq!(plan(&refs, &r), Some(vec![0, 1]));
     }

@@ -97,8 +97,7 @@ impl MemSeries {
     }
 
     fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
-        if !self.open.is_empty() && (self.open.len() >= SAMPLES_PER_CHUNK || t >= self.open_until)
-        {
+        if !self.open.is_empty() && (self.open.len() >= SAMPLES_PER_CHUNK || t >= self.open_until) {
             self.close_open();
         }
         if self.open.is_empty() {
@@ -180,7 +179,9 @@ impl MemSeries {
             take(c.min_t, c.max_t, &|| c.bytes.clone());
         }
         if !self.open.is_empty() {
-            take(self.open_min_t, self.max_t, &|| Arc::from(self.open.bytes()));
+            take(self.open_min_t, self.max_t, &|| {
+                Arc::from(self.open.bytes())
+            });
         }
         out
     }
@@ -280,9 +281,10 @@ impl Head {
 
     fn same_labels(&self, ids: &[u32], labels: &Labels) -> bool {
         ids.len() == labels.len() * 2
-            && ids.chunks_exact(2).zip(labels.iter()).all(|(p, l)| {
-                self.symbols.get(p[0]) == l.name && self.symbols.get(p[1]) == l.value
-            })
+            && ids
+                .chunks_exact(2)
+                .zip(labels.iter())
+                .all(|(p, l)| self.symbols.get(p[0]) == l.name && self.symbols.get(p[1]) == l.value)
     }
 
     /// The ref of a series with these labels, if it is in the head.
@@ -358,13 +360,30 @@ impl Head {
             .as_deref_mut()
     }
 
+    /// Asks the CPU to start loading what appending to series `r` will touch: `deep`
+    /// means its open chunk's tail (the series itself must have been prefetched earlier),
+    /// otherwise the series. Appends walk a million series in ref order, and these loads
+    /// are what they would otherwise wait for.
+    #[inline]
+    pub fn prefetch(&self, r: u64, deep: bool) {
+        let Some(Some(s)) = self.series.get((r as usize).wrapping_sub(1)) else {
+            return;
+        };
+        let address: *const u8 = if deep {
+            s.open.tail_ptr()
+        } else {
+            (&**s as *const MemSeries).cast()
+        };
+        prefetch(address);
+    }
+
     /// Whether a series with this ref exists.
     pub fn contains(&self, r: u64) -> bool {
         self.series(r).is_some()
     }
 
-    /// Checks a sample against the series' newest one, as if `pending` (the newest sample
-    /// of this batch not yet applied) were already in. `Ok(false)`: an identical repeat.
+    /// Checks a sample against the series' newest one (or against `pending`, a newer
+    /// sample not applied yet). `Ok(false)`: an identical repeat.
     pub fn check(
         &self,
         r: u64,
@@ -413,6 +432,55 @@ impl Head {
         true
     }
 
+    /// Appends many samples (WAL replay) on several threads: each thread owns a contiguous
+    /// range of series, so every series still sees its samples in log order. Samples that
+    /// are not newer than their series' newest, or out of bounds, are skipped.
+    pub fn append_many(&mut self, records: &[Vec<(u64, i64, f64)>], threads: usize) -> usize {
+        let min_valid = self.min_valid_t;
+        let range = self.chunk_range;
+        let per_part = self.series.len().div_ceil(threads.max(1)).max(1);
+        let results: Vec<(usize, i64)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = self
+                .series
+                .chunks_mut(per_part)
+                .enumerate()
+                .map(|(i, part)| {
+                    let offset = i * per_part;
+                    scope.spawn(move || {
+                        let (mut appended, mut max_t) = (0usize, i64::MIN);
+                        for record in records {
+                            for &(r, t, v) in record {
+                                let Some(index) = (r as usize).checked_sub(1 + offset) else {
+                                    continue;
+                                };
+                                let Some(Some(s)) = part.get_mut(index) else {
+                                    continue;
+                                };
+                                if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
+                                    continue;
+                                }
+                                s.append(t, v, range);
+                                appended += 1;
+                                max_t = max_t.max(t);
+                            }
+                        }
+                        (appended, max_t)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or((0, i64::MIN)))
+                .collect()
+        });
+        let mut total = 0;
+        for (appended, max_t) in results {
+            total += appended;
+            self.max_t = self.max_t.max(max_t);
+        }
+        total
+    }
+
     pub fn next_ref(&self) -> u64 {
         self.series.len() as u64 + 1
     }
@@ -423,11 +491,7 @@ impl Head {
 
     /// The oldest sample time in the head (a scan: for maintenance, not per request).
     pub fn min_time(&self) -> Option<i64> {
-        self.series
-            .iter()
-            .flatten()
-            .filter_map(|s| s.min_t())
-            .min()
+        self.series.iter().flatten().filter_map(|s| s.min_t()).min()
     }
 
     /// The refs of the series with this (name, value) pair, sorted.
@@ -553,7 +617,11 @@ impl Head {
         }
         let mut affected: HashSet<(u32, u32)> = HashSet::new();
         for r in &removed {
-            let Some(s) = self.series.get_mut((*r - 1) as usize).and_then(Option::take) else {
+            let Some(s) = self
+                .series
+                .get_mut((*r - 1) as usize)
+                .and_then(Option::take)
+            else {
                 continue;
             };
             for p in s.labels.chunks_exact(2) {
@@ -679,4 +747,17 @@ pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
         }
     }
     out
+}
+
+#[inline]
+fn prefetch(address: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint with no architectural effect; it never faults, even
+    // for an invalid address, and reads nothing into the program.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
 }

@@ -13,7 +13,7 @@ mod compact;
 mod head;
 pub mod wal;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +25,9 @@ pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockS
 pub use chunk::{XorChunk, XorIter};
 pub use head::{HeadStats, Rejection};
 pub use wal::ReplayReport;
+
+/// Samples decoded before they are applied to the head in parallel during replay.
+const REPLAY_BATCH: usize = 1 << 20;
 
 /// Two hours, the default block range.
 pub const DEFAULT_BLOCK_MS: i64 = 2 * 3600 * 1000;
@@ -179,11 +182,21 @@ impl Db {
             .write(true)
             .open(&lock_path)
             .map_err(io(format!("opening {}", lock_path.display())))?;
-        match lock_file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked(lock_path)),
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(io(format!("locking {}", lock_path.display()))(e))
+        // A lock can outlive its holder by a moment: a child process forked by anyone in
+        // this process holds a copy of the descriptor until it execs. So a held lock is
+        // retried for a second before it counts as another server's.
+        let mut attempts = 0;
+        loop {
+            match lock_file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if attempts < 20 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked(lock_path)),
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(io(format!("locking {}", lock_path.display()))(e))
+                }
             }
         }
         let blocks = open_blocks(dir)?;
@@ -192,6 +205,11 @@ impl Db {
         if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.min_valid_t = newest;
         }
+        // Series are created as their records come; samples are applied in batches on
+        // every core (each core owning a range of series, so order per series holds).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let mut batch: Vec<Vec<(u64, i64, f64)>> = Vec::new();
+        let mut batched = 0usize;
         let replay = wal::replay(&wal_dir, |record| match record {
             wal::Record::Series(series) => {
                 for (r, labels) in series {
@@ -199,12 +217,18 @@ impl Db {
                 }
             }
             wal::Record::Samples(samples) => {
-                for (r, t, v) in samples {
-                    head.append(r, t, v);
+                batched += samples.len();
+                batch.push(samples);
+                if batched >= REPLAY_BATCH {
+                    head.append_many(&batch, threads);
+                    batch.clear();
+                    batched = 0;
                 }
             }
         })
         .map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
+        head.append_many(&batch, threads);
+        drop(batch);
         if let Some((segment, offset)) = replay.repaired_at {
             tracing::warn!(
                 segment,
@@ -246,6 +270,11 @@ impl Db {
 
     /// Appends samples of series known by ref (from an earlier batch's
     /// [`BatchResult::refs`]) and of series known by labels, in one WAL write.
+    ///
+    /// Samples are checked and applied to the head, and logged, while the head's write lock
+    /// is held, so no reader sees them before `Ok` is returned; once `Ok` is returned they
+    /// are in the WAL. (If the WAL write fails, the error is returned and the samples stay
+    /// in memory only.)
     pub fn append_batch(
         &self,
         by_ref: &[(u64, i64, f64)],
@@ -256,12 +285,16 @@ impl Db {
         let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
         let mut new_series = Vec::new();
         let mut accepted = Vec::with_capacity(by_ref.len() + by_labels.len());
-        let mut pending: HashMap<u64, (i64, u64)> = HashMap::new();
-        let mut consider = |head: &head::Head, r: u64, t: i64, v: f64, result: &mut AppendResult| {
-            let before = pending.get(&r).copied();
-            match head.check(r, t, v, before) {
+        let apply = |head: &mut head::Head,
+                     r: u64,
+                     t: i64,
+                     v: f64,
+                     result: &mut AppendResult,
+                     accepted: &mut Vec<(u64, i64, f64)>| {
+            match head.check(r, t, v, None) {
                 Ok(true) => {
-                    pending.insert(r, (t, v.to_bits()));
+                    head.append(r, t, v);
+                    result.appended += 1;
                     accepted.push((r, t, v));
                 }
                 Ok(false) => {}
@@ -271,11 +304,17 @@ impl Db {
             }
         };
         for (i, (r, t, v)) in by_ref.iter().enumerate() {
+            if let Some((ahead, _, _)) = by_ref.get(i + 16) {
+                head.prefetch(*ahead, false);
+            }
+            if let Some((ahead, _, _)) = by_ref.get(i + 8) {
+                head.prefetch(*ahead, true);
+            }
             if !head.contains(*r) {
                 out.unknown.push(i);
                 continue;
             }
-            consider(&head, *r, *t, *v, result);
+            apply(&mut head, *r, *t, *v, result, &mut accepted);
         }
         out.refs.reserve(by_labels.len());
         for (labels, t, v) in by_labels {
@@ -284,7 +323,7 @@ impl Db {
                 new_series.push((r, labels.clone()));
             }
             out.refs.push(r);
-            consider(&head, r, *t, *v, result);
+            apply(&mut head, r, *t, *v, result, &mut accepted);
         }
         let mut records = Vec::with_capacity(2);
         if !new_series.is_empty() {
@@ -294,18 +333,11 @@ impl Db {
         if !accepted.is_empty() {
             records.push(wal::Record::Samples(accepted));
         }
-        if !records.is_empty() {
-            lock(&self.wal)
-                .log(&records)
-                .map_err(io("writing the WAL"))?;
-        }
-        if let Some(wal::Record::Samples(accepted)) = records.pop() {
-            for (r, t, v) in accepted {
-                if head.append(r, t, v) {
-                    result.appended += 1;
-                }
-            }
-        }
+        let logged = if records.is_empty() {
+            Ok(())
+        } else {
+            lock(&self.wal).log(&records)
+        };
         drop(head);
         let s = &self.stats;
         s.samples_appended
@@ -318,6 +350,7 @@ impl Db {
             .fetch_add(result.duplicates as u64, Ordering::Relaxed);
         s.series_created
             .fetch_add(result.new_series as u64, Ordering::Relaxed);
+        logged.map_err(io("writing the WAL"))?;
         Ok(out)
     }
 
@@ -452,7 +485,9 @@ impl Db {
         let mut report = MaintenanceReport::default();
         let result = self.maintain_inner(&mut report);
         if result.is_err() {
-            self.stats.compactions_failed.fetch_add(1, Ordering::Relaxed);
+            self.stats
+                .compactions_failed
+                .fetch_add(1, Ordering::Relaxed);
         }
         result.map(|()| report)
     }
@@ -505,7 +540,10 @@ impl Db {
             };
             pairs(a).cmp(&pairs(b))
         });
-        let context = format!("writing a block for [{mint}, {maxt}) in {}", self.dir.display());
+        let context = format!(
+            "writing a block for [{mint}, {maxt}) in {}",
+            self.dir.display()
+        );
         let mut writer = block::BlockWriter::create(&self.dir, mint, maxt).map_err(io(&context))?;
         for s in &series {
             let labels = Labels::from_sorted(
@@ -534,7 +572,8 @@ impl Db {
 
     fn add_block(&self, meta: &BlockMeta) -> Result<(), DbError> {
         let dir = self.dir.join(&meta.ulid);
-        let opened = Block::open(&dir).map_err(io(format!("opening new block {}", dir.display())))?;
+        let opened =
+            Block::open(&dir).map_err(io(format!("opening new block {}", dir.display())))?;
         let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
         blocks.push(Arc::new(opened));
         blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
@@ -545,7 +584,9 @@ impl Db {
     /// the WAL segments into a checkpoint (live series, samples from `min_t` on).
     fn truncate_wal(&self, min_t: i64) -> Result<Option<wal::CheckpointReport>, DbError> {
         let wal_dir = self.dir.join("wal");
-        let current = lock(&self.wal).cut_now().map_err(io("starting a WAL segment"))?;
+        let current = lock(&self.wal)
+            .cut_now()
+            .map_err(io("starting a WAL segment"))?;
         let numbers: Vec<u64> = wal::segment_numbers(&wal_dir)
             .map_err(io(format!("listing {}", wal_dir.display())))?
             .into_iter()
@@ -563,10 +604,18 @@ impl Db {
             (0..head.next_ref()).map(|r| head.contains(r)).collect()
         };
         let keep = |r: u64| live.get(r as usize).copied().unwrap_or(true);
-        let report = wal::checkpoint(&wal_dir, upto, keep, min_t)
-            .map_err(io(format!("checkpointing the WAL in {}", wal_dir.display())))?;
+        let report = wal::checkpoint(&wal_dir, upto, keep, min_t).map_err(io(format!(
+            "checkpointing the WAL in {}",
+            wal_dir.display()
+        )))?;
         self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(upto = report.upto_segment, series = report.series_kept, samples = report.samples_kept, removed = report.segments_removed, "WAL checkpoint");
+        tracing::info!(
+            upto = report.upto_segment,
+            series = report.series_kept,
+            samples = report.samples_kept,
+            removed = report.segments_removed,
+            "WAL checkpoint"
+        );
         Ok(Some(report))
     }
 
@@ -579,7 +628,11 @@ impl Db {
                 return Ok(());
             };
             let inputs: Vec<Arc<Block>> = chosen.iter().map(|i| blocks[*i].clone()).collect();
-            let context = format!("compacting {} blocks in {}", inputs.len(), self.dir.display());
+            let context = format!(
+                "compacting {} blocks in {}",
+                inputs.len(),
+                self.dir.display()
+            );
             let meta = compact::merge(&self.dir, &inputs).map_err(io(&context))?;
             if let Some(meta) = &meta {
                 self.add_block(meta)?;
@@ -662,9 +715,7 @@ impl Db {
 
     /// Flushes and fsyncs the WAL (at shutdown).
     pub fn sync(&self) -> Result<(), DbError> {
-        lock(&self.wal)
-            .sync()
-            .map_err(io("syncing the WAL"))
+        lock(&self.wal).sync().map_err(io("syncing the WAL"))
     }
 
     /// The next series ref (for tests of replay).
@@ -759,7 +810,8 @@ pub fn list_blocks(dir: &Path) -> Result<Vec<(BlockMeta, u64)>, DbError> {
         if !is_block_dir_name(&name) || !entry.path().is_dir() {
             continue;
         }
-        let meta = read_meta(&entry.path()).map_err(io(format!("reading {}/meta.json", entry.path().display())))?;
+        let meta = read_meta(&entry.path())
+            .map_err(io(format!("reading {}/meta.json", entry.path().display())))?;
         out.push((meta, block::dir_size(&entry.path())));
     }
     out.sort_by_key(|(m, _)| (m.min_time, m.max_time));

@@ -9,7 +9,7 @@
 //! checksum: that segment is cut there and later segments are removed.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
@@ -199,8 +199,7 @@ fn segments(dir: &Path) -> io::Result<Vec<u64>> {
 /// Reads the records of one segment file; returns how many were read and, if the file has
 /// a torn or corrupt tail, the offset where the good part ends.
 fn read_segment(path: &Path, apply: &mut impl FnMut(Record)) -> io::Result<(usize, Option<u64>)> {
-    let mut data = Vec::new();
-    File::open(path)?.read_to_end(&mut data)?;
+    let data = fs::read(path)?;
     let mut pos = 0usize;
     let mut records = 0;
     while pos < data.len() {
@@ -327,9 +326,9 @@ pub fn checkpoint(
     let mut samples_out = Vec::new();
     let mut pending_error: Option<io::Error> = None;
     let flush = |writer: &mut WalWriter,
-                     series_out: &mut Vec<(u64, Labels)>,
-                     samples_out: &mut Vec<(u64, i64, f64)>,
-                     force: bool|
+                 series_out: &mut Vec<(u64, Labels)>,
+                 samples_out: &mut Vec<(u64, i64, f64)>,
+                 force: bool|
      -> io::Result<()> {
         if series_out.len() >= 10_000 || (force && !series_out.is_empty()) {
             writer.log(&[Record::Series(std::mem::take(series_out))])?;

@@ -99,8 +99,11 @@ fn head_is_cut_into_blocks_and_data_survives_restart() {
     assert_eq!(db.label_values("instance"), ["host-0", "host-1", "host-2"]);
     assert!(db.label_names().contains(&"series".to_string()));
     let one = Matcher::new(MatchOp::Equal, "series", "7").unwrap();
-    assert_eq!(db.series(&[one.clone()], 0, 5 * S).len(), 1);
-    assert_eq!(db.select(&[one], 0, 999)[0].samples, vec![(0, 3.5), (500, 4.5)]);
+    assert_eq!(db.series(std::slice::from_ref(&one), 0, 5 * S).len(), 1);
+    assert_eq!(
+        db.select(&[one], 0, 999)[0].samples,
+        vec![(0, 3.5), (500, 4.5)]
+    );
 }
 
 #[test]
@@ -115,7 +118,12 @@ fn wal_checkpoint_keeps_everything_the_head_needs() {
             fill(&db, n, k * 10 * S, (k + 1) * 10 * S, 1000);
             db.maintain().unwrap();
         }
-        assert!(db.stats.checkpoints.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        assert!(
+            db.stats
+                .checkpoints
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        );
         db.sync().unwrap();
     }
     let wal = std::fs::read_dir(dir.path().join("wal")).unwrap();

@@ -1,0 +1,272 @@
+//! `promethium-bench targets`: many synthetic scrape targets on loopback, for the storage
+//! benchmark (`scripts/bench-storage`). Every target serves the same exposition (the scraper
+//! tells them apart by their `instance` label): `families` metric families of `series`
+//! series each, half counters and half gauges, whose values change every second.
+//!
+//! The HTTP/1.1 server is hand-written on purpose: it is tiny, keeps the bench crate free of
+//! a web framework, and costs next to nothing next to the servers under test.
+
+use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Largest request head accepted; a longer one closes the connection.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// The current body, swapped as a whole once a second; connections clone the `Arc`.
+type Shared = Arc<RwLock<Arc<Vec<u8>>>>;
+
+pub struct Options {
+    pub first: Ipv4Addr,
+    pub count: u32,
+    pub port: u16,
+    pub families: u32,
+    pub series: u32,
+    pub duration_secs: u64,
+}
+
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    if opts.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let addrs = addresses(opts.first, opts.count)?;
+    for a in &addrs {
+        crate::ensure_loopback(IpAddr::V4(*a))?;
+    }
+
+    let started = Instant::now();
+    let first_body = render(opts.families, opts.series, 0);
+    let body_len = first_body.len();
+    let body: Shared = Arc::new(RwLock::new(Arc::new(first_body)));
+
+    // Bind everything before reporting, so that a taken port fails the run at once.
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for a in &addrs {
+        let addr = SocketAddr::new(IpAddr::V4(*a), opts.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        listeners.push(listener);
+    }
+    eprintln!(
+        "serving {} targets on {}..{} port {}: {} families x {} series, {} bytes per scrape, for {} s",
+        addrs.len(),
+        addrs[0],
+        addrs[addrs.len() - 1],
+        opts.port,
+        opts.families,
+        opts.series,
+        body_len,
+        opts.duration_secs,
+    );
+
+    for listener in listeners {
+        tokio::spawn(accept_loop(listener, body.clone()));
+    }
+
+    let (families, series) = (opts.families, opts.series);
+    let renderer_body = body.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        tick.tick().await; // the first tick fires at once; second 0 is already rendered
+        loop {
+            tick.tick().await;
+            let second = started.elapsed().as_secs();
+            let fresh = Arc::new(render(families, series, second));
+            *renderer_body.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+    });
+
+    // A forgotten run stops by itself.
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(opts.duration_secs)) => {
+            eprintln!("targets: --duration-secs elapsed, exiting");
+        }
+        r = tokio::signal::ctrl_c() => {
+            r.context("listening for Ctrl-C")?;
+            eprintln!("targets: interrupted, exiting");
+        }
+    }
+    Ok(())
+}
+
+/// `first`, then the addresses whose last octet is 1, 2, … higher.
+fn addresses(first: Ipv4Addr, count: u32) -> anyhow::Result<Vec<Ipv4Addr>> {
+    let [a, b, c, d] = first.octets();
+    let last = u64::from(d) + u64::from(count.max(1)) - 1;
+    if last > 255 {
+        bail!("{count} addresses from {first} would overflow the last octet");
+    }
+    Ok((u64::from(d)..=last)
+        .map(|x| Ipv4Addr::new(a, b, c, x as u8))
+        .collect())
+}
+
+fn current(body: &Shared) -> Arc<Vec<u8>> {
+    body.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+async fn accept_loop(listener: TcpListener, body: Shared) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    // Errors only end the connection; the scraper reconnects.
+                    let _ = serve(stream, body).await;
+                });
+            }
+            // E.g. out of file descriptors: back off instead of spinning.
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
+/// Answers every request on a keep-alive connection with the current body, until EOF.
+async fn serve(mut stream: TcpStream, body: Shared) -> anyhow::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let head_end = loop {
+            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break p + 4;
+            }
+            if buf.len() > MAX_HEAD {
+                bail!("request head over {MAX_HEAD} bytes");
+            }
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        if head_end > MAX_HEAD {
+            bail!("request head over {MAX_HEAD} bytes");
+        }
+        let close = String::from_utf8_lossy(&buf[..head_end])
+            .to_ascii_lowercase()
+            .contains("\r\nconnection: close");
+        // Keep whatever follows (a pipelined request) for the next round.
+        buf.drain(..head_end);
+
+        let body = current(&body);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&body).await?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+/// SplitMix64's finaliser: a cheap, well-mixed hash for the synthetic values.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn hash(kind: u64, family: u32, series: u32, second: u64) -> u64 {
+    mix(mix(mix(kind ^ u64::from(family)) ^ u64::from(series)) ^ second)
+}
+
+const COUNTER: u64 = 1;
+const GAUGE: u64 = 2;
+/// Marks the hash of a counter's starting value (not tied to any second).
+const START: u64 = u64::MAX;
+
+/// The exposition at `second` seconds after start. Counters are
+/// `start + 5 * second + (hash % 5)`: strictly increasing (each second adds 1 to 9) and a
+/// function of family, series and second alone. Gauges are 0 to 999.5 in steps of 0.5.
+fn render(families: u32, series: u32, second: u64) -> Vec<u8> {
+    let counters = families.div_ceil(2);
+    let gauges = families / 2;
+    // About 40 bytes per series line.
+    let mut out = Vec::with_capacity(families as usize * (series as usize * 40 + 120));
+    for f in 0..counters {
+        let name = format!("bench_counter_{f}_total");
+        // Writing to a Vec cannot fail.
+        let _ = writeln!(
+            out,
+            "# HELP {name} A synthetic counter for storage benchmarks."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for s in 0..series {
+            let start = hash(COUNTER, f, s, START) % 1000;
+            let value = start + 5 * second + hash(COUNTER, f, s, second) % 5;
+            let _ = writeln!(out, "{name}{{series=\"{s}\"}} {value}");
+        }
+    }
+    for f in 0..gauges {
+        let name = format!("bench_gauge_{f}");
+        let _ = writeln!(
+            out,
+            "# HELP {name} A synthetic gauge for storage benchmarks."
+        );
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        for s in 0..series {
+            let halves = hash(GAUGE, f, s, second) % 2000;
+            let whole = halves / 2;
+            if halves % 2 == 1 {
+                let _ = writeln!(out, "{name}{{series=\"{s}\"}} {whole}.5");
+            } else {
+                let _ = writeln!(out, "{name}{{series=\"{s}\"}} {whole}");
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_increment_the_last_octet() {
+        let a = addresses(Ipv4Addr::new(127, 0, 0, 1), 3).unwrap();
+        assert_eq!(
+            a,
+            vec![
+                Ipv4Addr::new(127, 0, 0, 1),
+                Ipv4Addr::new(127, 0, 0, 2),
+                Ipv4Addr::new(127, 0, 0, 3)
+            ]
+        );
+        assert!(addresses(Ipv4Addr::new(127, 0, 0, 200), 100).is_err());
+    }
+
+    #[test]
+    fn body_shape_and_monotonic_counters() {
+        let b0 = String::from_utf8(render(4, 3, 0)).unwrap();
+        let b1 = String::from_utf8(render(4, 3, 1)).unwrap();
+        let samples = |b: &str| b.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples(b0.as_str()), 12);
+        assert!(b0.contains("# TYPE bench_counter_1_total counter\n"));
+        assert!(b0.contains("# TYPE bench_gauge_1 gauge\n"));
+        assert!(b0.contains("bench_counter_0_total{series=\"2\"} "));
+        let value = |b: &str, prefix: &str| -> f64 {
+            b.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        };
+        for s in 0..3 {
+            let p = format!("bench_counter_1_total{{series=\"{s}\"}}");
+            assert!(value(b1.as_str(), p.as_str()) > value(b0.as_str(), p.as_str()));
+        }
+        assert_eq!(render(4, 3, 7), render(4, 3, 7));
+    }
+}
