@@ -22,29 +22,43 @@ impl BitWriter {
         self.write_bits(u64::from(bit), 1);
     }
 
-    /// Writes the low `count` bits of `value`, most significant first, a byte at a time.
+    /// Writes the low `count` bits of `value`, most significant first: the free bits of
+    /// the last byte, then whole bytes at once.
     fn write_bits(&mut self, value: u64, count: u8) {
-        let mut remaining = count.min(64);
-        while remaining > 0 {
-            if self.free == 0 {
-                if self.bytes.len() == self.bytes.capacity() {
-                    // Grow by small steps, not doubling: a head holds one open chunk per
-                    // series (a million of them), and doubling would leave a third of that
-                    // memory unused on average.
-                    self.bytes
-                        .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
-                }
-                self.bytes.push(0);
-                self.free = 8;
-            }
-            let take = remaining.min(self.free);
-            remaining -= take;
-            let part = ((value >> remaining) & ((1u64 << take) - 1)) as u8;
+        let mut n = count.min(64);
+        if n == 0 {
+            return;
+        }
+        let mut v = if n == 64 {
+            value
+        } else {
+            value & ((1u64 << n) - 1)
+        };
+        if self.free > 0 {
+            let take = n.min(self.free);
             if let Some(last) = self.bytes.last_mut() {
-                *last |= part << (self.free - take);
+                *last |= ((v >> (n - take)) as u8) << (self.free - take);
             }
             self.free -= take;
+            n -= take;
+            if n == 0 {
+                return;
+            }
+            v &= (1u64 << n) - 1;
         }
+        let whole = usize::from(n / 8);
+        let partial = n % 8;
+        let total = whole + usize::from(partial > 0);
+        if self.bytes.len() + total > self.bytes.capacity() {
+            // Grow by small steps, not doubling: a head holds one open chunk per series (a
+            // million of them), and doubling would leave a third of that memory unused.
+            self.bytes
+                .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
+        }
+        let aligned = v << (64 - u32::from(n));
+        self.bytes
+            .extend_from_slice(&aligned.to_be_bytes()[..total]);
+        self.free = if partial > 0 { 8 - partial } else { 0 };
     }
 
     fn write_byte(&mut self, byte: u8) {

@@ -7,12 +7,32 @@
 //! rather than a map keyed by full label sets.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasher, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+
+use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
 use model::{Label, Labels, Matcher};
 
 use crate::chunk::{XorChunk, XorIter, SAMPLES_PER_CHUNK};
+
+/// Hashes a key that is a keyed hash already (label-set hashes): its bits as they are.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
 
 /// Interned label names and values.
 #[derive(Default)]
@@ -227,10 +247,11 @@ pub(crate) struct SeriesSnapshot {
 pub(crate) struct Head {
     symbols: Symbols,
     series: Vec<Option<Box<MemSeries>>>,
-    by_hash: HashMap<u64, u64>,
+    by_hash: HashMap<u64, u64, BuildHasherDefault<PassThrough>>,
     /// Refs whose label hash equals that of an earlier series (rare).
     collisions: HashMap<u64, Vec<u64>>,
-    postings: HashMap<u32, HashMap<u32, Vec<u64>>>,
+    /// Keyed by our own symbol ids, so a fast non-keyed hash is safe here.
+    postings: HashMap<u32, HashMap<u32, Vec<u64>, FxBuildHasher>, FxBuildHasher>,
     hasher: RandomState,
     live: usize,
     /// Chunks do not cross multiples of this (the block range), in ms.
@@ -246,9 +267,9 @@ impl Head {
         Self {
             symbols: Symbols::default(),
             series: Vec::new(),
-            by_hash: HashMap::new(),
+            by_hash: HashMap::default(),
             collisions: HashMap::new(),
-            postings: HashMap::new(),
+            postings: HashMap::default(),
             hasher: RandomState::new(),
             live: 0,
             chunk_range: chunk_range.max(1),
@@ -287,9 +308,7 @@ impl Head {
                 .all(|(p, l)| self.symbols.get(p[0]) == l.name && self.symbols.get(p[1]) == l.value)
     }
 
-    /// The ref of a series with these labels, if it is in the head.
-    pub fn lookup(&self, labels: &Labels) -> Option<u64> {
-        let h = self.hash_labels(labels);
+    fn lookup_hashed(&self, labels: &Labels, h: u64) -> Option<u64> {
         let matches = |r: &u64| {
             self.series(*r)
                 .is_some_and(|s| self.same_labels(&s.labels, labels))
@@ -304,19 +323,25 @@ impl Head {
 
     /// The ref of a series, creating it if needed (`true` when new).
     pub fn get_or_create(&mut self, labels: &Labels) -> (u64, bool) {
-        if let Some(r) = self.lookup(labels) {
+        let h = self.hash_labels(labels);
+        if let Some(r) = self.lookup_hashed(labels, h) {
             return (r, false);
         }
         let r = self.next_ref();
-        self.insert(r, labels);
+        self.insert_hashed(r, labels, h);
         (r, true)
     }
 
     /// Creates a series with a given ref (also used by WAL replay).
     pub fn insert(&mut self, r: u64, labels: &Labels) {
-        if r == 0 || self.lookup(labels).is_some() || self.series(r).is_some() {
+        let h = self.hash_labels(labels);
+        if r == 0 || self.series(r).is_some() || self.lookup_hashed(labels, h).is_some() {
             return;
         }
+        self.insert_hashed(r, labels, h);
+    }
+
+    fn insert_hashed(&mut self, r: u64, labels: &Labels, h: u64) {
         let index = (r - 1) as usize;
         if self.series.len() <= index {
             self.series.resize_with(index + 1, || None);
@@ -341,7 +366,6 @@ impl Head {
                 _ => list.push(r),
             }
         }
-        let h = self.hash_labels(labels);
         match self.by_hash.entry(h) {
             std::collections::hash_map::Entry::Occupied(_) => {
                 self.collisions.entry(h).or_default().push(r)
@@ -448,9 +472,28 @@ impl Head {
                     let offset = i * per_part;
                     scope.spawn(move || {
                         let (mut appended, mut max_t) = (0usize, i64::MIN);
+                        let len = part.len();
+                        let own =
+                            |r: u64| (r as usize).checked_sub(1 + offset).filter(|i| *i < len);
                         for record in records {
-                            for &(r, t, v) in record {
-                                let Some(index) = (r as usize).checked_sub(1 + offset) else {
+                            for (j, &(r, t, v)) in record.iter().enumerate() {
+                                // Start loading what a few samples ahead will touch (see
+                                // `Head::prefetch`).
+                                if let Some(Some(Some(s))) = record
+                                    .get(j + 16)
+                                    .and_then(|a| own(a.0))
+                                    .map(|i| part.get(i))
+                                {
+                                    prefetch((&**s as *const MemSeries).cast());
+                                }
+                                if let Some(Some(Some(s))) = record
+                                    .get(j + 8)
+                                    .and_then(|a| own(a.0))
+                                    .map(|i| part.get(i))
+                                {
+                                    prefetch(s.open.tail_ptr());
+                                }
+                                let Some(index) = own(r) else {
                                     continue;
                                 };
                                 let Some(Some(s)) = part.get_mut(index) else {

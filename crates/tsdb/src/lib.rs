@@ -18,6 +18,7 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use model::{Labels, Matcher};
 
@@ -210,25 +211,50 @@ impl Db {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
         let mut batch: Vec<Vec<(u64, i64, f64)>> = Vec::new();
         let mut batched = 0usize;
-        let replay = wal::replay(&wal_dir, |record| match record {
+        let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
+        // A reader thread reads, checks and decodes segments while this one applies.
+        let mut apply = |record: wal::Record| match record {
             wal::Record::Series(series) => {
+                let started = Instant::now();
                 for (r, labels) in series {
                     head.insert(r, &labels);
                 }
+                series_time += started.elapsed();
             }
             wal::Record::Samples(samples) => {
                 batched += samples.len();
                 batch.push(samples);
                 if batched >= REPLAY_BATCH {
+                    let started = Instant::now();
                     head.append_many(&batch, threads);
+                    samples_time += started.elapsed();
                     batch.clear();
                     batched = 0;
                 }
             }
-        })
-        .map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
+        };
+        let replayed = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<wal::Record>(256);
+            let dir = wal_dir.clone();
+            let reader = scope.spawn(move || {
+                wal::replay(&dir, |record| {
+                    // The receiver only goes away if this thread's caller panicked.
+                    let _ = tx.send(record);
+                })
+            });
+            for record in rx {
+                apply(record);
+            }
+            reader
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the WAL reader thread panicked")))
+        });
+        let replay = replayed.map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
+        let started = Instant::now();
         head.append_many(&batch, threads);
+        samples_time += started.elapsed();
         drop(batch);
+        tracing::debug!(?series_time, ?samples_time, "WAL replay: time creating series and appending samples (the rest is reading and decoding)");
         if let Some((segment, offset)) = replay.repaired_at {
             tracing::warn!(
                 segment,

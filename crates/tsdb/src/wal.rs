@@ -130,7 +130,8 @@ impl Record {
                     }
                     series.push((
                         r,
-                        Labels::from_pairs(pairs.into_iter().map(|l| (l.name, l.value))),
+                        // Written sorted; from_sorted checks and only re-sorts if not.
+                        Labels::from_sorted(pairs),
                     ));
                 }
                 Some(Record::Series(series))
