@@ -15,6 +15,8 @@ use std::sync::Arc;
 use model::{Label, Labels, Matcher};
 
 use crate::chunk::{XorChunk, XorIter, SAMPLES_PER_CHUNK};
+use crate::head_chunks::{ChunkDisk, DiskRef};
+use std::borrow::Cow;
 
 /// Hashes a key that is a keyed hash already (label-set hashes): its bits as they are.
 #[derive(Default)]
@@ -68,13 +70,33 @@ impl Symbols {
     }
 }
 
-/// A full chunk that is no longer appended to. Shared (`Arc`) so that writing a block
-/// can take the head's chunks without copying them or holding the lock.
+/// A full chunk that is no longer appended to: on disk (see `head_chunks`) or, if it
+/// could not be written there, in memory (shared, so that writing a block can take it
+/// without copying or holding the lock).
 #[derive(Clone, Debug)]
 pub(crate) struct HeadChunk {
     pub min_t: i64,
     pub max_t: i64,
-    pub bytes: Arc<[u8]>,
+    pub data: ChunkData,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ChunkData {
+    Memory(Arc<[u8]>),
+    Disk(DiskRef),
+}
+
+impl HeadChunk {
+    /// The chunk's bytes (read back from disk if spilled).
+    pub fn bytes(&self, disk: Option<&ChunkDisk>) -> std::io::Result<Cow<'_, [u8]>> {
+        match &self.data {
+            ChunkData::Memory(bytes) => Ok(Cow::Borrowed(bytes)),
+            ChunkData::Disk(r) => match disk {
+                Some(d) => d.read(*r).map(Cow::Owned),
+                None => Err(std::io::Error::other("spilled chunk without its files")),
+            },
+        }
+    }
 }
 
 pub(crate) struct MemSeries {
@@ -104,21 +126,27 @@ impl MemSeries {
         }
     }
 
-    fn close_open(&mut self) {
+    fn close_open(&mut self, disk: Option<&ChunkDisk>) {
         if self.open.is_empty() {
             return;
         }
         let full = std::mem::replace(&mut self.open, XorChunk::new());
+        let max_t = full.last_timestamp();
+        let bytes = full.bytes();
+        let data = match disk.and_then(|d| d.write(&bytes, max_t)) {
+            Some(r) => ChunkData::Disk(r),
+            None => ChunkData::Memory(Arc::from(bytes)),
+        };
         self.closed.push(HeadChunk {
             min_t: self.open_min_t,
-            max_t: full.last_timestamp(),
-            bytes: Arc::from(full.bytes()),
+            max_t,
+            data,
         });
     }
 
-    fn append(&mut self, t: i64, v: f64, chunk_range: i64) {
+    fn append(&mut self, t: i64, v: f64, chunk_range: i64, disk: Option<&ChunkDisk>) {
         if !self.open.is_empty() && (self.open.len() >= SAMPLES_PER_CHUNK || t >= self.open_until) {
-            self.close_open();
+            self.close_open(disk);
         }
         if self.open.is_empty() {
             self.open_min_t = t;
@@ -133,13 +161,20 @@ impl MemSeries {
     }
 
     /// Samples with `mint <= t <= maxt`.
-    pub fn samples(&self, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+    pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> Vec<(i64, f64)> {
         let mut out = Vec::new();
         for c in &self.closed {
             if c.max_t < mint || c.min_t > maxt {
                 continue;
             }
-            if let Some(iter) = XorIter::from_bytes(&c.bytes) {
+            let bytes = match c.bytes(disk) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
+                    continue;
+                }
+            };
+            if let Some(iter) = XorIter::from_bytes(&bytes) {
                 out.extend(iter.filter(|(t, _)| *t >= mint && *t <= maxt));
             }
         }
@@ -163,21 +198,22 @@ impl MemSeries {
     /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
     /// the range (only possible when the block range changed between runs) is re-encoded
     /// with just the samples inside.
-    fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<HeadChunk> {
+    fn chunks_in(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> Vec<HeadChunk> {
         let mut out = Vec::new();
-        let mut take = |min_t: i64, max_t: i64, bytes: &dyn Fn() -> Arc<[u8]>| {
-            if max_t < mint || min_t >= maxt {
-                return;
+        let open = (!self.open.is_empty()).then(|| HeadChunk {
+            min_t: self.open_min_t,
+            max_t: self.max_t,
+            data: ChunkData::Memory(Arc::from(self.open.bytes())),
+        });
+        for c in self.closed.iter().chain(open.as_ref()) {
+            if c.max_t < mint || c.min_t >= maxt {
+                continue;
             }
-            let bytes = bytes();
-            if min_t >= mint && max_t < maxt {
-                out.push(HeadChunk {
-                    min_t,
-                    max_t,
-                    bytes,
-                });
-                return;
+            if c.min_t >= mint && c.max_t < maxt {
+                out.push(c.clone());
+                continue;
             }
+            let Ok(bytes) = c.bytes(disk) else { continue };
             let mut chunk = XorChunk::new();
             let (mut first, mut last) = (i64::MAX, i64::MIN);
             if let Some(iter) = XorIter::from_bytes(&bytes) {
@@ -191,17 +227,9 @@ impl MemSeries {
                 out.push(HeadChunk {
                     min_t: first,
                     max_t: last,
-                    bytes: Arc::from(chunk.bytes()),
+                    data: ChunkData::Memory(Arc::from(chunk.bytes())),
                 });
             }
-        };
-        for c in &self.closed {
-            take(c.min_t, c.max_t, &|| c.bytes.clone());
-        }
-        if !self.open.is_empty() {
-            take(self.open_min_t, self.max_t, &|| {
-                Arc::from(self.open.bytes())
-            });
         }
         out
     }
@@ -260,6 +288,8 @@ pub(crate) struct Head {
     pub min_valid_t: i64,
     /// The newest timestamp appended.
     pub max_t: i64,
+    /// Where full chunks go (none: they stay in memory).
+    disk: Option<Arc<ChunkDisk>>,
 }
 
 impl Head {
@@ -275,7 +305,23 @@ impl Head {
             chunk_range: chunk_range.max(1),
             min_valid_t: i64::MIN,
             max_t: i64::MIN,
+            disk: None,
         }
+    }
+
+    /// Moves full chunks to files from now on.
+    pub fn spill_to(&mut self, disk: Arc<ChunkDisk>) {
+        self.disk = Some(disk);
+    }
+
+    /// The spill files, for reading snapshot chunks.
+    pub fn disk(&self) -> Option<Arc<ChunkDisk>> {
+        self.disk.clone()
+    }
+
+    /// A series' samples in `[mint, maxt]`.
+    pub fn samples_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+        s.samples(mint, maxt, self.disk.as_deref())
     }
 
     fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
@@ -378,12 +424,6 @@ impl Head {
         self.live += 1;
     }
 
-    fn get_mut(&mut self, r: u64) -> Option<&mut MemSeries> {
-        self.series
-            .get_mut((r as usize).checked_sub(1)?)?
-            .as_deref_mut()
-    }
-
     /// Asks the CPU to start loading what appending to series `r` will touch: `deep`
     /// means its open chunk's tail (the series itself must have been prefetched earlier),
     /// otherwise the series. Appends walk a million series in ref order, and these loads
@@ -445,13 +485,18 @@ impl Head {
             return false;
         }
         let range = self.chunk_range;
-        let Some(s) = self.get_mut(r) else {
+        let disk = self.disk.as_deref();
+        let Some(Some(s)) = (r as usize)
+            .checked_sub(1)
+            .and_then(|i| self.series.get_mut(i))
+            .map(Option::as_deref_mut)
+        else {
             return false;
         };
         if s.chunk_count() > 0 && t <= s.max_t {
             return false;
         }
-        s.append(t, v, range);
+        s.append(t, v, range, disk);
         self.max_t = self.max_t.max(t);
         true
     }
@@ -463,6 +508,7 @@ impl Head {
         let min_valid = self.min_valid_t;
         let range = self.chunk_range;
         let per_part = self.series.len().div_ceil(threads.max(1)).max(1);
+        let disk = self.disk.as_deref();
         let results: Vec<(usize, i64)> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .series
@@ -502,7 +548,7 @@ impl Head {
                                 if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
                                     continue;
                                 }
-                                s.append(t, v, range);
+                                s.append(t, v, range, disk);
                                 appended += 1;
                                 max_t = max_t.max(t);
                             }
@@ -629,7 +675,7 @@ impl Head {
             .iter()
             .flatten()
             .filter_map(|s| {
-                let chunks = s.chunks_in(mint, maxt);
+                let chunks = s.chunks_in(mint, maxt, self.disk.as_deref());
                 (!chunks.is_empty()).then(|| SeriesSnapshot {
                     labels: s.labels.clone(),
                     chunks,
@@ -643,6 +689,14 @@ impl Head {
     /// without chunks; samples before `t` are refused from now on. Returns the number of
     /// series removed.
     pub fn truncate(&mut self, t: i64) -> usize {
+        let removed = self.truncate_series(t);
+        if let Some(disk) = &self.disk {
+            disk.truncate_before(t);
+        }
+        removed
+    }
+
+    fn truncate_series(&mut self, t: i64) -> usize {
         self.min_valid_t = self.min_valid_t.max(t);
         let mut removed = HashSet::new();
         for (index, slot) in self.series.iter_mut().enumerate() {

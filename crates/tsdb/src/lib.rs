@@ -11,6 +11,7 @@ mod block;
 mod chunk;
 mod compact;
 mod head;
+mod head_chunks;
 pub mod wal;
 
 use std::collections::BTreeMap;
@@ -203,6 +204,13 @@ impl Db {
         let blocks = open_blocks(dir)?;
         let wal_dir = dir.join("wal");
         let mut head = head::Head::new(opts.min_block_ms);
+        let spill_dir = dir.join("head_chunks_spill");
+        match head_chunks::ChunkDisk::open(&spill_dir) {
+            Ok(disk) => head.spill_to(Arc::new(disk)),
+            Err(e) => {
+                tracing::warn!(dir = %spill_dir.display(), err = %e, "cannot use this directory for full head chunks; keeping them in memory")
+            }
+        }
         if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.min_valid_t = newest;
         }
@@ -413,7 +421,7 @@ impl Db {
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             for r in head.select_refs(matchers) {
                 let Some(s) = head.series(r) else { continue };
-                let samples = s.samples(mint, maxt);
+                let samples = head.samples_of(s, mint, maxt);
                 if !samples.is_empty() {
                     merged.entry(head.labels_of(s)).or_default().extend(samples);
                 }
@@ -551,21 +559,20 @@ impl Db {
     }
 
     fn cut_head_block(&self, mint: i64, maxt: i64) -> Result<Option<BlockMeta>, DbError> {
-        let (symbols, mut series) = self
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .snapshot(mint, maxt);
+        let (symbols, mut series, disk) = {
+            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+            let (symbols, series) = head.snapshot(mint, maxt);
+            (symbols, series, head.disk())
+        };
         let text = |id: u32| symbols.get(id as usize).map_or("", |s| s);
-        series.sort_by(|a, b| {
-            let pairs = |s: &head::SeriesSnapshot| {
-                s.labels
-                    .chunks_exact(2)
-                    .map(|p| (text(p[0]), text(p[1])))
-                    .collect::<Vec<_>>()
-            };
-            pairs(a).cmp(&pairs(b))
-        });
+        // Label sets in order, compared through the symbol table without building them.
+        let by_labels = |a: &head::SeriesSnapshot, b: &head::SeriesSnapshot| {
+            let name = |id: u32| symbols.get(id as usize).map_or("", |s| &**s);
+            let left = a.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
+            let right = b.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
+            left.cmp(right)
+        };
+        series.sort_by(by_labels);
         let context = format!(
             "writing a block for [{mint}, {maxt}) in {}",
             self.dir.display()
@@ -581,10 +588,17 @@ impl Db {
                     })
                     .collect(),
             );
-            let chunks: Vec<(i64, i64, &[u8])> = s
-                .chunks
+            let mut owned = Vec::with_capacity(s.chunks.len());
+            for c in &s.chunks {
+                owned.push((
+                    c.min_t,
+                    c.max_t,
+                    c.bytes(disk.as_deref()).map_err(io(&context))?,
+                ));
+            }
+            let chunks: Vec<(i64, i64, &[u8])> = owned
                 .iter()
-                .map(|c| (c.min_t, c.max_t, &c.bytes[..]))
+                .map(|(a, b, bytes)| (*a, *b, &bytes[..]))
                 .collect();
             writer.add_series(&labels, &chunks).map_err(io(&context))?;
         }

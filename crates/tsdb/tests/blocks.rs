@@ -264,3 +264,25 @@ fn backfill_writes_aligned_blocks() {
     let db = Db::open(dir.path()).unwrap();
     assert_eq!(all(&db), data);
 }
+
+#[test]
+fn full_head_chunks_live_on_disk_until_their_block_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("head_chunks_spill");
+    let files = || std::fs::read_dir(&spill).unwrap().count();
+    let db = Db::open_with(dir.path(), opts(10 * S, 0)).unwrap();
+    // 12 s of samples every 50 ms: chunks fill (120 samples) and are cut at 10 s.
+    fill(&db, 30, 0, 12 * S, 50);
+    assert!(files() > 0, "full chunks were moved out of memory");
+    // Reads see them.
+    assert_eq!(all(&db), expected(30, 0, 12 * S, 50));
+    // More data, a block cut: the head drops what the block has, and the spill files
+    // holding only that go too (the file being written stays).
+    fill(&db, 30, 12 * S, 40 * S, 50);
+    db.maintain().unwrap();
+    assert_eq!(all(&db), expected(30, 0, 40 * S, 50));
+    drop(db);
+    // A restart rebuilds the head from the WAL; old spill files are not trusted.
+    let db = Db::open_with(dir.path(), opts(10 * S, 0)).unwrap();
+    assert_eq!(all(&db), expected(30, 0, 40 * S, 50));
+}
