@@ -63,8 +63,9 @@ impl Symbols {
         self.strings.get(id as usize).map_or("", |s| s)
     }
 
-    /// A copy of the table that stays valid after the head lock is released (symbols are
-    /// only ever added, so ids in a snapshot keep their meaning).
+    /// A copy of the table that stays valid after the head lock is released. Ids are only
+    /// reassigned by `compact_symbols` at head truncation, which runs in the same
+    /// maintenance pass after any snapshot taken for a block is written.
     pub fn snapshot(&self) -> Vec<Arc<str>> {
         self.strings.clone()
     }
@@ -251,6 +252,8 @@ pub enum Rejection {
 pub struct HeadStats {
     pub num_series: usize,
     pub num_label_pairs: usize,
+    /// Distinct label strings held (names and values).
+    pub num_symbols: usize,
     pub chunk_count: usize,
     pub min_time: Option<i64>,
     pub max_time: Option<i64>,
@@ -756,12 +759,50 @@ impl Head {
                 }
             }
         }
+        self.compact_symbols();
         removed.len()
+    }
+
+    /// Drops the label strings no series uses any more (series churn away: pods, build
+    /// ids), once they are at least half the table: every id is remapped.
+    fn compact_symbols(&mut self) {
+        let mut used = vec![false; self.symbols.strings.len()];
+        for s in self.series.iter().flatten() {
+            for id in s.labels.iter() {
+                if let Some(u) = used.get_mut(*id as usize) {
+                    *u = true;
+                }
+            }
+        }
+        let live = used.iter().filter(|u| **u).count();
+        if live * 2 > used.len() {
+            return;
+        }
+        let mut remap = vec![u32::MAX; used.len()];
+        let mut symbols = Symbols::default();
+        for (old, keep) in used.iter().enumerate() {
+            if *keep {
+                remap[old] = symbols.intern(&self.symbols.strings[old]);
+            }
+        }
+        let map = |id: u32| remap.get(id as usize).copied().unwrap_or(u32::MAX);
+        for s in self.series.iter_mut().flatten() {
+            for id in s.labels.iter_mut() {
+                *id = map(*id);
+            }
+        }
+        let postings = std::mem::take(&mut self.postings);
+        for (name, values) in postings {
+            let values = values.into_iter().map(|(v, refs)| (map(v), refs)).collect();
+            self.postings.insert(map(name), values);
+        }
+        self.symbols = symbols;
     }
 
     pub fn stats(&self, limit: usize) -> HeadStats {
         let mut stats = HeadStats {
             num_series: self.live,
+            num_symbols: self.symbols.strings.len(),
             ..HeadStats::default()
         };
         for s in self.series.iter().flatten() {

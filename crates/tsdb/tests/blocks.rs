@@ -286,3 +286,58 @@ fn full_head_chunks_live_on_disk_until_their_block_is_cut() {
     let db = Db::open_with(dir.path(), opts(10 * S, 0)).unwrap();
     assert_eq!(all(&db), expected(30, 0, 40 * S, 50));
 }
+
+#[test]
+fn churned_label_values_are_forgotten_after_their_block_is_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open_with(dir.path(), opts(10 * S, 0)).unwrap();
+    // "pods" that live for one block range each, with unique names.
+    for k in 0..5i64 {
+        let batch_series: Vec<Labels> = (0..50)
+            .map(|i| {
+                Labels::from_pairs([
+                    ("__name__", "up".to_string()),
+                    ("pod", format!("pod-{k}-{i}")),
+                ])
+            })
+            .collect();
+        let mut t = k * 10 * S;
+        while t < (k + 1) * 10 * S {
+            let batch: Vec<(Labels, i64, f64)> =
+                batch_series.iter().map(|l| (l.clone(), t, 1.0)).collect();
+            db.append(&batch).unwrap();
+            t += S;
+        }
+        db.maintain().unwrap();
+    }
+    // The head holds only the newest pods; the old ones are in blocks, where queries still
+    // find them.
+    let stats = db.head_stats(10);
+    let head_pods = &stats.label_value_count_by_label_name;
+    let pods = head_pods.iter().find(|(n, _)| n == "pod").unwrap().1;
+    assert!(pods <= 100, "{head_pods:?}");
+    // The strings of pods gone from the head are gone from its symbol table too.
+    assert!(
+        stats.num_symbols <= pods + 10,
+        "{} symbols for {pods} pods",
+        stats.num_symbols
+    );
+    let values = db.label_values("pod");
+    assert_eq!(values.len(), 250);
+    let m = Matcher::new(MatchOp::Equal, "pod", "pod-0-7").unwrap();
+    assert_eq!(db.select(&[m], 0, i64::MAX)[0].samples.len(), 10);
+    // New series after the symbol table was compacted resolve correctly.
+    db.append(&[(
+        Labels::from_pairs([("__name__", "up"), ("pod", "pod-new")]),
+        60 * S,
+        2.0,
+    )])
+    .unwrap();
+    let m = Matcher::new(MatchOp::Equal, "pod", "pod-new").unwrap();
+    assert_eq!(db.select(&[m], 0, i64::MAX)[0].samples, vec![(60 * S, 2.0)]);
+    let m = Matcher::new(MatchOp::Equal, "pod", "pod-4-3").unwrap();
+    assert_eq!(
+        db.select(&[m], 0, i64::MAX)[0].labels.get("pod"),
+        Some("pod-4-3")
+    );
+}
