@@ -5,8 +5,10 @@
 //! payload][payload]`. A payload starts with its type byte: `1` series (`uvarint ref`,
 //! `uvarint label count`, then length-prefixed name and value bytes per label), `2`
 //! samples (`uvarint count`, then per sample `uvarint ref`, zigzag `varint timestamp ms`,
-//! `f64` LE value bits). Replay stops at the first record that is incomplete or fails its
-//! checksum: that segment is cut there and later segments are removed.
+//! `f64` LE value bits), `3` samples with deltas (see ARCHITECTURE.md); a payload starting
+//! with `0x80` is another payload compressed with Snappy. Replay stops at the first record
+//! that is incomplete or fails its checksum: that segment is cut there and later segments
+//! are removed.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -16,6 +18,10 @@ use model::{Label, Labels};
 
 /// Segments are cut at this size.
 pub const SEGMENT_SIZE: u64 = 128 << 20;
+
+/// A payload starting with this byte is the rest of the record compressed with Snappy
+/// (raw format); the decompressed bytes are a payload of one of the types below.
+const SNAPPY: u8 = 0x80;
 
 /// A record cannot be larger than this (a corrupt length must not make us allocate).
 const MAX_RECORD: usize = 64 << 20;
@@ -218,6 +224,16 @@ fn read_segment(path: &Path, apply: &mut impl FnMut(Record)) -> io::Result<(usiz
         if crc32fast::hash(payload) != crc {
             return Ok((records, Some(pos as u64)));
         }
+        let decompressed;
+        let payload = if payload.first() == Some(&SNAPPY) {
+            let Some(plain) = decompress(&payload[1..]) else {
+                return Ok((records, Some(pos as u64)));
+            };
+            decompressed = plain;
+            &decompressed[..]
+        } else {
+            payload
+        };
         match Record::decode(payload) {
             Some(record) => apply(record),
             None => return Ok((records, Some(pos as u64))),
@@ -226,6 +242,15 @@ fn read_segment(path: &Path, apply: &mut impl FnMut(Record)) -> io::Result<(usiz
         pos += 8 + len;
     }
     Ok((records, None))
+}
+
+/// Decompresses a Snappy payload, refusing one that claims to be larger than a record may be.
+fn decompress(compressed: &[u8]) -> Option<Vec<u8>> {
+    let len = snap::raw::decompress_len(compressed).ok()?;
+    if len > MAX_RECORD {
+        return None;
+    }
+    snap::raw::Decoder::new().decompress_vec(compressed).ok()
 }
 
 fn checkpoint_name(n: u64) -> String {
@@ -405,7 +430,9 @@ pub struct WalWriter {
     segment: u64,
     size: u64,
     file: BufWriter<File>,
+    plain: Vec<u8>,
     scratch: Vec<u8>,
+    encoder: snap::raw::Encoder,
 }
 
 impl WalWriter {
@@ -421,7 +448,9 @@ impl WalWriter {
             segment,
             size,
             file: BufWriter::with_capacity(1 << 16, file),
+            plain: Vec::new(),
             scratch: Vec::new(),
+            encoder: snap::raw::Encoder::new(),
         })
     }
 
@@ -429,8 +458,21 @@ impl WalWriter {
     /// of the process; `sync` makes them survive a crash of the machine).
     pub fn log(&mut self, records: &[Record]) -> io::Result<()> {
         for record in records {
+            self.plain.clear();
+            record.encode(&mut self.plain);
+            // Snappy, as Prometheus's WAL does: a third or more off sample records (refs and
+            // timestamps repeat), kept only when it is smaller.
             self.scratch.clear();
-            record.encode(&mut self.scratch);
+            self.scratch.push(SNAPPY);
+            self.scratch
+                .resize(1 + snap::raw::max_compress_len(self.plain.len()), 0);
+            match self.encoder.compress(&self.plain, &mut self.scratch[1..]) {
+                Ok(n) if n + 1 < self.plain.len() => self.scratch.truncate(n + 1),
+                _ => {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(&self.plain);
+                }
+            }
             let framed = 8 + self.scratch.len() as u64;
             if self.size > 0 && self.size + framed > SEGMENT_SIZE {
                 self.cut()?;
