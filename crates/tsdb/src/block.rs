@@ -13,13 +13,14 @@
 //! `segment number << 32 | byte offset`.
 //!
 //! Index (all integers little-endian unless varint):
-//! header `PMIX`, version byte 1, 3 zero bytes; then the series, in label-set order, each
+//! header `PMIX`, version byte 2, 3 zero bytes; then the series, in label-set order, each
 //! `uvarint label count`, `uvarint name id, uvarint value id` per label (ids into the
 //! symbol table), `uvarint chunk count`, and per chunk `varint (min time − previous max
-//! time, or min time for the first)`, `uvarint max − min`, `uvarint reference`,
-//! `uvarint data length`; then the symbol table (`uvarint count`, then `uvarint length`
-//! and the UTF-8 bytes each, id = position); then `u64` start offsets of the series plus one end
-//! offset; then the postings (`uvarint pair count`, then per label pair sorted by name
+//! time, or − the block's min time for the first)`, `uvarint max − min`, `varint
+//! (reference − previous chunk's reference, or 0 for the first)`, `uvarint data length`;
+//! then the symbol table (`uvarint count`, then `uvarint length` and the UTF-8 bytes each,
+//! id = position); then the start offset of every series plus one end offset, as `uvarint`
+//! deltas; then the postings (`uvarint pair count`, then per label pair sorted by name
 //! and value: `uvarint name id`, `uvarint value id`, `uvarint byte length`, and the
 //! series numbers as uvarint deltas); then the table of contents: `u64` offsets of the
 //! symbol table, the series offsets and the postings, `u64` end of postings, `u64` series
@@ -42,6 +43,9 @@ use crate::wal::{decode_uvarint, encode_uvarint};
 const CHUNK_MAGIC: u32 = 0x85BD_40DD;
 const CHUNK_SEGMENT_MAX: u64 = 512 << 20;
 const INDEX_MAGIC: &[u8; 4] = b"PMIX";
+/// Version 2: series offsets as uvarint deltas, the first chunk's min time relative to the
+/// block's, chunk references after the first as deltas. Version 1 is still read.
+const INDEX_VERSION: u8 = 2;
 const TOC_LEN: u64 = 8 * 5 + 4 + 4;
 const ENCODING_XOR: u8 = 1;
 
@@ -180,7 +184,7 @@ impl BlockWriter {
             crc: crc32fast::Hasher::new(),
         };
         index.write(INDEX_MAGIC)?;
-        index.write(&[1, 0, 0, 0])?;
+        index.write(&[INDEX_VERSION, 0, 0, 0])?;
         Ok(Self {
             parent: parent.to_path_buf(),
             tmp,
@@ -276,14 +280,19 @@ impl BlockWriter {
                 .push(series_number);
         }
         encode_uvarint(&mut entry, chunks.len() as u64);
-        let mut previous_max = 0i64;
+        let mut previous_max = self.min_time;
+        let mut previous_ref = 0u64;
         for (min_t, max_t, data) in chunks {
             let (reference, len) = self.write_chunk(data)?;
             encode_uvarint(&mut entry, zigzag(min_t.wrapping_sub(previous_max)));
             encode_uvarint(&mut entry, max_t.wrapping_sub(*min_t) as u64);
-            encode_uvarint(&mut entry, reference);
+            encode_uvarint(
+                &mut entry,
+                zigzag(reference.wrapping_sub(previous_ref) as i64),
+            );
             encode_uvarint(&mut entry, u64::from(len));
             previous_max = *max_t;
+            previous_ref = reference;
             self.stats.num_chunks += 1;
             self.stats.num_samples += u64::from(u16::from_be_bytes([
                 data.first().copied().unwrap_or(0),
@@ -318,8 +327,10 @@ impl BlockWriter {
         self.index.write(&buf)?;
         let offsets_at = self.index.pos;
         buf.clear();
+        let mut previous = 0u64;
         for offset in self.series_offsets.iter().chain([&symbols_at]) {
-            buf.extend_from_slice(&offset.to_le_bytes());
+            encode_uvarint(&mut buf, offset - previous);
+            previous = *offset;
         }
         self.index.write(&buf)?;
         let postings_at = self.index.pos;
@@ -422,6 +433,7 @@ pub struct Block {
     series_offsets: Vec<u64>,
     chunk_files: Vec<File>,
     size: u64,
+    version: u8,
 }
 
 /// One series read from a block.
@@ -461,6 +473,16 @@ impl Block {
         if &toc[44..48] != INDEX_MAGIC {
             return Err(corrupt(format!("{}: bad magic", index_path.display())));
         }
+        let mut header = [0u8; 8];
+        index.read_exact_at(&mut header, 0)?;
+        let version = header[4];
+        if &header[..4] != INDEX_MAGIC || !(1..=INDEX_VERSION).contains(&version) {
+            return Err(corrupt(format!(
+                "{}: not an index this version reads (header {:?})",
+                index_path.display(),
+                &header[..5]
+            )));
+        }
         let symbols_at = read_u64(&toc, 0)?;
         let offsets_at = read_u64(&toc, 8)?;
         let postings_at = read_u64(&toc, 16)?;
@@ -490,7 +512,7 @@ impl Block {
             && offsets_at <= postings_at
             && postings_at <= postings_end
             && postings_end <= len - TOC_LEN
-            && offsets_at + (count + 1) * 8 == postings_at)
+            && (version > 1 || offsets_at + (count + 1) * 8 == postings_at))
         {
             return Err(corrupt(format!(
                 "{}: inconsistent table of contents",
@@ -516,10 +538,26 @@ impl Block {
             .collect();
         let mut section = vec![0u8; (postings_at - offsets_at) as usize];
         index.read_exact_at(&mut section, offsets_at)?;
-        let series_offsets = section
-            .chunks_exact(8)
-            .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-            .collect();
+        let series_offsets: Vec<u64> = if version == 1 {
+            section
+                .chunks_exact(8)
+                .map(|b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+                .collect()
+        } else {
+            let bad = || corrupt(format!("{}: bad series offsets", index_path.display()));
+            let mut offsets = Vec::with_capacity((count as usize + 1).min(1 << 24));
+            let (mut pos, mut current) = (0usize, 0u64);
+            while pos < section.len() {
+                current = current
+                    .checked_add(decode_uvarint(&section, &mut pos).ok_or_else(bad)?)
+                    .ok_or_else(bad)?;
+                offsets.push(current);
+            }
+            if offsets.len() as u64 != count + 1 || offsets.last() != Some(&symbols_at) {
+                return Err(bad());
+            }
+            offsets
+        };
         let mut section = vec![0u8; (postings_end - postings_at) as usize];
         index.read_exact_at(&mut section, postings_at)?;
         let bad = || corrupt(format!("{}: bad postings", index_path.display()));
@@ -555,6 +593,7 @@ impl Block {
             series_offsets,
             chunk_files,
             size,
+            version,
         })
     }
 
@@ -643,12 +682,20 @@ impl Block {
         }
         let n = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
         let mut chunks = Vec::with_capacity((n as usize).min(1024));
-        let mut previous_max = 0i64;
+        let v1 = self.version == 1;
+        let mut previous_max = if v1 { 0 } else { self.meta.min_time };
+        let mut previous_ref = 0u64;
         for _ in 0..n {
             let min_t =
                 previous_max.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos).ok_or_else(bad)?));
             let max_t = min_t.wrapping_add(decode_uvarint(buf, &mut pos).ok_or_else(bad)? as i64);
-            let reference = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+            let raw = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+            let reference = if v1 {
+                raw
+            } else {
+                previous_ref.wrapping_add(unzigzag(raw) as u64)
+            };
+            previous_ref = reference;
             let len = decode_uvarint(buf, &mut pos).ok_or_else(bad)? as u32;
             chunks.push(ChunkMeta {
                 min_t,
