@@ -174,27 +174,16 @@ pub fn create_blocks_from_openmetrics(
     let out = Path::new(output);
     let metas = tsdb::write_blocks(out, &sorted, block_ms)?;
     if !quiet {
-        let with_sizes: Vec<(tsdb::BlockMeta, u64)> = metas
+        // One listing of the output directory gives the sizes of the blocks just written.
+        let created: std::collections::HashSet<&str> =
+            metas.iter().map(|m| m.ulid.as_str()).collect();
+        let with_sizes: Vec<(tsdb::BlockMeta, u64)> = tsdb::list_blocks(out)?
             .into_iter()
-            .map(|m| {
-                let size = dir_size(&out.join(&m.ulid));
-                (m, size)
-            })
+            .filter(|(m, _)| created.contains(m.ulid.as_str()))
             .collect();
         print!("{}", tabwrite(&block_rows(&with_sizes, human)));
     }
     Ok(())
-}
-
-fn dir_size(dir: &Path) -> u64 {
-    tsdb::list_blocks(dir.parent().unwrap_or(dir))
-        .ok()
-        .and_then(|all| {
-            all.into_iter()
-                .find(|(m, _)| dir.ends_with(&m.ulid))
-                .map(|(_, size)| size)
-        })
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

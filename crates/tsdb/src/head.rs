@@ -449,25 +449,18 @@ impl Head {
         self.series(r).is_some()
     }
 
-    /// Checks a sample against the series' newest one (or against `pending`, a newer
-    /// sample not applied yet). `Ok(false)`: an identical repeat.
-    pub fn check(
-        &self,
-        r: u64,
-        t: i64,
-        v: f64,
-        pending: Option<(i64, u64)>,
-    ) -> Result<bool, Rejection> {
+    /// Checks a sample against the series' newest one. `Ok(false)`: an identical repeat.
+    pub fn check(&self, r: u64, t: i64, v: f64) -> Result<bool, Rejection> {
         if t < self.min_valid_t {
             return Err(Rejection::OutOfBounds);
         }
         let Some(s) = self.series(r) else {
             return Ok(true);
         };
-        if s.chunk_count() == 0 && pending.is_none() {
+        if s.chunk_count() == 0 {
             return Ok(true);
         }
-        let (max_t, last_bits) = pending.unwrap_or((s.max_t, s.last_bits));
+        let (max_t, last_bits) = (s.max_t, s.last_bits);
         if t > max_t {
             Ok(true)
         } else if t == max_t {

@@ -325,7 +325,7 @@ impl Db {
                      v: f64,
                      result: &mut AppendResult,
                      accepted: &mut Vec<(u64, i64, f64)>| {
-            match head.check(r, t, v, None) {
+            match head.check(r, t, v) {
                 Ok(true) => {
                     head.append(r, t, v);
                     result.appended += 1;
