@@ -1,0 +1,513 @@
+//! Aggregation operators. Group keys are computed once per input series; the steps are
+//! then walked with one accumulator per group.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use model::Labels;
+
+use crate::ast::{AggregateExpr, AggregateOp, PosRange};
+use crate::eval::{Ev, EvResult, SeriesV, Val};
+use crate::funcs::{format_float_f, format_go_float, kahan_inc, quantile_of};
+use crate::value::AnnotationKind;
+use crate::EvalError;
+
+/// The labels a series contributes to its group.
+fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
+    Labels::from_sorted(
+        labels
+            .iter()
+            .filter(|l| {
+                let listed = grouping.contains(&l.name);
+                if without {
+                    !listed && l.name != model::METRIC_NAME
+                } else {
+                    listed
+                }
+            })
+            .cloned()
+            .collect(),
+    )
+}
+
+#[derive(Clone, Default)]
+struct Acc {
+    seen: bool,
+    value: f64,
+    comp: f64,
+    mean: f64,
+    count: f64,
+    incremental: bool,
+}
+
+pub(crate) fn aggregate(
+    ev: &Ev,
+    a: &AggregateExpr,
+    input: Vec<SeriesV>,
+    param: Option<Vec<f64>>,
+    label_param: Option<String>,
+    param_pos: PosRange,
+) -> EvResult<Val> {
+    let steps: Vec<i64> = ev.steps().collect();
+    // Group of each series.
+    let mut group_index: HashMap<Labels, usize> = HashMap::new();
+    let mut groups: Vec<(Labels, bool)> = Vec::new();
+    let group_of: Vec<usize> = input
+        .iter()
+        .map(|s| {
+            let key = group_labels(&s.labels, &a.grouping, a.without);
+            let n = groups.len();
+            let g = *group_index.entry(key.clone()).or_insert_with(|| {
+                groups.push((key, false));
+                n
+            });
+            groups[g].1 |= s.drop_name;
+            g
+        })
+        .collect();
+
+    match a.op {
+        AggregateOp::Quantile => {
+            if let Some(p) = &param {
+                if p.iter().any(|v| v.is_nan()) {
+                    ev.ctx.annotate(
+                        AnnotationKind::Warning,
+                        "quantile value should be between 0 and 1, got NaN".into(),
+                        param_pos,
+                    );
+                } else {
+                    let max = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
+                    if max > 1.0 {
+                        ev.ctx.annotate(
+                            AnnotationKind::Warning,
+                            format!(
+                                "quantile value should be between 0 and 1, got {}",
+                                format_go_float(max)
+                            ),
+                            param_pos,
+                        );
+                    }
+                    if min < 0.0 {
+                        ev.ctx.annotate(
+                            AnnotationKind::Warning,
+                            format!(
+                                "quantile value should be between 0 and 1, got {}",
+                                format_go_float(min)
+                            ),
+                            param_pos,
+                        );
+                    }
+                }
+            }
+        }
+        AggregateOp::LimitRatio => {
+            if let Some(p) = &param {
+                if p.iter().any(|v| v.is_nan()) {
+                    return Err(EvalError::Execution("Ratio value is NaN".into()));
+                }
+                let max = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let min = p.iter().cloned().fold(f64::INFINITY, f64::min);
+                if max > 1.0 {
+                    ev.ctx.annotate(
+                        AnnotationKind::Warning,
+                        format!(
+                            "ratio value should be between -1 and 1, got {}, capping to 1",
+                            format_go_float(max)
+                        ),
+                        param_pos,
+                    );
+                }
+                if min < -1.0 {
+                    ev.ctx.annotate(
+                        AnnotationKind::Warning,
+                        format!(
+                            "ratio value should be between -1 and 1, got {}, capping to -1",
+                            format_go_float(min)
+                        ),
+                        param_pos,
+                    );
+                }
+            }
+        }
+        AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk
+            if param.as_ref().is_some_and(|p| p.iter().any(|v| v.is_nan())) =>
+        {
+            return Err(EvalError::Execution("Parameter value is NaN".into()));
+        }
+        _ => {}
+    }
+
+    match a.op {
+        AggregateOp::Topk
+        | AggregateOp::Bottomk
+        | AggregateOp::Limitk
+        | AggregateOp::LimitRatio => {
+            return select_k(
+                ev,
+                a,
+                input,
+                &group_of,
+                groups.len(),
+                param.unwrap_or_default(),
+                &steps,
+            );
+        }
+        AggregateOp::CountValues => {
+            return count_values(
+                ev,
+                a,
+                input,
+                &group_of,
+                &groups,
+                label_param.unwrap_or_default(),
+                &steps,
+            );
+        }
+        _ => {}
+    }
+
+    let ngroups = groups.len();
+    let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); ngroups];
+    let mut cursors = vec![0usize; input.len()];
+    let mut accs: Vec<Acc> = vec![Acc::default(); ngroups];
+    let mut values: Vec<Vec<f64>> = if a.op == AggregateOp::Quantile {
+        vec![Vec::new(); ngroups]
+    } else {
+        Vec::new()
+    };
+    let mut touched: Vec<usize> = Vec::new();
+    for (si, &ts) in steps.iter().enumerate() {
+        touched.clear();
+        for (i, s) in input.iter().enumerate() {
+            let Some(&(t, v)) = s.points.get(cursors[i]) else {
+                continue;
+            };
+            if t != ts {
+                continue;
+            }
+            cursors[i] += 1;
+            let g = group_of[i];
+            let acc = &mut accs[g];
+            if !acc.seen {
+                *acc = Acc {
+                    seen: true,
+                    ..Acc::default()
+                };
+                touched.push(g);
+                if a.op == AggregateOp::Quantile {
+                    values[g].clear();
+                }
+                match a.op {
+                    AggregateOp::Sum | AggregateOp::Min | AggregateOp::Max => acc.value = v,
+                    AggregateOp::Avg => {
+                        acc.value = v;
+                        acc.count = 1.0;
+                    }
+                    AggregateOp::Count | AggregateOp::Group => acc.count = 1.0,
+                    AggregateOp::Stddev | AggregateOp::Stdvar => {
+                        // Welford from zero, so a lone NaN or Inf gives NaN.
+                        acc.count = 1.0;
+                        acc.mean = v;
+                        acc.value = if v.is_finite() { 0.0 } else { f64::NAN };
+                    }
+                    AggregateOp::Quantile => values[g].push(v),
+                    _ => {}
+                }
+                continue;
+            }
+            match a.op {
+                AggregateOp::Sum => {
+                    let (s2, c2) = kahan_inc(v, acc.value, acc.comp);
+                    acc.value = s2;
+                    acc.comp = c2;
+                }
+                AggregateOp::Avg => {
+                    acc.count += 1.0;
+                    if !acc.incremental {
+                        let (s2, c2) = kahan_inc(v, acc.value, acc.comp);
+                        if !s2.is_infinite() {
+                            acc.value = s2;
+                            acc.comp = c2;
+                            continue;
+                        }
+                        // The sum would overflow: continue with an incremental mean.
+                        acc.incremental = true;
+                        acc.mean = acc.value / (acc.count - 1.0);
+                        acc.comp /= acc.count - 1.0;
+                    }
+                    if acc.mean.is_infinite() {
+                        if v.is_infinite() && (acc.mean > 0.0) == (v > 0.0) {
+                            continue;
+                        }
+                        if !v.is_infinite() && !v.is_nan() {
+                            continue;
+                        }
+                    }
+                    let q = (acc.count - 1.0) / acc.count;
+                    let (m2, c2) = kahan_inc(v / acc.count, q * acc.mean, q * acc.comp);
+                    acc.mean = m2;
+                    acc.comp = c2;
+                }
+                AggregateOp::Count | AggregateOp::Group => acc.count += 1.0,
+                AggregateOp::Min if acc.value > v || acc.value.is_nan() => acc.value = v,
+                AggregateOp::Max if acc.value < v || acc.value.is_nan() => acc.value = v,
+                AggregateOp::Stddev | AggregateOp::Stdvar => {
+                    acc.count += 1.0;
+                    let delta = v - (acc.mean + acc.comp);
+                    let (m2, c2) = kahan_inc(delta / acc.count, acc.mean, acc.comp);
+                    acc.mean = m2;
+                    acc.comp = c2;
+                    acc.value += delta * (v - (acc.mean + acc.comp));
+                }
+                AggregateOp::Quantile => values[a_group(g)].push(v),
+                _ => {}
+            }
+        }
+        for &g in &touched {
+            let acc = &mut accs[g];
+            let v = match a.op {
+                AggregateOp::Sum => acc.value + acc.comp,
+                AggregateOp::Avg => {
+                    if acc.incremental {
+                        acc.mean + acc.comp
+                    } else {
+                        acc.value / acc.count + acc.comp / acc.count
+                    }
+                }
+                AggregateOp::Count => acc.count,
+                AggregateOp::Group => 1.0,
+                AggregateOp::Min | AggregateOp::Max => acc.value,
+                AggregateOp::Stdvar => acc.value / acc.count,
+                AggregateOp::Stddev => (acc.value / acc.count).sqrt(),
+                AggregateOp::Quantile => {
+                    let q = param.as_ref().map(|p| p[si]).unwrap_or(f64::NAN);
+                    quantile_of(q, &mut values[g])
+                }
+                _ => f64::NAN,
+            };
+            acc.seen = false;
+            out[g].push((ts, v));
+        }
+    }
+    let series = groups
+        .into_iter()
+        .zip(out)
+        .filter(|(_, pts)| !pts.is_empty())
+        .map(|((labels, drop_name), points)| SeriesV {
+            labels,
+            drop_name,
+            points,
+        })
+        .collect();
+    Ok(Val::Vector(series))
+}
+
+#[inline]
+fn a_group(g: usize) -> usize {
+    g
+}
+
+/// A stable 64-bit hash of a label set, for `limit_ratio`'s sampling.
+fn labels_hash(labels: &Labels) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    for l in labels.iter() {
+        l.name.hash(&mut h);
+        l.value.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn select_k(
+    ev: &Ev,
+    a: &AggregateExpr,
+    input: Vec<SeriesV>,
+    group_of: &[usize],
+    ngroups: usize,
+    param: Vec<f64>,
+    steps: &[i64],
+) -> EvResult<Val> {
+    let mut out_points: Vec<Vec<(i64, f64)>> = vec![Vec::new(); input.len()];
+    let mut cursors = vec![0usize; input.len()];
+    let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
+    // For instant queries the output order matters: groups in order of appearance, then
+    // rank within the group.
+    let mut order: Vec<usize> = Vec::new();
+    let ratio_offsets: Vec<f64> = if a.op == AggregateOp::LimitRatio {
+        input
+            .iter()
+            .map(|s| labels_hash(&s.labels) as f64 / u64::MAX as f64)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for (si, &ts) in steps.iter().enumerate() {
+        for m in members.iter_mut() {
+            m.clear();
+        }
+        for (i, s) in input.iter().enumerate() {
+            let Some(&(t, v)) = s.points.get(cursors[i]) else {
+                continue;
+            };
+            if t != ts {
+                continue;
+            }
+            cursors[i] += 1;
+            members[group_of[i]].push((i, v));
+        }
+        let p = param.get(si).copied().unwrap_or(f64::NAN);
+        match a.op {
+            AggregateOp::LimitRatio => {
+                let ratio = p.clamp(-1.0, 1.0);
+                for m in &members {
+                    for &(i, v) in m {
+                        let off = ratio_offsets[i];
+                        let keep = if ratio >= 0.0 {
+                            off < ratio
+                        } else {
+                            off >= 1.0 + ratio
+                        };
+                        if keep {
+                            out_points[i].push((ts, v));
+                            if si == 0 {
+                                order.push(i);
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {
+                if p.is_nan() {
+                    return Err(EvalError::Execution("Parameter value is NaN".into()));
+                }
+                let k = if p >= 9.2e18 {
+                    usize::MAX
+                } else if p < 1.0 {
+                    0
+                } else {
+                    p as usize
+                };
+                if k == 0 {
+                    continue;
+                }
+                for m in members.iter_mut() {
+                    if m.is_empty() {
+                        continue;
+                    }
+                    match a.op {
+                        AggregateOp::Topk => m.sort_by(|x, y| cmp_desc_nan_last(x.1, y.1)),
+                        AggregateOp::Bottomk => m.sort_by(|x, y| cmp_asc_nan_last(x.1, y.1)),
+                        _ => {}
+                    }
+                    for &(i, v) in m.iter().take(k) {
+                        out_points[i].push((ts, v));
+                        if si == 0 {
+                            order.push(i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let _ = ev;
+    let mut input: Vec<Option<SeriesV>> = input.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    if steps.len() == 1 {
+        for i in order {
+            if let Some(mut s) = input[i].take() {
+                s.points = std::mem::take(&mut out_points[i]);
+                out.push(s);
+            }
+        }
+    } else {
+        for (i, slot) in input.iter_mut().enumerate() {
+            if out_points[i].is_empty() {
+                continue;
+            }
+            if let Some(mut s) = slot.take() {
+                s.points = std::mem::take(&mut out_points[i]);
+                out.push(s);
+            }
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
+fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Greater,
+        (false, true) => std::cmp::Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
+    }
+}
+
+fn count_values(
+    ev: &Ev,
+    a: &AggregateExpr,
+    input: Vec<SeriesV>,
+    group_of: &[usize],
+    groups: &[(Labels, bool)],
+    label: String,
+    steps: &[i64],
+) -> EvResult<Val> {
+    if !valid_label_name(&label) {
+        return Err(EvalError::Execution(format!(
+            "invalid label name {}",
+            crate::printer::go_quote(&label)
+        )));
+    }
+    let _ = (ev, a);
+    let mut index: HashMap<Labels, usize> = HashMap::new();
+    let mut out: Vec<SeriesV> = Vec::new();
+    let mut cursors = vec![0usize; input.len()];
+    for &ts in steps {
+        let mut counts: Vec<(usize, f64)> = Vec::new();
+        for (i, s) in input.iter().enumerate() {
+            let Some(&(t, v)) = s.points.get(cursors[i]) else {
+                continue;
+            };
+            if t != ts {
+                continue;
+            }
+            cursors[i] += 1;
+            let mut b = groups[group_of[i]].0.to_builder();
+            b.set(label.clone(), format_float_f(v));
+            let labels = b.build();
+            let idx = *index.entry(labels.clone()).or_insert_with(|| {
+                out.push(SeriesV {
+                    labels,
+                    drop_name: false,
+                    points: Vec::new(),
+                });
+                out.len() - 1
+            });
+            match counts.iter_mut().find(|(o, _)| *o == idx) {
+                Some(c) => c.1 += 1.0,
+                None => counts.push((idx, 1.0)),
+            }
+        }
+        for (idx, c) in counts {
+            out[idx].points.push((ts, c));
+        }
+    }
+    Ok(Val::Vector(out))
+}
+
+/// Whether a label name is valid: any non-empty UTF-8 text in 3.x (strings holding bytes
+/// of invalid UTF-8 are not).
+pub(crate) fn valid_label_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| (0xF780..=0xF7FF).contains(&(c as u32)))
+}

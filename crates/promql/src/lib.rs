@@ -1,0 +1,535 @@
+//! PromQL for Promethium: a parser for Prometheus 3.x syntax (with positions, for errors
+//! and annotations), a printer, and an evaluator over the TSDB that gives Prometheus's
+//! answers.
+//!
+//! ```no_run
+//! # fn demo(db: &tsdb::Db) -> Result<(), promql::QueryError> {
+//! let engine = promql::Engine::new(promql::EngineOptions::default());
+//! let result = engine.instant(db, "sum by (job) (rate(http_requests_total[5m]))", 1_700_000_000_000)?;
+//! println!("{:?}", result.value);
+//! # Ok(()) }
+//! ```
+
+mod aggregate;
+pub mod ast;
+mod eval;
+mod funcs;
+pub mod functions;
+mod histogram;
+mod info;
+mod lexer;
+pub mod parser;
+mod printer;
+mod value;
+
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use model::{Labels, Matcher};
+
+pub use ast::{Expr, ValueType};
+pub use parser::{parse, parse_selector, ParseError};
+pub use printer::{format_duration, format_expr, prettify};
+pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Series, Value};
+
+use ast::*;
+use eval::{Ctx, Ev, Val};
+
+/// Where the engine reads samples from.
+pub trait Storage: Sync {
+    /// Series matching all matchers with their samples in `[mint, maxt]`, sorted by labels.
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData>;
+}
+
+impl Storage for tsdb::Db {
+    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
+        tsdb::Db::select(self, matchers, mint, maxt)
+    }
+}
+
+/// Why a query failed while being prepared or run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EvalError {
+    #[error("query timed out in expression evaluation")]
+    Timeout,
+    #[error("query was canceled in expression evaluation")]
+    Canceled,
+    #[error("query processing would load too many samples into memory in query execution")]
+    TooManySamples,
+    /// An error while evaluating (Prometheus's `execution` error type).
+    #[error("{0}")]
+    Execution(String),
+    /// The query cannot run as asked (Prometheus's `bad_data` error type).
+    #[error("{0}")]
+    BadQuery(String),
+}
+
+/// A failed query.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Eval(#[from] EvalError),
+}
+
+/// Engine settings (Prometheus's `--query.*` flags).
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (`--query.lookback-delta`).
+    pub lookback_delta_ms: i64,
+    /// Most samples one query may hold (`--query.max-samples`).
+    pub max_samples: usize,
+    /// Longest a query may run (`--query.timeout`).
+    pub timeout: Option<Duration>,
+    /// Step of subqueries that give none.
+    pub subquery_step_ms: i64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            subquery_step_ms: 60_000,
+        }
+    }
+}
+
+/// Per-query settings beyond the time range.
+#[derive(Debug, Clone, Default)]
+pub struct QueryOptions<'a> {
+    /// Overrides the engine's lookback delta.
+    pub lookback_delta_ms: Option<i64>,
+    /// Overrides the engine's timeout when shorter.
+    pub timeout: Option<Duration>,
+    /// Set to cancel the query (e.g. when the client went away).
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// The PromQL engine.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    pub fn new(opts: EngineOptions) -> Self {
+        Self { opts }
+    }
+
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Runs an instant query at `t` (ms).
+    pub fn instant(
+        &self,
+        storage: &dyn Storage,
+        query: &str,
+        t: i64,
+    ) -> Result<QueryResult, QueryError> {
+        let expr = parse(query)?;
+        Ok(self.exec(storage, &expr, query, t, t, 0, &QueryOptions::default())?)
+    }
+
+    /// Runs a range query over `[start, end]` every `step` ms.
+    pub fn range(
+        &self,
+        storage: &dyn Storage,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<QueryResult, QueryError> {
+        let expr = parse(query)?;
+        Ok(self.exec(
+            storage,
+            &expr,
+            query,
+            start,
+            end,
+            step,
+            &QueryOptions::default(),
+        )?)
+    }
+
+    /// Runs a parsed query; `step == 0` means an instant query at `start`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn exec(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        _query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+        qopts: &QueryOptions,
+    ) -> Result<QueryResult, EvalError> {
+        let range_query = step > 0;
+        if range_query {
+            if end < start {
+                return Err(EvalError::BadQuery(
+                    "end timestamp must not be before start time".into(),
+                ));
+            }
+            match expr.value_type() {
+                ValueType::Scalar | ValueType::Vector => {}
+                t => {
+                    return Err(EvalError::BadQuery(format!(
+                        "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                        t.document_name()
+                    )))
+                }
+            }
+        }
+        let (end, step) = if range_query { (end, step) } else { (start, 0) };
+        let mut expr = expr.clone();
+        preprocess(&mut expr, start, end, step)?;
+        let timeout = match (self.opts.timeout, qopts.timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let ctx = Ctx {
+            storage,
+            lookback: qopts
+                .lookback_delta_ms
+                .unwrap_or(self.opts.lookback_delta_ms),
+            max_samples: self.opts.max_samples,
+            subquery_step: self.opts.subquery_step_ms,
+            deadline: timeout.map(|t| Instant::now() + t),
+            cancel: qopts.cancel,
+            annotations: Default::default(),
+            samples_loaded: Default::default(),
+            peak_samples: Default::default(),
+        };
+        let ev = Ev {
+            ctx: &ctx,
+            start,
+            end,
+            interval: if range_query { step } else { 1 },
+        };
+        let val = ev.eval(&expr)?;
+        let value = match val {
+            Val::Scalar(v) => {
+                if range_query {
+                    Value::Matrix(vec![Series {
+                        labels: Labels::default(),
+                        points: ev.steps().zip(v).collect(),
+                    }])
+                } else {
+                    Value::Scalar {
+                        t: start,
+                        v: v.first().copied().unwrap_or(f64::NAN),
+                    }
+                }
+            }
+            Val::String(s) => Value::String { t: start, s },
+            Val::Vector(series) => {
+                let series = eval::finish_series(series)?;
+                if range_query {
+                    let mut m: Vec<Series> = series
+                        .into_iter()
+                        .map(|s| Series {
+                            labels: s.labels,
+                            points: s.points,
+                        })
+                        .collect();
+                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    Value::Matrix(m)
+                } else {
+                    Value::Vector(
+                        series
+                            .into_iter()
+                            .filter_map(|s| {
+                                s.points.first().map(|p| Sample {
+                                    labels: s.labels,
+                                    t: start,
+                                    v: p.1,
+                                })
+                            })
+                            .collect(),
+                    )
+                }
+            }
+            Val::Matrix(series) => {
+                let series = eval::finish_series(series)?;
+                let mut m: Vec<Series> = series
+                    .into_iter()
+                    .map(|s| Series {
+                        labels: s.labels,
+                        points: s.points,
+                    })
+                    .collect();
+                m.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Value::Matrix(m)
+            }
+        };
+        let annotations = ctx.annotations.into_inner();
+        Ok(QueryResult {
+            value,
+            annotations,
+            stats: QueryStats {
+                samples_loaded: ctx.samples_loaded.get(),
+                peak_samples: ctx.peak_samples.get(),
+            },
+        })
+    }
+}
+
+/// Adds `@ t` to every selector and subquery without one (outermost subquery first),
+/// as Prometheus's test runner does to check that results do not depend on the step.
+pub fn pin_at(expr: &mut Expr, t: i64) {
+    match &mut expr.kind {
+        ExprKind::Vector(vs) => {
+            if vs.at.is_none() {
+                vs.at = Some(AtModifier::Time(t));
+            }
+        }
+        ExprKind::Matrix(ms) => {
+            if ms.selector.at.is_none() {
+                ms.selector.at = Some(AtModifier::Time(t));
+            }
+        }
+        ExprKind::Subquery(sq) => {
+            if sq.at.is_none() {
+                sq.at = Some(AtModifier::Time(t));
+            }
+        }
+        ExprKind::Paren(e) | ExprKind::Unary(_, e) | ExprKind::StepInvariant(e) => pin_at(e, t),
+        ExprKind::Binary(b) => {
+            pin_at(&mut b.lhs, t);
+            pin_at(&mut b.rhs, t);
+        }
+        ExprKind::Aggregate(a) => {
+            pin_at(&mut a.expr, t);
+            if let Some(p) = &mut a.param {
+                pin_at(p, t);
+            }
+        }
+        ExprKind::Call(c) => c.args.iter_mut().for_each(|a| pin_at(a, t)),
+        ExprKind::Number(_) | ExprKind::String(_) => {}
+    }
+}
+
+/// Whether the expression calls a function whose value depends on the evaluation time
+/// itself (Prometheus skips the `@` re-runs for those).
+pub fn uses_at_unsafe_function(expr: &Expr) -> bool {
+    let mut found = false;
+    walk(expr, &mut |e| {
+        if let ExprKind::Call(c) = &e.kind {
+            if functions::at_modifier_unsafe(c.func.name)
+                || matches!(c.func.name, "start" | "end" | "range" | "step")
+            {
+                found = true;
+            }
+        }
+    });
+    found
+}
+
+fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
+    f(expr);
+    match &expr.kind {
+        ExprKind::Paren(e) | ExprKind::Unary(_, e) | ExprKind::StepInvariant(e) => walk(e, f),
+        ExprKind::Binary(b) => {
+            walk(&b.lhs, f);
+            walk(&b.rhs, f);
+        }
+        ExprKind::Aggregate(a) => {
+            walk(&a.expr, f);
+            if let Some(p) = &a.param {
+                walk(p, f);
+            }
+        }
+        ExprKind::Call(c) => c.args.iter().for_each(|a| walk(a, f)),
+        ExprKind::Subquery(s) => walk(&s.expr, f),
+        _ => {}
+    }
+}
+
+fn resolve_duration(
+    d: &mut DurationExpr,
+    step: i64,
+    range: i64,
+    positive: bool,
+) -> Result<(), EvalError> {
+    if let DurationExpr::Duration(ms) = d {
+        if positive && *ms <= 0 {
+            return Err(EvalError::BadQuery(
+                "duration must be greater than 0".into(),
+            ));
+        }
+        return Ok(());
+    }
+    let secs = d.seconds(step, range);
+    if !secs.is_finite() {
+        return Err(EvalError::BadQuery("duration is NaN or infinite".into()));
+    }
+    if positive && secs <= 0.0 {
+        return Err(EvalError::BadQuery(
+            "duration must be greater than 0".into(),
+        ));
+    }
+    if secs.abs() > 9.223_372_036e9 {
+        return Err(EvalError::BadQuery("duration is out of range".into()));
+    }
+    *d = DurationExpr::Duration((secs * 1000.0) as i64);
+    Ok(())
+}
+
+fn resolve_at(at: &mut Option<AtModifier>, start: i64, end: i64) {
+    match at {
+        Some(AtModifier::Start) => *at = Some(AtModifier::Time(start)),
+        Some(AtModifier::End) => *at = Some(AtModifier::Time(end)),
+        _ => {}
+    }
+}
+
+/// Resolves duration expressions, `@ start()`/`@ end()` and the `start()`-like
+/// functions, then wraps step-invariant subtrees (Prometheus's `PreprocessExpr`).
+fn preprocess(expr: &mut Expr, start: i64, end: i64, step: i64) -> Result<(), EvalError> {
+    resolve(expr, start, end, step)?;
+    if wrap_step_invariant(expr) {
+        wrap(expr);
+    }
+    Ok(())
+}
+
+fn resolve(expr: &mut Expr, start: i64, end: i64, step: i64) -> Result<(), EvalError> {
+    let range = end - start;
+    match &mut expr.kind {
+        ExprKind::Vector(vs) => {
+            if let Some(o) = &mut vs.offset {
+                resolve_duration(o, step, range, false)?;
+            }
+            resolve_at(&mut vs.at, start, end);
+        }
+        ExprKind::Matrix(ms) => {
+            resolve_duration(&mut ms.range, step, range, true)?;
+            if let Some(o) = &mut ms.selector.offset {
+                resolve_duration(o, step, range, false)?;
+            }
+            resolve_at(&mut ms.selector.at, start, end);
+        }
+        ExprKind::Subquery(sq) => {
+            resolve_duration(&mut sq.range, step, range, true)?;
+            if let Some(s) = &mut sq.step {
+                resolve_duration(s, step, range, true)?;
+            }
+            if let Some(o) = &mut sq.offset {
+                resolve_duration(o, step, range, false)?;
+            }
+            resolve_at(&mut sq.at, start, end);
+            resolve(&mut sq.expr, start, end, step)?;
+        }
+        ExprKind::Call(c) => {
+            let value = match c.func.name {
+                "start" => Some(start as f64 / 1000.0),
+                "end" => Some(end as f64 / 1000.0),
+                "range" => Some(range as f64 / 1000.0),
+                "step" => Some(if start != end {
+                    step as f64 / 1000.0
+                } else {
+                    0.0
+                }),
+                _ => None,
+            };
+            if let Some(v) = value {
+                expr.kind = ExprKind::Number(v);
+                return Ok(());
+            }
+            for a in &mut c.args {
+                resolve(a, start, end, step)?;
+            }
+        }
+        ExprKind::Paren(e) | ExprKind::Unary(_, e) | ExprKind::StepInvariant(e) => {
+            resolve(e, start, end, step)?
+        }
+        ExprKind::Binary(b) => {
+            resolve(&mut b.lhs, start, end, step)?;
+            resolve(&mut b.rhs, start, end, step)?;
+        }
+        ExprKind::Aggregate(a) => {
+            resolve(&mut a.expr, start, end, step)?;
+            if let Some(p) = &mut a.param {
+                resolve(p, start, end, step)?;
+            }
+        }
+        ExprKind::Number(_) | ExprKind::String(_) => {}
+    }
+    Ok(())
+}
+
+fn wrap(e: &mut Expr) {
+    if matches!(
+        e.kind,
+        ExprKind::Number(_) | ExprKind::String(_) | ExprKind::StepInvariant(_)
+    ) {
+        return;
+    }
+    let inner = std::mem::replace(e, Expr::new(ExprKind::Number(0.0), e.pos));
+    let pos = inner.pos;
+    *e = Expr::new(ExprKind::StepInvariant(Box::new(inner)), pos);
+}
+
+/// Returns whether the subtree is step-invariant; wraps invariant children of variant
+/// nodes.
+fn wrap_step_invariant(expr: &mut Expr) -> bool {
+    match &mut expr.kind {
+        ExprKind::Vector(vs) => vs.at.is_some(),
+        ExprKind::Matrix(ms) => ms.selector.at.is_some(),
+        ExprKind::Number(_) | ExprKind::String(_) => true,
+        ExprKind::StepInvariant(_) => true,
+        ExprKind::Paren(e) | ExprKind::Unary(_, e) => wrap_step_invariant(e),
+        ExprKind::Aggregate(a) => {
+            let inner = wrap_step_invariant(&mut a.expr);
+            let param = match &mut a.param {
+                Some(p) => wrap_step_invariant(p),
+                None => true,
+            };
+            if inner && param {
+                return true;
+            }
+            if inner {
+                wrap(&mut a.expr);
+            }
+            false
+        }
+        ExprKind::Binary(b) => {
+            let l = wrap_step_invariant(&mut b.lhs);
+            let r = wrap_step_invariant(&mut b.rhs);
+            if l && r {
+                return true;
+            }
+            if l {
+                wrap(&mut b.lhs);
+            }
+            if r {
+                wrap(&mut b.rhs);
+            }
+            false
+        }
+        ExprKind::Call(c) => {
+            let mut all = !functions::at_modifier_unsafe(c.func.name);
+            let flags: Vec<bool> = c.args.iter_mut().map(wrap_step_invariant).collect();
+            all = all && flags.iter().all(|f| *f);
+            if all {
+                return true;
+            }
+            for (a, f) in c.args.iter_mut().zip(flags) {
+                if f {
+                    wrap(a);
+                }
+            }
+            false
+        }
+        ExprKind::Subquery(sq) => {
+            if wrap_step_invariant(&mut sq.expr) {
+                wrap(&mut sq.expr);
+            }
+            sq.at.is_some()
+        }
+    }
+}
