@@ -1,8 +1,11 @@
-//! The Prometheus HTTP API v1 endpoints over storage and scraping: `series`, `labels`,
-//! `label/<name>/values`, `targets` and `scrape_pools`, with Prometheus's JSON envelope and
-//! error types. (The query endpoints come with the PromQL engine.)
+//! The Prometheus HTTP API v1 endpoints over storage, the PromQL engine and scraping:
+//! `query`, `query_range`, `format_query`, `parse_query`, `series`, `labels`,
+//! `label/<name>/values`, `targets`, `scrape_pools`, metadata and status, with
+//! Prometheus's JSON envelope and error types.
 
 mod form;
+mod query;
+mod tree;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -13,18 +16,48 @@ use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use model::{Labels, MatchOp, Matcher};
+use model::{Labels, Matcher};
 use serde_json::{json, Map, Value};
 
 /// What the endpoints read.
 pub struct ApiState {
     pub db: Arc<tsdb::Db>,
     pub scrape: Arc<scrape::Manager>,
+    pub engine: promql::Engine,
+    /// One permit per query allowed to run at once (`--query.max-concurrency`).
+    pub query_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl ApiState {
+    /// State with a query engine and at most `max_concurrency` queries running at once.
+    pub fn new(
+        db: Arc<tsdb::Db>,
+        scrape: Arc<scrape::Manager>,
+        engine: promql::Engine,
+        max_concurrency: usize,
+    ) -> Self {
+        Self {
+            db,
+            scrape,
+            engine,
+            query_slots: Arc::new(tokio::sync::Semaphore::new(max_concurrency.max(1))),
+        }
+    }
 }
 
 /// The routes, relative to the server's route prefix.
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
+        .route("/api/v1/query", get(query::instant).post(query::instant))
+        .route("/api/v1/query_range", get(query::range).post(query::range))
+        .route(
+            "/api/v1/format_query",
+            get(query::format_query).post(query::format_query),
+        )
+        .route(
+            "/api/v1/parse_query",
+            get(query::parse_query).post(query::parse_query),
+        )
         .route("/api/v1/series", get(series).post(series))
         .route("/api/v1/labels", get(labels).post(labels))
         .route("/api/v1/label/{name}/values", get(label_values))
@@ -58,11 +91,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"status": "error", "errorType": self.kind, "error": self.message});
+        let mut body = String::from("{\"status\":\"error\",\"errorType\":");
+        query::json_string(&mut body, self.kind);
+        body.push_str(",\"error\":");
+        query::json_string(&mut body, &self.message);
+        body.push('}');
         (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
+            body,
         )
             .into_response()
     }
@@ -134,48 +171,13 @@ fn limit_param(params: &[(String, String)]) -> Result<usize, ApiError> {
     }
 }
 
-/// promql-parser's matchers as ours (which compile the anchored regexes).
-fn convert_matchers(matchers: Vec<promql_parser::label::Matcher>) -> Result<Vec<Matcher>, String> {
-    use promql_parser::label::MatchOp as P;
-    matchers
-        .into_iter()
-        .map(|m| {
-            let op = match m.op {
-                P::Equal => MatchOp::Equal,
-                P::NotEqual => MatchOp::NotEqual,
-                P::Re(_) => MatchOp::Regex,
-                P::NotRe(_) => MatchOp::NotRegex,
-            };
-            Matcher::new(op, m.name, m.value)
-        })
-        .collect()
-}
-
-/// Parses the `match[]` selectors; each is a list of alternatives (for `or` in a selector).
+/// Parses the `match[]` selectors.
 fn selectors(params: &[(String, String)]) -> Result<Vec<Vec<Matcher>>, ApiError> {
     let mut out = Vec::new();
     for (_, text) in params.iter().filter(|(k, _)| k == "match[]") {
-        let invalid = |e: String| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}"));
-        let expr = promql_parser::parser::parse(text).map_err(invalid)?;
-        let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
-            return Err(invalid(format!("{text:?} is not a series selector")));
-        };
-        let mut groups = vec![vs.matchers.matchers.clone()];
-        groups.extend(vs.matchers.or_matchers.iter().cloned());
-        for group in groups {
-            let mut matchers = Vec::new();
-            if let Some(name) = &vs.name {
-                matchers
-                    .push(Matcher::new(MatchOp::Equal, "__name__", name.clone()).map_err(invalid)?);
-            }
-            matchers.extend(convert_matchers(group).map_err(invalid)?);
-            if matchers.iter().all(Matcher::matches_empty) {
-                return Err(invalid(
-                    "match[] must contain at least one non-empty matcher".into(),
-                ));
-            }
-            out.push(matchers);
-        }
+        let matchers = promql::parse_selector(text)
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {e}")))?;
+        out.push(matchers);
     }
     Ok(out)
 }
@@ -366,16 +368,9 @@ async fn targets_metadata(State(state): Shared, RawQuery(query): RawQuery) -> Re
     let result = (|| -> Result<Response, ApiError> {
         let target_matchers: Vec<Matcher> =
             match get_param(&p, "match_target").filter(|s| !s.is_empty()) {
-                Some(text) => {
-                    let invalid = |e: String| {
-                        ApiError::bad_data(format!("invalid parameter \"match_target\": {e}"))
-                    };
-                    let expr = promql_parser::parser::parse(text).map_err(invalid)?;
-                    let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
-                        return Err(invalid(format!("{text:?} is not a label selector")));
-                    };
-                    convert_matchers(vs.matchers.matchers).map_err(invalid)?
-                }
+                Some(text) => promql::parse_selector(text).map_err(|e| {
+                    ApiError::bad_data(format!("invalid parameter \"match_target\": {e}"))
+                })?,
                 None => Vec::new(),
             };
         let metric = get_param(&p, "metric").filter(|s| !s.is_empty());

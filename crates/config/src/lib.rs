@@ -247,6 +247,104 @@ fn default_auth_type() -> String {
     "Bearer".into()
 }
 
+/// An HTTP client configuration file (`promtool --http.config.file`): how to reach a
+/// server that needs authentication or TLS.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpClientConfig {
+    pub basic_auth: Option<BasicAuth>,
+    pub authorization: Option<Authorization>,
+    #[serde(serialize_with = "secret")]
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<String>,
+    pub tls_config: Option<TlsConfig>,
+    #[serde(default = "default_true")]
+    pub follow_redirects: bool,
+    #[serde(default = "default_true")]
+    pub enable_http2: bool,
+}
+
+impl HttpClientConfig {
+    /// Reads and checks a client configuration file; relative file names in it are
+    /// resolved against the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::Read(format!("open {}: {}", path.display(), io_reason(&e)))
+        })?;
+        let mut c: HttpClientConfig = if text.trim().is_empty() {
+            HttpClientConfig {
+                follow_redirects: true,
+                enable_http2: true,
+                ..Default::default()
+            }
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
+                file: path.display().to_string(),
+                message: e
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ")
+                    .to_string(),
+            })?
+        };
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let invalid = |m: &str| ConfigError::Parse {
+            file: path.display().to_string(),
+            message: m.to_string(),
+        };
+        let auth_kinds = [
+            c.basic_auth.is_some(),
+            c.authorization.is_some(),
+            c.bearer_token.is_some() || c.bearer_token_file.is_some(),
+        ];
+        if auth_kinds.iter().filter(|x| **x).count() > 1 {
+            return Err(invalid(
+                "at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured",
+            ));
+        }
+        if let Some(b) = &mut c.basic_auth {
+            if b.password.is_some() && b.password_file.is_some() {
+                return Err(invalid(
+                    "at most one of basic_auth password & password_file must be configured",
+                ));
+            }
+            for f in [&mut b.password_file, &mut b.username_file]
+                .into_iter()
+                .flatten()
+            {
+                *f = join(dir, f);
+            }
+        }
+        if let Some(f) = &mut c.bearer_token_file {
+            *f = join(dir, f);
+        }
+        if let Some(a) = &mut c.authorization {
+            if let Some(f) = &mut a.credentials_file {
+                *f = join(dir, f);
+            }
+        }
+        if let Some(t) = &mut c.tls_config {
+            for f in [&mut t.ca_file, &mut t.cert_file, &mut t.key_file]
+                .into_iter()
+                .flatten()
+            {
+                *f = join(dir, f);
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn join(dir: &Path, file: &str) -> String {
+    if file.is_empty() || Path::new(file).is_absolute() {
+        file.to_string()
+    } else {
+        dir.join(file).display().to_string()
+    }
+}
+
 /// `tls_config` of a scrape config.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+mod query_cmd;
 mod tsdb_cmd;
 
 #[derive(Parser)]
@@ -43,6 +44,78 @@ enum Command {
     Tsdb {
         #[command(subcommand)]
         what: TsdbCommand,
+    },
+    /// Run query against a Prometheus-compatible server.
+    Query {
+        /// Output format of the query.
+        #[arg(short = 'o', long = "format", default_value = "promql", value_parser = ["promql", "json"], global = true)]
+        format: String,
+        /// HTTP client configuration file for pmtool to connect to the server (basic_auth,
+        /// authorization, tls_config, as in promtool).
+        #[arg(long = "http.config.file", value_name = "FILENAME", global = true)]
+        http_config_file: Option<String>,
+        #[command(subcommand)]
+        what: QueryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Run instant query.
+    Instant {
+        /// Prometheus server to query.
+        server: String,
+        /// PromQL query expression.
+        expr: String,
+        /// Query evaluation time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        time: Option<String>,
+    },
+    /// Run range query.
+    Range {
+        /// Prometheus server to query.
+        server: String,
+        /// PromQL query expression.
+        expr: String,
+        /// Query range start time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        start: Option<String>,
+        /// Query range end time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        end: Option<String>,
+        /// Query step size (duration).
+        #[arg(long)]
+        step: Option<String>,
+    },
+    /// Run series query.
+    Series {
+        /// Prometheus server to query.
+        server: String,
+        /// Series selector. Can be specified multiple times.
+        #[arg(long = "match", value_name = "MATCH")]
+        matchers: Vec<String>,
+        /// Start time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        start: Option<String>,
+        /// End time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        end: Option<String>,
+    },
+    /// Run labels query.
+    Labels {
+        /// Prometheus server to query.
+        server: String,
+        /// Label name to provide label values for.
+        name: String,
+        /// Start time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        start: Option<String>,
+        /// End time (RFC3339 or Unix timestamp).
+        #[arg(long)]
+        end: Option<String>,
+        /// Series selector. Can be specified multiple times.
+        #[arg(long = "match", value_name = "MATCH")]
+        matchers: Vec<String>,
     },
 }
 
@@ -104,8 +177,66 @@ enum CheckCommand {
 }
 
 fn main() -> ExitCode {
+    // One TLS crypto provider for every client pmtool makes.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Query {
+            format,
+            http_config_file,
+            what,
+        } => {
+            let json = format == "json";
+            let target = |server: &str| query_cmd::Target {
+                server: server.to_string(),
+                http_config_file: http_config_file.clone(),
+            };
+            match what {
+                QueryCommand::Instant { server, expr, time } => {
+                    query_cmd::instant(&target(&server), &expr, time.as_deref(), json)
+                }
+                QueryCommand::Range {
+                    server,
+                    expr,
+                    start,
+                    end,
+                    step,
+                } => query_cmd::range(
+                    &target(&server),
+                    &expr,
+                    start.as_deref(),
+                    end.as_deref(),
+                    step.as_deref(),
+                    json,
+                ),
+                QueryCommand::Series {
+                    server,
+                    matchers,
+                    start,
+                    end,
+                } => query_cmd::series(
+                    &target(&server),
+                    &matchers,
+                    start.as_deref(),
+                    end.as_deref(),
+                    json,
+                ),
+                QueryCommand::Labels {
+                    server,
+                    name,
+                    start,
+                    end,
+                    matchers,
+                } => query_cmd::labels(
+                    &target(&server),
+                    &name,
+                    &matchers,
+                    start.as_deref(),
+                    end.as_deref(),
+                    json,
+                ),
+            }
+        }
         Command::Check {
             what: CheckCommand::WebConfig { files },
         } => return check_web_config(&files),

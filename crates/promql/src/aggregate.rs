@@ -178,6 +178,9 @@ pub(crate) fn aggregate(
     };
     let mut touched: Vec<usize> = Vec::new();
     for (si, &ts) in steps.iter().enumerate() {
+        if si % 256 == 255 {
+            ev.ctx.check_interrupt()?;
+        }
         touched.clear();
         for (i, s) in input.iter().enumerate() {
             let Some(&(t, v)) = s.points.get(cursors[i]) else {
@@ -342,6 +345,9 @@ fn select_k(
         Vec::new()
     };
     for (si, &ts) in steps.iter().enumerate() {
+        if si % 256 == 255 {
+            ev.ctx.check_interrupt()?;
+        }
         for m in members.iter_mut() {
             m.clear();
         }

@@ -74,9 +74,8 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    fn count_samples(&self, n: usize) -> Result<(), EvalError> {
-        self.samples_loaded
-            .set(self.samples_loaded.get().saturating_add(n as u64));
+    /// Checks that `n` samples held at once stay within the query's limit.
+    pub fn count_samples(&self, n: usize) -> Result<(), EvalError> {
         if n > self.max_samples {
             return Err(EvalError::TooManySamples);
         }
@@ -264,7 +263,10 @@ impl<'a, 'c> Ev<'a, 'c> {
         self.ctx.check_interrupt()?;
         let data = self.ctx.storage.select(matchers, mint, maxt);
         let n: usize = data.iter().map(|s| s.samples.len()).sum();
-        self.ctx.count_samples(n)?;
+        self.ctx
+            .samples_loaded
+            .set(self.ctx.samples_loaded.get().saturating_add(n as u64));
+        self.ctx.check_interrupt()?;
         Ok(data)
     }
 
@@ -302,7 +304,10 @@ impl<'a, 'c> Ev<'a, 'c> {
             }
         }
         let mut out = Vec::with_capacity(data.len());
-        for s in data {
+        for (i, s) in data.into_iter().enumerate() {
+            if i % 256 == 0 {
+                self.ctx.check_interrupt()?;
+            }
             let mut points = Vec::new();
             if smoothed {
                 let samples: Vec<(i64, f64)> = s
@@ -514,7 +519,7 @@ impl<'a, 'c> Ev<'a, 'c> {
             (Val::Scalar(s), Val::Vector(v)) => Ok(Val::Vector(self.vector_scalar(b, v, &s, true))),
             (Val::Vector(l), Val::Vector(r)) => {
                 if b.op.is_set() {
-                    Ok(Val::Vector(self.set_op(b, l, r)))
+                    Ok(Val::Vector(self.set_op(b, l, r)?))
                 } else {
                     Ok(Val::Vector(self.vector_vector(b, l, r, pos)?))
                 }
@@ -564,7 +569,12 @@ impl<'a, 'c> Ev<'a, 'c> {
         out
     }
 
-    fn set_op(&self, b: &BinaryExpr, lhs: Vec<SeriesV>, rhs: Vec<SeriesV>) -> Vec<SeriesV> {
+    fn set_op(
+        &self,
+        b: &BinaryExpr,
+        lhs: Vec<SeriesV>,
+        rhs: Vec<SeriesV>,
+    ) -> EvResult<Vec<SeriesV>> {
         let m = b.matching.clone().unwrap_or_default();
         let mut sig_ids: HashMap<Labels, u32> = HashMap::new();
         let mut sig_of = |l: &Labels| {
@@ -584,6 +594,9 @@ impl<'a, 'c> Ev<'a, 'c> {
         let mut seen_l = vec![u32::MAX; nsig];
         let mut seen_r = vec![u32::MAX; nsig];
         for (si, &ts) in steps.iter().enumerate() {
+            if si % 256 == 255 {
+                self.ctx.check_interrupt()?;
+            }
             let stamp = si as u32;
             let mut lhere = Vec::new();
             for (i, s) in lhs.iter().enumerate() {
@@ -646,7 +659,7 @@ impl<'a, 'c> Ev<'a, 'c> {
                 });
             }
         }
-        out
+        Ok(out)
     }
 
     fn vector_vector(
@@ -690,6 +703,9 @@ impl<'a, 'c> Ev<'a, 'c> {
         let arithmetic = !b.op.is_comparison();
         let steps: Vec<i64> = self.steps().collect();
         for (si, &ts) in steps.iter().enumerate() {
+            if si % 256 == 255 {
+                self.ctx.check_interrupt()?;
+            }
             let stamp = si as u32;
             let mut many_here = Vec::new();
             for (i, s) in many.iter().enumerate() {

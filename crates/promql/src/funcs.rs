@@ -755,7 +755,11 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         Vec::new()
     };
     let lookback = ev.ctx.lookback;
-    for s in src.series {
+    let mut held = 0usize;
+    for (series_index, s) in src.series.into_iter().enumerate() {
+        if series_index % 64 == 0 {
+            ev.ctx.check_interrupt()?;
+        }
         let samples = &s.points;
         let mut points = Vec::new();
         let (mut lo, mut hi) = (0usize, 0usize);
@@ -772,6 +776,13 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                 lo = hi;
             }
             let w = &samples[lo..hi];
+            // Prometheus holds one window plus the points computed so far.
+            if w.len() + held > ev.ctx.max_samples {
+                return Err(EvalError::TooManySamples);
+            }
+            if si % 4096 == 4095 {
+                ev.ctx.check_interrupt()?;
+            }
             let value = if src.mode != RangeMode::Plain {
                 // The extended window: from a lookback before the range start.
                 let elo = samples.partition_point(|p| p.0 <= rs - lookback);
@@ -831,6 +842,7 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         if points.is_empty() {
             continue;
         }
+        held += points.len();
         if matches!(name, "rate" | "increase") {
             if let Some(metric) = s.labels.metric_name() {
                 if !(metric.ends_with("_total")

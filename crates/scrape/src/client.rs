@@ -39,18 +39,26 @@ pub struct ClientError(pub String);
 
 /// Builds the job's HTTP client (redirects as configured, no proxy from the environment).
 pub fn build_client(job: &ScrapeConfig) -> Result<reqwest::Client, ClientError> {
+    build_http_client(job.tls_config.as_ref(), job.follow_redirects)
+}
+
+/// An HTTP client with Prometheus's TLS settings (`tls_config`), used by scrapes and by
+/// `pmtool`'s API commands.
+pub fn build_http_client(
+    tls: Option<&TlsConfig>,
+    follow_redirects: bool,
+) -> Result<reqwest::Client, ClientError> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .http1_only()
         .pool_max_idle_per_host(2)
-        .redirect(if job.follow_redirects {
+        .redirect(if follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
             reqwest::redirect::Policy::none()
         });
-    if let Some(tls) = &job.tls_config {
-        builder = builder.tls_backend_preconfigured(tls_client_config(tls)?);
-    }
+    let default_tls = TlsConfig::default();
+    builder = builder.tls_backend_preconfigured(tls_client_config(tls.unwrap_or(&default_tls))?);
     builder
         .build()
         .map_err(|e| ClientError(format!("building the HTTP client: {e}")))
@@ -209,9 +217,17 @@ impl ServerCertVerifier for FixedServerName {
 
 /// The `Authorization` header value of a job, read fresh (password files can rotate).
 pub fn authorization(job: &ScrapeConfig) -> Result<Option<String>, String> {
+    authorization_header(job.basic_auth.as_ref(), job.authorization.as_ref())
+}
+
+/// The `Authorization` header value for `basic_auth` or `authorization` settings.
+pub fn authorization_header(
+    basic_auth: Option<&promconfig::BasicAuth>,
+    authorization: Option<&promconfig::Authorization>,
+) -> Result<Option<String>, String> {
     use base64::Engine;
     let encode = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    if let Some(auth) = &job.basic_auth {
+    if let Some(auth) = basic_auth {
         let user = match &auth.username_file {
             Some(f) => read_secret(f)?,
             None => auth.username.clone(),
@@ -226,7 +242,7 @@ pub fn authorization(job: &ScrapeConfig) -> Result<Option<String>, String> {
             encode(format!("{user}:{password}").as_bytes())
         )));
     }
-    if let Some(auth) = &job.authorization {
+    if let Some(auth) = authorization {
         let credentials = match (&auth.credentials, &auth.credentials_file) {
             (Some(c), _) => c.clone(),
             (None, Some(f)) => read_secret(f)?,

@@ -95,6 +95,29 @@ pub struct Flags {
     #[arg(long = "storage.tsdb.max-block-duration", hide = true, value_name = "DURATION", value_parser = parse_duration)]
     pub max_block_duration: Option<std::time::Duration>,
 
+    /// Maximum time a query may take before being aborted.
+    #[arg(long = "query.timeout", default_value = "2m", value_name = "DURATION", value_parser = parse_duration)]
+    pub query_timeout: std::time::Duration,
+
+    /// Maximum number of queries executed concurrently.
+    #[arg(long = "query.max-concurrency", default_value_t = 20, value_name = "N")]
+    pub query_max_concurrency: usize,
+
+    /// Maximum number of samples a single query can load into memory. Note that queries
+    /// will fail if they try to load more samples than this into memory, so this also
+    /// limits the number of samples a query can return.
+    #[arg(
+        long = "query.max-samples",
+        default_value_t = 50_000_000,
+        value_name = "N"
+    )]
+    pub query_max_samples: usize,
+
+    /// The maximum lookback duration for retrieving metrics during expression evaluations
+    /// and federation.
+    #[arg(long = "query.lookback-delta", default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
+    pub query_lookback_delta: std::time::Duration,
+
     /// Only log messages with the given severity or above. One of: [debug, info, warn, error]
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -130,6 +153,17 @@ impl Flags {
         }
         .max(opts.min_block_ms);
         opts
+    }
+
+    /// PromQL engine settings from the `--query.*` flags.
+    pub fn engine_options(&self) -> promql::EngineOptions {
+        let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        promql::EngineOptions {
+            lookback_delta_ms: ms(self.query_lookback_delta).max(1),
+            max_samples: self.query_max_samples,
+            timeout: Some(self.query_timeout).filter(|d| !d.is_zero()),
+            subquery_step_ms: 60_000,
+        }
     }
 
     /// The route prefix: `--web.route-prefix`, else the external URL's path; always starts
@@ -178,6 +212,19 @@ impl Flags {
             (
                 "storage.tsdb.min-block-duration",
                 promconfig::PromDuration(self.min_block_duration).to_string(),
+            ),
+            (
+                "query.timeout",
+                promconfig::PromDuration(self.query_timeout).to_string(),
+            ),
+            (
+                "query.max-concurrency",
+                self.query_max_concurrency.to_string(),
+            ),
+            ("query.max-samples", self.query_max_samples.to_string()),
+            (
+                "query.lookback-delta",
+                promconfig::PromDuration(self.query_lookback_delta).to_string(),
             ),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),

@@ -190,10 +190,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         web_config: web_config.clone(),
         config: Arc::clone(&config),
     });
-    let api_state = Arc::new(api::ApiState {
-        db: Arc::clone(&db),
-        scrape: Arc::clone(&scrape_manager),
-    });
+    let api_state = Arc::new(api::ApiState::new(
+        Arc::clone(&db),
+        Arc::clone(&scrape_manager),
+        promql::Engine::new(flags.engine_options()),
+        flags.query_max_concurrency,
+    ));
     let app = web::router(state, api::router(api_state));
     let outer = metrics::HttpMetricsLayer {
         metrics: Arc::clone(&metrics),

@@ -1,0 +1,334 @@
+//! Helpers shared by the server's end-to-end tests: the real binaries on loopback ports
+//! and a minimal HTTP/1.1 client.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+pub fn promethium_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_promethium"))
+}
+
+/// pmtool is built by the same `cargo test --workspace` run, next to promethium.
+pub fn pmtool_bin() -> PathBuf {
+    let path = promethium_bin().with_file_name("pmtool");
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`",
+        path.display()
+    );
+    path
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub log: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start(dir: &Path, args: &[&str]) -> Server {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = dir.join(format!("server-{port}.log"));
+        let child = Command::new(promethium_bin())
+            .current_dir(dir)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(
+                (!args.iter().any(|a| a.starts_with("--storage.tsdb.path")))
+                    .then(|| format!("--storage.tsdb.path=data-{port}")),
+            )
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server { child, addr, log };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "server did not listen: {}",
+                server.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request_with_body(method, path, headers, b"")
+    }
+
+    /// A request with a body (e.g. an `application/x-www-form-urlencoded` POST).
+    pub fn request_with_body(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Reply {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut text =
+            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            text.push_str(&format!("{k}: {v}\r\n"));
+        }
+        text.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+        stream.write_all(text.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        parse(&raw)
+    }
+
+    pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        self.request("GET", path, headers)
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub fn parse(raw: &[u8]) -> Reply {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete HTTP response");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16)
+            .unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+    out
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Steps 1-3: hash a password, write web.yml, check it.
+pub fn tutorial_web_yml(dir: &Path, password: &str) -> PathBuf {
+    let mut hasher = Command::new(pmtool_bin())
+        .args(["hash-password", "--cost", "10"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    hasher
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    let out = hasher.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(hash.starts_with("$2b$10$") && hash.len() == 60, "{hash}");
+    let web_yml = dir.join("web.yml");
+    std::fs::write(&web_yml, format!("basic_auth_users:\n    admin: {hash}\n")).unwrap();
+
+    let check = Command::new(pmtool_bin())
+        .current_dir(dir)
+        .args(["check", "web-config", "web.yml"])
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    assert!(check.stdout.is_empty());
+    assert_eq!(String::from_utf8_lossy(&check.stderr), "web.yml SUCCESS\n");
+    web_yml
+}
+
+/// A fixed start for backfilled test data: 2023-11-14T22:13:20Z.
+pub const DATA_START_MS: i64 = 1_700_000_000_000;
+
+/// Deterministic OpenMetrics test data over `minutes` minutes from [`DATA_START_MS`],
+/// a sample every 15 s at 1.234 s past the step, so no sample falls on a range or
+/// lookback boundary of queries at whole seconds (where Prometheus 2.x and 3.x differ).
+/// Counters (one with a reset), gauges, a classic histogram, and a series that stops.
+pub fn openmetrics_data(minutes: i64) -> String {
+    let mut out = String::new();
+    let steps = minutes * 4;
+    let t = |k: i64| (DATA_START_MS + k * 15_000 + 1_234) as f64 / 1000.0;
+    out.push_str("# HELP http_requests Requests served.\n# TYPE http_requests counter\n");
+    for job in ["api", "web"] {
+        for instance in 0..3 {
+            for code in ["200", "500"] {
+                let per_step = (instance + 1) as f64 * if code == "200" { 10.0 } else { 0.5 }
+                    + if job == "web" { 3.0 } else { 0.0 };
+                let mut v = 0.0;
+                for k in 0..steps {
+                    v += per_step + (k % 7) as f64;
+                    // One counter restarts half-way.
+                    if job == "web" && instance == 2 && code == "500" && k == steps / 2 {
+                        v = 1.0;
+                    }
+                    out.push_str(&format!(
+                        "http_requests_total{{code=\"{code}\",instance=\"{instance}\",job=\"{job}\"}} {v} {:.3}\n",
+                        t(k)
+                    ));
+                }
+            }
+        }
+    }
+    out.push_str("# HELP temperature Room temperature.\n# TYPE temperature gauge\n");
+    for (i, room) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        for k in 0..steps {
+            let v = 20.0 + (i as f64) + ((k as f64) / 9.0 + i as f64).sin() * 3.0;
+            out.push_str(&format!("temperature{{room=\"{room}\"}} {v} {:.3}\n", t(k)));
+        }
+    }
+    out.push_str(
+        "# HELP request_duration_seconds Latency.\n# TYPE request_duration_seconds histogram\n",
+    );
+    let bounds = ["0.1", "0.5", "1", "+Inf"];
+    for job in ["api", "web"] {
+        let mut counts = [0.0f64; 4];
+        let mut sum = 0.0;
+        for k in 0..steps {
+            for (b, c) in counts.iter_mut().enumerate() {
+                *c += (b as f64 + 1.0) * if job == "api" { 2.0 } else { 1.0 } + (k % 3) as f64;
+            }
+            // Cumulative buckets.
+            let mut cum = 0.0;
+            for (b, bound) in bounds.iter().enumerate() {
+                cum += counts[b];
+                out.push_str(&format!(
+                    "request_duration_seconds_bucket{{job=\"{job}\",le=\"{bound}\"}} {cum} {:.3}\n",
+                    t(k)
+                ));
+            }
+            sum += 0.3 * (k as f64 + 1.0);
+            out.push_str(&format!(
+                "request_duration_seconds_sum{{job=\"{job}\"}} {sum} {:.3}\n",
+                t(k)
+            ));
+            out.push_str(&format!(
+                "request_duration_seconds_count{{job=\"{job}\"}} {cum} {:.3}\n",
+                t(k)
+            ));
+        }
+    }
+    out.push_str("# HELP batch_last_run Stops half-way.\n# TYPE batch_last_run gauge\n");
+    for k in 0..steps / 2 {
+        out.push_str(&format!(
+            "batch_last_run{{job=\"batch\"}} {} {:.3}\n",
+            k * 10,
+            t(k)
+        ));
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// Writes the test data and backfills it into `data` with `pmtool tsdb create-blocks-from`.
+pub fn backfill(dir: &Path, data: &Path, minutes: i64) {
+    let input = dir.join("data.om");
+    std::fs::write(&input, openmetrics_data(minutes)).unwrap();
+    let out = Command::new(pmtool_bin())
+        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+        .arg(&input)
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "backfill failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Percent-encodes a query parameter value.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
