@@ -85,8 +85,10 @@ fn at(minutes: f64) -> f64 {
     (DATA_START_MS as f64 + minutes * 60_000.0) / 1000.0
 }
 
-/// The result as comparable data: label set text -> points.
-fn normalise(v: &Value) -> Result<(String, BTreeMap<String, Vec<(f64, f64)>>), String> {
+/// A result as comparable data: its type and label set text -> points.
+type Normalised = (String, BTreeMap<String, Vec<(f64, f64)>>);
+
+fn normalise(v: &Value) -> Result<Normalised, String> {
     if v["status"] != "success" {
         return Err(format!("{}: {}", v["errorType"], v["error"]));
     }
