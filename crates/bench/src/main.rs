@@ -2,6 +2,7 @@
 //! connect to (or listen on) loopback addresses, and every run ends by itself after its
 //! duration.
 
+mod queries;
 mod targets;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -69,6 +70,40 @@ enum Command {
         /// Seconds after which the server exits by itself.
         #[arg(long, default_value_t = 900)]
         duration_secs: u64,
+        /// Serve the query benchmark's deterministic workload with this many ticks: each
+        /// scraper's n-th scrape gets tick n (bench_metric_* families with zone labels and
+        /// explicit timestamps), so two servers store identical data.
+        #[arg(long)]
+        ticks: Option<u64>,
+        /// Milliseconds between ticks' timestamps (with --ticks).
+        #[arg(long, default_value_t = 5000)]
+        tick_interval_ms: i64,
+    },
+    /// Runs the same queries against promethium and Prometheus (both on loopback),
+    /// alternating, and prints a table of median latencies, ratios, peak memory per query
+    /// and whether the results are equal.
+    Queries {
+        /// promethium's address.
+        #[arg(long)]
+        ours: SocketAddr,
+        /// Prometheus's address.
+        #[arg(long)]
+        theirs: SocketAddr,
+        /// promethium's process id (for peak memory).
+        #[arg(long)]
+        ours_pid: u32,
+        /// Prometheus's process id.
+        #[arg(long)]
+        theirs_pid: u32,
+        /// Evaluation time in seconds since the epoch (end of range queries).
+        #[arg(long)]
+        time: f64,
+        /// Timed runs per query and server (after one warm-up).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// `instant:<expr>` or `range:<range s>:<step s>:<expr>`; repeatable.
+        #[arg(long = "query", required = true)]
+        queries: Vec<String>,
     },
 }
 
@@ -259,6 +294,26 @@ async fn main() -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Queries {
+            ours,
+            theirs,
+            ours_pid,
+            theirs_pid,
+            time,
+            runs,
+            queries,
+        } => {
+            queries::run(queries::Options {
+                ours,
+                theirs,
+                ours_pid,
+                theirs_pid,
+                time,
+                runs: runs.max(1),
+                queries,
+            })
+            .await
+        }
         Command::Targets {
             first,
             count,
@@ -266,7 +321,20 @@ async fn main() -> anyhow::Result<()> {
             families,
             series,
             duration_secs,
+            ticks,
+            tick_interval_ms,
         } => {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0);
+            let deterministic = ticks.map(|ticks| targets::Deterministic {
+                ticks,
+                interval_ms: tick_interval_ms.max(1),
+                // Aligned, so the timestamps are easy to query at.
+                start_ms: now_ms - now_ms.rem_euclid(60_000),
+                warmup_scrapes: 12,
+            });
             targets::run(targets::Options {
                 first,
                 count,
@@ -274,6 +342,7 @@ async fn main() -> anyhow::Result<()> {
                 families,
                 series,
                 duration_secs,
+                deterministic,
             })
             .await
         }

@@ -28,6 +28,60 @@ pub struct Options {
     pub families: u32,
     pub series: u32,
     pub duration_secs: u64,
+    /// The query benchmark's workload instead of the changing-every-second one.
+    pub deterministic: Option<Deterministic>,
+}
+
+/// The query benchmark's workload (`scripts/bench-query`): every scraper (told apart by its
+/// `User-Agent`) gets the same sequence of bodies, the n-th scrape of a target returning
+/// tick n with explicit timestamps `start + n * interval`, frozen at the last tick. So two
+/// servers scraping the same targets store identical samples, whatever their scrape timing.
+/// Families are `bench_metric_<f>_total` counters (even f) and `bench_metric_<f>` gauges
+/// (odd f), each series labelled `series` and one of ten `zone`s.
+#[derive(Clone, Copy)]
+pub struct Deterministic {
+    pub ticks: u64,
+    pub interval_ms: i64,
+    pub start_ms: i64,
+    /// Scrapes per client that all get tick 0 before the ticks advance: the first scrapes
+    /// create a million series and may time out, which must not cost a tick.
+    pub warmup_scrapes: u64,
+}
+
+/// Per (target, client) scrape counts and the rendered body of each tick.
+struct TickState {
+    opts: Deterministic,
+    families: u32,
+    series: u32,
+    scrapes: std::sync::Mutex<std::collections::HashMap<(u32, String), u64>>,
+    bodies: std::sync::Mutex<std::collections::BTreeMap<u64, Arc<Vec<u8>>>>,
+}
+
+impl TickState {
+    fn body_for(&self, target: u32, client: &str) -> Arc<Vec<u8>> {
+        let tick = {
+            let mut counts = self.scrapes.lock().unwrap_or_else(|e| e.into_inner());
+            let n = counts.entry((target, client.to_string())).or_insert(0);
+            let tick = (*n)
+                .saturating_sub(self.opts.warmup_scrapes)
+                .min(self.opts.ticks.saturating_sub(1));
+            *n += 1;
+            tick
+        };
+        let mut bodies = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = bodies.get(&tick) {
+            return b.clone();
+        }
+        let ts = self.opts.start_ms + tick as i64 * self.opts.interval_ms;
+        let body = Arc::new(render_query(self.families, self.series, tick, ts));
+        bodies.insert(tick, body.clone());
+        // Keep only recent ticks: scrapers are at most a few ticks apart.
+        while bodies.len() > 8 {
+            let first = *bodies.keys().next().unwrap_or(&0);
+            bodies.remove(&first);
+        }
+        body
+    }
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<()> {
@@ -53,6 +107,12 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             .with_context(|| format!("binding {addr}"))?;
         listeners.push(listener);
     }
+    if let Some(d) = opts.deterministic {
+        eprintln!(
+            "deterministic workload: {} ticks every {} ms, tick timestamps start at {} ms",
+            d.ticks, d.interval_ms, d.start_ms
+        );
+    }
     eprintln!(
         "serving {} targets on {}..{} port {}: {} families x {} series, {} bytes per scrape, for {} s",
         addrs.len(),
@@ -65,8 +125,21 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         opts.duration_secs,
     );
 
-    for listener in listeners {
-        tokio::spawn(accept_loop(listener, body.clone()));
+    let ticks = opts.deterministic.map(|d| {
+        Arc::new(TickState {
+            opts: d,
+            families: opts.families,
+            series: opts.series,
+            scrapes: Default::default(),
+            bodies: Default::default(),
+        })
+    });
+    for (i, listener) in listeners.into_iter().enumerate() {
+        tokio::spawn(accept_loop(
+            listener,
+            body.clone(),
+            ticks.clone().map(|t| (i as u32, t)),
+        ));
     }
 
     let (families, series) = (opts.families, opts.series);
@@ -112,14 +185,15 @@ fn current(body: &Shared) -> Arc<Vec<u8>> {
     body.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-async fn accept_loop(listener: TcpListener, body: Shared) {
+async fn accept_loop(listener: TcpListener, body: Shared, ticks: Option<(u32, Arc<TickState>)>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let body = body.clone();
+                let ticks = ticks.clone();
                 tokio::spawn(async move {
                     // Errors only end the connection; the scraper reconnects.
-                    let _ = serve(stream, body).await;
+                    let _ = serve(stream, body, ticks).await;
                 });
             }
             // E.g. out of file descriptors: back off instead of spinning.
@@ -129,7 +203,11 @@ async fn accept_loop(listener: TcpListener, body: Shared) {
 }
 
 /// Answers every request on a keep-alive connection with the current body, until EOF.
-async fn serve(mut stream: TcpStream, body: Shared) -> anyhow::Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    body: Shared,
+    ticks: Option<(u32, Arc<TickState>)>,
+) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -150,13 +228,21 @@ async fn serve(mut stream: TcpStream, body: Shared) -> anyhow::Result<()> {
         if head_end > MAX_HEAD {
             bail!("request head over {MAX_HEAD} bytes");
         }
-        let close = String::from_utf8_lossy(&buf[..head_end])
-            .to_ascii_lowercase()
-            .contains("\r\nconnection: close");
+        let head_text = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let close = head_text.contains("\r\nconnection: close");
+        let client = head_text
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("user-agent:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
         // Keep whatever follows (a pipelined request) for the next round.
         buf.drain(..head_end);
 
-        let body = current(&body);
+        let body = match &ticks {
+            Some((target, state)) => state.body_for(*target, &client),
+            None => current(&body),
+        };
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
             body.len()
@@ -222,6 +308,45 @@ fn render(families: u32, series: u32, second: u64) -> Vec<u8> {
                 let _ = writeln!(out, "{name}{{series=\"{s}\"}} {whole}.5");
             } else {
                 let _ = writeln!(out, "{name}{{series=\"{s}\"}} {whole}");
+            }
+        }
+    }
+    out
+}
+
+/// The query benchmark's exposition at `tick`, every sample stamped `ts_ms`.
+fn render_query(families: u32, series: u32, tick: u64, ts_ms: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(families as usize * (series as usize * 60 + 120));
+    for f in 0..families {
+        let counter = f % 2 == 0;
+        let name = if counter {
+            format!("bench_metric_{f}_total")
+        } else {
+            format!("bench_metric_{f}")
+        };
+        let kind = if counter { "counter" } else { "gauge" };
+        let _ = writeln!(
+            out,
+            "# HELP {name} A synthetic {kind} for query benchmarks."
+        );
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        for s in 0..series {
+            let zone = s % 10;
+            if counter {
+                let start = hash(COUNTER, f, s, START) % 1000;
+                let value = start + 5 * tick + hash(COUNTER, f, s, tick) % 5;
+                let _ = writeln!(
+                    out,
+                    "{name}{{series=\"{s}\",zone=\"z{zone}\"}} {value} {ts_ms}"
+                );
+            } else {
+                let halves = hash(GAUGE, f, s, tick) % 2000;
+                let _ = writeln!(
+                    out,
+                    "{name}{{series=\"{s}\",zone=\"z{zone}\"}} {}.{} {ts_ms}",
+                    halves / 2,
+                    if halves % 2 == 1 { 5 } else { 0 }
+                );
             }
         }
     }

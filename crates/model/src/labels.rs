@@ -57,6 +57,12 @@ impl Labels {
         self.0.len()
     }
 
+    /// Keeps the labels for which `keep` is true (no copies of the others' text).
+    pub fn retain(mut self, mut keep: impl FnMut(&Label) -> bool) -> Labels {
+        self.0.retain(|l| keep(l));
+        self
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

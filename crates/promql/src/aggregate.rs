@@ -139,10 +139,25 @@ pub(crate) fn aggregate(
     }
 
     match a.op {
-        AggregateOp::Topk
-        | AggregateOp::Bottomk
-        | AggregateOp::Limitk
-        | AggregateOp::LimitRatio => {
+        AggregateOp::Topk | AggregateOp::Bottomk => {
+            // Ties go to the series first in label order, as with Prometheus's heap over
+            // label-sorted input.
+            let mut order: Vec<usize> = (0..input.len()).collect();
+            order.sort_by(|x, y| input[*x].labels.cmp(&input[*y].labels));
+            let sorted_groups: Vec<usize> = order.iter().map(|i| group_of[*i]).collect();
+            let mut slots: Vec<Option<SeriesV>> = input.into_iter().map(Some).collect();
+            let sorted: Vec<SeriesV> = order.iter().filter_map(|i| slots[*i].take()).collect();
+            return select_k(
+                ev,
+                a,
+                sorted,
+                &sorted_groups,
+                groups.len(),
+                param.unwrap_or_default(),
+                &steps,
+            );
+        }
+        AggregateOp::Limitk | AggregateOp::LimitRatio => {
             return select_k(
                 ev,
                 a,

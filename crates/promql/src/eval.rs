@@ -42,6 +42,7 @@ pub(crate) struct Ctx<'a> {
     pub lookback: i64,
     pub max_samples: usize,
     pub subquery_step: i64,
+    pub delayed_name_removal: bool,
     pub deadline: Option<Instant>,
     pub cancel: Option<&'a AtomicBool>,
     pub annotations: RefCell<Vec<Annotation>>,
@@ -57,6 +58,14 @@ impl Ctx<'_> {
             existing.pos = pos;
         } else {
             list.push(Annotation { kind, msg, pos });
+        }
+    }
+
+    /// The query's deadline and cancel flag, to check from worker threads.
+    pub fn interrupt(&self) -> Interrupt<'_> {
+        Interrupt {
+            deadline: self.deadline,
+            cancel: self.cancel,
         }
     }
 
@@ -86,6 +95,25 @@ impl Ctx<'_> {
     }
 }
 
+/// A query's deadline and cancel flag (shareable between threads, unlike [`Ctx`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Interrupt<'a> {
+    deadline: Option<Instant>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl Interrupt<'_> {
+    pub fn check(&self) -> Result<(), EvalError> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(EvalError::Canceled);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(EvalError::Timeout);
+        }
+        Ok(())
+    }
+}
+
 /// Evaluates over `[start, end]` every `interval` ms.
 pub(crate) struct Ev<'a, 'c> {
     pub ctx: &'a Ctx<'c>,
@@ -103,19 +131,6 @@ fn exec(msg: impl Into<String>) -> EvalError {
 /// The metadata labels removed together with the metric name.
 pub(crate) fn is_metadata_label(name: &str) -> bool {
     matches!(name, "__name__" | "__type__" | "__unit__")
-}
-
-pub(crate) fn drop_metric_name(labels: &Labels) -> Labels {
-    if !labels.iter().any(|l| is_metadata_label(&l.name)) {
-        return labels.clone();
-    }
-    Labels::from_sorted(
-        labels
-            .iter()
-            .filter(|l| !is_metadata_label(&l.name))
-            .cloned()
-            .collect(),
-    )
 }
 
 impl<'a, 'c> Ev<'a, 'c> {
@@ -181,6 +196,16 @@ impl<'a, 'c> Ev<'a, 'c> {
                     .collect();
                 Val::Matrix(out)
             }
+        };
+        let val = match val {
+            // Without delayed name removal, names go as soon as an operation drops them,
+            // and series that then share labels at a step are an error right there.
+            Val::Vector(series)
+                if !self.ctx.delayed_name_removal && series.iter().any(|s| s.drop_name) =>
+            {
+                Val::Vector(finish_series(series)?)
+            }
+            other => other,
         };
         if let Val::Vector(series) = &val {
             let n: usize = series.iter().map(|s| s.points.len()).sum();
@@ -297,7 +322,24 @@ impl<'a, 'c> Ev<'a, 'c> {
             None => (self.start - off, self.end - off),
         };
         let maxt = if smoothed { last_ref + lb } else { last_ref };
-        let mut data = self.select(&vs.matchers, first_ref - lb + 1, maxt)?;
+        // One evaluation time: only each series' last sample matters.
+        let single = first_ref == last_ref && !smoothed && clip.is_none();
+        let mut data = if single {
+            self.ctx.check_interrupt()?;
+            let data = self
+                .ctx
+                .storage
+                .select_last(&vs.matchers, first_ref - lb + 1, maxt);
+            self.ctx.samples_loaded.set(
+                self.ctx
+                    .samples_loaded
+                    .get()
+                    .saturating_add(data.len() as u64),
+            );
+            data
+        } else {
+            self.select(&vs.matchers, first_ref - lb + 1, maxt)?
+        };
         if let Some((from, to)) = clip {
             for s in &mut data {
                 s.samples.retain(|(t, _)| *t >= from && *t <= to);
@@ -404,14 +446,14 @@ impl<'a, 'c> Ev<'a, 'c> {
         let data = self.select(&vs.matchers, mint, maxt)?;
         let series = data
             .into_iter()
-            .map(|s| SeriesV {
-                labels: s.labels,
-                drop_name: false,
-                points: s
-                    .samples
-                    .into_iter()
-                    .filter(|(_, v)| !model::is_stale_nan(*v))
-                    .collect(),
+            .map(|mut s| {
+                // Staleness markers are not samples of a range.
+                s.samples.retain(|(_, v)| !model::is_stale_nan(*v));
+                SeriesV {
+                    labels: s.labels,
+                    drop_name: false,
+                    points: s.samples,
+                }
             })
             .collect();
         Ok(RangeSource {
@@ -971,23 +1013,31 @@ fn result_metric(many: &Labels, one: &Labels, op: BinaryOp, m: &VectorMatching) 
     b.build()
 }
 
-/// Applies delayed name removal and merges series that end up with equal labels.
+/// Applies delayed name removal and merges series that end up with equal labels; two
+/// points at one step for the same labels are an error.
 pub(crate) fn finish_series(series: Vec<SeriesV>) -> EvResult<Vec<SeriesV>> {
+    use std::hash::BuildHasher;
+    if !series.iter().any(|s| s.drop_name) {
+        return Ok(series);
+    }
+    let hasher = rustc_hash::FxBuildHasher;
     let mut out: Vec<SeriesV> = Vec::with_capacity(series.len());
-    let mut index: HashMap<Labels, usize> = HashMap::new();
+    // Label-set hash -> indices in `out` with that hash (collisions compared in full).
+    let mut index: HashMap<u64, Vec<usize>, rustc_hash::FxBuildHasher> = HashMap::default();
     let mut needs_sort = Vec::new();
     for mut s in series {
         if s.drop_name {
-            s.labels = drop_metric_name(&s.labels);
+            s.labels = std::mem::take(&mut s.labels).retain(|l| !is_metadata_label(&l.name));
             s.drop_name = false;
         }
-        match index.get(&s.labels) {
+        let slots = index.entry(hasher.hash_one(&s.labels)).or_default();
+        match slots.iter().find(|i| out[**i].labels == s.labels) {
             Some(&i) => {
                 out[i].points.extend(s.points);
                 needs_sort.push(i);
             }
             None => {
-                index.insert(s.labels.clone(), out.len());
+                slots.push(out.len());
                 out.push(s);
             }
         }

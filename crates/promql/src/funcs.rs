@@ -747,25 +747,24 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
     let src: RangeSource = ev.range_source(marg)?;
     let steps: Vec<i64> = ev.steps().collect();
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
-    let mut out = Vec::with_capacity(src.series.len());
-    let mut quantile_warned = false;
-    let mut present = if name == "absent_over_time" {
-        vec![false; steps.len()]
-    } else {
-        Vec::new()
-    };
+    let range_fn = RangeFn::from_name(name);
+    let is_quantile = range_fn == Some(RangeFn::QuantileOverTime);
+    let is_absent = name == "absent_over_time";
+    let counter_fn = matches!(name, "rate" | "increase");
     let lookback = ev.ctx.lookback;
-    let mut held = 0usize;
-    for (series_index, s) in src.series.into_iter().enumerate() {
-        if series_index % 64 == 0 {
-            ev.ctx.check_interrupt()?;
-        }
+    let interrupt = ev.ctx.interrupt();
+    let max_samples = ev.ctx.max_samples;
+    let (range, offset, at, mode) = (src.range, src.offset, src.at, src.mode);
+    // Each series is independent: evaluated on all cores when there are many.
+    let eval_series = |s: SeriesV| -> EvResult<SeriesOutcome> {
+        interrupt.check()?;
         let samples = &s.points;
-        let mut points = Vec::new();
+        let mut outcome = SeriesOutcome::default();
+        let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
         let (mut lo, mut hi) = (0usize, 0usize);
         for (si, &ts) in steps.iter().enumerate() {
-            let we = src.at.unwrap_or(ts) - src.offset;
-            let rs = we - src.range;
+            let we = at.unwrap_or(ts) - offset;
+            let rs = we - range;
             while hi < samples.len() && samples[hi].0 <= we {
                 hi += 1;
             }
@@ -776,34 +775,32 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                 lo = hi;
             }
             let w = &samples[lo..hi];
-            // Prometheus holds one window plus the points computed so far.
-            if w.len() + held > ev.ctx.max_samples {
+            if w.len() > max_samples {
                 return Err(EvalError::TooManySamples);
             }
             if si % 4096 == 4095 {
-                ev.ctx.check_interrupt()?;
+                interrupt.check()?;
             }
-            let value = if src.mode != RangeMode::Plain {
+            let value = if mode != RangeMode::Plain {
                 // The extended window: from a lookback before the range start.
                 let elo = samples.partition_point(|p| p.0 <= rs - lookback);
-                let ehi = if src.mode == RangeMode::Smoothed {
+                let ehi = if mode == RangeMode::Smoothed {
                     samples.partition_point(|p| p.0 <= we + lookback)
                 } else {
                     hi
                 };
                 let f = &samples[elo..ehi];
-                match name {
-                    "rate" => extended_rate(f, rs, we, src.range, src.mode, true, true),
-                    "increase" => extended_rate(f, rs, we, src.range, src.mode, true, false),
-                    "delta" => extended_rate(f, rs, we, src.range, src.mode, false, false),
-                    "changes" | "resets" => {
+                match range_fn {
+                    Some(RangeFn::Rate) => extended_rate(f, rs, we, range, mode, true, true),
+                    Some(RangeFn::Increase) => extended_rate(f, rs, we, range, mode, true, false),
+                    Some(RangeFn::Delta) => extended_rate(f, rs, we, range, mode, false, false),
+                    Some(k @ (RangeFn::Changes | RangeFn::Resets)) => {
                         if w.is_empty() {
                             None
                         } else {
                             let anchor = f.partition_point(|p| p.0 <= rs);
-                            let from = anchor.saturating_sub(1);
-                            let seq = &f[from..];
-                            Some(if name == "changes" {
+                            let seq = &f[anchor.saturating_sub(1)..];
+                            Some(if k == RangeFn::Changes {
                                 changes_count(seq)
                             } else {
                                 resets_count(seq)
@@ -813,25 +810,17 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                     _ => None,
                 }
             } else {
-                window_value(name, w, rs, we, src.range, ts, |i| scalar_arg(i, si))
+                window_value(range_fn, w, rs, we, range, ts, |i| scalar_arg(i, si))
             };
-            if name == "quantile_over_time" && !w.is_empty() && !quantile_warned {
+            if is_quantile && !w.is_empty() && outcome.bad_quantile.is_none() {
                 let q = scalar_arg(0, si);
                 if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    quantile_warned = true;
-                    ev.ctx.annotate(
-                        AnnotationKind::Warning,
-                        format!(
-                            "quantile value should be between 0 and 1, got {}",
-                            format_go_float(q)
-                        ),
-                        c.args[0].pos,
-                    );
+                    outcome.bad_quantile = Some(q);
                 }
             }
-            if name == "absent_over_time" {
+            if is_absent {
                 if !w.is_empty() {
-                    present[si] = true;
+                    outcome.present_steps.push(si);
                 }
                 continue;
             }
@@ -840,36 +829,72 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
             }
         }
         if points.is_empty() {
-            continue;
+            return Ok(outcome);
         }
-        held += points.len();
-        if matches!(name, "rate" | "increase") {
+        if counter_fn {
             if let Some(metric) = s.labels.metric_name() {
                 if !(metric.ends_with("_total")
                     || metric.ends_with("_sum")
                     || metric.ends_with("_count")
                     || metric.ends_with("_bucket"))
                 {
-                    let apos = if src.from_selector {
-                        marg.pos
-                    } else {
-                        PosRange::new(0, 0)
-                    };
-                    ev.ctx.annotate(
-                        AnnotationKind::Info,
-                        format!(
-                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
-                        ),
-                        apos,
-                    );
+                    outcome.not_a_counter = Some(metric.to_string());
                 }
             }
         }
-        out.push(SeriesV {
+        outcome.series = Some(SeriesV {
             labels: s.labels,
             drop_name: if keeps_name { s.drop_name } else { true },
             points,
         });
+        Ok(outcome)
+    };
+    let outcomes = crate::par::map(src.series, steps.len(), eval_series);
+    let mut out = Vec::with_capacity(outcomes.len());
+    let mut present = if is_absent {
+        vec![false; steps.len()]
+    } else {
+        Vec::new()
+    };
+    let mut held = 0usize;
+    let mut quantile_warned = false;
+    for outcome in outcomes {
+        let outcome = outcome?;
+        if let (Some(q), false) = (outcome.bad_quantile, quantile_warned) {
+            quantile_warned = true;
+            ev.ctx.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_go_float(q)
+                ),
+                c.args[0].pos,
+            );
+        }
+        if let Some(metric) = outcome.not_a_counter {
+            let apos = if src.from_selector {
+                marg.pos
+            } else {
+                PosRange::new(0, 0)
+            };
+            ev.ctx.annotate(
+                AnnotationKind::Info,
+                format!(
+                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {metric:?}"
+                ),
+                apos,
+            );
+        }
+        for si in outcome.present_steps {
+            present[si] = true;
+        }
+        if let Some(series) = outcome.series {
+            held += series.points.len();
+            if held > max_samples {
+                return Err(EvalError::TooManySamples);
+            }
+            out.push(series);
+        }
     }
     if name == "absent_over_time" {
         let labels = match &marg.unwrap_parens().kind {
@@ -896,9 +921,86 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
     Ok(Val::Vector(out))
 }
 
+/// What evaluating one series of a range function gave.
+#[derive(Default)]
+struct SeriesOutcome {
+    series: Option<SeriesV>,
+    /// Steps whose window held samples (for `absent_over_time`).
+    present_steps: Vec<usize>,
+    /// The first out-of-range quantile seen with samples.
+    bad_quantile: Option<f64>,
+    /// The series' metric name, when a counter function met a name that is not a counter's.
+    not_a_counter: Option<String>,
+}
+
 /// The value of a range function over one plain window `(rs, re]`.
+/// A range function, resolved once per call instead of by name for every window.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RangeFn {
+    Rate,
+    Increase,
+    Delta,
+    Irate,
+    Idelta,
+    Changes,
+    Resets,
+    Deriv,
+    PredictLinear,
+    DoubleExponentialSmoothing,
+    AvgOverTime,
+    SumOverTime,
+    CountOverTime,
+    MinOverTime,
+    MaxOverTime,
+    TsOfMinOverTime,
+    TsOfMaxOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    LastOverTime,
+    FirstOverTime,
+    TsOfLastOverTime,
+    TsOfFirstOverTime,
+    PresentOverTime,
+    QuantileOverTime,
+    MadOverTime,
+}
+
+impl RangeFn {
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "rate" => RangeFn::Rate,
+            "increase" => RangeFn::Increase,
+            "delta" => RangeFn::Delta,
+            "irate" => RangeFn::Irate,
+            "idelta" => RangeFn::Idelta,
+            "changes" => RangeFn::Changes,
+            "resets" => RangeFn::Resets,
+            "deriv" => RangeFn::Deriv,
+            "predict_linear" => RangeFn::PredictLinear,
+            "double_exponential_smoothing" => RangeFn::DoubleExponentialSmoothing,
+            "avg_over_time" => RangeFn::AvgOverTime,
+            "sum_over_time" => RangeFn::SumOverTime,
+            "count_over_time" => RangeFn::CountOverTime,
+            "min_over_time" => RangeFn::MinOverTime,
+            "max_over_time" => RangeFn::MaxOverTime,
+            "ts_of_min_over_time" => RangeFn::TsOfMinOverTime,
+            "ts_of_max_over_time" => RangeFn::TsOfMaxOverTime,
+            "stddev_over_time" => RangeFn::StddevOverTime,
+            "stdvar_over_time" => RangeFn::StdvarOverTime,
+            "last_over_time" => RangeFn::LastOverTime,
+            "first_over_time" => RangeFn::FirstOverTime,
+            "ts_of_last_over_time" => RangeFn::TsOfLastOverTime,
+            "ts_of_first_over_time" => RangeFn::TsOfFirstOverTime,
+            "present_over_time" => RangeFn::PresentOverTime,
+            "quantile_over_time" => RangeFn::QuantileOverTime,
+            "mad_over_time" => RangeFn::MadOverTime,
+            _ => return None,
+        })
+    }
+}
+
 fn window_value(
-    name: &str,
+    f: Option<RangeFn>,
     w: &[(i64, f64)],
     rs: i64,
     re: i64,
@@ -909,17 +1011,18 @@ fn window_value(
     if w.is_empty() {
         return None;
     }
-    Some(match name {
-        "rate" => return extrapolated_rate(w, rs, re, range, true, true),
-        "increase" => return extrapolated_rate(w, rs, re, range, true, false),
-        "delta" => return extrapolated_rate(w, rs, re, range, false, false),
-        "irate" | "idelta" => {
+    let f = f?;
+    Some(match f {
+        RangeFn::Rate => return extrapolated_rate(w, rs, re, range, true, true),
+        RangeFn::Increase => return extrapolated_rate(w, rs, re, range, true, false),
+        RangeFn::Delta => return extrapolated_rate(w, rs, re, range, false, false),
+        RangeFn::Irate | RangeFn::Idelta => {
             if w.len() < 2 {
                 return None;
             }
             let (t1, v1) = w[w.len() - 2];
             let (t2, v2) = w[w.len() - 1];
-            let mut res = if name == "irate" && v2 < v1 {
+            let mut res = if f == RangeFn::Irate && v2 < v1 {
                 v2
             } else {
                 v2 - v1
@@ -928,48 +1031,50 @@ fn window_value(
             if interval == 0 {
                 return None;
             }
-            if name == "irate" {
+            if f == RangeFn::Irate {
                 res /= interval as f64 / 1000.0;
             }
             res
         }
-        "changes" => changes_count(w),
-        "resets" => resets_count(w),
-        "deriv" => {
+        RangeFn::Changes => changes_count(w),
+        RangeFn::Resets => resets_count(w),
+        RangeFn::Deriv => {
             if w.len() < 2 {
                 return None;
             }
             linear_regression(w, w[0].0).0
         }
-        "predict_linear" => {
+        RangeFn::PredictLinear => {
             if w.len() < 2 {
                 return None;
             }
             let (slope, intercept) = linear_regression(w, ts);
             slope * arg(1) + intercept
         }
-        "double_exponential_smoothing" => return double_exponential_smoothing(w, arg(1), arg(2)),
-        "avg_over_time" => mean(w.iter().map(|p| p.1))?,
-        "sum_over_time" => {
+        RangeFn::DoubleExponentialSmoothing => {
+            return double_exponential_smoothing(w, arg(1), arg(2))
+        }
+        RangeFn::AvgOverTime => mean(w.iter().map(|p| p.1))?,
+        RangeFn::SumOverTime => {
             let (mut s, mut c) = (0.0, 0.0);
             for &(_, v) in w {
                 (s, c) = kahan_inc(v, s, c);
             }
             s + c
         }
-        "count_over_time" => w.len() as f64,
-        "min_over_time" => {
+        RangeFn::CountOverTime => w.len() as f64,
+        RangeFn::MinOverTime => {
             w.iter()
                 .map(|p| p.1)
                 .fold(f64::NAN, |m, v| if v < m || m.is_nan() { v } else { m })
         }
-        "max_over_time" => {
+        RangeFn::MaxOverTime => {
             w.iter()
                 .map(|p| p.1)
                 .fold(f64::NAN, |m, v| if v > m || m.is_nan() { v } else { m })
         }
-        "ts_of_min_over_time" | "ts_of_max_over_time" => {
-            let max = name == "ts_of_max_over_time";
+        RangeFn::TsOfMinOverTime | RangeFn::TsOfMaxOverTime => {
+            let max = f == RangeFn::TsOfMaxOverTime;
             let mut best = w[0];
             for &p in &w[1..] {
                 let better = if max { p.1 >= best.1 } else { p.1 <= best.1 };
@@ -979,18 +1084,18 @@ fn window_value(
             }
             best.0 as f64 / 1000.0
         }
-        "stddev_over_time" => variance(w).sqrt(),
-        "stdvar_over_time" => variance(w),
-        "last_over_time" => w[w.len() - 1].1,
-        "first_over_time" => w[0].1,
-        "ts_of_last_over_time" => w[w.len() - 1].0 as f64 / 1000.0,
-        "ts_of_first_over_time" => w[0].0 as f64 / 1000.0,
-        "present_over_time" => 1.0,
-        "quantile_over_time" => {
+        RangeFn::StddevOverTime => variance(w).sqrt(),
+        RangeFn::StdvarOverTime => variance(w),
+        RangeFn::LastOverTime => w[w.len() - 1].1,
+        RangeFn::FirstOverTime => w[0].1,
+        RangeFn::TsOfLastOverTime => w[w.len() - 1].0 as f64 / 1000.0,
+        RangeFn::TsOfFirstOverTime => w[0].0 as f64 / 1000.0,
+        RangeFn::PresentOverTime => 1.0,
+        RangeFn::QuantileOverTime => {
             let mut vals: Vec<f64> = w.iter().map(|p| p.1).collect();
             quantile_of(arg(0), &mut vals)
         }
-        "mad_over_time" => {
+        RangeFn::MadOverTime => {
             if w.iter().any(|p| p.1.is_nan()) {
                 return Some(f64::NAN);
             }
@@ -999,7 +1104,6 @@ fn window_value(
             let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
             quantile_of(0.5, &mut dev)
         }
-        _ => return None,
     })
 }
 

@@ -18,6 +18,7 @@ pub mod functions;
 mod histogram;
 mod info;
 mod lexer;
+mod par;
 pub mod parser;
 mod printer;
 mod value;
@@ -37,13 +38,27 @@ use eval::{Ctx, Ev, Val};
 
 /// Where the engine reads samples from.
 pub trait Storage: Sync {
-    /// Series matching all matchers with their samples in `[mint, maxt]`, sorted by labels.
+    /// Series matching all matchers with their samples in `[mint, maxt]`, in any order.
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData>;
+
+    /// Like `select`, keeping only each series' last sample in the range.
+    fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
+        let mut all = self.select(matchers, mint, maxt);
+        for s in &mut all {
+            let keep = s.samples.len().saturating_sub(1);
+            s.samples.drain(..keep);
+        }
+        all
+    }
 }
 
 impl Storage for tsdb::Db {
     fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
         tsdb::Db::select(self, matchers, mint, maxt)
+    }
+
+    fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
+        tsdb::Db::select_last(self, matchers, mint, maxt)
     }
 }
 
@@ -84,6 +99,10 @@ pub struct EngineOptions {
     pub timeout: Option<Duration>,
     /// Step of subqueries that give none.
     pub subquery_step_ms: i64,
+    /// Keep `__name__` until the end of the query instead of dropping it at each function
+    /// or operator (Prometheus's `--enable-feature=promql-delayed-name-removal`; off by
+    /// default as in Prometheus, on in its test engine).
+    pub delayed_name_removal: bool,
 }
 
 impl Default for EngineOptions {
@@ -93,6 +112,7 @@ impl Default for EngineOptions {
             max_samples: 50_000_000,
             timeout: Some(Duration::from_secs(120)),
             subquery_step_ms: 60_000,
+            delayed_name_removal: false,
         }
     }
 }
@@ -198,6 +218,7 @@ impl Engine {
                 .unwrap_or(self.opts.lookback_delta_ms),
             max_samples: self.opts.max_samples,
             subquery_step: self.opts.subquery_step_ms,
+            delayed_name_removal: self.opts.delayed_name_removal,
             deadline: timeout.map(|t| Instant::now() + t),
             cancel: qopts.cancel,
             annotations: Default::default(),
@@ -239,6 +260,12 @@ impl Engine {
                     m.sort_by(|a, b| a.labels.cmp(&b.labels));
                     Value::Matrix(m)
                 } else {
+                    let mut series = series;
+                    // Storage returns series in no particular order; answer in label order
+                    // (as Prometheus does for selectors) unless the query orders its result.
+                    if !orders_result(&expr) {
+                        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+                    }
                     Value::Vector(
                         series
                             .into_iter()
@@ -275,6 +302,18 @@ impl Engine {
                 peak_samples: ctx.peak_samples.get(),
             },
         })
+    }
+}
+
+/// Whether the outermost operation of the query decides the order of its result.
+fn orders_result(expr: &Expr) -> bool {
+    match &expr.unwrap_parens().kind {
+        ExprKind::Call(c) => matches!(
+            c.func.name,
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc"
+        ),
+        ExprKind::Aggregate(a) => matches!(a.op, AggregateOp::Topk | AggregateOp::Bottomk),
+        _ => false,
     }
 }
 

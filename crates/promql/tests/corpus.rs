@@ -951,6 +951,8 @@ fn promql_corpus() {
                 max_samples: 10_000_000,
                 timeout: None,
                 subquery_step_ms: 60_000,
+                // Upstream's test engine runs with delayed name removal.
+                delayed_name_removal: true,
             }),
             dir: tempfile::tempdir().expect("temp dir"),
             db: None,

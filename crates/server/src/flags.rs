@@ -118,6 +118,11 @@ pub struct Flags {
     #[arg(long = "query.lookback-delta", default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
     pub query_lookback_delta: std::time::Duration,
 
+    /// Comma separated feature names to enable. Valid options: promql-delayed-name-removal.
+    /// Other Prometheus feature names are accepted and ignored with a warning.
+    #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
+    pub enable_feature: Vec<String>,
+
     /// Only log messages with the given severity or above. One of: [debug, info, warn, error]
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub log_level: String,
@@ -163,7 +168,15 @@ impl Flags {
             max_samples: self.query_max_samples,
             timeout: Some(self.query_timeout).filter(|d| !d.is_zero()),
             subquery_step_ms: 60_000,
+            delayed_name_removal: self.feature_enabled("promql-delayed-name-removal"),
         }
+    }
+
+    /// Features we act on (`--enable-feature`).
+    pub const KNOWN_FEATURES: &'static [&'static str] = &["promql-delayed-name-removal"];
+
+    pub fn feature_enabled(&self, name: &str) -> bool {
+        self.enable_feature.iter().any(|f| f.trim() == name)
     }
 
     /// The route prefix: `--web.route-prefix`, else the external URL's path; always starts
@@ -226,6 +239,7 @@ impl Flags {
                 "query.lookback-delta",
                 promconfig::PromDuration(self.query_lookback_delta).to_string(),
             ),
+            ("enable-feature", self.enable_feature.join(",")),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
         ])

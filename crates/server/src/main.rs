@@ -1,6 +1,12 @@
 //! `promethium`: the server binary. Parses Prometheus's flags, validates the web config,
 //! and serves the HTTP endpoints behind it on every listen address.
 
+/// mimalloc instead of the system allocator: queries build and drop many small label
+/// strings and sample vectors on several threads, where glibc's malloc spent half of a
+/// query's time (measured in ARCHITECTURE.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod build;
 mod flags;
 mod logging;
@@ -190,6 +196,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         web_config: web_config.clone(),
         config: Arc::clone(&config),
     });
+    for f in &flags.enable_feature {
+        let f = f.trim();
+        if !f.is_empty() && !flags::Flags::KNOWN_FEATURES.contains(&f) {
+            tracing::warn!(option = f, "Unknown option for --enable-feature");
+        }
+    }
     let api_state = Arc::new(api::ApiState::new(
         Arc::clone(&db),
         Arc::clone(&scrape_manager),

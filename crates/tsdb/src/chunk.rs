@@ -66,31 +66,105 @@ impl BitWriter {
     }
 }
 
+/// Reads bits most significant first. Up to 64 upcoming bits sit left-aligned in `buf`,
+/// refilled from the bytes a word at a time, so a read is a shift, not a loop per bit.
 struct BitReader<'a> {
     bytes: &'a [u8],
+    /// Next byte of `bytes` not yet in `buf`.
     pos: usize,
-    /// Bits already consumed of `bytes[pos]`.
-    used: u8,
+    buf: u64,
+    /// Valid bits in `buf`.
+    valid: u32,
 }
 
 impl<'a> BitReader<'a> {
-    fn read_bit(&mut self) -> Option<bool> {
-        let byte = *self.bytes.get(self.pos)?;
-        let bit = (byte >> (7 - self.used)) & 1 == 1;
-        self.used += 1;
-        if self.used == 8 {
-            self.used = 0;
-            self.pos += 1;
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            buf: 0,
+            valid: 0,
         }
+    }
+
+    /// Tops `buf` up to at least 57 bits when the bytes allow.
+    #[inline]
+    fn refill(&mut self) {
+        if let Some(word) = self
+            .bytes
+            .get(self.pos..)
+            .and_then(|r| r.first_chunk::<8>())
+        {
+            let word = u64::from_be_bytes(*word);
+            let take = (64 - self.valid) / 8;
+            if take > 0 {
+                // `take` whole bytes fit below the valid bits.
+                let bits = take * 8;
+                let incoming = if bits == 64 {
+                    word
+                } else {
+                    word >> (64 - bits)
+                };
+                self.buf |= incoming << (64 - self.valid - bits);
+                self.valid += bits;
+                self.pos += take as usize;
+            }
+        } else {
+            while self.valid <= 56 {
+                let Some(&b) = self.bytes.get(self.pos) else {
+                    break;
+                };
+                self.buf |= u64::from(b) << (56 - self.valid);
+                self.valid += 8;
+                self.pos += 1;
+            }
+        }
+    }
+
+    #[inline]
+    fn read_bit(&mut self) -> Option<bool> {
+        if self.valid == 0 {
+            self.refill();
+            if self.valid == 0 {
+                return None;
+            }
+        }
+        let bit = self.buf >> 63 == 1;
+        self.buf <<= 1;
+        self.valid -= 1;
         Some(bit)
     }
 
+    /// `count` bits (at most 64), most significant first.
+    #[inline]
     fn read_bits(&mut self, count: u8) -> Option<u64> {
-        let mut v = 0u64;
-        for _ in 0..count {
-            v = (v << 1) | u64::from(self.read_bit()?);
+        let n = u32::from(count);
+        if n == 0 {
+            return Some(0);
         }
-        Some(v)
+        if n > 64 {
+            return None;
+        }
+        if self.valid < n {
+            self.refill();
+        }
+        if self.valid >= n {
+            let v = self.buf >> (64 - n);
+            self.buf = if n == 64 { 0 } else { self.buf << n };
+            self.valid -= n;
+            return Some(v);
+        }
+        // More than the buffer holds after a refill (a 64-bit read not byte aligned):
+        // take what is there, then the rest.
+        let first = self.valid;
+        if first == 0 {
+            return None;
+        }
+        let high = self.buf >> (64 - first);
+        self.buf = 0;
+        self.valid = 0;
+        let low = self.read_bits((n - first) as u8)?;
+        Some((high << (n - first)) | low)
     }
 
     fn read_uvarint(&mut self) -> Option<u64> {
@@ -281,11 +355,7 @@ pub struct XorIter<'a> {
 impl<'a> XorIter<'a> {
     fn over(stream: &'a [u8], count: u16) -> Self {
         Self {
-            reader: BitReader {
-                bytes: stream,
-                pos: 0,
-                used: 0,
-            },
+            reader: BitReader::new(stream),
             remaining: count,
             read: 0,
             t: 0,
@@ -304,6 +374,11 @@ impl<'a> XorIter<'a> {
         }
         let count = u16::from_be_bytes([bytes[0], bytes[1]]);
         Some(Self::over(&bytes[2..], count))
+    }
+
+    /// Samples not yet read.
+    pub fn remaining(&self) -> usize {
+        usize::from(self.remaining)
     }
 
     /// Whether the stream ended early (corrupt chunk).
@@ -477,6 +552,41 @@ mod tests {
             if let Some(iter) = XorIter::from_bytes(&bytes[..cut]) {
                 assert!(iter.count() <= 50);
             }
+        }
+    }
+
+    #[test]
+    fn random_values_and_times_round_trip() {
+        // Full 64-bit values at odd bit offsets exercise the word-wise reader's edges.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut t = -5_000i64;
+        let mut samples = Vec::new();
+        for i in 0..120 {
+            t += (next() % 100_000) as i64 - if i % 7 == 0 { 0 } else { 20_000 }.min(0);
+            let v = match i % 4 {
+                0 => f64::from_bits(next() >> 2),
+                1 => (next() % 1000) as f64,
+                2 => -((next() % 7) as f64) * 0.5,
+                _ => f64::NAN,
+            };
+            samples.push((t, v));
+        }
+        let mut c = XorChunk::new();
+        for (t, v) in &samples {
+            c.append(*t, *v);
+        }
+        let bytes = c.bytes();
+        let back: Vec<(i64, f64)> = XorIter::from_bytes(&bytes).unwrap().collect();
+        assert_eq!(back.len(), samples.len());
+        for (a, b) in back.iter().zip(&samples) {
+            assert_eq!(a.0, b.0);
+            assert_eq!(a.1.to_bits(), b.1.to_bits());
         }
     }
 }

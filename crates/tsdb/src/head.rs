@@ -176,13 +176,68 @@ impl MemSeries {
                 }
             };
             if let Some(iter) = XorIter::from_bytes(&bytes) {
-                out.extend(iter.filter(|(t, _)| *t >= mint && *t <= maxt));
+                out.reserve(iter.remaining());
+                // Samples are in time order: stop decoding past maxt.
+                out.extend(
+                    iter.skip_while(|(t, _)| *t < mint)
+                        .take_while(|(t, _)| *t <= maxt),
+                );
             }
         }
         if !self.open.is_empty() && self.max_t >= mint && self.open_min_t <= maxt {
-            out.extend(self.open.iter().filter(|(t, _)| *t >= mint && *t <= maxt));
+            out.reserve(usize::from(self.open.len()));
+            out.extend(
+                self.open
+                    .iter()
+                    .skip_while(|(t, _)| *t < mint)
+                    .take_while(|(t, _)| *t <= maxt),
+            );
         }
         out
+    }
+
+    /// The last sample with `mint <= t <= maxt`, decoding only the chunks it can be in
+    /// (an instant selector needs nothing else).
+    pub fn last_sample(
+        &self,
+        mint: i64,
+        maxt: i64,
+        disk: Option<&ChunkDisk>,
+    ) -> Option<(i64, f64)> {
+        if !self.open.is_empty() && self.open_min_t <= maxt && self.max_t >= mint {
+            let last = self
+                .open
+                .iter()
+                .take_while(|(t, _)| *t <= maxt)
+                .last()
+                .filter(|(t, _)| *t >= mint);
+            if last.is_some() {
+                return last;
+            }
+        }
+        for c in self.closed.iter().rev() {
+            if c.min_t > maxt {
+                continue;
+            }
+            if c.max_t < mint {
+                return None;
+            }
+            let bytes = match c.bytes(disk) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
+                    continue;
+                }
+            };
+            let last = XorIter::from_bytes(&bytes)?
+                .take_while(|(t, _)| *t <= maxt)
+                .last()
+                .filter(|(t, _)| *t >= mint);
+            if last.is_some() {
+                return last;
+            }
+        }
+        None
     }
 
     pub fn min_t(&self) -> Option<i64> {
@@ -325,6 +380,10 @@ impl Head {
     /// A series' samples in `[mint, maxt]`.
     pub fn samples_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
         s.samples(mint, maxt, self.disk.as_deref())
+    }
+
+    pub fn last_sample_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Option<(i64, f64)> {
+        s.last_sample(mint, maxt, self.disk.as_deref())
     }
 
     fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
@@ -625,16 +684,23 @@ impl Head {
                 Some(c) => intersect(&c, &list),
             });
         }
-        let candidates = candidates.unwrap_or_else(|| {
+        let mut candidates = candidates.unwrap_or_else(|| {
             (1..=self.series.len() as u64)
                 .filter(|r| self.contains(*r))
                 .collect()
         });
+        // Postings are exact for the matchers they came from: only the others (those that
+        // match the empty value, e.g. `a!="x"`) are checked against each series.
+        let rest: Vec<&Matcher> = matchers.iter().filter(|m| m.matches_empty()).collect();
+        if rest.is_empty() {
+            candidates.retain(|r| self.series(*r).is_some());
+            return candidates;
+        }
         candidates
             .into_iter()
             .filter(|r| {
                 self.series(*r).is_some_and(|s| {
-                    matchers.iter().all(|m| {
+                    rest.iter().all(|m| {
                         let value = s
                             .labels
                             .chunks_exact(2)

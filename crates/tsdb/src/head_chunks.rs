@@ -33,6 +33,9 @@ struct SpillFile {
     reader: File,
     /// The newest sample time of any chunk in the file.
     max_t: i64,
+    /// The file mapped into memory up to some length, so reading a chunk back is a copy
+    /// instead of a system call; remapped when a read goes past it.
+    map: Option<memmap2::Mmap>,
 }
 
 struct Inner {
@@ -115,6 +118,7 @@ impl ChunkDisk {
                 SpillFile {
                     reader,
                     max_t: i64::MIN,
+                    map: None,
                 },
             );
             inner.writer = Some(BufWriter::with_capacity(1 << 16, file));
@@ -149,11 +153,36 @@ impl ChunkDisk {
         }
         let file = inner
             .files
-            .get(&r.file)
+            .get_mut(&r.file)
             .ok_or_else(|| io::Error::other(format!("spilled chunk file {} is gone", r.file)))?;
-        let mut buf = vec![0u8; r.len as usize];
-        file.reader.read_exact_at(&mut buf, u64::from(r.offset))?;
-        Ok(buf)
+        let start = r.offset as usize;
+        let end = start + r.len as usize;
+        if file.map.as_ref().is_none_or(|m| m.len() < end) {
+            let len = file.reader.metadata()?.len();
+            if len < end as u64 {
+                return Err(io::Error::other(format!(
+                    "spilled chunk file {} is shorter than a chunk in it",
+                    r.file
+                )));
+            }
+            // SAFETY: the spill directory belongs to this process alone (the data
+            // directory is locked), files are only ever appended to and deleted whole,
+            // never truncated, so the mapped bytes stay valid for the map's lifetime
+            // (Prometheus maps its head chunk files the same way).
+            file.map = Some(unsafe {
+                memmap2::MmapOptions::new()
+                    .len(len as usize)
+                    .map(&file.reader)?
+            });
+        }
+        match file.map.as_ref().and_then(|m| m.get(start..end)) {
+            Some(bytes) => Ok(bytes.to_vec()),
+            None => {
+                let mut buf = vec![0u8; r.len as usize];
+                file.reader.read_exact_at(&mut buf, u64::from(r.offset))?;
+                Ok(buf)
+            }
+        }
     }
 
     /// Deletes the files whose chunks all end before `t` (the head has dropped them).

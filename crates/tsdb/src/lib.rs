@@ -149,6 +149,37 @@ pub struct MaintenanceReport {
     pub checkpoint: Option<wal::CheckpointReport>,
 }
 
+/// Maps series refs to results on all cores when there are many (decoding chunks and
+/// building label sets is per-series work), keeping the refs' order.
+fn par_map_refs<T: Send>(refs: &[u64], f: impl Fn(u64) -> Option<T> + Sync) -> Vec<T> {
+    const PER_THREAD: usize = 2048;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(refs.len() / PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return refs.iter().filter_map(|r| f(*r)).collect();
+    }
+    let chunk = refs.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = refs
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().filter_map(|r| f(*r)).collect::<Vec<T>>()))
+            .collect();
+        let mut out = Vec::with_capacity(refs.len());
+        for p in parts {
+            // A panic in a worker is a bug; surface it here rather than lose its series.
+            match p.join() {
+                Ok(v) => out.extend(v),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
+        out
+    })
+}
+
 /// An open database directory.
 pub struct Db {
     dir: PathBuf,
@@ -396,10 +427,28 @@ impl Db {
     }
 
     /// Series matching every matcher with their samples in `[mint, maxt]`, from blocks and
-    /// head; series with no sample in the range are left out.
+    /// head, in no particular order; series with no sample in the range are left out.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        let blocks: Vec<Arc<Block>> = self
+            .blocks_snapshot()
+            .into_iter()
+            .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
+            .collect();
+        if blocks.is_empty() {
+            // Only the head holds the range: its series are distinct, nothing to merge.
+            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+            let refs = head.select_refs(matchers);
+            return par_map_refs(&refs, |r| {
+                let s = head.series(r)?;
+                let samples = head.samples_of(s, mint, maxt);
+                (!samples.is_empty()).then(|| SeriesData {
+                    labels: head.labels_of(s),
+                    samples,
+                })
+            });
+        }
         let mut merged: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
-        for block in self.blocks_snapshot() {
+        for block in blocks {
             let found = block.select(matchers, mint, maxt).and_then(|series| {
                 series
                     .into_iter()
@@ -438,6 +487,33 @@ impl Db {
                 (!samples.is_empty()).then_some(SeriesData { labels, samples })
             })
             .collect()
+    }
+
+    /// Like [`Db::select`], but only each series' last sample in `[mint, maxt]` (what an
+    /// instant selector needs): from the head, only the chunk holding it is decoded.
+    pub fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        let overlaps_blocks = self
+            .blocks_snapshot()
+            .iter()
+            .any(|b| b.meta().max_time > mint && b.meta().min_time <= maxt);
+        if overlaps_blocks {
+            let mut all = self.select(matchers, mint, maxt);
+            for s in &mut all {
+                let last = s.samples.len() - 1;
+                s.samples.drain(..last);
+            }
+            return all;
+        }
+        let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+        let refs = head.select_refs(matchers);
+        par_map_refs(&refs, |r| {
+            let s = head.series(r)?;
+            let sample = head.last_sample_of(s, mint, maxt)?;
+            Some(SeriesData {
+                labels: head.labels_of(s),
+                samples: vec![sample],
+            })
+        })
     }
 
     /// Label sets of the series matching every matcher that have samples in the range.

@@ -26,12 +26,16 @@ fn series(i: usize) -> Labels {
     ])
 }
 
+/// Every series and sample, sorted by labels (`select` answers in no particular order).
 fn all(db: &Db) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let m = Matcher::new(MatchOp::Equal, "__name__", "bench_metric").unwrap();
-    db.select(&[m], i64::MIN, i64::MAX)
+    let mut out: Vec<_> = db
+        .select(&[m], i64::MIN, i64::MAX)
         .into_iter()
         .map(|s| (s.labels, s.samples))
-        .collect()
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
 }
 
 /// Appends one sample per series every `step` ms in `[from, to)`, values from the time.
