@@ -34,24 +34,10 @@ fn matchers_json(vs: &VectorSelector) -> Value {
     )
 }
 
-fn float_text(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
-}
-
 /// The tree of an expression.
 pub(crate) fn to_json(e: &Expr) -> Value {
     match &e.kind {
-        ExprKind::Number(v) => json!({"type": "numberLiteral", "val": float_text(*v)}),
+        ExprKind::Number(v) => json!({"type": "numberLiteral", "val": promql::format_float_f(*v)}),
         ExprKind::String(s) => json!({"type": "stringLiteral", "val": s}),
         ExprKind::Paren(inner) | ExprKind::StepInvariant(inner) => {
             json!({"type": "parenExpr", "expr": to_json(inner)})

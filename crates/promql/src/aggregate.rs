@@ -8,7 +8,7 @@ use model::Labels;
 
 use crate::ast::{AggregateExpr, AggregateOp, PosRange};
 use crate::eval::{Ev, EvResult, SeriesV, Val};
-use crate::funcs::{format_float_f, format_go_float, kahan_inc, quantile_of};
+use crate::funcs::{format_float_f, format_go_float, kahan_inc, nan_last, quantile_of};
 use crate::value::AnnotationKind;
 use crate::EvalError;
 
@@ -416,8 +416,8 @@ fn select_k(
                         continue;
                     }
                     match a.op {
-                        AggregateOp::Topk => m.sort_by(|x, y| cmp_desc_nan_last(x.1, y.1)),
-                        AggregateOp::Bottomk => m.sort_by(|x, y| cmp_asc_nan_last(x.1, y.1)),
+                        AggregateOp::Topk => m.sort_by(|x, y| nan_last(x.1, y.1, true)),
+                        AggregateOp::Bottomk => m.sort_by(|x, y| nan_last(x.1, y.1, false)),
                         _ => {}
                     }
                     for &(i, v) in m.iter().take(k) {
@@ -452,24 +452,6 @@ fn select_k(
         }
     }
     Ok(Val::Vector(out))
-}
-
-fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => b.partial_cmp(&a).unwrap_or(std::cmp::Ordering::Equal),
-    }
-}
-
-fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ => a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal),
-    }
 }
 
 fn count_values(

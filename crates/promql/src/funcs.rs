@@ -59,7 +59,7 @@ pub(crate) fn format_go_float(v: f64) -> String {
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
-pub(crate) fn format_float_f(v: f64) -> String {
+pub fn format_float_f(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
@@ -1183,7 +1183,8 @@ fn sort(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
     Ok(Val::Vector(input))
 }
 
-fn nan_last(a: f64, b: f64, desc: bool) -> Ordering {
+/// Orders values ascending (or descending), NaN last either way.
+pub(crate) fn nan_last(a: f64, b: f64, desc: bool) -> Ordering {
     match (a.is_nan(), b.is_nan()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,

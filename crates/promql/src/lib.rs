@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use model::{Labels, Matcher};
 
 pub use ast::{Expr, ValueType};
+pub use funcs::format_float_f;
 pub use parser::{parse, parse_selector, ParseError};
 pub use printer::{format_duration, format_expr, prettify};
 pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Series, Value};
@@ -250,15 +251,7 @@ impl Engine {
             Val::Vector(series) => {
                 let series = eval::finish_series(series)?;
                 if range_query {
-                    let mut m: Vec<Series> = series
-                        .into_iter()
-                        .map(|s| Series {
-                            labels: s.labels,
-                            points: s.points,
-                        })
-                        .collect();
-                    m.sort_by(|a, b| a.labels.cmp(&b.labels));
-                    Value::Matrix(m)
+                    sorted_matrix(series)
                 } else {
                     let mut series = series;
                     // Storage returns series in no particular order; answer in label order
@@ -280,18 +273,7 @@ impl Engine {
                     )
                 }
             }
-            Val::Matrix(series) => {
-                let series = eval::finish_series(series)?;
-                let mut m: Vec<Series> = series
-                    .into_iter()
-                    .map(|s| Series {
-                        labels: s.labels,
-                        points: s.points,
-                    })
-                    .collect();
-                m.sort_by(|a, b| a.labels.cmp(&b.labels));
-                Value::Matrix(m)
-            }
+            Val::Matrix(series) => sorted_matrix(eval::finish_series(series)?),
         };
         let annotations = ctx.annotations.into_inner();
         Ok(QueryResult {
@@ -303,6 +285,19 @@ impl Engine {
             },
         })
     }
+}
+
+/// A matrix result, its series sorted by labels as Prometheus returns them.
+fn sorted_matrix(series: Vec<eval::SeriesV>) -> Value {
+    let mut m: Vec<Series> = series
+        .into_iter()
+        .map(|s| Series {
+            labels: s.labels,
+            points: s.points,
+        })
+        .collect();
+    m.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Value::Matrix(m)
 }
 
 /// Whether the outermost operation of the query decides the order of its result.
