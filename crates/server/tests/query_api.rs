@@ -267,6 +267,22 @@ fn query_endpoints_answer_like_prometheus() {
     let v = json(&get(&server, "/api/v1/parse_query?query=foo%2Bon(a)bar"));
     assert_eq!(v["data"]["type"], "binaryExpr");
     assert_eq!(v["data"]["matching"]["labels"][0], "a");
+
+    // Label names and values honour start/end without match[] too (the server's own
+    // "prometheus" job, scraped now, lies outside the backfilled hour).
+    let range = format!("start={}&end={}", at(0), at(60));
+    let v = json(&get(&server, &format!("/api/v1/label/job/values?{range}")));
+    assert_eq!(v["data"], serde_json::json!(["api", "batch", "web"]));
+    let v = json(&get(&server, &format!("/api/v1/labels?{range}")));
+    assert!(
+        v["data"].as_array().unwrap().contains(&"room".into()),
+        "{v}"
+    );
+    let before = format!("start={}&end={}", at(-600), at(-500));
+    let v = json(&get(&server, &format!("/api/v1/label/job/values?{before}")));
+    assert_eq!(v["data"], serde_json::json!([]));
+    let v = json(&get(&server, &format!("/api/v1/labels?{before}")));
+    assert_eq!(v["data"], serde_json::json!([]));
 }
 
 #[test]
@@ -351,7 +367,11 @@ fn pmtool_query_commands_with_http_config() {
         "{__name__=\"temperature\", room=\"a\"}\n{__name__=\"temperature\", room=\"b\"}\n"
     );
 
-    let (ok, out, err) = run(pmtool().args(["labels", &url, "job"]));
+    // The server also scrapes itself ("prometheus" job, now): a time range keeps to the backfill.
+    let (ok, out, err) = run(pmtool()
+        .args(["labels", &url, "job"])
+        .arg(format!("--start={}", at(0)))
+        .arg(format!("--end={}", at(60))));
     assert!(ok, "{err}");
     assert_eq!(out, "api\nbatch\nweb\n");
 

@@ -910,6 +910,48 @@ impl Head {
         out
     }
 
+    /// Whether any of these series has a sample in [mint, maxt].
+    fn any_in_range(&self, refs: &[u64], mint: i64, maxt: i64) -> bool {
+        refs.iter().any(|r| {
+            self.series(*r)
+                .is_some_and(|s| s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint)
+        })
+    }
+
+    /// Label names of the series with samples in [mint, maxt], sorted.
+    pub fn label_names_in(&self, mint: i64, maxt: i64) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .postings
+            .iter()
+            .filter(|(_, values)| {
+                values
+                    .values()
+                    .any(|refs| self.any_in_range(refs, mint, maxt))
+            })
+            .map(|(n, _)| self.symbols.get(*n).to_string())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Values of a label among the series with samples in [mint, maxt], sorted.
+    pub fn label_values_in(&self, name: &str, mint: i64, maxt: i64) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .symbols
+            .lookup(name)
+            .and_then(|n| self.postings.get(&n))
+            .map(|values| {
+                values
+                    .iter()
+                    .filter(|(_, refs)| self.any_in_range(refs, mint, maxt))
+                    .map(|(v, _)| self.symbols.get(*v).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_unstable();
+        out
+    }
+
     /// Every value of a label, sorted.
     pub fn label_values(&self, name: &str) -> Vec<String> {
         let mut out: Vec<String> = self

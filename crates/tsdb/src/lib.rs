@@ -568,6 +568,45 @@ impl Db {
         out.into_iter().collect()
     }
 
+    /// Label names of the series with samples in [mint, maxt], sorted. Blocks count whole
+    /// (any block overlapping the range), as in Prometheus; head series count one by one.
+    pub fn label_names_in(&self, mint: i64, maxt: i64) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> = self
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .label_names_in(mint, maxt)
+            .into_iter()
+            .collect();
+        for block in self.blocks_overlapping(mint, maxt) {
+            out.extend(block.label_names());
+        }
+        out.into_iter().collect()
+    }
+
+    /// Values of a label in [mint, maxt], sorted; the same granularity as `label_names_in`.
+    pub fn label_values_in(&self, name: &str, mint: i64, maxt: i64) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> = self
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .label_values_in(name, mint, maxt)
+            .into_iter()
+            .collect();
+        for block in self.blocks_overlapping(mint, maxt) {
+            out.extend(block.label_values(name));
+        }
+        out.into_iter().collect()
+    }
+
+    /// Blocks holding samples in [mint, maxt] (a block's max_time is exclusive).
+    fn blocks_overlapping(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
+        self.blocks_snapshot()
+            .into_iter()
+            .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
+            .collect()
+    }
+
     /// The persisted blocks, oldest first.
     pub fn blocks(&self) -> Vec<BlockMeta> {
         self.blocks_snapshot()
