@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Chunk segment: 8-byte header (`0x85BD40DD` big-endian, version byte 1, 3 zero bytes),
-//! then per chunk `uvarint data length`, encoding byte (1 = XOR), the data (the XOR chunk
+//! then per chunk `uvarint data length`, encoding byte (1 = XOR, 0x81 = XOR with start
+//! timestamps), the data (the XOR chunk
 //! exactly as in Prometheus: 2-byte big-endian sample count, then the bit stream) and a
 //! big-endian CRC-32 (IEEE) of encoding byte and data. A chunk reference is
 //! `segment number << 32 | byte offset`.
@@ -37,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use model::{Label, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::{XorChunk, XorIter};
+use crate::chunk::{SampleBuf, XorChunk, XorIter};
 use crate::wal::{decode_uvarint, encode_uvarint};
 
 const CHUNK_MAGIC: u32 = 0x85BD_40DD;
@@ -48,6 +49,8 @@ const INDEX_MAGIC: &[u8; 4] = b"PMIX";
 const INDEX_VERSION: u8 = 2;
 const TOC_LEN: u64 = 8 * 5 + 4 + 4;
 const ENCODING_XOR: u8 = 1;
+/// Our XOR chunk with start timestamps (see `chunk.rs`); not a Prometheus encoding.
+const ENCODING_XOR_WITH_STARTS: u8 = 0x81;
 
 /// `meta.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -241,10 +244,15 @@ impl BlockWriter {
         self.scratch.clear();
         encode_uvarint(&mut self.scratch, data.len() as u64);
         out.write_all(&self.scratch)?;
-        out.write_all(&[ENCODING_XOR])?;
+        let encoding = if crate::chunk::has_starts(data) {
+            ENCODING_XOR_WITH_STARTS
+        } else {
+            ENCODING_XOR
+        };
+        out.write_all(&[encoding])?;
         out.write_all(data)?;
         let mut crc = crc32fast::Hasher::new();
-        crc.update(&[ENCODING_XOR]);
+        crc.update(&[encoding]);
         crc.update(data);
         out.write_all(&crc.finalize().to_be_bytes())?;
         self.chunk_pos += framed;
@@ -730,9 +738,21 @@ impl Block {
         let data_start = head as usize;
         let data_end = data_start + 1 + c.len as usize;
         let crc = u32::from_be_bytes(buf[data_end..data_end + 4].try_into().unwrap_or([0; 4]));
-        if crc32fast::hash(&buf[data_start..data_end]) != crc || buf[data_start] != ENCODING_XOR {
+        if crc32fast::hash(&buf[data_start..data_end]) != crc {
             return Err(corrupt(format!(
                 "{}: chunk {segment}:{offset} fails its checksum",
+                self.dir.display()
+            )));
+        }
+        // The encoding byte must agree with the chunk's own header.
+        let encoding = buf[data_start];
+        let flagged = crate::chunk::has_starts(&buf[data_start + 1..data_end]);
+        if !matches!(
+            (encoding, flagged),
+            (ENCODING_XOR, false) | (ENCODING_XOR_WITH_STARTS, true)
+        ) {
+            return Err(corrupt(format!(
+                "{}: chunk {segment}:{offset} has encoding {encoding:#x}, which this server does not read",
                 self.dir.display()
             )));
         }
@@ -782,17 +802,12 @@ impl Block {
     }
 
     /// Samples of a series' chunks within `[mint, maxt]`.
-    pub(crate) fn samples(
-        &self,
-        s: &BlockSeries,
-        mint: i64,
-        maxt: i64,
-    ) -> io::Result<Vec<(i64, f64)>> {
-        let mut out = Vec::new();
+    pub(crate) fn samples(&self, s: &BlockSeries, mint: i64, maxt: i64) -> io::Result<SampleBuf> {
+        let mut out = SampleBuf::default();
         for c in &s.chunks {
             let bytes = self.read_chunk(c)?;
             if let Some(iter) = XorIter::from_bytes(&bytes) {
-                out.extend(iter.filter(|(t, _)| *t >= mint && *t <= maxt));
+                out.extend_from_chunk(iter, mint, maxt);
             }
         }
         Ok(out)
@@ -882,15 +897,23 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
     total
 }
 
-/// Encodes samples (sorted by time) as XOR chunks of at most 120 samples.
-pub(crate) fn encode_chunks(samples: &[(i64, f64)]) -> Vec<(i64, i64, Vec<u8>)> {
+/// Encodes samples (sorted by time) as XOR chunks of at most 120 samples; `starts` is
+/// empty or holds each sample's start timestamp.
+pub(crate) fn encode_chunks(samples: &[(i64, f64)], starts: &[i64]) -> Vec<(i64, i64, Vec<u8>)> {
+    let per_chunk = crate::chunk::SAMPLES_PER_CHUNK as usize;
     samples
-        .chunks(crate::chunk::SAMPLES_PER_CHUNK as usize)
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chunk = XorChunk::new();
-            for (t, v) in part {
-                chunk.append(*t, *v);
+        .chunks(per_chunk)
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(n, part)| {
+            let part_starts = starts.get(n * per_chunk..).unwrap_or(&[]);
+            let mut chunk = if part_starts.iter().take(part.len()).any(|st| *st != 0) {
+                XorChunk::with_starts()
+            } else {
+                XorChunk::new()
+            };
+            for (i, (t, v)) in part.iter().enumerate() {
+                chunk.append_st(*t, *v, part_starts.get(i).copied().unwrap_or(0));
             }
             (part[0].0, part[part.len() - 1].0, chunk.bytes())
         })

@@ -6,9 +6,23 @@
 //! bucket (`0`, `10`+14 bits, `110`+17, `1110`+20, `1111`+64) and an XOR-encoded value
 //! (`0` same value, `10` reuse the previous leading/trailing zero window, `11` + 5 bits
 //! leading zeros + 6 bits significant length + the bits).
+//!
+//! Start timestamps (our extension; Prometheus's own XOR2 format differs): a chunk whose
+//! count has bit 15 set carries each sample's start timestamp (ST) after its value: `0`
+//! the previous sample's ST again (0, "unknown", before the first), `10` the previous
+//! sample's timestamp (delta series), `110` no ST (0), `111` + varint (T − ST). A series
+//! without STs never pays for them: its chunks are plain XOR chunks.
 
 /// Samples per chunk before a new one is cut (Prometheus's default).
 pub const SAMPLES_PER_CHUNK: u16 = 120;
+
+/// The count header's flag for "start timestamps follow each value".
+const HAS_STARTS: u16 = 0x8000;
+
+/// Whether encoded chunk bytes carry start timestamps.
+pub fn has_starts(bytes: &[u8]) -> bool {
+    bytes.len() >= 2 && u16::from_be_bytes([bytes[0], bytes[1]]) & HAS_STARTS != 0
+}
 
 #[derive(Debug, Clone, Default)]
 struct BitWriter {
@@ -207,6 +221,9 @@ pub struct XorChunk {
     last_v: u64,
     leading: u8,
     trailing: u8,
+    /// Whether each sample's start timestamp is stored.
+    with_starts: bool,
+    last_st: i64,
 }
 
 impl XorChunk {
@@ -215,6 +232,42 @@ impl XorChunk {
             leading: 0xff,
             ..Self::default()
         }
+    }
+
+    /// A chunk that also stores each sample's start timestamp.
+    pub fn with_starts() -> Self {
+        Self {
+            with_starts: true,
+            ..Self::new()
+        }
+    }
+
+    /// Whether this chunk stores start timestamps.
+    pub fn has_starts(&self) -> bool {
+        self.with_starts
+    }
+
+    /// Appends a sample with its start timestamp (0: none). A chunk made by
+    /// [`XorChunk::new`] ignores the start timestamp: the caller cuts a new chunk first.
+    pub fn append_st(&mut self, t: i64, v: f64, st: i64) {
+        let prev_t = self.last_t;
+        let first = self.count == 0;
+        self.append_value(t, v);
+        if !self.with_starts {
+            return;
+        }
+        let w = &mut self.stream;
+        if st == self.last_st {
+            w.write_bit(false);
+        } else if !first && st == prev_t {
+            w.write_bits(0b10, 2);
+        } else if st == 0 {
+            w.write_bits(0b110, 3);
+        } else {
+            w.write_bits(0b111, 3);
+            write_varint(w, t.wrapping_sub(st));
+        }
+        self.last_st = st;
     }
 
     pub fn len(&self) -> u16 {
@@ -232,6 +285,18 @@ impl XorChunk {
 
     /// Appends a sample; timestamps must increase (the caller checks order).
     pub fn append(&mut self, t: i64, v: f64) {
+        if self.with_starts {
+            self.append_st(t, v, 0);
+        } else {
+            self.append_value(t, v);
+        }
+    }
+
+    /// The XOR part of an append.
+    ///
+    /// In a chunk with start timestamps, this must be followed by the start timestamp's
+    /// code: use [`XorChunk::append_st`] there.
+    fn append_value(&mut self, t: i64, v: f64) {
         let bits = v.to_bits();
         match self.count {
             0 => {
@@ -300,7 +365,12 @@ impl XorChunk {
     /// The encoded chunk (count header plus stream).
     pub fn bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(2 + self.stream.bytes.len());
-        out.extend_from_slice(&self.count.to_be_bytes());
+        let header = if self.with_starts {
+            self.count | HAS_STARTS
+        } else {
+            self.count
+        };
+        out.extend_from_slice(&header.to_be_bytes());
         out.extend_from_slice(&self.stream.bytes);
         out
     }
@@ -320,7 +390,125 @@ impl XorChunk {
 
     /// Iterates the samples.
     pub fn iter(&self) -> XorIter<'_> {
-        XorIter::over(&self.stream.bytes, self.count)
+        XorIter::over(&self.stream.bytes, self.count, self.with_starts)
+    }
+}
+
+/// Decoded samples in time order, with their start timestamps when any chunk had them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct SampleBuf {
+    pub points: Vec<(i64, f64)>,
+    /// Empty when no sample has a start timestamp; otherwise one per point (0: none).
+    pub starts: Vec<i64>,
+}
+
+impl SampleBuf {
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Appends one sample.
+    pub fn push(&mut self, t: i64, v: f64, st: i64) {
+        if st != 0 && self.starts.len() < self.points.len() {
+            self.starts.resize(self.points.len(), 0);
+        }
+        self.points.push((t, v));
+        if !self.starts.is_empty() || st != 0 {
+            self.starts.push(st);
+        }
+    }
+
+    /// Appends a chunk's samples with `mint <= t <= maxt` (chunks are in time order, so
+    /// decoding stops past `maxt`).
+    pub fn extend_from_chunk(&mut self, mut iter: XorIter<'_>, mint: i64, maxt: i64) {
+        if !iter.has_starts() {
+            let before = self.points.len();
+            self.points.reserve(iter.remaining());
+            self.points.extend(
+                iter.skip_while(|(t, _)| *t < mint)
+                    .take_while(|(t, _)| *t <= maxt),
+            );
+            if !self.starts.is_empty() {
+                self.starts
+                    .resize(self.starts.len() + self.points.len() - before, 0);
+            }
+            return;
+        }
+        while let Some((t, v, st)) = iter.next_st() {
+            if t > maxt {
+                break;
+            }
+            if t >= mint {
+                self.push(t, v, st);
+            }
+        }
+    }
+
+    /// Appends another buffer's samples.
+    pub fn append(&mut self, mut other: SampleBuf) {
+        if other.starts.is_empty() && self.starts.is_empty() {
+            self.points.append(&mut other.points);
+            return;
+        }
+        self.starts.resize(self.points.len(), 0);
+        other.starts.resize(other.points.len(), 0);
+        self.points.append(&mut other.points);
+        self.starts.append(&mut other.starts);
+    }
+
+    /// Sorts by time and keeps the first of samples sharing a timestamp.
+    pub fn sort_dedup(&mut self) {
+        if !self.points.windows(2).any(|w| w[1].0 <= w[0].0) {
+            return;
+        }
+        if self.starts.is_empty() {
+            self.points.sort_by_key(|(t, _)| *t);
+            self.points.dedup_by_key(|(t, _)| *t);
+            return;
+        }
+        let mut all: Vec<((i64, f64), i64)> =
+            self.points.drain(..).zip(self.starts.drain(..)).collect();
+        all.sort_by_key(|((t, _), _)| *t);
+        all.dedup_by_key(|((t, _), _)| *t);
+        (self.points, self.starts) = all.into_iter().unzip();
+    }
+
+    /// Keeps only the last sample.
+    pub fn keep_last(&mut self) {
+        let keep = self.points.len().saturating_sub(1);
+        self.points.drain(..keep);
+        if !self.starts.is_empty() {
+            self.starts.drain(..keep);
+        }
+    }
+
+    /// Keeps the samples whose point passes `keep`.
+    pub fn retain(&mut self, mut keep: impl FnMut(&(i64, f64)) -> bool) {
+        if self.starts.is_empty() {
+            self.points.retain(keep);
+            return;
+        }
+        let mut i = 0;
+        let starts = &mut self.starts;
+        let mut kept_starts = Vec::with_capacity(starts.len());
+        self.points.retain(|p| {
+            let k = keep(p);
+            if k {
+                kept_starts.push(starts[i]);
+            }
+            i += 1;
+            k
+        });
+        *starts = kept_starts;
+    }
+
+    /// The start timestamp of point `i` (0: none).
+    pub fn start(&self, i: usize) -> i64 {
+        self.starts.get(i).copied().unwrap_or(0)
     }
 }
 
@@ -350,10 +538,12 @@ pub struct XorIter<'a> {
     leading: u8,
     trailing: u8,
     failed: bool,
+    with_starts: bool,
+    st: i64,
 }
 
 impl<'a> XorIter<'a> {
-    fn over(stream: &'a [u8], count: u16) -> Self {
+    fn over(stream: &'a [u8], count: u16, with_starts: bool) -> Self {
         Self {
             reader: BitReader::new(stream),
             remaining: count,
@@ -364,7 +554,20 @@ impl<'a> XorIter<'a> {
             leading: 0,
             trailing: 0,
             failed: false,
+            with_starts,
+            st: 0,
         }
+    }
+
+    /// Whether the chunk stores start timestamps.
+    pub fn has_starts(&self) -> bool {
+        self.with_starts
+    }
+
+    /// The next sample with its start timestamp (0 when none).
+    pub fn next_st(&mut self) -> Option<(i64, f64, i64)> {
+        let (t, v) = self.next()?;
+        Some((t, v, self.st))
     }
 
     /// Iterates a chunk as [`XorChunk::bytes`] wrote it; `None` if it is too short.
@@ -372,8 +575,12 @@ impl<'a> XorIter<'a> {
         if bytes.len() < 2 {
             return None;
         }
-        let count = u16::from_be_bytes([bytes[0], bytes[1]]);
-        Some(Self::over(&bytes[2..], count))
+        let header = u16::from_be_bytes([bytes[0], bytes[1]]);
+        Some(Self::over(
+            &bytes[2..],
+            header & !HAS_STARTS,
+            header & HAS_STARTS != 0,
+        ))
     }
 
     /// Samples not yet read.
@@ -387,6 +594,7 @@ impl<'a> XorIter<'a> {
     }
 
     fn next_sample(&mut self) -> Option<(i64, f64)> {
+        let prev_t = self.t;
         let r = &mut self.reader;
         match self.read {
             0 => {
@@ -418,8 +626,30 @@ impl<'a> XorIter<'a> {
                 self.read_value()?;
             }
         }
+        if self.with_starts {
+            self.read_start(prev_t)?;
+        }
         self.read += 1;
         Some((self.t, f64::from_bits(self.v)))
+    }
+
+    fn read_start(&mut self, prev_t: i64) -> Option<()> {
+        let r = &mut self.reader;
+        if !r.read_bit()? {
+            return Some(());
+        }
+        if !r.read_bit()? {
+            // The previous sample's timestamp; never written for a chunk's first sample.
+            if self.read == 0 {
+                return None;
+            }
+            self.st = prev_t;
+        } else if !r.read_bit()? {
+            self.st = 0;
+        } else {
+            self.st = self.t.wrapping_sub(r.read_varint()?);
+        }
+        Some(())
     }
 
     fn read_value(&mut self) -> Option<()> {
@@ -588,5 +818,68 @@ mod tests {
             assert_eq!(a.0, b.0);
             assert_eq!(a.1.to_bits(), b.1.to_bits());
         }
+    }
+    #[test]
+    fn start_timestamps_round_trip() {
+        // Cumulative (constant ST), delta (ST = previous T), unknown (0), arbitrary, and
+        // ST = T and ST after T (stored as given; PromQL decides what they mean).
+        let samples: Vec<(i64, f64, i64)> = vec![
+            (60_000, 1.0, 0),
+            (120_000, 2.0, 30_000),
+            (180_000, 3.0, 30_000),
+            (240_000, 4.0, 180_000),
+            (300_000, 5.0, 240_000),
+            (360_000, 6.0, 0),
+            (420_000, 7.0, 420_000),
+            (480_000, 8.0, 480_001),
+            (540_000, 9.0, -5),
+            (600_000, 10.0, i64::MIN + 1),
+        ];
+        let mut c = XorChunk::with_starts();
+        for (t, v, st) in &samples {
+            c.append_st(*t, *v, *st);
+        }
+        let bytes = c.bytes();
+        assert!(has_starts(&bytes));
+        let mut iter = XorIter::from_bytes(&bytes).unwrap();
+        assert!(iter.has_starts());
+        let mut back = Vec::new();
+        while let Some(s) = iter.next_st() {
+            back.push(s);
+        }
+        assert_eq!(back, samples);
+        let mut direct = c.iter();
+        assert_eq!(direct.next_st(), Some(samples[0]));
+        // A plain chunk reports no starts and no flag.
+        let mut plain = XorChunk::new();
+        plain.append_st(1, 1.0, 5);
+        assert!(!has_starts(&plain.bytes()));
+        assert_eq!(
+            XorIter::from_bytes(&plain.bytes()).unwrap().next_st(),
+            Some((1, 1.0, 0))
+        );
+        // Truncations of an ST chunk fail without panicking.
+        for cut in 0..bytes.len() {
+            if let Some(iter) = XorIter::from_bytes(&bytes[..cut]) {
+                assert!(iter.count() <= samples.len());
+            }
+        }
+    }
+
+    #[test]
+    fn cumulative_start_timestamps_cost_a_bit_per_sample() {
+        let mut plain = XorChunk::new();
+        let mut with = XorChunk::with_starts();
+        for i in 0..120 {
+            plain.append(i * 15_000, i as f64);
+            with.append_st(i * 15_000, i as f64, -3_600_000);
+        }
+        // The first ST costs a varint; every later one a single bit.
+        assert!(
+            with.size() <= plain.size() + 4 + 120 / 8 + 1,
+            "{} vs {}",
+            with.size(),
+            plain.size()
+        );
     }
 }

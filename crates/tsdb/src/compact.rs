@@ -132,14 +132,21 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
             let mut samples = Vec::new();
             for (i, c) in &parts {
                 let bytes = blocks[*i].read_chunk(c)?;
-                if let Some(iter) = crate::chunk::XorIter::from_bytes(&bytes) {
-                    samples.extend(iter.map(|(t, v)| (t, *i, v)));
+                if let Some(mut iter) = crate::chunk::XorIter::from_bytes(&bytes) {
+                    while let Some((t, v, st)) = iter.next_st() {
+                        samples.push((t, *i, v, st));
+                    }
                 }
             }
-            samples.sort_by_key(|(t, i, _)| (*t, *i));
-            samples.dedup_by_key(|(t, _, _)| *t);
-            let plain: Vec<(i64, f64)> = samples.into_iter().map(|(t, _, v)| (t, v)).collect();
-            let encoded = encode_chunks(&plain);
+            samples.sort_by_key(|(t, i, _, _)| (*t, *i));
+            samples.dedup_by_key(|(t, _, _, _)| *t);
+            let plain: Vec<(i64, f64)> = samples.iter().map(|(t, _, v, _)| (*t, *v)).collect();
+            let starts: Vec<i64> = if samples.iter().any(|s| s.3 != 0) {
+                samples.iter().map(|s| s.3).collect()
+            } else {
+                Vec::new()
+            };
+            let encoded = encode_chunks(&plain, &starts);
             let refs: Vec<(i64, i64, &[u8])> = encoded
                 .iter()
                 .map(|(a, b, bytes)| (*a, *b, bytes.as_slice()))

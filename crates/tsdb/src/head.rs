@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use model::{Label, Labels, Matcher};
 
-use crate::chunk::{XorChunk, XorIter, SAMPLES_PER_CHUNK};
+use crate::chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 use crate::head_chunks::{ChunkDisk, DiskRef};
 use std::borrow::Cow;
 
@@ -131,7 +131,13 @@ impl MemSeries {
         if self.open.is_empty() {
             return;
         }
-        let full = std::mem::replace(&mut self.open, XorChunk::new());
+        // A series that had start timestamps keeps chunks that can store them.
+        let next = if self.open.has_starts() {
+            XorChunk::with_starts()
+        } else {
+            XorChunk::new()
+        };
+        let full = std::mem::replace(&mut self.open, next);
         let max_t = full.last_timestamp();
         let bytes = full.bytes();
         let data = match disk.and_then(|d| d.write(&bytes, max_t)) {
@@ -145,25 +151,34 @@ impl MemSeries {
         });
     }
 
-    fn append(&mut self, t: i64, v: f64, chunk_range: i64, disk: Option<&ChunkDisk>) {
-        if !self.open.is_empty() && (self.open.len() >= SAMPLES_PER_CHUNK || t >= self.open_until) {
+    /// Appends a sample with its start timestamp (0: none). A series' first start
+    /// timestamp cuts the open chunk: from then on its chunks store them.
+    fn append(&mut self, t: i64, v: f64, st: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+        if !self.open.is_empty()
+            && (self.open.len() >= SAMPLES_PER_CHUNK
+                || t >= self.open_until
+                || (st != 0 && !self.open.has_starts()))
+        {
             self.close_open(disk);
         }
         if self.open.is_empty() {
+            if st != 0 && !self.open.has_starts() {
+                self.open = XorChunk::with_starts();
+            }
             self.open_min_t = t;
             self.open_until = t
                 .div_euclid(chunk_range)
                 .saturating_add(1)
                 .saturating_mul(chunk_range);
         }
-        self.open.append(t, v);
+        self.open.append_st(t, v, st);
         self.max_t = t;
         self.last_bits = v.to_bits();
     }
 
     /// Samples with `mint <= t <= maxt`.
-    pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> Vec<(i64, f64)> {
-        let mut out = Vec::new();
+    pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
+        let mut out = SampleBuf::default();
         for c in &self.closed {
             if c.max_t < mint || c.min_t > maxt {
                 continue;
@@ -176,41 +191,35 @@ impl MemSeries {
                 }
             };
             if let Some(iter) = XorIter::from_bytes(&bytes) {
-                out.reserve(iter.remaining());
-                // Samples are in time order: stop decoding past maxt.
-                out.extend(
-                    iter.skip_while(|(t, _)| *t < mint)
-                        .take_while(|(t, _)| *t <= maxt),
-                );
+                out.extend_from_chunk(iter, mint, maxt);
             }
         }
         if !self.open.is_empty() && self.max_t >= mint && self.open_min_t <= maxt {
-            out.reserve(usize::from(self.open.len()));
-            out.extend(
-                self.open
-                    .iter()
-                    .skip_while(|(t, _)| *t < mint)
-                    .take_while(|(t, _)| *t <= maxt),
-            );
+            out.extend_from_chunk(self.open.iter(), mint, maxt);
         }
         out
     }
 
-    /// The last sample with `mint <= t <= maxt`, decoding only the chunks it can be in
-    /// (an instant selector needs nothing else).
+    /// The last sample with `mint <= t <= maxt` and its start timestamp, decoding only
+    /// the chunks it can be in (an instant selector needs nothing else).
     pub fn last_sample(
         &self,
         mint: i64,
         maxt: i64,
         disk: Option<&ChunkDisk>,
-    ) -> Option<(i64, f64)> {
+    ) -> Option<(i64, f64, i64)> {
+        let last_in = |mut iter: XorIter<'_>| {
+            let mut last = None;
+            while let Some(s) = iter.next_st() {
+                if s.0 > maxt {
+                    break;
+                }
+                last = Some(s);
+            }
+            last.filter(|s| s.0 >= mint)
+        };
         if !self.open.is_empty() && self.open_min_t <= maxt && self.max_t >= mint {
-            let last = self
-                .open
-                .iter()
-                .take_while(|(t, _)| *t <= maxt)
-                .last()
-                .filter(|(t, _)| *t >= mint);
+            let last = last_in(self.open.iter());
             if last.is_some() {
                 return last;
             }
@@ -229,10 +238,7 @@ impl MemSeries {
                     continue;
                 }
             };
-            let last = XorIter::from_bytes(&bytes)?
-                .take_while(|(t, _)| *t <= maxt)
-                .last()
-                .filter(|(t, _)| *t >= mint);
+            let last = last_in(XorIter::from_bytes(&bytes)?);
             if last.is_some() {
                 return last;
             }
@@ -270,13 +276,19 @@ impl MemSeries {
                 continue;
             }
             let Ok(bytes) = c.bytes(disk) else { continue };
-            let mut chunk = XorChunk::new();
+            let mut chunk = if crate::chunk::has_starts(&bytes) {
+                XorChunk::with_starts()
+            } else {
+                XorChunk::new()
+            };
             let (mut first, mut last) = (i64::MAX, i64::MIN);
-            if let Some(iter) = XorIter::from_bytes(&bytes) {
-                for (t, v) in iter.filter(|(t, _)| *t >= mint && *t < maxt) {
-                    first = first.min(t);
-                    last = t;
-                    chunk.append(t, v);
+            if let Some(mut iter) = XorIter::from_bytes(&bytes) {
+                while let Some((t, v, st)) = iter.next_st() {
+                    if t >= mint && t < maxt {
+                        first = first.min(t);
+                        last = t;
+                        chunk.append_st(t, v, st);
+                    }
                 }
             }
             if !chunk.is_empty() {
@@ -378,11 +390,11 @@ impl Head {
     }
 
     /// A series' samples in `[mint, maxt]`.
-    pub fn samples_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Vec<(i64, f64)> {
+    pub fn samples_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> SampleBuf {
         s.samples(mint, maxt, self.disk.as_deref())
     }
 
-    pub fn last_sample_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Option<(i64, f64)> {
+    pub fn last_sample_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Option<(i64, f64, i64)> {
         s.last_sample(mint, maxt, self.disk.as_deref())
     }
 
@@ -535,7 +547,7 @@ impl Head {
 
     /// Appends a checked sample (or, in replay, skips one that is not newer or is out of
     /// bounds).
-    pub fn append(&mut self, r: u64, t: i64, v: f64) -> bool {
+    pub fn append(&mut self, r: u64, t: i64, v: f64, st: i64) -> bool {
         if t < self.min_valid_t {
             return false;
         }
@@ -551,7 +563,7 @@ impl Head {
         if s.chunk_count() > 0 && t <= s.max_t {
             return false;
         }
-        s.append(t, v, range, disk);
+        s.append(t, v, st, range, disk);
         self.max_t = self.max_t.max(t);
         true
     }
@@ -603,7 +615,7 @@ impl Head {
                                 if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
                                     continue;
                                 }
-                                s.append(t, v, range, disk);
+                                s.append(t, v, 0, range, disk);
                                 appended += 1;
                                 max_t = max_t.max(t);
                             }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use model::{Labels, Matcher};
 
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
-pub use chunk::{XorChunk, XorIter};
+pub use chunk::{SampleBuf, XorChunk, XorIter};
 pub use head::{HeadStats, Rejection};
 pub use wal::ReplayReport;
 
@@ -135,6 +135,19 @@ pub struct BatchResult {
 pub struct SeriesData {
     pub labels: Labels,
     pub samples: Vec<(i64, f64)>,
+    /// The samples' start timestamps: empty when none has one, else one per sample (0:
+    /// none).
+    pub starts: Vec<i64>,
+}
+
+impl SeriesData {
+    fn new(labels: Labels, buf: SampleBuf) -> Self {
+        Self {
+            labels,
+            samples: buf.points,
+            starts: buf.starts,
+        }
+    }
 }
 
 /// What one [`Db::maintain`] pass did.
@@ -260,6 +273,17 @@ impl Db {
                 }
                 series_time += started.elapsed();
             }
+            wal::Record::SamplesWithStarts(samples) => {
+                // Rare: applied in order on this thread, after the batch before them.
+                let started = Instant::now();
+                head.append_many(&batch, threads);
+                batch.clear();
+                batched = 0;
+                for (r, t, v, st) in samples {
+                    head.append(r, t, v, st);
+                }
+                samples_time += started.elapsed();
+            }
             wal::Record::Samples(samples) => {
                 batched += samples.len();
                 batch.push(samples);
@@ -345,22 +369,44 @@ impl Db {
         by_ref: &[(u64, i64, f64)],
         by_labels: &[(Labels, i64, f64)],
     ) -> Result<BatchResult, DbError> {
+        self.append_batch_with_starts(by_ref, &[], by_labels, &[])
+    }
+
+    /// Like [`Db::append_batch`], with each sample's start timestamp (the time its
+    /// counter started counting; 0: unknown) in `by_ref_starts` and `by_labels_starts`,
+    /// parallel to the samples. An empty slice means none of those samples has one.
+    pub fn append_batch_with_starts(
+        &self,
+        by_ref: &[(u64, i64, f64)],
+        by_ref_starts: &[i64],
+        by_labels: &[(Labels, i64, f64)],
+        by_labels_starts: &[i64],
+    ) -> Result<BatchResult, DbError> {
         let mut out = BatchResult::default();
         let result = &mut out.result;
         let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
         let mut new_series = Vec::new();
         let mut accepted = Vec::with_capacity(by_ref.len() + by_labels.len());
-        let apply = |head: &mut head::Head,
-                     r: u64,
-                     t: i64,
-                     v: f64,
-                     result: &mut AppendResult,
-                     accepted: &mut Vec<(u64, i64, f64)>| {
+        let with_starts = by_ref_starts
+            .iter()
+            .chain(by_labels_starts)
+            .any(|st| *st != 0);
+        let mut accepted_starts = Vec::new();
+        let mut apply = |head: &mut head::Head,
+                         r: u64,
+                         t: i64,
+                         v: f64,
+                         st: i64,
+                         result: &mut AppendResult,
+                         accepted: &mut Vec<(u64, i64, f64)>| {
             match head.check(r, t, v) {
                 Ok(true) => {
-                    head.append(r, t, v);
+                    head.append(r, t, v, st);
                     result.appended += 1;
                     accepted.push((r, t, v));
+                    if with_starts {
+                        accepted_starts.push(st);
+                    }
                 }
                 Ok(false) => {}
                 Err(Rejection::OutOfOrder) => result.out_of_order += 1,
@@ -379,16 +425,18 @@ impl Db {
                 out.unknown.push(i);
                 continue;
             }
-            apply(&mut head, *r, *t, *v, result, &mut accepted);
+            let st = by_ref_starts.get(i).copied().unwrap_or(0);
+            apply(&mut head, *r, *t, *v, st, result, &mut accepted);
         }
         out.refs.reserve(by_labels.len());
-        for (labels, t, v) in by_labels {
+        for (i, (labels, t, v)) in by_labels.iter().enumerate() {
             let (r, created) = head.get_or_create(labels);
             if created {
                 new_series.push((r, labels.clone()));
             }
             out.refs.push(r);
-            apply(&mut head, r, *t, *v, result, &mut accepted);
+            let st = by_labels_starts.get(i).copied().unwrap_or(0);
+            apply(&mut head, r, *t, *v, st, result, &mut accepted);
         }
         let mut records = Vec::with_capacity(2);
         if !new_series.is_empty() {
@@ -396,7 +444,17 @@ impl Db {
             records.push(wal::Record::Series(new_series));
         }
         if !accepted.is_empty() {
-            records.push(wal::Record::Samples(accepted));
+            records.push(if with_starts {
+                wal::Record::SamplesWithStarts(
+                    accepted
+                        .into_iter()
+                        .zip(accepted_starts)
+                        .map(|((r, t, v), st)| (r, t, v, st))
+                        .collect(),
+                )
+            } else {
+                wal::Record::Samples(accepted)
+            });
         }
         let logged = if records.is_empty() {
             Ok(())
@@ -441,13 +499,10 @@ impl Db {
             return par_map_refs(&refs, |r| {
                 let s = head.series(r)?;
                 let samples = head.samples_of(s, mint, maxt);
-                (!samples.is_empty()).then(|| SeriesData {
-                    labels: head.labels_of(s),
-                    samples,
-                })
+                (!samples.is_empty()).then(|| SeriesData::new(head.labels_of(s), samples))
             });
         }
-        let mut merged: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut merged: BTreeMap<Labels, SampleBuf> = BTreeMap::new();
         for block in blocks {
             let found = block.select(matchers, mint, maxt).and_then(|series| {
                 series
@@ -458,7 +513,7 @@ impl Db {
             match found {
                 Ok(found) => {
                     for (samples, labels) in found {
-                        merged.entry(labels).or_default().extend(samples);
+                        merged.entry(labels).or_default().append(samples);
                     }
                 }
                 Err(e) => {
@@ -472,7 +527,7 @@ impl Db {
                 let Some(s) = head.series(r) else { continue };
                 let samples = head.samples_of(s, mint, maxt);
                 if !samples.is_empty() {
-                    merged.entry(head.labels_of(s)).or_default().extend(samples);
+                    merged.entry(head.labels_of(s)).or_default().append(samples);
                 }
             }
         }
@@ -480,11 +535,8 @@ impl Db {
             .into_iter()
             .filter_map(|(labels, mut samples)| {
                 // Block and head may both hold a stretch while a block is being cut.
-                if samples.windows(2).any(|w| w[1].0 <= w[0].0) {
-                    samples.sort_by_key(|(t, _)| *t);
-                    samples.dedup_by_key(|(t, _)| *t);
-                }
-                (!samples.is_empty()).then_some(SeriesData { labels, samples })
+                samples.sort_dedup();
+                (!samples.is_empty()).then(|| SeriesData::new(labels, samples))
             })
             .collect()
     }
@@ -499,8 +551,11 @@ impl Db {
         if overlaps_blocks {
             let mut all = self.select(matchers, mint, maxt);
             for s in &mut all {
-                let last = s.samples.len() - 1;
-                s.samples.drain(..last);
+                let keep = s.samples.len() - 1;
+                s.samples.drain(..keep);
+                if !s.starts.is_empty() {
+                    s.starts.drain(..keep);
+                }
             }
             return all;
         }
@@ -508,10 +563,11 @@ impl Db {
         let refs = head.select_refs(matchers);
         par_map_refs(&refs, |r| {
             let s = head.series(r)?;
-            let sample = head.last_sample_of(s, mint, maxt)?;
+            let (t, v, st) = head.last_sample_of(s, mint, maxt)?;
             Some(SeriesData {
                 labels: head.labels_of(s),
-                samples: vec![sample],
+                samples: vec![(t, v)],
+                starts: if st == 0 { Vec::new() } else { vec![st] },
             })
         })
     }
@@ -940,7 +996,7 @@ pub fn write_blocks(
             if start == end {
                 continue;
             }
-            let encoded = block::encode_chunks(&samples[start..end]);
+            let encoded = block::encode_chunks(&samples[start..end], &[]);
             let refs: Vec<(i64, i64, &[u8])> = encoded
                 .iter()
                 .map(|(a, b, bytes)| (*a, *b, bytes.as_slice()))

@@ -30,12 +30,16 @@ const RECORD_SERIES: u8 = 1;
 const RECORD_SAMPLES: u8 = 2;
 /// Samples with refs and timestamps as deltas (what the writer produces; `2` is still read).
 const RECORD_SAMPLES_DELTA: u8 = 3;
+/// Like `3`, each sample followed by its start timestamp.
+const RECORD_SAMPLES_WITH_STARTS: u8 = 4;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Series(Vec<(u64, Labels)>),
     Samples(Vec<(u64, i64, f64)>),
+    /// Samples with start timestamps (ref, t, v, st; st 0: none).
+    SamplesWithStarts(Vec<(u64, i64, f64, i64)>),
 }
 
 /// What replay found.
@@ -113,6 +117,35 @@ impl Record {
                     previous_ref = *r;
                 }
             }
+            Record::SamplesWithStarts(samples) => {
+                // As `Samples`, plus per sample a flag byte and, when 1, zigzag (T − ST).
+                out.push(RECORD_SAMPLES_WITH_STARTS);
+                encode_uvarint(out, samples.len() as u64);
+                let base_t = samples.first().map_or(0, |s| s.1);
+                encode_uvarint(out, zigzag(base_t));
+                let mut previous_ref = 0u64;
+                for (r, t, v, st) in samples {
+                    encode_uvarint(out, zigzag(r.wrapping_sub(previous_ref) as i64));
+                    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
+                    out.extend_from_slice(&v.to_bits().to_le_bytes());
+                    if *st == 0 {
+                        out.push(0);
+                    } else {
+                        out.push(1);
+                        encode_uvarint(out, zigzag(t.wrapping_sub(*st)));
+                    }
+                    previous_ref = *r;
+                }
+            }
+        }
+    }
+
+    /// The number of samples a samples record holds.
+    pub fn sample_count(&self) -> usize {
+        match self {
+            Record::Series(_) => 0,
+            Record::Samples(s) => s.len(),
+            Record::SamplesWithStarts(s) => s.len(),
         }
     }
 
@@ -168,6 +201,27 @@ impl Record {
                     samples.push((r, t, v));
                 }
                 Some(Record::Samples(samples))
+            }
+            RECORD_SAMPLES_WITH_STARTS => {
+                let base_t = unzigzag(decode_uvarint(buf, &mut pos)?);
+                let mut samples = Vec::with_capacity(count.min(1 << 16));
+                let mut r = 0u64;
+                for _ in 0..count {
+                    r = r.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?) as u64);
+                    let t = base_t.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?));
+                    let bits = buf.get(pos..pos + 8)?;
+                    pos += 8;
+                    let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
+                    let flag = *buf.get(pos)?;
+                    pos += 1;
+                    let st = match flag {
+                        0 => 0,
+                        1 => t.wrapping_sub(unzigzag(decode_uvarint(buf, &mut pos)?)),
+                        _ => return None,
+                    };
+                    samples.push((r, t, v, st));
+                }
+                Some(Record::SamplesWithStarts(samples))
             }
             _ => None,
         }
@@ -349,18 +403,25 @@ pub fn checkpoint(
     fs::create_dir_all(&tmp)?;
     let mut writer = WalWriter::open(&tmp)?;
     let mut series_out = Vec::new();
-    let mut samples_out = Vec::new();
+    // Samples kept, as plain or with-starts records in log order (a kind change ends the
+    // current record, so a series' samples stay in order on replay).
+    let mut samples_out = Record::Samples(Vec::new());
     let mut pending_error: Option<io::Error> = None;
     let flush = |writer: &mut WalWriter,
                  series_out: &mut Vec<(u64, Labels)>,
-                 samples_out: &mut Vec<(u64, i64, f64)>,
+                 samples_out: &mut Record,
                  force: bool|
      -> io::Result<()> {
         if series_out.len() >= 10_000 || (force && !series_out.is_empty()) {
             writer.log(&[Record::Series(std::mem::take(series_out))])?;
         }
-        if samples_out.len() >= 50_000 || (force && !samples_out.is_empty()) {
-            writer.log(&[Record::Samples(std::mem::take(samples_out))])?;
+        let n = samples_out.sample_count();
+        if n >= 50_000 || (force && n > 0) {
+            let empty = match samples_out {
+                Record::SamplesWithStarts(_) => Record::SamplesWithStarts(Vec::new()),
+                _ => Record::Samples(Vec::new()),
+            };
+            writer.log(&[std::mem::replace(samples_out, empty)])?;
         }
         Ok(())
     };
@@ -388,10 +449,42 @@ pub fn checkpoint(
                     for (r, t, v) in samples {
                         if t >= min_t && keep_series(r) {
                             report.samples_kept += 1;
-                            samples_out.push((r, t, v));
+                            if matches!(samples_out, Record::SamplesWithStarts(_)) {
+                                // Series first, then the other kind's samples: log order.
+                                if let Err(e) =
+                                    flush(&mut writer, &mut series_out, &mut samples_out, true)
+                                {
+                                    pending_error = Some(e);
+                                }
+                                samples_out = Record::Samples(Vec::new());
+                            }
+                            if let Record::Samples(out) = &mut samples_out {
+                                out.push((r, t, v));
+                            }
                         }
                     }
                 }
+                Record::SamplesWithStarts(samples) => {
+                    for (r, t, v, st) in samples {
+                        if t >= min_t && keep_series(r) {
+                            report.samples_kept += 1;
+                            if matches!(samples_out, Record::Samples(_)) {
+                                if let Err(e) =
+                                    flush(&mut writer, &mut series_out, &mut samples_out, true)
+                                {
+                                    pending_error = Some(e);
+                                }
+                                samples_out = Record::SamplesWithStarts(Vec::new());
+                            }
+                            if let Record::SamplesWithStarts(out) = &mut samples_out {
+                                out.push((r, t, v, st));
+                            }
+                        }
+                    }
+                }
+            }
+            if pending_error.is_some() {
+                return;
             }
             if let Err(e) = flush(&mut writer, &mut series_out, &mut samples_out, false) {
                 pending_error = Some(e);
