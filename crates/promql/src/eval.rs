@@ -36,6 +36,15 @@ pub(crate) enum Val {
     String(String),
 }
 
+/// What an instant vector selector gives per step: the sample's value, its timestamp
+/// (for `timestamp()`), or its start timestamp (for `start_timestamp()`), in seconds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SelectorValue {
+    Value,
+    Timestamp,
+    StartTimestamp,
+}
+
 /// State shared by the evaluator and its sub-evaluators (subqueries).
 pub(crate) struct Ctx<'a> {
     pub storage: &'a dyn Storage,
@@ -43,6 +52,7 @@ pub(crate) struct Ctx<'a> {
     pub max_samples: usize,
     pub subquery_step: i64,
     pub delayed_name_removal: bool,
+    pub use_start_timestamps: bool,
     pub deadline: Option<Instant>,
     pub cancel: Option<&'a AtomicBool>,
     pub annotations: RefCell<Vec<Annotation>>,
@@ -182,7 +192,9 @@ impl<'a, 'c> Ev<'a, 'c> {
             ExprKind::Binary(b) => self.eval_binary(b, e.pos)?,
             ExprKind::Aggregate(a) => self.eval_aggregate(a, e.pos)?,
             ExprKind::Call(c) => self.eval_call(c, e.pos)?,
-            ExprKind::Vector(vs) => Val::Vector(self.eval_vector_selector(vs, false)?),
+            ExprKind::Vector(vs) => {
+                Val::Vector(self.eval_vector_selector(vs, SelectorValue::Value)?)
+            }
             ExprKind::Matrix(ms) => Val::Matrix(self.eval_matrix_raw(ms)?),
             ExprKind::Subquery(sq) => {
                 let (series, range, off, at) = self.eval_subquery(sq)?;
@@ -300,9 +312,9 @@ impl<'a, 'c> Ev<'a, 'c> {
     pub fn eval_vector_selector(
         &self,
         vs: &VectorSelector,
-        timestamps: bool,
+        value: SelectorValue,
     ) -> EvResult<Vec<SeriesV>> {
-        self.eval_vector_selector_clipped(vs, timestamps, None)
+        self.eval_vector_selector_clipped(vs, value, None)
     }
 
     /// Like [`Self::eval_vector_selector`], seeing only samples in `clip` (`info()` sees
@@ -310,13 +322,13 @@ impl<'a, 'c> Ev<'a, 'c> {
     pub fn eval_vector_selector_clipped(
         &self,
         vs: &VectorSelector,
-        timestamps: bool,
+        value: SelectorValue,
         clip: Option<(i64, i64)>,
     ) -> EvResult<Vec<SeriesV>> {
         let off = Self::offset_ms(&vs.offset);
         let at = Self::at_ms(&vs.at);
         let lb = self.ctx.lookback;
-        let smoothed = vs.mode == RangeMode::Smoothed && !timestamps;
+        let smoothed = vs.mode == RangeMode::Smoothed && value == SelectorValue::Value;
         let (first_ref, last_ref) = match at {
             Some(t) => (t - off, t - off),
             None => (self.start - off, self.end - off),
@@ -342,7 +354,12 @@ impl<'a, 'c> Ev<'a, 'c> {
         };
         if let Some((from, to)) = clip {
             for s in &mut data {
-                s.samples.retain(|(t, _)| *t >= from && *t <= to);
+                let mut buf = tsdb::SampleBuf {
+                    points: std::mem::take(&mut s.samples),
+                    starts: std::mem::take(&mut s.starts),
+                };
+                buf.retain(|(t, _)| *t >= from && *t <= to);
+                (s.samples, s.starts) = (buf.points, buf.starts);
             }
         }
         let mut out = Vec::with_capacity(data.len());
@@ -376,7 +393,16 @@ impl<'a, 'c> Ev<'a, 'c> {
                     }
                     let (t, v) = s.samples[idx - 1];
                     if t > rt - lb && !model::is_stale_nan(v) {
-                        points.push((ts, if timestamps { t as f64 / 1000.0 } else { v }));
+                        points.push((
+                            ts,
+                            match value {
+                                SelectorValue::Value => v,
+                                SelectorValue::Timestamp => t as f64 / 1000.0,
+                                SelectorValue::StartTimestamp => {
+                                    s.starts.get(idx - 1).copied().unwrap_or(0) as f64 / 1000.0
+                                }
+                            },
+                        ));
                     }
                 }
             }
@@ -393,7 +419,7 @@ impl<'a, 'c> Ev<'a, 'c> {
 
     /// A range selector as a query result: the raw samples of its window at the end.
     fn eval_matrix_raw(&self, ms: &MatrixSelector) -> EvResult<Vec<SeriesV>> {
-        let src = self.range_source_selector(ms)?;
+        let src = self.range_source_selector(ms, false)?;
         let t = self.end;
         let mut out = Vec::new();
         for s in src.series {
@@ -420,7 +446,12 @@ impl<'a, 'c> Ev<'a, 'c> {
     }
 
     /// Fetches the samples a range selector needs for every step.
-    pub fn range_source_selector(&self, ms: &MatrixSelector) -> EvResult<RangeSource> {
+    /// A range selector's series; with `with_starts`, their samples' start timestamps too.
+    pub fn range_source_selector(
+        &self,
+        ms: &MatrixSelector,
+        with_starts: bool,
+    ) -> EvResult<RangeSource> {
         let vs = &ms.selector;
         let off = Self::offset_ms(&vs.offset);
         let at = Self::at_ms(&vs.at);
@@ -444,20 +475,29 @@ impl<'a, 'c> Ev<'a, 'c> {
             RangeMode::Plain => {}
         }
         let data = self.select(&vs.matchers, mint, maxt)?;
+        let mut starts = Vec::new();
         let series = data
             .into_iter()
-            .map(|mut s| {
+            .map(|s| {
+                let mut buf = tsdb::SampleBuf {
+                    points: s.samples,
+                    starts: if with_starts { s.starts } else { Vec::new() },
+                };
                 // Staleness markers are not samples of a range.
-                s.samples.retain(|(_, v)| !model::is_stale_nan(*v));
+                buf.retain(|(_, v)| !model::is_stale_nan(*v));
+                if with_starts {
+                    starts.push(buf.starts);
+                }
                 SeriesV {
                     labels: s.labels,
                     drop_name: false,
-                    points: s.samples,
+                    points: buf.points,
                 }
             })
             .collect();
         Ok(RangeSource {
             series,
+            starts,
             range,
             offset: off,
             at,
@@ -513,13 +553,16 @@ impl<'a, 'c> Ev<'a, 'c> {
     }
 
     /// The range-vector argument of a function, from a selector or a subquery.
-    pub fn range_source(&self, e: &Expr) -> EvResult<RangeSource> {
+    /// A range function's argument; with `with_starts`, a selector's samples come with
+    /// their start timestamps (a subquery has none: it cuts their propagation).
+    pub fn range_source(&self, e: &Expr, with_starts: bool) -> EvResult<RangeSource> {
         match &e.unwrap_parens().kind {
-            ExprKind::Matrix(ms) => self.range_source_selector(ms),
+            ExprKind::Matrix(ms) => self.range_source_selector(ms, with_starts),
             ExprKind::Subquery(sq) => {
                 let (series, range, offset, at) = self.eval_subquery(sq)?;
                 Ok(RangeSource {
                     series,
+                    starts: Vec::new(),
                     range,
                     offset,
                     at,
@@ -939,6 +982,8 @@ impl<'a, 'c> Ev<'a, 'c> {
 /// A range function's input: series with all samples its windows need.
 pub(crate) struct RangeSource {
     pub series: Vec<SeriesV>,
+    /// Empty, or per series its samples' start timestamps (each empty when it has none).
+    pub starts: Vec<Vec<i64>>,
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,

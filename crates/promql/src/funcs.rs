@@ -8,7 +8,7 @@ use model::time::{civil_from_days, days_from_civil};
 use model::{Labels, MatchOp, Matcher};
 
 use crate::ast::*;
-use crate::eval::{absent_labels, Ev, EvResult, RangeSource, SeriesV, Val};
+use crate::eval::{absent_labels, Ev, EvResult, RangeSource, SelectorValue, SeriesV, Val};
 use crate::value::AnnotationKind;
 use crate::EvalError;
 
@@ -178,48 +178,95 @@ fn linear_regression(samples: &[(i64, f64)], intercept_time: i64) -> (f64, f64) 
     (slope, intercept)
 }
 
+/// Whether a sample's start timestamp says its counter restarted since the previous
+/// sample (Prometheus's `isStartTimestampReset`).
+fn is_start_reset(prev_st: i64, prev_t: i64, st: i64, t: i64) -> bool {
+    // Unset, invalid (after T), or OTel's "unknown start" (equal to T).
+    if st == 0 || st >= t || st < prev_t {
+        return false;
+    }
+    if st > prev_t {
+        return true;
+    }
+    // The start is the previous sample: a delta point, unless the previous start was
+    // unknown (a cumulative series with unknown start) or invalid.
+    prev_st <= prev_t && prev_st != 0 && prev_st != prev_t
+}
+
+/// Whether a sample's start lies before the previous sample without being the same
+/// start (its interval overlaps the previous one's).
+fn start_overlaps(prev_st: i64, prev_t: i64, st: i64) -> bool {
+    st != 0 && st < prev_t && st != prev_st
+}
+
+/// Whether samples `i-1` and `i` of a window are a counter reset: a drop in value, or a
+/// start timestamp saying so (`sts` empty: none known).
+fn is_reset(w: &[(i64, f64)], sts: &[i64], i: usize) -> bool {
+    w[i].1 < w[i - 1].1
+        || (!sts.is_empty() && is_start_reset(sts[i - 1], w[i - 1].0, sts[i], w[i].0))
+}
+
 /// `rate`, `increase` and `delta` with Prometheus's extrapolation to the window edges.
+/// For counters, `sts` (empty or one per sample) are the samples' start timestamps: they
+/// mark resets, and a first sample that started inside the window is counted from zero at
+/// its start instead of extrapolating (so a single sample can give a result).
 fn extrapolated_rate(
     w: &[(i64, f64)],
+    sts: &[i64],
     rs: i64,
     re: i64,
     range: i64,
     counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    if w.len() < 2 {
+    let n = w.len();
+    if n == 0 {
         return None;
     }
+    let sts = if counter { sts } else { &[] };
     let (first_t, first_v) = w[0];
-    let (last_t, last_v) = w[w.len() - 1];
+    let (last_t, last_v) = w[n - 1];
     let mut result = last_v - first_v;
     if counter {
-        let mut prev = first_v;
-        for &(_, v) in &w[1..] {
-            if v < prev {
-                result += prev;
+        for i in 1..n {
+            if is_reset(w, sts, i) {
+                result += w[i - 1].1;
             }
-            prev = v;
         }
     }
     let mut to_start = (first_t - rs) as f64 / 1000.0;
     let mut to_end = (re - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let avg = sampled / (w.len() - 1) as f64;
+    let mut sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = if n > 1 { sampled / (n - 1) as f64 } else { 0.0 };
     let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if counter && result > 0.0 && first_v >= 0.0 {
-        let to_zero = sampled * (first_v / result);
-        if to_zero < to_start {
-            to_start = to_zero;
+    match sts.first() {
+        // The range start is exclusive: a start on it is outside.
+        Some(&st0) if st0 != 0 && st0 > rs && st0 < first_t => {
+            to_start = 0.0;
+            sampled = (last_t - st0) as f64 / 1000.0;
+            result += first_v;
+        }
+        _ if n == 1 => return None,
+        _ => {
+            if to_start >= threshold {
+                to_start = avg / 2.0;
+            }
+            if counter && result > 0.0 && first_v >= 0.0 {
+                let to_zero = sampled * (first_v / result);
+                if to_zero < to_start {
+                    to_start = to_zero;
+                }
+            }
         }
     }
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if is_rate {
         factor /= range as f64 / 1000.0;
     }
@@ -371,8 +418,8 @@ fn changes_count(w: &[(i64, f64)]) -> f64 {
     n
 }
 
-fn resets_count(w: &[(i64, f64)]) -> f64 {
-    w.windows(2).filter(|p| p[1].1 < p[0].1).count() as f64
+fn resets_count(w: &[(i64, f64)], sts: &[i64]) -> f64 {
+    (1..w.len()).filter(|i| is_reset(w, sts, *i)).count() as f64
 }
 
 fn double_exponential_smoothing(w: &[(i64, f64)], sf: f64, tf: f64) -> Option<f64> {
@@ -480,7 +527,7 @@ pub(crate) fn call(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         }
         "timestamp" => {
             let series = match &c.args[0].unwrap_parens().kind {
-                ExprKind::Vector(vs) => ev.eval_vector_selector(vs, true)?,
+                ExprKind::Vector(vs) => ev.eval_vector_selector(vs, SelectorValue::Timestamp)?,
                 _ => {
                     let mut v = ev.eval_vector(&c.args[0])?;
                     for s in &mut v {
@@ -499,7 +546,19 @@ pub(crate) fn call(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                     .collect(),
             ))
         }
-        "start_timestamp" => Ok(Val::Vector(Vec::new())),
+        // Only a selector's samples have start timestamps (and only when they are used):
+        // any other argument gives nothing.
+        "start_timestamp" => Ok(Val::Vector(match &c.args[0].unwrap_parens().kind {
+            ExprKind::Vector(vs) if ev.ctx.use_start_timestamps => ev
+                .eval_vector_selector(vs, SelectorValue::StartTimestamp)?
+                .into_iter()
+                .map(|mut s| {
+                    s.drop_name = true;
+                    s
+                })
+                .collect(),
+            _ => Vec::new(),
+        })),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => sort(ev, c, pos),
         "label_replace" => label_replace(ev, c),
         "label_join" => label_join(ev, c),
@@ -722,7 +781,9 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
             }
         }
     }
-    let src: RangeSource = ev.range_source(marg)?;
+    let with_starts =
+        ev.ctx.use_start_timestamps && matches!(name, "rate" | "increase" | "irate" | "resets");
+    let src: RangeSource = ev.range_source(marg, with_starts)?;
     let steps: Vec<i64> = ev.steps().collect();
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");
     let range_fn = RangeFn::from_name(name);
@@ -734,7 +795,7 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
     let max_samples = ev.ctx.max_samples;
     let (range, offset, at, mode) = (src.range, src.offset, src.at, src.mode);
     // Each series is independent: evaluated on all cores when there are many.
-    let eval_series = |s: SeriesV| -> EvResult<SeriesOutcome> {
+    let eval_series = |(s, starts): (SeriesV, Vec<i64>)| -> EvResult<SeriesOutcome> {
         interrupt.check()?;
         let samples = &s.points;
         let mut outcome = SeriesOutcome::default();
@@ -753,6 +814,13 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                 lo = hi;
             }
             let w = &samples[lo..hi];
+            let sts = starts.get(lo..hi).unwrap_or(&[]);
+            if counter_fn && !sts.is_empty() && outcome.start_overlap.is_none() {
+                let overlap = (1..w.len()).any(|i| start_overlaps(sts[i - 1], w[i - 1].0, sts[i]));
+                if overlap {
+                    outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
+                }
+            }
             if w.len() > max_samples {
                 return Err(EvalError::TooManySamples);
             }
@@ -781,14 +849,14 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                             Some(if k == RangeFn::Changes {
                                 changes_count(seq)
                             } else {
-                                resets_count(seq)
+                                resets_count(seq, &[])
                             })
                         }
                     }
                     _ => None,
                 }
             } else {
-                window_value(range_fn, w, rs, we, range, ts, |i| scalar_arg(i, si))
+                window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
             };
             if is_quantile && !w.is_empty() && outcome.bad_quantile.is_none() {
                 let q = scalar_arg(0, si);
@@ -827,7 +895,13 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         });
         Ok(outcome)
     };
-    let outcomes = crate::par::map(src.series, steps.len(), eval_series);
+    let mut starts = src.starts.into_iter();
+    let items: Vec<(SeriesV, Vec<i64>)> = src
+        .series
+        .into_iter()
+        .map(|s| (s, starts.next().unwrap_or_default()))
+        .collect();
+    let outcomes = crate::par::map(items, steps.len(), eval_series);
     let mut out = Vec::with_capacity(outcomes.len());
     let mut present = if is_absent {
         vec![false; steps.len()]
@@ -847,6 +921,15 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
                     format_go_float(q)
                 ),
                 c.args[0].pos,
+            );
+        }
+        if let Some(metric) = outcome.start_overlap {
+            ev.ctx.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "sample has start time that overlaps with previous sample timestamp for metric {metric:?}"
+                ),
+                marg.pos,
             );
         }
         if let Some(metric) = outcome.not_a_counter {
@@ -909,6 +992,8 @@ struct SeriesOutcome {
     bad_quantile: Option<f64>,
     /// The series' metric name, when a counter function met a name that is not a counter's.
     not_a_counter: Option<String>,
+    /// The series' metric name, when a sample's start overlapped the previous sample.
+    start_overlap: Option<String>,
 }
 
 /// The value of a range function over one plain window `(rs, re]`.
@@ -977,9 +1062,11 @@ impl RangeFn {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn window_value(
     f: Option<RangeFn>,
     w: &[(i64, f64)],
+    sts: &[i64],
     rs: i64,
     re: i64,
     range: i64,
@@ -991,16 +1078,19 @@ fn window_value(
     }
     let f = f?;
     Some(match f {
-        RangeFn::Rate => return extrapolated_rate(w, rs, re, range, true, true),
-        RangeFn::Increase => return extrapolated_rate(w, rs, re, range, true, false),
-        RangeFn::Delta => return extrapolated_rate(w, rs, re, range, false, false),
+        RangeFn::Rate => return extrapolated_rate(w, sts, rs, re, range, true, true),
+        RangeFn::Increase => return extrapolated_rate(w, sts, rs, re, range, true, false),
+        RangeFn::Delta => return extrapolated_rate(w, &[], rs, re, range, false, false),
         RangeFn::Irate | RangeFn::Idelta => {
             if w.len() < 2 {
                 return None;
             }
-            let (t1, v1) = w[w.len() - 2];
-            let (t2, v2) = w[w.len() - 1];
-            let mut res = if f == RangeFn::Irate && v2 < v1 {
+            let n = w.len();
+            let (t1, v1) = w[n - 2];
+            let (t2, v2) = w[n - 1];
+            let mut res = if f == RangeFn::Irate
+                && is_reset(&w[n - 2..], sts.get(n - 2..).unwrap_or(&[]), 1)
+            {
                 v2
             } else {
                 v2 - v1
@@ -1015,7 +1105,7 @@ fn window_value(
             res
         }
         RangeFn::Changes => changes_count(w),
-        RangeFn::Resets => resets_count(w),
+        RangeFn::Resets => resets_count(w, sts),
         RangeFn::Deriv => {
             if w.len() < 2 {
                 return None;

@@ -124,8 +124,11 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
         let visible_from = at.unwrap_or(ev.start) - (ev.ctx.lookback - 1) - off;
         let visible_to = at.unwrap_or(ev.end) - off;
         // Samples outside the base selector's time range are not visible.
-        info_series =
-            ev.eval_vector_selector_clipped(&vs, true, Some((visible_from, visible_to)))?;
+        info_series = ev.eval_vector_selector_clipped(
+            &vs,
+            crate::eval::SelectorValue::Timestamp,
+            Some((visible_from, visible_to)),
+        )?;
     }
     let steps: Vec<i64> = ev.steps().collect();
     let mut out: Vec<SeriesV> = Vec::new();

@@ -48,6 +48,9 @@ pub trait Storage: Sync {
         for s in &mut all {
             let keep = s.samples.len().saturating_sub(1);
             s.samples.drain(..keep);
+            if !s.starts.is_empty() {
+                s.starts.drain(..keep);
+            }
         }
         all
     }
@@ -104,6 +107,10 @@ pub struct EngineOptions {
     /// or operator (Prometheus's `--enable-feature=promql-delayed-name-removal`; off by
     /// default as in Prometheus, on in its test engine).
     pub delayed_name_removal: bool,
+    /// Use samples' start timestamps in `rate`, `increase`, `irate`, `resets` and
+    /// `start_timestamp` (Prometheus's `--enable-feature=use-start-timestamps`; off by
+    /// default, on in its test engine).
+    pub use_start_timestamps: bool,
 }
 
 impl Default for EngineOptions {
@@ -114,6 +121,7 @@ impl Default for EngineOptions {
             timeout: Some(Duration::from_secs(120)),
             subquery_step_ms: 60_000,
             delayed_name_removal: false,
+            use_start_timestamps: false,
         }
     }
 }
@@ -220,6 +228,7 @@ impl Engine {
             max_samples: self.opts.max_samples,
             subquery_step: self.opts.subquery_step_ms,
             delayed_name_removal: self.opts.delayed_name_removal,
+            use_start_timestamps: self.opts.use_start_timestamps,
             deadline: timeout.map(|t| Instant::now() + t),
             cancel: qopts.cancel,
             annotations: Default::default(),

@@ -186,6 +186,87 @@ fn expand_items(text: &str) -> Result<Vec<Item>, String> {
 }
 
 /// Splits `metric{a="b c"} 1 2` into the series part and the values part.
+/// A signed duration of the test language (`-1m`, `+30s`, `0`, `-59999ms`, `1m30s`), in ms.
+fn signed_duration(text: &str) -> Result<i64, String> {
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'-') => (-1, &text[1..]),
+        Some(b'+') => (1, &text[1..]),
+        _ => (1, text),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    let mut total = 0i64;
+    let mut digits = String::new();
+    let mut chars = rest.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push('s');
+            chars.next();
+        }
+        let n: i64 = digits
+            .parse()
+            .map_err(|_| format!("bad duration {text:?}"))?;
+        digits.clear();
+        total += n * match unit.as_str() {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 604_800_000,
+            "y" => 31_536_000_000,
+            _ => return Err(format!("bad duration {text:?}")),
+        };
+    }
+    if !digits.is_empty() || rest.is_empty() {
+        return Err(format!("bad duration {text:?}"));
+    }
+    Ok(sign * total)
+}
+
+/// The offsets of an `@st` line (`_`, `_xN`, `d`, `dxN`, `d+dxN`, `d-dxN`); `None` where
+/// a sample has no start timestamp.
+fn expand_start_offsets(text: &str) -> Result<Vec<Option<i64>>, String> {
+    let mut out = Vec::new();
+    for tok in split_items(text) {
+        if tok == "_" {
+            out.push(None);
+            continue;
+        }
+        if let Some(n) = tok.strip_prefix("_x") {
+            let n: usize = n.parse().map_err(|_| format!("bad @st item {tok}"))?;
+            out.extend(std::iter::repeat_n(None, n));
+            continue;
+        }
+        let Some((head, count)) = tok
+            .rsplit_once('x')
+            .filter(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            out.push(Some(signed_duration(&tok)?));
+            continue;
+        };
+        let n: i64 = count.parse().map_err(|_| format!("bad @st item {tok}"))?;
+        // The step's sign separates it from the start (which may have its own sign).
+        let split = head
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == '+' || *c == '-')
+            .map(|(i, _)| i);
+        let (start, step) = match split {
+            Some(i) => (signed_duration(&head[..i])?, signed_duration(&head[i..])?),
+            None => (signed_duration(head)?, 0),
+        };
+        out.extend((0..=n).map(|k| Some(start + k * step)));
+    }
+    Ok(out)
+}
+
 fn split_series_line(line: &str) -> (&str, &str) {
     let b = line.as_bytes();
     let mut i = 0;
@@ -285,8 +366,6 @@ struct Runner {
     generation: usize,
     /// Whether the data loaded since the last `clear` has native histograms.
     has_histograms: bool,
-    /// Whether it has start timestamps (`@st` lines).
-    has_start_timestamps: bool,
     /// Series with histogram samples.
     histogram_series: Vec<Labels>,
 }
@@ -304,7 +383,6 @@ impl Runner {
     fn clear(&mut self) {
         self.db = None;
         self.has_histograms = false;
-        self.has_start_timestamps = false;
         self.histogram_series.clear();
     }
 
@@ -313,21 +391,47 @@ impl Runner {
             self.has_histograms = true;
         }
         // A later line for the same series replaces an earlier one, as upstream.
-        let mut per_series: BTreeMap<Labels, Vec<(i64, f64)>> = BTreeMap::new();
+        let mut per_series: BTreeMap<Labels, Vec<(i64, f64, i64)>> = BTreeMap::new();
+        // An `@st` line: its series and start-time offsets, for the sample line after it.
+        let mut pending_starts: Option<(Labels, Vec<Option<i64>>)> = None;
         for (_, line) in lines {
             let (desc, values) = split_series_line(line);
-            if desc.ends_with("@st") || values.starts_with("@st") {
-                // Start timestamps: our TSDB does not store them (see the skip list).
-                self.has_start_timestamps = true;
+            let st_line = if let Some(d) = desc.strip_suffix("@st") {
+                Some((d, values))
+            } else {
+                values.strip_prefix("@st").map(|v| (desc, v.trim()))
+            };
+            if let Some((d, v)) = st_line {
+                if pending_starts.is_some() {
+                    return Err("@st line has no following sample line".into());
+                }
+                pending_starts = Some((parse_labels(d)?, expand_start_offsets(v)?));
                 continue;
             }
             let labels = parse_labels(desc)?;
+            let items = expand_items(values)?;
+            let offsets = match pending_starts.take() {
+                Some((l, _)) if l != labels => {
+                    return Err("@st metric does not match the following sample line metric".into())
+                }
+                Some((_, o)) if o.len() != items.len() => {
+                    return Err(format!(
+                        "@st line has {} values but sample line has {}",
+                        o.len(),
+                        items.len()
+                    ))
+                }
+                Some((_, o)) => o,
+                None => Vec::new(),
+            };
             let mut series = Vec::new();
-            for (k, item) in expand_items(values)?.into_iter().enumerate() {
+            for (k, item) in items.into_iter().enumerate() {
                 let t = k as i64 * interval;
+                // ST = T + offset; none given: 0 (unknown).
+                let st = offsets.get(k).copied().flatten().map_or(0, |o| t + o);
                 match item {
-                    Item::Value(v) => series.push((t, v)),
-                    Item::Stale => series.push((t, model::stale_nan())),
+                    Item::Value(v) => series.push((t, v, st)),
+                    Item::Stale => series.push((t, model::stale_nan(), st)),
                     Item::Histogram => {
                         self.has_histograms = true;
                         if !self.histogram_series.contains(&labels) {
@@ -353,13 +457,20 @@ impl Runner {
             }
             per_series.insert(labels, series);
         }
-        let mut samples: Vec<(Labels, i64, f64)> = per_series
+        if pending_starts.is_some() {
+            return Err("@st line has no following sample line".into());
+        }
+        let mut samples: Vec<(Labels, i64, f64, i64)> = per_series
             .into_iter()
-            .flat_map(|(l, pts)| pts.into_iter().map(move |(t, v)| (l.clone(), t, v)))
+            .flat_map(|(l, pts)| pts.into_iter().map(move |(t, v, st)| (l.clone(), t, v, st)))
             .collect();
         samples.sort_by_key(|s| s.1);
+        let starts: Vec<i64> = samples.iter().map(|s| s.3).collect();
+        let samples: Vec<(Labels, i64, f64)> =
+            samples.into_iter().map(|(l, t, v, _)| (l, t, v)).collect();
         let db = self.db();
-        db.append(&samples).map_err(|e| format!("append: {e}"))?;
+        db.append_batch_with_starts(&[], &[], &samples, &starts)
+            .map_err(|e| format!("append: {e}"))?;
         Ok(())
     }
 }
@@ -951,14 +1062,15 @@ fn promql_corpus() {
                 max_samples: 10_000_000,
                 timeout: None,
                 subquery_step_ms: 60_000,
-                // Upstream's test engine runs with delayed name removal.
+                // Upstream's test engine runs with delayed name removal and start
+                // timestamps in use.
                 delayed_name_removal: true,
+                use_start_timestamps: true,
             }),
             dir: tempfile::tempdir().expect("temp dir"),
             db: None,
             generation: 0,
             has_histograms: false,
-            has_start_timestamps: false,
             histogram_series: Vec::new(),
         };
         let (mut pass, mut fail, mut skipped) = (0, 0, 0);
@@ -993,8 +1105,6 @@ fn promql_corpus() {
                                     "native histograms: the expected result has histogram samples"
                                 } else if touches_histograms(&runner, &ev.query) {
                                     "native histograms: the query selects series with histogram samples"
-                                } else if runner.has_start_timestamps {
-                                    "start timestamps: the data has @st lines"
                                 } else {
                                     "FLOAT"
                                 };

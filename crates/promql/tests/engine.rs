@@ -97,3 +97,41 @@ fn limits_end_queries_with_prometheus_errors() {
     );
     assert_eq!(canceled.unwrap_err(), EvalError::Canceled);
 }
+
+#[test]
+fn start_timestamps_are_used_only_when_asked() {
+    // A delta series: every minute a sample of 60 that covers the minute before it.
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path()).unwrap();
+    let labels = Labels::from_pairs([("__name__", "requests_total"), ("job", "x")]);
+    let samples: Vec<(Labels, i64, f64)> = (1..=10)
+        .map(|m| (labels.clone(), m * 60_000, 60.0))
+        .collect();
+    let starts: Vec<i64> = (1..=10).map(|m| (m - 1) * 60_000).collect();
+    db.append_batch_with_starts(&[], &[], &samples, &starts)
+        .unwrap();
+    let value = |use_starts: bool, q: &str| -> Vec<f64> {
+        let e = Engine::new(EngineOptions {
+            use_start_timestamps: use_starts,
+            ..EngineOptions::default()
+        });
+        match e.instant(&db, q, 600_000).unwrap().value {
+            Value::Vector(v) => v.iter().map(|s| s.v).collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // Off (Prometheus's default): a flat counter, nothing increased.
+    assert_eq!(value(false, "increase(requests_total[5m])"), vec![0.0]);
+    assert_eq!(
+        value(false, "start_timestamp(requests_total)"),
+        Vec::<f64>::new()
+    );
+    // On: every sample is a reset (its start is the previous sample), 60 a minute.
+    let on = value(true, "increase(requests_total[5m])");
+    assert!((on[0] - 300.0).abs() < 1e-9, "{on:?}");
+    assert_eq!(value(true, "resets(requests_total[5m])"), vec![4.0]);
+    assert_eq!(value(true, "irate(requests_total[5m])"), vec![1.0]);
+    assert_eq!(value(true, "start_timestamp(requests_total)"), vec![540.0]);
+    // Through a subquery the start timestamps are gone.
+    assert_eq!(value(true, "increase(requests_total[5m:1m])"), vec![0.0]);
+}

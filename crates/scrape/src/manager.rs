@@ -43,6 +43,7 @@ pub struct Manager {
     db: Arc<tsdb::Db>,
     pools: Mutex<BTreeMap<String, Pool>>,
     local: Mutex<Option<LocalSource>>,
+    start_timestamps: std::sync::atomic::AtomicBool,
 }
 
 /// Produces a scrape body in-process: `(Content-Type, body)`.
@@ -54,7 +55,15 @@ impl Manager {
             db,
             pools: Mutex::new(BTreeMap::new()),
             local: Mutex::new(None),
+            start_timestamps: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Store OpenMetrics `_created` times as start timestamps of the samples of targets
+    /// started from now on (`--enable-feature=st-storage`).
+    pub fn set_store_start_timestamps(&self, on: bool) {
+        self.start_timestamps
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How the built-in default configuration scrapes this server: in-process, so that it
@@ -167,6 +176,9 @@ impl Manager {
             if pool.builtin {
                 scrape.local = self.local.lock().unwrap_or_else(|p| p.into_inner()).clone();
             }
+            scrape.start_timestamps = self
+                .start_timestamps
+                .load(std::sync::atomic::Ordering::Relaxed);
             let status = Arc::clone(&scrape.status);
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(scrape.run(stop_rx));

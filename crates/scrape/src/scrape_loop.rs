@@ -5,7 +5,7 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use exposition::{Entry, Format};
+use exposition::{Entry, Format, MetricType};
 use model::{Labels, LabelsBuilder};
 use promconfig::ScrapeConfig;
 
@@ -94,8 +94,78 @@ struct Scraped {
     by_ref: Vec<(u64, i64, f64)>,
     /// Samples of series seen for the first time (their refs go to the cache).
     by_labels: Vec<(Labels, i64, f64)>,
+    /// Start timestamps parallel to `by_ref` and `by_labels` (empty: none known).
+    by_ref_starts: Vec<i64>,
+    by_labels_starts: Vec<i64>,
     metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
+}
+
+/// Start timestamps from OpenMetrics `_created` lines: every counter, histogram and summary
+/// sample gets its family's `_created` value for the same labels (without `le` and
+/// `quantile`), wherever in the family that line is.
+#[derive(Default)]
+struct CreatedTimes {
+    /// The current family: name and type.
+    family: Option<(String, MetricType)>,
+    /// Family and labels → index in `starts`.
+    ids: std::collections::HashMap<String, u32>,
+    /// By id: the `_created` time in ms (0: no `_created` line seen).
+    starts: Vec<i64>,
+    /// By sample in `by_ref` / `by_labels`: its id, if it can have a start.
+    by_ref: Vec<Option<u32>>,
+    by_labels: Vec<Option<u32>>,
+}
+
+impl CreatedTimes {
+    /// Notes a sample; for a `_created` line, its time. Returns the id the sample's start
+    /// timestamp will be looked up by (none for samples that cannot have one).
+    fn sample(&mut self, sample: &exposition::Sample<'_>) -> Option<u32> {
+        let (family, kind) = self.family.as_ref()?;
+        let drop = match kind {
+            MetricType::Counter => "",
+            MetricType::Histogram => "le",
+            MetricType::Summary => "quantile",
+            _ => return None,
+        };
+        let suffix = sample.name.strip_prefix(family.as_str())?;
+        let mut labels: Vec<(&str, &str)> = sample
+            .labels
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
+            .filter(|(n, _)| *n != drop)
+            .collect();
+        labels.sort_unstable();
+        let mut key = family.clone();
+        for (n, v) in labels {
+            key.push('\u{0}');
+            key.push_str(n);
+            key.push('\u{0}');
+            key.push_str(v);
+        }
+        let next = self.starts.len() as u32;
+        let id = *self.ids.entry(key).or_insert(next);
+        if id == next {
+            self.starts.push(0);
+        }
+        if suffix == "_created" {
+            let ms = sample.value * 1000.0;
+            if ms.is_finite() && ms.abs() < 9.0e15 {
+                self.starts[id as usize] = ms.round() as i64;
+            }
+            return None;
+        }
+        Some(id)
+    }
+
+    fn resolve(&self, ids: &[Option<u32>]) -> Vec<i64> {
+        if self.starts.iter().all(|st| *st == 0) {
+            return Vec::new();
+        }
+        ids.iter()
+            .map(|id| id.map_or(0, |id| self.starts[id as usize]))
+            .collect()
+    }
 }
 
 /// The loop's state between scrapes.
@@ -116,6 +186,8 @@ pub(crate) struct ScrapeLoop {
     accept: String,
     /// Set for the built-in self-scrape: the body comes from here instead of HTTP.
     pub local: Option<crate::manager::LocalSource>,
+    /// Store OpenMetrics `_created` times as the samples' start timestamps.
+    pub start_timestamps: bool,
 }
 
 const REPORT_SERIES: [&str; 5] = [
@@ -155,6 +227,7 @@ impl ScrapeLoop {
             report_refs: None,
             accept,
             local: None,
+            start_timestamps: false,
         }
     }
 
@@ -252,7 +325,12 @@ impl ScrapeLoop {
         }
         self.last_body_len = body.len();
         let mut scraped = self.parse_body(body, format, t)?;
-        let mut outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
+        let mut outcome = self.db.append_batch_with_starts(
+            &scraped.by_ref,
+            &scraped.by_ref_starts,
+            &scraped.by_labels,
+            &scraped.by_labels_starts,
+        );
         if let Ok(r) = &outcome {
             if !r.unknown.is_empty() {
                 // Series the storage has dropped since they were cached (e.g. after a
@@ -261,7 +339,12 @@ impl ScrapeLoop {
                 let gone: Vec<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
                 self.cache.forget(&gone);
                 scraped = self.parse_body(body, format, t)?;
-                outcome = self.db.append_batch(&scraped.by_ref, &scraped.by_labels);
+                outcome = self.db.append_batch_with_starts(
+                    &scraped.by_ref,
+                    &scraped.by_ref_starts,
+                    &scraped.by_labels,
+                    &scraped.by_labels_starts,
+                );
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
@@ -423,14 +506,21 @@ impl ScrapeLoop {
         let mut out = Scraped {
             by_ref: Vec::with_capacity(self.cache.len()),
             by_labels: Vec::new(),
+            by_ref_starts: Vec::new(),
+            by_labels_starts: Vec::new(),
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
         };
         let limit = job.sample_limit.unwrap_or(0);
+        let mut created =
+            (self.start_timestamps && format == Format::OpenMetrics).then(CreatedTimes::default);
         for entry in exposition::Parser::new(body, format) {
             let sample = match entry.map_err(|e| e.to_string())? {
                 Entry::Sample(sample) => sample,
                 Entry::Type { name, kind } => {
+                    if let Some(c) = &mut created {
+                        c.family = Some((name.to_string(), kind));
+                    }
                     out.metadata.entry(name.into_owned()).or_default().kind =
                         kind.as_str().to_string();
                     continue;
@@ -448,9 +538,15 @@ impl ScrapeLoop {
             let explicit = sample.timestamp_ms.filter(|_| job.honor_timestamps);
             let track = explicit.is_none() || job.track_timestamps_staleness;
             let at = explicit.unwrap_or(t);
+            let start_id = created.as_mut().and_then(|c| c.sample(&sample));
             let key = self.cache.key(sample.series);
             match self.cache.lookup(key, track) {
-                Lookup::Hit(series_ref) => out.by_ref.push((series_ref, at, sample.value)),
+                Lookup::Hit(series_ref) => {
+                    out.by_ref.push((series_ref, at, sample.value));
+                    if let Some(c) = &mut created {
+                        c.by_ref.push(start_id);
+                    }
+                }
                 Lookup::Dropped => continue,
                 Lookup::Miss => {
                     let mut b = LabelsBuilder::default();
@@ -467,11 +563,18 @@ impl ScrapeLoop {
                     check_label_limits(&job, &labels)?;
                     self.cache.add(key, track);
                     out.by_labels.push((labels, at, sample.value));
+                    if let Some(c) = &mut created {
+                        c.by_labels.push(start_id);
+                    }
                 }
             }
             if limit > 0 && (out.by_ref.len() + out.by_labels.len()) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));
             }
+        }
+        if let Some(c) = created {
+            out.by_ref_starts = c.resolve(&c.by_ref);
+            out.by_labels_starts = c.resolve(&c.by_labels);
         }
         Ok(out)
     }

@@ -397,3 +397,87 @@ async fn tls_target_verified_against_its_ca() {
     );
     manager.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openmetrics_created_lines_become_start_timestamps_when_asked() {
+    let body = "# TYPE requests counter\n\
+        requests_total{code=\"200\"} 7\n\
+        requests_created{code=\"200\"} 1700000000.5\n\
+        requests_total{code=\"500\"} 1\n\
+        # TYPE latency histogram\n\
+        latency_bucket{le=\"1\"} 2\n\
+        latency_bucket{le=\"+Inf\"} 3\n\
+        latency_count 3\n\
+        latency_sum 1.5\n\
+        latency_created 1700000100\n\
+        # TYPE temp gauge\n\
+        temp 21.5\n\
+        # EOF\n";
+    let run = |on: bool| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(tsdb::Db::open(dir.path()).unwrap());
+        let target = exporter(false).await;
+        target.serve(Some("application/openmetrics-text; version=1.0.0"), body);
+        let manager = scrape::Manager::new(Arc::clone(&db));
+        manager.set_store_start_timestamps(on);
+        let yaml = format!(
+            "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        );
+        manager.apply(&config(&yaml, dir.path()));
+        eventually("two scrapes", || {
+            db.select(&[eq("__name__", "temp")], 0, i64::MAX)
+                .first()
+                .is_some_and(|s| s.samples.len() >= 2)
+        })
+        .await;
+        manager.stop().await;
+        let start_of = |name: &str, extra: Option<(&str, &str)>| -> Vec<i64> {
+            let mut m = vec![eq("__name__", name)];
+            if let Some((n, v)) = extra {
+                m.push(eq(n, v));
+            }
+            let found = db.select(&m, 0, i64::MAX);
+            assert_eq!(found.len(), 1, "{name}");
+            let s = &found[0];
+            assert!(s.starts.is_empty() || s.starts.len() == s.samples.len());
+            // Staleness markers (written at stop) have no start.
+            let mut starts: Vec<i64> = s
+                .samples
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !model::is_stale_nan(p.1))
+                .map(|(i, _)| s.starts.get(i).copied().unwrap_or(0))
+                .collect();
+            starts.dedup();
+            if starts == [0] {
+                starts.clear();
+            }
+            starts
+        };
+        (
+            start_of("requests_total", Some(("code", "200"))),
+            start_of("requests_total", Some(("code", "500"))),
+            start_of("latency_bucket", Some(("le", "+Inf"))),
+            start_of("latency_sum", None),
+            start_of("temp", None),
+            // The `_created` series are still stored as ever.
+            db.select(&[eq("__name__", "requests_created")], 0, i64::MAX)
+                .len(),
+        )
+    };
+    let on = run(true).await;
+    assert_eq!(on.0, vec![1_700_000_000_500]);
+    // No `_created` line for it: unknown.
+    assert!(on.1.is_empty());
+    assert_eq!(on.2, vec![1_700_000_100_000]);
+    assert_eq!(on.3, vec![1_700_000_100_000]);
+    assert!(on.4.is_empty());
+    assert_eq!(on.5, 1);
+    let off = run(false).await;
+    assert!(
+        off.0.is_empty() && off.2.is_empty() && off.3.is_empty(),
+        "{off:?}"
+    );
+    assert_eq!(off.5, 1);
+}

@@ -118,7 +118,8 @@ pub struct Flags {
     #[arg(long = "query.lookback-delta", default_value = "5m", value_name = "DURATION", value_parser = parse_duration)]
     pub query_lookback_delta: std::time::Duration,
 
-    /// Comma separated feature names to enable. Valid options: promql-delayed-name-removal.
+    /// Comma separated feature names to enable. Valid options: promql-delayed-name-removal,
+    /// st-storage, use-start-timestamps.
     /// Other Prometheus feature names are accepted and ignored with a warning.
     #[arg(long = "enable-feature", value_name = "FEATURE", value_delimiter = ',')]
     pub enable_feature: Vec<String>,
@@ -169,11 +170,16 @@ impl Flags {
             timeout: Some(self.query_timeout).filter(|d| !d.is_zero()),
             subquery_step_ms: 60_000,
             delayed_name_removal: self.feature_enabled("promql-delayed-name-removal"),
+            use_start_timestamps: self.feature_enabled("use-start-timestamps"),
         }
     }
 
     /// Features we act on (`--enable-feature`).
-    pub const KNOWN_FEATURES: &'static [&'static str] = &["promql-delayed-name-removal"];
+    pub const KNOWN_FEATURES: &'static [&'static str] = &[
+        "promql-delayed-name-removal",
+        "st-storage",
+        "use-start-timestamps",
+    ];
 
     pub fn feature_enabled(&self, name: &str) -> bool {
         self.enable_feature.iter().any(|f| f.trim() == name)

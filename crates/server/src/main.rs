@@ -140,6 +140,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         }
     });
     let scrape_manager = scrape::Manager::new(Arc::clone(&db));
+    scrape_manager.set_store_start_timestamps(flags.feature_enabled("st-storage"));
     // The metrics registry is built after the configuration (it reports on it); the
     // built-in self-scrape reads it through this slot.
     let metrics_slot: Arc<std::sync::OnceLock<Arc<metrics::ServerMetrics>>> =

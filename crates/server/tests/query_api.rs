@@ -454,3 +454,77 @@ fn debian_promtool_query_instant_works_against_promethium() {
     b.sort();
     assert_eq!(a, b);
 }
+
+/// A one-body HTTP target on loopback (answers every request with `body`), until the test
+/// process ends.
+fn openmetrics_target(body: &'static str) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/openmetrics-text; version=1.0.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn start_timestamps_from_created_lines_with_the_features_on() {
+    let target = openmetrics_target(
+        "# TYPE requests counter\nrequests_total 7\nrequests_created 1700000000.5\n# EOF\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--config.file=prometheus.yml",
+            "--enable-feature=st-storage,use-start-timestamps",
+        ],
+    );
+    let query = |q: &str| -> Value {
+        let reply = server.get(&format!("/api/v1/query?query={}", urlencode(q)), &[]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        json(&reply)["data"]["result"].clone()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let result = query("start_timestamp(requests_total)");
+        if let Some(v) = result.get(0) {
+            assert_eq!(v["value"][1], "1700000000.5", "{result}");
+            assert_eq!(v["metric"]["job"], "app");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no start timestamp: {}",
+            server.log_text()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !server.log_text().contains("Unknown option"),
+        "{}",
+        server.log_text()
+    );
+}
