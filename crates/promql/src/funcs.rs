@@ -801,6 +801,7 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         let mut outcome = SeriesOutcome::default();
         let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
         let (mut lo, mut hi) = (0usize, 0usize);
+        let mut work = 0usize;
         for (si, &ts) in steps.iter().enumerate() {
             let we = at.unwrap_or(ts) - offset;
             let rs = we - range;
@@ -824,7 +825,11 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
             if w.len() > max_samples {
                 return Err(EvalError::TooManySamples);
             }
-            if si % 4096 == 4095 {
+            // Checked by work done, not by steps: one step's window can hold millions
+            // of samples.
+            work += w.len() + 16;
+            if work >= 1 << 16 {
+                work = 0;
                 interrupt.check()?;
             }
             let value = if mode != RangeMode::Plain {

@@ -23,7 +23,8 @@ pub mod parser;
 mod printer;
 mod value;
 
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use model::{Labels, Matcher};
@@ -141,15 +142,34 @@ pub struct QueryOptions<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
     opts: EngineOptions,
+    running: Arc<AtomicUsize>,
+}
+
+/// Counts a query as running while it lives.
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Engine {
     pub fn new(opts: EngineOptions) -> Self {
-        Self { opts }
+        Self {
+            opts,
+            running: Arc::default(),
+        }
     }
 
     pub fn options(&self) -> &EngineOptions {
         &self.opts
+    }
+
+    /// The number of queries being evaluated now (Prometheus's `prometheus_engine_queries`);
+    /// shared by the clones of this engine.
+    pub fn running_queries(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.running)
     }
 
     /// Runs an instant query at `t` (ms).
@@ -196,6 +216,8 @@ impl Engine {
         step: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, EvalError> {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        let _running = Running(&self.running);
         let range_query = step > 0;
         if range_query {
             if end < start {

@@ -161,7 +161,15 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         &self_target,
         Arc::clone(&scrape_manager),
     )?);
-    let metrics = metrics::ServerMetrics::new(&config, Arc::clone(&db));
+    let engine = promql::Engine::new(flags.engine_options());
+    let metrics = metrics::ServerMetrics::new(
+        &config,
+        Arc::clone(&db),
+        metrics::EngineGauges {
+            running: engine.running_queries(),
+            max_concurrency: flags.query_max_concurrency,
+        },
+    );
     let _ = metrics_slot.set(Arc::clone(&metrics));
     let prefix = flags.route_prefix();
     let mut options = webconfig::HandleOptions::default();
@@ -206,7 +214,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     let api_state = Arc::new(api::ApiState::new(
         Arc::clone(&db),
         Arc::clone(&scrape_manager),
-        promql::Engine::new(flags.engine_options()),
+        engine,
         flags.query_max_concurrency,
     ));
     let app = web::router(state, api::router(api_state));

@@ -33,9 +33,14 @@ pub struct ServerMetrics {
 }
 
 impl ServerMetrics {
-    pub fn new(config: &crate::reload::ConfigState, db: Arc<tsdb::Db>) -> Arc<Self> {
+    pub fn new(
+        config: &crate::reload::ConfigState,
+        db: Arc<tsdb::Db>,
+        engine: EngineGauges,
+    ) -> Arc<Self> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TsdbCollector(db)));
+        registry.register_collector(Box::new(engine));
         Self::register_config_gauges(&mut registry, config);
         let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
         build_info
@@ -184,6 +189,32 @@ impl Collector for TsdbCollector {
             ConstCounter::new(value.load(Relaxed)).encode(metric)?;
         }
         Ok(())
+    }
+}
+
+/// The query engine's gauges, read at each scrape.
+#[derive(Debug)]
+pub struct EngineGauges {
+    /// Queries being evaluated now.
+    pub running: Arc<std::sync::atomic::AtomicUsize>,
+    /// `--query.max-concurrency`.
+    pub max_concurrency: usize,
+}
+
+impl Collector for EngineGauges {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        encode_gauge(
+            &mut encoder,
+            "prometheus_engine_queries",
+            "The current number of queries being executed.",
+            self.running.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "prometheus_engine_queries_concurrent_max",
+            "The max number of concurrent queries.",
+            self.max_concurrency as f64,
+        )
     }
 }
 

@@ -528,3 +528,64 @@ fn start_timestamps_from_created_lines_with_the_features_on() {
         server.log_text()
     );
 }
+
+fn engine_queries(server: &Server) -> f64 {
+    let auth = creds();
+    let text = server
+        .get("/metrics", &[("Authorization", auth.as_str())])
+        .text();
+    text.lines()
+        .find_map(|l| l.strip_prefix("prometheus_engine_queries "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no prometheus_engine_queries in {text}"))
+}
+
+#[test]
+fn a_client_that_goes_away_cancels_its_query() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path(), &["--query.timeout=10m"]);
+    // A query that needs longer than 4 s (its own timeout says so): 2,881 steps, each
+    // summing a window of 691,200 points …
+    let slow = format!(
+        "/api/v1/query_range?query={}&start={}&end={}&step=60",
+        urlencode("sum_over_time(vector(1)[8d:1s])"),
+        at(30) - 2.0 * 86400.0,
+        at(30)
+    );
+    let started = Instant::now();
+    let reply = get(&server, &format!("{slow}&timeout=4s"));
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert!(started.elapsed() >= Duration::from_secs(4));
+    assert_eq!(engine_queries(&server), 0.0);
+    // … asked for by a client that gives up after half a second.
+    let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
+    write!(
+        stream,
+        "GET {slow} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\n\r\n",
+        creds()
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine_queries(&server) < 1.0 {
+        assert!(Instant::now() < deadline, "the query never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        engine_queries(&server),
+        1.0,
+        "still running while its client waits"
+    );
+    let gone = Instant::now();
+    drop(stream);
+    // Cancelled well before it could have finished on its own (4 s and more).
+    while engine_queries(&server) > 0.0 {
+        assert!(
+            gone.elapsed() < Duration::from_secs(2),
+            "the query kept running after its client went away"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
