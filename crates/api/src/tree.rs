@@ -37,7 +37,9 @@ fn matchers_json(vs: &VectorSelector) -> Value {
 /// The tree of an expression.
 pub(crate) fn to_json(e: &Expr) -> Value {
     match &e.kind {
-        ExprKind::Number(v) => json!({"type": "numberLiteral", "val": promql::format_float_f(*v)}),
+        ExprKind::Number { value, .. } => {
+            json!({"type": "numberLiteral", "val": promql::format_float_f(*value)})
+        }
         ExprKind::String(s) => json!({"type": "stringLiteral", "val": s}),
         ExprKind::Paren(inner) | ExprKind::StepInvariant(inner) => {
             json!({"type": "parenExpr", "expr": to_json(inner)})

@@ -432,7 +432,11 @@ pub struct Expr {
 /// The kinds of expression.
 #[derive(Debug, Clone)]
 pub enum ExprKind {
-    Number(f64),
+    /// A number; `duration` when it was written as one (`5m`), so it prints as one.
+    Number {
+        value: f64,
+        duration: bool,
+    },
     String(String),
     Paren(Box<Expr>),
     Unary(UnaryOp, Box<Expr>),
@@ -454,7 +458,7 @@ impl Expr {
     /// The type of the expression's value.
     pub fn value_type(&self) -> ValueType {
         match &self.kind {
-            ExprKind::Number(_) => ValueType::Scalar,
+            ExprKind::Number { .. } => ValueType::Scalar,
             ExprKind::String(_) => ValueType::String,
             ExprKind::Paren(e) | ExprKind::Unary(_, e) | ExprKind::StepInvariant(e) => {
                 e.value_type()

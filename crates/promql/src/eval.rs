@@ -167,7 +167,7 @@ impl<'a, 'c> Ev<'a, 'c> {
     pub fn eval(&self, e: &Expr) -> EvResult<Val> {
         self.ctx.check_interrupt()?;
         let val = match &e.kind {
-            ExprKind::Number(v) => Val::Scalar(vec![*v; self.num_steps()]),
+            ExprKind::Number { value, .. } => Val::Scalar(vec![*value; self.num_steps()]),
             ExprKind::String(s) => Val::String(s.clone()),
             ExprKind::Paren(inner) => self.eval(inner)?,
             ExprKind::StepInvariant(inner) => self.eval_step_invariant(inner)?,
@@ -243,7 +243,7 @@ impl<'a, 'c> Ev<'a, 'c> {
     }
 
     fn eval_step_invariant(&self, inner: &Expr) -> EvResult<Val> {
-        if let ExprKind::Number(_) | ExprKind::String(_) = inner.kind {
+        if let ExprKind::Number { .. } | ExprKind::String(_) = inner.kind {
             return self.eval(inner);
         }
         if self.start == self.end {

@@ -374,7 +374,7 @@ pub fn pin_at(expr: &mut Expr, t: i64) {
             }
         }
         ExprKind::Call(c) => c.args.iter_mut().for_each(|a| pin_at(a, t)),
-        ExprKind::Number(_) | ExprKind::String(_) => {}
+        ExprKind::Number { .. } | ExprKind::String(_) => {}
     }
 }
 
@@ -502,7 +502,10 @@ fn resolve(expr: &mut Expr, start: i64, end: i64, step: i64) -> Result<(), EvalE
                 _ => None,
             };
             if let Some(v) = value {
-                expr.kind = ExprKind::Number(v);
+                expr.kind = ExprKind::Number {
+                    value: v,
+                    duration: false,
+                };
                 return Ok(());
             }
             for a in &mut c.args {
@@ -522,7 +525,7 @@ fn resolve(expr: &mut Expr, start: i64, end: i64, step: i64) -> Result<(), EvalE
                 resolve(p, start, end, step)?;
             }
         }
-        ExprKind::Number(_) | ExprKind::String(_) => {}
+        ExprKind::Number { .. } | ExprKind::String(_) => {}
     }
     Ok(())
 }
@@ -530,11 +533,20 @@ fn resolve(expr: &mut Expr, start: i64, end: i64, step: i64) -> Result<(), EvalE
 fn wrap(e: &mut Expr) {
     if matches!(
         e.kind,
-        ExprKind::Number(_) | ExprKind::String(_) | ExprKind::StepInvariant(_)
+        ExprKind::Number { .. } | ExprKind::String(_) | ExprKind::StepInvariant(_)
     ) {
         return;
     }
-    let inner = std::mem::replace(e, Expr::new(ExprKind::Number(0.0), e.pos));
+    let inner = std::mem::replace(
+        e,
+        Expr::new(
+            ExprKind::Number {
+                value: 0.0,
+                duration: false,
+            },
+            e.pos,
+        ),
+    );
     let pos = inner.pos;
     *e = Expr::new(ExprKind::StepInvariant(Box::new(inner)), pos);
 }
@@ -545,7 +557,7 @@ fn wrap_step_invariant(expr: &mut Expr) -> bool {
     match &mut expr.kind {
         ExprKind::Vector(vs) => vs.at.is_some(),
         ExprKind::Matrix(ms) => ms.selector.at.is_some(),
-        ExprKind::Number(_) | ExprKind::String(_) => true,
+        ExprKind::Number { .. } | ExprKind::String(_) => true,
         ExprKind::StepInvariant(_) => true,
         ExprKind::Paren(e) | ExprKind::Unary(_, e) => wrap_step_invariant(e),
         ExprKind::Aggregate(a) => {

@@ -323,8 +323,9 @@ impl Parser<'_> {
                 let neg = t.tok == Tok::Sub;
                 let operand = self.parse_expr(BinaryOp::Pow.precedence())?;
                 let pos = PosRange::new(t.pos.start, operand.pos.end);
-                if let ExprKind::Number(v) = operand.kind {
-                    return Ok(Expr::new(ExprKind::Number(if neg { -v } else { v }), pos));
+                if let ExprKind::Number { value, duration } = operand.kind {
+                    let value = if neg { -value } else { value };
+                    return Ok(Expr::new(ExprKind::Number { value, duration }, pos));
                 }
                 Ok(Expr::new(
                     ExprKind::Unary(
@@ -346,11 +347,23 @@ impl Parser<'_> {
         match t.tok {
             Tok::Number(n) => {
                 self.next();
-                Ok(Expr::new(ExprKind::Number(n), t.pos))
+                Ok(Expr::new(
+                    ExprKind::Number {
+                        value: n,
+                        duration: false,
+                    },
+                    t.pos,
+                ))
             }
             Tok::Duration(ms) => {
                 self.next();
-                Ok(Expr::new(ExprKind::Number(ms as f64 / 1000.0), t.pos))
+                Ok(Expr::new(
+                    ExprKind::Number {
+                        value: ms as f64 / 1000.0,
+                        duration: true,
+                    },
+                    t.pos,
+                ))
             }
             Tok::Str(s) => {
                 self.next();
@@ -956,7 +969,7 @@ type CheckResult = Result<(), (PosRange, String)>;
 fn check(e: &Expr) -> CheckResult {
     let fail = |msg: String| Err((e.pos, msg));
     match &e.kind {
-        ExprKind::Number(_) | ExprKind::String(_) => Ok(()),
+        ExprKind::Number { .. } | ExprKind::String(_) => Ok(()),
         ExprKind::Paren(inner) | ExprKind::StepInvariant(inner) => check(inner),
         ExprKind::Unary(_, inner) => {
             check(inner)?;

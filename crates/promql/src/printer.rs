@@ -241,7 +241,16 @@ fn aggregate_prefix(a: &AggregateExpr) -> String {
 /// The canonical one-line form of an expression.
 pub fn format_expr(e: &Expr) -> String {
     match &e.kind {
-        ExprKind::Number(v) => format_float_f(*v),
+        ExprKind::Number {
+            value,
+            duration: true,
+        } if value.is_finite() => {
+            // Go's model.Duration text, in whole milliseconds.
+            let ms = (value.abs() * 1000.0) as i64;
+            let sign = if *value < 0.0 { "-" } else { "" };
+            format!("{sign}{}", format_duration(ms))
+        }
+        ExprKind::Number { value, .. } => format_float_f(*value),
         ExprKind::String(s) => go_quote(s),
         ExprKind::Paren(inner) => format!("({})", format_expr(inner)),
         ExprKind::StepInvariant(inner) => format_expr(inner),
@@ -413,6 +422,10 @@ mod tests {
         assert_eq!(canon("foo[5m:]"), "foo[5m:]");
         assert_eq!(canon("foo offset +(5*2)"), "foo offset (5 * 2)");
         assert_eq!(canon("rate(foo[5m] anchored)"), "rate(foo[5m] anchored)");
+        // Numbers written as durations print as durations, as in Prometheus 3.
+        assert_eq!(canon("foo > 5m"), "foo > 5m");
+        assert_eq!(canon("time() - -1h30m"), "time() - -1h30m");
+        assert_eq!(canon("foo > 300"), "foo > 300");
         assert_eq!(format_duration(90_000), "1m30s");
         assert_eq!(format_duration(8 * 86_400_000), "8d");
         assert_eq!(format_duration(14 * 86_400_000), "2w");

@@ -996,7 +996,7 @@ fn collect_selectors(e: &promql::Expr, out: &mut Vec<Vec<model::Matcher>>) {
             }
         }
         K::Call(c) => c.args.iter().for_each(|a| collect_selectors(a, out)),
-        K::Number(_) | K::String(_) => {}
+        K::Number { .. } | K::String(_) => {}
     }
 }
 
