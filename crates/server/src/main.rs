@@ -12,6 +12,7 @@ mod flags;
 mod logging;
 mod metrics;
 mod reload;
+mod ui;
 mod web;
 
 use std::net::SocketAddr;

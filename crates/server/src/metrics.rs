@@ -377,13 +377,21 @@ pub fn handler_label(path: &str, prefix: &str) -> &'static str {
         "/api/v1/scrape_pools",
         "/graph",
         "/query",
+        "/targets",
+        "/service-discovery",
+        "/status",
+        "/flags",
+        "/config",
+        "/tsdb-status",
         "/",
         "/favicon.ico",
     ];
     if let Some(route) = ROUTES.iter().find(|r| **r == path) {
         return route;
     }
-    if path.starts_with("/api/v1/label/") && path.ends_with("/values") {
+    if path.starts_with("/assets/") {
+        "/assets/*"
+    } else if path.starts_with("/api/v1/label/") && path.ends_with("/values") {
         "/api/v1/label/:name/values"
     } else if path.starts_with("/api/v1/") {
         "/api/v1/*"

@@ -41,11 +41,13 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                 .route("/api/v1/status/flags", get(flags))
                 .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
                 .route("/api/v1/status/config", get(status_config))
-                .route("/graph", get(ui_page))
-                .route("/query", get(ui_page))
+                .route("/assets/{*file}", get(crate::ui::asset))
                 .with_state(Arc::clone(&state)),
         )
         .fallback(not_found);
+    let routes = crate::ui::PAGES.iter().fold(routes, |r, page| {
+        r.route(page, get(crate::ui::page).with_state(Arc::clone(&state)))
+    });
     let app = if prefix.is_empty() {
         routes
     } else {
@@ -193,15 +195,4 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         "GODEBUG": "",
         "storageRetention": "15d",
     }))
-}
-
-/// The UI's entry points. The expression browser itself is the subject of its own work
-/// item; until it lands these pages link the endpoints that exist.
-async fn ui_page(State(state): Shared) -> Response {
-    let p = state.flags.route_prefix();
-    let body = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Promethium</title></head>\n<body>\n<h1>Promethium</h1>\n<p>Version {version}.</p>\n<ul>\n<li><a href=\"{p}/metrics\">Server metrics</a></li>\n<li><a href=\"{p}/api/v1/status/buildinfo\">Build information</a></li>\n<li><a href=\"{p}/api/v1/status/runtimeinfo\">Runtime information</a></li>\n<li><a href=\"{p}/api/v1/status/flags\">Command-line flags</a></li>\n<li><a href=\"{p}/-/healthy\">Health</a></li>\n</ul>\n</body></html>\n",
-        version = crate::build::VERSION
-    );
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
 }

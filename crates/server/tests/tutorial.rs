@@ -27,6 +27,8 @@ fn tutorial_end_to_end() {
         "/api/v1/status/buildinfo",
         "/-/healthy",
         "/-/ready",
+        "/targets",
+        "/assets/app.js",
         "/nope",
     ] {
         let reply = server.get(path, &[]);
@@ -75,7 +77,7 @@ fn tutorial_end_to_end() {
         "\nprometheus_build_info{",
         "prometheus_http_requests_total{code=\"401\",handler=\"/graph\"} 2",
         "prometheus_http_requests_total{code=\"200\",handler=\"/graph\"} 1",
-        "prometheus_http_auth_failures_total{reason=\"missing_credentials\"} 9",
+        "prometheus_http_auth_failures_total{reason=\"missing_credentials\"} 11",
         "prometheus_http_auth_failures_total{reason=\"wrong_password\"} 1",
         "\nprometheus_ready 1",
     ] {
@@ -218,6 +220,46 @@ fn route_prefix_from_external_url() {
         server.get("/prom/", &[]).header("Location"),
         Some("/prom/query")
     );
+    // The UI's page and assets live under the prefix too, and the page says so.
+    for page in [
+        "/prom/query",
+        "/prom/graph",
+        "/prom/targets",
+        "/prom/tsdb-status",
+    ] {
+        let reply = server.get(page, &[]);
+        assert_eq!(reply.status, 200, "{page}");
+        assert_eq!(reply.header("Cache-Control"), Some("no-cache"));
+        assert!(reply
+            .text()
+            .contains(r#"<meta name="route-prefix" content="/prom">"#));
+    }
+    let html = server.get("/prom/query", &[]).text();
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page loads a script");
+    assert!(
+        script.starts_with("/prom/assets/app-") && script.ends_with(".js"),
+        "{script}"
+    );
+    let asset = server.get(script, &[]);
+    assert_eq!(asset.status, 200);
+    assert_eq!(
+        asset.header("Content-Type"),
+        Some("text/javascript; charset=utf-8")
+    );
+    assert_eq!(
+        asset.header("Cache-Control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert!(
+        asset.body.len() > 100_000,
+        "the bundle holds the editor and charts"
+    );
+    assert_eq!(server.get("/prom/assets/nope.js", &[]).status, 404);
+    assert_eq!(server.get(&script.replace("/prom", ""), &[]).status, 404);
 }
 
 #[test]

@@ -1,0 +1,223 @@
+// Service discovery: per scrape pool, every discovered target with its labels before
+// relabeling and what relabeling made of them (or that it dropped the target).
+import { api } from '../api.js';
+import { h, setChildren } from '../util.js';
+
+export const title = 'Service discovery';
+
+/** Targets drawn per pool before a "Show all" button (pools can hold thousands). */
+const PAGE = 200;
+
+function isAbort(e) {
+  return e && e.name === 'AbortError';
+}
+
+function errorText(e) {
+  return (e && e.message) || String(e);
+}
+
+function sortedPairs(labels) {
+  return Object.entries(labels && typeof labels === 'object' ? labels : {}).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+}
+
+function labelChips(labels, { hideInternal = false } = {}) {
+  const pairs = sortedPairs(labels).filter(([k]) => !hideInternal || !k.startsWith('__'));
+  if (pairs.length === 0) return h('span', { class: 'muted' }, 'none');
+  return h(
+    'div',
+    { class: 'labels' },
+    pairs.map(([k, v]) => h('span', { class: 'label' }, `${k}=${JSON.stringify(String(v))}`)),
+  );
+}
+
+function readFilters() {
+  const q = new URLSearchParams(location.search);
+  return { pool: q.get('pool') || '', dropped: q.get('dropped') !== '0' };
+}
+
+function writeFilters(f) {
+  const q = new URLSearchParams(location.search);
+  if (f.pool) q.set('pool', f.pool);
+  else q.delete('pool');
+  if (f.dropped) q.delete('dropped');
+  else q.set('dropped', '0');
+  const qs = q.toString();
+  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
+}
+
+export function render(root) {
+  const filters = readFilters();
+  const expanded = new Set(); // pools whose whole list is shown
+  let data = null;
+  let controller = null;
+  let stopped = false;
+
+  const poolSelect = h(
+    'select',
+    {
+      id: 'sd-pool',
+      onchange: () => {
+        filters.pool = poolSelect.value;
+        writeFilters(filters);
+        draw();
+      },
+    },
+    h('option', { value: '' }, 'All pools'),
+  );
+  const droppedBox = h('input', {
+    type: 'checkbox',
+    id: 'sd-dropped',
+    checked: filters.dropped,
+    onchange: () => {
+      filters.dropped = droppedBox.checked;
+      writeFilters(filters);
+      draw();
+    },
+  });
+  const refreshButton = h('button', { type: 'button', onclick: () => load() }, 'Refresh');
+  const toolbar = h(
+    'div',
+    { class: 'toolbar' },
+    h('label', { for: 'sd-pool' }, 'Pool', poolSelect),
+    h('label', { for: 'sd-dropped' }, droppedBox, 'Show dropped targets'),
+    h('span', { class: 'spacer' }),
+    refreshButton,
+  );
+  const errorBox = h('div', { role: 'alert' });
+  const content = h('div', { class: 'discovery' }, h('p', { class: 'muted' }, 'Loading…'));
+  root.append(h('h1', {}, title), toolbar, errorBox, content);
+
+  function targetItem(t, dropped) {
+    return h(
+      'div',
+      { class: `sd-target${dropped ? ' sd-dropped' : ''}` },
+      h(
+        'div',
+        { class: 'sd-col' },
+        h('div', { class: 'sd-caption muted' }, 'Discovered labels'),
+        labelChips(t.discoveredLabels),
+      ),
+      h(
+        'div',
+        { class: 'sd-col' },
+        h('div', { class: 'sd-caption muted' }, 'Target labels'),
+        dropped ? h('span', { class: 'badge unknown' }, 'Dropped') : labelChips(t.labels, { hideInternal: true }),
+      ),
+    );
+  }
+
+  function draw() {
+    if (!data) return;
+    const active = Array.isArray(data.activeTargets) ? data.activeTargets.filter((t) => t && typeof t === 'object') : [];
+    const dropped = Array.isArray(data.droppedTargets) ? data.droppedTargets.filter((t) => t && typeof t === 'object') : [];
+    const counts = data.droppedTargetCounts && typeof data.droppedTargetCounts === 'object' ? data.droppedTargetCounts : {};
+
+    const pools = new Map();
+    const pool = (name) => {
+      const key = String(name ?? '');
+      if (!pools.has(key)) pools.set(key, { active: [], dropped: [] });
+      return pools.get(key);
+    };
+    for (const t of active) pool(t.scrapePool).active.push(t);
+    for (const t of dropped) pool(t.scrapePool).dropped.push(t);
+    for (const name of Object.keys(counts)) pool(name);
+
+    const names = [...pools.keys()].sort();
+    const options = new Set(names);
+    if (filters.pool) options.add(filters.pool);
+    setChildren(
+      poolSelect,
+      h('option', { value: '' }, 'All pools'),
+      [...options].sort().map((n) => h('option', { value: n }, n)),
+    );
+    poolSelect.value = filters.pool;
+
+    if (names.length === 0) {
+      setChildren(content, h('p', { class: 'muted' }, 'No targets discovered.'));
+      return;
+    }
+    const sections = [];
+    for (const name of names) {
+      if (filters.pool && name !== filters.pool) continue;
+      const p = pools.get(name);
+      const droppedCount = Number.isFinite(counts[name]) ? counts[name] : p.dropped.length;
+      const items = p.active.map((t) => [t, false]);
+      if (filters.dropped) items.push(...p.dropped.map((t) => [t, true]));
+      const limit = expanded.has(name) ? items.length : PAGE;
+      const more = items.length - limit;
+      sections.push(
+        h(
+          'section',
+          { class: 'card pool', dataset: { pool: name } },
+          h(
+            'div',
+            { class: 'pool-header' },
+            h('h2', {}, name || '(no pool)'),
+            h('span', { class: 'muted' }, `${p.active.length} active, ${droppedCount} dropped`),
+          ),
+          items.length === 0
+            ? h('p', { class: 'muted' }, p.active.length === 0 && droppedCount > 0 ? 'Only dropped targets (hidden).' : 'No targets.')
+            : h(
+                'div',
+                { class: 'sd-list' },
+                h(
+                  'div',
+                  { class: 'sd-target sd-head', 'aria-hidden': 'true' },
+                  h('div', { class: 'sd-col' }, 'Discovered labels'),
+                  h('div', { class: 'sd-col' }, 'Target labels'),
+                ),
+                items.slice(0, limit).map(([t, isDropped]) => targetItem(t, isDropped)),
+              ),
+          more > 0
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  onclick: () => {
+                    expanded.add(name);
+                    draw();
+                  },
+                },
+                `Show all ${items.length} targets (${more} more)`,
+              )
+            : null,
+        ),
+      );
+    }
+    if (sections.length === 0) setChildren(content, h('p', { class: 'muted' }, 'No targets in this pool.'));
+    else setChildren(content, sections);
+  }
+
+  async function load() {
+    if (stopped) return;
+    if (controller) controller.abort();
+    const mine = new AbortController();
+    controller = mine;
+    content.setAttribute('aria-busy', 'true');
+    try {
+      const res = await api('targets', { state: 'any' }, { signal: mine.signal });
+      if (stopped || controller !== mine) return;
+      data = res && res.data && typeof res.data === 'object' ? res.data : {};
+      setChildren(errorBox);
+      draw();
+    } catch (e) {
+      if (isAbort(e) || stopped || controller !== mine) return;
+      setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the targets: ${errorText(e)}`));
+      if (!data) setChildren(content);
+    } finally {
+      if (controller === mine) {
+        controller = null;
+        content.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  load().catch(() => {});
+  return () => {
+    stopped = true;
+    if (controller) controller.abort();
+    controller = null;
+  };
+}

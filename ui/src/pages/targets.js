@@ -1,0 +1,354 @@
+// Targets: the active scrape targets, grouped by scrape pool, with their health and last
+// scrape. Filters (pool, health, search) live in the query string so a link keeps the view.
+import { api } from '../api.js';
+import { formatTime, h, relativeTime, setChildren } from '../util.js';
+
+export const title = 'Targets';
+
+const REFRESH_MS = 10_000;
+const HEALTHS = ['all', 'up', 'down', 'unknown'];
+const HEALTH_LABELS = { all: 'All', up: 'Up', down: 'Down', unknown: 'Unknown' };
+
+function isAbort(e) {
+  return e && e.name === 'AbortError';
+}
+
+function errorText(e) {
+  return (e && e.message) || String(e);
+}
+
+/** The labels of a target as sorted `[name, value]` pairs, without `__`-prefixed ones. */
+function visibleLabels(labels) {
+  return Object.entries(labels || {})
+    .filter(([k]) => !k.startsWith('__'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function labelChips(pairs) {
+  if (pairs.length === 0) return h('span', { class: 'muted' }, 'none');
+  return h(
+    'div',
+    { class: 'labels' },
+    pairs.map(([k, v]) => h('span', { class: 'label' }, `${k}=${JSON.stringify(String(v))}`)),
+  );
+}
+
+/** Scrape durations: "12.3ms" under a second, "1.234s" above. */
+function formatScrapeDuration(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '';
+  if (seconds < 1) {
+    const ms = seconds * 1000;
+    return `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)}ms`;
+  }
+  return `${seconds.toFixed(3)}s`;
+}
+
+function healthOf(t) {
+  const v = String(t.health || 'unknown').toLowerCase();
+  return v === 'up' || v === 'down' ? v : 'unknown';
+}
+
+function readFilters() {
+  const q = new URLSearchParams(location.search);
+  const health = (q.get('health') || 'all').toLowerCase();
+  return {
+    pool: q.get('pool') || '',
+    health: HEALTHS.includes(health) ? health : 'all',
+    search: q.get('search') || '',
+  };
+}
+
+function writeFilters(f) {
+  const q = new URLSearchParams(location.search);
+  const set = (k, v) => (v ? q.set(k, v) : q.delete(k));
+  set('pool', f.pool);
+  set('health', f.health === 'all' ? '' : f.health);
+  set('search', f.search);
+  const qs = q.toString();
+  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
+}
+
+/** Lowercased text the search box matches against: the endpoint and `name="value"` labels. */
+function searchText(t) {
+  const parts = [String(t.scrapeUrl || '')];
+  for (const [k, v] of visibleLabels(t.labels)) parts.push(`${k}=${JSON.stringify(String(v))}`, `${k}=${v}`);
+  return parts.join('\n').toLowerCase();
+}
+
+function matchesSearch(t, terms) {
+  if (terms.length === 0) return true;
+  const text = searchText(t);
+  return terms.every((term) => text.includes(term));
+}
+
+function endpointCell(url, pool) {
+  const text = String(url || '');
+  // Only real web addresses become links.
+  if (/^https?:\/\//i.test(text)) {
+    return h(
+      'a',
+      { href: text, target: '_blank', rel: 'noopener noreferrer', class: 'mono', dataset: { focusKey: `link\n${pool}\n${text}` } },
+      text,
+    );
+  }
+  return h('span', { class: 'mono' }, text || '—');
+}
+
+function targetRow(t) {
+  const health = healthOf(t);
+  const at = Date.parse(t.lastScrape || '');
+  const scraped = Number.isFinite(at) && at > 0;
+  const interval = t.scrapeInterval ? `interval ${t.scrapeInterval}` : '';
+  const timeout = t.scrapeTimeout ? `timeout ${t.scrapeTimeout}` : '';
+  return h(
+    'tr',
+    { class: 'target-row', dataset: { health } },
+    h('td', {}, endpointCell(t.scrapeUrl, String(t.scrapePool ?? ''))),
+    h('td', {}, h('span', { class: `badge ${health}` }, health)),
+    h('td', {}, labelChips(visibleLabels(t.labels))),
+    h(
+      'td',
+      { title: scraped ? `${formatTime(at)} (local), ${new Date(at).toISOString()}` : null },
+      scraped ? relativeTime(at) : h('span', { class: 'muted' }, 'never'),
+    ),
+    h(
+      'td',
+      { class: 'num', title: [interval, timeout].filter(Boolean).join(', ') || null },
+      scraped ? formatScrapeDuration(t.lastScrapeDuration) : '—',
+    ),
+    h('td', {}, t.lastError ? h('span', { class: 'error-text target-error' }, String(t.lastError)) : null),
+  );
+}
+
+function compareTargets(a, b) {
+  const ua = String(a.scrapeUrl || '');
+  const ub = String(b.scrapeUrl || '');
+  if (ua !== ub) return ua < ub ? -1 : 1;
+  const la = JSON.stringify(visibleLabels(a.labels));
+  const lb = JSON.stringify(visibleLabels(b.labels));
+  return la < lb ? -1 : la > lb ? 1 : 0;
+}
+
+export function render(root) {
+  const filters = readFilters();
+  const collapsed = new Set();
+  let targets = null; // the last answer's active targets
+  let controller = null;
+  let timer = null;
+  let stopped = false;
+
+  // ---- Controls (built once, so focus and typing survive refreshes).
+  const poolSelect = h(
+    'select',
+    {
+      id: 'targets-pool',
+      onchange: () => {
+        filters.pool = poolSelect.value;
+        writeFilters(filters);
+        draw();
+      },
+    },
+    h('option', { value: '' }, 'All pools'),
+  );
+  const healthButtons = HEALTHS.map((value) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        dataset: { health: value },
+        'aria-pressed': String(filters.health === value),
+        onclick: () => {
+          filters.health = value;
+          for (const b of healthButtons) b.setAttribute('aria-pressed', String(b.dataset.health === value));
+          writeFilters(filters);
+          draw();
+        },
+      },
+      HEALTH_LABELS[value],
+    ),
+  );
+  const searchInput = h('input', {
+    type: 'search',
+    id: 'targets-search',
+    placeholder: 'Search endpoints and labels',
+    size: 28,
+    value: filters.search,
+    autocomplete: 'off',
+    oninput: () => {
+      filters.search = searchInput.value;
+      writeFilters(filters);
+      draw();
+    },
+  });
+  const status = h('span', { class: 'muted' });
+  const refreshButton = h('button', { type: 'button', onclick: () => load() }, 'Refresh');
+
+  const toolbar = h(
+    'div',
+    { class: 'toolbar' },
+    h('label', { for: 'targets-pool' }, 'Pool', poolSelect),
+    h('div', { class: 'segmented', role: 'group', 'aria-label': 'Health' }, healthButtons),
+    h('label', { for: 'targets-search' }, h('span', { class: 'visually-hidden' }, 'Search'), searchInput),
+    h('span', { class: 'spacer' }),
+    status,
+    refreshButton,
+  );
+  const errorBox = h('div', { role: 'alert' });
+  const content = h('div', { class: 'targets' }, h('p', { class: 'muted' }, 'Loading…'));
+  root.append(h('h1', {}, title), toolbar, errorBox, content);
+
+  function updatePoolOptions(pools) {
+    const wanted = new Set(pools);
+    if (filters.pool) wanted.add(filters.pool); // keep a pool from the URL even if it is gone
+    const names = [...wanted].sort();
+    const current = [...poolSelect.options].slice(1).map((o) => o.value);
+    if (current.length !== names.length || current.some((n, i) => n !== names[i])) {
+      setChildren(
+        poolSelect,
+        h('option', { value: '' }, 'All pools'),
+        names.map((n) => h('option', { value: n }, n)),
+      );
+    }
+    poolSelect.value = filters.pool;
+  }
+
+  function draw() {
+    if (!targets) return;
+    const byPool = new Map();
+    for (const t of targets) {
+      const pool = String(t.scrapePool ?? '');
+      if (!byPool.has(pool)) byPool.set(pool, []);
+      byPool.get(pool).push(t);
+    }
+    updatePoolOptions([...byPool.keys()]);
+
+    if (targets.length === 0) {
+      setChildren(content, h('p', { class: 'muted' }, 'No active targets.'));
+      return;
+    }
+    const terms = filters.search.toLowerCase().split(/\s+/).filter(Boolean);
+    const sections = [];
+    let poolIndex = 0;
+    for (const pool of [...byPool.keys()].sort()) {
+      poolIndex++;
+      if (filters.pool && pool !== filters.pool) continue;
+      const all = byPool.get(pool);
+      const shown = all
+        .filter((t) => filters.health === 'all' || healthOf(t) === filters.health)
+        .filter((t) => matchesSearch(t, terms))
+        .sort(compareTargets);
+      if (shown.length === 0) continue;
+      const up = all.filter((t) => healthOf(t) === 'up').length;
+      const isCollapsed = collapsed.has(pool);
+      const bodyId = `targets-pool-${poolIndex}`;
+      const arrow = h('span', { 'aria-hidden': 'true' }, isCollapsed ? '▸ ' : '▾ ');
+      const toggle = h(
+        'button',
+        {
+          type: 'button',
+          class: 'link pool-toggle',
+          'aria-expanded': String(!isCollapsed),
+          'aria-controls': bodyId,
+          dataset: { focusKey: `toggle\n${pool}` },
+          onclick: () => {
+            const nowCollapsed = !collapsed.has(pool);
+            if (nowCollapsed) collapsed.add(pool);
+            else collapsed.delete(pool);
+            toggle.setAttribute('aria-expanded', String(!nowCollapsed));
+            arrow.textContent = nowCollapsed ? '▸ ' : '▾ ';
+            table.hidden = nowCollapsed;
+          },
+        },
+        arrow,
+        pool || '(no pool)',
+      );
+      const table = h(
+        'div',
+        { class: 'table-wrap', id: bodyId, hidden: isCollapsed },
+        h(
+          'table',
+          { class: 'data' },
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'col' }, 'Endpoint'),
+              h('th', { scope: 'col' }, 'State'),
+              h('th', { scope: 'col' }, 'Labels'),
+              h('th', { scope: 'col' }, 'Last scrape'),
+              h('th', { scope: 'col', class: 'num' }, 'Scrape duration'),
+              h('th', { scope: 'col' }, 'Error'),
+            ),
+          ),
+          h('tbody', {}, shown.map(targetRow)),
+        ),
+      );
+      const filtered = shown.length !== all.length ? h('span', { class: 'muted' }, `showing ${shown.length}`) : null;
+      sections.push(
+        h(
+          'section',
+          { class: 'card pool', dataset: { pool } },
+          h(
+            'div',
+            { class: 'pool-header' },
+            h('h2', {}, toggle),
+            h('span', { class: `badge ${up === all.length ? 'ok' : 'bad'}` }, `${up}/${all.length} up`),
+            filtered,
+          ),
+          table,
+        ),
+      );
+    }
+    // Redrawing replaces the elements: keep keyboard focus on the same toggle or link.
+    const focused = document.activeElement;
+    const focusKey = focused && content.contains(focused) ? focused.dataset.focusKey : undefined;
+    if (sections.length === 0) setChildren(content, h('p', { class: 'muted' }, 'No targets match the filters.'));
+    else setChildren(content, sections);
+    if (focusKey !== undefined) {
+      const again = [...content.querySelectorAll('[data-focus-key]')].find((el) => el.dataset.focusKey === focusKey);
+      if (again) again.focus({ preventScroll: true });
+    }
+  }
+
+  async function load() {
+    if (stopped) return;
+    if (controller) controller.abort();
+    const mine = new AbortController();
+    controller = mine;
+    content.setAttribute('aria-busy', 'true');
+    if (targets) status.textContent = 'Refreshing…';
+    try {
+      const res = await api('targets', { state: 'active' }, { signal: mine.signal });
+      if (stopped || controller !== mine) return;
+      const data = res && res.data ? res.data : {};
+      targets = Array.isArray(data.activeTargets) ? data.activeTargets.filter((t) => t && typeof t === 'object') : [];
+      setChildren(errorBox);
+      status.textContent = `Updated ${formatTime(Date.now())}`;
+      draw();
+    } catch (e) {
+      if (isAbort(e) || stopped || controller !== mine) return;
+      setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the targets: ${errorText(e)}`));
+      status.textContent = '';
+      if (!targets) setChildren(content);
+    } finally {
+      if (controller === mine) {
+        controller = null;
+        content.removeAttribute('aria-busy');
+      }
+    }
+  }
+
+  load().catch(() => {});
+  timer = setInterval(() => {
+    if (!document.hidden) load().catch(() => {});
+  }, REFRESH_MS);
+
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+    if (controller) controller.abort();
+    controller = null;
+  };
+}

@@ -1,0 +1,287 @@
+// The UI in a real browser (Debian's chromium driven by playwright-core), against a real
+// promethium behind basic auth that scrapes itself every second:
+//   - without credentials the page is refused (401); with them it loads;
+//   - a query typed with autocompletion runs, its row shows in the table and its series is
+//     drawn in the graph;
+//   - the targets page shows the scraped target as up;
+//   - every page loads without console errors; a screenshot of each is saved for review in
+//     target/ui-screenshots/.
+// Run by scripts/test after the cargo tests (which build target/debug/promethium).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const bin = (name) => process.env[`${name.toUpperCase()}_BIN`] || join(repo, 'target/debug', name);
+const shots = join(repo, 'target/ui-screenshots');
+const USER = 'admin';
+const PASSWORD = 'ui-test-password';
+
+// The whole run stops by itself.
+const deadline = setTimeout(() => fail('the UI test took longer than 3 minutes'), 180_000);
+deadline.unref();
+
+let server = null;
+let browser = null;
+const dir = mkdtempSync(join(tmpdir(), 'promethium-ui-'));
+
+function fail(message) {
+  console.error(`FAIL: ${message}`);
+  cleanup();
+  process.exit(1);
+}
+
+function cleanup() {
+  try {
+    server?.kill('SIGKILL');
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+async function waitFor(what, fn, ms = 30_000) {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      if (await fn()) return;
+    } catch (e) {
+      if (e.fatal) throw e;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const t0 = Date.now();
+function step(name) {
+  console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);
+}
+
+async function main() {
+  mkdirSync(shots, { recursive: true });
+  const hash = execFileSync(bin('pmtool'), ['hash-password', '--cost', '4'], { input: `${PASSWORD}\n` })
+    .toString()
+    .trim();
+  writeFileSync(join(dir, 'web.yml'), `basic_auth_users:\n  ${USER}: ${hash}\n`);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  writeFileSync(
+    join(dir, 'prometheus.yml'),
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      'scrape_configs:',
+      '  - job_name: promethium',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${port}']`,
+      '    basic_auth:',
+      `      username: ${USER}`,
+      `      password: ${PASSWORD}`,
+      '',
+    ].join('\n'),
+  );
+  const log = createWriteStream(join(dir, 'server.log'));
+  server = spawn(
+    bin('promethium'),
+    [
+      '--config.file=prometheus.yml',
+      '--web.config.file=web.yml',
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.path=data',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  server.stdout.pipe(log);
+  server.stderr.pipe(log);
+  let exited = null;
+  server.on('exit', (code) => {
+    exited = code;
+  });
+  const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  await waitFor('the server', async () => {
+    if (exited !== null) throw Object.assign(new Error(`the server exited (${exited})`), { fatal: true });
+    return (await fetch(`${base}/-/ready`, { headers: { Authorization: auth } })).ok;
+  });
+  await waitFor('the first self-scrape', async () => {
+    const r = await fetch(`${base}/api/v1/query?query=up`, { headers: { Authorization: auth } });
+    const j = await r.json();
+    return j.data.result.some((s) => s.value[1] === '1');
+  });
+
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  });
+
+  step('browser started');
+  // 1. No credentials: refused.
+  {
+    const ctx = await browser.newContext();
+    const page = await ctx.newPage();
+    const seen = [];
+    page.on('response', (r) => seen.push([r.url(), r.status(), r.headers()['www-authenticate']]));
+    // Headless, nobody answers the browser's credentials prompt: the navigation fails.
+    const error = await page.goto(`${base}/query`).then(
+      (r) => `loaded with ${r.status()}`,
+      (e) => e.message,
+    );
+    check(/ERR_INVALID_AUTH_CREDENTIALS/.test(error), `without credentials: ${error}`);
+    const first = seen.find(([url]) => url === `${base}/query`);
+    check(first && first[1] === 401 && first[2] === 'Basic', `without credentials /query answered ${JSON.stringify(first)}`);
+    await ctx.close();
+  }
+
+  // 2. With credentials: every page, watching the console.
+  const ctx = await browser.newContext({
+    httpCredentials: { username: USER, password: PASSWORD },
+    viewport: { width: 1280, height: 800 },
+  });
+  const errors = [];
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${page.url()}: console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => errors.push(`${page.url()}: page error: ${e.message}`));
+  // Requests cut short by leaving a page are fine; any other failure is not.
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') errors.push(`${page.url()}: request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
+
+  const res = await page.goto(`${base}/query`);
+  check(res.status() === 200, `with credentials /query answered ${res.status()}`);
+  const editor = page.locator('.cm-content').first();
+  await editor.waitFor();
+  await page.screenshot({ path: join(shots, 'query-empty.png') });
+
+  step('query page loaded');
+  // Type part of a metric name; accept the suggestion from our API with Enter.
+  await editor.click();
+  await page.keyboard.type('prometheus_build_inf', { delay: 30 });
+  const option = page.locator('.cm-tooltip-autocomplete li', { hasText: 'prometheus_build_info' }).first();
+  await option.waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(shots, 'query-autocomplete.png') });
+  await page.keyboard.press('Enter');
+  const text = await editor.textContent();
+  check(text === 'prometheus_build_info', `the completion gave ${JSON.stringify(text)}`);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  const row = page.locator('.result-table tbody tr').first();
+  await row.waitFor({ timeout: 15_000 });
+  const rowText = await row.textContent();
+  check(rowText.includes('prometheus_build_info{') && rowText.includes('job="promethium"'), `table row: ${rowText}`);
+  check((await row.locator('td').last().textContent()).trim() === '1', `value cell: ${rowText}`);
+  const stats = await page.locator('.panel .stats').first().textContent();
+  check(/Result series: 1/.test(stats), `stats line: ${stats}`);
+  check(/expr=prometheus_build_info/.test(decodeURIComponent(page.url())), `the address keeps the query: ${page.url()}`);
+  await page.screenshot({ path: join(shots, 'query-table.png') });
+
+  step('table checked');
+  // The graph tab draws it.
+  await page.getByRole('tab', { name: 'Graph' }).first().click();
+  // The last minute at 1 s resolution: the self-scrape's few seconds make a line.
+  await page.locator('input[aria-label="Range"]').fill('1m');
+  await page.locator('input[aria-label="Range"]').press('Enter');
+  await page.waitForFunction(() => document.querySelector('.graph') && location.search.includes('range_input=1m'));
+  const legend = page.locator('.graph .u-legend .u-series', { hasText: 'prometheus_build_info' }).first();
+  await legend.waitFor({ timeout: 15_000 });
+  const drawn = await page.evaluate(() => {
+    const canvas = document.querySelector('.graph canvas');
+    const g = canvas.getContext('2d');
+    const { data } = g.getImageData(0, 0, canvas.width, canvas.height);
+    // Pixels in the first series' colour (#3b82f6), give or take anti-aliasing.
+    let n = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (Math.abs(data[i] - 0x3b) < 30 && Math.abs(data[i + 1] - 0x82) < 30 && Math.abs(data[i + 2] - 0xf6) < 30 && data[i + 3] > 100) n++;
+    }
+    return n;
+  });
+  check(drawn > 50, `the series line is not drawn (${drawn} pixels of its colour)`);
+  await page.screenshot({ path: join(shots, 'query-graph.png') });
+
+  // A second panel from the address reproduces the view on reload.
+  await page.reload();
+  await page.locator('.graph .u-legend .u-series', { hasText: 'prometheus_build_info' }).first().waitFor({ timeout: 15_000 });
+
+  step('graph checked');
+  // Targets: the scraped target is up.
+  await page.goto(`${base}/targets`);
+  await page.locator('tr.target-row[data-health="up"]').first().waitFor({ timeout: 20_000 });
+  await page.screenshot({ path: join(shots, 'targets.png'), fullPage: true });
+
+  for (const [path, name] of [
+    ['/service-discovery', 'service-discovery'],
+    ['/status', 'status'],
+    ['/flags', 'flags'],
+    ['/config', 'config'],
+    ['/tsdb-status', 'tsdb-status'],
+  ]) {
+    const r = await page.goto(`${base}${path}`);
+    check(r.status() === 200, `${path} answered ${r.status()}`);
+    await page.locator('h1').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Loading'), null, { timeout: 15_000 });
+    step(`${path} checked`);
+    const shown = await page.locator('.alert.error').allTextContents();
+    check(shown.length === 0, `${path} shows an error: ${shown.join(' | ')}`);
+    await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  }
+
+  step('targets checked');
+  // Dark theme, and a phone-sized screen.
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=graph&g0.range_input=5m`);
+  await page.locator('.theme-toggle').click();
+  await page.locator('.graph canvas').first().waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(shots, 'query-dark.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/query?g0.expr=up&g0.tab=table`);
+  await page.locator('.result-table tbody tr').first().waitFor({ timeout: 15_000 });
+  await page.screenshot({ path: join(shots, 'query-phone.png'), fullPage: true });
+
+  check(errors.length === 0, `console errors:\n${errors.join('\n')}`);
+  await browser.close();
+  console.log(`ui e2e: ok (screenshots in ${shots})`);
+}
+
+main()
+  .then(() => {
+    cleanup();
+    process.exit(0);
+  })
+  .catch(async (e) => {
+    let serverLog = '';
+    try {
+      serverLog = readFileSync(join(dir, 'server.log'), 'utf8').split('\n').slice(-30).join('\n');
+    } catch {}
+    try {
+      await browser?.close();
+    } catch {}
+    fail(`${e.stack || e}\n--- server log (tail) ---\n${serverLog}`);
+  });
