@@ -205,6 +205,36 @@ async function main() {
   await page.screenshot({ path: join(shots, 'query-table.png') });
 
   step('table checked');
+
+  // Format rewrites the query with format_query; an info annotation shows; history lists
+  // what ran.
+  const setQuery = async (q) => {
+    await editor.click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type(q);
+    await page.keyboard.press('Escape');
+  };
+  await setQuery('sum(rate(up[1m]))by(job)');
+  await page.getByRole('button', { name: 'Format' }).first().click();
+  await page.waitForFunction(
+    () => document.querySelector('.cm-content').textContent === 'sum by (job) (rate(up[1m]))',
+    null,
+    { timeout: 10_000 },
+  );
+  await page.getByRole('button', { name: 'Execute' }).first().click();
+  const info = page.locator('.alert.info', { hasText: 'might not be a counter' }).first();
+  await info.waitFor({ timeout: 15_000 });
+  await page.getByRole('button', { name: 'History' }).first().click();
+  const remembered = await page.locator('.history-list .history-item').allTextContents();
+  check(
+    remembered[0] === 'sum by (job) (rate(up[1m]))' && remembered.includes('prometheus_build_info'),
+    `history: ${JSON.stringify(remembered)}`,
+  );
+  await page.screenshot({ path: join(shots, 'query-history.png') });
+  // Back to the first query from the history.
+  await page.locator('.history-list .history-item', { hasText: 'prometheus_build_info' }).first().click();
+  await page.locator('.result-table tbody tr', { hasText: 'prometheus_build_info{' }).first().waitFor({ timeout: 15_000 });
+  step('format, annotations and history checked');
   // The graph tab draws it.
   await page.getByRole('tab', { name: 'Graph' }).first().click();
   // The last minute at 1 s resolution: the self-scrape's few seconds make a line.

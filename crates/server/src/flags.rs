@@ -161,6 +161,20 @@ impl Flags {
         opts
     }
 
+    /// The retention as `/api/v1/status/runtimeinfo` reports it: `15d`, `512MiB`, `30d or 1GiB`.
+    pub fn storage_retention(&self) -> String {
+        let opts = self.tsdb_options();
+        let mut parts = Vec::new();
+        if opts.retention_ms > 0 {
+            let ms = u64::try_from(opts.retention_ms).unwrap_or(u64::MAX);
+            parts.push(promconfig::PromDuration(std::time::Duration::from_millis(ms)).to_string());
+        }
+        if opts.retention_bytes > 0 {
+            parts.push(base2_bytes(opts.retention_bytes));
+        }
+        parts.join(" or ")
+    }
+
     /// PromQL engine settings from the `--query.*` flags.
     pub fn engine_options(&self) -> promql::EngineOptions {
         let ms = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
@@ -324,4 +338,27 @@ mod tests {
         .unwrap();
         assert_eq!(g.route_prefix(), "");
     }
+}
+
+/// Bytes as Go's `units.Base2Bytes` prints them: `512MiB`, `1GiB512MiB`, `100B`.
+fn base2_bytes(mut n: u64) -> String {
+    const UNITS: [(&str, u64); 6] = [
+        ("PiB", 1 << 50),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    let mut out = String::new();
+    for (unit, size) in UNITS {
+        if n >= size {
+            out.push_str(&format!("{}{unit}", n / size));
+            n %= size;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0B");
+    }
+    out
 }

@@ -193,6 +193,6 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         "GOMEMLIMIT": i64::MAX,
         "GOGC": "",
         "GODEBUG": "",
-        "storageRetention": "15d",
+        "storageRetention": state.flags.storage_retention(),
     }))
 }

@@ -605,3 +605,26 @@ fn head_is_cut_into_blocks_that_serve_after_restart() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn runtime_info_reports_the_retention_in_force() {
+    let retention = |args: &[&str]| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(dir.path(), args);
+        let v: serde_json::Value =
+            serde_json::from_slice(&server.get("/api/v1/status/runtimeinfo", &[]).body).unwrap();
+        v["data"]["storageRetention"].as_str().unwrap().to_string()
+    };
+    assert_eq!(retention(&[]), "15d");
+    assert_eq!(
+        retention(&[
+            "--storage.tsdb.retention.time=30d",
+            "--storage.tsdb.retention.size=1536MB"
+        ]),
+        "30d or 1GiB512MiB"
+    );
+    assert_eq!(
+        retention(&["--storage.tsdb.retention.size=512MB"]),
+        "512MiB"
+    );
+}

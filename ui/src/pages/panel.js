@@ -51,6 +51,16 @@ export function createPanel(initial, { history, onChange, onRemove }) {
     graph = renderGraph(graphBody, drawn.result, drawn.opts);
   };
   window.addEventListener('themechange', redraw);
+  // The history list closes on a click elsewhere or Escape.
+  const closeHistory = (e) => {
+    if (historyList.hidden) return;
+    if (e.type === 'keydown' ? e.key === 'Escape' : !e.target.closest?.('.history')) {
+      toggleHistory(false);
+      if (e.type === 'keydown') historyButton.focus();
+    }
+  };
+  document.addEventListener('click', closeHistory);
+  document.addEventListener('keydown', closeHistory);
 
   // ---- Editor and actions
   const editorHost = h('div', { class: 'editor' });
@@ -359,6 +369,8 @@ export function createPanel(initial, { history, onChange, onRemove }) {
     state: () => ({ ...state, expr: editor.get() }),
     destroy() {
       window.removeEventListener('themechange', redraw);
+      document.removeEventListener('click', closeHistory);
+      document.removeEventListener('keydown', closeHistory);
       if (controller) controller.abort();
       if (graph) graph.destroy();
       editor.destroy();
