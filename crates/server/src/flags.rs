@@ -291,6 +291,29 @@ fn external_url_path(url: &str) -> String {
     }
 }
 
+/// Bytes as Go's `units.Base2Bytes` prints them: `512MiB`, `1GiB512MiB`, `100B`.
+fn base2_bytes(mut n: u64) -> String {
+    const UNITS: [(&str, u64); 6] = [
+        ("PiB", 1 << 50),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+        ("B", 1),
+    ];
+    let mut out = String::new();
+    for (unit, size) in UNITS {
+        if n >= size {
+            out.push_str(&format!("{}{unit}", n / size));
+            n %= size;
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0B");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,27 +361,4 @@ mod tests {
         .unwrap();
         assert_eq!(g.route_prefix(), "");
     }
-}
-
-/// Bytes as Go's `units.Base2Bytes` prints them: `512MiB`, `1GiB512MiB`, `100B`.
-fn base2_bytes(mut n: u64) -> String {
-    const UNITS: [(&str, u64); 6] = [
-        ("PiB", 1 << 50),
-        ("TiB", 1 << 40),
-        ("GiB", 1 << 30),
-        ("MiB", 1 << 20),
-        ("KiB", 1 << 10),
-        ("B", 1),
-    ];
-    let mut out = String::new();
-    for (unit, size) in UNITS {
-        if n >= size {
-            out.push_str(&format!("{}{unit}", n / size));
-            n %= size;
-        }
-    }
-    if out.is_empty() {
-        out.push_str("0B");
-    }
-    out
 }
