@@ -7,7 +7,7 @@ use std::hash::{Hash, Hasher};
 use model::Labels;
 
 use crate::ast::{AggregateExpr, AggregateOp, PosRange};
-use crate::eval::{Ev, EvResult, SeriesV, Val};
+use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
 use crate::funcs::{format_float_f, format_go_float, kahan_inc, nan_last, quantile_of};
 use crate::value::AnnotationKind;
 use crate::EvalError;
@@ -184,7 +184,7 @@ pub(crate) fn aggregate(
 
     let ngroups = groups.len();
     let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); ngroups];
-    let mut cursors = vec![0usize; input.len()];
+    let mut cursors = StepCursor::new(input.len());
     let mut accs: Vec<Acc> = vec![Acc::default(); ngroups];
     let mut values: Vec<Vec<f64>> = if a.op == AggregateOp::Quantile {
         vec![Vec::new(); ngroups]
@@ -197,14 +197,7 @@ pub(crate) fn aggregate(
             ev.ctx.check_interrupt()?;
         }
         touched.clear();
-        for (i, s) in input.iter().enumerate() {
-            let Some(&(t, v)) = s.points.get(cursors[i]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            cursors[i] += 1;
+        for (i, v) in cursors.at(&input, ts) {
             let g = group_of[i];
             let acc = &mut accs[g];
             if !acc.seen {
@@ -346,7 +339,7 @@ fn select_k(
     steps: &[i64],
 ) -> EvResult<Val> {
     let mut out_points: Vec<Vec<(i64, f64)>> = vec![Vec::new(); input.len()];
-    let mut cursors = vec![0usize; input.len()];
+    let mut cursors = StepCursor::new(input.len());
     let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
     // For instant queries the output order matters: groups in order of appearance, then
     // rank within the group.
@@ -366,14 +359,7 @@ fn select_k(
         for m in members.iter_mut() {
             m.clear();
         }
-        for (i, s) in input.iter().enumerate() {
-            let Some(&(t, v)) = s.points.get(cursors[i]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            cursors[i] += 1;
+        for (i, v) in cursors.at(&input, ts) {
             members[group_of[i]].push((i, v));
         }
         let p = param.get(si).copied().unwrap_or(f64::NAN);
@@ -472,17 +458,10 @@ fn count_values(
     let _ = (ev, a);
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<SeriesV> = Vec::new();
-    let mut cursors = vec![0usize; input.len()];
+    let mut cursors = StepCursor::new(input.len());
     for &ts in steps {
         let mut counts: Vec<(usize, f64)> = Vec::new();
-        for (i, s) in input.iter().enumerate() {
-            let Some(&(t, v)) = s.points.get(cursors[i]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            cursors[i] += 1;
+        for (i, v) in cursors.at(&input, ts) {
             let mut b = groups[group_of[i]].0.to_builder();
             b.set(label.clone(), format_float_f(v));
             let labels = b.build();

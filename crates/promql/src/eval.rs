@@ -674,8 +674,8 @@ impl<'a, 'c> Ev<'a, 'c> {
         // Per step, which signatures each side has, via time-indexed cursors.
         let mut lpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); lhs.len()];
         let mut rpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); rhs.len()];
-        let mut lcur = vec![0usize; lhs.len()];
-        let mut rcur = vec![0usize; rhs.len()];
+        let mut lcur = StepCursor::new(lhs.len());
+        let mut rcur = StepCursor::new(rhs.len());
         let mut seen_l = vec![u32::MAX; nsig];
         let mut seen_r = vec![u32::MAX; nsig];
         for (si, &ts) in steps.iter().enumerate() {
@@ -683,25 +683,13 @@ impl<'a, 'c> Ev<'a, 'c> {
                 self.ctx.check_interrupt()?;
             }
             let stamp = si as u32;
-            let mut lhere = Vec::new();
-            for (i, s) in lhs.iter().enumerate() {
-                if let Some(&(t, v)) = s.points.get(lcur[i]) {
-                    if t == ts {
-                        lcur[i] += 1;
-                        seen_l[lsig[i] as usize] = stamp;
-                        lhere.push((i, v));
-                    }
-                }
+            let lhere: Vec<(usize, f64)> = lcur.at(&lhs, ts).collect();
+            for &(i, _) in &lhere {
+                seen_l[lsig[i] as usize] = stamp;
             }
-            let mut rhere = Vec::new();
-            for (i, s) in rhs.iter().enumerate() {
-                if let Some(&(t, v)) = s.points.get(rcur[i]) {
-                    if t == ts {
-                        rcur[i] += 1;
-                        seen_r[rsig[i] as usize] = stamp;
-                        rhere.push((i, v));
-                    }
-                }
+            let rhere: Vec<(usize, f64)> = rcur.at(&rhs, ts).collect();
+            for &(i, _) in &rhere {
+                seen_r[rsig[i] as usize] = stamp;
             }
             match b.op {
                 BinaryOp::And => {
@@ -780,8 +768,8 @@ impl<'a, 'c> Ev<'a, 'c> {
         let mut out_index: HashMap<Labels, usize> = HashMap::new();
         // (many index or u32::MAX for a filled side, one index or u32::MAX) -> output.
         let mut pair_out: HashMap<(u32, u32), usize> = HashMap::new();
-        let mut mcur = vec![0usize; many.len()];
-        let mut ocur = vec![0usize; one.len()];
+        let mut mcur = StepCursor::new(many.len());
+        let mut ocur = StepCursor::new(one.len());
         let mut one_at: Vec<(u32, usize, f64)> = vec![(u32::MAX, 0, 0.0); nsig];
         let mut matched: Vec<u32> = vec![u32::MAX; nsig];
         let mut inserted: Vec<(u32, Vec<usize>)> = vec![(u32::MAX, Vec::new()); nsig];
@@ -792,24 +780,8 @@ impl<'a, 'c> Ev<'a, 'c> {
                 self.ctx.check_interrupt()?;
             }
             let stamp = si as u32;
-            let mut many_here = Vec::new();
-            for (i, s) in many.iter().enumerate() {
-                if let Some(&(t, v)) = s.points.get(mcur[i]) {
-                    if t == ts {
-                        mcur[i] += 1;
-                        many_here.push((i, v));
-                    }
-                }
-            }
-            let mut one_here = Vec::new();
-            for (i, s) in one.iter().enumerate() {
-                if let Some(&(t, v)) = s.points.get(ocur[i]) {
-                    if t == ts {
-                        ocur[i] += 1;
-                        one_here.push((i, v));
-                    }
-                }
-            }
+            let many_here: Vec<(usize, f64)> = mcur.at(&many, ts).collect();
+            let one_here: Vec<(usize, f64)> = ocur.at(&one, ts).collect();
             if many_here.is_empty() && one_here.is_empty() {
                 continue;
             }
@@ -976,6 +948,35 @@ impl<'a, 'c> Ev<'a, 'c> {
 
     fn eval_call(&self, c: &Call, pos: PosRange) -> EvResult<Val> {
         funcs::call(self, c, pos)
+    }
+}
+
+/// Walks many series' points step by step. Each series' points are in time order on the
+/// evaluation's steps, so one position per series moves forward as the steps go by.
+pub(crate) struct StepCursor(Vec<usize>);
+
+impl StepCursor {
+    pub fn new(series: usize) -> Self {
+        Self(vec![0; series])
+    }
+
+    /// The series (index, value) with a point at `ts`; call with increasing `ts`.
+    pub fn at<'a>(
+        &'a mut self,
+        series: &'a [SeriesV],
+        ts: i64,
+    ) -> impl Iterator<Item = (usize, f64)> + 'a {
+        series
+            .iter()
+            .zip(self.0.iter_mut())
+            .enumerate()
+            .filter_map(move |(i, (s, pos))| {
+                let &(t, v) = s.points.get(*pos)?;
+                (t == ts).then(|| {
+                    *pos += 1;
+                    (i, v)
+                })
+            })
     }
 }
 

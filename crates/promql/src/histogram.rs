@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use model::Labels;
 
 use crate::ast::{Call, ExprKind, PosRange};
-use crate::eval::{Ev, EvResult, SeriesV, Val};
+use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
 use crate::funcs::format_go_float;
 use crate::value::AnnotationKind;
 use crate::EvalError;
@@ -286,20 +286,13 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
         1
     };
     let mut out_points: Vec<Vec<Vec<(i64, f64)>>> = vec![vec![Vec::new(); nq]; ngroups];
-    let mut cursors = vec![0usize; input.len()];
+    let mut cursors = StepCursor::new(input.len());
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); ngroups];
     for (si, &ts) in steps.iter().enumerate() {
         for b in buckets.iter_mut() {
             b.clear();
         }
-        for (i, s) in input.iter().enumerate() {
-            let Some(&(t, v)) = s.points.get(cursors[i]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            cursors[i] += 1;
+        for (i, v) in cursors.at(&input, ts) {
             if let Some((g, upper)) = series_bound[i] {
                 buckets[g].push(Bucket { upper, count: v });
             }

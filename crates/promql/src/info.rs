@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use model::{Labels, MatchOp, Matcher};
 
 use crate::ast::{Call, Expr, ExprKind, VectorSelector};
-use crate::eval::{Ev, EvResult, SeriesV, Val};
+use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
 use crate::funcs::regex_any_of;
 use crate::EvalError;
 
@@ -133,19 +133,13 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
     let steps: Vec<i64> = ev.steps().collect();
     let mut out: Vec<SeriesV> = Vec::new();
     let mut out_index: HashMap<Labels, usize> = HashMap::new();
-    let mut bcur = vec![0usize; base.len()];
-    let mut icur = vec![0usize; info_series.len()];
+    let mut bcur = StepCursor::new(base.len());
+    let mut icur = StepCursor::new(info_series.len());
     for &ts in &steps {
         // Info samples at this step keyed by (name, identifying labels); newest wins.
         let mut by_sig: HashMap<Labels, (usize, f64)> = HashMap::new();
-        for (i, s) in info_series.iter().enumerate() {
-            let Some(&(t, sample_ts)) = s.points.get(icur[i]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            icur[i] += 1;
+        for (i, sample_ts) in icur.at(&info_series, ts) {
+            let s = &info_series[i];
             let sig = info_sig(&s.labels, s.labels.metric_name().unwrap_or(""));
             match by_sig.get(&sig) {
                 Some(&(j, prev_ts)) if prev_ts == sample_ts => {
@@ -167,14 +161,8 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
             .values()
             .filter_map(|(i, _)| info_series[*i].labels.metric_name())
             .collect();
-        for (bi, b) in base.iter().enumerate() {
-            let Some(&(t, v)) = b.points.get(bcur[bi]) else {
-                continue;
-            };
-            if t != ts {
-                continue;
-            }
-            bcur[bi] += 1;
+        for (bi, v) in bcur.at(&base, ts) {
+            let b = &base[bi];
             let labels = if ignored[bi] {
                 Some(b.labels.clone())
             } else {

@@ -375,18 +375,10 @@ pub fn handler_label(path: &str, prefix: &str) -> &'static str {
         "/api/v1/targets/metadata",
         "/api/v1/metadata",
         "/api/v1/scrape_pools",
-        "/graph",
-        "/query",
-        "/targets",
-        "/service-discovery",
-        "/status",
-        "/flags",
-        "/config",
-        "/tsdb-status",
         "/",
         "/favicon.ico",
     ];
-    if let Some(route) = ROUTES.iter().find(|r| **r == path) {
+    if let Some(route) = ROUTES.iter().chain(crate::ui::PAGES).find(|r| **r == path) {
         return route;
     }
     if path.starts_with("/assets/") {

@@ -948,6 +948,16 @@ impl Head {
 
     /// Values of a label among the series with samples in [mint, maxt], sorted.
     pub fn label_values_in(&self, name: &str, mint: i64, maxt: i64) -> Vec<String> {
+        self.label_values_where(name, |refs| self.any_in_range(refs, mint, maxt))
+    }
+
+    /// Every value of a label, sorted.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.label_values_where(name, |_| true)
+    }
+
+    /// The values of a label whose series (by ref) pass `keep`, sorted.
+    fn label_values_where(&self, name: &str, keep: impl Fn(&[u64]) -> bool) -> Vec<String> {
         let mut out: Vec<String> = self
             .symbols
             .lookup(name)
@@ -955,25 +965,8 @@ impl Head {
             .map(|values| {
                 values
                     .iter()
-                    .filter(|(_, refs)| self.any_in_range(refs, mint, maxt))
+                    .filter(|(_, refs)| keep(refs))
                     .map(|(v, _)| self.symbols.get(*v).to_string())
-                    .collect()
-            })
-            .unwrap_or_default();
-        out.sort_unstable();
-        out
-    }
-
-    /// Every value of a label, sorted.
-    pub fn label_values(&self, name: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .symbols
-            .lookup(name)
-            .and_then(|n| self.postings.get(&n))
-            .map(|values| {
-                values
-                    .keys()
-                    .map(|v| self.symbols.get(*v).to_string())
                     .collect()
             })
             .unwrap_or_default();
@@ -982,7 +975,6 @@ impl Head {
     }
 }
 
-/// The intersection of two sorted lists.
 pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {
     let (mut i, mut j) = (0, 0);
     let mut out = Vec::with_capacity(a.len().min(b.len()));

@@ -110,11 +110,8 @@ impl Record {
                 let base_t = samples.first().map_or(0, |s| s.1);
                 encode_uvarint(out, zigzag(base_t));
                 let mut previous_ref = 0u64;
-                for (r, t, v) in samples {
-                    encode_uvarint(out, zigzag(r.wrapping_sub(previous_ref) as i64));
-                    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
-                    out.extend_from_slice(&v.to_bits().to_le_bytes());
-                    previous_ref = *r;
+                for &(r, t, v) in samples {
+                    encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
                 }
             }
             Record::SamplesWithStarts(samples) => {
@@ -124,17 +121,14 @@ impl Record {
                 let base_t = samples.first().map_or(0, |s| s.1);
                 encode_uvarint(out, zigzag(base_t));
                 let mut previous_ref = 0u64;
-                for (r, t, v, st) in samples {
-                    encode_uvarint(out, zigzag(r.wrapping_sub(previous_ref) as i64));
-                    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
-                    out.extend_from_slice(&v.to_bits().to_le_bytes());
-                    if *st == 0 {
+                for &(r, t, v, st) in samples {
+                    encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
+                    if st == 0 {
                         out.push(0);
                     } else {
                         out.push(1);
-                        encode_uvarint(out, zigzag(t.wrapping_sub(*st)));
+                        encode_uvarint(out, zigzag(t.wrapping_sub(st)));
                     }
-                    previous_ref = *r;
                 }
             }
         }
@@ -189,29 +183,18 @@ impl Record {
                 Some(Record::Samples(samples))
             }
             RECORD_SAMPLES_DELTA => {
-                let base_t = unzigzag(decode_uvarint(buf, &mut pos)?);
+                let mut reader = DeltaSamples::start(buf, &mut pos)?;
                 let mut samples = Vec::with_capacity(count.min(1 << 16));
-                let mut r = 0u64;
                 for _ in 0..count {
-                    r = r.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?) as u64);
-                    let t = base_t.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?));
-                    let bits = buf.get(pos..pos + 8)?;
-                    pos += 8;
-                    let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
-                    samples.push((r, t, v));
+                    samples.push(reader.next(buf, &mut pos)?);
                 }
                 Some(Record::Samples(samples))
             }
             RECORD_SAMPLES_WITH_STARTS => {
-                let base_t = unzigzag(decode_uvarint(buf, &mut pos)?);
+                let mut reader = DeltaSamples::start(buf, &mut pos)?;
                 let mut samples = Vec::with_capacity(count.min(1 << 16));
-                let mut r = 0u64;
                 for _ in 0..count {
-                    r = r.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?) as u64);
-                    let t = base_t.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos)?));
-                    let bits = buf.get(pos..pos + 8)?;
-                    pos += 8;
-                    let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
+                    let (r, t, v) = reader.next(buf, &mut pos)?;
                     let flag = *buf.get(pos)?;
                     pos += 1;
                     let st = match flag {
@@ -225,6 +208,47 @@ impl Record {
             }
             _ => None,
         }
+    }
+}
+
+/// One sample of a delta-coded samples record: ref and time as deltas, then the value bits.
+fn encode_delta_sample(
+    out: &mut Vec<u8>,
+    previous_ref: &mut u64,
+    base_t: i64,
+    (r, t, v): (u64, i64, f64),
+) {
+    encode_uvarint(out, zigzag(r.wrapping_sub(*previous_ref) as i64));
+    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+    *previous_ref = r;
+}
+
+/// Reads the samples `encode_delta_sample` wrote, after the record's base time.
+struct DeltaSamples {
+    base_t: i64,
+    r: u64,
+}
+
+impl DeltaSamples {
+    fn start(buf: &[u8], pos: &mut usize) -> Option<Self> {
+        Some(Self {
+            base_t: unzigzag(decode_uvarint(buf, pos)?),
+            r: 0,
+        })
+    }
+
+    fn next(&mut self, buf: &[u8], pos: &mut usize) -> Option<(u64, i64, f64)> {
+        self.r = self
+            .r
+            .wrapping_add(unzigzag(decode_uvarint(buf, pos)?) as u64);
+        let t = self
+            .base_t
+            .wrapping_add(unzigzag(decode_uvarint(buf, pos)?));
+        let bits = buf.get(*pos..pos.checked_add(8)?)?;
+        *pos += 8;
+        let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
+        Some((self.r, t, v))
     }
 }
 
