@@ -35,7 +35,9 @@ fn main() {
 
 /// Builds the browser UI (`ui/`, bundled by esbuild through Node.js) into OUT_DIR and writes
 /// `ui_assets.rs`, which embeds every file, so the binary serves the UI with nothing else on
-/// disk. Without Node.js the server still builds, with a page that says how to get the UI.
+/// disk. Without Node.js, or when installing or bundling fails, the server still builds (with
+/// a warning, and a page that says how to get the UI), unless `PROMETHIUM_REQUIRE_UI` is set
+/// (as `scripts/test` sets it): then it is an error.
 fn build_ui() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let ui = manifest.join("../../ui");
@@ -44,6 +46,9 @@ fn build_ui() {
         println!("cargo:rerun-if-changed={}", ui.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=PROMETHIUM_SKIP_UI");
+    println!("cargo:rerun-if-env-changed=PROMETHIUM_REQUIRE_UI");
+    // Installing Node.js later changes PATH (or not: then touch ui/package.json).
+    println!("cargo:rerun-if-env-changed=PATH");
     let dist = out.join("ui");
     let built = if std::env::var_os("PROMETHIUM_SKIP_UI").is_some() {
         Err("PROMETHIUM_SKIP_UI is set".to_string())
@@ -67,6 +72,9 @@ fn build_ui() {
             code.push_str("];\n");
         }
         Err(why) => {
+            if std::env::var_os("PROMETHIUM_REQUIRE_UI").is_some() {
+                panic!("the UI is not built: {why}");
+            }
             println!("cargo:warning=the UI is not built ({why}); the server will say so at /query");
             code.push_str(
                 "pub static BUILT: bool = false;\npub static FILES: &[(&str, &[u8])] = &[];\n",
@@ -85,12 +93,26 @@ fn bundle_ui(ui: &Path, dist: &Path) -> Result<(), String> {
     if Command::new("node").arg("--version").output().is_err() {
         return Err("Node.js (node) is not installed".into());
     }
-    let lock = ui.join("package-lock.json");
+    let package_lock = ui.join("package-lock.json");
     let installed = ui.join("node_modules/.package-lock.json");
     let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    if modified(&installed).is_none() || modified(&installed) < modified(&lock) {
+    // Builds with other target directories (an editor's, say) may run this at once: one
+    // `npm ci` at a time, as it deletes node_modules first.
+    let lock_path = ui.join(".npm-install.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|e| format!("locking {}: {e}", lock_path.display()))?;
+    if modified(&installed).is_none() || modified(&installed) < modified(&package_lock) {
+        // No install scripts: esbuild's binary comes as an npm package of its own.
         let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--prefer-offline",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
             .current_dir(ui)
             .status()
             .map_err(|e| format!("running npm: {e}"))?;
@@ -98,17 +120,18 @@ fn bundle_ui(ui: &Path, dist: &Path) -> Result<(), String> {
             return Err(format!("npm ci in {} failed ({status})", ui.display()));
         }
     }
+    drop(lock);
     let output = Command::new("node")
         .arg(ui.join("build.mjs"))
         .arg(dist)
         .output()
         .map_err(|e| format!("running node: {e}"))?;
     if !output.status.success() {
-        panic!(
-            "bundling the UI failed:\n{}{}",
+        return Err(format!(
+            "bundling failed:\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
-        );
+        ));
     }
     Ok(())
 }

@@ -136,3 +136,68 @@ export function formatBytes(n) {
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
+
+/** True for the rejection a fetch gives when its page aborted it on leaving: not an error to show. */
+export function isAbort(e) {
+  return e && e.name === 'AbortError';
+}
+
+/** The message of an error (or whatever was thrown), for an alert. */
+export function errorText(e) {
+  return (e && e.message) || String(e);
+}
+
+/** A label set as `[name, value]` pairs sorted by name; `hideInternal` drops `__`-prefixed names. */
+export function labelPairs(labels, { hideInternal = false } = {}) {
+  return Object.entries(labels && typeof labels === 'object' ? labels : {})
+    .filter(([k]) => !hideInternal || !k.startsWith('__'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A label set as `name="value"` chips sorted by name, or a muted "none" when it is empty. */
+export function labelChips(labels, { hideInternal = false } = {}) {
+  const pairs = labelPairs(labels, { hideInternal });
+  if (pairs.length === 0) return h('span', { class: 'muted' }, 'none');
+  return h(
+    'div',
+    { class: 'labels' },
+    pairs.map(([k, v]) => h('span', { class: 'label' }, `${k}=${quote(String(v))}`)),
+  );
+}
+
+/**
+ * Writes page filters into the query string without a new history entry, so a link keeps the
+ * view: a non-empty value sets its key, '' / null / undefined removes it; other keys and the
+ * hash stay.
+ */
+export function setQueryParams(values) {
+  const q = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(values)) {
+    if (v === '' || v === null || v === undefined) q.delete(k);
+    else q.set(k, String(v));
+  }
+  const qs = q.toString();
+  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
+}
+
+/**
+ * A two-column name/value table from `[[name, value, key, title], ...]`: each row carries
+ * `data-key` so tests and styles can find it; `title` (optional) is the name cell's tooltip.
+ */
+export function keyValueTable(rows) {
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'data kv' },
+      h(
+        'tbody',
+        {},
+        rows.map(([name, value, key, title]) =>
+          h('tr', { dataset: { key } }, h('th', { scope: 'row', title }, name), h('td', {}, value)),
+        ),
+      ),
+    ),
+  );
+}

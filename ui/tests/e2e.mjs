@@ -258,8 +258,20 @@ async function main() {
   await page.screenshot({ path: join(shots, 'query-graph.png') });
 
   // A second panel from the address reproduces the view on reload.
+  const rangeQueries = [];
+  const countRangeQueries = (r) => r.url().includes('/api/v1/query_range') && rangeQueries.push(r.url());
+  page.on('request', countRangeQueries);
   await page.reload();
   await page.locator('.graph .u-legend .u-series', { hasText: 'prometheus_build_info' }).first().waitFor({ timeout: 15_000 });
+  page.off('request', countRangeQueries);
+  check(rangeQueries.length === 1, `loading the page ran its query ${rangeQueries.length} times`);
+  // The legend's rows are toggles that say whether their series is shown.
+  const legendRow = page.locator('.graph .u-legend .u-series[role="button"]').first();
+  check((await legendRow.getAttribute('aria-pressed')) === 'true', 'legend row not pressed');
+  await legendRow.focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector('.graph .u-legend .u-series[role="button"]').getAttribute('aria-pressed') === 'false');
+  await page.keyboard.press('Enter');
 
   step('graph checked');
   // Targets: the scraped target is up.

@@ -332,6 +332,8 @@ async fn run(
     };
     let State(state) = state;
     let queued = Instant::now();
+    // Counted while waiting and while running (until the evaluation itself ends).
+    let counted = state.engine.track_query();
     // Bounded concurrency: extra queries wait (and their clients may give up).
     let Ok(_permit) = state.query_slots.clone().acquire_owned().await else {
         return ApiError {
@@ -347,6 +349,7 @@ async fn run(
     let st = Arc::clone(&state);
     let started = Instant::now();
     let joined = tokio::task::spawn_blocking(move || {
+        let _counted = counted;
         let opts = QueryOptions {
             lookback_delta_ms: req.lookback,
             timeout: req.timeout,

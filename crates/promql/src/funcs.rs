@@ -781,8 +781,15 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
             }
         }
     }
-    let with_starts =
-        ev.ctx.use_start_timestamps && matches!(name, "rate" | "increase" | "irate" | "resets");
+    // Start timestamps serve plain windows only (anchored and smoothed ones ignore them, as
+    // upstream's extended range functions do).
+    let plain_window = !matches!(
+        &marg.unwrap_parens().kind,
+        ExprKind::Matrix(ms) if ms.mode != RangeMode::Plain
+    );
+    let with_starts = ev.ctx.use_start_timestamps
+        && plain_window
+        && matches!(name, "rate" | "increase" | "irate" | "resets");
     let src: RangeSource = ev.range_source(marg, with_starts)?;
     let steps: Vec<i64> = ev.steps().collect();
     let keeps_name = matches!(name, "last_over_time" | "first_over_time");

@@ -145,10 +145,11 @@ pub struct Engine {
     running: Arc<AtomicUsize>,
 }
 
-/// Counts a query as running while it lives.
-struct Running<'a>(&'a AtomicUsize);
+/// Counts a query in [`Engine::queries`] while it lives (see [`Engine::track_query`]).
+#[derive(Debug)]
+pub struct QueryGuard(Arc<AtomicUsize>);
 
-impl Drop for Running<'_> {
+impl Drop for QueryGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
@@ -166,10 +167,18 @@ impl Engine {
         &self.opts
     }
 
-    /// The number of queries being evaluated now (Prometheus's `prometheus_engine_queries`);
-    /// shared by the clones of this engine.
-    pub fn running_queries(&self) -> Arc<AtomicUsize> {
+    /// The number of queries waiting or being evaluated now, as the callers of
+    /// [`Engine::track_query`] count them (Prometheus's `prometheus_engine_queries`); shared
+    /// by the clones of this engine.
+    pub fn queries(&self) -> Arc<AtomicUsize> {
         Arc::clone(&self.running)
+    }
+
+    /// Counts one query in [`Engine::queries`] until the guard is dropped: take it before
+    /// queueing for a slot, and keep it until evaluation ends.
+    pub fn track_query(&self) -> QueryGuard {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        QueryGuard(Arc::clone(&self.running))
     }
 
     /// Runs an instant query at `t` (ms).
@@ -216,8 +225,6 @@ impl Engine {
         step: i64,
         qopts: &QueryOptions,
     ) -> Result<QueryResult, EvalError> {
-        self.running.fetch_add(1, Ordering::Relaxed);
-        let _running = Running(&self.running);
         let range_query = step > 0;
         if range_query {
             if end < start {

@@ -122,13 +122,17 @@ impl CreatedTimes {
     /// timestamp will be looked up by (none for samples that cannot have one).
     fn sample(&mut self, sample: &exposition::Sample<'_>) -> Option<u32> {
         let (family, kind) = self.family.as_ref()?;
-        let drop = match kind {
-            MetricType::Counter => "",
-            MetricType::Histogram => "le",
-            MetricType::Summary => "quantile",
+        // The family's own samples only (`foo_bar` after `# TYPE foo counter` is not one).
+        let (drop, suffixes): (&str, &[&str]) = match kind {
+            MetricType::Counter => ("", &["_total", "_created"]),
+            MetricType::Histogram => ("le", &["_bucket", "_count", "_sum", "_created"]),
+            MetricType::Summary => ("quantile", &["", "_count", "_sum", "_created"]),
             _ => return None,
         };
         let suffix = sample.name.strip_prefix(family.as_str())?;
+        if !suffixes.contains(&suffix) {
+            return None;
+        }
         let mut labels: Vec<(&str, &str)> = sample
             .labels
             .iter()
@@ -156,6 +160,13 @@ impl CreatedTimes {
             return None;
         }
         Some(id)
+    }
+
+    /// A HELP or UNIT line: one for another name starts another family.
+    fn metadata_for(&mut self, name: &str) {
+        if self.family.as_ref().is_some_and(|(f, _)| f != name) {
+            self.family = None;
+        }
     }
 
     fn resolve(&self, ids: &[Option<u32>]) -> Vec<i64> {
@@ -526,10 +537,16 @@ impl ScrapeLoop {
                     continue;
                 }
                 Entry::Help { name, text } => {
+                    if let Some(c) = &mut created {
+                        c.metadata_for(&name);
+                    }
                     out.metadata.entry(name.into_owned()).or_default().help = text.into_owned();
                     continue;
                 }
                 Entry::Unit { name, unit } => {
+                    if let Some(c) = &mut created {
+                        c.metadata_for(&name);
+                    }
                     out.metadata.entry(name.into_owned()).or_default().unit = unit.into_owned();
                     continue;
                 }

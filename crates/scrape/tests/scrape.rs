@@ -410,6 +410,8 @@ async fn openmetrics_created_lines_become_start_timestamps_when_asked() {
         latency_count 3\n\
         latency_sum 1.5\n\
         latency_created 1700000100\n\
+        # HELP latency_extra not part of the histogram\n\
+        latency_extra 4\n\
         # TYPE temp gauge\n\
         temp 21.5\n\
         # EOF\n";
@@ -461,10 +463,17 @@ async fn openmetrics_created_lines_become_start_timestamps_when_asked() {
             start_of("latency_bucket", Some(("le", "+Inf"))),
             start_of("latency_sum", None),
             start_of("temp", None),
+            // Another family that shares the prefix gets no start timestamp.
+            start_of("latency_extra", None),
             // The `_created` series are still stored as ever.
             db.select(&[eq("__name__", "requests_created")], 0, i64::MAX)
                 .len(),
         )
+    };
+    let run = |on: bool| async move {
+        let r = run(on).await;
+        assert!(r.5.is_empty(), "latency_extra: {:?}", r.5);
+        (r.0, r.1, r.2, r.3, r.4, r.6)
     };
     let on = run(true).await;
     assert_eq!(on.0, vec![1_700_000_000_500]);

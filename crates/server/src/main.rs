@@ -167,7 +167,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         &config,
         Arc::clone(&db),
         metrics::EngineGauges {
-            running: engine.running_queries(),
+            running: engine.queries(),
             max_concurrency: flags.query_max_concurrency,
         },
     );

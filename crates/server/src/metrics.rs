@@ -195,7 +195,7 @@ impl Collector for TsdbCollector {
 /// The query engine's gauges, read at each scrape.
 #[derive(Debug)]
 pub struct EngineGauges {
-    /// Queries being evaluated now.
+    /// Queries waiting or being evaluated now.
     pub running: Arc<std::sync::atomic::AtomicUsize>,
     /// `--query.max-concurrency`.
     pub max_concurrency: usize,
@@ -206,7 +206,7 @@ impl Collector for EngineGauges {
         encode_gauge(
             &mut encoder,
             "prometheus_engine_queries",
-            "The current number of queries being executed.",
+            "The current number of queries being executed or waiting.",
             self.running.load(std::sync::atomic::Ordering::Relaxed) as f64,
         )?;
         encode_gauge(

@@ -60,7 +60,7 @@ fn not_built_page(prefix: &str) -> String {
         embedded::WHY
     };
     format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Promethium</title></head>\n<body>\n<h1>Promethium</h1>\n<p>This server was built without its web UI ({}). Install Node.js and npm and build again (<code>cargo build</code> bundles <code>ui/</code>). The HTTP API works without it.</p>\n<ul>\n<li><a href=\"{prefix}/metrics\">Server metrics</a></li>\n<li><a href=\"{prefix}/api/v1/status/buildinfo\">Build information</a></li>\n</ul>\n</body></html>\n",
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Promethium</title></head>\n<body>\n<h1>Promethium</h1>\n<p>This server was built without its web UI ({}). Install Node.js and npm and build again (<code>cargo build</code> bundles <code>ui/</code>; if it does not, <code>touch ui/package.json</code> first). The HTTP API works without it.</p>\n<ul>\n<li><a href=\"{prefix}/metrics\">Server metrics</a></li>\n<li><a href=\"{prefix}/api/v1/status/buildinfo\">Build information</a></li>\n</ul>\n</body></html>\n",
         escape_html(why)
     )
 }

@@ -302,10 +302,7 @@ impl BlockWriter {
             previous_max = *max_t;
             previous_ref = reference;
             self.stats.num_chunks += 1;
-            self.stats.num_samples += u64::from(u16::from_be_bytes([
-                data.first().copied().unwrap_or(0),
-                data.get(1).copied().unwrap_or(0),
-            ]));
+            self.stats.num_samples += u64::from(crate::chunk::sample_count(data));
         }
         self.index.write(&entry)?;
         self.stats.num_series += 1;

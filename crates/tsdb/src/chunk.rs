@@ -24,6 +24,14 @@ pub fn has_starts(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && u16::from_be_bytes([bytes[0], bytes[1]]) & HAS_STARTS != 0
 }
 
+/// The number of samples in encoded chunk bytes (0 if too short to say).
+pub fn sample_count(bytes: &[u8]) -> u16 {
+    match bytes {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]) & !HAS_STARTS,
+        _ => 0,
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct BitWriter {
     bytes: Vec<u8>,
@@ -239,6 +247,15 @@ impl XorChunk {
         Self {
             with_starts: true,
             ..Self::new()
+        }
+    }
+
+    /// A chunk like the one `bytes` encode: with start timestamps if those have them.
+    pub fn like(bytes: &[u8]) -> Self {
+        if has_starts(bytes) {
+            Self::with_starts()
+        } else {
+            Self::new()
         }
     }
 
@@ -498,7 +515,7 @@ impl SampleBuf {
         self.points.retain(|p| {
             let k = keep(p);
             if k {
-                kept_starts.push(starts[i]);
+                kept_starts.push(starts.get(i).copied().unwrap_or(0));
             }
             i += 1;
             k

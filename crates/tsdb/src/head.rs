@@ -276,11 +276,7 @@ impl MemSeries {
                 continue;
             }
             let Ok(bytes) = c.bytes(disk) else { continue };
-            let mut chunk = if crate::chunk::has_starts(&bytes) {
-                XorChunk::with_starts()
-            } else {
-                XorChunk::new()
-            };
+            let mut chunk = XorChunk::like(&bytes);
             let (mut first, mut last) = (i64::MAX, i64::MIN);
             if let Some(mut iter) = XorIter::from_bytes(&bytes) {
                 while let Some((t, v, st)) = iter.next_st() {
@@ -568,10 +564,14 @@ impl Head {
         true
     }
 
-    /// Appends many samples (WAL replay) on several threads: each thread owns a contiguous
-    /// range of series, so every series still sees its samples in log order. Samples that
-    /// are not newer than their series' newest, or out of bounds, are skipped.
-    pub fn append_many(&mut self, records: &[Vec<(u64, i64, f64)>], threads: usize) -> usize {
+    /// Appends many samples (WAL replay: samples records, with or without start
+    /// timestamps) on several threads: each thread owns a contiguous range of series, so
+    /// every series still sees its samples in log order. Samples that are not newer than
+    /// their series' newest, or out of bounds, are skipped.
+    pub fn append_many(&mut self, records: &[crate::wal::Record], threads: usize) -> usize {
+        if records.is_empty() {
+            return 0;
+        }
         let min_valid = self.min_valid_t;
         let range = self.chunk_range;
         let per_part = self.series.len().div_ceil(threads.max(1)).max(1);
@@ -589,23 +589,26 @@ impl Head {
                         let own =
                             |r: u64| (r as usize).checked_sub(1 + offset).filter(|i| *i < len);
                         for record in records {
-                            for (j, &(r, t, v)) in record.iter().enumerate() {
+                            for j in 0..record.sample_count() {
                                 // Start loading what a few samples ahead will touch (see
                                 // `Head::prefetch`).
                                 if let Some(Some(Some(s))) = record
-                                    .get(j + 16)
+                                    .sample(j + 16)
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
                                     prefetch((&**s as *const MemSeries).cast());
                                 }
                                 if let Some(Some(Some(s))) = record
-                                    .get(j + 8)
+                                    .sample(j + 8)
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
                                     prefetch(s.open.tail_ptr());
                                 }
+                                let Some((r, t, v, st)) = record.sample(j) else {
+                                    continue;
+                                };
                                 let Some(index) = own(r) else {
                                     continue;
                                 };
@@ -615,7 +618,7 @@ impl Head {
                                 if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
                                     continue;
                                 }
-                                s.append(t, v, 0, range, disk);
+                                s.append(t, v, st, range, disk);
                                 appended += 1;
                                 max_t = max_t.max(t);
                             }

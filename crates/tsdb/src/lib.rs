@@ -261,7 +261,7 @@ impl Db {
         // Series are created as their records come; samples are applied in batches on
         // every core (each core owning a range of series, so order per series holds).
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let mut batch: Vec<Vec<(u64, i64, f64)>> = Vec::new();
+        let mut batch: Vec<wal::Record> = Vec::new();
         let mut batched = 0usize;
         let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
         // A reader thread reads, checks and decodes segments while this one applies.
@@ -273,19 +273,8 @@ impl Db {
                 }
                 series_time += started.elapsed();
             }
-            wal::Record::SamplesWithStarts(samples) => {
-                // Rare: applied in order on this thread, after the batch before them.
-                let started = Instant::now();
-                head.append_many(&batch, threads);
-                batch.clear();
-                batched = 0;
-                for (r, t, v, st) in samples {
-                    head.append(r, t, v, st);
-                }
-                samples_time += started.elapsed();
-            }
-            wal::Record::Samples(samples) => {
-                batched += samples.len();
+            samples => {
+                batched += samples.sample_count();
                 batch.push(samples);
                 if batched >= REPLAY_BATCH {
                     let started = Instant::now();

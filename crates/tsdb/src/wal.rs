@@ -143,6 +143,16 @@ impl Record {
         }
     }
 
+    /// Sample `j` of a samples record: ref, time, value, start timestamp (0: none).
+    #[inline]
+    pub(crate) fn sample(&self, j: usize) -> Option<(u64, i64, f64, i64)> {
+        match self {
+            Record::Series(_) => None,
+            Record::Samples(s) => s.get(j).map(|&(r, t, v)| (r, t, v, 0)),
+            Record::SamplesWithStarts(s) => s.get(j).copied(),
+        }
+    }
+
     pub fn decode(buf: &[u8]) -> Option<Record> {
         let mut pos = 1;
         let count = decode_uvarint(buf, &mut pos)? as usize;
@@ -427,25 +437,28 @@ pub fn checkpoint(
     fs::create_dir_all(&tmp)?;
     let mut writer = WalWriter::open(&tmp)?;
     let mut series_out = Vec::new();
-    // Samples kept, as plain or with-starts records in log order (a kind change ends the
-    // current record, so a series' samples stay in order on replay).
-    let mut samples_out = Record::Samples(Vec::new());
+    // Samples kept, in log order, with their start timestamps; written as plain records
+    // while none of a record's samples has one.
+    let mut samples_out: Vec<(u64, i64, f64, i64)> = Vec::new();
     let mut pending_error: Option<io::Error> = None;
     let flush = |writer: &mut WalWriter,
                  series_out: &mut Vec<(u64, Labels)>,
-                 samples_out: &mut Record,
+                 samples_out: &mut Vec<(u64, i64, f64, i64)>,
                  force: bool|
      -> io::Result<()> {
-        if series_out.len() >= 10_000 || (force && !series_out.is_empty()) {
+        let write_samples = samples_out.len() >= 50_000 || (force && !samples_out.is_empty());
+        // Series before any sample of theirs: replay drops samples of unknown series.
+        if series_out.len() >= 10_000 || ((force || write_samples) && !series_out.is_empty()) {
             writer.log(&[Record::Series(std::mem::take(series_out))])?;
         }
-        let n = samples_out.sample_count();
-        if n >= 50_000 || (force && n > 0) {
-            let empty = match samples_out {
-                Record::SamplesWithStarts(_) => Record::SamplesWithStarts(Vec::new()),
-                _ => Record::Samples(Vec::new()),
+        if write_samples {
+            let samples = std::mem::take(samples_out);
+            let record = if samples.iter().any(|s| s.3 != 0) {
+                Record::SamplesWithStarts(samples)
+            } else {
+                Record::Samples(samples.into_iter().map(|(r, t, v, _)| (r, t, v)).collect())
             };
-            writer.log(&[std::mem::replace(samples_out, empty)])?;
+            writer.log(&[record])?;
         }
         Ok(())
     };
@@ -469,46 +482,17 @@ pub fn checkpoint(
                         }
                     }
                 }
-                Record::Samples(samples) => {
-                    for (r, t, v) in samples {
+                samples => {
+                    for j in 0..samples.sample_count() {
+                        let Some((r, t, v, st)) = samples.sample(j) else {
+                            continue;
+                        };
                         if t >= min_t && keep_series(r) {
                             report.samples_kept += 1;
-                            if matches!(samples_out, Record::SamplesWithStarts(_)) {
-                                // Series first, then the other kind's samples: log order.
-                                if let Err(e) =
-                                    flush(&mut writer, &mut series_out, &mut samples_out, true)
-                                {
-                                    pending_error = Some(e);
-                                }
-                                samples_out = Record::Samples(Vec::new());
-                            }
-                            if let Record::Samples(out) = &mut samples_out {
-                                out.push((r, t, v));
-                            }
+                            samples_out.push((r, t, v, st));
                         }
                     }
                 }
-                Record::SamplesWithStarts(samples) => {
-                    for (r, t, v, st) in samples {
-                        if t >= min_t && keep_series(r) {
-                            report.samples_kept += 1;
-                            if matches!(samples_out, Record::Samples(_)) {
-                                if let Err(e) =
-                                    flush(&mut writer, &mut series_out, &mut samples_out, true)
-                                {
-                                    pending_error = Some(e);
-                                }
-                                samples_out = Record::SamplesWithStarts(Vec::new());
-                            }
-                            if let Record::SamplesWithStarts(out) = &mut samples_out {
-                                out.push((r, t, v, st));
-                            }
-                        }
-                    }
-                }
-            }
-            if pending_error.is_some() {
-                return;
             }
             if let Err(e) = flush(&mut writer, &mut series_out, &mut samples_out, false) {
                 pending_error = Some(e);

@@ -96,6 +96,11 @@ fn start_timestamps_survive_wal_blocks_compaction_and_restart() {
         }
         assert!(!db.blocks().is_empty());
         check(&db, 85 * S, "blocks, merged blocks and head");
+        // Block metadata counts samples, not the chunk header's start-timestamp flag.
+        let blocks = db.blocks();
+        let covered = blocks.iter().map(|b| b.max_time).max().unwrap();
+        let counted: u64 = blocks.iter().map(|b| b.stats.num_samples).sum();
+        assert_eq!(counted, (covered / S) as u64 * KINDS.len() as u64);
         db.sync().unwrap();
     }
     // Replayed from a checkpoint (mixed plain and start-timestamp records) and segments.

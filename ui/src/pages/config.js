@@ -1,17 +1,9 @@
 // Configuration: the loaded configuration file as the server prints it back, with a button
 // that copies it.
 import { api } from '../api.js';
-import { h, setChildren } from '../util.js';
+import { errorText, h, isAbort, setChildren } from '../util.js';
 
 export const title = 'Configuration';
-
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
 
 export function render(root) {
   const controller = new AbortController();

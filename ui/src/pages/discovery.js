@@ -1,50 +1,21 @@
 // Service discovery: per scrape pool, every discovered target with its labels before
 // relabeling and what relabeling made of them (or that it dropped the target).
 import { api } from '../api.js';
-import { h, setChildren } from '../util.js';
+import { errorText, h, isAbort, labelChips, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Service discovery';
 
 /** Targets drawn per pool before a "Show all" button (pools can hold thousands). */
 const PAGE = 200;
 
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
-
-function sortedPairs(labels) {
-  return Object.entries(labels && typeof labels === 'object' ? labels : {}).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-}
-
-function labelChips(labels, { hideInternal = false } = {}) {
-  const pairs = sortedPairs(labels).filter(([k]) => !hideInternal || !k.startsWith('__'));
-  if (pairs.length === 0) return h('span', { class: 'muted' }, 'none');
-  return h(
-    'div',
-    { class: 'labels' },
-    pairs.map(([k, v]) => h('span', { class: 'label' }, `${k}=${JSON.stringify(String(v))}`)),
-  );
-}
-
 function readFilters() {
   const q = new URLSearchParams(location.search);
   return { pool: q.get('pool') || '', dropped: q.get('dropped') !== '0' };
 }
 
+/** Showing dropped targets is the default, so only `dropped=0` is written. */
 function writeFilters(f) {
-  const q = new URLSearchParams(location.search);
-  if (f.pool) q.set('pool', f.pool);
-  else q.delete('pool');
-  if (f.dropped) q.delete('dropped');
-  else q.set('dropped', '0');
-  const qs = q.toString();
-  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
+  setQueryParams({ pool: f.pool, dropped: f.dropped ? null : '0' });
 }
 
 export function render(root) {

@@ -1,25 +1,9 @@
 // Command-line flags: every flag the server was started with (defaults included), sorted by
 // name, with a filter on name or value kept in the query string (`?search=`).
 import { api } from '../api.js';
-import { h, setChildren } from '../util.js';
+import { errorText, h, isAbort, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Command-line flags';
-
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
-
-function writeSearch(text) {
-  const q = new URLSearchParams(location.search);
-  if (text) q.set('search', text);
-  else q.delete('search');
-  const qs = q.toString();
-  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
-}
 
 function valueText(v) {
   if (v === null || v === undefined) return '';
@@ -39,7 +23,7 @@ export function render(root) {
     autocomplete: 'off',
     value: new URLSearchParams(location.search).get('search') || '',
     oninput: () => {
-      writeSearch(searchInput.value);
+      setQueryParams({ search: searchInput.value });
       draw();
     },
   });

@@ -29,14 +29,16 @@ function toNumber(v) {
  */
 export function renderGraph(container, result, { start, end, step, stacked }) {
   const series = result.slice(0, MAX_SERIES);
-  const xs = [];
-  for (let t = start; t <= end + 1e-9; t += step) xs.push(Math.round(t * 1000) / 1000);
-  const index = new Map(xs.map((t, i) => [t, i]));
+  // The steps in whole milliseconds, as the server computes them (no float drift).
+  const startMs = Math.round(start * 1000);
+  const stepMs = Math.max(Math.round(step * 1000), 1);
+  const n = Math.floor((Math.round(end * 1000) - startMs) / stepMs) + 1;
+  const xs = Array.from({ length: n }, (_, k) => (startMs + k * stepMs) / 1000);
   const columns = series.map((s) => {
-    const col = new Array(xs.length).fill(null);
+    const col = new Array(n).fill(null);
     for (const [t, v] of s.values || []) {
-      const i = index.get(Math.round(t * 1000) / 1000);
-      if (i !== undefined) col[i] = toNumber(v);
+      const k = (Math.round(t * 1000) - startMs) / stepMs;
+      if (Number.isInteger(k) && k >= 0 && k < n) col[k] = toNumber(v);
     }
     return col;
   });
@@ -100,22 +102,33 @@ export function renderGraph(container, result, { start, end, step, stacked }) {
       })),
     ],
   };
-  const wrap = h('div', { class: 'graph', role: 'img', 'aria-label': `Graph of ${series.length} series` });
+  const wrap = h('div', { class: 'graph' });
   container.append(wrap);
   if (result.length > MAX_SERIES) {
     container.append(h('p', { class: 'alert warning' }, `Drawing the first ${MAX_SERIES} of ${result.length} series.`));
   }
   const chart = new uPlot(opts, [xs, ...columns], wrap);
-  // The legend's rows: reachable by keyboard, as the mouse toggles them.
-  for (const row of wrap.querySelectorAll('.u-legend .u-series')) {
-    if (row.querySelector('th')?.textContent === 'Time') continue;
+  // The plot is a picture to assistive technology; the legend stays a list of toggles.
+  const plot = wrap.querySelector('.u-wrap');
+  plot?.setAttribute('role', 'img');
+  plot?.setAttribute('aria-label', `Graph of ${series.length} series`);
+  // The legend's rows: reachable by keyboard, as the mouse toggles them, and saying
+  // whether their series is shown.
+  const rows = [...wrap.querySelectorAll('.u-legend .u-series')].slice(1);
+  for (const row of rows) {
     row.tabIndex = 0;
     row.setAttribute('role', 'button');
+    row.setAttribute('aria-pressed', 'true');
     row.addEventListener('keydown', (e) => {
       if (e.key === 'Enter' || e.key === ' ') {
         e.preventDefault();
         row.querySelector('.u-label')?.click();
       }
+    });
+    // uPlot marks hidden series with `u-off`.
+    new MutationObserver(() => row.setAttribute('aria-pressed', String(!row.classList.contains('u-off')))).observe(row, {
+      attributes: true,
+      attributeFilter: ['class'],
     });
   }
   const resize = new ResizeObserver(() => {

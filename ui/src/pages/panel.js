@@ -10,12 +10,6 @@ const RANGE_STEPS = [60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86
 
 let panelCount = 0;
 
-/** `datetime-local` text (local time, seconds) for a time in ms. */
-function localInput(ms) {
-  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);
-  return d.toISOString().slice(0, 19);
-}
-
 /** The time a `datetime-local` text means, in seconds; `null` for empty or invalid text. */
 function fromLocalInput(text) {
   if (!text) return null;
@@ -272,10 +266,14 @@ export function createPanel(initial, { history, onChange, onRemove }) {
     setRange(formatDuration(next));
   }
 
-  function setStacked(stacked) {
-    state.stacked = stacked;
+  function showStacked(stacked) {
     modeButtons.lines.setAttribute('aria-pressed', String(!stacked));
     modeButtons.stacked.setAttribute('aria-pressed', String(stacked));
+  }
+
+  function setStacked(stacked) {
+    state.stacked = stacked;
+    showStacked(stacked);
     onChange();
     if (editor.get().trim()) run();
   }
@@ -283,11 +281,15 @@ export function createPanel(initial, { history, onChange, onRemove }) {
   async function run() {
     const expr = editor.get().trim();
     if (controller) controller.abort();
+    controller = null;
+    runButton.disabled = false;
+    runButton.textContent = 'Execute';
     if (!expr) return;
     history.add(expr);
     if (!historyList.hidden) toggleHistory(false);
-    controller = new AbortController();
-    const signal = controller.signal;
+    const mine = new AbortController();
+    controller = mine;
+    const signal = mine.signal;
     runButton.disabled = true;
     runButton.textContent = 'Running…';
     const started = performance.now();
@@ -331,7 +333,9 @@ export function createPanel(initial, { history, onChange, onRemove }) {
         graphBody.replaceChildren();
       }
     } finally {
-      if (!signal.aborted) {
+      // A newer run owns the button now.
+      if (controller === mine) {
+        controller = null;
         runButton.disabled = false;
         runButton.textContent = 'Execute';
       }
@@ -351,8 +355,8 @@ export function createPanel(initial, { history, onChange, onRemove }) {
     return `Load time: ${ms}ms · Result series: ${count}${samples !== undefined ? ` · Samples queried: ${samples}` : ''}`;
   }
 
-  // Initial state of the controls.
-  setStacked(state.stacked);
+  // Initial state of the controls (no run, no address change: the page does those).
+  showStacked(state.stacked);
   state.tab = state.tab === 'graph' ? 'graph' : 'table';
   for (const [name, b] of Object.entries(tabButtons)) {
     b.setAttribute('aria-selected', String(name === state.tab));

@@ -1,7 +1,7 @@
 // Status: what the server says about its runtime and its build, every key it sends, with
 // friendly names for the keys Prometheus documents.
 import { api } from '../api.js';
-import { formatTime, h, relativeTime, setChildren } from '../util.js';
+import { errorText, formatTime, h, isAbort, keyValueTable, relativeTime, setChildren } from '../util.js';
 
 export const title = 'Status';
 
@@ -30,14 +30,6 @@ const BUILD_NAMES = {
   buildDate: 'Build date',
   goVersion: 'Compiler version (goVersion)',
 };
-
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
 
 function notSet() {
   return h('span', { class: 'muted' }, 'not set');
@@ -82,29 +74,11 @@ function orderedKeys(data, names) {
   return known.concat(rest);
 }
 
+/** The friendly name shows; the raw key stays in the tooltip. */
 function kvTable(data, names, valueOf) {
   const keys = orderedKeys(data, names);
   if (keys.length === 0) return h('p', { class: 'muted' }, 'The server sent nothing.');
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'data kv' },
-      h(
-        'tbody',
-        {},
-        keys.map((k) =>
-          h(
-            'tr',
-            { dataset: { key: k } },
-            h('th', { scope: 'row', title: k }, names[k] || k),
-            h('td', {}, valueOf(k, data[k])),
-          ),
-        ),
-      ),
-    ),
-  );
+  return keyValueTable(keys.map((k) => [names[k] || k, valueOf(k, data[k]), k, k]));
 }
 
 export function render(root) {

@@ -1,7 +1,7 @@
 // Targets: the active scrape targets, grouped by scrape pool, with their health and last
 // scrape. Filters (pool, health, search) live in the query string so a link keeps the view.
 import { api } from '../api.js';
-import { formatTime, h, relativeTime, setChildren } from '../util.js';
+import { errorText, formatTime, h, isAbort, labelChips, labelPairs, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Targets';
 
@@ -9,28 +9,9 @@ const REFRESH_MS = 10_000;
 const HEALTHS = ['all', 'up', 'down', 'unknown'];
 const HEALTH_LABELS = { all: 'All', up: 'Up', down: 'Down', unknown: 'Unknown' };
 
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
-
 /** The labels of a target as sorted `[name, value]` pairs, without `__`-prefixed ones. */
 function visibleLabels(labels) {
-  return Object.entries(labels || {})
-    .filter(([k]) => !k.startsWith('__'))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-function labelChips(pairs) {
-  if (pairs.length === 0) return h('span', { class: 'muted' }, 'none');
-  return h(
-    'div',
-    { class: 'labels' },
-    pairs.map(([k, v]) => h('span', { class: 'label' }, `${k}=${JSON.stringify(String(v))}`)),
-  );
+  return labelPairs(labels, { hideInternal: true });
 }
 
 /** Scrape durations: "12.3ms" under a second, "1.234s" above. */
@@ -58,20 +39,15 @@ function readFilters() {
   };
 }
 
+/** "all" is the default health, so it is left out of the URL. */
 function writeFilters(f) {
-  const q = new URLSearchParams(location.search);
-  const set = (k, v) => (v ? q.set(k, v) : q.delete(k));
-  set('pool', f.pool);
-  set('health', f.health === 'all' ? '' : f.health);
-  set('search', f.search);
-  const qs = q.toString();
-  history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}${location.hash}`);
+  setQueryParams({ pool: f.pool, health: f.health === 'all' ? '' : f.health, search: f.search });
 }
 
 /** Lowercased text the search box matches against: the endpoint and `name="value"` labels. */
 function searchText(t) {
   const parts = [String(t.scrapeUrl || '')];
-  for (const [k, v] of visibleLabels(t.labels)) parts.push(`${k}=${JSON.stringify(String(v))}`, `${k}=${v}`);
+  for (const [k, v] of visibleLabels(t.labels)) parts.push(`${k}=${quote(String(v))}`, `${k}=${v}`);
   return parts.join('\n').toLowerCase();
 }
 
@@ -105,7 +81,7 @@ function targetRow(t) {
     { class: 'target-row', dataset: { health } },
     h('td', {}, endpointCell(t.scrapeUrl, String(t.scrapePool ?? ''))),
     h('td', {}, h('span', { class: `badge ${health}` }, health)),
-    h('td', {}, labelChips(visibleLabels(t.labels))),
+    h('td', {}, labelChips(t.labels, { hideInternal: true })),
     h(
       'td',
       { title: scraped ? `${formatTime(at)} (local), ${new Date(at).toISOString()}` : null },

@@ -1,7 +1,7 @@
 // TSDB status: the head block's size and its highest-cardinality metrics and labels, plus
 // the write-ahead log replay at start-up when the server reports it.
 import { api } from '../api.js';
-import { formatBytes, formatTime, h, relativeTime, setChildren } from '../util.js';
+import { errorText, formatBytes, formatTime, h, isAbort, keyValueTable, relativeTime, setChildren } from '../util.js';
 
 export const title = 'TSDB status';
 
@@ -11,14 +11,6 @@ const TABLES = [
   ['memoryInBytesByLabelName', 'Memory used by label name', 'Label name', 'Memory', 'bytes'],
   ['seriesCountByLabelValuePair', 'Series count by label pair', 'Label pair', 'Series', 'count'],
 ];
-
-function isAbort(e) {
-  return e && e.name === 'AbortError';
-}
-
-function errorText(e) {
-  return (e && e.message) || String(e);
-}
 
 function isNum(v) {
   return typeof v === 'number' && Number.isFinite(v);
@@ -32,22 +24,6 @@ function count(v) {
 function timeValue(ms) {
   if (!isNum(ms) || Math.abs(ms) > 8.64e15) return h('span', { class: 'muted' }, 'no data');
   return h('span', { title: `${new Date(ms).toISOString()} (${ms})` }, `${formatTime(ms)} (${relativeTime(ms)})`);
-}
-
-function kvRows(rows) {
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'data kv' },
-      h(
-        'tbody',
-        {},
-        rows.map(([name, value, key]) => h('tr', { dataset: { key } }, h('th', { scope: 'row' }, name), h('td', {}, value))),
-      ),
-    ),
-  );
 }
 
 function headCard(stats) {
@@ -71,7 +47,7 @@ function headCard(stats) {
     'section',
     { class: 'card', id: 'tsdb-head' },
     h('h2', {}, 'Head block'),
-    rows.length ? kvRows(rows) : h('p', { class: 'muted' }, 'The server sent no head statistics.'),
+    rows.length ? keyValueTable(rows) : h('p', { class: 'muted' }, 'The server sent no head statistics.'),
   );
 }
 
@@ -111,7 +87,7 @@ function walCard(w) {
   if (isNum(w.current) && isNum(w.max)) {
     note = h('p', { class: 'muted' }, w.current >= w.max ? 'Replay finished.' : `Replaying: segment ${w.current} of ${w.max}.`);
   }
-  return h('section', { class: 'card', id: 'tsdb-walreplay' }, h('h2', {}, 'WAL replay'), kvRows(rows), note);
+  return h('section', { class: 'card', id: 'tsdb-walreplay' }, h('h2', {}, 'WAL replay'), keyValueTable(rows), note);
 }
 
 export function render(root) {
