@@ -453,8 +453,18 @@ async fn basic_auth_users_over_http() {
         } else {
             ("alice", "alice1234", 401)
         };
-        let fut = get(user, password);
-        tasks.push(tokio::spawn(async move { (fut.await.status, want) }));
+        let auth = basic(user, password);
+        let addr = server.addr;
+        tasks.push(tokio::spawn(async move {
+            let headers = [("Authorization", auth.as_str())];
+            // What is under test is the answer; a connection the loaded machine's loopback
+            // resets before any answer (seen once in CI, not reproducible) is asked again.
+            let reply = match http_get(addr, "/", &headers).await {
+                Ok(r) => r,
+                Err(_) => http_get(addr, "/", &headers).await.unwrap(),
+            };
+            (reply.status, want)
+        }));
     }
     for t in tasks {
         let (got, want) = t.await.unwrap();
