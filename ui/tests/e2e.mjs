@@ -235,6 +235,22 @@ async function main() {
   await page.locator('.history-list .history-item', { hasText: 'prometheus_build_info' }).first().click();
   await page.locator('.result-table tbody tr', { hasText: 'prometheus_build_info{' }).first().waitFor({ timeout: 15_000 });
   step('format, annotations and history checked');
+
+  // The metrics explorer lists names with their metadata; Enter picks the first match.
+  await editor.click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+  await page.getByRole('button', { name: 'Metrics' }).first().click();
+  const explorerFilter = page.getByLabel('Filter metric names');
+  await explorerFilter.fill('build_info');
+  await page.locator('.explorer-item', { hasText: 'prometheus_build_info' }).first().waitFor({ timeout: 10_000 });
+  const help = await page.locator('.explorer-item', { hasText: 'prometheus_build_info' }).first().textContent();
+  check(/gauge/.test(help) && /version/.test(help), `explorer entry without metadata: ${help}`);
+  await page.screenshot({ path: join(shots, 'query-metrics-explorer.png') });
+  await explorerFilter.press('Enter');
+  await page.waitForFunction(() => document.querySelector('.cm-content').textContent === 'prometheus_build_info', null, { timeout: 5_000 });
+  check((await page.locator('dialog.explorer').count()) === 0, 'the explorer stayed open');
+  step('metrics explorer checked');
   // The graph tab draws it.
   await page.getByRole('tab', { name: 'Graph' }).first().click();
   // The last minute at 1 s resolution: the self-scrape's few seconds make a line.

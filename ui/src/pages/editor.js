@@ -97,6 +97,8 @@ export function createEditor(parent, { doc = '', onRun, onChange }) {
     view,
     get: () => view.state.doc.toString(),
     set: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }),
+    /** Replaces the selection (or inserts at the cursor) and moves the cursor after it. */
+    insert: (text) => view.dispatch(view.state.replaceSelection(text)),
     focus: () => view.focus(),
     destroy: () => view.destroy(),
   };

@@ -3,6 +3,7 @@
 import { api } from '../api.js';
 import { formatDuration, h, parseDuration, setChildren } from '../util.js';
 import { createEditor } from './editor.js';
+import { openMetricsExplorer } from './explorer.js';
 import { renderGraph } from './graph.js';
 import { renderTable } from './table.js';
 
@@ -220,6 +221,19 @@ export function createPanel(initial, { history, onChange, onRemove }) {
       { class: 'toolbar panel-actions' },
       h('div', { class: 'history' }, historyButton, historyList),
       h('button', { type: 'button', onclick: format, title: 'Format the expression (format_query)' }, 'Format'),
+      h(
+        'button',
+        {
+          type: 'button',
+          title: 'Browse metric names',
+          onclick: () =>
+            openMetricsExplorer((name) => {
+              editor.insert(name);
+              editor.focus();
+            }),
+        },
+        'Metrics',
+      ),
       h('span', { class: 'spacer' }),
       stats,
       h('button', { type: 'button', class: 'link remove', onclick: () => onRemove(), 'aria-label': 'Remove this panel' }, 'Remove panel'),
