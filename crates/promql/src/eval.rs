@@ -354,12 +354,7 @@ impl<'a, 'c> Ev<'a, 'c> {
         };
         if let Some((from, to)) = clip {
             for s in &mut data {
-                let mut buf = tsdb::SampleBuf {
-                    points: std::mem::take(&mut s.samples),
-                    starts: std::mem::take(&mut s.starts),
-                };
-                buf.retain(|(t, _)| *t >= from && *t <= to);
-                (s.samples, s.starts) = (buf.points, buf.starts);
+                s.retain(|(t, _)| *t >= from && *t <= to);
             }
         }
         let mut out = Vec::with_capacity(data.len());
@@ -479,17 +474,17 @@ impl<'a, 'c> Ev<'a, 'c> {
         let series = data
             .into_iter()
             .map(|s| {
-                let mut buf = tsdb::SampleBuf {
-                    points: s.samples,
-                    starts: if with_starts { s.starts } else { Vec::new() },
-                };
+                let (labels, mut buf) = s.into_parts();
+                if !with_starts {
+                    buf.starts.clear();
+                }
                 // Staleness markers are not samples of a range.
                 buf.retain(|(_, v)| !model::is_stale_nan(*v));
                 if with_starts {
                     starts.push(buf.starts);
                 }
                 SeriesV {
-                    labels: s.labels,
+                    labels,
                     drop_name: false,
                     points: buf.points,
                 }

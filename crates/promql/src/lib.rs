@@ -47,11 +47,7 @@ pub trait Storage: Sync {
     fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
         let mut all = self.select(matchers, mint, maxt);
         for s in &mut all {
-            let keep = s.samples.len().saturating_sub(1);
-            s.samples.drain(..keep);
-            if !s.starts.is_empty() {
-                s.starts.drain(..keep);
-            }
+            s.keep_last();
         }
         all
     }

@@ -148,6 +148,37 @@ impl SeriesData {
             starts: buf.starts,
         }
     }
+
+    /// The labels, and the samples with their start timestamps as one buffer.
+    pub fn into_parts(self) -> (Labels, SampleBuf) {
+        (
+            self.labels,
+            SampleBuf {
+                points: self.samples,
+                starts: self.starts,
+            },
+        )
+    }
+
+    /// Applies `f` to the samples as one buffer (samples and start timestamps stay aligned).
+    fn with_buf(&mut self, f: impl FnOnce(&mut SampleBuf)) {
+        let mut buf = SampleBuf {
+            points: std::mem::take(&mut self.samples),
+            starts: std::mem::take(&mut self.starts),
+        };
+        f(&mut buf);
+        (self.samples, self.starts) = (buf.points, buf.starts);
+    }
+
+    /// Keeps only the last sample.
+    pub fn keep_last(&mut self) {
+        self.with_buf(SampleBuf::keep_last);
+    }
+
+    /// Keeps the samples whose point passes `keep`.
+    pub fn retain(&mut self, keep: impl FnMut(&(i64, f64)) -> bool) {
+        self.with_buf(|b| b.retain(keep));
+    }
 }
 
 /// What one [`Db::maintain`] pass did.
@@ -540,11 +571,7 @@ impl Db {
         if overlaps_blocks {
             let mut all = self.select(matchers, mint, maxt);
             for s in &mut all {
-                let keep = s.samples.len() - 1;
-                s.samples.drain(..keep);
-                if !s.starts.is_empty() {
-                    s.starts.drain(..keep);
-                }
+                s.keep_last();
             }
             return all;
         }
