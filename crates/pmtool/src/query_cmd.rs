@@ -46,20 +46,28 @@ fn client(t: &Target) -> anyhow::Result<Client> {
         };
         auth = token.map(|t| format!("Bearer {t}"));
     }
-    let mut base = t.server.trim_end_matches('/').to_string();
-    let Some((scheme, rest)) = base
-        .split_once("://")
-        .filter(|(s, _)| *s == "http" || *s == "https")
-    else {
-        bail!(
+    let invalid = || {
+        anyhow::anyhow!(
             "error creating API client: invalid server URL {:?} (want http:// or https://)",
             t.server
-        );
+        )
     };
+    let mut url = url::Url::parse(&t.server).map_err(|_| invalid())?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err(invalid());
+    }
     // Credentials in the URL (`http://user:pass@host`) mean basic auth, as in Go's client.
-    let host_end = rest.find('/').unwrap_or(rest.len());
-    if let Some(at) = rest[..host_end].rfind('@') {
-        let userinfo = percent_decode(&rest[..at]);
+    if !url.username().is_empty() || url.password().is_some() {
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let userinfo = format!(
+            "{}:{}",
+            decode(url.username()),
+            decode(url.password().unwrap_or(""))
+        );
         if auth.is_none() {
             use base64::Engine;
             auth = Some(format!(
@@ -67,28 +75,34 @@ fn client(t: &Target) -> anyhow::Result<Client> {
                 base64::engine::general_purpose::STANDARD.encode(userinfo.as_bytes())
             ));
         }
-        base = format!("{scheme}://{}", &rest[at + 1..]);
+        // Both succeed on an http(s) URL with a host.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
     }
+    let base = url.as_str().trim_end_matches('/').to_string();
     Ok(Client { http, auth, base })
 }
 
 impl Client {
     /// POSTs a form to an API path and returns `data`, or the API's error.
     async fn call(&self, path: &str, form: &[(&str, String)]) -> anyhow::Result<Value> {
-        let mut body = String::new();
-        for (i, (k, v)) in form.iter().enumerate() {
-            if i > 0 {
-                body.push('&');
-            }
-            body.push_str(&encode(k));
-            body.push('=');
-            body.push_str(&encode(v));
-        }
-        let mut req = self
+        let req = self
             .http
             .post(format!("{}{path}", self.base))
             .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body);
+            .body(form_encode(form));
+        self.send(req).await
+    }
+
+    /// GETs an API path with a query string and returns `data`, or the API's error.
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<Value> {
+        let req = self
+            .http
+            .get(format!("{}{path}?{}", self.base, form_encode(query)));
+        self.send(req).await
+    }
+
+    async fn send(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         if let Some(a) = &self.auth {
             req = req.header("Authorization", a);
         }
@@ -119,36 +133,20 @@ impl Client {
     }
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+/// What a path segment keeps unencoded (RFC 3986's unreserved characters).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'_')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'~');
 
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+/// `application/x-www-form-urlencoded` text of the pairs, in order.
+fn form_encode(pairs: &[(&str, String)]) -> String {
+    let mut out = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
     }
-    out
+    out.finish()
 }
 
 /// A label set as client_golang prints it: `name{a="b", c="d"}`.
@@ -387,41 +385,20 @@ pub fn labels(
     json: bool,
 ) -> anyhow::Result<()> {
     let c = client(t)?;
-    let mut query = String::new();
-    for m in matchers {
-        query.push_str(&format!("match[]={}&", encode(m)));
-    }
+    let mut query: Vec<(&str, String)> = matchers.iter().map(|m| ("match[]", m.clone())).collect();
     if let Some(s) = start.filter(|s| !s.is_empty()) {
-        query.push_str(&format!("start={}&", encode(&time_arg("start", s)?)));
+        query.push(("start", time_arg("start", s)?));
     }
     if let Some(e) = end.filter(|s| !s.is_empty()) {
-        query.push_str(&format!("end={}&", encode(&time_arg("end", e)?)));
+        query.push(("end", time_arg("end", e)?));
     }
-    let rt = runtime()?;
-    let data = rt
-        .block_on(async {
-            let mut req = c.http.get(format!(
-                "{}/api/v1/label/{}/values?{query}",
-                c.base,
-                encode(name)
-            ));
-            if let Some(a) = &c.auth {
-                req = req.header("Authorization", a);
-            }
-            let resp = req.send().await?;
-            let status = resp.status();
-            let text = resp.text().await?;
-            let v: Value = serde_json::from_str(&text)
-                .map_err(|_| anyhow::anyhow!("server returned HTTP status {status}"))?;
-            if v.get("status").and_then(Value::as_str) != Some("success") {
-                bail!(
-                    "{}: {}",
-                    v.get("errorType").and_then(Value::as_str).unwrap_or(""),
-                    v.get("error").and_then(Value::as_str).unwrap_or("")
-                );
-            }
-            Ok::<_, anyhow::Error>(v.get("data").cloned().unwrap_or(Value::Null))
-        })
+    // The name is a path segment: percent-encoded as one.
+    let path = format!(
+        "/api/v1/label/{}/values",
+        percent_encoding::utf8_percent_encode(name, PATH_SEGMENT)
+    );
+    let data = runtime()?
+        .block_on(c.get(&path, &query))
         .map_err(|e| anyhow::anyhow!("query error: {e:#}"))?;
     if json {
         println!("{data}");

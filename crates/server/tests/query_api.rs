@@ -386,6 +386,18 @@ fn pmtool_query_commands_with_http_config() {
     let (ok, _, err) = run(Command::new(pmtool_bin()).args(["query", "instant", &url, "up"]));
     assert!(!ok);
     assert!(err.contains("401"), "{err}");
+    // Credentials in the URL (percent-encoded ones decoded) are basic auth; labels by GET.
+    let with_creds = format!(
+        "http://admin:{}@{}",
+        PASSWORD.replace('-', "%2D"),
+        server.addr
+    );
+    let (ok, out, err) = run(Command::new(pmtool_bin())
+        .args(["query", "labels", &with_creds, "room"])
+        .arg(format!("--start={}", at(0)))
+        .arg(format!("--end={}", at(60))));
+    assert!(ok, "{err}");
+    assert_eq!(out, "a\nb\nc\nd\ne\n");
     // A query error is reported with the API's words.
     let (ok, _, err) = run(pmtool().args(["instant", &url, "sum("]));
     assert!(!ok);

@@ -319,16 +319,7 @@ pub fn backfill(dir: &Path, data: &Path, minutes: i64) {
     );
 }
 
-/// Percent-encodes a query parameter value.
+/// Encodes a query parameter value (`application/x-www-form-urlencoded`).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
