@@ -189,6 +189,9 @@ async function main() {
   const option = page.locator('.cm-tooltip-autocomplete li', { hasText: 'prometheus_build_info' }).first();
   await option.waitFor({ timeout: 15_000 });
   await page.screenshot({ path: join(shots, 'query-autocomplete.png') });
+  // CodeMirror ignores Enter for 75 ms after a completion list (re)appears, so that a key
+  // pressed just as it shows does not pick something: wait as a person would.
+  await page.waitForTimeout(300);
   await page.keyboard.press('Enter');
   const text = await editor.textContent();
   check(text === 'prometheus_build_info', `the completion gave ${JSON.stringify(text)}`);

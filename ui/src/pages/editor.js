@@ -30,7 +30,16 @@ const theme = EditorView.theme({
   '&.cm-focused': { outline: 'none' },
   '.cm-cursor': { borderLeftColor: 'var(--text)' },
   '&.cm-focused .cm-selectionBackground, .cm-selectionBackground': { backgroundColor: 'var(--selection)' },
-  '.cm-tooltip': { backgroundColor: 'var(--surface)', border: '1px solid var(--border)', color: 'var(--text)' },
+  '.cm-tooltip': {
+    backgroundColor: 'var(--surface)',
+    border: '1px solid var(--border)',
+    borderRadius: '4px',
+    boxShadow: 'var(--shadow)',
+    color: 'var(--text)',
+  },
+  // A little below the line, so the completions do not cover the typed text's underscores.
+  '.cm-tooltip.cm-tooltip-autocomplete': { marginTop: '4px' },
+  '.cm-tooltip.cm-completionInfo': { marginTop: '4px', padding: '6px 8px', maxWidth: '420px' },
   '.cm-tooltip-autocomplete > ul > li[aria-selected]': { backgroundColor: 'var(--surface-2)', color: 'var(--text)' },
   '.cm-completionDetail': { color: 'var(--muted)', fontStyle: 'normal', marginLeft: '1em' },
   '.cm-completionMatchedText': { textDecoration: 'none', fontWeight: '700', color: 'var(--accent)' },
