@@ -807,6 +807,21 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         let samples = &s.points;
         let mut outcome = SeriesOutcome::default();
         let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
+        // Overlapping starts, counted once per series: `overlaps[i]` pairs among the first
+        // `i` samples, so a window asks in constant time.
+        let overlaps: Vec<usize> =
+            if counter_fn && !starts.is_empty() && starts.len() == samples.len() {
+                std::iter::once(0)
+                    .chain((0..samples.len()).scan(0, |n, i| {
+                        if i > 0 && start_overlaps(starts[i - 1], samples[i - 1].0, starts[i]) {
+                            *n += 1;
+                        }
+                        Some(*n)
+                    }))
+                    .collect()
+            } else {
+                Vec::new()
+            };
         let (mut lo, mut hi) = (0usize, 0usize);
         let mut work = 0usize;
         for (si, &ts) in steps.iter().enumerate() {
@@ -823,11 +838,15 @@ fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
             }
             let w = &samples[lo..hi];
             let sts = starts.get(lo..hi).unwrap_or(&[]);
-            if counter_fn && !sts.is_empty() && outcome.start_overlap.is_none() {
-                let overlap = (1..w.len()).any(|i| start_overlaps(sts[i - 1], w[i - 1].0, sts[i]));
-                if overlap {
-                    outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
-                }
+            // Pairs inside the window: those ending at samples lo+1 ..= hi-1.
+            if outcome.start_overlap.is_none()
+                && hi > lo + 1
+                && overlaps
+                    .get(hi)
+                    .zip(overlaps.get(lo + 1))
+                    .is_some_and(|(a, b)| a > b)
+            {
+                outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
             }
             if w.len() > max_samples {
                 return Err(EvalError::TooManySamples);
