@@ -201,3 +201,24 @@ export function keyValueTable(rows) {
     ),
   );
 }
+
+/**
+ * A scrape pool `<select>` ("All pools" first) for the pages that filter by pool.
+ * `onChange(pool)` gets the chosen pool ('' for all); `setPools(names, selected)` lists the
+ * pools, keeping `selected` (a pool from the address may be gone) and rebuilding the options
+ * only when the list changed, so focus and an open list survive refreshes.
+ */
+export function poolSelect(id, onChange) {
+  const el = h('select', { id, onchange: () => onChange(el.value) }, h('option', { value: '' }, 'All pools'));
+  const setPools = (pools, selected) => {
+    const wanted = new Set(pools);
+    if (selected) wanted.add(selected);
+    const names = [...wanted].sort();
+    const current = [...el.options].slice(1).map((o) => o.value);
+    if (current.length !== names.length || current.some((n, i) => n !== names[i])) {
+      setChildren(el, h('option', { value: '' }, 'All pools'), names.map((n) => h('option', { value: n }, n)));
+    }
+    el.value = selected;
+  };
+  return { el, setPools };
+}

@@ -1,7 +1,7 @@
 // Service discovery: per scrape pool, every discovered target with its labels before
 // relabeling and what relabeling made of them (or that it dropped the target).
 import { api } from '../api.js';
-import { errorText, h, isAbort, labelChips, setChildren, setQueryParams } from '../util.js';
+import { errorText, h, isAbort, labelChips, poolSelect, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Service discovery';
 
@@ -25,18 +25,11 @@ export function render(root) {
   let controller = null;
   let stopped = false;
 
-  const poolSelect = h(
-    'select',
-    {
-      id: 'sd-pool',
-      onchange: () => {
-        filters.pool = poolSelect.value;
-        writeFilters(filters);
-        draw();
-      },
-    },
-    h('option', { value: '' }, 'All pools'),
-  );
+  const poolFilter = poolSelect('sd-pool', (pool) => {
+    filters.pool = pool;
+    writeFilters(filters);
+    draw();
+  });
   const droppedBox = h('input', {
     type: 'checkbox',
     id: 'sd-dropped',
@@ -51,7 +44,7 @@ export function render(root) {
   const toolbar = h(
     'div',
     { class: 'toolbar' },
-    h('label', { for: 'sd-pool' }, 'Pool', poolSelect),
+    h('label', { for: 'sd-pool' }, 'Pool', poolFilter.el),
     h('label', { for: 'sd-dropped' }, droppedBox, 'Show dropped targets'),
     h('span', { class: 'spacer' }),
     refreshButton,
@@ -96,14 +89,7 @@ export function render(root) {
     for (const name of Object.keys(counts)) pool(name);
 
     const names = [...pools.keys()].sort();
-    const options = new Set(names);
-    if (filters.pool) options.add(filters.pool);
-    setChildren(
-      poolSelect,
-      h('option', { value: '' }, 'All pools'),
-      [...options].sort().map((n) => h('option', { value: n }, n)),
-    );
-    poolSelect.value = filters.pool;
+    poolFilter.setPools(names, filters.pool);
 
     if (names.length === 0) {
       setChildren(content, h('p', { class: 'muted' }, 'No targets discovered.'));

@@ -1,7 +1,7 @@
 // Targets: the active scrape targets, grouped by scrape pool, with their health and last
 // scrape. Filters (pool, health, search) live in the query string so a link keeps the view.
 import { api } from '../api.js';
-import { errorText, formatTime, h, isAbort, labelChips, labelPairs, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
+import { errorText, formatTime, h, isAbort, labelChips, labelPairs, poolSelect, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Targets';
 
@@ -114,18 +114,11 @@ export function render(root) {
   let stopped = false;
 
   // ---- Controls (built once, so focus and typing survive refreshes).
-  const poolSelect = h(
-    'select',
-    {
-      id: 'targets-pool',
-      onchange: () => {
-        filters.pool = poolSelect.value;
-        writeFilters(filters);
-        draw();
-      },
-    },
-    h('option', { value: '' }, 'All pools'),
-  );
+  const poolFilter = poolSelect('targets-pool', (pool) => {
+    filters.pool = pool;
+    writeFilters(filters);
+    draw();
+  });
   const healthButtons = HEALTHS.map((value) =>
     h(
       'button',
@@ -162,7 +155,7 @@ export function render(root) {
   const toolbar = h(
     'div',
     { class: 'toolbar' },
-    h('label', { for: 'targets-pool' }, 'Pool', poolSelect),
+    h('label', { for: 'targets-pool' }, 'Pool', poolFilter.el),
     h('div', { class: 'segmented', role: 'group', 'aria-label': 'Health' }, healthButtons),
     h('label', { for: 'targets-search' }, h('span', { class: 'visually-hidden' }, 'Search'), searchInput),
     h('span', { class: 'spacer' }),
@@ -173,21 +166,6 @@ export function render(root) {
   const content = h('div', { class: 'targets' }, h('p', { class: 'muted' }, 'Loading…'));
   root.append(h('h1', {}, title), toolbar, errorBox, content);
 
-  function updatePoolOptions(pools) {
-    const wanted = new Set(pools);
-    if (filters.pool) wanted.add(filters.pool); // keep a pool from the URL even if it is gone
-    const names = [...wanted].sort();
-    const current = [...poolSelect.options].slice(1).map((o) => o.value);
-    if (current.length !== names.length || current.some((n, i) => n !== names[i])) {
-      setChildren(
-        poolSelect,
-        h('option', { value: '' }, 'All pools'),
-        names.map((n) => h('option', { value: n }, n)),
-      );
-    }
-    poolSelect.value = filters.pool;
-  }
-
   function draw() {
     if (!targets) return;
     const byPool = new Map();
@@ -196,7 +174,7 @@ export function render(root) {
       if (!byPool.has(pool)) byPool.set(pool, []);
       byPool.get(pool).push(t);
     }
-    updatePoolOptions([...byPool.keys()]);
+    poolFilter.setPools([...byPool.keys()], filters.pool);
 
     if (targets.length === 0) {
       setChildren(content, h('p', { class: 'muted' }, 'No active targets.'));
