@@ -101,6 +101,18 @@ struct Scraped {
     scraped: usize,
 }
 
+impl Scraped {
+    /// Appends the samples (with their start timestamps) in one batch.
+    fn store(&self, db: &tsdb::Db) -> Result<tsdb::BatchResult, tsdb::DbError> {
+        db.append_batch_with_starts(
+            &self.by_ref,
+            &self.by_ref_starts,
+            &self.by_labels,
+            &self.by_labels_starts,
+        )
+    }
+}
+
 /// Start timestamps from OpenMetrics `_created` lines: every counter, histogram and summary
 /// sample gets its family's `_created` value for the same labels (without `le` and
 /// `quantile`), wherever in the family that line is.
@@ -336,12 +348,7 @@ impl ScrapeLoop {
         }
         self.last_body_len = body.len();
         let mut scraped = self.parse_body(body, format, t)?;
-        let mut outcome = self.db.append_batch_with_starts(
-            &scraped.by_ref,
-            &scraped.by_ref_starts,
-            &scraped.by_labels,
-            &scraped.by_labels_starts,
-        );
+        let mut outcome = scraped.store(&self.db);
         if let Ok(r) = &outcome {
             if !r.unknown.is_empty() {
                 // Series the storage has dropped since they were cached (e.g. after a
@@ -350,12 +357,7 @@ impl ScrapeLoop {
                 let gone: Vec<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
                 self.cache.forget(&gone);
                 scraped = self.parse_body(body, format, t)?;
-                outcome = self.db.append_batch_with_starts(
-                    &scraped.by_ref,
-                    &scraped.by_ref_starts,
-                    &scraped.by_labels,
-                    &scraped.by_labels_starts,
-                );
+                outcome = scraped.store(&self.db);
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
