@@ -190,13 +190,6 @@ struct RangeQuery {
     limit: usize,
 }
 
-impl RangeQuery {
-    /// No start or end given: every stored series counts.
-    fn is_unbounded(&self) -> bool {
-        self.start == model::time::MIN_TIME_MS && self.end == model::time::MAX_TIME_MS
-    }
-}
-
 fn range_query(p: &[(String, String)]) -> Result<RangeQuery, ApiError> {
     Ok(RangeQuery {
         selectors: selectors(p)?,
@@ -255,11 +248,7 @@ async fn labels(
     let result = (|| -> Result<Response, ApiError> {
         let q = range_query(&p)?;
         let mut names: Vec<String> = if q.selectors.is_empty() {
-            if q.is_unbounded() {
-                state.db.label_names()
-            } else {
-                state.db.label_names_in(q.start, q.end)
-            }
+            state.db.label_names_in(q.start, q.end)
         } else {
             let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
                 .iter()
@@ -286,11 +275,7 @@ async fn label_values(
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
         let q = range_query(&p)?;
         let mut values: Vec<String> = if q.selectors.is_empty() {
-            if q.is_unbounded() {
-                state.db.label_values(&name)
-            } else {
-                state.db.label_values_in(&name, q.start, q.end)
-            }
+            state.db.label_values_in(&name, q.start, q.end)
         } else {
             let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
                 .iter()

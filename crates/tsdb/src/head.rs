@@ -914,17 +914,6 @@ impl Head {
         stats
     }
 
-    /// Every label name, sorted.
-    pub fn label_names(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .postings
-            .keys()
-            .map(|n| self.symbols.get(*n).to_string())
-            .collect();
-        out.sort_unstable();
-        out
-    }
-
     /// Whether any of these series has a sample in [mint, maxt].
     fn any_in_range(&self, refs: &[u64], mint: i64, maxt: i64) -> bool {
         refs.iter().any(|r| {
@@ -933,13 +922,15 @@ impl Head {
         })
     }
 
-    /// Label names of the series with samples in [mint, maxt], sorted.
+    /// Label names of the series with samples in [mint, maxt], sorted. An unbounded range
+    /// reads the index alone.
     pub fn label_names_in(&self, mint: i64, maxt: i64) -> Vec<String> {
+        let all = unbounded(mint, maxt);
         let mut out: Vec<String> = self
             .postings
             .iter()
             .filter(|(_, values)| {
-                values
+                all || values
                     .values()
                     .any(|refs| self.any_in_range(refs, mint, maxt))
             })
@@ -949,18 +940,10 @@ impl Head {
         out
     }
 
-    /// Values of a label among the series with samples in [mint, maxt], sorted.
+    /// Values of a label among the series with samples in [mint, maxt], sorted. An
+    /// unbounded range reads the index alone.
     pub fn label_values_in(&self, name: &str, mint: i64, maxt: i64) -> Vec<String> {
-        self.label_values_where(name, |refs| self.any_in_range(refs, mint, maxt))
-    }
-
-    /// Every value of a label, sorted.
-    pub fn label_values(&self, name: &str) -> Vec<String> {
-        self.label_values_where(name, |_| true)
-    }
-
-    /// The values of a label whose series (by ref) pass `keep`, sorted.
-    fn label_values_where(&self, name: &str, keep: impl Fn(&[u64]) -> bool) -> Vec<String> {
+        let all = unbounded(mint, maxt);
         let mut out: Vec<String> = self
             .symbols
             .lookup(name)
@@ -968,7 +951,7 @@ impl Head {
             .map(|values| {
                 values
                     .iter()
-                    .filter(|(_, refs)| keep(refs))
+                    .filter(|(_, refs)| all || self.any_in_range(refs, mint, maxt))
                     .map(|(v, _)| self.symbols.get(*v).to_string())
                     .collect()
             })
@@ -976,6 +959,11 @@ impl Head {
         out.sort_unstable();
         out
     }
+}
+
+/// Whether [mint, maxt] is every time there is (no need to look at samples).
+fn unbounded(mint: i64, maxt: i64) -> bool {
+    mint <= model::time::MIN_TIME_MS && maxt >= model::time::MAX_TIME_MS
 }
 
 pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {

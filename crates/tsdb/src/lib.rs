@@ -612,61 +612,49 @@ impl Db {
 
     /// Every label name in blocks and head, sorted.
     pub fn label_names(&self) -> Vec<String> {
-        let mut out: std::collections::BTreeSet<String> = self
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .label_names()
-            .into_iter()
-            .collect();
-        for block in self.blocks_snapshot() {
-            out.extend(block.label_names());
-        }
-        out.into_iter().collect()
+        self.label_names_in(model::time::MIN_TIME_MS, model::time::MAX_TIME_MS)
     }
 
     /// Every value of a label in blocks and head, sorted.
     pub fn label_values(&self, name: &str) -> Vec<String> {
-        let mut out: std::collections::BTreeSet<String> = self
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .label_values(name)
-            .into_iter()
-            .collect();
-        for block in self.blocks_snapshot() {
-            out.extend(block.label_values(name));
-        }
-        out.into_iter().collect()
+        self.label_values_in(name, model::time::MIN_TIME_MS, model::time::MAX_TIME_MS)
     }
 
     /// Label names of the series with samples in [mint, maxt], sorted. Blocks count whole
     /// (any block overlapping the range), as in Prometheus; head series count one by one.
     pub fn label_names_in(&self, mint: i64, maxt: i64) -> Vec<String> {
-        let mut out: std::collections::BTreeSet<String> = self
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .label_names_in(mint, maxt)
-            .into_iter()
-            .collect();
-        for block in self.blocks_overlapping(mint, maxt) {
-            out.extend(block.label_names());
-        }
-        out.into_iter().collect()
+        self.merged_strings(
+            mint,
+            maxt,
+            |h| h.label_names_in(mint, maxt),
+            Block::label_names,
+        )
     }
 
     /// Values of a label in [mint, maxt], sorted; the same granularity as `label_names_in`.
     pub fn label_values_in(&self, name: &str, mint: i64, maxt: i64) -> Vec<String> {
-        let mut out: std::collections::BTreeSet<String> = self
-            .head
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .label_values_in(name, mint, maxt)
-            .into_iter()
-            .collect();
+        self.merged_strings(
+            mint,
+            maxt,
+            |h| h.label_values_in(name, mint, maxt),
+            |b| b.label_values(name),
+        )
+    }
+
+    /// The head's strings and those of the blocks overlapping [mint, maxt], sorted, once.
+    fn merged_strings(
+        &self,
+        mint: i64,
+        maxt: i64,
+        from_head: impl FnOnce(&head::Head) -> Vec<String>,
+        from_block: impl Fn(&Block) -> Vec<String>,
+    ) -> Vec<String> {
+        let mut out: std::collections::BTreeSet<String> =
+            from_head(&self.head.read().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .collect();
         for block in self.blocks_overlapping(mint, maxt) {
-            out.extend(block.label_values(name));
+            out.extend(from_block(&block));
         }
         out.into_iter().collect()
     }
