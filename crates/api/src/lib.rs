@@ -326,11 +326,12 @@ async fn targets(State(state): Shared, RawQuery(query): RawQuery) -> Response {
     }
     if wanted_state == "any" || wanted_state == "dropped" {
         let dropped_all = state.scrape.dropped_targets();
-        let mut counts = Map::new();
-        for (pool, _) in &dropped_all {
-            let n = counts.get(pool).and_then(Value::as_u64).unwrap_or(0);
-            counts.insert(pool.clone(), json!(n + 1));
-        }
+        let counts: Map<String, Value> = state
+            .scrape
+            .dropped_target_counts()
+            .into_iter()
+            .map(|(pool, n)| (pool, json!(n)))
+            .collect();
         let dropped: Vec<Value> = dropped_all
             .iter()
             .filter(|(pool, _)| in_pool(pool))

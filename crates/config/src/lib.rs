@@ -1,19 +1,50 @@
-//! prometheus.yml (`--config.file`): parsed strictly (unknown and duplicate keys are
-//! errors with their line and column), defaults filled in, and validated with Prometheus's
-//! rules and messages. Relative file paths are resolved against the file's directory.
+//! prometheus.yml (`--config.file`) as Prometheus 3 reads it: every section and key, the
+//! same defaults, the same checks in the same order, and upstream's error texts, so that
+//! `pmtool check config` gives the verdict `promtool check config` gives. YAML is decoded
+//! with Go yaml.v2's rules by the `goyaml` crate (nulls, anchors, merge keys, YAML 1.1
+//! scalars, strict unknown/duplicate keys). Relative file paths are resolved against the
+//! file's directory.
+//!
+//! This crate only reads and checks; what the server can act on is decided by its users
+//! (see [`Config::unsupported`]).
 
+mod alerting;
+mod global;
+mod http;
 mod relabel;
+mod remote;
+mod scrape;
+pub mod sd;
+mod storage;
+mod tracing;
 mod values;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::IgnoredAny;
-use serde::{Deserialize, Serialize};
+use goyaml::{Decode, Decoder, Fatal, Node};
+use serde::Serialize;
 
+pub use alerting::{AlertingConfig, AlertmanagerApiVersion, AlertmanagerConfig};
+pub use global::{GlobalConfig, RuntimeConfig, ValidationScheme};
+pub use http::{
+    canonical_header_key, Authorization, BasicAuth, Header, HttpClientConfig, OAuth2, ProxyConfig,
+    TlsConfig, TlsVersion,
+};
 pub use relabel::{RelabelAction, RelabelConfig};
-pub use values::{AnchoredRegex, ByteSize, LabelName, PromDuration};
+pub use remote::{QueueConfig, RemoteReadConfig, RemoteWriteConfig};
+pub use scrape::{
+    Params, ScrapeConfig, ScrapeProtocol, DEFAULT_SCRAPE_PROTOCOLS, PROTO_FIRST_SCRAPE_PROTOCOLS,
+    SCRAPE_PROTOCOL_NAMES,
+};
+pub use sd::{FileSdConfig, SdConfigs, TargetGroup};
+pub use storage::{ExemplarsConfig, RetentionConfig, StorageConfig, TsdbConfig};
+pub use tracing::{OtlpConfig, TracingConfig};
+pub use values::{AnchoredRegex, ByteSize, GoUrl, LabelName, PromDuration, Secret};
+
+/// Largest configuration file read (a bound on untrusted input; real files are kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 64 << 20;
 
 /// Why a configuration file cannot be used. `Display` is what `check config` prints.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -21,375 +52,214 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("{0}")]
     Read(String),
-    /// YAML syntax, an unknown or repeated key, or a value of the wrong kind.
+    /// The file's content is not a valid configuration (YAML, keys, values, checks).
     #[error("parsing YAML file {file}: {message}")]
     Parse { file: String, message: String },
-    /// The values do not fit together.
+    /// Something the configuration refers to is wrong (a scrape config file, a missing
+    /// file); the message names it.
     #[error("{0}")]
     Invalid(String),
 }
 
-/// The names `scrape_protocols` accepts, in Prometheus's default order of preference.
-pub const SCRAPE_PROTOCOLS: [&str; 5] = [
-    "OpenMetricsText1.0.0",
-    "OpenMetricsText0.0.1",
-    "PrometheusText1.0.0",
-    "PrometheusText0.0.4",
-    "PrometheusProto",
-];
-
 /// The whole file.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Config {
     /// Set on [`Config::self_scrape`]: the built-in default, used when there is no file.
     #[serde(skip)]
     pub builtin: bool,
-    #[serde(default)]
     pub global: GlobalConfig,
-    #[serde(default)]
-    pub scrape_configs: Vec<ScrapeConfig>,
-    /// Accepted for compatibility; rule evaluation is not implemented yet.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "is_default_runtime")]
+    pub runtime: RuntimeConfig,
+    #[serde(skip_serializing_if = "is_empty_alerting")]
+    pub alerting: AlertingConfig,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rule_files: Vec<String>,
-    /// Accepted for compatibility; these take effect when their features land.
-    #[serde(default)]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scrape_config_files: Vec<String>,
-    #[serde(default, skip_serializing)]
-    alerting: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    remote_write: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    remote_read: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    storage: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    tracing: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    runtime: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    otlp: Option<IgnoredAny>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scrape_configs: Vec<ScrapeConfig>,
+    pub storage: StorageConfig,
+    #[serde(skip_serializing_if = "is_unset_tracing")]
+    pub tracing: TracingConfig,
+    #[serde(rename = "remote_write", skip_serializing_if = "Vec::is_empty")]
+    pub remote_write: Vec<RemoteWriteConfig>,
+    #[serde(rename = "remote_read", skip_serializing_if = "Vec::is_empty")]
+    pub remote_read: Vec<RemoteReadConfig>,
+    pub otlp: OtlpConfig,
 }
 
-/// `global`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GlobalConfig {
-    pub scrape_interval: PromDuration,
-    pub scrape_timeout: PromDuration,
-    pub evaluation_interval: PromDuration,
-    pub rule_query_offset: Option<PromDuration>,
-    pub external_labels: BTreeMap<String, String>,
-    pub scrape_protocols: Option<Vec<String>>,
-    pub query_log_file: Option<String>,
-    pub scrape_failure_log_file: Option<String>,
-    pub body_size_limit: ByteSize,
-    pub sample_limit: u64,
-    pub label_limit: u64,
-    pub label_name_length_limit: u64,
-    pub label_value_length_limit: u64,
-    pub target_limit: u64,
-    pub keep_dropped_targets: u64,
-    pub metric_name_validation_scheme: Option<String>,
-    pub metric_name_escaping_scheme: Option<String>,
+fn is_default_runtime(r: &RuntimeConfig) -> bool {
+    *r == RuntimeConfig::defaults()
 }
 
-impl Default for GlobalConfig {
-    fn default() -> Self {
-        Self {
-            scrape_interval: PromDuration(Duration::from_secs(60)),
-            scrape_timeout: PromDuration(Duration::from_secs(10)),
-            evaluation_interval: PromDuration(Duration::from_secs(60)),
-            rule_query_offset: None,
-            external_labels: BTreeMap::new(),
-            scrape_protocols: None,
-            query_log_file: None,
-            scrape_failure_log_file: None,
-            body_size_limit: ByteSize(0),
-            sample_limit: 0,
-            label_limit: 0,
-            label_name_length_limit: 0,
-            label_value_length_limit: 0,
-            target_limit: 0,
-            keep_dropped_targets: 0,
-            metric_name_validation_scheme: None,
-            metric_name_escaping_scheme: None,
-        }
+fn is_empty_alerting(a: &AlertingConfig) -> bool {
+    *a == AlertingConfig::default()
+}
+
+fn is_unset_tracing(t: &TracingConfig) -> bool {
+    !t.is_set()
+}
+
+goyaml::fields!(Config as "config.plain" {
+    "global" => global,
+    "runtime" => runtime,
+    "alerting" => alerting,
+    "rule_files" => rule_files,
+    "scrape_config_files" => scrape_config_files,
+    "scrape_configs" => scrape_configs,
+    "storage" => storage,
+    "tracing" => tracing,
+    "remote_write" => remote_write,
+    "remote_read" => remote_read,
+    "otlp" => otlp,
+});
+
+/// `^[^*]*(\*[^/]*)?$`: rule and scrape config file patterns may glob the last element.
+fn valid_file_pattern(path: &str) -> bool {
+    match path.find('*') {
+        None => true,
+        Some(i) => !path[i + 1..].contains(['*', '/']),
     }
 }
 
-/// One `scrape_configs` entry. After [`Config::load`]/[`Config::parse`], every `Option`
-/// that has a default is `Some`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScrapeConfig {
-    pub job_name: String,
-    pub scrape_interval: Option<PromDuration>,
-    pub scrape_timeout: Option<PromDuration>,
-    pub scrape_protocols: Option<Vec<String>>,
-    pub fallback_scrape_protocol: Option<String>,
-    #[serde(default = "default_true")]
-    pub enable_compression: bool,
-    #[serde(default = "default_metrics_path")]
-    pub metrics_path: String,
-    #[serde(default = "default_scheme")]
-    pub scheme: String,
-    #[serde(default)]
-    pub params: BTreeMap<String, Vec<String>>,
-    #[serde(default)]
-    pub honor_labels: bool,
-    #[serde(default = "default_true")]
-    pub honor_timestamps: bool,
-    #[serde(default)]
-    pub track_timestamps_staleness: bool,
-    #[serde(default)]
-    pub static_configs: Vec<StaticConfig>,
-    #[serde(default)]
-    pub file_sd_configs: Vec<FileSdConfig>,
-    #[serde(default)]
-    pub relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
-    pub metric_relabel_configs: Vec<RelabelConfig>,
-    pub basic_auth: Option<BasicAuth>,
-    pub authorization: Option<Authorization>,
-    pub tls_config: Option<TlsConfig>,
-    pub proxy_url: Option<String>,
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    pub sample_limit: Option<u64>,
-    pub label_limit: Option<u64>,
-    pub label_name_length_limit: Option<u64>,
-    pub label_value_length_limit: Option<u64>,
-    pub target_limit: Option<u64>,
-    pub body_size_limit: Option<ByteSize>,
-    pub keep_dropped_targets: Option<u64>,
-    #[serde(default, skip_serializing)]
-    kubernetes_sd_configs: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    dns_sd_configs: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    consul_sd_configs: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    http_sd_configs: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    ec2_sd_configs: Option<IgnoredAny>,
-    #[serde(default, skip_serializing)]
-    docker_sd_configs: Option<IgnoredAny>,
-}
-
-/// Secrets are shown as `<secret>`, as Prometheus shows them.
-fn secret<S: serde::Serializer>(value: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match value {
-        Some(_) => s.serialize_str("<secret>"),
-        None => s.serialize_none(),
+impl Decode for Config {
+    /// Prometheus's `Config.UnmarshalYAML`.
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        *self = Self::defaults();
+        if !d.unmarshal_fields(node, self)? {
+            return Ok(false);
+        }
+        if self.global.is_zero() {
+            self.global = GlobalConfig::defaults();
+        }
+        if self.runtime == RuntimeConfig::default() {
+            self.runtime = RuntimeConfig::defaults();
+        }
+        let tsdb = self.storage.tsdb.get_or_insert_with(TsdbConfig::default);
+        tsdb.retention.get_or_insert_with(RetentionConfig::default);
+        for rf in &self.rule_files {
+            if !valid_file_pattern(rf) {
+                return Err(Fatal(format!(
+                    "invalid rule file path {}",
+                    goyaml::go_quote(rf)
+                )));
+            }
+        }
+        for sf in &self.scrape_config_files {
+            if !valid_file_pattern(sf) {
+                return Err(Fatal(format!(
+                    "invalid scrape config file path {}",
+                    goyaml::go_quote(sf)
+                )));
+            }
+        }
+        let mut jobs = std::collections::HashSet::new();
+        for job in &mut self.scrape_configs {
+            if job.is_null() {
+                return Err(Fatal::new("empty or null scrape config section"));
+            }
+            job.validate(&self.global).map_err(Fatal)?;
+            if !jobs.insert(job.job_name.clone()) {
+                return Err(Fatal(format!(
+                    "found multiple scrape configs with job name {}",
+                    goyaml::go_quote(&job.job_name)
+                )));
+            }
+        }
+        let legacy = self.global.metric_name_validation_scheme.is_legacy();
+        self.alerting.validate(legacy).map_err(Fatal)?;
+        let mut names = std::collections::HashSet::new();
+        for rw in &self.remote_write {
+            if rw.is_null() {
+                return Err(Fatal::new("empty or null remote write config section"));
+            }
+            if !rw.name.is_empty() && !names.insert(rw.name.clone()) {
+                return Err(Fatal(format!(
+                    "found multiple remote write configs with job name {}",
+                    goyaml::go_quote(&rw.name)
+                )));
+            }
+            rw.validate(legacy).map_err(Fatal)?;
+        }
+        let mut names = std::collections::HashSet::new();
+        for rr in &self.remote_read {
+            if rr.is_null() {
+                return Err(Fatal::new("empty or null remote read config section"));
+            }
+            if !rr.name.is_empty() && !names.insert(rr.name.clone()) {
+                return Err(Fatal(format!(
+                    "found multiple remote read configs with job name {}",
+                    goyaml::go_quote(&rr.name)
+                )));
+            }
+        }
+        Ok(true)
+    }
+    fn go_type() -> String {
+        "config.Config".into()
     }
 }
 
-fn default_true() -> bool {
-    true
+/// The scrape configs of a `scrape_config_files` file.
+#[derive(Default)]
+struct ScrapeConfigsFile {
+    scrape_configs: Vec<ScrapeConfig>,
 }
-
-fn default_metrics_path() -> String {
-    "/metrics".into()
-}
-
-fn default_scheme() -> String {
-    "http".into()
-}
-
-/// `static_configs` entry.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct StaticConfig {
-    #[serde(default)]
-    pub targets: Vec<String>,
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
-
-/// `file_sd_configs` entry.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSdConfig {
-    pub files: Vec<String>,
-    #[serde(default = "default_file_sd_refresh")]
-    pub refresh_interval: PromDuration,
-}
-
-fn default_file_sd_refresh() -> PromDuration {
-    PromDuration(Duration::from_secs(300))
-}
-
-/// `basic_auth` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    #[serde(default)]
-    pub username: String,
-    pub username_file: Option<String>,
-    #[serde(serialize_with = "secret")]
-    pub password: Option<String>,
-    pub password_file: Option<String>,
-}
-
-/// `authorization` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    #[serde(rename = "type", default = "default_auth_type")]
-    pub kind: String,
-    #[serde(serialize_with = "secret")]
-    pub credentials: Option<String>,
-    pub credentials_file: Option<String>,
-}
-
-fn default_auth_type() -> String {
-    "Bearer".into()
-}
-
-/// An HTTP client configuration file (`promtool --http.config.file`): how to reach a
-/// server that needs authentication or TLS.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpClientConfig {
-    pub basic_auth: Option<BasicAuth>,
-    pub authorization: Option<Authorization>,
-    #[serde(serialize_with = "secret")]
-    pub bearer_token: Option<String>,
-    pub bearer_token_file: Option<String>,
-    pub tls_config: Option<TlsConfig>,
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-}
-
-impl HttpClientConfig {
-    /// Reads and checks a client configuration file; relative file names in it are
-    /// resolved against the file's directory.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::Read(format!("open {}: {}", path.display(), io_reason(&e)))
-        })?;
-        let mut c: HttpClientConfig = if text.trim().is_empty() {
-            HttpClientConfig {
-                follow_redirects: true,
-                enable_http2: true,
-                ..Default::default()
-            }
-        } else {
-            serde_saphyr::from_str(&text).map_err(|e| ConfigError::Parse {
-                file: path.display().to_string(),
-                message: e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-                    .to_string(),
-            })?
-        };
-        let dir = path.parent().unwrap_or(Path::new(""));
-        let invalid = |m: &str| ConfigError::Parse {
-            file: path.display().to_string(),
-            message: m.to_string(),
-        };
-        let auth_kinds = [
-            c.basic_auth.is_some(),
-            c.authorization.is_some(),
-            c.bearer_token.is_some() || c.bearer_token_file.is_some(),
-        ];
-        if auth_kinds.iter().filter(|x| **x).count() > 1 {
-            return Err(invalid(
-                "at most one of basic_auth, authorization and bearer_token & bearer_token_file must be configured",
-            ));
-        }
-        if let Some(b) = &mut c.basic_auth {
-            if b.password.is_some() && b.password_file.is_some() {
-                return Err(invalid(
-                    "at most one of basic_auth password & password_file must be configured",
-                ));
-            }
-            for f in [&mut b.password_file, &mut b.username_file]
-                .into_iter()
-                .flatten()
-            {
-                *f = join(dir, f);
-            }
-        }
-        if let Some(f) = &mut c.bearer_token_file {
-            *f = join(dir, f);
-        }
-        if let Some(a) = &mut c.authorization {
-            if let Some(f) = &mut a.credentials_file {
-                *f = join(dir, f);
-            }
-        }
-        if let Some(t) = &mut c.tls_config {
-            for f in [&mut t.ca_file, &mut t.cert_file, &mut t.key_file]
-                .into_iter()
-                .flatten()
-            {
-                *f = join(dir, f);
-            }
-        }
-        Ok(c)
-    }
-}
-
-fn join(dir: &Path, file: &str) -> String {
-    if file.is_empty() || Path::new(file).is_absolute() {
-        file.to_string()
-    } else {
-        dir.join(file).display().to_string()
-    }
-}
-
-/// `tls_config` of a scrape config.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    pub ca: Option<String>,
-    pub ca_file: Option<String>,
-    pub cert: Option<String>,
-    pub cert_file: Option<String>,
-    #[serde(serialize_with = "secret")]
-    pub key: Option<String>,
-    pub key_file: Option<String>,
-    pub server_name: Option<String>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    pub min_version: Option<String>,
-    pub max_version: Option<String>,
-}
+goyaml::fields!(ScrapeConfigsFile as "config.ScrapeConfigs" { "scrape_configs" => scrape_configs });
+goyaml::plain!(ScrapeConfigsFile);
 
 impl Config {
-    /// Reads, parses and validates `path`.
+    /// Prometheus's `DefaultConfig`.
+    pub fn defaults() -> Self {
+        Self {
+            global: GlobalConfig::defaults(),
+            runtime: RuntimeConfig::defaults(),
+            otlp: OtlpConfig::defaults(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads, parses and validates `path` (Prometheus's `LoadFile`).
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::Read(format!("open {}: {}", path.display(), io_reason(&e)))
-        })?;
+        let text = read_bounded(path)?;
         let dir = path.parent().unwrap_or(Path::new(""));
         Self::parse(&text, &path.display().to_string(), dir)
     }
 
-    /// Parses and validates YAML text; `file` names it in errors, `dir` anchors relative paths.
+    /// Parses and validates YAML text; `file` names it in errors, `dir` anchors relative
+    /// paths (Prometheus's `Load` plus `SetDirectory`).
     pub fn parse(text: &str, file: &str, dir: &Path) -> Result<Self, ConfigError> {
-        let mut config: Config = if text.trim().is_empty() {
-            Config::default()
-        } else {
-            serde_saphyr::from_str(text).map_err(|e| ConfigError::Parse {
-                file: file.to_string(),
-                message: e
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ")
-                    .to_string(),
-            })?
+        let mut config = Self::defaults();
+        goyaml::from_str(text, &mut config).map_err(|message| ConfigError::Parse {
+            file: file.to_string(),
+            message,
+        })?;
+        let tsdb = config.storage.tsdb.get_or_insert_with(TsdbConfig::default);
+        tsdb.retention.get_or_insert_with(RetentionConfig::default);
+        config.global.expand_external_labels();
+        let strategy = config.otlp.translation_strategy.as_str();
+        let invalid = |message: String| ConfigError::Parse {
+            file: file.to_string(),
+            message,
         };
-        config.finish(dir)?;
+        match strategy {
+            "" | "UnderscoreEscapingWithSuffixes" | "UnderscoreEscapingWithoutSuffixes" => {}
+            "NoTranslation" | "NoUTF8EscapingWithSuffixes" => {
+                if config.global.metric_name_validation_scheme.is_legacy() {
+                    return Err(invalid(format!(
+                        "OTLP translation strategy {} is not allowed when UTF8 is disabled",
+                        goyaml::go_quote(strategy)
+                    )));
+                }
+            }
+            _ => {
+                return Err(invalid(format!(
+                    "unsupported OTLP translation strategy {}",
+                    goyaml::go_quote(strategy)
+                )))
+            }
+        }
+        config.set_directory(dir);
         Ok(config)
     }
 
@@ -397,208 +267,83 @@ impl Config {
     pub fn self_scrape(target: &str) -> Self {
         let mut config = Config {
             builtin: true,
-            ..Config::default()
+            ..Config::defaults()
         };
         config.global.scrape_interval = PromDuration(Duration::from_secs(15));
-        config.scrape_configs.push(ScrapeConfig {
-            static_configs: vec![StaticConfig {
-                targets: vec![target.to_string()],
-                labels: BTreeMap::new(),
-            }],
-            ..ScrapeConfig::named("prometheus")
-        });
-        // Cannot fail: every value is a valid default.
-        let _ = config.finish(Path::new(""));
+        let mut job = ScrapeConfig::defaults();
+        job.job_name = "prometheus".into();
+        job.sd.static_configs.push(Some(TargetGroup {
+            targets: vec![target.to_string()],
+            labels: Default::default(),
+        }));
+        // A bare job against a valid global section always validates.
+        let _ = job.validate(&config.global);
+        config.scrape_configs.push(job);
         config
     }
 
-    fn finish(&mut self, dir: &Path) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
-        let global = self.global.clone();
-        if global.scrape_timeout > global.scrape_interval {
-            return invalid("global scrape timeout greater than scrape interval".into());
-        }
-        for name in global.external_labels.keys() {
-            if name.is_empty() {
-                return invalid("external label name must not be empty".into());
-            }
-        }
-        if let Some(protocols) = &global.scrape_protocols {
-            check_protocols(protocols)?;
-        }
-        let mut jobs = HashSet::new();
-        for job in &mut self.scrape_configs {
-            let name = job.job_name.clone();
-            if name.is_empty() {
-                return invalid("job_name is empty".into());
-            }
-            if !jobs.insert(name.clone()) {
-                return invalid(format!(
-                    "found multiple scrape configs with job name {name:?}"
-                ));
-            }
-            let context = |m: &str| format!("{m} for scrape config with job name {name:?}");
-            for (field, present) in [
-                ("kubernetes_sd_configs", job.kubernetes_sd_configs.is_some()),
-                ("dns_sd_configs", job.dns_sd_configs.is_some()),
-                ("consul_sd_configs", job.consul_sd_configs.is_some()),
-                ("http_sd_configs", job.http_sd_configs.is_some()),
-                ("ec2_sd_configs", job.ec2_sd_configs.is_some()),
-                ("docker_sd_configs", job.docker_sd_configs.is_some()),
-            ] {
-                if present {
-                    return invalid(context(&format!(
-                        "{field} is not supported by promethium yet (use static_configs or file_sd_configs)"
-                    )));
-                }
-            }
-            let interval = *job.scrape_interval.get_or_insert(global.scrape_interval);
-            let timeout = match job.scrape_timeout {
-                Some(t) => t,
-                None => global.scrape_timeout.min(interval),
-            };
-            job.scrape_timeout = Some(timeout);
-            if timeout > interval {
-                return invalid(format!(
-                    "scrape timeout greater than scrape interval for scrape config with job name {name:?}"
-                ));
-            }
-            if let Some(protocols) = &job.scrape_protocols {
-                check_protocols(protocols)?;
-            } else {
-                job.scrape_protocols = Some(global.scrape_protocols.clone().unwrap_or_else(|| {
-                    SCRAPE_PROTOCOLS[..4]
-                        .iter()
-                        .map(|s| s.to_string())
-                        .collect()
-                }));
-            }
-            if let Some(fallback) = &job.fallback_scrape_protocol {
-                if !SCRAPE_PROTOCOLS.contains(&fallback.as_str()) {
-                    return invalid(context(&format!(
-                        "unknown fallback_scrape_protocol {fallback:?}"
-                    )));
-                }
-            }
-            if job.scheme != "http" && job.scheme != "https" {
-                return invalid(context(&format!(
-                    "unknown scheme {:?}: use http or https",
-                    job.scheme
-                )));
-            }
-            if !job.metrics_path.starts_with('/') {
-                return invalid(context(&format!(
-                    "metrics_path {:?} must start with '/'",
-                    job.metrics_path
-                )));
-            }
-            job.sample_limit.get_or_insert(global.sample_limit);
-            job.label_limit.get_or_insert(global.label_limit);
-            job.label_name_length_limit
-                .get_or_insert(global.label_name_length_limit);
-            job.label_value_length_limit
-                .get_or_insert(global.label_value_length_limit);
-            job.target_limit.get_or_insert(global.target_limit);
-            job.body_size_limit.get_or_insert(global.body_size_limit);
-            job.keep_dropped_targets
-                .get_or_insert(global.keep_dropped_targets);
-            if let Some(auth) = &mut job.basic_auth {
-                if auth.password.is_some() && auth.password_file.is_some() {
-                    return invalid(context(
-                        "at most one of basic_auth password & password_file must be configured",
-                    ));
-                }
-                if !auth.username.is_empty() && auth.username_file.is_some() {
-                    return invalid(context(
-                        "at most one of basic_auth username & username_file must be configured",
-                    ));
-                }
-                resolve(dir, &mut auth.password_file);
-                resolve(dir, &mut auth.username_file);
-            }
-            if let Some(auth) = &mut job.authorization {
-                if job.basic_auth.is_some() {
-                    return invalid(context("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"));
-                }
-                if auth.kind.eq_ignore_ascii_case("basic") {
-                    return invalid(context(
-                        "authorization type cannot be set to \"basic\", use \"basic_auth\" instead",
-                    ));
-                }
-                if auth.credentials.is_some() && auth.credentials_file.is_some() {
-                    return invalid(context("at most one of authorization credentials & credentials_file must be configured"));
-                }
-                resolve(dir, &mut auth.credentials_file);
-            }
-            if let Some(tls) = &mut job.tls_config {
-                for (inline, file, what) in [
-                    (&tls.ca, &tls.ca_file, "ca"),
-                    (&tls.cert, &tls.cert_file, "cert"),
-                    (&tls.key, &tls.key_file, "key"),
-                ] {
-                    if inline.is_some() && file.is_some() {
-                        return invalid(context(&format!(
-                            "at most one of {what} and {what}_file must be configured"
-                        )));
-                    }
-                }
-                if tls.cert.is_some() != tls.key.is_some()
-                    && tls.cert_file.is_none()
-                    && tls.key_file.is_none()
-                {
-                    return invalid(context(
-                        "exactly one of key or cert is given: configure both or neither",
-                    ));
-                }
-                if tls.cert_file.is_some() != tls.key_file.is_some()
-                    && tls.cert.is_none()
-                    && tls.key.is_none()
-                {
-                    return invalid(context(
-                        "exactly one of key_file or cert_file is given: configure both or neither",
-                    ));
-                }
-                resolve(dir, &mut tls.ca_file);
-                resolve(dir, &mut tls.cert_file);
-                resolve(dir, &mut tls.key_file);
-            }
-            for sd in &mut job.file_sd_configs {
-                for pattern in &mut sd.files {
-                    if !valid_file_sd_pattern(pattern) {
-                        return invalid(format!(
-                            "path name {pattern:?} is not valid for file discovery"
-                        ));
-                    }
-                    let mut p = Some(pattern.clone());
-                    resolve(dir, &mut p);
-                    *pattern = p.unwrap_or_default();
-                }
-            }
-            for (i, rc) in job
-                .relabel_configs
-                .iter()
-                .chain(&job.metric_relabel_configs)
-                .enumerate()
-            {
-                rc.validate().map_err(|e| {
-                    ConfigError::Invalid(context(&format!("relabel config #{}: {e}", i + 1)))
-                })?;
-            }
-        }
-        for path in self
+    fn set_directory(&mut self, dir: &Path) {
+        self.global.set_directory(dir);
+        self.alerting.set_directory(dir);
+        self.tracing.set_directory(dir);
+        for file in self
             .rule_files
             .iter_mut()
-            .chain(self.scrape_config_files.iter_mut())
+            .chain(&mut self.scrape_config_files)
         {
-            let mut p = Some(path.clone());
-            resolve(dir, &mut p);
-            *path = p.unwrap_or_default();
+            join_dir(dir, file);
         }
-        Ok(())
+        for job in &mut self.scrape_configs {
+            job.set_directory(dir);
+        }
+        for rw in &mut self.remote_write {
+            rw.set_directory(dir);
+        }
+        for rr in &mut self.remote_read {
+            rr.set_directory(dir);
+        }
     }
-}
 
-impl Config {
+    /// Every scrape config: the file's own, then those of `scrape_config_files` (globs
+    /// expanded, files read now), validated against `global` (Prometheus's
+    /// `GetScrapeConfigs`, with its errors).
+    pub fn all_scrape_configs(&self) -> Result<Vec<ScrapeConfig>, ConfigError> {
+        let mut out = self.scrape_configs.clone();
+        let mut origin: HashMap<String, String> = self
+            .scrape_configs
+            .iter()
+            .map(|j| (j.job_name.clone(), "main config file".to_string()))
+            .collect();
+        for pattern in &self.scrape_config_files {
+            for file in glob_files(pattern)? {
+                let shown = absolute(&file);
+                let file_error = |message: String| {
+                    ConfigError::Invalid(format!("{}: {message}", goyaml::go_quote(&shown)))
+                };
+                let text = read_bounded(&file).map_err(|e| file_error(e.to_string()))?;
+                let mut parsed = ScrapeConfigsFile::default();
+                goyaml::from_str(&text, &mut parsed).map_err(file_error)?;
+                let dir = file.parent().unwrap_or(Path::new(""));
+                for mut job in parsed.scrape_configs {
+                    if job.is_null() {
+                        return Err(file_error("empty or null scrape config section".into()));
+                    }
+                    job.validate(&self.global).map_err(file_error)?;
+                    if let Some(first) = origin.get(&job.job_name) {
+                        return Err(file_error(format!(
+                            "found multiple scrape configs with job name {}, first found in {first}",
+                            goyaml::go_quote(&job.job_name)
+                        )));
+                    }
+                    origin.insert(job.job_name.clone(), goyaml::go_quote(&shown));
+                    job.set_directory(dir);
+                    out.push(job);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The configuration in force as YAML, defaults filled in and secrets hidden (for
     /// `/api/v1/status/config`).
     pub fn to_yaml(&self) -> String {
@@ -606,84 +351,155 @@ impl Config {
             .unwrap_or_else(|e| format!("# cannot render the configuration: {e}\n"))
     }
 
-    /// Sections present in the file that promethium accepts but does not act on yet, so
-    /// that the server can say so instead of silently ignoring them.
-    pub fn inactive_sections(&self) -> Vec<&'static str> {
+    /// The features used by this configuration that `supported` does not cover, each
+    /// with the section that asks for it: service discovery mechanisms and top-level
+    /// sections. The server refuses to start on these rather than ignore them.
+    pub fn features(&self) -> Vec<String> {
         let mut out = Vec::new();
+        for job in &self.scrape_configs {
+            for key in job.sd.configured() {
+                out.push(format!("scrape_configs[{}].{key}", job.job_name));
+            }
+        }
         for (name, present) in [
+            ("alerting", !self.alerting.alertmanagers.is_empty()),
             ("rule_files", !self.rule_files.is_empty()),
-            ("scrape_config_files", !self.scrape_config_files.is_empty()),
-            ("alerting", self.alerting.is_some()),
-            ("remote_write", self.remote_write.is_some()),
-            ("remote_read", self.remote_read.is_some()),
-            ("storage", self.storage.is_some()),
-            ("tracing", self.tracing.is_some()),
-            ("runtime", self.runtime.is_some()),
-            ("otlp", self.otlp.is_some()),
+            ("remote_write", !self.remote_write.is_empty()),
+            ("remote_read", !self.remote_read.is_empty()),
+            ("tracing", self.tracing.is_set()),
         ] {
             if present {
-                out.push(name);
+                out.push(name.to_string());
             }
         }
         out
     }
 }
 
-impl ScrapeConfig {
-    /// A job with every default, as if written as just `job_name: NAME`.
-    pub fn named(name: &str) -> Self {
-        let yaml = format!("job_name: {name:?}\n");
-        // A job with only a name always parses.
-        serde_saphyr::from_str(&yaml).unwrap_or_else(|_| unreachable!("a bare job parses"))
-    }
-
-    /// The scrape interval (always set after loading).
-    pub fn interval(&self) -> Duration {
-        self.scrape_interval.unwrap_or_default().0
-    }
-
-    /// The scrape timeout (always set after loading).
-    pub fn timeout(&self) -> Duration {
-        self.scrape_timeout.unwrap_or_default().0
-    }
+/// Go's `filepath.Glob` for patterns with wildcards in the last path element (what rule
+/// and scrape config file patterns allow): matching files in sorted order; a pattern
+/// without wildcards matches itself if it exists.
+pub fn glob(pattern: &str) -> Vec<PathBuf> {
+    glob_files(pattern).unwrap_or_default()
 }
 
-fn check_protocols(protocols: &[String]) -> Result<(), ConfigError> {
-    let mut seen = HashSet::new();
-    for p in protocols {
-        if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
-            return Err(ConfigError::Invalid(format!(
-                "unknown scrape protocol {p}, supported: [{}]",
-                SCRAPE_PROTOCOLS.join(" ")
-            )));
-        }
-        if !seen.insert(p) {
-            return Err(ConfigError::Invalid(format!(
-                "duplicated protocol in scrape_protocols, got {protocols:?}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// File SD patterns: a path with at most a `*` in the last element, ending in .json/.yml/.yaml.
-fn valid_file_sd_pattern(pattern: &str) -> bool {
-    let lower = pattern.to_ascii_lowercase();
-    let ext_ok = [".json", ".yml", ".yaml"]
-        .iter()
-        .any(|e| lower.ends_with(e));
-    let star_ok = match pattern.find('*') {
-        None => true,
-        Some(i) => !pattern[i + 1..].contains(['*', '/']),
+fn glob_files(pattern: &str) -> Result<Vec<PathBuf>, ConfigError> {
+    let path = Path::new(pattern);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Ok(Vec::new());
     };
-    ext_ok && star_ok
+    if !name.contains(['*', '?', '[']) {
+        return Ok(if path.exists() {
+            vec![path.to_path_buf()]
+        } else {
+            Vec::new()
+        });
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| glob_match(name, n)))
+        .map(|e| dir.join(e.file_name()))
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
-fn resolve(dir: &Path, path: &mut Option<String>) {
-    if let Some(p) = path {
-        if !p.is_empty() && !Path::new(p.as_str()).is_absolute() {
-            *p = PathBuf::from(dir).join(&*p).display().to_string();
+/// Shell-style matching of one path element: `*`, `?` and `[...]` classes.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.first() {
+            None => n.is_empty(),
+            Some('*') => (0..=n.len()).any(|i| go(&p[1..], &n[i..])),
+            Some('?') => !n.is_empty() && go(&p[1..], &n[1..]),
+            Some('[') => {
+                let Some(end) = p.iter().position(|c| *c == ']') else {
+                    return false;
+                };
+                let Some(c) = n.first() else { return false };
+                let class = &p[1..end];
+                let (negated, class) = match class.first() {
+                    Some('^') | Some('!') => (true, &class[1..]),
+                    _ => (false, class),
+                };
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == '-' {
+                        hit |= class[i] <= *c && *c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == *c;
+                        i += 1;
+                    }
+                }
+                hit != negated && go(&p[end + 1..], &n[1..])
+            }
+            Some(c) => n.first() == Some(c) && go(&p[1..], &n[1..]),
         }
+    }
+    go(&p, &n)
+}
+
+fn absolute(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Reads a configuration file of at most [`MAX_CONFIG_BYTES`].
+fn read_bounded(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |e: std::io::Error| {
+        ConfigError::Read(format!("open {}: {}", path.display(), io_reason(&e)))
+    };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::Read(format!(
+            "{}: the file is {} bytes, more than the {} a configuration may have",
+            path.display(),
+            meta.len(),
+            MAX_CONFIG_BYTES
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    String::from_utf8(bytes).map_err(|_| ConfigError::Parse {
+        file: path.display().to_string(),
+        message: "yaml: invalid leading UTF-8 octet".into(),
+    })
+}
+
+impl HttpClientConfig {
+    /// Reads and checks an HTTP client configuration file (`--http.config.file`);
+    /// relative file names in it are resolved against the file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = read_bounded(path)?;
+        let mut config = HttpClientConfig::default();
+        if goyaml::parse(&text).ok().flatten().is_none() {
+            config = HttpClientConfig::defaults();
+        }
+        goyaml::from_str(&text, &mut config).map_err(|message| ConfigError::Parse {
+            file: path.display().to_string(),
+            message,
+        })?;
+        config.set_directory(path.parent().unwrap_or(Path::new("")));
+        Ok(config)
+    }
+}
+
+/// Go's `config.JoinDir`: a relative, non-empty path is joined with `dir`.
+pub fn join_dir(dir: &Path, path: &mut String) {
+    if !path.is_empty() && !Path::new(path.as_str()).is_absolute() {
+        *path = dir.join(&*path).display().to_string();
     }
 }
 

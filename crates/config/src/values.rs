@@ -4,7 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use goyaml::{Decode, Decoder, Fatal, Node};
+use serde::{Serialize, Serializer};
 
 /// A Prometheus duration (`1h30m`, `15s`, `500ms`, `2d`, `1w`, `1y`, or `0`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -91,10 +92,18 @@ impl Serialize for PromDuration {
     }
 }
 
-impl<'de> Deserialize<'de> for PromDuration {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        PromDuration::parse(&text).map_err(serde::de::Error::custom)
+impl Decode for PromDuration {
+    /// model.Duration's `UnmarshalYAML`: a string in Prometheus's duration syntax.
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        let mut text = String::new();
+        if !d.unmarshal(node, &mut text)? {
+            return Ok(false);
+        }
+        *self = PromDuration::parse(&text).map_err(Fatal)?;
+        Ok(true)
+    }
+    fn go_type() -> String {
+        "model.Duration".into()
     }
 }
 
@@ -129,6 +138,75 @@ impl ByteSize {
     }
 }
 
+impl ByteSize {
+    /// alecthomas/units's `ParseBase2Bytes`, with its errors: `0`, or numbers each with a
+    /// unit (`B`, `KB`/`KiB`, … `EB`/`EiB`, all powers of 1024), e.g. `1.5MB`, `1GB512MB`.
+    pub fn parse_base2(text: &str) -> Result<i64, String> {
+        if text == "0" {
+            return Ok(0);
+        }
+        let invalid = || format!("units: invalid {text}");
+        let (negative, mut rest) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        if rest.is_empty() {
+            return Err(invalid());
+        }
+        let mut total = 0f64;
+        while !rest.is_empty() {
+            let number_end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let number = &rest[..number_end];
+            if number.is_empty() || number == "." {
+                return Err(invalid());
+            }
+            let value: f64 = number.parse().map_err(|_| invalid())?;
+            rest = &rest[number_end..];
+            let unit_end = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let unit = &rest[..unit_end];
+            let shift = match unit {
+                "B" => 0,
+                "KB" | "KiB" => 10,
+                "MB" | "MiB" => 20,
+                "GB" | "GiB" => 30,
+                "TB" | "TiB" => 40,
+                "PB" | "PiB" => 50,
+                "EB" | "EiB" => 60,
+                _ => return Err(format!("units: unknown unit {unit} in {text}")),
+            };
+            rest = &rest[unit_end..];
+            total += value * (1u64 << shift) as f64;
+        }
+        if total >= i64::MAX as f64 {
+            return Err(format!("units: overflow in {text}"));
+        }
+        Ok(if negative {
+            -(total as i64)
+        } else {
+            total as i64
+        })
+    }
+}
+
+impl std::fmt::Display for ByteSize {
+    /// As units.Base2Bytes prints: the largest exact unit (`10MiB`, `0B`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        let mut value = self.0;
+        let mut unit = 0;
+        while value != 0 && value.is_multiple_of(1024) && unit < units.len() - 1 {
+            value /= 1024;
+            unit += 1;
+        }
+        write!(f, "{value}{}", units[unit])
+    }
+}
+
 impl Serialize for ByteSize {
     /// As Prometheus's `Base2Bytes` prints: the largest exact unit (`10MiB`, `0B`).
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -143,18 +221,21 @@ impl Serialize for ByteSize {
     }
 }
 
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::Number(n) => Ok(ByteSize(n)),
-            Raw::Text(t) => ByteSize::parse(&t).map_err(serde::de::Error::custom),
-        }
+impl Decode for ByteSize {
+    /// units.Base2Bytes's `UnmarshalText`: a number with a unit (`100` alone is refused,
+    /// as upstream refuses it).
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        let Some(bytes) = d.scalar_bytes(node)? else {
+            d.type_error(node, "units.Base2Bytes");
+            return Ok(false);
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        // A negative limit means no limit, as 0 does.
+        *self = ByteSize(ByteSize::parse_base2(&text).map_err(Fatal)?.max(0) as u64);
+        Ok(true)
+    }
+    fn go_type() -> String {
+        "units.Base2Bytes".into()
     }
 }
 
@@ -170,7 +251,7 @@ impl AnchoredRegex {
     pub fn new(source: &str) -> Result<Self, String> {
         let regex = regex::Regex::new(&format!("^(?s:{source})$")).map_err(|e| {
             format!(
-                "invalid regular expression {source:?}: {}",
+                "error parsing regexp: {}: `{source}`",
                 last_line(&e.to_string())
             )
         })?;
@@ -212,10 +293,18 @@ impl PartialEq for AnchoredRegex {
     }
 }
 
-impl Default for AnchoredRegex {
-    fn default() -> Self {
+impl AnchoredRegex {
+    /// `(.*)`, the default relabeling regex.
+    pub fn match_all() -> Self {
         // "(.*)" always compiles.
         Self::new("(.*)").unwrap_or_else(|_| unreachable!("the default relabel regex compiles"))
+    }
+}
+
+impl Default for AnchoredRegex {
+    /// The zero value: the empty expression (matches only the empty string).
+    fn default() -> Self {
+        Self::new("").unwrap_or_else(|_| unreachable!("the empty regex compiles"))
     }
 }
 
@@ -225,10 +314,17 @@ impl Serialize for AnchoredRegex {
     }
 }
 
-impl<'de> Deserialize<'de> for AnchoredRegex {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        AnchoredRegex::new(&text).map_err(serde::de::Error::custom)
+impl Decode for AnchoredRegex {
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        let mut text = String::new();
+        if !d.unmarshal(node, &mut text)? {
+            return Ok(false);
+        }
+        *self = AnchoredRegex::new(&text).map_err(Fatal)?;
+        Ok(true)
+    }
+    fn go_type() -> String {
+        "relabel.Regexp".into()
     }
 }
 
@@ -251,13 +347,257 @@ impl Serialize for LabelName {
     }
 }
 
-impl<'de> Deserialize<'de> for LabelName {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        if text.is_empty() {
-            return Err(serde::de::Error::custom("label name must not be empty"));
+impl Decode for LabelName {
+    /// model.LabelName's `UnmarshalYAML`: non-empty, valid UTF-8.
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        let Some(bytes) = d.scalar_bytes(node)? else {
+            d.type_error(node, "string");
+            return Ok(false);
+        };
+        match String::from_utf8(bytes) {
+            Ok(name) if !name.is_empty() => {
+                self.0 = name;
+                Ok(true)
+            }
+            Ok(name) => Err(Fatal(format!(
+                "{} is not a valid label name",
+                goyaml::go_quote(&name)
+            ))),
+            Err(e) => Err(Fatal(format!(
+                "{} is not a valid label name",
+                goyaml::go_quote_bytes(e.as_bytes())
+            ))),
         }
-        Ok(LabelName(text))
+    }
+    fn go_type() -> String {
+        "model.LabelName".into()
+    }
+}
+
+/// A secret string (a password, a token): shown as `<secret>` when the configuration is
+/// printed, never in clear.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl Secret {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "<secret>"
+        })
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "<secret>" })
+    }
+}
+
+impl Decode for Secret {
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        d.decode(node, &mut self.0)
+    }
+    fn go_type() -> String {
+        "config.plain".into()
+    }
+}
+
+/// A URL as Go's `net/url.Parse` reads it (lenient: `host:port` alone parses, with the
+/// host as its scheme), keeping the text as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GoUrl {
+    pub raw: String,
+    pub scheme: String,
+    /// The user name and password of `user:pass@host`, if any.
+    pub user: Option<(String, Option<String>)>,
+    /// `host` or `host:port` (IPv6 in brackets).
+    pub host: String,
+    pub path: String,
+    pub raw_query: String,
+    /// Set for `scheme:opaque` URLs (no `//`).
+    pub opaque: String,
+}
+
+impl GoUrl {
+    /// Go's `url.Parse`, with its error texts (`parse "…": missing protocol scheme`).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let fail = |why: &str| format!("parse {}: {why}", goyaml::go_quote(raw));
+        if raw.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(fail("net/url: invalid control character in URL"));
+        }
+        let mut url = GoUrl {
+            raw: raw.to_string(),
+            ..GoUrl::default()
+        };
+        let without_fragment = raw.split('#').next().unwrap_or("");
+        if without_fragment == "*" {
+            url.path = "*".into();
+            return Ok(url);
+        }
+        let mut rest = without_fragment;
+        // The scheme: a letter, then letters, digits, + - . up to a colon.
+        for (i, c) in rest.char_indices() {
+            if c.is_ascii_alphabetic() {
+                continue;
+            }
+            if c.is_ascii_digit() || c == '+' || c == '-' || c == '.' {
+                if i == 0 {
+                    break;
+                }
+                continue;
+            }
+            if c == ':' {
+                if i == 0 {
+                    return Err(fail("missing protocol scheme"));
+                }
+                url.scheme = rest[..i].to_ascii_lowercase();
+                rest = &rest[i + 1..];
+            }
+            break;
+        }
+        if let Some((before, query)) = rest.split_once('?') {
+            url.raw_query = query.to_string();
+            rest = before;
+        }
+        if !rest.starts_with('/') && !url.scheme.is_empty() {
+            url.opaque = rest.to_string();
+            return Ok(url);
+        }
+        if url.scheme.is_empty() {
+            let first_segment = rest.split('/').next().unwrap_or("");
+            if first_segment.contains(':') {
+                return Err(fail("first path segment in URL cannot contain colon"));
+            }
+        }
+        if let Some(after) = rest.strip_prefix("//") {
+            let end = after.find('/').unwrap_or(after.len());
+            let mut authority = &after[..end];
+            rest = &after[end..];
+            if let Some(at) = authority.rfind('@') {
+                let userinfo = &authority[..at];
+                authority = &authority[at + 1..];
+                url.user = Some(match userinfo.split_once(':') {
+                    Some((u, p)) => (u.to_string(), Some(p.to_string())),
+                    None => (userinfo.to_string(), None),
+                });
+            }
+            url.host = parse_host(authority).map_err(|e| fail(&e))?;
+        }
+        url.path = rest.to_string();
+        Ok(url)
+    }
+
+    /// The host without its port (and without IPv6 brackets).
+    pub fn hostname(&self) -> &str {
+        let host = self.host.as_str();
+        if let Some(inner) = host.strip_prefix('[') {
+            return inner.split(']').next().unwrap_or("");
+        }
+        match host.rfind(':') {
+            Some(i) => &host[..i],
+            None => host,
+        }
+    }
+
+    /// The port after the host, if any.
+    pub fn port(&self) -> Option<&str> {
+        let host = self.host.as_str();
+        let after = match host.rfind(']') {
+            Some(i) => &host[i + 1..],
+            None => host,
+        };
+        after.rfind(':').map(|i| &after[i + 1..])
+    }
+
+    /// The URL as Go prints it with the password replaced by `xxxxx`.
+    pub fn redacted(&self) -> String {
+        match &self.user {
+            Some((user, Some(_))) => {
+                let query = if self.raw_query.is_empty() {
+                    String::new()
+                } else {
+                    format!("?{}", self.raw_query)
+                };
+                format!(
+                    "{}://{user}:xxxxx@{}{}{query}",
+                    self.scheme, self.host, self.path
+                )
+            }
+            _ => self.raw.clone(),
+        }
+    }
+}
+
+fn parse_host(host: &str) -> Result<String, String> {
+    if let Some(inner) = host.strip_prefix('[') {
+        let Some(close) = inner.find(']') else {
+            return Err("missing ']' in host".into());
+        };
+        let port = &inner[close + 1..];
+        if !port.is_empty() && !valid_port(port) {
+            return Err(format!(
+                "invalid port {} after host",
+                goyaml::go_quote(port)
+            ));
+        }
+        return Ok(host.to_string());
+    }
+    if let Some(i) = host.rfind(':') {
+        let port = &host[i..];
+        if !valid_port(port) {
+            return Err(format!(
+                "invalid port {} after host",
+                goyaml::go_quote(port)
+            ));
+        }
+    }
+    for c in host.chars() {
+        let ok = c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:%".contains(c) || (c as u32) >= 0x80;
+        if !ok {
+            return Err(format!(
+                "invalid character {} in host name",
+                goyaml::go_quote(&c.to_string())
+            ));
+        }
+    }
+    Ok(host.to_string())
+}
+
+/// `:` followed by digits only (or nothing).
+fn valid_port(port: &str) -> bool {
+    port.strip_prefix(':')
+        .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Serialize for GoUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+impl Decode for GoUrl {
+    /// common/config's `URL.UnmarshalYAML`.
+    fn decode(&mut self, d: &mut Decoder, node: &Node) -> Result<bool, Fatal> {
+        let mut text = String::new();
+        if !d.unmarshal(node, &mut text)? {
+            return Ok(false);
+        }
+        *self = GoUrl::parse(&text).map_err(Fatal)?;
+        Ok(true)
+    }
+    fn go_type() -> String {
+        "config.URL".into()
     }
 }
 
@@ -288,6 +628,40 @@ mod tests {
         ] {
             assert_eq!(PromDuration::parse(text).unwrap().to_string(), shown);
         }
+    }
+
+    #[test]
+    fn go_urls() {
+        let u = GoUrl::parse("https://user:pw@example.com:8443/path?x=1").unwrap();
+        assert_eq!(u.scheme, "https");
+        assert_eq!(u.hostname(), "example.com");
+        assert_eq!(u.port(), Some("8443"));
+        assert_eq!(u.path, "/path");
+        assert_eq!(u.redacted(), "https://user:xxxxx@example.com:8443/path?x=1");
+        let u = GoUrl::parse("localhost:1234").unwrap();
+        assert_eq!(u.scheme, "localhost");
+        assert_eq!(u.host, "");
+        assert!(GoUrl::parse("://x")
+            .unwrap_err()
+            .contains("missing protocol scheme"));
+        assert!(GoUrl::parse("http://a b/")
+            .unwrap_err()
+            .contains("invalid character"));
+        assert!(GoUrl::parse("http://a:x/")
+            .unwrap_err()
+            .contains("invalid port"));
+    }
+
+    #[test]
+    fn base2_sizes() {
+        assert_eq!(ByteSize::parse_base2("0"), Ok(0));
+        assert_eq!(ByteSize::parse_base2("1KB"), Ok(1024));
+        assert_eq!(ByteSize::parse_base2("1.5MiB"), Ok(1536 * 1024));
+        assert_eq!(ByteSize::parse_base2("-1GB"), Ok(-(1 << 30)));
+        assert_eq!(
+            ByteSize::parse_base2("100").unwrap_err(),
+            "units: unknown unit  in 100"
+        );
     }
 
     #[test]

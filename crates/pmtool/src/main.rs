@@ -167,6 +167,24 @@ enum CheckCommand {
         /// The config files to check.
         #[arg(value_name = "config-files")]
         files: Vec<String>,
+        /// Only check the config file syntax, ignoring file and content validation
+        /// referenced in the config.
+        #[arg(long = "syntax-only")]
+        syntax_only: bool,
+        /// Linting checks to apply to the rules/scrape configs specified in the config.
+        /// Available options are: all, duplicate-rules, none, too-long-scrape-interval.
+        /// Use --lint=none to disable linting.
+        #[arg(long = "lint", default_value = "duplicate-rules")]
+        lint: String,
+        /// Make lint errors exit with exit code 3.
+        #[arg(long = "lint-fatal")]
+        lint_fatal: bool,
+        /// Ignore unknown fields in the rule groups read by the config files.
+        #[arg(long = "ignore-unknown-fields")]
+        ignore_unknown_fields: bool,
+        /// Check the configuration as for agent mode (no alerting, rules or remote read).
+        #[arg(long = "agent")]
+        agent: bool,
     },
     /// Check if the web config files are valid or not.
     WebConfig {
@@ -241,8 +259,26 @@ fn main() -> ExitCode {
             what: CheckCommand::WebConfig { files },
         } => return check_web_config(&files),
         Command::Check {
-            what: CheckCommand::Config { files },
-        } => return check_config(&files),
+            what:
+                CheckCommand::Config {
+                    files,
+                    syntax_only,
+                    lint,
+                    lint_fatal,
+                    ignore_unknown_fields: _,
+                    agent,
+                },
+        } => {
+            return check_config(
+                &files,
+                &CheckConfigOptions {
+                    syntax_only,
+                    lint,
+                    lint_fatal,
+                    agent,
+                },
+            )
+        }
         Command::HashPassword { cost, user } => hash_password(cost, user.as_deref()),
         Command::Tsdb {
             what:
@@ -324,71 +360,214 @@ fn check_file_arguments(files: &[String], name: &str) -> bool {
     true
 }
 
+/// Options of `check config`.
+struct CheckConfigOptions {
+    syntax_only: bool,
+    lint: String,
+    lint_fatal: bool,
+    agent: bool,
+}
+
+/// Exit code of `check config` when only lint checks failed and `--lint-fatal` is set.
+const LINT_ERROR_EXIT: u8 = 3;
+
 /// `promtool check config`: `Checking FILE` on stdout, then ` SUCCESS: ...` on stdout or
-/// `  FAILED: error` on stderr, and a blank line; exit 1 if any file failed.
-fn check_config(files: &[String]) -> ExitCode {
+/// `  FAILED: error` on stderr, and a blank line; lint findings after; exit 1 if any
+/// file failed, 3 if only lint checks failed and `--lint-fatal` is given.
+fn check_config(files: &[String], options: &CheckConfigOptions) -> ExitCode {
     if !check_file_arguments(files, "config-files") {
         return ExitCode::FAILURE;
     }
+    // --lint: too-long-scrape-interval (also in `all`) flags jobs whose interval reaches
+    // the 5m lookback delta; rule lints wait for rule checking.
+    let mut lint_interval = false;
+    for option in options.lint.split(',') {
+        match option {
+            "all" | "too-long-scrape-interval" => lint_interval = true,
+            "none" => {
+                lint_interval = false;
+                break;
+            }
+            "duplicate-rules" => {}
+            other => println!("WARNING: unknown lint option: {other:?}"),
+        }
+    }
+    let lookback = std::time::Duration::from_secs(300);
     let mut failed = false;
+    let mut has_errors = false;
     for f in files {
         println!("Checking {f}");
-        match promconfig::Config::load(Path::new(f))
-            .and_then(|c| referenced_files_exist(&c).map(|()| c))
-        {
-            Ok(config) => {
+        match check_config_file(Path::new(f), options) {
+            Ok((rule_files, jobs)) => {
+                if !rule_files.is_empty() {
+                    println!("  SUCCESS: {} rule files found", rule_files.len());
+                }
                 println!(" SUCCESS: {f} is valid prometheus config file syntax");
-                if !config.rule_files.is_empty() {
-                    eprintln!(
-                        "  WARNING: {} rule files found but not checked: promethium does not evaluate rules yet",
-                        config.rule_files.len()
-                    );
+                println!();
+                if !options.syntax_only {
+                    if lint_interval {
+                        if let Some(job) = jobs.iter().find(|j| j.interval() >= lookback) {
+                            eprintln!(
+                                "  FAILED: too long scrape interval found, data point will be marked as stale - job: {}, interval: {}",
+                                job.job_name, job.scrape_interval
+                            );
+                            failed = true;
+                        }
+                    }
+                    for rule_file in &rule_files {
+                        println!("Checking {rule_file}");
+                        eprintln!("  WARNING: rule files are not checked yet: promethium does not evaluate rules yet");
+                        println!();
+                    }
                 }
             }
             Err(e) => {
                 eprintln!("  FAILED: {e}");
+                println!();
                 failed = true;
+                has_errors = true;
             }
         }
-        println!();
     }
-    if failed {
+    if failed && has_errors {
         ExitCode::FAILURE
+    } else if failed && options.lint_fatal {
+        ExitCode::from(LINT_ERROR_EXIT)
     } else {
         ExitCode::SUCCESS
     }
 }
 
-/// promtool also checks that the files a scrape config names exist.
-fn referenced_files_exist(config: &promconfig::Config) -> Result<(), promconfig::ConfigError> {
-    for job in &config.scrape_configs {
-        let mut files: Vec<(&str, &Option<String>)> = Vec::new();
-        if let Some(auth) = &job.basic_auth {
-            files.push(("password", &auth.password_file));
-            files.push(("username", &auth.username_file));
+/// promtool's `checkConfig`: load, then (unless `--syntax-only`) the rule files, the
+/// scrape config files, and the files the scrape configs refer to.
+fn check_config_file(
+    path: &Path,
+    options: &CheckConfigOptions,
+) -> Result<(Vec<String>, Vec<promconfig::ScrapeConfig>), String> {
+    let config = promconfig::Config::load(path).map_err(|e| e.to_string())?;
+    if options.agent {
+        if !config.alerting.alertmanagers.is_empty()
+            || !config.alerting.alert_relabel_configs.is_empty()
+        {
+            return Err("field alerting is not allowed in agent mode".into());
         }
-        if let Some(auth) = &job.authorization {
-            files.push(("credentials", &auth.credentials_file));
+        if !config.rule_files.is_empty() {
+            return Err("field rule_files is not allowed in agent mode".into());
         }
-        if let Some(tls) = &job.tls_config {
-            files.push(("CA", &tls.ca_file));
-            files.push(("client cert", &tls.cert_file));
-            files.push(("client key", &tls.key_file));
+        if !config.remote_read.is_empty() {
+            return Err("field remote_read is not allowed in agent mode".into());
         }
-        for (what, file) in files {
-            if let Some(file) = file {
-                if let Err(e) = std::fs::metadata(file) {
-                    let reason = if e.kind() == std::io::ErrorKind::NotFound {
-                        "no such file or directory".to_string()
-                    } else {
-                        e.to_string()
-                    };
-                    return Err(promconfig::ConfigError::Invalid(format!(
-                        "error checking {what} file {file:?}: stat {file}: {reason}"
-                    )));
+    }
+    let mut rule_files = Vec::new();
+    if !options.syntax_only {
+        for pattern in &config.rule_files {
+            let found = promconfig::glob(pattern);
+            if !pattern.contains('*') {
+                let Some(first) = found.first() else {
+                    return Err(format!("{pattern:?} does not point to an existing file"));
+                };
+                file_exists(&first.display().to_string())
+                    .map_err(|e| format!("error checking rule file {:?}: {e}", first.display()))?;
+            }
+            rule_files.extend(found.into_iter().map(|p| p.display().to_string()));
+        }
+    }
+    let jobs = if options.syntax_only {
+        config.scrape_configs.clone()
+    } else {
+        config
+            .all_scrape_configs()
+            .map_err(|e| format!("error loading scrape configs: {e}"))?
+    };
+    for job in &jobs {
+        if !options.syntax_only {
+            if let Some(auth) = &job.http.authorization {
+                file_exists(&auth.credentials_file).map_err(|e| {
+                    format!(
+                        "error checking authorization credentials or bearer token file {:?}: {e}",
+                        auth.credentials_file
+                    )
+                })?;
+            }
+        }
+        check_tls_files(&job.http.tls_config, options.syntax_only)?;
+        for k8s in job.sd.kubernetes_sd_configs.iter().flatten() {
+            check_tls_files(&k8s.http.tls_config, options.syntax_only)?;
+        }
+        if !options.syntax_only {
+            for sd in job.sd.file_sd_configs.iter().flatten() {
+                for pattern in &sd.files {
+                    let found = promconfig::glob(pattern);
+                    if found.is_empty() {
+                        println!(
+                            "  WARNING: file {pattern:?} for file_sd in scrape job {:?} does not exist",
+                            job.job_name
+                        );
+                    }
+                    for file in found {
+                        check_sd_file(&file)
+                            .map_err(|e| format!("checking SD file {pattern:?}: {e}"))?;
+                    }
                 }
             }
         }
+    }
+    Ok((rule_files, jobs))
+}
+
+/// promtool's `checkTLSConfig`: client certificate and key come together and exist.
+fn check_tls_files(tls: &promconfig::TlsConfig, syntax_only: bool) -> Result<(), String> {
+    if !tls.cert_file.is_empty() && tls.key_file.is_empty() {
+        return Err(format!(
+            "client cert file {:?} specified without client key file",
+            tls.cert_file
+        ));
+    }
+    if !tls.key_file.is_empty() && tls.cert_file.is_empty() {
+        return Err(format!(
+            "client key file {:?} specified without client cert file",
+            tls.key_file
+        ));
+    }
+    if syntax_only {
+        return Ok(());
+    }
+    file_exists(&tls.cert_file)
+        .map_err(|e| format!("error checking client cert file {:?}: {e}", tls.cert_file))?;
+    file_exists(&tls.key_file)
+        .map_err(|e| format!("error checking client key file {:?}: {e}", tls.key_file))
+}
+
+/// An empty name is fine (nothing set); otherwise Go's `stat NAME: reason`.
+fn file_exists(file: &str) -> Result<(), String> {
+    if file.is_empty() {
+        return Ok(());
+    }
+    std::fs::metadata(file).map(|_| ()).map_err(|e| {
+        let reason = if e.kind() == std::io::ErrorKind::NotFound {
+            "no such file or directory".to_string()
+        } else {
+            e.to_string()
+        };
+        format!("stat {file}: {reason}")
+    })
+}
+
+/// A file SD file must hold target groups (JSON or YAML by extension).
+fn check_sd_file(path: &Path) -> Result<(), String> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if !matches!(ext.as_str(), "json" | "yml" | "yaml") {
+        return Err(format!("invalid file extension: \".{ext}\""));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let mut groups: Vec<Option<promconfig::TargetGroup>> = Vec::new();
+    goyaml::from_str(&text, &mut groups)?;
+    if let Some(i) = groups.iter().position(Option::is_none) {
+        return Err(format!("nil target group item found (index {i})"));
     }
     Ok(())
 }

@@ -22,30 +22,12 @@ fn client(t: &Target) -> anyhow::Result<Client> {
     let config = match &t.http_config_file {
         Some(f) => promconfig::HttpClientConfig::load(Path::new(f))
             .map_err(|e| anyhow::anyhow!("error loading HTTP client config: {e}"))?,
-        None => promconfig::HttpClientConfig {
-            follow_redirects: true,
-            enable_http2: true,
-            ..Default::default()
-        },
+        None => promconfig::HttpClientConfig::defaults(),
     };
-    let http = scrape::build_http_client(config.tls_config.as_ref(), config.follow_redirects)
+    let http = scrape::build_http_client(&config)
         .map_err(|e| anyhow::anyhow!("error creating API client: {}", e.0))?;
-    let mut auth =
-        scrape::authorization_header(config.basic_auth.as_ref(), config.authorization.as_ref())
-            .map_err(|e| anyhow::anyhow!("error creating API client: {e}"))?;
-    if auth.is_none() {
-        let token = match (&config.bearer_token, &config.bearer_token_file) {
-            (Some(t), _) => Some(t.clone()),
-            (None, Some(f)) => Some(
-                std::fs::read_to_string(f)
-                    .with_context(|| format!("unable to read bearer token file {f}"))?
-                    .trim_end()
-                    .to_string(),
-            ),
-            _ => None,
-        };
-        auth = token.map(|t| format!("Bearer {t}"));
-    }
+    let mut auth = scrape::authorization_header(&config)
+        .map_err(|e| anyhow::anyhow!("error creating API client: {e}"))?;
     let invalid = || {
         anyhow::anyhow!(
             "error creating API client: invalid server URL {:?} (want http:// or https://)",

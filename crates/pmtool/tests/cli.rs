@@ -250,7 +250,7 @@ fn check_config_like_promtool() {
     .unwrap();
     std::fs::write(
         dir.path().join("missing.yml"),
-        "scrape_configs:\n  - job_name: a\n    basic_auth:\n      username: u\n      password_file: nope.txt\n",
+        "scrape_configs:\n  - job_name: a\n    authorization:\n      credentials_file: nope.txt\n",
     )
     .unwrap();
     let ok = pmtool()
@@ -281,10 +281,17 @@ fn check_config_like_promtool() {
     );
     let err = stderr(&bad);
     assert!(
-        err.starts_with("  FAILED: parsing YAML file bad.yml: line 3 column 5: unknown field `scrape_intervall`"),
+        err.starts_with("  FAILED: parsing YAML file bad.yml: yaml: unmarshal errors:\n  line 3: field scrape_intervall not found in type config.ScrapeConfig"),
         "{err}"
     );
-    assert!(err.contains("  FAILED: error checking password file \"nope.txt\": stat nope.txt: no such file or directory"), "{err}");
+    assert!(err.contains("  FAILED: error checking authorization credentials or bearer token file \"nope.txt\": stat nope.txt: no such file or directory"), "{err}");
+    // --syntax-only leaves referenced files alone.
+    let syntax = pmtool()
+        .current_dir(dir.path())
+        .args(["check", "config", "--syntax-only", "missing.yml"])
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", stderr(&syntax));
     let none = pmtool().args(["check", "config"]).output().unwrap();
     assert_eq!(
         stderr(&none),

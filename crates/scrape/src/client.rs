@@ -1,16 +1,20 @@
-//! The HTTP client of a scrape job: its TLS settings, authentication and headers.
+//! The HTTP client of a scrape job (and of `pmtool`'s API commands): TLS as Go's
+//! crypto/tls verifies, authentication, proxies and extra headers, from common/config's
+//! HTTP client settings.
 
 use std::sync::Arc;
 
-use promconfig::{ScrapeConfig, TlsConfig, SCRAPE_PROTOCOLS};
+use promconfig::{HttpClientConfig, ScrapeConfig, TlsConfig, TlsVersion, SCRAPE_PROTOCOL_NAMES};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-/// Media types of the scrape protocols (`ScrapeProtocolsHeaders`).
+/// Media types of the scrape protocols (`ScrapeProtocolsHeaders`, with the escaping
+/// parameter Prometheus 3 sends for UTF-8 names).
 fn media_type(protocol: &str) -> Option<&'static str> {
     Some(match protocol {
+        "PrometheusProto" => "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
         "OpenMetricsText1.0.0" => "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8",
         "OpenMetricsText0.0.1" => "application/openmetrics-text;version=0.0.1",
         "PrometheusText1.0.0" => "text/plain;version=1.0.0;escaping=allow-utf-8",
@@ -20,13 +24,13 @@ fn media_type(protocol: &str) -> Option<&'static str> {
 }
 
 /// The `Accept` header Prometheus 3 sends for a protocol list: weights from 0.6 down, then `*/*`.
-pub fn accept_header(protocols: &[String]) -> String {
-    let mut weight = SCRAPE_PROTOCOLS.len() + 1;
+pub fn accept_header<S: AsRef<str>>(protocols: &[S]) -> String {
+    let mut weight = SCRAPE_PROTOCOL_NAMES.len() + 1;
     let mut parts = Vec::new();
     for p in protocols {
-        if let Some(media) = media_type(p) {
+        if let Some(media) = media_type(p.as_ref()) {
             parts.push(format!("{media};q=0.{weight}"));
-            weight -= 1;
+            weight = weight.saturating_sub(1);
         }
     }
     parts.push(format!("*/*;q=0.{weight}"));
@@ -37,87 +41,205 @@ pub fn accept_header(protocols: &[String]) -> String {
 #[derive(Debug, Clone)]
 pub struct ClientError(pub String);
 
-/// Builds the job's HTTP client (redirects as configured, no proxy from the environment).
+/// Builds the job's HTTP client.
 pub fn build_client(job: &ScrapeConfig) -> Result<reqwest::Client, ClientError> {
-    build_http_client(job.tls_config.as_ref(), job.follow_redirects)
+    build_http_client(&job.http)
 }
 
-/// An HTTP client with Prometheus's TLS settings (`tls_config`), used by scrapes and by
-/// `pmtool`'s API commands.
-pub fn build_http_client(
-    tls: Option<&TlsConfig>,
-    follow_redirects: bool,
-) -> Result<reqwest::Client, ClientError> {
+/// An HTTP client for common/config's settings: TLS (`tls_config`), redirects and
+/// proxies (`proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`).
+/// Authentication and `http_headers` are added per request ([`request_headers`]), since
+/// their files may change.
+pub fn build_http_client(http: &HttpClientConfig) -> Result<reqwest::Client, ClientError> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .http1_only()
         .pool_max_idle_per_host(2)
-        .redirect(if follow_redirects {
+        .redirect(if http.follow_redirects {
             reqwest::redirect::Policy::limited(10)
         } else {
             reqwest::redirect::Policy::none()
         });
-    let default_tls = TlsConfig::default();
-    builder = builder.tls_backend_preconfigured(tls_client_config(tls.unwrap_or(&default_tls))?);
+    for proxy in proxies(http)? {
+        builder = builder.proxy(proxy);
+    }
+    builder = builder.tls_backend_preconfigured(tls_client_config(&http.tls_config)?);
     builder
         .build()
         .map_err(|e| ClientError(format!("building the HTTP client: {e}")))
 }
 
-fn read(
-    path_or_inline: (&Option<String>, &Option<String>),
-    what: &str,
-) -> Result<Option<Vec<u8>>, ClientError> {
-    match path_or_inline {
-        (Some(inline), _) => Ok(Some(inline.as_bytes().to_vec())),
-        (None, Some(file)) => std::fs::read(file)
+/// The proxies of a client: `proxy_url` (all schemes, minus `no_proxy`), or the
+/// environment's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as Go's httpproxy reads them.
+fn proxies(http: &HttpClientConfig) -> Result<Vec<reqwest::Proxy>, ClientError> {
+    let p = &http.proxy;
+    let mut headers = reqwest::header::HeaderMap::new();
+    for (name, values) in &p.proxy_connect_header {
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|e| ClientError(format!("invalid proxy_connect_header name {name:?}: {e}")))?;
+        for value in values {
+            let value = reqwest::header::HeaderValue::from_str(value.expose()).map_err(|e| {
+                ClientError(format!(
+                    "invalid proxy_connect_header value for {name}: {e}"
+                ))
+            })?;
+            headers.append(name.clone(), value);
+        }
+    }
+    let proxy_error =
+        |url: &str, e: reqwest::Error| ClientError(format!("invalid proxy URL {url:?}: {e}"));
+    let finish = |proxy: reqwest::Proxy, no_proxy: &str| {
+        let proxy = proxy.no_proxy(reqwest::NoProxy::from_string(no_proxy));
+        if headers.is_empty() {
+            proxy
+        } else {
+            proxy.headers(headers.clone())
+        }
+    };
+    if p.proxy_from_environment {
+        let env = |upper: &str| {
+            std::env::var(upper)
+                .or_else(|_| std::env::var(upper.to_ascii_lowercase()))
+                .ok()
+                .filter(|v| !v.is_empty())
+        };
+        let no_proxy = env("NO_PROXY").unwrap_or_default();
+        let mut out = Vec::new();
+        if let Some(url) = env("HTTP_PROXY") {
+            out.push(finish(
+                reqwest::Proxy::http(&url).map_err(|e| proxy_error(&url, e))?,
+                &no_proxy,
+            ));
+        }
+        if let Some(url) = env("HTTPS_PROXY") {
+            out.push(finish(
+                reqwest::Proxy::https(&url).map_err(|e| proxy_error(&url, e))?,
+                &no_proxy,
+            ));
+        }
+        return Ok(out);
+    }
+    match &p.proxy_url {
+        Some(url) if !url.raw.is_empty() => {
+            let proxy = reqwest::Proxy::all(url.raw.as_str())
+                .map_err(|e| proxy_error(&url.redacted(), e))?;
+            Ok(vec![finish(proxy, &p.no_proxy)])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// Reads a PEM value given inline or as a file (the `_ref` forms need a secret manager,
+/// which the configuration check refuses before this point).
+fn read(inline: &str, file: &str, what: &str) -> Result<Option<Vec<u8>>, ClientError> {
+    if !inline.is_empty() {
+        return Ok(Some(inline.as_bytes().to_vec()));
+    }
+    if !file.is_empty() {
+        return std::fs::read(file)
             .map(Some)
-            .map_err(|e| ClientError(format!("unable to read {what} file {file}: {e}"))),
-        (None, None) => Ok(None),
+            .map_err(|e| ClientError(format!("unable to read {what} file {file}: {e}")));
+    }
+    Ok(None)
+}
+
+fn rustls_version(v: TlsVersion) -> Option<&'static rustls::SupportedProtocolVersion> {
+    match v {
+        TlsVersion::Tls12 => Some(&rustls::version::TLS12),
+        TlsVersion::Tls13 => Some(&rustls::version::TLS13),
+        _ => None,
     }
 }
 
 fn tls_client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, ClientError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    // Go's defaults: TLS 1.2 to 1.3. TLS 1.0/1.1 do not exist in rustls; a minimum
+    // below 1.2 therefore means 1.2.
+    let min = match tls.min_version {
+        TlsVersion::Tls13 => TlsVersion::Tls13,
+        _ => TlsVersion::Tls12,
+    };
+    let max = match tls.max_version {
+        TlsVersion::Unset => TlsVersion::Tls13,
+        v => v,
+    };
+    if max < TlsVersion::Tls12 {
+        return Err(ClientError(format!(
+            "tls_config max_version {} is not supported (TLS 1.2 is the oldest version offered)",
+            tls.max_version.name()
+        )));
+    }
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> =
+        [TlsVersion::Tls12, TlsVersion::Tls13]
+            .into_iter()
+            .filter(|v| *v >= min && *v <= max)
+            .filter_map(rustls_version)
+            .collect();
+    if versions.is_empty() {
+        return Err(ClientError(format!(
+            "tls_config min_version {} is above max_version {}",
+            tls.min_version.name(),
+            tls.max_version.name()
+        )));
+    }
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| ClientError(format!("TLS settings: {e}")))?;
     let verifier: Arc<dyn ServerCertVerifier> = if tls.insecure_skip_verify {
         Arc::new(AcceptAnyServer(provider.signature_verification_algorithms))
-    } else if let Some(ca) = read((&tls.ca, &tls.ca_file), "CA")? {
+    } else if let Some(ca) = read(&tls.ca, &tls.ca_file, "CA")? {
         let mut roots = rustls::RootCertStore::empty();
+        let mut pinned = Vec::new();
         for cert in CertificateDer::pem_slice_iter(&ca) {
             let cert =
                 cert.map_err(|e| ClientError(format!("unable to parse CA certificate: {e}")))?;
+            pinned.push(cert.clone().into_owned());
             roots
                 .add(cert)
                 .map_err(|e| ClientError(format!("unable to use CA certificate: {e}")))?;
         }
-        rustls::client::WebPkiServerVerifier::builder_with_provider(
+        if pinned.is_empty() {
+            return Err(ClientError(format!(
+                "unable to use specified CA cert {}",
+                if tls.ca_file.is_empty() {
+                    "(inline)"
+                } else {
+                    &tls.ca_file
+                }
+            )));
+        }
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
             Arc::new(roots),
             provider.clone(),
         )
         .build()
-        .map_err(|e| ClientError(format!("unable to use CA certificates: {e}")))?
+        .map_err(|e| ClientError(format!("unable to use CA certificates: {e}")))?;
+        Arc::new(PinnedCa {
+            inner: webpki,
+            pinned,
+            algorithms: provider.signature_verification_algorithms,
+        })
     } else {
         Arc::new(
             rustls_platform_verifier::Verifier::new(provider.clone())
                 .map_err(|e| ClientError(format!("loading the system's trusted CAs: {e}")))?,
         )
     };
-    let verifier: Arc<dyn ServerCertVerifier> = match &tls.server_name {
-        Some(name) if !name.is_empty() => Arc::new(FixedServerName {
+    let verifier: Arc<dyn ServerCertVerifier> = if tls.server_name.is_empty() {
+        verifier
+    } else {
+        Arc::new(FixedServerName {
             inner: verifier,
-            name: ServerName::try_from(name.clone())
-                .map_err(|e| ClientError(format!("invalid server_name {name:?}: {e}")))?,
-        }),
-        _ => verifier,
+            name: ServerName::try_from(tls.server_name.clone()).map_err(|e| {
+                ClientError(format!("invalid server_name {:?}: {e}", tls.server_name))
+            })?,
+        })
     };
     let builder = builder
         .dangerous()
         .with_custom_certificate_verifier(verifier);
-    let cert = read((&tls.cert, &tls.cert_file), "client certificate")?;
-    let key = read((&tls.key, &tls.key_file), "client key")?;
+    let cert = read(&tls.cert, &tls.cert_file, "client certificate")?;
+    let key = read(tls.key.expose(), &tls.key_file, "client key")?;
     match (cert, key) {
         (Some(cert), Some(key)) => {
             let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert)
@@ -131,6 +253,92 @@ fn tls_client_config(tls: &TlsConfig) -> Result<rustls::ClientConfig, ClientErro
         }
         _ => Ok(builder.with_no_client_auth()),
     }
+}
+
+/// Verification against `ca`/`ca_file`, as Go does it: a server certificate that is
+/// itself one of the pinned certificates is trusted even when it is a CA certificate
+/// (what `openssl req -x509` makes), as long as its validity period and names fit —
+/// webpki alone refuses a CA certificate as an end entity.
+#[derive(Debug)]
+struct PinnedCa {
+    inner: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for PinnedCa {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self
+            .inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            // webpki's CaUsedAsEndEntity (and any other chain complaint): Go trusts a
+            // certificate found in the pool itself.
+            Err(rustls::Error::InvalidCertificate(_))
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
+                verify_pinned(end_entity, server_name, now)?;
+                Ok(ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// The checks Go's `x509.Verify` still makes on a pinned certificate: its validity
+/// period and the server name (DNS or IP subject alternative names).
+fn verify_pinned(
+    der: &CertificateDer<'_>,
+    server_name: &ServerName<'_>,
+    now: UnixTime,
+) -> Result<(), rustls::Error> {
+    use rustls::CertificateError;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+    let now = now.as_secs() as i64;
+    let validity = cert.validity();
+    if now < validity.not_before.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(
+            CertificateError::NotValidYet,
+        ));
+    }
+    if now > validity.not_after.timestamp() {
+        return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    let ee = rustls::server::ParsedCertificate::try_from(der)?;
+    rustls::client::verify_server_name(&ee, server_name)
 }
 
 /// `insecure_skip_verify: true`: any server certificate (signatures still checked).
@@ -215,42 +423,73 @@ impl ServerCertVerifier for FixedServerName {
     }
 }
 
-/// The `Authorization` header value of a job, read fresh (password files can rotate).
-pub fn authorization(job: &ScrapeConfig) -> Result<Option<String>, String> {
-    authorization_header(job.basic_auth.as_ref(), job.authorization.as_ref())
-}
-
-/// The `Authorization` header value for `basic_auth` or `authorization` settings.
-pub fn authorization_header(
-    basic_auth: Option<&promconfig::BasicAuth>,
-    authorization: Option<&promconfig::Authorization>,
-) -> Result<Option<String>, String> {
+/// The `Authorization` header value for `basic_auth` or `authorization` settings
+/// (`bearer_token` became an `authorization` when the configuration was checked).
+pub fn authorization_header(http: &HttpClientConfig) -> Result<Option<String>, String> {
     use base64::Engine;
     let encode = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    if let Some(auth) = basic_auth {
-        let user = match &auth.username_file {
-            Some(f) => read_secret(f)?,
-            None => auth.username.clone(),
+    if let Some(auth) = &http.basic_auth {
+        let user = if auth.username_file.is_empty() {
+            auth.username.clone()
+        } else {
+            read_secret(&auth.username_file)?
         };
-        let password = match (&auth.password, &auth.password_file) {
-            (Some(p), _) => p.clone(),
-            (None, Some(f)) => read_secret(f)?,
-            (None, None) => String::new(),
+        let password = if auth.password_file.is_empty() {
+            auth.password.expose().to_string()
+        } else {
+            read_secret(&auth.password_file)?
         };
         return Ok(Some(format!(
             "Basic {}",
             encode(format!("{user}:{password}").as_bytes())
         )));
     }
-    if let Some(auth) = authorization {
-        let credentials = match (&auth.credentials, &auth.credentials_file) {
-            (Some(c), _) => c.clone(),
-            (None, Some(f)) => read_secret(f)?,
-            (None, None) => String::new(),
+    if let Some(auth) = &http.authorization {
+        let credentials = if auth.credentials_file.is_empty() {
+            auth.credentials.expose().to_string()
+        } else {
+            read_secret(&auth.credentials_file)?
         };
-        return Ok(Some(format!("{} {credentials}", auth.kind)));
+        let kind = if auth.kind.is_empty() {
+            "Bearer"
+        } else {
+            &auth.kind
+        };
+        return Ok(Some(format!("{kind} {credentials}")));
+    }
+    if !http.bearer_token.is_empty() {
+        return Ok(Some(format!("Bearer {}", http.bearer_token.expose())));
+    }
+    if !http.bearer_token_file.is_empty() {
+        return Ok(Some(format!(
+            "Bearer {}",
+            read_secret(&http.bearer_token_file)?
+        )));
     }
     Ok(None)
+}
+
+/// The headers every request of this client carries: `Authorization` and
+/// `http_headers` (values, secrets, and files read now).
+pub fn request_headers(http: &HttpClientConfig) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    if let Some(auth) = authorization_header(http)? {
+        out.push(("Authorization".to_string(), auth));
+    }
+    for (name, header) in &http.http_headers {
+        for value in &header.values {
+            out.push((name.clone(), value.clone()));
+        }
+        for secret in &header.secrets {
+            out.push((name.clone(), secret.expose().to_string()));
+        }
+        for file in &header.files {
+            let value = std::fs::read_to_string(file)
+                .map_err(|e| format!("unable to read headers file {file}: {e}"))?;
+            out.push((name.clone(), value.trim().to_string()));
+        }
+    }
+    Ok(out)
 }
 
 fn read_secret(file: &str) -> Result<String, String> {
@@ -265,10 +504,7 @@ mod tests {
 
     #[test]
     fn accept_header_matches_prometheus_3() {
-        let protocols: Vec<String> = SCRAPE_PROTOCOLS[..4]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let protocols = promconfig::DEFAULT_SCRAPE_PROTOCOLS;
         assert_eq!(
             accept_header(&protocols),
             "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"

@@ -11,7 +11,9 @@ mod relabel;
 mod scrape_loop;
 mod target;
 
-pub use client::{accept_header, authorization_header, build_http_client, ClientError};
+pub use client::{
+    accept_header, authorization_header, build_http_client, request_headers, ClientError,
+};
 pub use manager::{ActiveTarget, LocalSource, Manager};
 pub use relabel::relabel;
 pub use scrape_loop::{MetricMetadata, TargetStatus};

@@ -7,13 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use model::Labels;
-use promconfig::{Config, ScrapeConfig, StaticConfig};
+use promconfig::{Config, ScrapeConfig, TargetGroup};
 
 use crate::scrape_loop::{ScrapeLoop, Target, TargetStatus};
 
 struct RunningTarget {
     target: Target,
     status: Arc<Mutex<TargetStatus>>,
+    forced_error: Arc<Mutex<Option<String>>>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -23,7 +24,10 @@ struct Pool {
     /// Whether this pool is the built-in self-scrape (served by the local source).
     builtin: bool,
     targets: BTreeMap<Labels, RunningTarget>,
+    /// Targets dropped by relabeling: at most `keep_dropped_targets` of them kept (all
+    /// when 0), and how many there were.
     dropped: Vec<Labels>,
+    dropped_count: usize,
     watcher: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -44,6 +48,7 @@ pub struct Manager {
     pools: Mutex<BTreeMap<String, Pool>>,
     local: Mutex<Option<LocalSource>>,
     start_timestamps: std::sync::atomic::AtomicBool,
+    target_limit_exceeded: std::sync::atomic::AtomicU64,
 }
 
 /// Produces a scrape body in-process: `(Content-Type, body)`.
@@ -56,6 +61,7 @@ impl Manager {
             pools: Mutex::new(BTreeMap::new()),
             local: Mutex::new(None),
             start_timestamps: std::sync::atomic::AtomicBool::new(false),
+            target_limit_exceeded: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -110,13 +116,14 @@ impl Manager {
                 builtin: config.builtin,
                 targets: BTreeMap::new(),
                 dropped: Vec::new(),
+                dropped_count: 0,
                 watcher: None,
             };
             // Fingerprint before reading, so that a change after this point is noticed.
             let files = fingerprint(&job);
             let groups = discover(&job);
             self.sync_targets(&mut pool, &groups);
-            if !job.file_sd_configs.is_empty() {
+            if !job.sd.file_sd_configs.is_empty() {
                 pool.watcher = Some(tokio::spawn(watch_files(
                     Arc::downgrade(self),
                     Arc::clone(&job),
@@ -138,18 +145,25 @@ impl Manager {
         };
         let mut wanted: BTreeMap<Labels, Target> = BTreeMap::new();
         pool.dropped.clear();
+        pool.dropped_count = 0;
+        let keep_dropped = job.keep_dropped_targets as usize;
         for labels in discovered {
-            match crate::target::resolve(job, labels) {
+            let dropped = match crate::target::resolve(job, labels) {
                 Ok((Some((target_labels, meta)), pre)) => {
                     wanted
                         .entry(target_labels.clone())
                         .or_insert_with(|| Target::new(target_labels, pre, &meta));
+                    continue;
                 }
-                Ok((None, pre)) => pool.dropped.push(pre),
+                Ok((None, pre)) => pre,
                 Err(e) => {
                     tracing::warn!(job = %job.job_name, err = %e, "dropping a target");
-                    pool.dropped.push(labels.clone());
+                    labels.clone()
                 }
+            };
+            pool.dropped_count += 1;
+            if keep_dropped == 0 || pool.dropped.len() < keep_dropped {
+                pool.dropped.push(dropped);
             }
         }
         let gone: Vec<Labels> = pool
@@ -180,6 +194,7 @@ impl Manager {
                 .start_timestamps
                 .load(std::sync::atomic::Ordering::Relaxed);
             let status = Arc::clone(&scrape.status);
+            let forced_error = Arc::clone(&scrape.forced_error);
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(scrape.run(stop_rx));
             pool.targets.insert(
@@ -187,11 +202,33 @@ impl Manager {
                 RunningTarget {
                     target,
                     status,
+                    forced_error,
                     stop,
                     task,
                 },
             );
         }
+        // target_limit: over it, every target of the pool fails with Prometheus's error
+        // (no scrape is made) until the pool is back under it.
+        let limit = job.target_limit as usize;
+        let forced = (limit > 0 && pool.targets.len() > limit).then(|| {
+            self.target_limit_exceeded
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!(
+                "target_limit exceeded (number of targets: {}, limit: {limit})",
+                pool.targets.len()
+            )
+        });
+        for t in pool.targets.values() {
+            *t.forced_error.lock().unwrap_or_else(|p| p.into_inner()) = forced.clone();
+        }
+    }
+
+    /// How many times a pool was found over its `target_limit`
+    /// (`prometheus_target_scrape_pool_exceeded_target_limit_total`).
+    pub fn target_limit_exceeded_total(&self) -> u64 {
+        self.target_limit_exceeded
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Every running target.
@@ -213,7 +250,17 @@ impl Manager {
         out
     }
 
-    /// Targets dropped by relabeling, per pool, with their discovered labels.
+    /// How many targets relabeling dropped, per pool (all of them, also those not kept
+    /// because of `keep_dropped_targets`).
+    pub fn dropped_target_counts(&self) -> BTreeMap<String, usize> {
+        self.lock()
+            .iter()
+            .map(|(name, pool)| (name.clone(), pool.dropped_count))
+            .collect()
+    }
+
+    /// Targets dropped by relabeling, per pool, with their discovered labels (at most
+    /// `keep_dropped_targets` per pool when that is set).
     pub fn dropped_targets(&self) -> Vec<(String, Labels)> {
         let pools = self.lock();
         pools
@@ -264,10 +311,10 @@ fn same_job(a: &ScrapeConfig, b: &ScrapeConfig) -> bool {
 /// cannot be read or parsed is logged and contributes no targets.
 fn discover(job: &ScrapeConfig) -> Vec<Labels> {
     let mut out = Vec::new();
-    for group in &job.static_configs {
+    for group in job.sd.static_configs.iter().flatten() {
         add_group(&mut out, group, None);
     }
-    for sd in &job.file_sd_configs {
+    for sd in job.sd.file_sd_configs.iter().flatten() {
         for pattern in &sd.files {
             for path in expand(pattern) {
                 match read_groups(&path) {
@@ -284,12 +331,12 @@ fn discover(job: &ScrapeConfig) -> Vec<Labels> {
     out
 }
 
-fn add_group(out: &mut Vec<Labels>, group: &StaticConfig, file: Option<&str>) {
+fn add_group(out: &mut Vec<Labels>, group: &TargetGroup, file: Option<&str>) {
     for address in &group.targets {
         let mut pairs: Vec<(String, String)> = group
             .labels
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.0.clone(), v.clone()))
             .collect();
         pairs.push(("__address__".into(), address.clone()));
         if let Some(f) = file {
@@ -327,30 +374,26 @@ fn expand(pattern: &str) -> Vec<String> {
     out
 }
 
-/// A file SD file: a JSON or YAML list of `{targets: [...], labels: {...}}`.
-fn read_groups(path: &str) -> Result<Vec<StaticConfig>, String> {
+/// A file SD file: a JSON or YAML list of `{targets: [...], labels: {...}}`, read with
+/// the same rules as the configuration (yaml.v2; JSON is YAML).
+fn read_groups(path: &str) -> Result<Vec<TargetGroup>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
+    let mut groups: Vec<Option<TargetGroup>> = Vec::new();
+    goyaml::from_str(&text, &mut groups).map_err(|e| format!("parsing {path}: {e}"))?;
+    if groups.iter().any(Option::is_none) {
+        return Err(format!("parsing {path}: nil target group item found"));
     }
-    serde_saphyr::from_str(&text).map_err(|e| {
-        let msg = e.to_string();
-        format!(
-            "parsing {path}: {}",
-            msg.lines()
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("error: ")
-        )
-    })
+    Ok(groups.into_iter().flatten().collect())
 }
 
 type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
 
 /// What identifies the current contents of a job's file SD files without reading them.
 fn fingerprint(job: &ScrapeConfig) -> Fingerprint {
-    job.file_sd_configs
+    job.sd
+        .file_sd_configs
         .iter()
+        .flatten()
         .flat_map(|c| c.files.iter().flat_map(|p| expand(p)))
         .map(|f| {
             let meta = std::fs::metadata(&f).ok();
@@ -369,8 +412,10 @@ async fn watch_files(
     initial: Fingerprint,
 ) {
     let refresh = job
+        .sd
         .file_sd_configs
         .iter()
+        .flatten()
         .map(|c| c.refresh_interval.0)
         .min()
         .unwrap_or(Duration::from_secs(300));

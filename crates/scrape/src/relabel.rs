@@ -27,6 +27,8 @@ fn apply(cfg: &RelabelConfig, lb: &mut LabelsBuilder) -> bool {
     let val = values.join(&cfg.separator);
     let regex = cfg.regex.regex();
     match cfg.action {
+        // Refused when the configuration is checked; a step without an action does nothing.
+        RelabelAction::Unset => {}
         RelabelAction::Drop => return !regex.is_match(&val),
         RelabelAction::Keep => return regex.is_match(&val),
         RelabelAction::DropEqual => return lb.get(&cfg.target_label).unwrap_or("") != val,

@@ -211,6 +211,9 @@ pub(crate) struct ScrapeLoop {
     pub local: Option<crate::manager::LocalSource>,
     /// Store OpenMetrics `_created` times as the samples' start timestamps.
     pub start_timestamps: bool,
+    /// An error that fails every scrape of this loop without fetching (the pool is over
+    /// its `target_limit`), set by the manager.
+    pub forced_error: Arc<Mutex<Option<String>>>,
 }
 
 const REPORT_SERIES: [&str; 5] = [
@@ -228,7 +231,12 @@ impl ScrapeLoop {
         target: Target,
         db: Arc<tsdb::Db>,
     ) -> Self {
-        let accept = crate::client::accept_header(job.scrape_protocols.as_deref().unwrap_or(&[]));
+        let accept = crate::client::accept_header(
+            &job.scrape_protocols
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>(),
+        );
         let status = Arc::new(Mutex::new(TargetStatus {
             scrape_url: target.url.clone(),
             health: "unknown",
@@ -251,6 +259,7 @@ impl ScrapeLoop {
             accept,
             local: None,
             start_timestamps: false,
+            forced_error: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -298,7 +307,15 @@ impl ScrapeLoop {
     pub async fn scrape_once(&mut self) {
         let started = Instant::now();
         let t = now_ms();
-        let fetched = self.fetch().await;
+        let forced = self
+            .forced_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let fetched = match forced {
+            Some(e) => Err(e),
+            None => self.fetch().await,
+        };
         let result = match fetched {
             Ok((body, format)) => self.ingest(&body, format, t),
             Err(e) => Err(e),
@@ -453,14 +470,14 @@ impl ScrapeLoop {
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 format!("{}", timeout.as_secs_f64()),
             );
-        if let Some(auth) = crate::client::authorization(&self.job)? {
-            request = request.header("Authorization", auth);
+        for (name, value) in crate::client::request_headers(&self.job.http)? {
+            request = request.header(name, value);
         }
         let mut response = request.send().await.map_err(describe)?;
         if !response.status().is_success() {
             return Err(format!("server returned HTTP status {}", response.status()));
         }
-        let limit = self.job.body_size_limit.unwrap_or_default().0;
+        let limit = self.job.body_size_limit.0;
         let content_type = response
             .headers()
             .get("content-type")
@@ -500,7 +517,7 @@ impl ScrapeLoop {
         }
         let format = match Format::from_content_type(&content_type) {
             Some(f) => f,
-            None => match self.job.fallback_scrape_protocol.as_deref() {
+            None => match self.job.fallback_scrape_protocol.as_ref().map(|p| p.as_str()) {
                 Some(p) if p.starts_with("OpenMetrics") => Format::OpenMetrics,
                 Some(p) if p.starts_with("PrometheusText") => Format::PrometheusText,
                 _ => {
@@ -524,7 +541,7 @@ impl ScrapeLoop {
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
         };
-        let limit = job.sample_limit.unwrap_or(0);
+        let limit = job.sample_limit;
         let mut created =
             (self.start_timestamps && format == Format::OpenMetrics).then(CreatedTimes::default);
         for entry in exposition::Parser::new(body, format) {
@@ -620,15 +637,15 @@ impl ScrapeLoop {
 
 fn check_label_limits(job: &ScrapeConfig, labels: &Labels) -> Result<(), String> {
     let metric = labels.metric_name().unwrap_or("");
-    let count_limit = job.label_limit.unwrap_or(0);
+    let count_limit = job.label_limit;
     if count_limit > 0 && labels.len() as u64 > count_limit {
         return Err(format!(
             "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {count_limit})",
             labels.len()
         ));
     }
-    let name_limit = job.label_name_length_limit.unwrap_or(0);
-    let value_limit = job.label_value_length_limit.unwrap_or(0);
+    let name_limit = job.label_name_length_limit;
+    let value_limit = job.label_value_length_limit;
     for l in labels.iter() {
         if name_limit > 0 && l.name.len() as u64 > name_limit {
             return Err(format!(

@@ -309,10 +309,19 @@ async fn tls_exporter(dir: &Path) -> std::net::SocketAddr {
     for f in ["server.crt", "server.key"] {
         std::fs::copy(conformance.join(f), dir.join(f)).unwrap();
     }
+    tls_exporter_with(dir, &dir.join("server.crt"), &dir.join("server.key")).await
+}
+
+/// A TLS target serving `secure_metric 42` with the given certificate and key.
+async fn tls_exporter_with(dir: &Path, cert: &Path, key: &Path) -> std::net::SocketAddr {
     let web = dir.join("web.yml");
     std::fs::write(
         &web,
-        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\n",
+            cert.display(),
+            key.display()
+        ),
     )
     .unwrap();
     let handle =
@@ -489,4 +498,183 @@ async fn openmetrics_created_lines_become_start_timestamps_when_asked() {
         "{off:?}"
     );
     assert_eq!(off.5, 1);
+}
+
+/// Scrapes `yaml` until every target has been scraped once; returns the manager.
+async fn scrape_all(yaml: &str, dir: &Path, db: &Arc<tsdb::Db>) -> Arc<scrape::Manager> {
+    let manager = scrape::Manager::new(Arc::clone(db));
+    manager.apply(&config(yaml, dir));
+    eventually("every target scraped", || {
+        let targets = manager.active_targets();
+        !targets.is_empty() && targets.iter().all(|t| t.status.last_scrape.is_some())
+    })
+    .await;
+    manager
+}
+
+fn status_of(manager: &scrape::Manager, job: &str) -> scrape::TargetStatus {
+    manager
+        .active_targets()
+        .into_iter()
+        .find(|t| t.scrape_pool == job)
+        .unwrap_or_else(|| panic!("no target in {job}"))
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_go_through_the_configured_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    // The "proxy" answers forwarded requests itself and records what it was asked.
+    let proxy = exporter(false).await;
+    proxy.serve(Some("text/plain; version=0.0.4"), "via_proxy 1\n");
+    let direct = exporter(false).await;
+    direct.serve(Some("text/plain; version=0.0.4"), "direct 1\n");
+    // Nothing listens on 127.0.0.2:9 (discard): only a proxy can make that scrape work.
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: proxied\n    scrape_interval: 100ms\n    proxy_url: http://{proxy}\n    static_configs:\n      - targets: ['127.0.0.2:9']\n  - job_name: bypass\n    scrape_interval: 100ms\n    proxy_url: http://127.0.0.1:9\n    no_proxy: 127.0.0.1\n    static_configs:\n      - targets: ['{direct}']\n",
+        proxy = proxy.addr,
+        direct = direct.addr,
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let proxied = status_of(&manager, "proxied");
+    assert_eq!(proxied.health, "up", "{}", proxied.last_error);
+    let head = proxy.seen_headers.lock().unwrap().clone();
+    assert!(
+        head.starts_with("GET http://127.0.0.2:9/metrics HTTP/1.1"),
+        "the proxy saw: {head}"
+    );
+    assert_eq!(last_value(&db, &[eq("__name__", "via_proxy")]), Some(1.0));
+    // no_proxy: the dead proxy is bypassed for 127.0.0.1.
+    let bypass = status_of(&manager, "bypass");
+    assert_eq!(bypass.health, "up", "{}", bypass.last_error);
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_through_a_proxy_sends_connect_with_the_configured_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let proxy = exporter(false).await;
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: tunnel\n    scheme: https\n    scrape_interval: 100ms\n    proxy_url: http://{}\n    proxy_connect_header:\n      X-Proxy-Token: [s3cret]\n    static_configs:\n      - targets: ['127.0.0.2:9443']\n",
+        proxy.addr
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let head = proxy.seen_headers.lock().unwrap().clone();
+    assert!(
+        head.starts_with("CONNECT 127.0.0.2:9443 HTTP/1.1"),
+        "the proxy saw: {head}"
+    );
+    assert!(
+        head.to_ascii_lowercase().contains("x-proxy-token: s3cret"),
+        "the proxy saw: {head}"
+    );
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_limit_fails_the_whole_pool_and_dropped_targets_are_capped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let target = exporter(false).await;
+    target.serve(Some("text/plain; version=0.0.4"), "m 1\n");
+    let port = target.addr.port();
+    // Three targets, limit two: every target of the pool fails, none is fetched.
+    // Four more are dropped by relabeling, of which two are kept for the API.
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: limited\n    scrape_interval: 100ms\n    target_limit: 2\n    keep_dropped_targets: 2\n    static_configs:\n      - targets: ['127.0.0.1:{port}', 'localhost:{port}']\n        labels: {{copy: a}}\n      - targets: ['127.0.0.1:{port}']\n        labels: {{copy: b}}\n      - targets: ['d1:1', 'd2:1', 'd3:1', 'd4:1']\n        labels: {{drop: yes}}\n    relabel_configs:\n      - source_labels: [drop]\n        regex: 'yes'\n        action: drop\n  - job_name: fine\n    scrape_interval: 100ms\n    target_limit: 5\n    static_configs:\n      - targets: ['{}']\n",
+        target.addr
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let limited: Vec<_> = manager
+        .active_targets()
+        .into_iter()
+        .filter(|t| t.scrape_pool == "limited")
+        .collect();
+    assert_eq!(limited.len(), 3);
+    for t in &limited {
+        assert_eq!(t.status.health, "down");
+        assert_eq!(
+            t.status.last_error,
+            "target_limit exceeded (number of targets: 3, limit: 2)"
+        );
+    }
+    assert!(manager.target_limit_exceeded_total() >= 1);
+    assert!(db
+        .select(&[eq("__name__", "m"), eq("job", "limited")], 0, i64::MAX)
+        .is_empty());
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "up"), eq("job", "limited")]),
+        Some(0.0)
+    );
+    assert_eq!(status_of(&manager, "fine").health, "up");
+    let dropped: Vec<_> = manager
+        .dropped_targets()
+        .into_iter()
+        .filter(|(pool, _)| pool == "limited")
+        .collect();
+    assert_eq!(dropped.len(), 2, "keep_dropped_targets caps the list");
+    assert_eq!(manager.dropped_target_counts()["limited"], 4);
+    manager.stop().await;
+}
+
+/// A certificate made as exporter-toolkit's docs show (`openssl req -x509`): self-signed
+/// and marked as a CA, for localhost and 127.0.0.1.
+fn self_signed_ca_certificate(dir: &Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let (cert, key) = (dir.join("self.crt"), dir.join("self.key"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .ok()?;
+    status.status.success().then_some((cert, key))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_self_signed_ca_certificate_is_trusted_as_go_trusts_it() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let (cert, key) = self_signed_ca_certificate(dir.path())
+        .expect("openssl (installed by scripts/test) makes the certificate");
+    let addr = tls_exporter_with(dir.path(), &cert, &key).await;
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    let (other_cert, _) = self_signed_ca_certificate(&other).unwrap();
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: pinned\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      ca_file: {cert}\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: wrong_name\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      ca_file: {cert}\n      server_name: elsewhere.example\n    static_configs:\n      - targets: ['{addr}']\n  - job_name: other_pin\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      ca_file: {other}\n    static_configs:\n      - targets: ['{addr}']\n",
+        cert = cert.display(),
+        other = other_cert.display(),
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let pinned = status_of(&manager, "pinned");
+    assert_eq!(pinned.health, "up", "{}", pinned.last_error);
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "secure_metric"), eq("job", "pinned")]),
+        Some(42.0)
+    );
+    // The pin does not excuse a name that does not match, nor another certificate.
+    assert_eq!(status_of(&manager, "wrong_name").health, "down");
+    assert_eq!(status_of(&manager, "other_pin").health, "down");
+    manager.stop().await;
 }

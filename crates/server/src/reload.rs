@@ -94,14 +94,15 @@ impl ConfigState {
     }
 }
 
-/// Loads the file, or the built-in default when there is no file, and says what of it is
-/// not acted on yet.
+/// Loads the file (with its `scrape_config_files`), or the built-in default when there
+/// is no file, and refuses what this server cannot act on yet.
 fn read(
     path: &std::path::Path,
     self_target: &str,
 ) -> Result<promconfig::Config, promconfig::ConfigError> {
     let config = if path.exists() {
-        let config = promconfig::Config::load(path)?;
+        let mut config = promconfig::Config::load(path)?;
+        config.scrape_configs = config.all_scrape_configs()?;
         tracing::info!(file = %path.display(), jobs = config.scrape_configs.len(), "Loaded configuration file");
         config
     } else {
@@ -111,14 +112,120 @@ fn read(
         );
         promconfig::Config::self_scrape(self_target)
     };
-    announce(&config);
+    check_supported(&config).map_err(promconfig::ConfigError::Invalid)?;
     Ok(config)
 }
 
-/// Says what of the configuration is not acted on yet.
-fn announce(config: &promconfig::Config) {
-    let inactive = config.inactive_sections();
-    if !inactive.is_empty() {
-        tracing::warn!(sections = ?inactive, "these configuration sections are accepted but not acted on yet");
+/// The settings of a valid configuration that this server cannot act on yet. Starting
+/// anyway would ignore them silently, so the configuration is refused with what to use
+/// instead. Settings that would have no effect (alerting without any rules to send
+/// alerts from) are accepted.
+pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
+    for job in &config.scrape_configs {
+        let name = &job.job_name;
+        for key in job.sd.configured() {
+            if key != "static_configs" && key != "file_sd_configs" {
+                return Err(format!(
+                    "scrape config with job name {name:?}: {key} is not supported by promethium yet; list the targets in static_configs, or have a tool write them to files read by file_sd_configs"
+                ));
+            }
+        }
+        if job.http.oauth2.is_some() {
+            return Err(format!(
+                "scrape config with job name {name:?}: oauth2 is not supported by promethium yet; use authorization (a bearer token, e.g. from credentials_file) or basic_auth"
+            ));
+        }
+        let tls = &job.http.tls_config;
+        let refs = [
+            (
+                &job.http
+                    .basic_auth
+                    .as_ref()
+                    .map(|b| b.username_ref.clone())
+                    .unwrap_or_default(),
+                "basic_auth.username_ref",
+            ),
+            (
+                &job.http
+                    .basic_auth
+                    .as_ref()
+                    .map(|b| b.password_ref.clone())
+                    .unwrap_or_default(),
+                "basic_auth.password_ref",
+            ),
+            (
+                &job.http
+                    .authorization
+                    .as_ref()
+                    .map(|a| a.credentials_ref.clone())
+                    .unwrap_or_default(),
+                "authorization.credentials_ref",
+            ),
+            (&tls.ca_ref, "tls_config.ca_ref"),
+            (&tls.cert_ref, "tls_config.cert_ref"),
+            (&tls.key_ref, "tls_config.key_ref"),
+        ];
+        for (value, key) in refs {
+            if !value.is_empty() {
+                return Err(format!(
+                    "scrape config with job name {name:?}: {key} needs a secret manager, which promethium does not have; use the _file form"
+                ));
+            }
+        }
+        if job
+            .scrape_protocols
+            .iter()
+            .any(|p| p.as_str() == "PrometheusProto")
+            || job
+                .fallback_scrape_protocol
+                .as_ref()
+                .is_some_and(|p| p.as_str() == "PrometheusProto")
+        {
+            return Err(format!(
+                "scrape config with job name {name:?}: the PrometheusProto scrape protocol is not supported by promethium yet; list only text protocols in scrape_protocols (and leave scrape_native_histograms off)"
+            ));
+        }
     }
+    let rule_files: Vec<String> = config
+        .rule_files
+        .iter()
+        .filter(|pattern| !promconfig::glob(pattern).is_empty())
+        .cloned()
+        .collect();
+    if !rule_files.is_empty() {
+        return Err(format!(
+            "rule_files: rule evaluation is not supported by promethium yet ({}); remove them from this configuration and evaluate them elsewhere",
+            rule_files.join(", ")
+        ));
+    }
+    if !config.alerting.alertmanagers.is_empty() {
+        tracing::info!("alerting: no rule files are loaded, so no alerts are sent to the configured Alertmanagers");
+    }
+    for (section, present) in [
+        ("remote_write", !config.remote_write.is_empty()),
+        ("remote_read", !config.remote_read.is_empty()),
+    ] {
+        if present {
+            return Err(format!(
+                "{section} is not supported by promethium yet; remove the section (data can be read from promethium's query API or federated by another server)"
+            ));
+        }
+    }
+    if config.tracing.is_set() {
+        return Err("tracing: sending traces is not supported by promethium yet; remove the tracing section".into());
+    }
+    if config.storage.out_of_order_time_window() > std::time::Duration::ZERO {
+        return Err("storage.tsdb.out_of_order_time_window: out-of-order ingestion is not supported by promethium yet; remove the setting (out-of-order samples are then refused and counted)".into());
+    }
+    if !config.global.query_log_file.is_empty() {
+        return Err("global.query_log_file: the query log is not supported by promethium yet; remove the setting".into());
+    }
+    if config
+        .scrape_configs
+        .iter()
+        .any(|j| !j.scrape_failure_log_file.is_empty())
+    {
+        return Err("scrape_failure_log_file: the scrape failure log is not supported by promethium yet; remove the setting".into());
+    }
+    Ok(())
 }

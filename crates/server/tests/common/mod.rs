@@ -48,7 +48,11 @@ impl Drop for Server {
 
 impl Server {
     pub fn start(dir: &Path, args: &[&str]) -> Server {
-        let port = free_port();
+        Self::start_on(dir, free_port(), args)
+    }
+
+    /// Starts the server on a port chosen beforehand (for configs that name it).
+    pub fn start_on(dir: &Path, port: u16, args: &[&str]) -> Server {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let log = dir.join(format!("server-{port}.log"));
         let child = Command::new(promethium_bin())

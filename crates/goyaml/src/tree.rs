@@ -1,0 +1,409 @@
+//! The node tree: granit-parser's events folded into nodes with their line, scalars
+//! resolved as yaml.v2 resolves them, aliases expanded within bounds.
+
+use std::collections::HashMap;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+/// Deepest nesting of sequences and mappings accepted (decoding recurses per level).
+pub const MAX_DEPTH: usize = 256;
+/// Most nodes a document may hold once aliases are expanded.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// One YAML node with the (1-based) line it starts on.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub line: usize,
+    pub kind: NodeKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Scalar {
+    /// The scalar's text as written (after YAML unescaping).
+    pub text: String,
+    pub resolved: Resolved,
+}
+
+/// The type yaml.v2 resolves a scalar to (its implicit or explicit tag).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved {
+    Null,
+    Bool(bool),
+    Int(i128),
+    Float(f64),
+    Str,
+    /// `!!binary`: base64 text, decoded when the value is used.
+    Binary,
+    /// The merge key `<<`.
+    Merge,
+}
+
+/// Parses the first YAML document of `text`. `Ok(None)` means there is no document (an
+/// empty file), which yaml.v2 treats as "no error, nothing set".
+pub fn parse(text: &str) -> Result<Option<Node>, String> {
+    let mut builder = TreeBuilder::default();
+    for item in Parser::new_from_str(text) {
+        let (event, span) =
+            item.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
+        let line = span.start.line();
+        match event {
+            Event::DocumentEnd | Event::StreamEnd if builder.root.is_some() => break,
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| t.to_string());
+                let node = Node {
+                    line,
+                    kind: NodeKind::Scalar(resolve(&value, style, tag.as_deref())),
+                };
+                builder.count(1)?;
+                builder.push_node(node, 1, anchor);
+            }
+            Event::SequenceStart(_, anchor, _) => builder.open(line, anchor, false)?,
+            Event::MappingStart(_, anchor, _) => builder.open(line, anchor, true)?,
+            Event::SequenceEnd | Event::MappingEnd => builder.close()?,
+            Event::Alias(id) => {
+                let (node, size) = builder
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| format!("yaml: line {line}: unknown anchor referenced"))?;
+                builder.count(size)?;
+                builder.push_node(Node { line, ..node }, size, 0);
+            }
+            _ => {}
+        }
+    }
+    Ok(builder.root)
+}
+
+#[derive(Default)]
+struct TreeBuilder {
+    stack: Vec<Open>,
+    /// Anchored nodes with the number of nodes they hold.
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    nodes: usize,
+}
+
+struct Open {
+    line: usize,
+    anchor: usize,
+    is_map: bool,
+    items: Vec<Node>,
+    size: usize,
+}
+
+impl TreeBuilder {
+    fn count(&mut self, added: usize) -> Result<(), String> {
+        self.nodes = self.nodes.saturating_add(added);
+        if self.nodes > MAX_NODES {
+            return Err("yaml: document contains excessive aliasing".to_string());
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, line: usize, anchor: usize, is_map: bool) -> Result<(), String> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(format!(
+                "yaml: line {line}: exceeded max depth of {MAX_DEPTH}"
+            ));
+        }
+        self.count(1)?;
+        self.stack.push(Open {
+            line,
+            anchor,
+            is_map,
+            items: Vec::new(),
+            size: 1,
+        });
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), String> {
+        let Some(open) = self.stack.pop() else {
+            return Err("yaml: unbalanced collection end".to_string());
+        };
+        let kind = if open.is_map {
+            let mut pairs = Vec::with_capacity(open.items.len() / 2);
+            let mut items = open.items.into_iter();
+            while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                pairs.push((k, v));
+            }
+            NodeKind::Map(pairs)
+        } else {
+            NodeKind::Seq(open.items)
+        };
+        self.push_node(
+            Node {
+                line: open.line,
+                kind,
+            },
+            open.size,
+            open.anchor,
+        );
+        Ok(())
+    }
+
+    fn push_node(&mut self, node: Node, size: usize, anchor: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            Some(open) => {
+                open.items.push(node);
+                open.size = open.size.saturating_add(size);
+            }
+            None => {
+                if self.root.is_none() {
+                    self.root = Some(node);
+                }
+            }
+        }
+    }
+}
+
+/// yaml.v2's `resolve()`: quoted and block scalars are strings; plain scalars follow the
+/// YAML 1.1 rules for null, bool, int and float.
+fn resolve(text: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
+    let scalar = |resolved| Scalar {
+        text: text.to_string(),
+        resolved,
+    };
+    if let Some(tag) = tag {
+        let short = tag
+            .rsplit(':')
+            .next()
+            .unwrap_or(tag)
+            .trim_start_matches('!');
+        return match short {
+            "str" => scalar(Resolved::Str),
+            "binary" => scalar(Resolved::Binary),
+            "null" => scalar(Resolved::Null),
+            "merge" => scalar(Resolved::Merge),
+            _ => resolve(text, ScalarStyle::Plain, None),
+        };
+    }
+    if style != ScalarStyle::Plain {
+        return scalar(Resolved::Str);
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return scalar(Resolved::Null),
+        "<<" => return scalar(Resolved::Merge),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return scalar(Resolved::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return scalar(Resolved::Bool(false))
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return scalar(Resolved::Float(f64::INFINITY))
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return scalar(Resolved::Float(f64::NEG_INFINITY)),
+        ".nan" | ".NaN" | ".NAN" => return scalar(Resolved::Float(f64::NAN)),
+        _ => {}
+    }
+    if let Some(i) = parse_int(text) {
+        return scalar(Resolved::Int(i));
+    }
+    if looks_like_float(text) {
+        if let Ok(f) = text.replace('_', "").parse::<f64>() {
+            return scalar(Resolved::Float(f));
+        }
+    }
+    scalar(Resolved::Str)
+}
+
+fn parse_int(text: &str) -> Option<i128> {
+    let plain = text.replace('_', "");
+    let (negative, digits) = match plain.as_bytes().first()? {
+        b'-' => (true, &plain[1..]),
+        b'+' => (false, &plain[1..]),
+        _ => (false, plain.as_str()),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        i128::from_str_radix(hex, 16).ok()?
+    } else if let Some(bin) = digits.strip_prefix("0b") {
+        i128::from_str_radix(bin, 2).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i128::from_str_radix(oct, 8).ok()?
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        i128::from_str_radix(&digits[1..], 8).ok()?
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse::<i128>().ok()?
+    } else {
+        return None;
+    };
+    Some(if negative { -value } else { value })
+}
+
+fn looks_like_float(text: &str) -> bool {
+    let body = text.trim_start_matches(['+', '-']);
+    !body.is_empty()
+        && body.bytes().any(|b| b.is_ascii_digit())
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+}
+
+impl Node {
+    pub fn is_null(&self) -> bool {
+        matches!(&self.kind, NodeKind::Scalar(s) if s.resolved == Resolved::Null)
+    }
+
+    /// The scalar's text, if this is a scalar.
+    pub fn scalar_text(&self) -> Option<&str> {
+        match &self.kind {
+            NodeKind::Scalar(s) => Some(&s.text),
+            _ => None,
+        }
+    }
+
+    /// yaml.v2's short tag, as it appears in "cannot unmarshal !!str ..." messages.
+    pub fn short_tag(&self) -> &'static str {
+        match &self.kind {
+            NodeKind::Map(_) => "!!map",
+            NodeKind::Seq(_) => "!!seq",
+            NodeKind::Scalar(s) => match s.resolved {
+                Resolved::Null => "!!null",
+                Resolved::Bool(_) => "!!bool",
+                Resolved::Int(_) => "!!int",
+                Resolved::Float(_) => "!!float",
+                Resolved::Str => "!!str",
+                Resolved::Binary => "!!binary",
+                Resolved::Merge => "!!merge",
+            },
+        }
+    }
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`.
+pub fn parse_go_duration(text: &str) -> Option<i64> {
+    let (negative, mut rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let number = &rest[..number_end];
+        if number.is_empty() || number == "." {
+            return None;
+        }
+        let value: f64 = number.parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += value * scale;
+    }
+    if total > i64::MAX as f64 {
+        return None;
+    }
+    let nanos = total.round() as i64;
+    Some(if negative { -nanos } else { nanos })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1s"), Some(1_000_000_000));
+        assert_eq!(parse_go_duration("1.5h"), Some(5_400_000_000_000));
+        assert_eq!(parse_go_duration("1m30s"), Some(90_000_000_000));
+        assert_eq!(parse_go_duration("500ms"), Some(500_000_000));
+        assert_eq!(parse_go_duration("-2us"), Some(-2_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        assert_eq!(parse_go_duration("1x"), None);
+        assert_eq!(parse_go_duration("1"), None);
+        assert_eq!(parse_go_duration(""), None);
+    }
+
+    #[test]
+    fn yaml11_scalars() {
+        let node = parse("a: yes\nb: 'no'\nc: 0x1f\nd: 1.5\ne: ~\nf: 010\ng: !!binary aGk=\n")
+            .unwrap()
+            .unwrap();
+        let NodeKind::Map(pairs) = node.kind else {
+            panic!("not a map")
+        };
+        let resolved: Vec<Resolved> = pairs
+            .iter()
+            .map(|(_, v)| match &v.kind {
+                NodeKind::Scalar(s) => s.resolved.clone(),
+                _ => panic!("not a scalar"),
+            })
+            .collect();
+        assert_eq!(
+            resolved,
+            vec![
+                Resolved::Bool(true),
+                Resolved::Str,
+                Resolved::Int(31),
+                Resolved::Float(1.5),
+                Resolved::Null,
+                Resolved::Int(8),
+                Resolved::Binary,
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_document_is_none() {
+        assert!(parse("").unwrap().is_none());
+        assert!(parse("# only a comment\n").unwrap().is_none());
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let prev = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let err = parse(&doc).unwrap_err();
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let doc = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        // granit-parser's own recursion limit may come first; either way it is an error.
+        let err = parse(&doc).unwrap_err();
+        assert!(
+            err.contains("max depth") || err.contains("recursion limit"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! The files real installs already have: the prometheus.yml that ships with Prometheus,
+//! Debian's /etc/prometheus/prometheus.yml, a short global interval alone, and Debian's
+//! node exporter behind a self-signed certificate and basic auth.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// The prometheus.yml in Prometheus's release tarballs (documentation/examples), with the
+/// target pointed at this test's port.
+fn prometheus_shipped_yml(port: u16) -> String {
+    format!(
+        r#"# my global config
+global:
+  scrape_interval: 15s # Set the scrape interval to every 15 seconds. Default is every 1 minute.
+  evaluation_interval: 15s # Evaluate rules every 15 seconds. The default is every 1 minute.
+  # scrape_timeout is set to the global default (10s).
+
+# Alertmanager configuration
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets:
+          # - alertmanager:9093
+
+# Load rules once and periodically evaluate them according to the global 'evaluation_interval'.
+rule_files:
+  # - "first_rules.yml"
+  # - "second_rules.yml"
+
+# A scrape configuration containing exactly one endpoint to scrape:
+# Here it's Prometheus itself.
+scrape_configs:
+  # The job name is added as a label `job=<job_name>` to any timeseries scraped from this config.
+  - job_name: "prometheus"
+
+    # metrics_path defaults to '/metrics'
+    # scheme defaults to 'http'.
+
+    static_configs:
+      - targets: ["localhost:{port}"]
+       # The label name is added as a label `app=<label_name>` to any timeseries scraped from this config.
+        labels:
+          app: "prometheus"
+"#
+    )
+}
+
+/// Debian's /etc/prometheus/prometheus.yml (package prometheus), target ports adjusted.
+fn debian_yml(port: u16, node_port: u16) -> String {
+    format!(
+        r#"# Sample config for Prometheus.
+
+global:
+  scrape_interval:     15s # Set the scrape interval to every 15 seconds. Default is every 1 minute.
+  evaluation_interval: 15s # Evaluate rules every 15 seconds. The default is every 1 minute.
+  # scrape_timeout is set to the global default (10s).
+
+  # Attach these labels to any time series or alerts when communicating with
+  # external systems (federation, remote storage, Alertmanager).
+  external_labels:
+      monitor: 'example'
+
+# Alertmanager configuration
+alerting:
+  alertmanagers:
+  - static_configs:
+    - targets: ['localhost:9093']
+
+# Load rules once and periodically evaluate them according to the global 'evaluation_interval'.
+rule_files:
+  # - "first_rules.yml"
+  # - "second_rules.yml"
+
+# A scrape configuration containing exactly one endpoint to scrape:
+# Here it's Prometheus itself.
+scrape_configs:
+  # The job name is added as a label `job=<job_name>` to any timeseries scraped from this config.
+  - job_name: 'prometheus'
+
+    # Override the global default and scrape targets from this job every 5 seconds.
+    scrape_interval: 5s
+    scrape_timeout: 5s
+
+    # metrics_path defaults to '/metrics'
+    # scheme defaults to 'http'.
+
+    static_configs:
+      - targets: ['localhost:{port}']
+
+  - job_name: node
+    # If prometheus-node-exporter is installed, grab stats about the local
+    # machine by default.
+    static_configs:
+      - targets: ['localhost:{node_port}']
+"#
+    )
+}
+
+/// Waits until `query` returns a sample with value `want`.
+fn wait_for_value(server: &Server, query: &str, want: f64, within: Duration) {
+    let deadline = Instant::now() + within;
+    let path = format!("/api/v1/query?query={}", urlencode(query));
+    loop {
+        let reply = server.get(&path, &[]);
+        let text = reply.text();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let got = value["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok());
+        if got == Some(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{query} never became {want}: {text}\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn prometheus_shipped_config_starts_and_scrapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        prometheus_shipped_yml(port),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &[]);
+    wait_for_value(
+        &server,
+        r#"up{job="prometheus",app="prometheus"}"#,
+        1.0,
+        Duration::from_secs(40),
+    );
+}
+
+#[test]
+fn a_short_global_interval_alone_is_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &[]);
+    wait_for_value(&server, r#"up{job="self"}"#, 1.0, Duration::from_secs(20));
+    // The timeout in force is the interval (Prometheus: min(10s, interval)).
+    let config = server.get("/api/v1/status/config", &[]).text();
+    assert!(config.contains("scrape_timeout: 1s"), "{config}");
+}
+
+#[test]
+fn debian_config_starts_and_exposes_external_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        debian_yml(port, free_port()),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &[]);
+    wait_for_value(
+        &server,
+        r#"up{job="prometheus"}"#,
+        1.0,
+        Duration::from_secs(20),
+    );
+    let config = server.get("/api/v1/status/config", &[]).text();
+    assert!(config.contains("monitor: example"), "{config}");
+}
+
+#[test]
+fn a_setting_it_cannot_act_on_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "scrape_configs:\n  - job_name: k8s\n    kubernetes_sd_configs:\n      - role: pod\n",
+    )
+    .unwrap();
+    let out = Command::new(promethium_bin())
+        .current_dir(dir.path())
+        .args(["--web.listen-address=127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("kubernetes_sd_configs is not supported by promethium yet"),
+        "{log}"
+    );
+}
+
+/// Debian's node exporter with a web config (self-signed certificate from `openssl req
+/// -x509`, basic auth with a bcrypt hash from `pmtool hash-password`), scraped with the
+/// certificate pinned in `tls_config.ca_file` and the password in `basic_auth`.
+#[test]
+fn scrapes_debian_node_exporter_behind_self_signed_tls_and_basic_auth() {
+    let exporter_bin = Path::new("/usr/bin/prometheus-node-exporter");
+    assert!(
+        exporter_bin.exists(),
+        "scripts/test installs Debian's prometheus-node-exporter"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("node.crt"), dir.path().join("node.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let hash = {
+        let mut child = Command::new(pmtool_bin())
+            .args(["hash-password", "--cost", "4"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"nodepass\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    std::fs::write(
+        dir.path().join("node-web.yml"),
+        format!(
+            "tls_server_config:\n  cert_file: {}\n  key_file: {}\nbasic_auth_users:\n  prom: {hash}\n",
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let node_port = free_port();
+    let node = Command::new(exporter_bin)
+        .args([
+            format!("--web.listen-address=127.0.0.1:{node_port}"),
+            format!(
+                "--web.config.file={}",
+                dir.path().join("node-web.yml").display()
+            ),
+            "--collector.disable-defaults".to_string(),
+            "--collector.loadavg".to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _node = Kill(node);
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: node\n    scheme: https\n    tls_config:\n      ca_file: node.crt\n    basic_auth:\n      username: prom\n      password: nodepass\n    static_configs:\n      - targets: ['localhost:{node_port}']\n  - job_name: node_wrong_password\n    scheme: https\n    tls_config:\n      ca_file: node.crt\n    basic_auth:\n      username: prom\n      password: guess\n    static_configs:\n      - targets: ['localhost:{node_port}']\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &[]);
+    wait_for_value(&server, r#"up{job="node"}"#, 1.0, Duration::from_secs(30));
+    wait_for_value(
+        &server,
+        r#"count(node_load1{job="node"})"#,
+        1.0,
+        Duration::from_secs(10),
+    );
+    wait_for_value(
+        &server,
+        r#"up{job="node_wrong_password"}"#,
+        0.0,
+        Duration::from_secs(10),
+    );
+}
