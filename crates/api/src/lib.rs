@@ -26,6 +26,32 @@ pub struct ApiState {
     pub engine: promql::Engine,
     /// One permit per query allowed to run at once (`--query.max-concurrency`).
     pub query_slots: Arc<tokio::sync::Semaphore>,
+    /// `global.query_log_file`: where every query is logged, if anywhere.
+    pub query_log: Arc<QueryLog>,
+}
+
+/// The query log file in force (reopened on every configuration load, as Prometheus
+/// does, so that rotated files are followed).
+#[derive(Debug, Default)]
+pub struct QueryLog {
+    file: std::sync::RwLock<Option<Arc<scrape::JsonLogFile>>>,
+}
+
+impl QueryLog {
+    /// Opens `path` (closing any previous file); an empty path turns the log off.
+    pub fn set_file(&self, path: &str) -> Result<(), String> {
+        let file = if path.is_empty() {
+            None
+        } else {
+            Some(Arc::new(scrape::JsonLogFile::open(path)?))
+        };
+        *self.file.write().unwrap_or_else(|p| p.into_inner()) = file;
+        Ok(())
+    }
+
+    fn current(&self) -> Option<Arc<scrape::JsonLogFile>> {
+        self.file.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl ApiState {
@@ -41,6 +67,7 @@ impl ApiState {
             scrape,
             engine,
             query_slots: Arc::new(tokio::sync::Semaphore::new(max_concurrency.max(1))),
+            query_log: Arc::new(QueryLog::default()),
         }
     }
 }

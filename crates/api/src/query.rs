@@ -318,8 +318,89 @@ fn error_for(e: QueryError) -> ApiError {
     }
 }
 
+/// Who asked, for the query log's `httpRequest`.
+pub(crate) struct Origin {
+    pub client_ip: String,
+    pub method: String,
+    pub path: String,
+}
+
+impl Origin {
+    fn new(
+        method: &Method,
+        uri: &axum::extract::OriginalUri,
+        peer: Option<&webconfig::PeerAddr>,
+    ) -> Self {
+        Self {
+            client_ip: peer.map(|p| p.0.ip().to_string()).unwrap_or_default(),
+            method: method.to_string(),
+            path: uri.0.path().to_string(),
+        }
+    }
+}
+
+/// Times and counts of one query, as the stats object and the query log report them.
+struct QueryTimings {
+    queue: Duration,
+    eval: Duration,
+    samples: u64,
+    peak: u64,
+}
+
+/// Writes the query log record (`query_log_file`) of one query, as Prometheus's engine
+/// logs it: params, error, stats, span and trace IDs (zero: no tracing), httpRequest.
+fn log_query(
+    state: &crate::ApiState,
+    origin: &Origin,
+    req: &QueryRequest,
+    range: bool,
+    error: Option<&str>,
+    timings: &QueryTimings,
+) {
+    let Some(log) = state.query_log.current() else {
+        return;
+    };
+    let date = |ms: i64| scrape::json_string(&model::time::format_rfc3339_ms(ms));
+    let params = format!(
+        "{{\"end\":{},\"query\":{},\"start\":{},\"step\":{}}}",
+        date(req.end),
+        scrape::json_string(&req.text),
+        date(req.start),
+        if range { req.step / 1000 } else { 0 }
+    );
+    let secs = |d: Duration| d.as_secs_f64();
+    let stats = format!(
+        "{{\"timings\":{{\"evalTotalTime\":{},\"resultSortTime\":0,\"queryPreparationTime\":0,\"innerEvalTime\":{},\"execQueueTime\":{},\"execTotalTime\":{}}},\"samples\":{{\"totalQueryableSamples\":{},\"peakSamples\":{}}}}}",
+        secs(timings.eval),
+        secs(timings.eval),
+        secs(timings.queue),
+        secs(timings.eval + timings.queue),
+        timings.samples,
+        timings.peak
+    );
+    let http = format!(
+        "{{\"clientIP\":{},\"method\":{},\"path\":{}}}",
+        scrape::json_string(&origin.client_ip),
+        scrape::json_string(&origin.method),
+        scrape::json_string(&origin.path)
+    );
+    let mut fields = vec![("params", params)];
+    if let Some(e) = error {
+        fields.push(("error", scrape::json_string(e)));
+    }
+    fields.push(("stats", stats));
+    fields.push(("spanID", scrape::json_string("0000000000000000")));
+    fields.push((
+        "traceID",
+        scrape::json_string("00000000000000000000000000000000"),
+    ));
+    fields.push(("httpRequest", http));
+    log.write("INFO", "engine", "promql query logged", &fields);
+}
+
 async fn run(
     state: Shared,
+    origin: Origin,
     method: Method,
     query: Option<String>,
     body: Bytes,
@@ -381,11 +462,30 @@ async fn run(
             .into_response()
         }
     };
-    let result = match result {
-        Ok(r) => r,
-        Err(e) => return error_for(e).into_response(),
-    };
     let eval_time = started.elapsed();
+    let timings = QueryTimings {
+        queue: queue_time,
+        eval: eval_time,
+        samples: result
+            .as_ref()
+            .map(|r| r.stats.samples_loaded as u64)
+            .unwrap_or(0),
+        peak: result
+            .as_ref()
+            .map(|r| r.stats.peak_samples as u64)
+            .unwrap_or(0),
+    };
+    let result = match result {
+        Ok(r) => {
+            log_query(&state, &origin, &req, range, None, &timings);
+            r
+        }
+        Err(e) => {
+            let error = error_for(e);
+            log_query(&state, &origin, &req, range, Some(&error.message), &timings);
+            return error.into_response();
+        }
+    };
     let mut out = String::with_capacity(256);
     out.push_str("{\"status\":\"success\",\"data\":");
     let mut data = String::new();
@@ -455,20 +555,26 @@ async fn run(
 pub(crate) async fn instant(
     state: Shared,
     method: Method,
+    uri: axum::extract::OriginalUri,
+    peer: Option<axum::Extension<webconfig::PeerAddr>>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(state, method, q, body, false).await
+    let origin = Origin::new(&method, &uri, peer.as_deref());
+    run(state, origin, method, q, body, false).await
 }
 
 /// `/api/v1/query_range`.
 pub(crate) async fn range(
     state: Shared,
     method: Method,
+    uri: axum::extract::OriginalUri,
+    peer: Option<axum::Extension<webconfig::PeerAddr>>,
     RawQuery(q): RawQuery,
     body: Bytes,
 ) -> Response {
-    run(state, method, q, body, true).await
+    let origin = Origin::new(&method, &uri, peer.as_deref());
+    run(state, origin, method, q, body, true).await
 }
 
 /// `/api/v1/format_query`.

@@ -6,6 +6,7 @@
 
 mod cache;
 mod client;
+mod json_log;
 mod manager;
 mod relabel;
 mod scrape_loop;
@@ -14,6 +15,7 @@ mod target;
 pub use client::{
     accept_header, authorization_header, build_http_client, request_headers, ClientError,
 };
+pub use json_log::{json_string, JsonLogFile};
 pub use manager::{ActiveTarget, LocalSource, Manager};
 pub use relabel::relabel;
 pub use scrape_loop::{MetricMetadata, TargetStatus};

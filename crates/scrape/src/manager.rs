@@ -19,8 +19,13 @@ struct RunningTarget {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// Where a pool's scrape failures are logged (`scrape_failure_log_file`), shared with its
+/// loops so that a reload can reopen the file under running targets.
+pub type FailureLogSlot = Arc<Mutex<Option<Arc<crate::JsonLogFile>>>>;
+
 struct Pool {
     job: Arc<ScrapeConfig>,
+    failure_log: FailureLogSlot,
     /// Whether this pool is the built-in self-scrape (served by the local source).
     builtin: bool,
     targets: BTreeMap<Labels, RunningTarget>,
@@ -113,6 +118,7 @@ impl Manager {
             let job = Arc::new(job.clone());
             let mut pool = Pool {
                 job: Arc::clone(&job),
+                failure_log: Arc::new(Mutex::new(None)),
                 builtin: config.builtin,
                 targets: BTreeMap::new(),
                 dropped: Vec::new(),
@@ -131,6 +137,30 @@ impl Manager {
                 )));
             }
             pools.insert(job.job_name.clone(), pool);
+        }
+        // Every load reopens the failure logs (as Prometheus does), so rotated files are
+        // followed; pools naming the same file share it.
+        let mut opened: HashMap<&str, Arc<crate::JsonLogFile>> = HashMap::new();
+        for pool in pools.values() {
+            let path = pool.job.scrape_failure_log_file.as_str();
+            let log = if path.is_empty() {
+                None
+            } else if let Some(log) = opened.get(path) {
+                Some(Arc::clone(log))
+            } else {
+                match crate::JsonLogFile::open(path) {
+                    Ok(log) => {
+                        let log = Arc::new(log);
+                        opened.insert(path, Arc::clone(&log));
+                        Some(log)
+                    }
+                    Err(e) => {
+                        tracing::error!(job = %pool.job.job_name, err = %e, "scrape failure log");
+                        None
+                    }
+                }
+            };
+            *pool.failure_log.lock().unwrap_or_else(|p| p.into_inner()) = log;
         }
     }
 
@@ -193,6 +223,7 @@ impl Manager {
             scrape.start_timestamps = self
                 .start_timestamps
                 .load(std::sync::atomic::Ordering::Relaxed);
+            scrape.failure_log = Arc::clone(&pool.failure_log);
             let status = Arc::clone(&scrape.status);
             let forced_error = Arc::clone(&scrape.forced_error);
             let (stop, stop_rx) = tokio::sync::watch::channel(false);

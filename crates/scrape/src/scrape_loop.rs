@@ -214,6 +214,8 @@ pub(crate) struct ScrapeLoop {
     /// An error that fails every scrape of this loop without fetching (the pool is over
     /// its `target_limit`), set by the manager.
     pub forced_error: Arc<Mutex<Option<String>>>,
+    /// The pool's `scrape_failure_log_file`, if any (swapped on every configuration load).
+    pub failure_log: crate::manager::FailureLogSlot,
 }
 
 const REPORT_SERIES: [&str; 5] = [
@@ -260,6 +262,7 @@ impl ScrapeLoop {
             local: None,
             start_timestamps: false,
             forced_error: Arc::new(Mutex::new(None)),
+            failure_log: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -342,6 +345,22 @@ impl ScrapeLoop {
         self.append_report(t, &values);
         if !error.is_empty() {
             tracing::debug!(url = %self.target.url, err = %error, "scrape failed");
+            let log = self
+                .failure_log
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(log) = log {
+                log.write(
+                    "ERROR",
+                    "scrape",
+                    &error,
+                    &[
+                        ("job_name", crate::json_log::json_string(&self.job.job_name)),
+                        ("target", crate::json_log::json_string(&self.target.url)),
+                    ],
+                );
+            }
         }
         let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
         status.health = if up == 1.0 { "up" } else { "down" };

@@ -157,10 +157,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         }
     }));
     let self_target = self_scrape_target(&flags)?;
+    let query_log = Arc::new(api::QueryLog::default());
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
         Arc::clone(&scrape_manager),
+        Arc::clone(&query_log),
     )?);
     let engine = promql::Engine::new(flags.engine_options());
     let metrics = metrics::ServerMetrics::new(
@@ -212,12 +214,15 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             tracing::warn!(option = f, "Unknown option for --enable-feature");
         }
     }
-    let api_state = Arc::new(api::ApiState::new(
-        Arc::clone(&db),
-        Arc::clone(&scrape_manager),
-        engine,
-        flags.query_max_concurrency,
-    ));
+    let api_state = Arc::new(api::ApiState {
+        query_log,
+        ..api::ApiState::new(
+            Arc::clone(&db),
+            Arc::clone(&scrape_manager),
+            engine,
+            flags.query_max_concurrency,
+        )
+    });
     let app = web::router(state, api::router(api_state));
     let outer = metrics::HttpMetricsLayer {
         metrics: Arc::clone(&metrics),

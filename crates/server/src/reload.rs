@@ -13,6 +13,7 @@ pub struct ConfigState {
     self_target: String,
     current: RwLock<Arc<promconfig::Config>>,
     scrape: Arc<scrape::Manager>,
+    query_log: Arc<api::QueryLog>,
     outcome: RwLock<(bool, SystemTime)>,
     pub last_reload_successful: Gauge,
     pub last_reload_success_timestamp: Gauge,
@@ -25,8 +26,15 @@ impl ConfigState {
         path: PathBuf,
         self_target: &str,
         scrape: Arc<scrape::Manager>,
+        query_log: Arc<api::QueryLog>,
     ) -> anyhow::Result<Self> {
-        let config = read(&path, self_target).map_err(|e| {
+        let loaded = read(&path, self_target).and_then(|config| {
+            query_log
+                .set_file(&config.global.query_log_file)
+                .map_err(promconfig::ConfigError::Invalid)?;
+            Ok(config)
+        });
+        let config = loaded.map_err(|e| {
             anyhow::anyhow!(
                 "error loading config (--config.file={}): {e}",
                 path.display()
@@ -37,6 +45,7 @@ impl ConfigState {
             self_target: self_target.to_string(),
             current: RwLock::new(Arc::new(config)),
             scrape,
+            query_log,
             outcome: RwLock::new((true, SystemTime::now())),
             last_reload_successful: Gauge::default(),
             last_reload_success_timestamp: Gauge::default(),
@@ -61,7 +70,14 @@ impl ConfigState {
 
     /// Re-reads the file. On error the configuration in force is kept.
     pub fn reload(&self) -> Result<(), String> {
-        match read(&self.path, &self.self_target) {
+        let loaded = read(&self.path, &self.self_target).and_then(|config| {
+            // Reopened on every load, as Prometheus does (log rotation).
+            self.query_log
+                .set_file(&config.global.query_log_file)
+                .map_err(promconfig::ConfigError::Invalid)?;
+            Ok(config)
+        });
+        match loaded {
             Ok(config) => {
                 let config = Arc::new(config);
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&config);
@@ -216,16 +232,6 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     }
     if config.storage.out_of_order_time_window() > std::time::Duration::ZERO {
         return Err("storage.tsdb.out_of_order_time_window: out-of-order ingestion is not supported by promethium yet; remove the setting (out-of-order samples are then refused and counted)".into());
-    }
-    if !config.global.query_log_file.is_empty() {
-        return Err("global.query_log_file: the query log is not supported by promethium yet; remove the setting".into());
-    }
-    if config
-        .scrape_configs
-        .iter()
-        .any(|j| !j.scrape_failure_log_file.is_empty())
-    {
-        return Err("scrape_failure_log_file: the scrape failure log is not supported by promethium yet; remove the setting".into());
     }
     Ok(())
 }

@@ -307,3 +307,115 @@ fn scrapes_debian_node_exporter_behind_self_signed_tls_and_basic_auth() {
         Duration::from_secs(10),
     );
 }
+
+/// Waits until the file holds a line for which `check` holds; returns that line.
+fn wait_for_line(
+    path: &Path,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for line in text.lines() {
+            let value: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("{what}: not a JSON line ({e}): {line}"));
+            if check(&value) {
+                return value;
+            }
+        }
+        assert!(Instant::now() < deadline, "{what}: no such line in {text}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn query_log_and_scrape_failure_log_as_json_lines_reopened_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let dead = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!("global:\n  scrape_interval: 1s\n  query_log_file: queries.log\nscrape_configs:\n  - job_name: gone\n    scrape_failure_log_file: failures.log\n    static_configs:\n      - targets: ['127.0.0.1:{dead}']\n"),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &["--web.enable-lifecycle"]);
+    let failure = wait_for_line(
+        &dir.path().join("failures.log"),
+        "scrape failure log",
+        |v| v["job_name"] == "gone",
+    );
+    assert_eq!(failure["level"], "ERROR");
+    assert_eq!(
+        failure["target"],
+        format!("http://127.0.0.1:{dead}/metrics")
+    );
+    assert!(
+        failure["msg"].as_str().is_some_and(|m| !m.is_empty()),
+        "{failure}"
+    );
+
+    let reply = server.get(
+        &format!("/api/v1/query?query={}", urlencode("vector(1)")),
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let logged = wait_for_line(&dir.path().join("queries.log"), "query log", |v| {
+        v["params"]["query"] == "vector(1)"
+    });
+    assert_eq!(logged["msg"], "promql query logged");
+    assert_eq!(logged["httpRequest"]["path"], "/api/v1/query");
+    assert_eq!(logged["httpRequest"]["clientIP"], "127.0.0.1");
+    assert_eq!(logged["params"]["step"], 0);
+    assert!(
+        logged["stats"]["timings"]["evalTotalTime"].is_number(),
+        "{logged}"
+    );
+
+    // Log rotation: the file is moved away; a reload opens a new one.
+    std::fs::rename(
+        dir.path().join("queries.log"),
+        dir.path().join("queries.log.1"),
+    )
+    .unwrap();
+    assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
+    let reply = server.get(
+        &format!(
+            "/api/v1/query_range?query={}&start=0&end=60&step=15",
+            urlencode("vector(2)")
+        ),
+        &[],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let logged = wait_for_line(
+        &dir.path().join("queries.log"),
+        "query log after reload",
+        |v| v["params"]["query"] == "vector(2)",
+    );
+    assert_eq!(logged["params"]["step"], 15);
+    assert_eq!(logged["params"]["start"], "1970-01-01T00:00:00.000Z");
+}
+
+#[test]
+fn scrape_config_files_with_globs_are_scraped() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::create_dir(dir.path().join("jobs.d")).unwrap();
+    std::fs::write(
+        dir.path().join("jobs.d/self.yml"),
+        format!("scrape_configs:\n  - job_name: from_file\n    scrape_interval: 1s\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "scrape_config_files:\n  - jobs.d/*.yml\n",
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &[]);
+    wait_for_value(
+        &server,
+        r#"up{job="from_file"}"#,
+        1.0,
+        Duration::from_secs(20),
+    );
+}
