@@ -5,6 +5,14 @@
 //! `Cow::Borrowed` unless they contain escapes. Every error carries the line and column
 //! where the input stopped making sense, for a target's `lastError`.
 //!
+//! Both grammars accept exactly what Prometheus's own parsers (`model/textparse`) accept.
+//! The text format is lenient (blanks between any tokens, optional commas between labels,
+//! no final newline needed, unsigned integer millisecond timestamps). OpenMetrics is
+//! lexically strict (single spaces, `# EOF`) but, like Prometheus, checks no family
+//! structure: metadata may repeat or interleave and sample names need no type suffix, so
+//! `# TYPE foo_total counter` with `foo_total` samples parses. Metadata entries come out
+//! as written; a caller keeping metadata per name takes them as they come.
+//!
 //! ```
 //! use exposition::{Entry, Format, Parser};
 //! let body = "# TYPE up gauge\nup{job=\"node\"} 1 1700000000000\n";
@@ -19,9 +27,11 @@
 //! ```
 
 mod parser;
+mod protobuf;
 mod value;
 
 pub use parser::{Entry, Exemplar, Parser, Sample};
+pub use protobuf::{protobuf_to_text, MAX_MESSAGE_BYTES};
 pub use value::parse_float;
 
 use std::borrow::Cow;
@@ -46,6 +56,23 @@ impl Format {
             "application/openmetrics-text" => Some(Format::OpenMetrics),
             _ => None,
         }
+    }
+
+    /// Whether a `Content-Type` is the delimited protobuf exposition
+    /// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+    /// encoding=delimited`), which [`protobuf_to_text`] turns into the text format.
+    pub fn is_protobuf(content_type: &str) -> bool {
+        let mut parts = content_type
+            .split(';')
+            .map(|p| p.trim().to_ascii_lowercase());
+        if parts.next().as_deref() != Some("application/vnd.google.protobuf") {
+            return false;
+        }
+        let params: Vec<String> = parts.collect();
+        params
+            .iter()
+            .any(|p| p == "proto=io.prometheus.client.metricfamily")
+            && params.iter().any(|p| p == "encoding=delimited")
     }
 }
 
@@ -78,17 +105,18 @@ impl MetricType {
         }
     }
 
-    fn parse(word: &str, format: Format) -> Option<MetricType> {
+    /// The type a `# TYPE` line names: exactly one of the format's words, nothing around it.
+    fn parse(word: &[u8], format: Format) -> Option<MetricType> {
         Some(match (word, format) {
-            ("counter", _) => MetricType::Counter,
-            ("gauge", _) => MetricType::Gauge,
-            ("histogram", _) => MetricType::Histogram,
-            ("summary", _) => MetricType::Summary,
-            ("untyped", Format::PrometheusText) => MetricType::Unknown,
-            ("unknown", Format::OpenMetrics) => MetricType::Unknown,
-            ("gaugehistogram", Format::OpenMetrics) => MetricType::GaugeHistogram,
-            ("info", Format::OpenMetrics) => MetricType::Info,
-            ("stateset", Format::OpenMetrics) => MetricType::StateSet,
+            (b"counter", _) => MetricType::Counter,
+            (b"gauge", _) => MetricType::Gauge,
+            (b"histogram", _) => MetricType::Histogram,
+            (b"summary", _) => MetricType::Summary,
+            (b"untyped", Format::PrometheusText) => MetricType::Unknown,
+            (b"unknown", Format::OpenMetrics) => MetricType::Unknown,
+            (b"gaugehistogram", Format::OpenMetrics) => MetricType::GaugeHistogram,
+            (b"info", Format::OpenMetrics) => MetricType::Info,
+            (b"stateset", Format::OpenMetrics) => MetricType::StateSet,
             _ => return None,
         })
     }

@@ -1,8 +1,19 @@
-//! The line parser shared by the text format and OpenMetrics, with their differences
-//! (timestamps in milliseconds or seconds, `# EOF`, UNIT, exemplars, strict metadata).
+//! The line parsers of the text format and OpenMetrics. Each accepts what Prometheus's own
+//! (`promparse.go`, `openmetricsparse.go` and their lexers) accepts and refuses what they
+//! refuse; only the error messages are ours, with the line and column.
+//!
+//! The text format is lenient: blanks (spaces and tabs) may separate any two tokens, lines
+//! may be blank or indented, commas between labels are optional, label values and quoted
+//! names may span lines, the last line needs no newline, and a NUL byte where a line
+//! would start ends the input. Timestamps are unsigned integer milliseconds.
+//!
+//! OpenMetrics is lexically strict: exactly one space between the tokens of a line, none
+//! inside label sets, no blank lines, every line ends with `\n` and the input with `# EOF`.
+//! Like Prometheus, it checks no family structure: metadata may repeat or come late,
+//! families may interleave, sample names need no type-specific suffix (`# TYPE foo_total
+//! counter` with `foo_total` samples is fine) and exemplars may follow any sample.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
 
 use crate::value::parse_float;
 use crate::{Format, Label, MetricType, ParseError};
@@ -38,7 +49,8 @@ pub struct Sample<'a> {
     pub name: Cow<'a, str>,
     pub labels: Vec<Label<'a>>,
     pub value: f64,
-    /// Milliseconds since the epoch (OpenMetrics seconds are converted).
+    /// Milliseconds since the epoch (OpenMetrics seconds are converted, truncating to the
+    /// millisecond as Prometheus does).
     pub timestamp_ms: Option<i64>,
     pub exemplar: Option<Exemplar<'a>>,
 }
@@ -54,34 +66,29 @@ pub struct Exemplar<'a> {
 /// An iterator over the entries of one exposition. After the first error it ends.
 pub struct Parser<'a> {
     input: &'a [u8],
+    /// The whole input when it is valid UTF-8 (the usual case: tokens are sliced from it
+    /// without further checks); empty otherwise, and then each token is checked on its own
+    /// (Prometheus only minds invalid UTF-8 in the tokens it uses, not in comments).
     text: &'a str,
+    valid_utf8: bool,
+    started: bool,
     pos: usize,
     line: usize,
     line_start: usize,
     format: Format,
     failed: bool,
     done: bool,
-    /// OpenMetrics: the family being read, its metadata so far, and every family seen.
-    family: Option<FamilyState<'a>>,
-    families_seen: HashSet<Cow<'a, str>>,
-}
-
-struct FamilyState<'a> {
-    name: Cow<'a, str>,
-    kind: MetricType,
-    has_type: bool,
-    has_unit: bool,
-    has_help: bool,
-    has_samples: bool,
 }
 
 const NAME_FIRST: u8 = 1;
 const COLON: u8 = 2;
 const DIGIT: u8 = 4;
+/// Bytes that end the plain run of a quoted string: quote, backslash, newline, NUL.
+const QUOTE_STOP: u8 = 8;
 
-/// Character classes of legacy metric and label names, by byte (a table lookup per byte:
-/// names are most of what a scrape body is).
-static NAME_CHARS: [u8; 256] = {
+/// Character classes by byte (a table lookup per byte: names and label values are most of
+/// what a scrape body is).
+static CLASSES: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
     while b < 256 {
@@ -92,6 +99,8 @@ static NAME_CHARS: [u8; 256] = {
             COLON
         } else if c.is_ascii_digit() {
             DIGIT
+        } else if matches!(c, b'"' | b'\\' | b'\n' | 0) {
+            QUOTE_STOP
         } else {
             0
         };
@@ -100,8 +109,41 @@ static NAME_CHARS: [u8; 256] = {
     table
 };
 
-/// OpenMetrics limits exemplar label sets to 128 UTF-8 code points.
-const MAX_EXEMPLAR_LABEL_RUNES: usize = 128;
+fn starts_metric_name(b: u8) -> bool {
+    CLASSES[usize::from(b)] & (NAME_FIRST | COLON) != 0
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Which characters a quoted string may hold besides the plain ones.
+#[derive(Clone, Copy)]
+struct QuoteRules {
+    newline: bool,
+    nul: bool,
+}
+
+/// Text format label values: anything (NUL and raw newlines included).
+const TEXT_VALUE: QuoteRules = QuoteRules {
+    newline: true,
+    nul: true,
+};
+/// Quoted metric and label names, both formats: raw newlines, but no NUL.
+const QUOTED_NAME: QuoteRules = QuoteRules {
+    newline: true,
+    nul: false,
+};
+/// OpenMetrics label values: NUL, but no raw newline.
+const OM_VALUE: QuoteRules = QuoteRules {
+    newline: false,
+    nul: true,
+};
+/// OpenMetrics exemplar label names and values: neither.
+const OM_EXEMPLAR: QuoteRules = QuoteRules {
+    newline: false,
+    nul: false,
+};
 
 impl<'a> Parser<'a> {
     /// A parser over one scrape body.
@@ -109,167 +151,355 @@ impl<'a> Parser<'a> {
         Self {
             input,
             text: "",
+            valid_utf8: false,
+            started: false,
             pos: 0,
             line: 1,
             line_start: 0,
             format,
             failed: false,
             done: false,
-            family: None,
-            families_seen: HashSet::new(),
         }
     }
 
-    fn error(&mut self, message: impl Into<String>) -> ParseError {
+    /// An error pointing at `at` (the start of the offending token); parsing ends.
+    fn error_at(&mut self, at: usize, message: impl Into<String>) -> ParseError {
         self.failed = true;
+        if at < self.line_start {
+            // Inside a quoted string that spans lines: count again.
+            let before = &self.input[..at];
+            self.line = 1 + before.iter().filter(|b| **b == b'\n').count();
+            self.line_start = before
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1);
+        }
+        self.pos = at;
         ParseError {
             line: self.line,
-            column: self.pos - self.line_start + 1,
+            column: at - self.line_start + 1,
             message: message.into(),
         }
     }
 
-    /// An error pointing at `at` (the start of the offending token).
-    fn error_at(&mut self, at: usize, message: impl Into<String>) -> ParseError {
-        self.pos = at;
-        self.error(message)
+    fn error(&mut self, message: impl Into<String>) -> ParseError {
+        self.error_at(self.pos, message)
     }
 
     fn peek(&self) -> Option<u8> {
         self.input.get(self.pos).copied()
     }
 
+    /// Steps over the `\n` at `pos`.
+    fn newline(&mut self) {
+        self.pos += 1;
+        self.line += 1;
+        self.line_start = self.pos;
+    }
+
     fn skip_blanks(&mut self) -> usize {
         let start = self.pos;
-        while matches!(self.peek(), Some(b' ' | b'\t')) {
+        while self.peek().is_some_and(is_blank) {
             self.pos += 1;
         }
         self.pos - start
     }
 
-    fn expect_blank(&mut self, what: &str) -> Result<(), ParseError> {
-        if self.skip_blanks() == 0 {
-            return Err(self.error(format!("expected a space before {what}")));
-        }
-        Ok(())
+    /// The end of the line that `from` is on: its `\n`, or the end of the input.
+    fn line_end(&self, from: usize) -> usize {
+        self.input[from..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(self.input.len(), |i| from + i)
     }
 
-    /// The token up to the next blank or newline.
-    fn word(&mut self) -> &'a str {
+    /// The input between two token boundaries, as text.
+    fn str_at(&mut self, start: usize, end: usize) -> Result<&'a str, ParseError> {
+        if self.valid_utf8 {
+            if let Some(s) = self.text.get(start..end) {
+                return Ok(s);
+            }
+        }
+        let input = self.input;
+        std::str::from_utf8(&input[start..end])
+            .map_err(|e| self.error_at(start + e.valid_up_to(), "invalid UTF-8"))
+    }
+
+    /// What stands at `at`, for an error message: up to the next blank or line end.
+    fn shown(&self, at: usize) -> String {
+        let rest = &self.input[at.min(self.input.len())..];
+        let len = rest
+            .iter()
+            .take(32)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\n'))
+            .unwrap_or(rest.len().min(32));
+        String::from_utf8_lossy(&rest[..len]).into_owned()
+    }
+
+    /// A legacy metric (`[a-zA-Z_:][a-zA-Z0-9_:]*`) or label (no colons) name; empty when
+    /// none starts at `pos`.
+    fn legacy_name(&mut self, label: bool) -> &'a str {
         let start = self.pos;
-        while let Some(b) = self.peek() {
-            if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                break;
-            }
-            self.pos += 1;
-        }
-        &self.text[start..self.pos]
-    }
-
-    fn end_of_line(&mut self) -> Result<(), ParseError> {
-        self.skip_blanks();
-        match self.peek() {
-            Some(b'\n') => {
-                self.pos += 1;
-                self.line += 1;
-                self.line_start = self.pos;
-                Ok(())
-            }
-            None => {
-                Err(self.error("unexpected end of input: the last line must end with a newline"))
-            }
-            Some(b'\r') => Err(self.error("carriage return is not allowed; lines end with \\n")),
-            Some(_) => {
-                let start = self.pos;
-                let rest = self.word();
-                Err(self.error_at(start, format!("unexpected {rest:?} at the end of the line")))
-            }
-        }
-    }
-
-    fn legacy_name(&mut self, label: bool) -> Option<&'a str> {
-        let start = self.pos;
-        let rest = self.input.get(start..).unwrap_or_default();
         let allowed = if label {
             NAME_FIRST
         } else {
             NAME_FIRST | COLON
         };
+        let rest = &self.input[start..];
         let len = rest
             .iter()
             .enumerate()
             .position(|(i, b)| {
-                let class = NAME_CHARS[usize::from(*b)];
+                let class = CLASSES[usize::from(*b)];
                 class & allowed == 0 && !(i > 0 && class & DIGIT != 0)
             })
             .unwrap_or(rest.len());
         self.pos += len;
-        (len > 0).then(|| &self.text[start..self.pos])
+        // ASCII, so valid UTF-8 even when the rest of the input is not.
+        if self.valid_utf8 {
+            &self.text[start..self.pos]
+        } else {
+            std::str::from_utf8(&self.input[start..self.pos]).unwrap_or_default()
+        }
     }
 
-    /// A double-quoted string with `\\`, `\"` and `\n` escapes; other escapes stay as written.
-    fn quoted(&mut self) -> Result<Cow<'a, str>, ParseError> {
-        if self.peek() != Some(b'"') {
-            return Err(self.error("expected a quoted string"));
-        }
-        self.pos += 1;
-        let start = self.pos;
-        let mut owned: Option<String> = None;
+    /// The double-quoted string at `pos` (which is a `"`), with `\\`, `\"` and `\n`
+    /// unescaped; other escapes stay as written, and a backslash never ends a line.
+    fn quoted(&mut self, rules: QuoteRules) -> Result<Cow<'a, str>, ParseError> {
+        let input = self.input;
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
         loop {
+            while input
+                .get(i)
+                .is_some_and(|b| CLASSES[usize::from(*b)] != QUOTE_STOP)
+            {
+                i += 1;
+            }
+            match input.get(i) {
+                None => return Err(self.error_at(i, "unterminated quoted string")),
+                Some(b'"') => break,
+                Some(b'\\') => match input.get(i + 1) {
+                    None => return Err(self.error_at(i + 1, "unterminated quoted string")),
+                    Some(b'\n') => {
+                        return Err(self.error_at(i, "a backslash may not end a line"));
+                    }
+                    Some(0) if !rules.nul => {
+                        return Err(self.error_at(i + 1, "NUL byte in a quoted string"));
+                    }
+                    Some(_) => {
+                        escaped = true;
+                        i += 2;
+                    }
+                },
+                Some(b'\n') if rules.newline => {
+                    i += 1;
+                    self.line += 1;
+                    self.line_start = i;
+                }
+                Some(b'\n') => return Err(self.error_at(i, "unterminated quoted string")),
+                Some(_) if rules.nul => i += 1,
+                Some(_) => return Err(self.error_at(i, "NUL byte in a quoted string")),
+            }
+        }
+        let raw = self.str_at(start, i)?;
+        self.pos = i + 1;
+        Ok(if escaped {
+            Cow::Owned(unescape(raw, true))
+        } else {
+            Cow::Borrowed(raw)
+        })
+    }
+
+    /// The metric name after `# HELP`, `# TYPE` or `# UNIT`: legacy or quoted.
+    fn meta_name(&mut self, keyword: &str) -> Result<Cow<'a, str>, ParseError> {
+        match self.peek() {
+            Some(b'"') => self.quoted(QUOTED_NAME),
+            Some(b) if starts_metric_name(b) => Ok(Cow::Borrowed(self.legacy_name(false))),
+            _ => Err(self.error(format!("expected a metric name after {keyword}"))),
+        }
+    }
+
+    fn sample_value(&mut self, start: usize, end: usize) -> Result<f64, ParseError> {
+        let word = self.str_at(start, end)?;
+        parse_float(word)
+            .ok_or_else(|| self.error_at(start, format!("invalid sample value {word:?}")))
+    }
+
+    // ---- The text format ------------------------------------------------------------
+
+    fn next_text(&mut self) -> Option<Result<Entry<'a>, ParseError>> {
+        loop {
+            self.skip_blanks();
             match self.peek() {
-                None | Some(b'\n') => return Err(self.error("unterminated quoted string")),
-                Some(b'"') => {
-                    let end = self.pos;
-                    self.pos += 1;
-                    return Ok(match owned {
-                        Some(s) => Cow::Owned(s),
-                        None => Cow::Borrowed(&self.text[start..end]),
-                    });
+                // Prometheus's lexer takes a NUL byte where a line starts for the end.
+                None | Some(0) => {
+                    self.done = true;
+                    return None;
                 }
-                Some(b'\\') => {
-                    let buf = owned.get_or_insert_with(|| self.text[start..self.pos].to_string());
-                    match self.input.get(self.pos + 1) {
-                        Some(b'\\') => buf.push('\\'),
-                        Some(b'"') => buf.push('"'),
-                        Some(b'n') => buf.push('\n'),
-                        Some(b'\n') | None => {
-                            self.pos += 1;
-                            return Err(self.error("unterminated quoted string"));
-                        }
-                        Some(_) => {
-                            // Keep an unknown escape as written (a backslash and the next character).
-                            buf.push('\\');
-                            self.pos += 1;
-                            continue;
-                        }
-                    }
-                    self.pos += 2;
-                }
+                Some(b'\n') => self.newline(),
+                Some(b'#') => match self.text_comment() {
+                    Ok(Some(entry)) => return Some(Ok(entry)),
+                    Ok(None) if self.done => return None,
+                    Ok(None) => {}
+                    Err(e) => return Some(Err(e)),
+                },
+                Some(b) if b == b'{' || starts_metric_name(b) => return Some(self.text_sample()),
                 Some(_) => {
-                    let ch_len = utf8_len(self.input[self.pos]);
-                    if let Some(buf) = owned.as_mut() {
-                        buf.push_str(&self.text[self.pos..self.pos + ch_len]);
-                    }
-                    self.pos += ch_len;
+                    let what = self.shown(self.pos);
+                    return Some(Err(self.error(format!(
+                        "expected a metric name, '{{' or '#' to start a line, not {what:?}"
+                    ))));
                 }
             }
         }
     }
 
-    /// A metric name: legacy characters, or (in braces, text 1.0.0 and OpenMetrics 2.0
-    /// style) a quoted UTF-8 name.
-    fn metric_name_token(&mut self) -> Result<Cow<'a, str>, ParseError> {
-        if self.peek() == Some(b'"') {
-            return self.quoted();
+    /// `# HELP`, `# TYPE` or any other comment.
+    fn text_comment(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+        self.pos += 1; // '#'
+        if self.skip_blanks() == 0 {
+            // Upstream's lexer reads a `#` comment without a blank in its initial state,
+            // where a NUL byte is the end of the input.
+            let end = self.line_end(self.pos);
+            if self.input[self.pos..end].contains(&0) {
+                self.done = true;
+                return Ok(None);
+            }
+        } else {
+            let rest = &self.input[self.pos..];
+            let help = rest.starts_with(b"HELP");
+            if (help || rest.starts_with(b"TYPE")) && rest.get(4).copied().is_some_and(is_blank) {
+                self.pos += 4;
+                self.skip_blanks();
+                return self.text_metadata(help).map(Some);
+            }
         }
-        match self.legacy_name(false) {
-            Some(n) => Ok(Cow::Borrowed(n)),
-            None => Err(self.error("expected a metric name")),
+        if self.peek() == Some(0) {
+            // As at a line start: Prometheus stops here.
+            self.done = true;
+            return Ok(None);
         }
+        let end = self.line_end(self.pos);
+        self.pos = end;
+        if end < self.input.len() {
+            self.newline();
+        }
+        Ok(None)
     }
 
-    /// `{name="value", ...}`; a quoted string alone in the set is the metric name.
-    fn label_set(
+    fn text_metadata(&mut self, help: bool) -> Result<Entry<'a>, ParseError> {
+        let keyword = if help { "HELP" } else { "TYPE" };
+        let name = self.meta_name(keyword)?;
+        // The rest of the line, less one separating byte; nothing if it is all blanks.
+        let rest_start = self.pos;
+        let end = self.line_end(rest_start);
+        let text_start = match self.input[rest_start..end].iter().find(|b| !is_blank(**b)) {
+            None => end,
+            // (Whatever that byte is: after `# HELP a\xff` the help is empty, after
+            // `# HELP aé` it is invalid UTF-8.)
+            Some(_) if self.input[rest_start] == 0 => {
+                return Err(self.error("expected a line break after the metadata"));
+            }
+            Some(_) => rest_start + 1,
+        };
+        let entry = if help {
+            let raw = self.str_at(text_start, end)?;
+            let text = if raw.contains('\\') {
+                Cow::Owned(unescape(raw, false))
+            } else {
+                Cow::Borrowed(raw)
+            };
+            Entry::Help { name, text }
+        } else {
+            let word = &self.input[text_start..end];
+            let Some(kind) = MetricType::parse(word, Format::PrometheusText) else {
+                let word = String::from_utf8_lossy(word).into_owned();
+                return Err(self.error_at(text_start, format!("invalid metric type {word:?}")));
+            };
+            Entry::Type { name, kind }
+        };
+        self.pos = end;
+        if end < self.input.len() {
+            self.newline();
+        }
+        Ok(entry)
+    }
+
+    fn text_sample(&mut self) -> Result<Entry<'a>, ParseError> {
+        let series_start = self.pos;
+        let mut name = None;
+        if self.peek() != Some(b'{') {
+            name = Some(Cow::Borrowed(self.legacy_name(false)));
+        }
+        let mut series_end = self.pos;
+        self.skip_blanks();
+        let labels = if self.peek() == Some(b'{') {
+            let labels = self.text_labels(&mut name)?;
+            series_end = self.pos;
+            labels
+        } else {
+            Vec::new()
+        };
+        let Some(name) = name else {
+            return Err(self.error_at(series_start, "metric name not set"));
+        };
+        self.skip_blanks();
+        let value_start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|b| !matches!(b, b'{' | b' ' | b'\t' | b'\n' | 0))
+        {
+            self.pos += 1;
+        }
+        if self.pos == value_start {
+            let what = self.shown(self.pos);
+            return Err(self.error(format!("expected a value after the metric, not {what:?}")));
+        }
+        let value = self.sample_value(value_start, self.pos)?;
+        self.skip_blanks();
+        let timestamp_ms = match self.peek() {
+            Some(b'0'..=b'9') => {
+                let start = self.pos;
+                while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+                    self.pos += 1;
+                }
+                let digits = self.str_at(start, self.pos)?;
+                let Ok(ms) = digits.parse::<i64>() else {
+                    return Err(self.error_at(start, format!("timestamp {digits} out of range")));
+                };
+                self.skip_blanks();
+                if !matches!(self.peek(), None | Some(b'\n')) {
+                    let what = self.shown(self.pos);
+                    return Err(self.error(format!("unexpected {what:?} after the timestamp")));
+                }
+                Some(ms)
+            }
+            None | Some(b'\n') => None,
+            Some(_) => {
+                let what = self.shown(self.pos);
+                return Err(self.error(format!(
+                    "expected a timestamp (integer milliseconds) or a line break, not {what:?}"
+                )));
+            }
+        };
+        if self.peek() == Some(b'\n') {
+            self.newline();
+        }
+        Ok(Entry::Sample(Sample {
+            series: &self.input[series_start..series_end],
+            name,
+            labels,
+            value,
+            timestamp_ms,
+            exemplar: None,
+        }))
+    }
+
+    /// `{name="value" ...}`: blanks anywhere, commas optional (one at most between two
+    /// labels), and a quoted string not followed by `=` is the metric name.
+    fn text_labels(
         &mut self,
         metric_name: &mut Option<Cow<'a, str>>,
     ) -> Result<Vec<Label<'a>>, ParseError> {
@@ -277,117 +507,242 @@ impl<'a> Parser<'a> {
         let mut labels: Vec<Label<'a>> = Vec::new();
         loop {
             self.skip_blanks();
-            match self.peek() {
+            let token_start = self.pos;
+            let label_name = match self.peek() {
                 Some(b'}') => {
                     self.pos += 1;
                     return Ok(labels);
                 }
                 Some(b'"') => {
-                    let text = self.quoted()?;
+                    let text = self.quoted(QUOTED_NAME)?;
                     self.skip_blanks();
-                    if self.peek() == Some(b'=') {
-                        self.pos += 1;
-                        self.skip_blanks();
-                        let value = self.quoted()?;
-                        labels.push((text, value));
-                    } else if metric_name.is_none() && labels.is_empty() {
+                    if matches!(self.peek(), Some(b',' | b'}')) {
+                        if metric_name.is_some() {
+                            return Err(self.error_at(token_start, "metric name already set"));
+                        }
                         *metric_name = Some(text);
-                    } else {
-                        return Err(self.error(format!("expected '=' after label name {text:?}")));
+                        if self.peek() == Some(b',') {
+                            self.pos += 1;
+                        }
+                        continue;
                     }
+                    text
                 }
-                Some(_) => {
-                    let Some(name) = self.legacy_name(true) else {
-                        return Err(self.error("expected a label name or '}'"));
-                    };
+                Some(b) if CLASSES[usize::from(b)] & NAME_FIRST != 0 => {
+                    let name = self.legacy_name(true);
                     self.skip_blanks();
-                    if self.peek() != Some(b'=') {
-                        return Err(self.error(format!("expected '=' after label name {name:?}")));
-                    }
-                    self.pos += 1;
-                    self.skip_blanks();
-                    let value = self.quoted()?;
-                    labels.push((Cow::Borrowed(name), value));
+                    Cow::Borrowed(name)
                 }
                 None => return Err(self.error("unterminated label set")),
+                Some(_) => {
+                    let what = self.shown(self.pos);
+                    return Err(self.error(format!("expected a label name or '}}', not {what:?}")));
+                }
+            };
+            if self.peek() != Some(b'=') {
+                return Err(self.error(format!("expected '=' after label name {label_name:?}")));
             }
+            self.pos += 1;
             self.skip_blanks();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {}
-                _ => return Err(self.error("expected ',' or '}' in label set")),
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a quoted label value"));
+            }
+            let value = self.quoted(TEXT_VALUE)?;
+            labels.push((label_name, value));
+            self.skip_blanks();
+            if self.peek() == Some(b',') {
+                self.pos += 1;
             }
         }
     }
 
-    fn timestamp(&mut self) -> Result<Option<i64>, ParseError> {
-        let before = self.pos;
-        self.skip_blanks();
-        if matches!(self.peek(), None | Some(b'\n' | b'#')) || self.pos == before {
+    // ---- OpenMetrics ----------------------------------------------------------------
+
+    fn next_openmetrics(&mut self) -> Option<Result<Entry<'a>, ParseError>> {
+        let result = match self.peek() {
+            None => Err(self.error("data does not end with # EOF")),
+            Some(b'#') => match self.om_comment() {
+                Ok(Some(entry)) => Ok(entry),
+                Ok(None) => return None,
+                Err(e) => Err(e),
+            },
+            Some(b) if b == b'{' || starts_metric_name(b) => self.om_sample(),
+            Some(b'\n') => Err(self.error("empty lines are not allowed in OpenMetrics")),
+            Some(b' ' | b'\t') => {
+                Err(self.error("lines may not start with a blank in OpenMetrics"))
+            }
+            Some(_) => {
+                let what = self.shown(self.pos);
+                Err(self.error(format!(
+                    "expected a metric name, '{{' or '#' to start a line, not {what:?}"
+                )))
+            }
+        };
+        Some(result)
+    }
+
+    /// `# HELP`, `# TYPE`, `# UNIT` or `# EOF`, each with single spaces.
+    fn om_comment(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
+        let rest = &self.input[self.pos..];
+        if rest.get(1) != Some(&b' ') {
+            return Err(self.error_at(
+                self.pos + 1,
+                "expected exactly one space after '#' in OpenMetrics",
+            ));
+        }
+        let rest = &rest[2..];
+        if rest.starts_with(b"EOF") {
+            self.pos += 5;
+            if self.peek() == Some(b'\n') {
+                self.newline();
+            }
+            if self.pos < self.input.len() {
+                return Err(self.error("unexpected data after # EOF"));
+            }
+            self.done = true;
             return Ok(None);
         }
-        let start = self.pos;
-        let word = self.word();
-        match self.format {
-            Format::PrometheusText => word.parse::<i64>().map(Some).map_err(|_| {
-                self.error_at(
-                    start,
-                    format!("invalid timestamp {word:?}: expected integer milliseconds"),
-                )
-            }),
-            Format::OpenMetrics => match parse_float(word) {
-                Some(seconds) if seconds.is_finite() && seconds.abs() < 9.2e15 => {
-                    Ok(Some((seconds * 1000.0).round() as i64))
-                }
-                _ => Err(self.error_at(
-                    start,
-                    format!("invalid timestamp {word:?}: expected seconds"),
+        let keyword =
+            match rest.get(..5) {
+                Some(b"HELP ") => "HELP",
+                Some(b"TYPE ") => "TYPE",
+                Some(b"UNIT ") => "UNIT",
+                _ => return Err(self.error_at(
+                    self.pos + 2,
+                    "only # TYPE, # UNIT, # HELP and # EOF lines may start with '#' in OpenMetrics",
                 )),
-            },
-        }
-    }
-
-    fn value(&mut self) -> Result<f64, ParseError> {
-        let start = self.pos;
-        let word = self.word();
-        if word.is_empty() {
-            return Err(self.error("expected a sample value"));
-        }
-        parse_float(word)
-            .ok_or_else(|| self.error_at(start, format!("invalid sample value {word:?}")))
-    }
-
-    fn sample(&mut self) -> Result<Entry<'a>, ParseError> {
-        let series_start = self.pos;
-        let mut name = if self.peek() == Some(b'{') {
-            None
+            };
+        self.pos += 7;
+        let name_start = self.pos;
+        let name = self.meta_name(keyword)?;
+        let raw_name = if self.input[name_start] == b'"' {
+            &self.input[name_start + 1..self.pos - 1]
         } else {
-            Some(self.metric_name_token()?)
+            &self.input[name_start..self.pos]
         };
+        if self.peek() != Some(b' ') {
+            return Err(self.error(format!(
+                "expected a space and text after the metric name in # {keyword}"
+            )));
+        }
+        let start = self.pos + 1;
+        let end = self.line_end(start);
+        if end == self.input.len() {
+            return Err(self.error_at(
+                end,
+                format!("expected text and a line break in # {keyword}"),
+            ));
+        }
+        let entry = match keyword {
+            "TYPE" => {
+                let word = &self.input[start..end];
+                let Some(kind) = MetricType::parse(word, Format::OpenMetrics) else {
+                    let word = String::from_utf8_lossy(word).into_owned();
+                    return Err(self.error_at(start, format!("invalid metric type {word:?}")));
+                };
+                Entry::Type { name, kind }
+            }
+            "UNIT" => {
+                let unit = self.str_at(start, end)?;
+                // A suffix of the name (as written), after an underscore.
+                let fits = raw_name.len() > unit.len()
+                    && raw_name.ends_with(unit.as_bytes())
+                    && raw_name[raw_name.len() - unit.len() - 1] == b'_';
+                if !unit.is_empty() && !fits {
+                    return Err(self.error_at(
+                        start,
+                        format!("unit {unit:?} is not a suffix of metric family {name:?}"),
+                    ));
+                }
+                Entry::Unit {
+                    name,
+                    unit: Cow::Borrowed(unit),
+                }
+            }
+            _ => {
+                let raw = self.str_at(start, end)?;
+                let text = if raw.contains('\\') {
+                    Cow::Owned(unescape(raw, true))
+                } else {
+                    Cow::Borrowed(raw)
+                };
+                Entry::Help { name, text }
+            }
+        };
+        self.pos = end;
+        self.newline();
+        Ok(Some(entry))
+    }
+
+    /// A space and the token after it (up to a space, newline or NUL), if there is one.
+    fn om_field(&mut self) -> Option<(usize, usize)> {
+        if self.peek() != Some(b' ') {
+            return None;
+        }
+        let start = self.pos + 1;
+        let len = self.input[start..]
+            .iter()
+            .position(|b| matches!(b, b' ' | b'\n' | 0))
+            .unwrap_or(self.input.len() - start);
+        if len == 0 {
+            return None;
+        }
+        self.pos = start + len;
+        Some((start, start + len))
+    }
+
+    /// An OpenMetrics timestamp: seconds as a float, finite, truncated to milliseconds.
+    fn om_timestamp(&mut self, start: usize, end: usize, what: &str) -> Result<i64, ParseError> {
+        let word = self.str_at(start, end)?;
+        match parse_float(word) {
+            Some(seconds) if seconds.is_finite() => Ok((seconds * 1000.0) as i64),
+            _ => Err(self.error_at(start, format!("invalid {what} {word:?}"))),
+        }
+    }
+
+    fn at_exemplar(&self) -> bool {
+        self.input[self.pos..].starts_with(b" # {")
+    }
+
+    fn om_sample(&mut self) -> Result<Entry<'a>, ParseError> {
+        let series_start = self.pos;
+        let mut name = None;
+        if self.peek() != Some(b'{') {
+            name = Some(Cow::Borrowed(self.legacy_name(false)));
+        }
         let labels = if self.peek() == Some(b'{') {
-            self.label_set(&mut name)?
+            self.om_labels(Some(&mut name))?
         } else {
             Vec::new()
         };
-        let Some(name) = name else {
-            return Err(self.error("sample without a metric name"));
-        };
         let series = &self.input[series_start..self.pos];
-        self.expect_blank("the value")?;
-        let value = self.value()?;
-        let timestamp_ms = self.timestamp()?;
-        self.skip_blanks();
-        let exemplar = if self.peek() == Some(b'#') {
-            if self.format != Format::OpenMetrics {
-                return Err(self.error("exemplars are only allowed in OpenMetrics"));
-            }
-            Some(self.exemplar(&name)?)
-        } else {
-            None
+        let Some(name) = name else {
+            return Err(self.error_at(series_start, "metric name not set"));
         };
-        self.end_of_line()?;
-        if self.format == Format::OpenMetrics {
-            self.enter_family_for_sample(name.clone())?;
+        let Some((start, end)) = self.om_field() else {
+            let what = self.shown(self.pos);
+            return Err(self.error(format!(
+                "expected a single space and a value after the metric, not {what:?}"
+            )));
+        };
+        let value = self.sample_value(start, end)?;
+        let mut timestamp_ms = None;
+        let mut exemplar = None;
+        if self.at_exemplar() {
+            exemplar = Some(self.om_exemplar()?);
+        } else if let Some((start, end)) = self.om_field() {
+            timestamp_ms = Some(self.om_timestamp(start, end, "timestamp")?);
+            if self.at_exemplar() {
+                exemplar = Some(self.om_exemplar()?);
+            }
+        }
+        match self.peek() {
+            Some(b'\n') => self.newline(),
+            None => return Err(self.error("data does not end with # EOF")),
+            Some(_) => {
+                let what = self.shown(self.pos);
+                return Err(self.error(format!("expected a line break, not {what:?}")));
+            }
         }
         Ok(Entry::Sample(Sample {
             series,
@@ -399,34 +754,18 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    fn exemplar(&mut self, sample_name: &str) -> Result<Exemplar<'a>, ParseError> {
-        self.pos += 1; // '#'
-        self.expect_blank("the exemplar")?;
-        if !(sample_name.ends_with("_total") || sample_name.ends_with("_bucket")) {
-            return Err(self.error(format!(
-                "exemplars are only allowed on counter _total and histogram _bucket samples, not {sample_name:?}"
-            )));
-        }
-        if self.peek() != Some(b'{') {
-            return Err(self.error("expected '{' to start the exemplar's labels"));
-        }
-        let mut no_name = None;
-        let labels = self.label_set(&mut no_name)?;
-        if no_name.is_some() {
-            return Err(self.error("an exemplar has no metric name"));
-        }
-        let runes: usize = labels
-            .iter()
-            .map(|(k, v)| k.chars().count() + v.chars().count())
-            .sum();
-        if runes > MAX_EXEMPLAR_LABEL_RUNES {
-            return Err(self.error(format!(
-                "exemplar labels have {runes} characters, more than the {MAX_EXEMPLAR_LABEL_RUNES} allowed"
-            )));
-        }
-        self.expect_blank("the exemplar value")?;
-        let value = self.value()?;
-        let timestamp_ms = self.timestamp()?;
+    /// ` # {labels} value [timestamp]`, at the ` # {`.
+    fn om_exemplar(&mut self) -> Result<Exemplar<'a>, ParseError> {
+        self.pos += 3; // " # "
+        let labels = self.om_labels(None)?;
+        let Some((start, end)) = self.om_field() else {
+            return Err(self.error("expected a single space and a value after the exemplar labels"));
+        };
+        let value = self.sample_value(start, end)?;
+        let timestamp_ms = match self.om_field() {
+            Some((start, end)) => Some(self.om_timestamp(start, end, "exemplar timestamp")?),
+            None => None,
+        };
         Ok(Exemplar {
             labels,
             value,
@@ -434,220 +773,96 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// `# HELP`, `# TYPE`, `# UNIT`, `# EOF` or (text format only) a comment.
-    fn comment_line(&mut self) -> Result<Option<Entry<'a>>, ParseError> {
-        self.pos += 1; // '#'
-        let blanks = self.skip_blanks();
-        let keyword_start = self.pos;
-        let keyword = self.word();
-        let om = self.format == Format::OpenMetrics;
-        if om && keyword == "EOF" && blanks == 1 {
-            if self.peek() == Some(b'\n') {
-                self.pos += 1;
-            }
-            if self.pos < self.input.len() {
-                return Err(self.error("unexpected data after # EOF"));
-            }
-            self.done = true;
-            return Ok(None);
-        }
-        let is_meta = blanks > 0 && matches!(keyword, "HELP" | "TYPE")
-            || (om && keyword == "UNIT" && blanks > 0);
-        if !is_meta {
-            if om {
-                self.pos = keyword_start;
-                return Err(self.error(
-                    "only # TYPE, # UNIT, # HELP and # EOF lines may start with '#' in OpenMetrics",
-                ));
-            }
-            self.skip_line();
-            return Ok(None);
-        }
-        self.expect_blank("the metric name")?;
-        let name = self.metric_name_token()?;
-        let entry = match keyword {
-            "TYPE" => {
-                self.expect_blank("the type")?;
-                let start = self.pos;
-                let word = self.word();
-                let kind = MetricType::parse(word, self.format)
-                    .ok_or_else(|| self.error_at(start, format!("invalid metric type {word:?}")))?;
-                self.end_of_line()?;
-                Entry::Type { name, kind }
-            }
-            "UNIT" => {
-                let unit = if self.skip_blanks() > 0 {
-                    self.word()
-                } else {
-                    ""
-                };
-                self.end_of_line()?;
-                if !unit.is_empty() && !name.ends_with(unit) {
-                    return Err(self.error(format!(
-                        "unit {unit:?} is not a suffix of metric family {name:?}"
-                    )));
-                }
-                Entry::Unit {
-                    name,
-                    unit: Cow::Borrowed(unit),
-                }
-            }
-            _ => {
-                let text = if self.skip_blanks() > 0 {
-                    self.help_text()
-                } else {
-                    Cow::Borrowed("")
-                };
-                self.end_of_line()?;
-                Entry::Help { name, text }
-            }
+    /// `{name="value",...}` with no blanks and an optional trailing comma; a quoted string
+    /// followed by `,` or `}` is the metric name (not in an exemplar: `metric_name` None).
+    fn om_labels(
+        &mut self,
+        mut metric_name: Option<&mut Option<Cow<'a, str>>>,
+    ) -> Result<Vec<Label<'a>>, ParseError> {
+        let exemplar = metric_name.is_none();
+        let (name_rules, value_rules) = if exemplar {
+            (OM_EXEMPLAR, OM_EXEMPLAR)
+        } else {
+            (QUOTED_NAME, OM_VALUE)
         };
-        if om {
-            self.enter_family_for_metadata(&entry)?;
-        }
-        Ok(Some(entry))
-    }
-
-    /// The rest of the line, with `\\` and `\n` (and in OpenMetrics `\"`) unescaped.
-    fn help_text(&mut self) -> Cow<'a, str> {
-        let start = self.pos;
-        while !matches!(self.peek(), None | Some(b'\n')) {
+        self.pos += 1; // '{'
+        let mut labels: Vec<Label<'a>> = Vec::new();
+        loop {
+            let token_start = self.pos;
+            let label_name = match self.peek() {
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(labels);
+                }
+                Some(b'"') => {
+                    let text = self.quoted(name_rules)?;
+                    if matches!(self.peek(), Some(b',' | b'}')) {
+                        let Some(slot) = metric_name.as_deref_mut() else {
+                            return Err(self.error_at(
+                                token_start,
+                                "expected a label name: an exemplar has no metric name",
+                            ));
+                        };
+                        if slot.is_some() {
+                            return Err(self.error_at(token_start, "metric name already set"));
+                        }
+                        *slot = Some(text);
+                        if self.peek() == Some(b',') {
+                            self.pos += 1;
+                        }
+                        continue;
+                    }
+                    text
+                }
+                Some(b) if CLASSES[usize::from(b)] & NAME_FIRST != 0 => {
+                    Cow::Borrowed(self.legacy_name(true))
+                }
+                None => return Err(self.error("unterminated label set")),
+                Some(_) => {
+                    let what = self.shown(self.pos);
+                    return Err(self.error(format!("expected a label name or '}}', not {what:?}")));
+                }
+            };
+            if self.peek() != Some(b'=') {
+                return Err(self.error(format!("expected '=' after label name {label_name:?}")));
+            }
             self.pos += 1;
-        }
-        let raw = self.text[start..self.pos].trim_end_matches([' ', '\t']);
-        if !raw.contains('\\') {
-            return Cow::Borrowed(raw);
-        }
-        let mut out = String::with_capacity(raw.len());
-        let mut chars = raw.chars();
-        while let Some(c) = chars.next() {
-            if c != '\\' {
-                out.push(c);
-                continue;
+            if self.peek() != Some(b'"') {
+                return Err(self.error("expected a quoted label value"));
             }
-            match chars.next() {
-                Some('\\') => out.push('\\'),
-                Some('n') => out.push('\n'),
-                Some('"') if self.format == Format::OpenMetrics => out.push('"'),
-                Some(other) => {
-                    out.push('\\');
-                    out.push(other);
-                }
-                None => out.push('\\'),
+            let value = self.quoted(value_rules)?;
+            labels.push((label_name, value));
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {}
+                _ => return Err(self.error("expected ',' or '}' after a label value")),
             }
         }
-        Cow::Owned(out)
-    }
-
-    fn skip_line(&mut self) {
-        while let Some(b) = self.peek() {
-            self.pos += 1;
-            if b == b'\n' {
-                self.line += 1;
-                self.line_start = self.pos;
-                return;
-            }
-        }
-    }
-
-    /// OpenMetrics: metadata opens a family, at most one TYPE, UNIT and HELP each, and a
-    /// family cannot come back after another started.
-    fn enter_family_for_metadata(&mut self, entry: &Entry<'a>) -> Result<(), ParseError> {
-        let (name, which) = match entry {
-            Entry::Type { name, .. } => (name, "TYPE"),
-            Entry::Unit { name, .. } => (name, "UNIT"),
-            Entry::Help { name, .. } => (name, "HELP"),
-            Entry::Sample(_) => return Ok(()),
-        };
-        let same = self
-            .family
-            .as_ref()
-            .is_some_and(|f| f.name == *name && !f.has_samples);
-        if !same {
-            self.open_family(name.clone())?;
-        }
-        let Some(family) = self.family.as_mut() else {
-            return Ok(());
-        };
-        let flag = match which {
-            "TYPE" => &mut family.has_type,
-            "UNIT" => &mut family.has_unit,
-            _ => &mut family.has_help,
-        };
-        if *flag {
-            return Err(self.error(format!("second # {which} line for metric family {name:?}")));
-        }
-        *flag = true;
-        if let Entry::Type { kind, .. } = entry {
-            family.kind = *kind;
-        }
-        Ok(())
-    }
-
-    fn open_family(&mut self, name: Cow<'a, str>) -> Result<(), ParseError> {
-        if !self.families_seen.insert(name.clone()) {
-            return Err(self.error(format!(
-                "metric family {name:?} appears again after another family: families must not be interleaved"
-            )));
-        }
-        self.family = Some(FamilyState {
-            name,
-            kind: MetricType::Unknown,
-            has_type: false,
-            has_unit: false,
-            has_help: false,
-            has_samples: false,
-        });
-        Ok(())
-    }
-
-    fn enter_family_for_sample(&mut self, sample_name: Cow<'a, str>) -> Result<(), ParseError> {
-        let mut bare_counter = None;
-        if let Some(family) = self.family.as_mut() {
-            if belongs_to(&sample_name, &family.name, family.kind) {
-                family.has_samples = true;
-                return Ok(());
-            }
-            if family.kind == MetricType::Counter && sample_name == family.name {
-                bare_counter = Some(format!("{}_total", family.name));
-            }
-        }
-        if let Some(expected) = bare_counter {
-            return Err(self.error(format!(
-                "counter sample {sample_name:?} must be named {expected:?}"
-            )));
-        }
-        self.open_family(sample_name)?;
-        if let Some(family) = self.family.as_mut() {
-            family.has_samples = true;
-        }
-        Ok(())
     }
 }
 
-/// Whether a sample name is part of a family of the given type (OpenMetrics suffixes).
-fn belongs_to(sample: &str, family: &str, kind: MetricType) -> bool {
-    let Some(suffix) = sample.strip_prefix(family) else {
-        return false;
-    };
-    let allowed: &[&str] = match kind {
-        MetricType::Counter => &["_total", "_created"],
-        MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
-        MetricType::GaugeHistogram => &["_bucket", "_gcount", "_gsum"],
-        MetricType::Summary => &["", "_count", "_sum", "_created"],
-        MetricType::Info => &["_info"],
-        MetricType::Gauge | MetricType::StateSet | MetricType::Unknown => &[""],
-    };
-    allowed.contains(&suffix)
-}
-
-fn utf8_len(first: u8) -> usize {
-    match first {
-        0x00..=0x7f => 1,
-        0xc0..=0xdf => 2,
-        0xe0..=0xef => 3,
-        _ => 4,
+/// Undoes `\\`, `\n` and (in label values, quoted names and OpenMetrics help) `\"`;
+/// any other backslash stays, with the character after it.
+fn unescape(raw: &str, quotes: bool) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('\\') => out.push('\\'),
+            Some('n') => out.push('\n'),
+            Some('"') if quotes => out.push('"'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
     }
+    out
 }
 
 impl<'a> Iterator for Parser<'a> {
@@ -657,49 +872,16 @@ impl<'a> Iterator for Parser<'a> {
         if self.failed || self.done {
             return None;
         }
-        if self.pos == 0 && self.text.is_empty() && !self.input.is_empty() {
-            match std::str::from_utf8(self.input) {
-                Ok(t) => self.text = t,
-                Err(e) => {
-                    let upto = e.valid_up_to();
-                    self.line = 1 + self.input[..upto].iter().filter(|b| **b == b'\n').count();
-                    self.line_start = self.input[..upto]
-                        .iter()
-                        .rposition(|b| *b == b'\n')
-                        .map_or(0, |p| p + 1);
-                    self.pos = upto;
-                    return Some(Err(self.error("invalid UTF-8")));
-                }
+        if !self.started {
+            self.started = true;
+            if let Ok(text) = std::str::from_utf8(self.input) {
+                self.text = text;
+                self.valid_utf8 = true;
             }
         }
-        loop {
-            match self.peek() {
-                None => {
-                    self.done = true;
-                    if self.format == Format::OpenMetrics {
-                        return Some(Err(self.error("data does not end with # EOF")));
-                    }
-                    return None;
-                }
-                Some(b'\n') => {
-                    if self.format == Format::OpenMetrics {
-                        return Some(Err(self.error("empty lines are not allowed in OpenMetrics")));
-                    }
-                    self.pos += 1;
-                    self.line += 1;
-                    self.line_start = self.pos;
-                }
-                Some(b' ' | b'\t') if self.format == Format::PrometheusText => {
-                    self.skip_blanks();
-                }
-                Some(b'#') => match self.comment_line() {
-                    Ok(Some(entry)) => return Some(Ok(entry)),
-                    Ok(None) if self.done => return None,
-                    Ok(None) => {}
-                    Err(e) => return Some(Err(e)),
-                },
-                Some(_) => return Some(self.sample()),
-            }
+        match self.format {
+            Format::PrometheusText => self.next_text(),
+            Format::OpenMetrics => self.next_openmetrics(),
         }
     }
 }

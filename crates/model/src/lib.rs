@@ -1,5 +1,6 @@
 //! The data model shared by scraping, storage and queries: label sets and samples.
 
+pub mod float;
 mod labels;
 pub mod time;
 

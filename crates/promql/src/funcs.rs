@@ -29,50 +29,8 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
-/// Go's `%g` (`strconv.FormatFloat(v, 'g', -1, 64)`): shortest digits, exponent form
-/// below 1e-4 or from 1e6 on.
-pub(crate) fn format_go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mant}e{sign}{:02}", exp.abs());
-    }
-    format!("{v}")
-}
-
-/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`: shortest digits, never an exponent.
-pub fn format_float_f(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
-}
+pub(crate) use model::float::format_go_g as format_go_float;
+pub use model::float::format_go_f as format_float_f;
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks; NaN sorts
 /// first.

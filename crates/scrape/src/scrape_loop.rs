@@ -534,9 +534,22 @@ impl ScrapeLoop {
             }
             body = decoded;
         }
+        let fallback = self
+            .job
+            .fallback_scrape_protocol
+            .as_ref()
+            .map(|p| p.as_str());
+        let protobuf = Format::is_protobuf(&content_type)
+            || (Format::from_content_type(&content_type).is_none()
+                && fallback == Some("PrometheusProto"));
+        if protobuf {
+            // The protobuf exposition is read as the text it stands for.
+            let text = exposition::protobuf_to_text(&body)?;
+            return Ok((text.into_bytes(), Format::PrometheusText));
+        }
         let format = match Format::from_content_type(&content_type) {
             Some(f) => f,
-            None => match self.job.fallback_scrape_protocol.as_ref().map(|p| p.as_str()) {
+            None => match fallback {
                 Some(p) if p.starts_with("OpenMetrics") => Format::OpenMetrics,
                 Some(p) if p.starts_with("PrometheusText") => Format::PrometheusText,
                 _ => {
@@ -563,10 +576,14 @@ impl ScrapeLoop {
         let limit = job.sample_limit;
         let mut created =
             (self.start_timestamps && format == Format::OpenMetrics).then(CreatedTimes::default);
+        // The type of the latest `# TYPE` line: Prometheus rewrites the `le` of histograms
+        // and the `quantile` of summaries in OpenMetrics' float form (`1` → `1.0`).
+        let mut last_type = MetricType::Unknown;
         for entry in exposition::Parser::new(body, format) {
             let sample = match entry.map_err(|e| e.to_string())? {
                 Entry::Sample(sample) => sample,
                 Entry::Type { name, kind } => {
+                    last_type = kind;
                     if let Some(c) = &mut created {
                         c.family = Some((name.to_string(), kind));
                     }
@@ -606,7 +623,10 @@ impl ScrapeLoop {
                 Lookup::Miss => {
                     let mut b = LabelsBuilder::default();
                     for (name, value) in &sample.labels {
-                        b.set(name.as_ref(), value.as_ref());
+                        match normalized_float_label(last_type, name, value) {
+                            Some(v) => b.set(name.as_ref(), v.as_str()),
+                            None => b.set(name.as_ref(), value.as_ref()),
+                        }
                     }
                     b.set("__name__", sample.name.as_ref());
                     self.merge_target_labels(&mut b);
@@ -695,4 +715,17 @@ fn describe(e: reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Prometheus's `normalizeFloatsInLabelValues`: a histogram's `le` and a summary's
+/// `quantile` are rewritten in OpenMetrics' float form when they parse as floats.
+fn normalized_float_label(kind: MetricType, name: &str, value: &str) -> Option<String> {
+    let applies = (kind == MetricType::Histogram && name == "le")
+        || (kind == MetricType::Summary && name == "quantile");
+    if !applies {
+        return None;
+    }
+    let parsed: f64 = value.parse().ok()?;
+    let normal = model::float::format_openmetrics_float(parsed);
+    (normal != value).then_some(normal)
 }

@@ -678,3 +678,55 @@ async fn a_pinned_self_signed_ca_certificate_is_trusted_as_go_trusts_it() {
     assert_eq!(status_of(&manager, "other_pin").health, "down");
     manager.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_exposition_is_scraped_and_le_values_normalized() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    // One delimited MetricFamily {name: "pb_gauge", type: GAUGE, metric: [{gauge: {value: 2.5}}]},
+    // encoded by hand (2.5 is 0x4004000000000000).
+    let mut family = vec![0x0a, 8];
+    family.extend_from_slice(b"pb_gauge");
+    family.extend_from_slice(&[0x18, 1, 0x22, 11, 0x12, 9, 0x09]);
+    family.extend_from_slice(&2.5f64.to_le_bytes());
+    let mut body = vec![family.len() as u8];
+    body.extend_from_slice(&family);
+    let proto = exporter(false).await;
+    proto.serve(
+        Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"),
+        std::str::from_utf8(&body).unwrap(),
+    );
+    let text = exporter(false).await;
+    text.serve(
+        Some("text/plain; version=0.0.4"),
+        "# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n# TYPE s summary\ns{quantile=\"0.50\"} 1\n# TYPE g gauge\ng{le=\"1\"} 1\n",
+    );
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: proto\n    scrape_interval: 100ms\n    scrape_protocols: [PrometheusProto, PrometheusText0.0.4]\n    static_configs:\n      - targets: ['{}']\n  - job_name: text\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
+        proto.addr, text.addr
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let status = status_of(&manager, "proto");
+    assert_eq!(status.health, "up", "{}", status.last_error);
+    assert!(
+        proto.seen_headers.lock().unwrap().contains("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6"),
+        "{}",
+        proto.seen_headers.lock().unwrap()
+    );
+    assert_eq!(last_value(&db, &[eq("__name__", "pb_gauge")]), Some(2.5));
+    // Prometheus writes a histogram's le and a summary's quantile in OpenMetrics' float
+    // form; other labels are left as written.
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "h_bucket"), eq("le", "1.0")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "s"), eq("quantile", "0.5")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "g"), eq("le", "1")]),
+        Some(1.0)
+    );
+    manager.stop().await;
+}

@@ -188,17 +188,9 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 ));
             }
         }
-        if job
-            .scrape_protocols
-            .iter()
-            .any(|p| p.as_str() == "PrometheusProto")
-            || job
-                .fallback_scrape_protocol
-                .as_ref()
-                .is_some_and(|p| p.as_str() == "PrometheusProto")
-        {
+        if job.scrape_native_histograms == Some(true) {
             return Err(format!(
-                "scrape config with job name {name:?}: the PrometheusProto scrape protocol is not supported by promethium yet; list only text protocols in scrape_protocols (and leave scrape_native_histograms off)"
+                "scrape config with job name {name:?}: scrape_native_histograms: native histograms are not supported by promethium yet; leave it off (classic histograms are scraped)"
             ));
         }
     }

@@ -1,0 +1,430 @@
+//! The protobuf exposition (`application/vnd.google.protobuf;
+//! proto=io.prometheus.client.MetricFamily;encoding=delimited`, scrape protocol
+//! `PrometheusProto`): length-delimited `MetricFamily` messages of client_model's
+//! metrics.proto, turned into the equivalent Prometheus text exposition (format 1.0.0,
+//! so UTF-8 names survive) for the text parser. Classic histograms become `_bucket`
+//! (with the `+Inf` bucket added when absent), `_sum` and `_count` series, summaries
+//! `quantile` series, `_sum` and `_count`, as Prometheus's protobuf parser yields them;
+//! `le` and `quantile` values are written in OpenMetrics' float form, as Prometheus
+//! writes them. Native histogram buckets and exemplars are not kept.
+
+use std::fmt::Write;
+
+use model::float::format_openmetrics_float;
+
+/// Largest single `MetricFamily` message accepted (the whole body is bounded by the
+/// scrape's body size limit already; this bounds one allocation).
+pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct LabelPair {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(string, tag = "2")]
+    value: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Gauge {
+    #[prost(double, tag = "1")]
+    value: f64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Counter {
+    #[prost(double, tag = "1")]
+    value: f64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Quantile {
+    #[prost(double, tag = "1")]
+    quantile: f64,
+    #[prost(double, tag = "2")]
+    value: f64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Summary {
+    #[prost(uint64, tag = "1")]
+    sample_count: u64,
+    #[prost(double, tag = "2")]
+    sample_sum: f64,
+    #[prost(message, repeated, tag = "3")]
+    quantile: Vec<Quantile>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Untyped {
+    #[prost(double, tag = "1")]
+    value: f64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Bucket {
+    #[prost(uint64, tag = "1")]
+    cumulative_count: u64,
+    #[prost(double, tag = "4")]
+    cumulative_count_float: f64,
+    #[prost(double, tag = "2")]
+    upper_bound: f64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Histogram {
+    #[prost(uint64, tag = "1")]
+    sample_count: u64,
+    #[prost(double, tag = "4")]
+    sample_count_float: f64,
+    #[prost(double, tag = "2")]
+    sample_sum: f64,
+    #[prost(message, repeated, tag = "3")]
+    bucket: Vec<Bucket>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct Metric {
+    #[prost(message, repeated, tag = "1")]
+    label: Vec<LabelPair>,
+    #[prost(message, optional, tag = "2")]
+    gauge: Option<Gauge>,
+    #[prost(message, optional, tag = "3")]
+    counter: Option<Counter>,
+    #[prost(message, optional, tag = "4")]
+    summary: Option<Summary>,
+    #[prost(message, optional, tag = "5")]
+    untyped: Option<Untyped>,
+    #[prost(message, optional, tag = "7")]
+    histogram: Option<Histogram>,
+    #[prost(int64, tag = "6")]
+    timestamp_ms: i64,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct MetricFamily {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(string, tag = "2")]
+    help: String,
+    #[prost(int32, tag = "3")]
+    kind: i32,
+    #[prost(message, repeated, tag = "4")]
+    metric: Vec<Metric>,
+    #[prost(string, tag = "5")]
+    unit: String,
+}
+
+const COUNTER: i32 = 0;
+const GAUGE: i32 = 1;
+const SUMMARY: i32 = 2;
+const UNTYPED: i32 = 3;
+const HISTOGRAM: i32 = 4;
+const GAUGE_HISTOGRAM: i32 = 5;
+
+/// Decodes a delimited protobuf body into the Prometheus text format (1.0.0). The error
+/// says which message (counted from 1) could not be read and why.
+pub fn protobuf_to_text(mut body: &[u8]) -> Result<String, String> {
+    let mut out = String::with_capacity(body.len() * 2);
+    let mut index = 0;
+    while !body.is_empty() {
+        index += 1;
+        let len = prost::encoding::decode_varint(&mut body)
+            .map_err(|e| format!("protobuf message {index}: invalid length: {e}"))?;
+        let len = usize::try_from(len).unwrap_or(usize::MAX);
+        if len > MAX_MESSAGE_BYTES || len > body.len() {
+            return Err(format!(
+                "protobuf message {index}: length {len} exceeds the {} bytes left",
+                body.len()
+            ));
+        }
+        let (message, rest) = body.split_at(len);
+        body = rest;
+        let family = <MetricFamily as prost::Message>::decode(message)
+            .map_err(|e| format!("protobuf message {index}: {e}"))?;
+        write_family(&mut out, &family).map_err(|e| format!("protobuf message {index}: {e}"))?;
+    }
+    Ok(out)
+}
+
+fn write_family(out: &mut String, family: &MetricFamily) -> Result<(), String> {
+    if family.name.is_empty() {
+        return Err("metric family without a name".into());
+    }
+    let name = &family.name;
+    let kind = match family.kind {
+        COUNTER => "counter",
+        GAUGE => "gauge",
+        SUMMARY => "summary",
+        UNTYPED => "untyped",
+        // The text format has no gauge histogram; its classic series are the same.
+        HISTOGRAM | GAUGE_HISTOGRAM => "histogram",
+        other => return Err(format!("unknown metric type {other}")),
+    };
+    if !family.help.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP {} {}",
+            quoted_name(name),
+            escape_help(&family.help)
+        );
+    }
+    let _ = writeln!(out, "# TYPE {} {kind}", quoted_name(name));
+    for metric in &family.metric {
+        let ts = metric.timestamp_ms;
+        match family.kind {
+            COUNTER => {
+                let v = metric.counter.as_ref().map_or(f64::NAN, |c| c.value);
+                sample(out, name, "", &metric.label, None, v, ts);
+            }
+            GAUGE => {
+                let v = metric.gauge.as_ref().map_or(f64::NAN, |g| g.value);
+                sample(out, name, "", &metric.label, None, v, ts);
+            }
+            UNTYPED => {
+                let v = metric.untyped.as_ref().map_or(f64::NAN, |u| u.value);
+                sample(out, name, "", &metric.label, None, v, ts);
+            }
+            SUMMARY => {
+                let s = metric.summary.clone().unwrap_or_default();
+                for q in &s.quantile {
+                    let extra = ("quantile", format_openmetrics_float(q.quantile));
+                    sample(out, name, "", &metric.label, Some(&extra), q.value, ts);
+                }
+                sample(out, name, "_sum", &metric.label, None, s.sample_sum, ts);
+                sample(
+                    out,
+                    name,
+                    "_count",
+                    &metric.label,
+                    None,
+                    s.sample_count as f64,
+                    ts,
+                );
+            }
+            _ => {
+                let h = metric.histogram.clone().unwrap_or_default();
+                let count = if h.sample_count_float > 0.0 {
+                    h.sample_count_float
+                } else {
+                    h.sample_count as f64
+                };
+                let mut saw_inf = false;
+                for b in &h.bucket {
+                    saw_inf |= b.upper_bound == f64::INFINITY;
+                    let value = if b.cumulative_count_float > 0.0 {
+                        b.cumulative_count_float
+                    } else {
+                        b.cumulative_count as f64
+                    };
+                    let extra = ("le", format_openmetrics_float(b.upper_bound));
+                    sample(out, name, "_bucket", &metric.label, Some(&extra), value, ts);
+                }
+                if !saw_inf {
+                    let extra = ("le", "+Inf".to_string());
+                    sample(out, name, "_bucket", &metric.label, Some(&extra), count, ts);
+                }
+                sample(out, name, "_sum", &metric.label, None, h.sample_sum, ts);
+                sample(out, name, "_count", &metric.label, None, count, ts);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One sample line: `name{labels} value [timestamp]`, names quoted inside the braces
+/// when they are not legacy names (text format 1.0.0).
+fn sample(
+    out: &mut String,
+    family: &str,
+    suffix: &str,
+    labels: &[LabelPair],
+    extra: Option<&(&str, String)>,
+    value: f64,
+    timestamp_ms: i64,
+) {
+    let name = format!("{family}{suffix}");
+    let legacy = is_legacy_metric_name(&name);
+    if legacy {
+        out.push_str(&name);
+    }
+    let pairs = labels
+        .iter()
+        .map(|l| (l.name.as_str(), l.value.as_str()))
+        .chain(extra.map(|(n, v)| (*n, v.as_str())));
+    let mut first = true;
+    let mut open = |out: &mut String| {
+        out.push(if first { '{' } else { ',' });
+        first = false;
+    };
+    if !legacy {
+        open(out);
+        out.push('"');
+        escape_value(out, &name);
+        out.push('"');
+    }
+    for (n, v) in pairs {
+        open(out);
+        if is_legacy_label_name(n) {
+            out.push_str(n);
+        } else {
+            out.push('"');
+            escape_value(out, n);
+            out.push('"');
+        }
+        out.push_str("=\"");
+        escape_value(out, v);
+        out.push('"');
+    }
+    if !first {
+        out.push('}');
+    }
+    out.push(' ');
+    out.push_str(&model::float::format_go_g(value));
+    if timestamp_ms != 0 {
+        let _ = write!(out, " {timestamp_ms}");
+    }
+    out.push('\n');
+}
+
+fn quoted_name(name: &str) -> String {
+    if is_legacy_metric_name(name) {
+        name.to_string()
+    } else {
+        let mut out = String::from("\"");
+        escape_value(&mut out, name);
+        out.push('"');
+        out
+    }
+}
+
+fn escape_value(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_help(help: &str) -> String {
+    help.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+fn is_legacy_metric_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}
+
+fn is_legacy_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    fn delimited(families: &[MetricFamily]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for f in families {
+            f.encode_length_delimited(&mut out).unwrap();
+        }
+        out
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
+        pairs
+            .iter()
+            .map(|(n, v)| LabelPair {
+                name: n.to_string(),
+                value: v.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_type_as_prometheus_yields_it() {
+        let body = delimited(&[
+            MetricFamily {
+                name: "requests_total".into(),
+                help: "Requests.\nAll of them.".into(),
+                kind: COUNTER,
+                metric: vec![Metric {
+                    label: labels(&[("code", "200")]),
+                    counter: Some(Counter { value: 7.0 }),
+                    ..Metric::default()
+                }],
+                unit: String::new(),
+            },
+            MetricFamily {
+                name: "latency_seconds".into(),
+                help: String::new(),
+                kind: HISTOGRAM,
+                metric: vec![Metric {
+                    histogram: Some(Histogram {
+                        sample_count: 3,
+                        sample_count_float: 0.0,
+                        sample_sum: 1.5,
+                        bucket: vec![Bucket {
+                            cumulative_count: 2,
+                            cumulative_count_float: 0.0,
+                            upper_bound: 1.0,
+                        }],
+                    }),
+                    timestamp_ms: 1234,
+                    ..Metric::default()
+                }],
+                unit: String::new(),
+            },
+            MetricFamily {
+                name: "rpc.duration".into(),
+                help: String::new(),
+                kind: SUMMARY,
+                metric: vec![Metric {
+                    label: labels(&[("service.name", "a")]),
+                    summary: Some(Summary {
+                        sample_count: 4,
+                        sample_sum: 2.0,
+                        quantile: vec![Quantile {
+                            quantile: 0.5,
+                            value: 0.4,
+                        }],
+                    }),
+                    ..Metric::default()
+                }],
+                unit: String::new(),
+            },
+        ]);
+        let text = protobuf_to_text(&body).unwrap();
+        assert_eq!(
+            text,
+            "# HELP requests_total Requests.\\nAll of them.\n# TYPE requests_total counter\nrequests_total{code=\"200\"} 7\n\
+             # TYPE latency_seconds histogram\nlatency_seconds_bucket{le=\"1.0\"} 2 1234\nlatency_seconds_bucket{le=\"+Inf\"} 3 1234\nlatency_seconds_sum 1.5 1234\nlatency_seconds_count 3 1234\n\
+             # TYPE \"rpc.duration\" summary\n{\"rpc.duration\",\"service.name\"=\"a\",quantile=\"0.5\"} 0.4\n{\"rpc.duration_sum\",\"service.name\"=\"a\"} 2\n{\"rpc.duration_count\",\"service.name\"=\"a\"} 4\n"
+        );
+        // The text is what the text parser reads.
+        let parsed: Vec<_> = crate::Parser::new(text.as_bytes(), crate::Format::PrometheusText)
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        assert!(parsed.len() > 10);
+    }
+
+    #[test]
+    fn truncated_and_oversized_messages_are_errors() {
+        let mut body = delimited(&[MetricFamily {
+            name: "a".into(),
+            kind: GAUGE,
+            ..MetricFamily::default()
+        }]);
+        body.pop();
+        assert!(protobuf_to_text(&body).unwrap_err().contains("message 1"));
+        let huge = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert!(protobuf_to_text(&huge).unwrap_err().contains("exceeds"));
+        assert!(protobuf_to_text(&[]).unwrap().is_empty());
+    }
+}
