@@ -466,14 +466,8 @@ async fn run(
     let timings = QueryTimings {
         queue: queue_time,
         eval: eval_time,
-        samples: result
-            .as_ref()
-            .map(|r| r.stats.samples_loaded as u64)
-            .unwrap_or(0),
-        peak: result
-            .as_ref()
-            .map(|r| r.stats.peak_samples as u64)
-            .unwrap_or(0),
+        samples: result.as_ref().map(|r| r.stats.samples_loaded).unwrap_or(0),
+        peak: result.as_ref().map(|r| r.stats.peak_samples).unwrap_or(0),
     };
     let result = match result {
         Ok(r) => {

@@ -135,8 +135,9 @@ impl Decode for Config {
         if self.runtime == RuntimeConfig::default() {
             self.runtime = RuntimeConfig::defaults();
         }
-        let tsdb = self.storage.tsdb.get_or_insert_with(TsdbConfig::default);
-        tsdb.retention.get_or_insert_with(RetentionConfig::default);
+        // Without a retention section the flags' retention applies (Prometheus sets its
+        // default from them): see `Config::with_default_retention`.
+        self.storage.tsdb.get_or_insert_with(TsdbConfig::default);
         for rf in &self.rule_files {
             if !valid_file_pattern(rf) {
                 return Err(Fatal(format!(
@@ -234,8 +235,7 @@ impl Config {
             file: file.to_string(),
             message,
         })?;
-        let tsdb = config.storage.tsdb.get_or_insert_with(TsdbConfig::default);
-        tsdb.retention.get_or_insert_with(RetentionConfig::default);
+        config.storage.tsdb.get_or_insert_with(TsdbConfig::default);
         config.global.expand_external_labels();
         let strategy = config.otlp.translation_strategy.as_str();
         let invalid = |message: String| ConfigError::Parse {
@@ -261,6 +261,26 @@ impl Config {
         }
         config.set_directory(dir);
         Ok(config)
+    }
+
+    /// Fills `storage.tsdb.retention` from the flags when the file has no retention
+    /// section (Prometheus makes the flags the default of that section): the result is
+    /// the retention in force.
+    pub fn with_default_retention(mut self, time: Duration, size: u64) -> Self {
+        let tsdb = self.storage.tsdb.get_or_insert_with(TsdbConfig::default);
+        tsdb.retention.get_or_insert(RetentionConfig {
+            time: PromDuration(time),
+            size: ByteSize(size),
+            percentage: 0.0,
+        });
+        self
+    }
+
+    /// The retention in force: `(time, size)` from `storage.tsdb.retention`, if the file
+    /// (or [`Config::with_default_retention`]) set one.
+    pub fn retention(&self) -> Option<(Duration, u64)> {
+        let r = self.storage.tsdb.as_ref()?.retention.as_ref()?;
+        Some((r.time.0, r.size.0))
     }
 
     /// Prometheus's built-in behaviour when no configuration file exists: scrape itself.

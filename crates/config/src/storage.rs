@@ -70,9 +70,6 @@ impl Decode for TsdbConfig {
                 )))
             }
         }
-        if self.retention.is_none() {
-            self.retention = Some(RetentionConfig::default());
-        }
         Ok(true)
     }
     fn go_type() -> String {

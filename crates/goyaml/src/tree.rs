@@ -285,50 +285,71 @@ impl Node {
     }
 }
 
-/// Go's `time.ParseDuration`, in nanoseconds: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`.
+/// Go's `time.ParseDuration`, in nanoseconds; `None` where Go returns an error.
 pub fn parse_go_duration(text: &str) -> Option<i64> {
-    let (negative, mut rest) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
+    go_duration(text).ok()
+}
+
+/// Go's `time.ParseDuration` with its error texts (`time: missing unit in duration "1"`):
+/// `2ms`, `1.5s`, `1h2m`, `-3us`, `0`. In nanoseconds.
+pub fn go_duration(text: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {text:?}");
+    let (negative, mut rest) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
     if rest == "0" {
-        return Some(0);
+        return Ok(0);
     }
     if rest.is_empty() {
-        return None;
+        return Err(invalid());
     }
-    let mut total: f64 = 0.0;
+    let mut total: u128 = 0;
     while !rest.is_empty() {
-        let number_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number = &rest[..number_end];
-        if number.is_empty() || number == "." {
-            return None;
+        let whole_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let whole = &rest[..whole_len];
+        rest = &rest[whole_len..];
+        let mut fraction = "";
+        if let Some(after) = rest.strip_prefix('.') {
+            let len = after.bytes().take_while(u8::is_ascii_digit).count();
+            fraction = &after[..len];
+            rest = &after[len..];
         }
-        let value: f64 = number.parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest
+        if whole.is_empty() && fraction.is_empty() {
+            return Err(invalid());
+        }
+        let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
+        let unit: u128 = match &rest[..unit_len] {
+            "ns" => 1,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
+            "" => return Err(format!("time: missing unit in duration {text:?}")),
+            other => return Err(format!("time: unknown unit {other:?} in duration {text:?}")),
         };
-        rest = &rest[unit_end..];
-        total += value * scale;
+        rest = &rest[unit_len..];
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| invalid())?
+        };
+        let mut part = whole.checked_mul(unit).ok_or_else(invalid)?;
+        // Go keeps the fraction's digits while they can matter (at most 18 here).
+        let digits = &fraction[..fraction.len().min(18)];
+        if !digits.is_empty() {
+            let scale = 10u128.pow(digits.len() as u32);
+            let value: u128 = digits.parse().map_err(|_| invalid())?;
+            part += value * unit / scale;
+        }
+        total = total.checked_add(part).ok_or_else(invalid)?;
     }
-    if total > i64::MAX as f64 {
-        return None;
-    }
-    let nanos = total.round() as i64;
-    Some(if negative { -nanos } else { nanos })
+    let total = i64::try_from(total).map_err(|_| invalid())?;
+    Ok(if negative { -total } else { total })
 }
 
 #[cfg(test)]

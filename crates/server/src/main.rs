@@ -16,13 +16,12 @@ mod ui;
 mod web;
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
-use clap::Parser;
 
 use crate::flags::Flags;
 
@@ -36,10 +35,18 @@ pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
 }
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    let flags = flags::parse();
     if flags.version {
         print!("{}", build::version_text());
         return ExitCode::SUCCESS;
+    }
+    if flags.write_documentation {
+        print!("{}", flags::documentation());
+        return ExitCode::SUCCESS;
+    }
+    if let Err(refusal) = flags.validate() {
+        eprintln!("{}", refusal.message);
+        return ExitCode::from(refusal.status);
     }
     if let Err(e) = logging::init(&flags.log_level, &flags.log_format) {
         eprintln!("promethium: {e:#}");
@@ -106,8 +113,9 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         revision = build::REVISION,
         "Starting promethium"
     );
+    flags.log_notices();
 
-    let db_path = std::path::Path::new(&flags.tsdb_path);
+    let db_path = std::path::Path::new(flags.storage_path());
     let started_replay = std::time::Instant::now();
     let db = Arc::new(
         tsdb::Db::open_with(db_path, flags.tsdb_options())
@@ -170,7 +178,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         Arc::clone(&db),
         metrics::EngineGauges {
             running: engine.queries(),
-            max_concurrency: flags.query_max_concurrency,
+            max_concurrency: flags.query_concurrency(),
         },
     );
     let _ = metrics_slot.set(Arc::clone(&metrics));
@@ -208,11 +216,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         web_config: web_config.clone(),
         config: Arc::clone(&config),
     });
-    for f in &flags.enable_feature {
-        let f = f.trim();
-        if !f.is_empty() && !flags::Flags::KNOWN_FEATURES.contains(&f) {
-            tracing::warn!(option = f, "Unknown option for --enable-feature");
-        }
+    if let Some(interval) = flags.auto_reload() {
+        watch_config_files(
+            Arc::clone(&config),
+            flags.config_file.clone().into(),
+            interval,
+        );
     }
     let api_state = Arc::new(api::ApiState {
         query_log,
@@ -220,7 +229,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             Arc::clone(&db),
             Arc::clone(&scrape_manager),
             engine,
-            flags.query_max_concurrency,
+            flags.query_concurrency(),
         )
     });
     let app = web::router(state, api::router(api_state));
@@ -238,7 +247,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening");
         let mut rx = shutdown_rx.clone();
         let serve_options = webconfig::ServeOptions {
-            max_connections: flags.max_connections,
+            max_connections: flags.connection_limit(),
             ..Default::default()
         };
         servers.spawn(webconfig::serve_with_outer_layer(
@@ -276,6 +285,42 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     }
     tracing::info!("See you next time!");
     result
+}
+
+/// `--config.auto-reload`: every `interval`, the configuration is reloaded when the
+/// checksum of its file and of the rule and scrape config files it names has changed, as
+/// Prometheus does (a failed reload is retried at the next check).
+fn watch_config_files(config: Arc<reload::ConfigState>, path: PathBuf, interval: Duration) {
+    fn checksum(path: &Path, config: &promconfig::Config) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::fs::read(path).ok().hash(&mut hasher);
+        for pattern in config.rule_files.iter().chain(&config.scrape_config_files) {
+            for file in promconfig::glob(pattern) {
+                file.hash(&mut hasher);
+                std::fs::read(&file).ok().hash(&mut hasher);
+            }
+        }
+        hasher.finish()
+    }
+    tokio::spawn(async move {
+        let mut last = checksum(&path, &config.current());
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let current = checksum(&path, &config.current());
+            if current == last {
+                continue;
+            }
+            tracing::info!("Configuration file change detected, reloading the configuration.");
+            if config.reload().is_ok() {
+                // The new file may name other rule or scrape config files.
+                last = checksum(&path, &config.current());
+            }
+        }
+    });
 }
 
 /// SIGTERM and SIGINT stop the server gracefully; SIGHUP reloads the configuration files.

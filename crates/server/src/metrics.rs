@@ -41,6 +41,7 @@ impl ServerMetrics {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TsdbCollector(db)));
         registry.register_collector(Box::new(engine));
+        registry.register_collector(Box::new(ScrapeCounters(config.scrape_manager())));
         Self::register_config_gauges(&mut registry, config);
         let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
         build_info
@@ -215,6 +216,27 @@ impl Collector for EngineGauges {
             "The max number of concurrent queries.",
             self.max_concurrency as f64,
         )
+    }
+}
+
+/// The scrape manager's counters, read at each scrape.
+struct ScrapeCounters(Arc<scrape::Manager>);
+
+impl fmt::Debug for ScrapeCounters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScrapeCounters")
+    }
+}
+
+impl Collector for ScrapeCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let metric = encoder.encode_descriptor(
+            "prometheus_target_scrape_pool_exceeded_target_limit",
+            "Total number of times scrape pools hit the target limit, during sync or config reload.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.0.target_limit_exceeded_total()).encode(metric)
     }
 }
 

@@ -55,6 +55,11 @@ impl ConfigState {
         Ok(state)
     }
 
+    /// The scrape manager this configuration drives.
+    pub fn scrape_manager(&self) -> Arc<scrape::Manager> {
+        Arc::clone(&self.scrape)
+    }
+
     /// The configuration in force.
     pub fn current(&self) -> Arc<promconfig::Config> {
         self.current

@@ -156,6 +156,11 @@ fn a_short_global_interval_alone_is_enough() {
     // The timeout in force is the interval (Prometheus: min(10s, interval)).
     let config = server.get("/api/v1/status/config", &[]).text();
     assert!(config.contains("scrape_timeout: 1s"), "{config}");
+    let metrics = server.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("prometheus_target_scrape_pool_exceeded_target_limit_total 0"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -1,0 +1,327 @@
+//! Flags of Prometheus 3.14 whose feature promethium does not have yet (or, for the Go
+//! runtime flags, never will): parsed and validated like Prometheus's, listed in
+//! `/api/v1/status/flags`, and when one is set to a value that would change what the server
+//! does, a warning at start names it (see [`reason`]). Nothing here refuses to start.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args};
+
+use super::values;
+
+/// Why a flag of this group has no effect yet, for the start-up warning; `None` for flags
+/// whose every value matches what promethium does (so no warning is due).
+pub fn reason(flag: &str) -> Option<&'static str> {
+    Some(match flag {
+        "web.read-timeout" => "listeners time out request headers (30s) but have no overall read or idle timeout yet",
+        "web.max-notifications-subscribers" => "promethium has no notifications API yet",
+        "web.user-assets" => "promethium does not serve /user yet",
+        "web.enable-admin-api" => "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet",
+        "web.enable-remote-write-receiver" | "web.remote-write-receiver.accepted-protobuf-messages" => {
+            "promethium has no remote-write receiver yet"
+        }
+        "web.enable-otlp-receiver" => "promethium has no OTLP receiver yet",
+        "web.console.templates" | "web.console.libraries" => "promethium does not serve consoles yet",
+        "web.page-title" => "the web UI's title cannot be changed yet",
+        "web.cors.origin" => "the API sends no CORS headers yet",
+        "web.search.max-limit" => "promethium has no search API yet",
+        // promethium never creates a lock file, which is what these ask for.
+        "storage.tsdb.no-lockfile" | "storage.agent.no-lockfile" => return None,
+        // promethium does not adjust scrape timestamps, which is what `false` asks for.
+        "scrape.adjust-timestamps" => return None,
+        "scrape.timestamp-tolerance" => "promethium does not align scrape timestamps yet",
+        "scrape.discovery-reload-interval" => "target updates are not throttled by this interval yet",
+        "storage.remote.flush-deadline" => "promethium has no remote write yet",
+        "agent" => "agent mode is not implemented yet: promethium runs as a full server, storing samples under --storage.agent.path",
+        f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
+        f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
+        f if f.starts_with("storage.remote.read-") => "promethium has no remote-read endpoint yet",
+        f if f.starts_with("rules.") => "promethium does not evaluate rules yet",
+        f if f.starts_with("alertmanager.") => "promethium does not send alerts yet",
+        _ => return None,
+    })
+}
+
+/// The long names of this group's flags.
+pub fn names() -> Vec<String> {
+    PendingFlags::augment_args(clap::Command::new("pending"))
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect()
+}
+
+/// Go runtime flags: accepted, with no meaning for a Rust binary.
+pub const GO_RUNTIME: &[&str] = &[
+    "auto-gomaxprocs",
+    "auto-gomemlimit",
+    "auto-gomemlimit.ratio",
+    "auto-gomemlimit.refresh-interval",
+];
+
+/// The remote-write messages a receiver can accept.
+pub const REMOTE_WRITE_MESSAGES: [&str; 2] =
+    ["prometheus.WriteRequest", "io.prometheus.write.v2.Request"];
+
+#[derive(Args, Debug, Clone)]
+pub struct PendingFlags {
+    /// Automatically set GOMAXPROCS to match Linux container CPU quota. (Go runtime
+    /// setting: accepted, no meaning for promethium.)
+    #[arg(long = "auto-gomaxprocs", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub auto_gomaxprocs: bool,
+
+    /// Automatically set GOMEMLIMIT to match Linux container or system memory limit. (Go
+    /// runtime setting: accepted, no meaning for promethium.)
+    #[arg(long = "auto-gomemlimit", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub auto_gomemlimit: bool,
+
+    /// The ratio of reserved GOMEMLIMIT memory to the detected maximum container or system
+    /// memory. (Go runtime setting: accepted, no meaning for promethium.)
+    #[arg(long = "auto-gomemlimit.ratio", default_value = "0.9", value_name = "RATIO", value_parser = values::float)]
+    pub auto_gomemlimit_ratio: f64,
+
+    /// Interval at which to re-detect the container or system memory limit and update
+    /// GOMEMLIMIT accordingly. Set to 0 to detect the limit only once at startup. Only used
+    /// when --auto-gomemlimit is set. (Go runtime setting: accepted, no meaning for promethium.)
+    #[arg(long = "auto-gomemlimit.refresh-interval", default_value = "0s", value_name = "DURATION", value_parser = values::duration)]
+    pub auto_gomemlimit_refresh_interval: Duration,
+
+    /// Maximum duration before timing out read of the request, and closing idle
+    /// connections. (Not applied by promethium yet.)
+    #[arg(long = "web.read-timeout", default_value = "5m", value_name = "DURATION", value_parser = values::duration)]
+    pub web_read_timeout: Duration,
+
+    /// Limits the maximum number of subscribers that can concurrently receive live
+    /// notifications. (No notifications API in promethium yet.)
+    #[arg(long = "web.max-notifications-subscribers", default_value = "16", value_name = "N", value_parser = values::int)]
+    pub web_max_notifications_subscribers: i64,
+
+    /// Path to static asset directory, available at /user. (Not served by promethium yet.)
+    #[arg(long = "web.user-assets", default_value = "", value_name = "PATH")]
+    pub web_user_assets: String,
+
+    /// Enable API endpoints for admin control actions. (No admin API in promethium yet.)
+    #[arg(long = "web.enable-admin-api", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub web_enable_admin_api: bool,
+
+    /// Enable API endpoint accepting remote write requests. (Not in promethium yet.)
+    #[arg(long = "web.enable-remote-write-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub web_enable_remote_write_receiver: bool,
+
+    /// List of the remote write protobuf messages to accept when receiving the remote
+    /// writes. Supported values: prometheus.WriteRequest, io.prometheus.write.v2.Request.
+    /// Can be repeated. (Not in promethium yet.)
+    #[arg(long = "web.remote-write-receiver.accepted-protobuf-messages", action = ArgAction::Append, default_values = REMOTE_WRITE_MESSAGES, value_parser = REMOTE_WRITE_MESSAGES, value_name = "MESSAGE")]
+    pub web_remote_write_messages: Vec<String>,
+
+    /// Enable API endpoint accepting OTLP write requests. (Not in promethium yet.)
+    #[arg(long = "web.enable-otlp-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub web_enable_otlp_receiver: bool,
+
+    /// Path to the console template directory, available at /consoles. (Not served by
+    /// promethium yet.)
+    #[arg(
+        long = "web.console.templates",
+        default_value = "consoles",
+        value_name = "PATH"
+    )]
+    pub web_console_templates: String,
+
+    /// Path to the console library directory. (Not used by promethium yet.)
+    #[arg(
+        long = "web.console.libraries",
+        default_value = "console_libraries",
+        value_name = "PATH"
+    )]
+    pub web_console_libraries: String,
+
+    /// Document title of Prometheus instance. (Not used by promethium's UI yet.)
+    #[arg(
+        long = "web.page-title",
+        default_value = "Prometheus Time Series Collection and Processing Server",
+        value_name = "TITLE"
+    )]
+    pub web_page_title: String,
+
+    /// Regex for CORS origin. It is fully anchored. Example:
+    /// 'https?://(domain1|domain2)\.com' (Validated; no CORS headers in promethium yet.)
+    #[arg(long = "web.cors.origin", default_value = ".*", value_name = "REGEX")]
+    pub web_cors_origin: String,
+
+    /// Do not create lockfile in data directory. Use with server mode only. (promethium
+    /// never creates one.)
+    #[arg(long = "storage.tsdb.no-lockfile", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_tsdb_no_lockfile: bool,
+
+    /// The maximum size for a single chunk segment in a block. Example: 512MB
+    #[arg(long = "storage.tsdb.max-block-chunk-segment-size", hide = true, value_name = "SIZE", value_parser = values::bytes)]
+    pub storage_tsdb_max_block_chunk_segment_size: Option<i64>,
+
+    /// Size at which to split the tsdb WAL segment files. Example: 100MB
+    #[arg(long = "storage.tsdb.wal-segment-size", hide = true, value_name = "SIZE", value_parser = values::bytes)]
+    pub storage_tsdb_wal_segment_size: Option<i64>,
+
+    /// Allow compaction of overlapping blocks.
+    #[arg(long = "storage.tsdb.allow-overlapping-compaction", hide = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_tsdb_allow_overlapping_compaction: bool,
+
+    /// Compress the tsdb WAL. If false, the --storage.tsdb.wal-compression-type flag is ignored.
+    #[arg(long = "storage.tsdb.wal-compression", hide = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_tsdb_wal_compression: bool,
+
+    /// Compression algorithm for the tsdb WAL, used when --storage.tsdb.wal-compression is true.
+    #[arg(long = "storage.tsdb.wal-compression-type", hide = true, default_value = "snappy", value_parser = ["snappy", "zstd"])]
+    pub storage_tsdb_wal_compression_type: String,
+
+    /// Size of the queue through which head chunks are written to the disk to be m-mapped,
+    /// 0 disables the queue completely. Experimental. Use with server mode only.
+    #[arg(long = "storage.tsdb.head-chunks-write-queue-size", default_value = "0", value_name = "N", value_parser = values::int)]
+    pub storage_tsdb_head_chunks_write_queue_size: i64,
+
+    /// Target number of samples per chunk.
+    #[arg(long = "storage.tsdb.samples-per-chunk", hide = true, default_value = "120", value_name = "N", value_parser = values::int)]
+    pub storage_tsdb_samples_per_chunk: i64,
+
+    /// Upper limit for the random compaction delay, as a percentage of the head chunk range.
+    #[arg(long = "storage.tsdb.delayed-compaction.max-percent", hide = true, default_value = "10", value_name = "N", value_parser = values::int)]
+    pub storage_tsdb_delayed_compaction_max_percent: i64,
+
+    /// Path to a JSON file with uploaded TSDB blocks e.g. Thanos shipper meta file. If set
+    /// TSDB will only compact 1 level blocks that are marked as uploaded in that file. Use
+    /// with server mode only. (Not in promethium yet.)
+    #[arg(
+        long = "storage.tsdb.delay-compact-file.path",
+        default_value = "",
+        value_name = "PATH"
+    )]
+    pub storage_tsdb_delay_compact_file_path: String,
+
+    /// Interval at which to check for new or removed blocks in storage.
+    #[arg(long = "storage.tsdb.block-reload-interval", hide = true, default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_tsdb_block_reload_interval: Duration,
+
+    /// Base path for metrics storage. Use with agent mode only.
+    #[arg(
+        long = "storage.agent.path",
+        default_value = "data-agent/",
+        value_name = "PATH"
+    )]
+    pub storage_agent_path: String,
+
+    /// Size at which to split WAL segment files. Example: 100MB
+    #[arg(long = "storage.agent.wal-segment-size", hide = true, value_name = "SIZE", value_parser = values::bytes)]
+    pub storage_agent_wal_segment_size: Option<i64>,
+
+    /// Compress the agent WAL. If false, the --storage.agent.wal-compression-type flag is
+    /// ignored. Use with agent mode only.
+    #[arg(long = "storage.agent.wal-compression", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_agent_wal_compression: bool,
+
+    /// Compression algorithm for the agent WAL, used when --storage.agent.wal-compression is true.
+    #[arg(long = "storage.agent.wal-compression-type", hide = true, default_value = "snappy", value_parser = ["snappy", "zstd"])]
+    pub storage_agent_wal_compression_type: String,
+
+    /// The frequency at which to truncate the WAL and remove old data.
+    #[arg(long = "storage.agent.wal-truncate-frequency", hide = true, value_name = "DURATION", value_parser = values::duration)]
+    pub storage_agent_wal_truncate_frequency: Option<Duration>,
+
+    /// Minimum age samples may be before being considered for deletion when the WAL is
+    /// truncated Use with agent mode only.
+    #[arg(long = "storage.agent.retention.min-time", default_value = "5m", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_agent_retention_min_time: Duration,
+
+    /// Maximum age samples may be before being forcibly deleted when the WAL is truncated
+    /// Use with agent mode only.
+    #[arg(long = "storage.agent.retention.max-time", default_value = "4h", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_agent_retention_max_time: Duration,
+
+    /// Use only in-memory series data when building a checkpoint. Use with agent mode only.
+    #[arg(long = "storage.agent.checkpoint-from-in-memory-series", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_agent_checkpoint_from_in_memory_series: bool,
+
+    /// Size of a single WAL log entry chunk to be flushed. Has no effect without
+    /// --storage.agent.checkpoint-from-in-memory-series flag. Use with agent mode only.
+    #[arg(long = "storage.agent.checkpoint-batch-size", default_value = "1000", value_name = "N", value_parser = values::int)]
+    pub storage_agent_checkpoint_batch_size: i64,
+
+    /// Do not create lockfile in data directory. Use with agent mode only.
+    #[arg(long = "storage.agent.no-lockfile", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub storage_agent_no_lockfile: bool,
+
+    /// How long to wait flushing sample on shutdown or config reload. (No remote write in
+    /// promethium yet.)
+    #[arg(long = "storage.remote.flush-deadline", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_remote_flush_deadline: Duration,
+
+    /// Maximum overall number of samples to return via the remote read interface, in a
+    /// single query. 0 means no limit. Use with server mode only. (No remote read yet.)
+    #[arg(long = "storage.remote.read-sample-limit", default_value = "5e7", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_sample_limit: i64,
+
+    /// Maximum number of concurrent remote read calls. 0 means no limit. Use with server
+    /// mode only. (No remote read yet.)
+    #[arg(long = "storage.remote.read-concurrent-limit", default_value = "10", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_concurrent_limit: i64,
+
+    /// Maximum number of bytes in a single frame for streaming remote read response types
+    /// before marshalling. Use with server mode only. (No remote read yet.)
+    #[arg(long = "storage.remote.read-max-bytes-in-frame", default_value = "1048576", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_max_bytes_in_frame: i64,
+
+    /// Hard upper bound on the "limit" query parameter accepted by the experimental search
+    /// API (--enable-feature=search-api). 0 disables the cap. Use with server mode only.
+    #[arg(long = "web.search.max-limit", default_value = "10000", value_name = "N", value_parser = values::int)]
+    pub web_search_max_limit: i64,
+
+    /// Max time to tolerate prometheus outage for restoring "for" state of alert. Use with
+    /// server mode only. (No rules in promethium yet.)
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_for_outage_tolerance: Duration,
+
+    /// Minimum duration between alert and restored "for" state. Use with server mode only.
+    /// (No rules in promethium yet.)
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_for_grace_period: Duration,
+
+    /// Minimum amount of time to wait before resending an alert to Alertmanager. Use with
+    /// server mode only. (No rules in promethium yet.)
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_resend_delay: Duration,
+
+    /// Global concurrency limit for independent rules that can run concurrently. Use with
+    /// server mode only. (No rules in promethium yet.)
+    #[arg(long = "rules.max-concurrent-evals", default_value = "4", value_name = "N", value_parser = values::int)]
+    pub rules_max_concurrent_evals: i64,
+
+    /// Adjust scrape timestamps by up to `scrape.timestamp-tolerance` to align them to the
+    /// intended schedule. Experimental.
+    #[arg(long = "scrape.adjust-timestamps", hide = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub scrape_adjust_timestamps: bool,
+
+    /// Timestamp tolerance. Experimental.
+    #[arg(long = "scrape.timestamp-tolerance", hide = true, default_value = "2ms", value_name = "DURATION", value_parser = values::go_duration)]
+    pub scrape_timestamp_tolerance: i64,
+
+    /// Interval used by scrape manager to throttle target groups updates.
+    #[arg(long = "scrape.discovery-reload-interval", hide = true, default_value = "5s", value_name = "DURATION", value_parser = values::duration)]
+    pub scrape_discovery_reload_interval: Duration,
+
+    /// The capacity of the queue for pending Alertmanager notifications. Use with server
+    /// mode only. (No alerting in promethium yet.)
+    #[arg(long = "alertmanager.notification-queue-capacity", default_value = "10000", value_name = "N", value_parser = values::int)]
+    pub alertmanager_notification_queue_capacity: i64,
+
+    /// The maximum number of notifications per batch to send to the Alertmanager. Use with
+    /// server mode only. (No alerting in promethium yet.)
+    #[arg(long = "alertmanager.notification-batch-size", default_value = "256", value_name = "N", value_parser = values::int)]
+    pub alertmanager_notification_batch_size: i64,
+
+    /// Send any outstanding Alertmanager notifications when shutting down. Use with server
+    /// mode only. (No alerting in promethium yet.)
+    #[arg(long = "alertmanager.drain-notification-queue-on-shutdown", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub alertmanager_drain_notification_queue_on_shutdown: bool,
+
+    /// Run Prometheus in 'Agent mode'. (Not implemented yet: promethium runs as a server,
+    /// storing samples under --storage.agent.path.)
+    #[arg(long = "agent", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub agent: bool,
+}
