@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+mod check_metrics;
 mod query_cmd;
 mod tsdb_cmd;
 
@@ -192,6 +193,17 @@ enum CheckCommand {
         #[arg(value_name = "web-config-files")]
         files: Vec<String>,
     },
+    /// Pass Prometheus metrics over stdin to lint them for consistency and correctness,
+    /// and optionally perform cardinality analysis.
+    Metrics {
+        /// Print extended information related to the cardinality of the metrics.
+        #[arg(long)]
+        extended: bool,
+        /// Linting checks to apply for metrics. Available options are: all, none. Use
+        /// --lint=none to disable metrics linting.
+        #[arg(long, default_value = "all")]
+        lint: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -258,6 +270,9 @@ fn main() -> ExitCode {
         Command::Check {
             what: CheckCommand::WebConfig { files },
         } => return check_web_config(&files),
+        Command::Check {
+            what: CheckCommand::Metrics { extended, lint },
+        } => return check_metrics::run(extended, &lint),
         Command::Check {
             what:
                 CheckCommand::Config {

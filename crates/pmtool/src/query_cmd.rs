@@ -1,6 +1,7 @@
 //! `pmtool query instant|range|series|labels`: run queries against a server's HTTP API
 //! and print the results as promtool does (`--http.config.file` for auth and TLS).
 
+use goyaml::go_quote;
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -160,23 +161,6 @@ fn labelset_string(m: &Value) -> String {
         .collect();
     labels.sort();
     format!("{{{}}}", labels.join(", "))
-}
-
-fn go_quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// `value @[time]` of a `[time, "value"]` pair.
