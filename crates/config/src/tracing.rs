@@ -8,28 +8,9 @@ use goyaml::{Decode, Decoder, Fatal, Node};
 use serde::Serialize;
 
 use crate::http::TlsConfig;
+use crate::remote::RESERVED_HEADERS;
 use crate::values::PromDuration;
 
-/// Headers no configuration may set on outgoing requests (Prometheus's `reservedHeaders`;
-/// `authorization` is checked on its own).
-pub(crate) const RESERVED_HEADERS: [&str; 16] = [
-    "host",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-];
 
 /// `tracing`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
