@@ -218,12 +218,16 @@ pub(crate) struct ScrapeLoop {
     pub failure_log: crate::manager::FailureLogSlot,
 }
 
-const REPORT_SERIES: [&str; 5] = [
+const REPORT_SERIES: [&str; 8] = [
     "up",
     "scrape_duration_seconds",
     "scrape_samples_scraped",
     "scrape_samples_post_metric_relabeling",
     "scrape_series_added",
+    // With `extra_scrape_metrics: true` only.
+    "scrape_timeout_seconds",
+    "scrape_sample_limit",
+    "scrape_body_size_bytes",
 ];
 
 impl ScrapeLoop {
@@ -233,12 +237,8 @@ impl ScrapeLoop {
         target: Target,
         db: Arc<tsdb::Db>,
     ) -> Self {
-        let accept = crate::client::accept_header(
-            &job.scrape_protocols
-                .iter()
-                .map(|p| p.as_str())
-                .collect::<Vec<_>>(),
-        );
+        let protocols: Vec<&str> = job.scrape_protocols.iter().map(|p| p.as_str()).collect();
+        let accept = crate::client::accept_header(&protocols, &job.metric_name_escaping_scheme);
         let status = Arc::new(Mutex::new(TargetStatus {
             scrape_url: target.url.clone(),
             health: "unknown",
@@ -291,12 +291,22 @@ impl ScrapeLoop {
         }
         let t = now_ms();
         let stale = self.end_all_series(t);
-        let report: Vec<(Labels, i64, f64)> = REPORT_SERIES
+        let report: Vec<(Labels, i64, f64)> = self
+            .report_names()
             .iter()
             .map(|name| (self.report_labels(name), t, model::stale_nan()))
             .collect();
         if let Err(e) = self.db.append_batch(&stale, &report) {
             tracing::error!(err = %e, "writing staleness markers");
+        }
+    }
+
+    /// The report series this job writes: five, or eight with `extra_scrape_metrics`.
+    fn report_names(&self) -> &'static [&'static str] {
+        if self.job.extra_scrape_metrics == Some(true) {
+            &REPORT_SERIES
+        } else {
+            &REPORT_SERIES[..5]
         }
     }
 
@@ -319,8 +329,12 @@ impl ScrapeLoop {
             Some(e) => Err(e),
             None => self.fetch().await,
         };
+        let mut body_size = 0usize;
         let result = match fetched {
-            Ok((body, format)) => self.ingest(&body, format, t),
+            Ok((body, format)) => {
+                body_size = body.len();
+                self.ingest(&body, format, t)
+            }
             Err(e) => Err(e),
         };
         let duration = started.elapsed();
@@ -341,8 +355,12 @@ impl ScrapeLoop {
             scraped as f64,
             post as f64,
             added as f64,
+            self.job.timeout().as_secs_f64(),
+            self.job.sample_limit as f64,
+            body_size as f64,
         ];
-        self.append_report(t, &values);
+        let count = self.report_names().len();
+        self.append_report(t, &values[..count]);
         if !error.is_empty() {
             tracing::debug!(url = %self.target.url, err = %error, "scrape failed");
             let log = self
@@ -434,7 +452,7 @@ impl ScrapeLoop {
     }
 
     /// Appends `up`, `scrape_duration_seconds`, … (by cached ref after the first time).
-    fn append_report(&mut self, t: i64, values: &[f64; 5]) {
+    fn append_report(&mut self, t: i64, values: &[f64]) {
         if let Some(refs) = &self.report_refs {
             let by_ref: Vec<(u64, i64, f64)> =
                 refs.iter().zip(values).map(|(r, v)| (*r, t, *v)).collect();
@@ -447,7 +465,8 @@ impl ScrapeLoop {
                 }
             }
         }
-        let batch: Vec<(Labels, i64, f64)> = REPORT_SERIES
+        let batch: Vec<(Labels, i64, f64)> = self
+            .report_names()
             .iter()
             .zip(values)
             .map(|(n, v)| (self.report_labels(n), t, *v))
@@ -636,6 +655,9 @@ impl ScrapeLoop {
                         continue;
                     };
                     check_label_limits(&job, &labels)?;
+                    if job.metric_name_validation_scheme.is_legacy() && !legacy_names(&labels) {
+                        return Err(format!("invalid metric name or label names: {labels}"));
+                    }
                     self.cache.add(key, track);
                     out.by_labels.push((labels, at, sample.value));
                     if let Some(c) = &mut created {
@@ -715,6 +737,18 @@ fn describe(e: reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// Whether every name of a series fits the legacy rules (`metric_name_validation_scheme:
+/// legacy`): `[a-zA-Z_:][a-zA-Z0-9_:]*` for the metric name, no colon in label names.
+fn legacy_names(labels: &Labels) -> bool {
+    labels.iter().all(|l| {
+        let colons = l.name == "__name__";
+        let name: &str = if colons { &l.value } else { &l.name };
+        let mut bytes = name.bytes();
+        matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || (colons && b == b':'))
+            && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || (colons && b == b':'))
+    })
 }
 
 /// Prometheus's `normalizeFloatsInLabelValues`: a histogram's `le` and a summary's

@@ -730,3 +730,36 @@ async fn protobuf_exposition_is_scraped_and_le_values_normalized() {
     );
     manager.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extra_scrape_metrics_and_legacy_name_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let plain = exporter(false).await;
+    plain.serve(Some("text/plain; version=0.0.4"), "ok_metric 1\n");
+    let dotted = exporter(false).await;
+    dotted.serve(Some("text/plain; version=1.0.0"), "{\"http.requests\"} 1\n");
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: extra\n    scrape_interval: 100ms\n    scrape_timeout: 50ms\n    sample_limit: 10\n    extra_scrape_metrics: true\n    metric_name_validation_scheme: legacy\n    static_configs:\n      - targets: ['{}']\n  - job_name: dotted\n    scrape_interval: 100ms\n    metric_name_validation_scheme: legacy\n    static_configs:\n      - targets: ['{}']\n",
+        plain.addr, dotted.addr
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    assert_eq!(status_of(&manager, "extra").health, "up");
+    let job = |name: &str, job: &str| vec![eq("__name__", name), eq("job", job)];
+    assert_eq!(last_value(&db, &job("scrape_timeout_seconds", "extra")), Some(0.05));
+    assert_eq!(last_value(&db, &job("scrape_sample_limit", "extra")), Some(10.0));
+    assert_eq!(last_value(&db, &job("scrape_body_size_bytes", "extra")), Some(12.0));
+    // Without extra_scrape_metrics there are five report series only.
+    assert!(db.select(&job("scrape_timeout_seconds", "dotted"), 0, i64::MAX).is_empty());
+    // Legacy validation asks targets to escape names, and refuses names that need UTF-8.
+    let head = plain.seen_headers.lock().unwrap().clone();
+    assert!(head.contains("text/plain;version=1.0.0;escaping=underscores;q=0.4"), "{head}");
+    let dotted = status_of(&manager, "dotted");
+    assert_eq!(dotted.health, "down");
+    assert!(
+        dotted.last_error.starts_with("invalid metric name or label names: {__name__=\"http.requests\""),
+        "{}",
+        dotted.last_error
+    );
+    manager.stop().await;
+}

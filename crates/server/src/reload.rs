@@ -193,6 +193,11 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 ));
             }
         }
+        if job.convert_classic_histograms_to_nhcb == Some(true) {
+            return Err(format!(
+                "scrape config with job name {name:?}: convert_classic_histograms_to_nhcb: native histograms are not supported by promethium yet; leave it off (classic histograms are stored as they are)"
+            ));
+        }
         if job.scrape_native_histograms == Some(true) {
             return Err(format!(
                 "scrape config with job name {name:?}: scrape_native_histograms: native histograms are not supported by promethium yet; leave it off (classic histograms are scraped)"
@@ -226,6 +231,14 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     }
     if config.tracing.is_set() {
         return Err("tracing: sending traces is not supported by promethium yet; remove the tracing section".into());
+    }
+    if let Some(tsdb) = &config.storage.tsdb {
+        if tsdb.chunk_encoding.floats == "xor2" {
+            return Err("storage.tsdb.chunk_encoding.floats: xor2 chunks are not supported by promethium yet; use xor (its own chunks are XOR-encoded) or leave the setting out".into());
+        }
+        if tsdb.stale_series_compaction_threshold > 0.0 {
+            return Err("storage.tsdb.stale_series_compaction_threshold: early compaction of stale series is not supported by promethium yet; leave the setting out".into());
+        }
     }
     if config.storage.out_of_order_time_window() > std::time::Duration::ZERO {
         return Err("storage.tsdb.out_of_order_time_window: out-of-order ingestion is not supported by promethium yet; remove the setting (out-of-order samples are then refused and counted)".into());
