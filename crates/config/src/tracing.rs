@@ -11,7 +11,6 @@ use crate::http::TlsConfig;
 use crate::remote::RESERVED_HEADERS;
 use crate::values::PromDuration;
 
-
 /// `tracing`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TracingConfig {

@@ -29,8 +29,8 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
-pub(crate) use model::float::format_go_g as format_go_float;
 pub use model::float::format_go_f as format_float_f;
+pub(crate) use model::float::format_go_g as format_go_float;
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks; NaN sorts
 /// first.

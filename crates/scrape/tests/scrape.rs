@@ -746,18 +746,34 @@ async fn extra_scrape_metrics_and_legacy_name_validation() {
     let manager = scrape_all(&yaml, dir.path(), &db).await;
     assert_eq!(status_of(&manager, "extra").health, "up");
     let job = |name: &str, job: &str| vec![eq("__name__", name), eq("job", job)];
-    assert_eq!(last_value(&db, &job("scrape_timeout_seconds", "extra")), Some(0.05));
-    assert_eq!(last_value(&db, &job("scrape_sample_limit", "extra")), Some(10.0));
-    assert_eq!(last_value(&db, &job("scrape_body_size_bytes", "extra")), Some(12.0));
+    assert_eq!(
+        last_value(&db, &job("scrape_timeout_seconds", "extra")),
+        Some(0.05)
+    );
+    assert_eq!(
+        last_value(&db, &job("scrape_sample_limit", "extra")),
+        Some(10.0)
+    );
+    assert_eq!(
+        last_value(&db, &job("scrape_body_size_bytes", "extra")),
+        Some(12.0)
+    );
     // Without extra_scrape_metrics there are five report series only.
-    assert!(db.select(&job("scrape_timeout_seconds", "dotted"), 0, i64::MAX).is_empty());
+    assert!(db
+        .select(&job("scrape_timeout_seconds", "dotted"), 0, i64::MAX)
+        .is_empty());
     // Legacy validation asks targets to escape names, and refuses names that need UTF-8.
     let head = plain.seen_headers.lock().unwrap().clone();
-    assert!(head.contains("text/plain;version=1.0.0;escaping=underscores;q=0.4"), "{head}");
+    assert!(
+        head.contains("text/plain;version=1.0.0;escaping=underscores;q=0.4"),
+        "{head}"
+    );
     let dotted = status_of(&manager, "dotted");
     assert_eq!(dotted.health, "down");
     assert!(
-        dotted.last_error.starts_with("invalid metric name or label names: {__name__=\"http.requests\""),
+        dotted
+            .last_error
+            .starts_with("invalid metric name or label names: {__name__=\"http.requests\""),
         "{}",
         dotted.last_error
     );

@@ -169,8 +169,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
-        Arc::clone(&scrape_manager),
-        Arc::clone(&query_log),
+        reload::Appliers {
+            scrape: Arc::clone(&scrape_manager),
+            query_log: Arc::clone(&query_log),
+            db: Arc::clone(&db),
+            flag_retention: flags.flag_retention(),
+        },
     )?);
     let engine = promql::Engine::new(flags.engine_options());
     let metrics = metrics::ServerMetrics::new(

@@ -177,6 +177,7 @@ impl Collector for TsdbCollector {
             ("prometheus_tsdb_head_samples_appended", "Total number of appended samples.", &stats.samples_appended),
             ("prometheus_tsdb_head_series_created", "Total number of series created in the head", &stats.series_created),
             ("prometheus_tsdb_out_of_order_samples", "Total number of out of order samples ingestion failed attempts.", &stats.out_of_order),
+            ("prometheus_tsdb_head_out_of_order_samples_appended", "Total number of appended out of order samples.", &stats.out_of_order_appended),
             ("prometheus_tsdb_duplicate_samples", "Samples rejected for having the timestamp of the series' newest sample with another value.", &stats.duplicates),
             ("prometheus_tsdb_out_of_bound_samples", "Total number of out of bound samples ingestion failed attempts.", &stats.out_of_bounds),
             ("prometheus_tsdb_head_series_removed", "Total number of series removed in the head", &stats.series_removed),

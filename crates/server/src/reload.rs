@@ -3,9 +3,23 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use prometheus_client::metrics::gauge::Gauge;
+
+/// What a configuration is applied to, besides the scrape manager.
+pub struct Appliers {
+    pub scrape: Arc<scrape::Manager>,
+    /// `global.query_log_file`.
+    pub query_log: Arc<api::QueryLog>,
+    /// `storage.tsdb.out_of_order_time_window` and `storage.tsdb.retention`.
+    pub db: Arc<tsdb::Db>,
+    /// The retention the flags give (time, bytes): the default of `storage.tsdb.retention`.
+    pub flag_retention: (Duration, u64),
+}
+
+/// Prometheus's retention when neither time nor size is set.
+const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
 
 /// The loaded configuration and the outcome of the last (re)load.
 pub struct ConfigState {
@@ -13,7 +27,7 @@ pub struct ConfigState {
     self_target: String,
     current: RwLock<Arc<promconfig::Config>>,
     scrape: Arc<scrape::Manager>,
-    query_log: Arc<api::QueryLog>,
+    appliers: Appliers,
     outcome: RwLock<(bool, SystemTime)>,
     pub last_reload_successful: Gauge,
     pub last_reload_success_timestamp: Gauge,
@@ -22,18 +36,8 @@ pub struct ConfigState {
 impl ConfigState {
     /// Loads `path`; when it does not exist, Prometheus's built-in default (this server
     /// scraping itself) is used instead.
-    pub fn load(
-        path: PathBuf,
-        self_target: &str,
-        scrape: Arc<scrape::Manager>,
-        query_log: Arc<api::QueryLog>,
-    ) -> anyhow::Result<Self> {
-        let loaded = read(&path, self_target).and_then(|config| {
-            query_log
-                .set_file(&config.global.query_log_file)
-                .map_err(promconfig::ConfigError::Invalid)?;
-            Ok(config)
-        });
+    pub fn load(path: PathBuf, self_target: &str, appliers: Appliers) -> anyhow::Result<Self> {
+        let loaded = read(&path, self_target).and_then(|config| apply(&appliers, config));
         let config = loaded.map_err(|e| {
             anyhow::anyhow!(
                 "error loading config (--config.file={}): {e}",
@@ -44,8 +48,8 @@ impl ConfigState {
             path,
             self_target: self_target.to_string(),
             current: RwLock::new(Arc::new(config)),
-            scrape,
-            query_log,
+            scrape: Arc::clone(&appliers.scrape),
+            appliers,
             outcome: RwLock::new((true, SystemTime::now())),
             last_reload_successful: Gauge::default(),
             last_reload_success_timestamp: Gauge::default(),
@@ -53,6 +57,11 @@ impl ConfigState {
         state.record(true);
         state.scrape.apply(&state.current());
         Ok(state)
+    }
+
+    /// The retention in force (the file's, else the flags'): `(time, bytes)`.
+    pub fn retention(&self) -> (Duration, u64) {
+        self.appliers.db.retention()
     }
 
     /// The scrape manager this configuration drives.
@@ -75,13 +84,8 @@ impl ConfigState {
 
     /// Re-reads the file. On error the configuration in force is kept.
     pub fn reload(&self) -> Result<(), String> {
-        let loaded = read(&self.path, &self.self_target).and_then(|config| {
-            // Reopened on every load, as Prometheus does (log rotation).
-            self.query_log
-                .set_file(&config.global.query_log_file)
-                .map_err(promconfig::ConfigError::Invalid)?;
-            Ok(config)
-        });
+        let loaded =
+            read(&self.path, &self.self_target).and_then(|config| apply(&self.appliers, config));
         match loaded {
             Ok(config) => {
                 let config = Arc::new(config);
@@ -113,6 +117,34 @@ impl ConfigState {
             self.last_reload_success_timestamp.set(secs);
         }
     }
+}
+
+/// Applies what a loaded configuration sets outside scraping: the query log (reopened on
+/// every load, as Prometheus does, for log rotation), the out-of-order window and the
+/// retention (the file's `storage.tsdb.retention`, else the flags'). Returns the
+/// configuration with the retention in force filled in.
+fn apply(
+    appliers: &Appliers,
+    config: promconfig::Config,
+) -> Result<promconfig::Config, promconfig::ConfigError> {
+    appliers
+        .query_log
+        .set_file(&config.global.query_log_file)
+        .map_err(promconfig::ConfigError::Invalid)?;
+    let (time, bytes) = appliers.flag_retention;
+    let config = config.with_default_retention(time, bytes);
+    let (mut time, bytes) = config.retention().unwrap_or((time, bytes));
+    if time.is_zero() && bytes == 0 {
+        time = DEFAULT_RETENTION;
+    }
+    if appliers.db.retention() != (time, bytes) {
+        tracing::info!(duration = %promconfig::PromDuration(time), size = bytes, "TSDB retention updated");
+        appliers.db.set_retention(time, bytes);
+    }
+    appliers
+        .db
+        .set_out_of_order_time_window(config.storage.out_of_order_time_window());
+    Ok(config)
 }
 
 /// Loads the file (with its `scrape_config_files`), or the built-in default when there
@@ -239,9 +271,6 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
         if tsdb.stale_series_compaction_threshold > 0.0 {
             return Err("storage.tsdb.stale_series_compaction_threshold: early compaction of stale series is not supported by promethium yet; leave the setting out".into());
         }
-    }
-    if config.storage.out_of_order_time_window() > std::time::Duration::ZERO {
-        return Err("storage.tsdb.out_of_order_time_window: out-of-order ingestion is not supported by promethium yet; remove the setting (out-of-order samples are then refused and counted)".into());
     }
     Ok(())
 }

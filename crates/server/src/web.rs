@@ -180,6 +180,8 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         .map(|n| n.get())
         .unwrap_or(1);
     let (reload_ok, last_config) = state.config.outcome();
+    let (time, bytes) = state.config.retention();
+    let retention = crate::flags::retention_text(time, bytes);
     success(json!({
         "startTime": crate::rfc3339(state.started),
         "CWD": cwd,
@@ -193,6 +195,6 @@ async fn runtimeinfo(State(state): Shared) -> Json<Value> {
         "GOMEMLIMIT": i64::MAX,
         "GOGC": "",
         "GODEBUG": "",
-        "storageRetention": state.flags.storage_retention(),
+        "storageRetention": retention,
     }))
 }

@@ -424,3 +424,105 @@ fn scrape_config_files_with_globs_are_scraped() {
         Duration::from_secs(20),
     );
 }
+
+/// A minimal exporter on loopback whose body can be changed while it runs.
+struct Exporter {
+    port: u16,
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+fn exporter() -> Exporter {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let body = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let shared = std::sync::Arc::clone(&body);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let text = shared.lock().unwrap().clone();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    Exporter { port, body }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The samples of `series` between `from` and `to` (ms) as (ms, value).
+fn samples(server: &Server, series: &str, from: i64, to: i64) -> Vec<(i64, f64)> {
+    // Raw samples: a range selector at one instant returns them as stored.
+    let path = format!(
+        "/api/v1/query?query={}&time={}",
+        urlencode(&format!("{series}[{}s]", (to - from) / 1000 + 1)),
+        to as f64 / 1000.0
+    );
+    let text = server.get(&path, &[]).text();
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    value["data"]["result"][0]["values"]
+        .as_array()
+        .map(|values| {
+            values
+                .iter()
+                .map(|p| {
+                    (
+                        (p[0].as_f64().unwrap() * 1000.0).round() as i64,
+                        p[1].as_str().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn out_of_order_window_and_retention_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = exporter();
+    let now = now_ms();
+    // In order first; then a sample 10 minutes back (inside the 30m window) and one 2 hours
+    // back (outside), all with explicit timestamps.
+    *target.body.lock().unwrap() = format!("ooo_metric 1 {now}\n");
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!("global:\n  scrape_interval: 1s\nstorage:\n  tsdb:\n    out_of_order_time_window: 30m\n    retention:\n      time: 400d\nscrape_configs:\n  - job_name: late\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n", target.port),
+    )
+    .unwrap();
+    let data = "--storage.tsdb.path=ooo-data";
+    let server = Server::start(dir.path(), &[data]);
+    wait_for_value(&server, "ooo_metric", 1.0, Duration::from_secs(20));
+    let inside = now - 10 * 60 * 1000;
+    let outside = now - 2 * 3600 * 1000;
+    *target.body.lock().unwrap() = format!("ooo_metric 2 {inside}\nother_metric 1\n");
+    wait_for_value(&server, "other_metric", 1.0, Duration::from_secs(20));
+    *target.body.lock().unwrap() = format!("ooo_metric 3 {outside}\nother_metric 2\n");
+    wait_for_value(&server, "other_metric", 2.0, Duration::from_secs(20));
+    let expect = vec![(inside, 2.0), (now, 1.0)];
+    assert_eq!(samples(&server, "ooo_metric", outside - 1000, now), expect);
+    let metrics = server.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("prometheus_tsdb_head_out_of_order_samples_appended_total 1"),
+        "{metrics}"
+    );
+    let config = server.get("/api/v1/status/config", &[]).text();
+    assert!(config.contains("out_of_order_time_window: 30m"), "{config}");
+    assert!(config.contains("time: 400d"), "{config}");
+    let runtime = server.get("/api/v1/status/runtimeinfo", &[]).text();
+    assert!(runtime.contains("400d"), "{runtime}");
+    drop(server);
+    // After a restart (WAL replay) the late sample is still there, the refused one not.
+    *target.body.lock().unwrap() = String::new();
+    let server = Server::start(dir.path(), &[data]);
+    assert_eq!(samples(&server, "ooo_metric", outside - 1000, now), expect);
+}

@@ -415,6 +415,13 @@ impl Drop for BlockWriter {
     }
 }
 
+/// The ULID of the oldest level-1 block whose data `meta`'s block holds: where two blocks
+/// hold a sample at one timestamp (a block, and out-of-order samples of its range written
+/// later), the one written first wins, in queries and in merges alike.
+pub(crate) fn first_written(meta: &BlockMeta) -> &str {
+    meta.compaction.sources.iter().min().unwrap_or(&meta.ulid)
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

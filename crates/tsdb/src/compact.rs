@@ -4,7 +4,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::block::{encode_chunks, Block, BlockMeta, BlockSeries, BlockWriter};
+use crate::block::{encode_chunks, first_written, Block, BlockMeta, BlockSeries, BlockWriter};
 
 /// The block ranges: the base range, then ×3 each level, up to `max` (Prometheus's
 /// `ExponentialBlockRanges(base, 10, 3)` capped at the max block duration).
@@ -90,7 +90,8 @@ fn split_by_range(metas: &[&BlockMeta], range: i64) -> Vec<Vec<usize>> {
 
 /// Merges blocks into one new block in `parent`. Series present in several blocks get
 /// their chunks concatenated; where chunks overlap in time the samples are merged (the
-/// first block's sample wins a tie) and re-encoded.
+/// sample of the block written first wins a tie, see `block::first_written`) and
+/// re-encoded.
 pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<BlockMeta>> {
     let min_time = blocks.iter().map(|b| b.meta().min_time).min().unwrap_or(0);
     let max_time = blocks.iter().map(|b| b.meta().max_time).max().unwrap_or(0);
@@ -106,6 +107,13 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
         .collect();
     sources.sort();
     sources.dedup();
+    // Each block's rank by when its data was first written, for ties.
+    let mut by_age: Vec<usize> = (0..blocks.len()).collect();
+    by_age.sort_by(|a, b| first_written(blocks[*a].meta()).cmp(first_written(blocks[*b].meta())));
+    let mut rank = vec![0; blocks.len()];
+    for (position, i) in by_age.into_iter().enumerate() {
+        rank[i] = position;
+    }
     let mut writer = BlockWriter::create(parent, min_time, max_time)?;
     let mut iters = Vec::with_capacity(blocks.len());
     for b in blocks {
@@ -126,7 +134,7 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
                 *slot = iters[i].next().transpose()?;
             }
         }
-        parts.sort_by_key(|(i, c)| (c.min_t, *i));
+        parts.sort_by_key(|(i, c)| (c.min_t, rank[*i]));
         let overlapping = parts.windows(2).any(|w| w[1].1.min_t <= w[0].1.max_t);
         if overlapping {
             let mut samples = Vec::new();
@@ -134,7 +142,7 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
                 let bytes = blocks[*i].read_chunk(c)?;
                 if let Some(mut iter) = crate::chunk::XorIter::from_bytes(&bytes) {
                     while let Some((t, v, st)) = iter.next_st() {
-                        samples.push((t, *i, v, st));
+                        samples.push((t, rank[*i], v, st));
                     }
                 }
             }

@@ -16,6 +16,7 @@ use model::{Label, Labels, Matcher};
 
 use crate::chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 use crate::head_chunks::{ChunkDisk, DiskRef};
+use crate::ooo::OooHead;
 use std::borrow::Cow;
 
 /// Hashes a key that is a keyed hash already (label-set hashes): its bits as they are.
@@ -334,6 +335,7 @@ fn top(mut items: Vec<(String, usize)>, limit: usize) -> Vec<(String, usize)> {
 
 /// Labels and in-range chunks of one series, taken from the head for a block.
 pub(crate) struct SeriesSnapshot {
+    pub r: u64,
     pub labels: Box<[u32]>,
     pub chunks: Vec<HeadChunk>,
 }
@@ -356,6 +358,8 @@ pub(crate) struct Head {
     pub max_t: i64,
     /// Where full chunks go (none: they stay in memory).
     disk: Option<Arc<ChunkDisk>>,
+    /// Samples accepted out of order (see `ooo`).
+    pub(crate) ooo: OooHead,
 }
 
 impl Head {
@@ -372,6 +376,7 @@ impl Head {
             min_valid_t: i64::MIN,
             max_t: i64::MIN,
             disk: None,
+            ooo: OooHead::default(),
         }
     }
 
@@ -385,13 +390,41 @@ impl Head {
         self.disk.clone()
     }
 
-    /// A series' samples in `[mint, maxt]`.
-    pub fn samples_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> SampleBuf {
-        s.samples(mint, maxt, self.disk.as_deref())
+    /// Series `r`'s samples in `[mint, maxt]`, out-of-order ones merged in.
+    pub fn samples_of(&self, r: u64, s: &MemSeries, mint: i64, maxt: i64) -> SampleBuf {
+        let mut out = s.samples(mint, maxt, self.disk.as_deref());
+        if !self.ooo.is_empty() {
+            self.merge_out_of_order(r, mint, maxt, &mut out);
+        }
+        out
     }
 
-    pub fn last_sample_of(&self, s: &MemSeries, mint: i64, maxt: i64) -> Option<(i64, f64, i64)> {
-        s.last_sample(mint, maxt, self.disk.as_deref())
+    /// Series `r`'s newest sample in `[mint, maxt]`, out-of-order ones included.
+    pub fn last_sample_of(
+        &self,
+        r: u64,
+        s: &MemSeries,
+        mint: i64,
+        maxt: i64,
+    ) -> Option<(i64, f64, i64)> {
+        let last = s.last_sample(mint, maxt, self.disk.as_deref());
+        if self.ooo.is_empty() {
+            return last;
+        }
+        match (last, self.ooo.last_in(r, mint, maxt)) {
+            (Some(a), Some(b)) if b.0 > a.0 => Some(b),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether series `r` has a sample in `[mint, maxt]` (by chunk and out-of-order
+    /// time spans).
+    pub fn has_samples_in(&self, r: u64, s: &MemSeries, mint: i64, maxt: i64) -> bool {
+        (s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint)
+            || self
+                .ooo
+                .span(r)
+                .is_some_and(|(min, max)| min <= maxt && max >= mint)
     }
 
     fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
@@ -750,10 +783,12 @@ impl Head {
         let series = self
             .series
             .iter()
-            .flatten()
-            .filter_map(|s| {
+            .enumerate()
+            .filter_map(|(index, s)| {
+                let s = s.as_deref()?;
                 let chunks = s.chunks_in(mint, maxt, self.disk.as_deref());
                 (!chunks.is_empty()).then(|| SeriesSnapshot {
+                    r: index as u64 + 1,
                     labels: s.labels.clone(),
                     chunks,
                 })
@@ -763,8 +798,8 @@ impl Head {
     }
 
     /// Drops every chunk that ends before `t` (it is in a block now) and the series left
-    /// without chunks; samples before `t` are refused from now on. Returns the number of
-    /// series removed.
+    /// without chunks or out-of-order samples; samples before `t` are refused from now on
+    /// (unless out of order within the window). Returns the number of series removed.
     pub fn truncate(&mut self, t: i64) -> usize {
         let removed = self.truncate_series(t);
         if let Some(disk) = &self.disk {
@@ -782,8 +817,9 @@ impl Head {
             if !s.open.is_empty() && s.max_t < t {
                 s.open = XorChunk::new();
             }
-            if s.chunk_count() == 0 {
-                removed.insert(index as u64 + 1);
+            let r = index as u64 + 1;
+            if s.chunk_count() == 0 && !self.ooo.contains(r) {
+                removed.insert(r);
             }
         }
         if removed.is_empty() {
@@ -918,7 +954,7 @@ impl Head {
     fn any_in_range(&self, refs: &[u64], mint: i64, maxt: i64) -> bool {
         refs.iter().any(|r| {
             self.series(*r)
-                .is_some_and(|s| s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint)
+                .is_some_and(|s| self.has_samples_in(*r, s, mint, maxt))
         })
     }
 

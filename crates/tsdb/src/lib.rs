@@ -6,18 +6,24 @@
 //! into an immutable persisted block; blocks are merged into larger ones (×3 per level)
 //! and deleted by retention time or size. A lock file stops two servers sharing a
 //! directory. Queries see blocks and head as one.
+//!
+//! Samples older than their series' newest are refused unless an out-of-order time window
+//! is set ([`Db::set_out_of_order_time_window`]): then those within it are kept in an
+//! out-of-order head (`ooo`) and reach blocks when the head is cut (`maintain`).
 
 mod block;
 mod chunk;
 mod compact;
 mod head;
 mod head_chunks;
+mod maintain;
+mod ooo;
 pub mod wal;
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -96,8 +102,15 @@ impl Options {
 /// Counts of what appends and maintenance did, for metrics.
 #[derive(Debug, Default)]
 pub struct AppendStats {
+    /// Every sample stored, out-of-order ones included (as Prometheus counts
+    /// `prometheus_tsdb_head_samples_appended_total`).
     pub samples_appended: AtomicU64,
+    /// Samples refused for being older than their series' newest sample (and, with an
+    /// out-of-order window, older than the window too).
     pub out_of_order: AtomicU64,
+    /// Samples stored out of order, within the out-of-order window
+    /// (`prometheus_tsdb_head_out_of_order_samples_appended_total`).
+    pub out_of_order_appended: AtomicU64,
     pub out_of_bounds: AtomicU64,
     pub duplicates: AtomicU64,
     pub series_created: AtomicU64,
@@ -112,7 +125,11 @@ pub struct AppendStats {
 /// The outcome of one append batch.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct AppendResult {
+    /// Samples stored, out-of-order ones included.
     pub appended: usize,
+    /// Of `appended`, those stored out of order.
+    pub out_of_order_appended: usize,
+    /// Samples refused as out of order.
     pub out_of_order: usize,
     pub out_of_bounds: usize,
     pub duplicates: usize,
@@ -236,6 +253,13 @@ pub struct Db {
     maintenance: Mutex<()>,
     pub stats: AppendStats,
     replay: ReplayReport,
+    /// The out-of-order time window in ms (0: out-of-order samples are refused).
+    ooo_window_ms: AtomicI64,
+    /// Retention by time (ms, 0: none) and size (bytes, 0: none): from the options at open,
+    /// changed at run time by [`Db::set_retention`] (prometheus.yml's
+    /// `storage.tsdb.retention`, reloadable).
+    retention_ms: AtomicI64,
+    retention_bytes: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -304,6 +328,10 @@ impl Db {
                 }
                 series_time += started.elapsed();
             }
+            // Out-of-order records go to the out-of-order head, in log order (they and the
+            // flush markers are rare: no batching).
+            wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples),
+            wal::Record::OooFlush { below, done } => head.ooo.replay_marker(below, done),
             samples => {
                 batched += samples.sample_count();
                 batch.push(samples);
@@ -335,6 +363,7 @@ impl Db {
         let replay = replayed.map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
         let started = Instant::now();
         head.append_many(&batch, threads);
+        head.ooo.replay_finished();
         samples_time += started.elapsed();
         drop(batch);
         tracing::debug!(?series_time, ?samples_time, "WAL replay: time creating series and appending samples (the rest is reading and decoding)");
@@ -347,6 +376,7 @@ impl Db {
         }
         let writer = wal::WalWriter::open(&wal_dir)
             .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
+        let (opts_retention_ms, opts_retention_bytes) = (opts.retention_ms, opts.retention_bytes);
         Ok(Self {
             dir: dir.to_path_buf(),
             _lock: lock_file,
@@ -357,6 +387,9 @@ impl Db {
             maintenance: Mutex::new(()),
             stats: AppendStats::default(),
             replay,
+            ooo_window_ms: AtomicI64::new(0),
+            retention_ms: AtomicI64::new(opts_retention_ms),
+            retention_bytes: AtomicU64::new(opts_retention_bytes),
         })
     }
 
@@ -371,8 +404,8 @@ impl Db {
     }
 
     /// Appends samples (label set, timestamp ms, value). Each is logged to the WAL before it
-    /// is visible; out-of-order, out-of-bounds and conflicting duplicate samples are
-    /// rejected and counted.
+    /// is visible; out-of-order (beyond the out-of-order time window), out-of-bounds and
+    /// conflicting duplicate samples are rejected and counted.
     pub fn append(&self, samples: &[(Labels, i64, f64)]) -> Result<AppendResult, DbError> {
         Ok(self.append_batch(&[], samples)?.result)
     }
@@ -412,6 +445,8 @@ impl Db {
             .chain(by_labels_starts)
             .any(|st| *st != 0);
         let mut accepted_starts = Vec::new();
+        // Samples accepted out of order (ref, t, v, st): logged as their own record.
+        let mut accepted_late: Vec<(u64, i64, f64, i64)> = Vec::new();
         let mut apply = |head: &mut head::Head,
                          r: u64,
                          t: i64,
@@ -419,7 +454,7 @@ impl Db {
                          st: i64,
                          result: &mut AppendResult,
                          accepted: &mut Vec<(u64, i64, f64)>| {
-            match head.check(r, t, v) {
+            let refused = match head.check(r, t, v) {
                 Ok(true) => {
                     head.append(r, t, v, st);
                     result.appended += 1;
@@ -427,11 +462,29 @@ impl Db {
                     if with_starts {
                         accepted_starts.push(st);
                     }
+                    return;
                 }
-                Ok(false) => {}
-                Err(Rejection::OutOfOrder) => result.out_of_order += 1,
-                Err(Rejection::OutOfBounds) => result.out_of_bounds += 1,
-                Err(Rejection::Duplicate) => result.duplicates += 1,
+                Ok(false) => return,
+                Err(Rejection::Duplicate) => Rejection::Duplicate,
+                // Only refused samples look at the window: in-order ones pay nothing.
+                Err(refused) => {
+                    let window = self.ooo_window_ms.load(Ordering::Relaxed);
+                    match head.append_out_of_order(r, (t, v, st), window, refused) {
+                        Ok(true) => {
+                            result.appended += 1;
+                            result.out_of_order_appended += 1;
+                            accepted_late.push((r, t, v, st));
+                            return;
+                        }
+                        Ok(false) => return,
+                        Err(e) => e,
+                    }
+                }
+            };
+            match refused {
+                Rejection::OutOfOrder => result.out_of_order += 1,
+                Rejection::OutOfBounds => result.out_of_bounds += 1,
+                Rejection::Duplicate => result.duplicates += 1,
             }
         };
         for (i, (r, t, v)) in by_ref.iter().enumerate() {
@@ -458,7 +511,7 @@ impl Db {
             let st = by_labels_starts.get(i).copied().unwrap_or(0);
             apply(&mut head, r, *t, *v, st, result, &mut accepted);
         }
-        let mut records = Vec::with_capacity(2);
+        let mut records = Vec::with_capacity(3);
         if !new_series.is_empty() {
             result.new_series = new_series.len();
             records.push(wal::Record::Series(new_series));
@@ -476,6 +529,9 @@ impl Db {
                 wal::Record::Samples(accepted)
             });
         }
+        if !accepted_late.is_empty() {
+            records.push(wal::Record::OooSamples(accepted_late));
+        }
         let logged = if records.is_empty() {
             Ok(())
         } else {
@@ -487,6 +543,10 @@ impl Db {
             .fetch_add(result.appended as u64, Ordering::Relaxed);
         s.out_of_order
             .fetch_add(result.out_of_order as u64, Ordering::Relaxed);
+        if result.out_of_order_appended > 0 {
+            s.out_of_order_appended
+                .fetch_add(result.out_of_order_appended as u64, Ordering::Relaxed);
+        }
         s.out_of_bounds
             .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
         s.duplicates
@@ -507,18 +567,20 @@ impl Db {
     /// Series matching every matcher with their samples in `[mint, maxt]`, from blocks and
     /// head, in no particular order; series with no sample in the range are left out.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
-        let blocks: Vec<Arc<Block>> = self
+        let mut blocks: Vec<Arc<Block>> = self
             .blocks_snapshot()
             .into_iter()
             .filter(|b| b.meta().max_time > mint && b.meta().min_time <= maxt)
             .collect();
+        // On a timestamp two blocks hold, the one written first wins (as in merges).
+        blocks.sort_by(|a, b| block::first_written(a.meta()).cmp(block::first_written(b.meta())));
         if blocks.is_empty() {
             // Only the head holds the range: its series are distinct, nothing to merge.
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             let refs = head.select_refs(matchers);
             return par_map_refs(&refs, |r| {
                 let s = head.series(r)?;
-                let samples = head.samples_of(s, mint, maxt);
+                let samples = head.samples_of(r, s, mint, maxt);
                 (!samples.is_empty()).then(|| SeriesData::new(head.labels_of(s), samples))
             });
         }
@@ -545,7 +607,7 @@ impl Db {
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             for r in head.select_refs(matchers) {
                 let Some(s) = head.series(r) else { continue };
-                let samples = head.samples_of(s, mint, maxt);
+                let samples = head.samples_of(r, s, mint, maxt);
                 if !samples.is_empty() {
                     merged.entry(head.labels_of(s)).or_default().append(samples);
                 }
@@ -579,7 +641,7 @@ impl Db {
         let refs = head.select_refs(matchers);
         par_map_refs(&refs, |r| {
             let s = head.series(r)?;
-            let (t, v, st) = head.last_sample_of(s, mint, maxt)?;
+            let (t, v, st) = head.last_sample_of(r, s, mint, maxt)?;
             Some(SeriesData {
                 labels: head.labels_of(s),
                 samples: vec![(t, v)],
@@ -602,7 +664,7 @@ impl Db {
         let head = self.head.read().unwrap_or_else(|p| p.into_inner());
         for r in head.select_refs(matchers) {
             if let Some(s) = head.series(r) {
-                if s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint {
+                if head.has_samples_in(r, s, mint, maxt) {
                     out.insert(head.labels_of(s));
                 }
             }
@@ -686,229 +748,49 @@ impl Db {
         &self.opts
     }
 
-    /// Cuts blocks from the head when it spans more than 1.5 block ranges (then truncates
-    /// the head and checkpoints the WAL), merges blocks, and applies retention. Call it
-    /// periodically (the server does every minute) from a thread that may block.
-    pub fn maintain(&self) -> Result<MaintenanceReport, DbError> {
-        let _guard = lock(&self.maintenance);
-        let mut report = MaintenanceReport::default();
-        let result = self.maintain_inner(&mut report);
-        if result.is_err() {
-            self.stats
-                .compactions_failed
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        result.map(|()| report)
+    /// Sets the out-of-order time window (prometheus.yml's
+    /// `storage.tsdb.out_of_order_time_window`; call it after opening and on every
+    /// reload). A sample older than its series' newest sample is then stored, not
+    /// refused, if it is not older than the head's newest sample minus `window`, even
+    /// when it is older than the newest block (its range then gets a block of its own at
+    /// the next head cut, merged with the blocks it overlaps by compaction). Zero, the
+    /// default, refuses every such sample as before. Takes effect for the next append;
+    /// samples already stored stay whatever the window becomes.
+    pub fn set_out_of_order_time_window(&self, window: Duration) {
+        let ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        self.ooo_window_ms.store(ms, Ordering::Relaxed);
     }
 
-    fn maintain_inner(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
-        let range = self.opts.min_block_ms.max(1);
-        loop {
-            let (min, max) = {
-                let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-                (head.min_time(), head.max_t)
-            };
-            let Some(min) = min else { break };
-            if max.saturating_sub(min) <= range / 2 * 3 {
-                break;
-            }
-            let mint = min.div_euclid(range) * range;
-            let maxt = mint + range;
-            if let Some(meta) = self.cut_head_block(mint, maxt)? {
-                report.head_blocks.push(meta);
-            }
-            let removed = self
-                .head
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .truncate(maxt);
-            self.stats
-                .series_removed
-                .fetch_add(removed as u64, Ordering::Relaxed);
-            self.stats.head_truncations.fetch_add(1, Ordering::Relaxed);
-            report.checkpoint = self.truncate_wal(maxt)?.or(report.checkpoint.take());
-        }
-        self.compact_blocks(report)?;
-        self.apply_retention(report)?;
-        Ok(())
+    /// Sets the retention: blocks whose data ends more than `time` before the newest
+    /// block's are deleted, and the oldest blocks while blocks and WAL together exceed
+    /// `bytes` (zero turns either off). Applied at the next maintenance pass.
+    pub fn set_retention(&self, time: Duration, bytes: u64) {
+        let ms = i64::try_from(time.as_millis()).unwrap_or(i64::MAX);
+        self.retention_ms.store(ms, Ordering::Relaxed);
+        self.retention_bytes.store(bytes, Ordering::Relaxed);
     }
 
-    fn cut_head_block(&self, mint: i64, maxt: i64) -> Result<Option<BlockMeta>, DbError> {
-        let (symbols, mut series, disk) = {
-            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-            let (symbols, series) = head.snapshot(mint, maxt);
-            (symbols, series, head.disk())
-        };
-        let text = |id: u32| symbols.get(id as usize).map_or("", |s| s);
-        // Label sets in order, compared through the symbol table without building them.
-        let by_labels = |a: &head::SeriesSnapshot, b: &head::SeriesSnapshot| {
-            let name = |id: u32| symbols.get(id as usize).map_or("", |s| &**s);
-            let left = a.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
-            let right = b.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
-            left.cmp(right)
-        };
-        series.sort_by(by_labels);
-        let context = format!(
-            "writing a block for [{mint}, {maxt}) in {}",
-            self.dir.display()
-        );
-        let mut writer = block::BlockWriter::create(&self.dir, mint, maxt).map_err(io(&context))?;
-        for s in &series {
-            let labels = Labels::from_sorted(
-                s.labels
-                    .chunks_exact(2)
-                    .map(|p| model::Label {
-                        name: text(p[0]).to_string(),
-                        value: text(p[1]).to_string(),
-                    })
-                    .collect(),
-            );
-            let mut owned = Vec::with_capacity(s.chunks.len());
-            for c in &s.chunks {
-                owned.push((
-                    c.min_t,
-                    c.max_t,
-                    c.bytes(disk.as_deref()).map_err(io(&context))?,
-                ));
-            }
-            let chunks: Vec<(i64, i64, &[u8])> = owned
-                .iter()
-                .map(|(a, b, bytes)| (*a, *b, &bytes[..]))
-                .collect();
-            writer.add_series(&labels, &chunks).map_err(io(&context))?;
-        }
-        let Some(meta) = writer.finish(1, Vec::new()).map_err(io(&context))? else {
-            return Ok(None);
-        };
-        self.add_block(&meta)?;
-        tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, samples = meta.stats.num_samples, "wrote a block from the head");
-        Ok(Some(meta))
+    /// The retention limits in ms and bytes, for the maintenance pass.
+    pub(crate) fn retention_limits(&self) -> (i64, u64) {
+        (
+            self.retention_ms.load(Ordering::Relaxed),
+            self.retention_bytes.load(Ordering::Relaxed),
+        )
     }
 
-    fn add_block(&self, meta: &BlockMeta) -> Result<(), DbError> {
-        let dir = self.dir.join(&meta.ulid);
-        let opened =
-            Block::open(&dir).map_err(io(format!("opening new block {}", dir.display())))?;
-        let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
-        blocks.push(Arc::new(opened));
-        blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
-        Ok(())
+    /// The retention in force: `(time, bytes)`, zero meaning none.
+    pub fn retention(&self) -> (Duration, u64) {
+        let ms = self.retention_ms.load(Ordering::Relaxed);
+        (
+            Duration::from_millis(u64::try_from(ms).unwrap_or(0)),
+            self.retention_bytes.load(Ordering::Relaxed),
+        )
     }
 
-    /// After the head dropped everything before `min_t`: folds the older two thirds of
-    /// the WAL segments into a checkpoint (live series, samples from `min_t` on).
-    fn truncate_wal(&self, min_t: i64) -> Result<Option<wal::CheckpointReport>, DbError> {
-        let wal_dir = self.dir.join("wal");
-        let current = lock(&self.wal)
-            .cut_now()
-            .map_err(io("starting a WAL segment"))?;
-        let numbers: Vec<u64> = wal::segment_numbers(&wal_dir)
-            .map_err(io(format!("listing {}", wal_dir.display())))?
-            .into_iter()
-            .filter(|n| *n < current)
-            .collect();
-        // The segment written last holds mostly new samples: never folded. Of the rest, the
-        // older two thirds hold mostly samples now in blocks (Prometheus's rule).
-        if numbers.len() < 2 {
-            return Ok(None);
-        }
-        let (first, last) = (numbers[0], numbers[numbers.len() - 2]);
-        let upto = first + (last - first) * 2 / 3;
-        let live: Vec<bool> = {
-            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-            (0..head.next_ref()).map(|r| head.contains(r)).collect()
-        };
-        let keep = |r: u64| live.get(r as usize).copied().unwrap_or(true);
-        let report = wal::checkpoint(&wal_dir, upto, keep, min_t).map_err(io(format!(
-            "checkpointing the WAL in {}",
-            wal_dir.display()
-        )))?;
-        self.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-        tracing::info!(
-            upto = report.upto_segment,
-            series = report.series_kept,
-            samples = report.samples_kept,
-            removed = report.segments_removed,
-            "WAL checkpoint"
-        );
-        Ok(Some(report))
-    }
-
-    fn compact_blocks(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
-        let ranges = compact::ranges(self.opts.min_block_ms.max(1), self.opts.max_block_ms);
-        loop {
-            let blocks = self.blocks_snapshot();
-            let metas: Vec<&BlockMeta> = blocks.iter().map(|b| b.meta()).collect();
-            let Some(chosen) = compact::plan(&metas, &ranges) else {
-                return Ok(());
-            };
-            let inputs: Vec<Arc<Block>> = chosen.iter().map(|i| blocks[*i].clone()).collect();
-            let context = format!(
-                "compacting {} blocks in {}",
-                inputs.len(),
-                self.dir.display()
-            );
-            let meta = compact::merge(&self.dir, &inputs).map_err(io(&context))?;
-            if let Some(meta) = &meta {
-                self.add_block(meta)?;
-                tracing::info!(ulid = %meta.ulid, mint = meta.min_time, maxt = meta.max_time, merged = inputs.len(), "compacted blocks");
-                report.compacted.push(meta.clone());
-            }
-            self.stats.compactions.fetch_add(1, Ordering::Relaxed);
-            self.delete_blocks(&inputs)?;
-        }
-    }
-
-    fn delete_blocks(&self, doomed: &[Arc<Block>]) -> Result<(), DbError> {
-        {
-            let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
-            blocks.retain(|b| !doomed.iter().any(|d| Arc::ptr_eq(b, d)));
-        }
-        for b in doomed {
-            // Renamed first so that a crash mid-delete cannot leave a half block that
-            // looks whole.
-            let trash = self.dir.join(format!("{}.tmp-for-deletion", b.meta().ulid));
-            fs::rename(b.dir(), &trash).map_err(io(format!("deleting {}", b.dir().display())))?;
-            fs::remove_dir_all(&trash).map_err(io(format!("deleting {}", trash.display())))?;
-        }
-        Ok(())
-    }
-
-    fn apply_retention(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
-        let blocks = self.blocks_snapshot();
-        let mut doomed: Vec<Arc<Block>> = Vec::new();
-        if self.opts.retention_ms > 0 {
-            if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
-                doomed.extend(
-                    blocks
-                        .iter()
-                        .filter(|b| newest - b.meta().max_time > self.opts.retention_ms)
-                        .cloned(),
-                );
-            }
-        }
-        if self.opts.retention_bytes > 0 {
-            let mut total = block::dir_size(&self.dir.join("wal"));
-            let mut newest_first = blocks.clone();
-            newest_first.sort_by_key(|b| std::cmp::Reverse(b.meta().max_time));
-            for b in newest_first {
-                total += b.size();
-                if total > self.opts.retention_bytes && !doomed.iter().any(|d| Arc::ptr_eq(d, &b)) {
-                    doomed.push(b);
-                }
-            }
-        }
-        if doomed.is_empty() {
-            return Ok(());
-        }
-        for b in &doomed {
-            tracing::info!(ulid = %b.meta().ulid, mint = b.meta().min_time, maxt = b.meta().max_time, "deleting a block past retention");
-            report.deleted.push(b.meta().ulid.clone());
-        }
-        self.stats
-            .blocks_deleted_by_retention
-            .fetch_add(doomed.len() as u64, Ordering::Relaxed);
-        self.delete_blocks(&doomed)
+    /// The out-of-order time window (zero: out-of-order samples are refused).
+    pub fn out_of_order_time_window(&self) -> Duration {
+        let ms = self.ooo_window_ms.load(Ordering::Relaxed);
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 
     /// What `/api/v1/status/tsdb` reports about the head: counts, time range, and the top
@@ -969,8 +851,17 @@ fn open_blocks(dir: &Path) -> Result<Vec<Arc<Block>>, DbError> {
             }
         }
     }
-    blocks.sort_by_key(|b| (b.meta().min_time, b.meta().max_time));
+    sort_blocks(&mut blocks);
     Ok(blocks)
+}
+
+/// Orders blocks by time range (what the compaction planner needs), then by ULID, so that
+/// the order does not depend on the order of directory entries.
+fn sort_blocks(blocks: &mut [Arc<Block>]) {
+    blocks.sort_by(|a, b| {
+        let (a, b) = (a.meta(), b.meta());
+        (a.min_time, a.max_time, &a.ulid).cmp(&(b.min_time, b.max_time, &b.ulid))
+    });
 }
 
 /// Writes blocks from samples (backfill, as `promtool tsdb create-blocks-from` does): one

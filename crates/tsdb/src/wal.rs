@@ -5,8 +5,9 @@
 //! payload][payload]`. A payload starts with its type byte: `1` series (`uvarint ref`,
 //! `uvarint label count`, then length-prefixed name and value bytes per label), `2`
 //! samples (`uvarint count`, then per sample `uvarint ref`, zigzag `varint timestamp ms`,
-//! `f64` LE value bits), `3` samples with deltas (see ARCHITECTURE.md); a payload starting
-//! with `0x80` is another payload compressed with Snappy. Replay stops at the first record
+//! `f64` LE value bits), `3` samples with deltas, `4` samples with start timestamps, `5`/`6`
+//! out-of-order samples (as `3`/`4`), `7` out-of-order flush markers (see ARCHITECTURE.md);
+//! a payload starting with `0x80` is another payload compressed with Snappy. Replay stops at the first record
 //! that is incomplete or fails its checksum: that segment is cut there and later segments
 //! are removed.
 
@@ -32,6 +33,15 @@ const RECORD_SAMPLES: u8 = 2;
 const RECORD_SAMPLES_DELTA: u8 = 3;
 /// Like `3`, each sample followed by its start timestamp.
 const RECORD_SAMPLES_WITH_STARTS: u8 = 4;
+/// Out-of-order samples, as `3`: a record type of their own because replay puts them in
+/// the out-of-order head, not the series' chunks (and a reader that does not know them
+/// stops there rather than misreading them as in-order samples).
+const RECORD_OOO_SAMPLES: u8 = 5;
+/// Out-of-order samples with start timestamps, as `4`.
+const RECORD_OOO_SAMPLES_WITH_STARTS: u8 = 6;
+/// An out-of-order flush marker: `uvarint` phase (0 started, 1 done), zigzag `varint`
+/// boundary.
+const RECORD_OOO_FLUSH: u8 = 7;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +50,15 @@ pub enum Record {
     Samples(Vec<(u64, i64, f64)>),
     /// Samples with start timestamps (ref, t, v, st; st 0: none).
     SamplesWithStarts(Vec<(u64, i64, f64, i64)>),
+    /// Out-of-order samples (ref, t, v, st; st 0: none), for the out-of-order head.
+    OooSamples(Vec<(u64, i64, f64, i64)>),
+    /// Out-of-order samples below `below` are being written to blocks (`done: false`:
+    /// the samples logged before this marker), or were (`done: true`: drop those from
+    /// the out-of-order head). See `ooo` for why two markers.
+    OooFlush {
+        below: i64,
+        done: bool,
+    },
 }
 
 /// What replay found.
@@ -115,39 +134,45 @@ impl Record {
                 }
             }
             Record::SamplesWithStarts(samples) => {
-                // As `Samples`, plus per sample a flag byte and, when 1, zigzag (T − ST).
-                out.push(RECORD_SAMPLES_WITH_STARTS);
-                encode_uvarint(out, samples.len() as u64);
-                let base_t = samples.first().map_or(0, |s| s.1);
-                encode_uvarint(out, zigzag(base_t));
-                let mut previous_ref = 0u64;
-                for &(r, t, v, st) in samples {
-                    encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
-                    if st == 0 {
-                        out.push(0);
-                    } else {
-                        out.push(1);
-                        encode_uvarint(out, zigzag(t.wrapping_sub(st)));
+                encode_with_starts(out, RECORD_SAMPLES_WITH_STARTS, samples);
+            }
+            Record::OooSamples(samples) => {
+                if samples.iter().any(|s| s.3 != 0) {
+                    encode_with_starts(out, RECORD_OOO_SAMPLES_WITH_STARTS, samples);
+                } else {
+                    out.push(RECORD_OOO_SAMPLES);
+                    encode_uvarint(out, samples.len() as u64);
+                    let base_t = samples.first().map_or(0, |s| s.1);
+                    encode_uvarint(out, zigzag(base_t));
+                    let mut previous_ref = 0u64;
+                    for &(r, t, v, _) in samples {
+                        encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
                     }
                 }
+            }
+            Record::OooFlush { below, done } => {
+                out.push(RECORD_OOO_FLUSH);
+                encode_uvarint(out, u64::from(*done));
+                encode_uvarint(out, zigzag(*below));
             }
         }
     }
 
-    /// The number of samples a samples record holds.
+    /// The number of in-order samples a samples record holds.
     pub fn sample_count(&self) -> usize {
         match self {
-            Record::Series(_) => 0,
             Record::Samples(s) => s.len(),
             Record::SamplesWithStarts(s) => s.len(),
+            Record::Series(_) | Record::OooSamples(_) | Record::OooFlush { .. } => 0,
         }
     }
 
-    /// Sample `j` of a samples record: ref, time, value, start timestamp (0: none).
+    /// Sample `j` of an in-order samples record: ref, time, value, start timestamp (0:
+    /// none). Out-of-order records have none: they never go to the series' chunks.
     #[inline]
     pub(crate) fn sample(&self, j: usize) -> Option<(u64, i64, f64, i64)> {
         match self {
-            Record::Series(_) => None,
+            Record::Series(_) | Record::OooSamples(_) | Record::OooFlush { .. } => None,
             Record::Samples(s) => s.get(j).map(|&(r, t, v)| (r, t, v, 0)),
             Record::SamplesWithStarts(s) => s.get(j).copied(),
         }
@@ -200,25 +225,75 @@ impl Record {
                 }
                 Some(Record::Samples(samples))
             }
-            RECORD_SAMPLES_WITH_STARTS => {
+            RECORD_SAMPLES_WITH_STARTS => Some(Record::SamplesWithStarts(decode_with_starts(
+                buf, &mut pos, count,
+            )?)),
+            RECORD_OOO_SAMPLES => {
                 let mut reader = DeltaSamples::start(buf, &mut pos)?;
                 let mut samples = Vec::with_capacity(count.min(1 << 16));
                 for _ in 0..count {
                     let (r, t, v) = reader.next(buf, &mut pos)?;
-                    let flag = *buf.get(pos)?;
-                    pos += 1;
-                    let st = match flag {
-                        0 => 0,
-                        1 => t.wrapping_sub(unzigzag(decode_uvarint(buf, &mut pos)?)),
-                        _ => return None,
-                    };
-                    samples.push((r, t, v, st));
+                    samples.push((r, t, v, 0));
                 }
-                Some(Record::SamplesWithStarts(samples))
+                Some(Record::OooSamples(samples))
+            }
+            RECORD_OOO_SAMPLES_WITH_STARTS => Some(Record::OooSamples(decode_with_starts(
+                buf, &mut pos, count,
+            )?)),
+            RECORD_OOO_FLUSH => {
+                // The leading uvarint read as `count` is the phase here.
+                let done = match count {
+                    0 => false,
+                    1 => true,
+                    _ => return None,
+                };
+                let below = unzigzag(decode_uvarint(buf, &mut pos)?);
+                Some(Record::OooFlush { below, done })
             }
             _ => None,
         }
     }
+}
+
+/// A samples record with start timestamps (types `4` and `6`): as `3`, plus per sample a
+/// flag byte and, when 1, zigzag (T − ST).
+fn encode_with_starts(out: &mut Vec<u8>, kind: u8, samples: &[(u64, i64, f64, i64)]) {
+    out.push(kind);
+    encode_uvarint(out, samples.len() as u64);
+    let base_t = samples.first().map_or(0, |s| s.1);
+    encode_uvarint(out, zigzag(base_t));
+    let mut previous_ref = 0u64;
+    for &(r, t, v, st) in samples {
+        encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
+        if st == 0 {
+            out.push(0);
+        } else {
+            out.push(1);
+            encode_uvarint(out, zigzag(t.wrapping_sub(st)));
+        }
+    }
+}
+
+/// The samples `encode_with_starts` wrote, after the type byte and count.
+fn decode_with_starts(
+    buf: &[u8],
+    pos: &mut usize,
+    count: usize,
+) -> Option<Vec<(u64, i64, f64, i64)>> {
+    let mut reader = DeltaSamples::start(buf, pos)?;
+    let mut samples = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let (r, t, v) = reader.next(buf, pos)?;
+        let flag = *buf.get(*pos)?;
+        *pos += 1;
+        let st = match flag {
+            0 => 0,
+            1 => t.wrapping_sub(unzigzag(decode_uvarint(buf, pos)?)),
+            _ => return None,
+        };
+        samples.push((r, t, v, st));
+    }
+    Some(samples)
 }
 
 /// One sample of a delta-coded samples record: ref and time as deltas, then the value bits.
@@ -411,14 +486,60 @@ pub fn replay(dir: &Path, mut apply: impl FnMut(Record)) -> io::Result<ReplayRep
 pub struct CheckpointReport {
     pub upto_segment: u64,
     pub series_kept: usize,
+    /// In-order samples kept.
     pub samples_kept: usize,
+    /// Out-of-order samples kept (still in the out-of-order head).
+    pub ooo_samples_kept: usize,
     pub segments_removed: usize,
 }
 
+/// What a checkpoint is writing: records are gathered and written in large batches.
+struct CheckpointOut {
+    writer: WalWriter,
+    series: Vec<(u64, Labels)>,
+    /// Samples kept, in log order, with their start timestamps; written as plain records
+    /// while none of a record's samples has one.
+    samples: Vec<(u64, i64, f64, i64)>,
+    /// Out-of-order samples kept, in log order.
+    ooo: Vec<(u64, i64, f64, i64)>,
+}
+
+impl CheckpointOut {
+    fn flush(&mut self, force: bool) -> io::Result<()> {
+        let write_samples = self.samples.len() >= 50_000 || (force && !self.samples.is_empty());
+        let write_ooo = self.ooo.len() >= 50_000 || (force && !self.ooo.is_empty());
+        // Series before any sample of theirs: replay drops samples of unknown series.
+        if self.series.len() >= 10_000
+            || ((force || write_samples || write_ooo) && !self.series.is_empty())
+        {
+            self.writer
+                .log(&[Record::Series(std::mem::take(&mut self.series))])?;
+        }
+        if write_samples {
+            let samples = std::mem::take(&mut self.samples);
+            let record = if samples.iter().any(|s| s.3 != 0) {
+                Record::SamplesWithStarts(samples)
+            } else {
+                Record::Samples(samples.into_iter().map(|(r, t, v, _)| (r, t, v)).collect())
+            };
+            self.writer.log(&[record])?;
+        }
+        if write_ooo {
+            self.writer
+                .log(&[Record::OooSamples(std::mem::take(&mut self.ooo))])?;
+        }
+        Ok(())
+    }
+}
+
 /// Folds the previous checkpoint and segments `..=upto` into `checkpoint.<upto>`: series
-/// records for which `keep_series` holds and samples at or after `min_t`; then deletes
-/// those segments and older checkpoints. Written under a temporary name and renamed, so a
-/// crash part-way leaves the old state intact.
+/// records for which `keep_series` holds and samples (in-order and out-of-order) at or
+/// after `min_t`; then deletes those segments and older checkpoints. Written under a
+/// temporary name and renamed, so a crash part-way leaves the old state intact.
+///
+/// Out-of-order flush markers are dropped: the caller folds only segments logged before
+/// the flush to `min_t` started, so every out-of-order sample below `min_t` in them is in
+/// a block, and the markers only ever concern samples below their boundary (≤ `min_t`).
 pub fn checkpoint(
     dir: &Path,
     upto: u64,
@@ -435,33 +556,13 @@ pub fn checkpoint(
         fs::remove_dir_all(&tmp)?;
     }
     fs::create_dir_all(&tmp)?;
-    let mut writer = WalWriter::open(&tmp)?;
-    let mut series_out = Vec::new();
-    // Samples kept, in log order, with their start timestamps; written as plain records
-    // while none of a record's samples has one.
-    let mut samples_out: Vec<(u64, i64, f64, i64)> = Vec::new();
-    let mut pending_error: Option<io::Error> = None;
-    let flush = |writer: &mut WalWriter,
-                 series_out: &mut Vec<(u64, Labels)>,
-                 samples_out: &mut Vec<(u64, i64, f64, i64)>,
-                 force: bool|
-     -> io::Result<()> {
-        let write_samples = samples_out.len() >= 50_000 || (force && !samples_out.is_empty());
-        // Series before any sample of theirs: replay drops samples of unknown series.
-        if series_out.len() >= 10_000 || ((force || write_samples) && !series_out.is_empty()) {
-            writer.log(&[Record::Series(std::mem::take(series_out))])?;
-        }
-        if write_samples {
-            let samples = std::mem::take(samples_out);
-            let record = if samples.iter().any(|s| s.3 != 0) {
-                Record::SamplesWithStarts(samples)
-            } else {
-                Record::Samples(samples.into_iter().map(|(r, t, v, _)| (r, t, v)).collect())
-            };
-            writer.log(&[record])?;
-        }
-        Ok(())
+    let mut out = CheckpointOut {
+        writer: WalWriter::open(&tmp)?,
+        series: Vec::new(),
+        samples: Vec::new(),
+        ooo: Vec::new(),
     };
+    let mut pending_error: Option<io::Error> = None;
     let mut sources: Vec<PathBuf> = Vec::new();
     if let Some((_, path)) = &previous {
         sources.extend(segments(path)?.into_iter().map(|n| segment_path(path, n)));
@@ -478,10 +579,19 @@ pub fn checkpoint(
                     for (r, labels) in series {
                         if keep_series(r) {
                             report.series_kept += 1;
-                            series_out.push((r, labels));
+                            out.series.push((r, labels));
                         }
                     }
                 }
+                Record::OooSamples(samples) => {
+                    for (r, t, v, st) in samples {
+                        if t >= min_t && keep_series(r) {
+                            report.ooo_samples_kept += 1;
+                            out.ooo.push((r, t, v, st));
+                        }
+                    }
+                }
+                Record::OooFlush { .. } => {}
                 samples => {
                     for j in 0..samples.sample_count() {
                         let Some((r, t, v, st)) = samples.sample(j) else {
@@ -489,12 +599,12 @@ pub fn checkpoint(
                         };
                         if t >= min_t && keep_series(r) {
                             report.samples_kept += 1;
-                            samples_out.push((r, t, v, st));
+                            out.samples.push((r, t, v, st));
                         }
                     }
                 }
             }
-            if let Err(e) = flush(&mut writer, &mut series_out, &mut samples_out, false) {
+            if let Err(e) = out.flush(false) {
                 pending_error = Some(e);
             }
         })?;
@@ -502,9 +612,9 @@ pub fn checkpoint(
             return Err(e);
         }
     }
-    flush(&mut writer, &mut series_out, &mut samples_out, true)?;
-    writer.sync()?;
-    drop(writer);
+    out.flush(true)?;
+    out.writer.sync()?;
+    drop(out);
     let target = dir.join(checkpoint_name(upto));
     fs::rename(&tmp, &target)?;
     File::open(dir)?.sync_all()?;

@@ -202,6 +202,29 @@ fn retention_deletes_only_blocks_older_than_the_limit() {
 }
 
 #[test]
+fn retention_changed_at_run_time_applies_at_the_next_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    // Opened with no retention at all (as with the flags off), then given 25 s by a
+    // configuration reload.
+    let db = Db::open_with(
+        dir.path(),
+        Options {
+            max_block_ms: 10 * S,
+            ..opts(10 * S, 0)
+        },
+    )
+    .unwrap();
+    fill(&db, 2, 0, 65 * S, 1000);
+    assert!(db.maintain().unwrap().deleted.is_empty());
+    assert_eq!(db.blocks().first().unwrap().min_time, 0);
+    db.set_retention(std::time::Duration::from_secs(25), 0);
+    assert_eq!(db.retention(), (std::time::Duration::from_secs(25), 0));
+    let report = db.maintain().unwrap();
+    assert_eq!(report.deleted.len(), 2, "{report:?}");
+    assert_eq!(db.blocks().first().unwrap().min_time, 20 * S);
+}
+
+#[test]
 fn size_retention_deletes_oldest_blocks_first() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open_with(

@@ -322,18 +322,19 @@ impl Flags {
         }
     }
 
-    /// The retention as `/api/v1/status/runtimeinfo` reports it: `15d`, `512MiB`, `30d or 1GiB`.
-    pub fn storage_retention(&self) -> String {
+    /// The retention the flags give: `(time, bytes)` (prometheus.yml's
+    /// `storage.tsdb.retention` overrides it).
+    pub fn flag_retention(&self) -> (Duration, u64) {
         let opts = self.tsdb_options();
-        let mut parts = Vec::new();
-        if opts.retention_ms > 0 {
-            let ms = u64::try_from(opts.retention_ms).unwrap_or(u64::MAX);
-            parts.push(values::show_duration(Duration::from_millis(ms)));
-        }
-        if opts.retention_bytes > 0 {
-            parts.push(values::show_bytes(opts.retention_bytes as i64));
-        }
-        parts.join(" or ")
+        let ms = u64::try_from(opts.retention_ms).unwrap_or(0);
+        (Duration::from_millis(ms), opts.retention_bytes)
+    }
+
+    /// The flags' retention as `/api/v1/status/runtimeinfo` shows it.
+    #[cfg(test)]
+    pub fn storage_retention(&self) -> String {
+        let (time, bytes) = self.flag_retention();
+        retention_text(time, bytes)
     }
 
     /// PromQL engine settings from the `--query.*` flags.
@@ -405,4 +406,16 @@ fn external_url_path(url: &str) -> String {
         Some(i) => rest[i..].split(['?', '#']).next().unwrap_or("").to_string(),
         None => String::new(),
     }
+}
+
+/// A retention as `/api/v1/status/runtimeinfo` shows it: `15d`, `512MiB`, `15d or 512MiB`.
+pub fn retention_text(time: Duration, bytes: u64) -> String {
+    let mut parts = Vec::new();
+    if !time.is_zero() {
+        parts.push(values::show_duration(time));
+    }
+    if bytes > 0 {
+        parts.push(values::show_bytes(bytes as i64));
+    }
+    parts.join(" or ")
 }
