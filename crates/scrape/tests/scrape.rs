@@ -779,3 +779,30 @@ async fn extra_scrape_metrics_and_legacy_name_validation() {
     );
     manager.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_from_environment_reads_http_proxy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let proxy = exporter(false).await;
+    proxy.serve(Some("text/plain; version=0.0.4"), "via_env_proxy 1\n");
+    // Only jobs with proxy_from_environment read these; every other client of this test
+    // binary is built without proxies.
+    std::env::set_var("HTTP_PROXY", format!("http://{}", proxy.addr));
+    std::env::remove_var("NO_PROXY");
+    std::env::remove_var("no_proxy");
+    let yaml = "scrape_configs:\n  - job_name: env\n    scrape_interval: 100ms\n    proxy_from_environment: true\n    static_configs:\n      - targets: ['127.0.0.3:9']\n";
+    let manager = scrape_all(yaml, dir.path(), &db).await;
+    let status = status_of(&manager, "env");
+    assert_eq!(status.health, "up", "{}", status.last_error);
+    assert!(proxy
+        .seen_headers
+        .lock()
+        .unwrap()
+        .starts_with("GET http://127.0.0.3:9/metrics HTTP/1.1"));
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "via_env_proxy")]),
+        Some(1.0)
+    );
+    manager.stop().await;
+}
