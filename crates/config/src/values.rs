@@ -415,7 +415,7 @@ impl Decode for Secret {
 
 /// A URL as Go's `net/url.Parse` reads it (lenient: `host:port` alone parses, with the
 /// host as its scheme), keeping the text as written.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct GoUrl {
     pub raw: String,
     pub scheme: String,
@@ -427,6 +427,13 @@ pub struct GoUrl {
     pub raw_query: String,
     /// Set for `scheme:opaque` URLs (no `//`).
     pub opaque: String,
+}
+
+impl fmt::Debug for GoUrl {
+    /// The URL with its password hidden, as everywhere it is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GoUrl({:?})", self.redacted())
+    }
 }
 
 impl GoUrl {

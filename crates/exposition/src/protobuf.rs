@@ -121,9 +121,16 @@ const UNTYPED: i32 = 3;
 const HISTOGRAM: i32 = 4;
 const GAUGE_HISTOGRAM: i32 = 5;
 
+/// How much larger than the protobuf body its text may grow: a real exposition grows two
+/// to four times (labels repeated on every bucket line); a hostile one (many empty
+/// buckets under long labels) could grow ten thousand times.
+pub const MAX_TEXT_GROWTH: usize = 16;
+
 /// Decodes a delimited protobuf body into the Prometheus text format (1.0.0). The error
-/// says which message (counted from 1) could not be read and why.
+/// says which message (counted from 1) could not be read and why. The text may be at
+/// most [`MAX_TEXT_GROWTH`] times the body (and at least 16 MiB).
 pub fn protobuf_to_text(mut body: &[u8]) -> Result<String, String> {
+    let max = body.len().saturating_mul(MAX_TEXT_GROWTH).max(16 << 20);
     let mut out = String::with_capacity(body.len() * 2);
     let mut index = 0;
     while !body.is_empty() {
@@ -141,12 +148,13 @@ pub fn protobuf_to_text(mut body: &[u8]) -> Result<String, String> {
         body = rest;
         let family = <MetricFamily as prost::Message>::decode(message)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
-        write_family(&mut out, &family).map_err(|e| format!("protobuf message {index}: {e}"))?;
+        write_family(&mut out, &family, max)
+            .map_err(|e| format!("protobuf message {index}: {e}"))?;
     }
     Ok(out)
 }
 
-fn write_family(out: &mut String, family: &MetricFamily) -> Result<(), String> {
+fn write_family(out: &mut String, family: &MetricFamily, max: usize) -> Result<(), String> {
     if family.name.is_empty() {
         return Err("metric family without a name".into());
     }
@@ -169,7 +177,15 @@ fn write_family(out: &mut String, family: &MetricFamily) -> Result<(), String> {
         );
     }
     let _ = writeln!(out, "# TYPE {} {kind}", quoted_name(name));
+    let too_large = |out: &String| {
+        (out.len() > max).then(|| {
+            format!("the body expands to more than {max} bytes of samples (labels repeated on too many lines)")
+        })
+    };
     for metric in &family.metric {
+        if let Some(e) = too_large(out) {
+            return Err(e);
+        }
         let ts = metric.timestamp_ms;
         match family.kind {
             COUNTER => {
@@ -187,6 +203,9 @@ fn write_family(out: &mut String, family: &MetricFamily) -> Result<(), String> {
             SUMMARY => {
                 let s = metric.summary.clone().unwrap_or_default();
                 for q in &s.quantile {
+                    if let Some(e) = too_large(out) {
+                        return Err(e);
+                    }
                     let extra = ("quantile", format_openmetrics_float(q.quantile));
                     sample(out, name, "", &metric.label, Some(&extra), q.value, ts);
                 }
@@ -210,6 +229,9 @@ fn write_family(out: &mut String, family: &MetricFamily) -> Result<(), String> {
                 };
                 let mut saw_inf = false;
                 for b in &h.bucket {
+                    if let Some(e) = too_large(out) {
+                        return Err(e);
+                    }
                     saw_inf |= b.upper_bound == f64::INFINITY;
                     let value = if b.cumulative_count_float > 0.0 {
                         b.cumulative_count_float
@@ -426,5 +448,35 @@ mod tests {
         let huge = [0xff, 0xff, 0xff, 0xff, 0x0f];
         assert!(protobuf_to_text(&huge).unwrap_err().contains("exceeds"));
         assert!(protobuf_to_text(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn empty_buckets_under_long_labels_cannot_amplify_the_body() {
+        let long = "v".repeat(1024);
+        let pairs: Vec<(String, String)> =
+            (0..64).map(|i| (format!("l{i}"), long.clone())).collect();
+        let label = pairs
+            .iter()
+            .map(|(n, v)| LabelPair {
+                name: n.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        let body = delimited(&[MetricFamily {
+            name: "h".into(),
+            kind: HISTOGRAM,
+            metric: vec![Metric {
+                label,
+                histogram: Some(Histogram {
+                    bucket: vec![Bucket::default(); 20_000],
+                    ..Histogram::default()
+                }),
+                ..Metric::default()
+            }],
+            ..MetricFamily::default()
+        }]);
+        assert!(body.len() < 200_000);
+        let err = protobuf_to_text(&body).unwrap_err();
+        assert!(err.contains("expands to more than"), "{err}");
     }
 }

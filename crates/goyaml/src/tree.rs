@@ -9,6 +9,8 @@ use granit_parser::{Event, Parser, ScalarStyle};
 pub const MAX_DEPTH: usize = 256;
 /// Most nodes a document may hold once aliases are expanded.
 pub const MAX_NODES: usize = 1_000_000;
+/// Most bytes of scalar text a document may hold once aliases are expanded.
+pub const MAX_SCALAR_BYTES: usize = 64 << 20;
 
 /// One YAML node with the (1-based) line it starts on.
 #[derive(Debug, Clone)]
@@ -61,20 +63,26 @@ pub fn parse(text: &str) -> Result<Option<Node>, String> {
                     line,
                     kind: NodeKind::Scalar(resolve(&value, style, tag.as_deref())),
                 };
-                builder.count(1)?;
-                builder.push_node(node, 1, anchor);
+                let cost = Cost {
+                    nodes: 1,
+                    bytes: value.len(),
+                    depth: 1,
+                };
+                builder.count(&cost, line)?;
+                builder.push_node(node, cost, anchor);
             }
             Event::SequenceStart(_, anchor, _) => builder.open(line, anchor, false)?,
             Event::MappingStart(_, anchor, _) => builder.open(line, anchor, true)?,
             Event::SequenceEnd | Event::MappingEnd => builder.close()?,
             Event::Alias(id) => {
-                let (node, size) = builder
+                let (node, cost) = builder
                     .anchors
                     .get(&id)
                     .cloned()
                     .ok_or_else(|| format!("yaml: line {line}: unknown anchor referenced"))?;
-                builder.count(size)?;
-                builder.push_node(Node { line, ..node }, size, 0);
+                // Checked before the copy is made: an alias may stand for a large tree.
+                builder.count(&cost, line)?;
+                builder.push_node(Node { line, ..node }, cost, 0);
             }
             _ => {}
         }
@@ -85,10 +93,19 @@ pub fn parse(text: &str) -> Result<Option<Node>, String> {
 #[derive(Default)]
 struct TreeBuilder {
     stack: Vec<Open>,
-    /// Anchored nodes with the number of nodes they hold.
-    anchors: HashMap<usize, (Node, usize)>,
+    /// Anchored nodes with what a copy of them costs.
+    anchors: HashMap<usize, (Node, Cost)>,
     root: Option<Node>,
     nodes: usize,
+    bytes: usize,
+}
+
+/// What a (sub)tree costs once expanded: its nodes, scalar bytes and depth.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+    depth: usize,
 }
 
 struct Open {
@@ -96,31 +113,40 @@ struct Open {
     anchor: usize,
     is_map: bool,
     items: Vec<Node>,
-    size: usize,
+    cost: Cost,
 }
 
 impl TreeBuilder {
-    fn count(&mut self, added: usize) -> Result<(), String> {
-        self.nodes = self.nodes.saturating_add(added);
-        if self.nodes > MAX_NODES {
+    /// Adds a (sub)tree about to be placed at the current depth to the document's
+    /// totals: aliases expand by copying, so a few bytes of aliases could otherwise
+    /// stand for gigabytes, or for a tree too deep to walk.
+    fn count(&mut self, added: &Cost, line: usize) -> Result<(), String> {
+        self.nodes = self.nodes.saturating_add(added.nodes);
+        self.bytes = self.bytes.saturating_add(added.bytes);
+        if self.nodes > MAX_NODES || self.bytes > MAX_SCALAR_BYTES {
             return Err("yaml: document contains excessive aliasing".to_string());
+        }
+        if self.stack.len() + added.depth > MAX_DEPTH {
+            return Err(format!(
+                "yaml: line {line}: exceeded max depth of {MAX_DEPTH}"
+            ));
         }
         Ok(())
     }
 
     fn open(&mut self, line: usize, anchor: usize, is_map: bool) -> Result<(), String> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(format!(
-                "yaml: line {line}: exceeded max depth of {MAX_DEPTH}"
-            ));
-        }
-        self.count(1)?;
+        let cost = Cost {
+            nodes: 1,
+            bytes: 0,
+            depth: 1,
+        };
+        self.count(&cost, line)?;
         self.stack.push(Open {
             line,
             anchor,
             is_map,
             items: Vec::new(),
-            size: 1,
+            cost,
         });
         Ok(())
     }
@@ -144,20 +170,22 @@ impl TreeBuilder {
                 line: open.line,
                 kind,
             },
-            open.size,
+            open.cost,
             open.anchor,
         );
         Ok(())
     }
 
-    fn push_node(&mut self, node: Node, size: usize, anchor: usize) {
+    fn push_node(&mut self, node: Node, cost: Cost, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, (node.clone(), size));
+            self.anchors.insert(anchor, (node.clone(), cost));
         }
         match self.stack.last_mut() {
             Some(open) => {
                 open.items.push(node);
-                open.size = open.size.saturating_add(size);
+                open.cost.nodes = open.cost.nodes.saturating_add(cost.nodes);
+                open.cost.bytes = open.cost.bytes.saturating_add(cost.bytes);
+                open.cost.depth = open.cost.depth.max(cost.depth + 1);
             }
             None => {
                 if self.root.is_none() {
@@ -413,6 +441,27 @@ mod tests {
                 "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
             ));
         }
+        let err = parse(&doc).unwrap_err();
+        assert!(err.contains("excessive aliasing"), "{err}");
+    }
+
+    #[test]
+    fn aliases_cannot_build_deep_trees_or_copy_large_scalars() {
+        // Each anchor nests the previous one 20 levels deeper: 40 of them would be 800.
+        let mut doc = String::from("a0: &a0 x\n");
+        for i in 1..40 {
+            let open = "[".repeat(20);
+            let close = "]".repeat(20);
+            doc.push_str(&format!("a{i}: &a{i} {open}*a{}{close}\n", i - 1));
+        }
+        let err = parse(&doc).unwrap_err();
+        assert!(err.contains("max depth"), "{err}");
+        let big = "x".repeat(1 << 20);
+        let mut doc = format!("big: &big {big}\nrefs: [");
+        for _ in 0..100 {
+            doc.push_str("*big, ");
+        }
+        doc.push_str("]\n");
         let err = parse(&doc).unwrap_err();
         assert!(err.contains("excessive aliasing"), "{err}");
     }

@@ -74,8 +74,117 @@ pub fn build_http_client(http: &HttpClientConfig) -> Result<reqwest::Client, Cli
         .map_err(|e| ClientError(format!("building the HTTP client: {e}")))
 }
 
-/// The proxies of a client: `proxy_url` (all schemes, minus `no_proxy`), or the
-/// environment's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as Go's httpproxy reads them.
+/// Where a request goes through a proxy, as Go's net/http and httpproxy decide it.
+#[derive(Clone)]
+struct ProxyRule {
+    http: Option<reqwest::Url>,
+    https: Option<reqwest::Url>,
+    /// `NO_PROXY` entries; `None` when every request is proxied (`proxy_url` alone).
+    no_proxy: Option<Vec<String>>,
+}
+
+impl ProxyRule {
+    /// The proxy for a request URL, if any: httpproxy never proxies localhost or loopback
+    /// addresses, nor hosts matching `NO_PROXY`; `http.ProxyURL` (a `proxy_url` without
+    /// `no_proxy`) proxies everything.
+    fn proxy_for(&self, url: &reqwest::Url) -> Option<reqwest::Url> {
+        let proxy = match url.scheme() {
+            "http" => self.http.clone(),
+            "https" => self.https.clone(),
+            _ => None,
+        }?;
+        if let Some(no_proxy) = &self.no_proxy {
+            let host = url
+                .host_str()
+                .unwrap_or("")
+                .trim_start_matches('[')
+                .trim_end_matches(']');
+            let host = host.to_ascii_lowercase();
+            if host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+            {
+                return None;
+            }
+            let port = url.port_or_known_default().unwrap_or(0);
+            if no_proxy
+                .iter()
+                .any(|entry| no_proxy_matches(entry, &host, port))
+            {
+                return None;
+            }
+        }
+        Some(proxy)
+    }
+}
+
+/// One `NO_PROXY` entry against a host (lower case, no brackets) and port, as Go's
+/// httpproxy matches it: `*`, an IP, a CIDR, `host`, `.host` (subdomains), each with an
+/// optional `:port`.
+fn no_proxy_matches(entry: &str, host: &str, port: u16) -> bool {
+    let entry = entry.trim().to_ascii_lowercase();
+    if entry.is_empty() {
+        return false;
+    }
+    if entry == "*" {
+        return true;
+    }
+    if let Some((net, bits)) = entry.split_once('/') {
+        let (Ok(net), Ok(bits), Ok(ip)) = (
+            net.parse::<std::net::IpAddr>(),
+            bits.parse::<u32>(),
+            host.parse::<std::net::IpAddr>(),
+        ) else {
+            return false;
+        };
+        return match (net, ip) {
+            (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) if bits <= 32 => {
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) if bits <= 128 => {
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - bits)
+                };
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        };
+    }
+    if let Ok(ip) = entry
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        return host.parse::<std::net::IpAddr>().is_ok_and(|h| h == ip);
+    }
+    // `name:port` entries match that port only.
+    let (name, entry_port) = match entry.rsplit_once(':') {
+        Some((name, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !p.is_empty() => {
+            (name.to_string(), p.parse::<u16>().ok())
+        }
+        _ => (entry.clone(), None),
+    };
+    if entry_port.is_some_and(|p| p != port) {
+        return false;
+    }
+    if let Some(suffix) = name.strip_prefix('.') {
+        return host.ends_with(&format!(".{suffix}"));
+    }
+    host == name || host.ends_with(&format!(".{name}"))
+}
+
+/// The proxies of a client: `proxy_url` (all schemes; with `no_proxy`, Go's httpproxy
+/// rules), or the environment's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` as Go's httpproxy
+/// reads them. `proxy_connect_header` goes on CONNECT requests only (HTTPS targets), as
+/// Go sends it: never to a plain-HTTP target through the proxy.
 fn proxies(http: &HttpClientConfig) -> Result<Vec<reqwest::Proxy>, ClientError> {
     let p = &http.proxy;
     let mut headers = reqwest::header::HeaderMap::new();
@@ -91,47 +200,76 @@ fn proxies(http: &HttpClientConfig) -> Result<Vec<reqwest::Proxy>, ClientError> 
             headers.append(name.clone(), value);
         }
     }
-    let proxy_error =
-        |url: &str, e: reqwest::Error| ClientError(format!("invalid proxy URL {url:?}: {e}"));
-    let finish = |proxy: reqwest::Proxy, no_proxy: &str| {
-        let proxy = proxy.no_proxy(reqwest::NoProxy::from_string(no_proxy));
-        if headers.is_empty() {
-            proxy
-        } else {
-            proxy.headers(headers.clone())
+    let parse = |raw: &str, shown: &str| -> Result<reqwest::Url, ClientError> {
+        let url = reqwest::Url::parse(raw)
+            .or_else(|_| reqwest::Url::parse(&format!("http://{raw}")))
+            .map_err(|e| ClientError(format!("invalid proxy URL {shown:?}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError(format!(
+                "proxy URL {shown:?}: the {} scheme is not supported (use an http or https proxy)",
+                url.scheme()
+            )));
         }
+        Ok(url)
     };
-    if p.proxy_from_environment {
+    let rule = if p.proxy_from_environment {
         let env = |upper: &str| {
             std::env::var(upper)
                 .or_else(|_| std::env::var(upper.to_ascii_lowercase()))
                 .ok()
                 .filter(|v| !v.is_empty())
         };
-        let no_proxy = env("NO_PROXY").unwrap_or_default();
-        let mut out = Vec::new();
-        if let Some(url) = env("HTTP_PROXY") {
-            out.push(finish(
-                reqwest::Proxy::http(&url).map_err(|e| proxy_error(&url, e))?,
-                &no_proxy,
-            ));
+        let shown = |raw: &str| {
+            promconfig::GoUrl::parse(raw)
+                .map(|u| u.redacted())
+                .unwrap_or_else(|_| "(invalid)".into())
+        };
+        let http_proxy = env("HTTP_PROXY")
+            .map(|u| parse(&u, &shown(&u)))
+            .transpose()?;
+        let https_proxy = env("HTTPS_PROXY")
+            .map(|u| parse(&u, &shown(&u)))
+            .transpose()?;
+        ProxyRule {
+            http: http_proxy,
+            https: https_proxy,
+            no_proxy: Some(
+                env("NO_PROXY")
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(str::to_string)
+                    .collect(),
+            ),
         }
-        if let Some(url) = env("HTTPS_PROXY") {
-            out.push(finish(
-                reqwest::Proxy::https(&url).map_err(|e| proxy_error(&url, e))?,
-                &no_proxy,
-            ));
+    } else {
+        match &p.proxy_url {
+            Some(url) if !url.raw.is_empty() => {
+                let proxy = parse(&url.raw, &url.redacted())?;
+                ProxyRule {
+                    http: Some(proxy.clone()),
+                    https: Some(proxy),
+                    no_proxy: (!p.no_proxy.is_empty())
+                        .then(|| p.no_proxy.split(',').map(str::to_string).collect()),
+                }
+            }
+            _ => return Ok(Vec::new()),
         }
-        return Ok(out);
+    };
+    let plain = rule.clone();
+    let http_proxy = reqwest::Proxy::custom(move |url| {
+        (url.scheme() == "http")
+            .then(|| plain.proxy_for(url))
+            .flatten()
+    });
+    let mut https_proxy = reqwest::Proxy::custom(move |url| {
+        (url.scheme() == "https")
+            .then(|| rule.proxy_for(url))
+            .flatten()
+    });
+    if !headers.is_empty() {
+        https_proxy = https_proxy.headers(headers);
     }
-    match &p.proxy_url {
-        Some(url) if !url.raw.is_empty() => {
-            let proxy = reqwest::Proxy::all(url.raw.as_str())
-                .map_err(|e| proxy_error(&url.redacted(), e))?;
-            Ok(vec![finish(proxy, &p.no_proxy)])
-        }
-        _ => Ok(Vec::new()),
-    }
+    Ok(vec![http_proxy, https_proxy])
 }
 
 /// Reads a PEM value given inline or as a file (the `_ref` forms need a secret manager,
@@ -323,7 +461,8 @@ impl ServerCertVerifier for PinnedCa {
 }
 
 /// The checks Go's `x509.Verify` still makes on a pinned certificate: its validity
-/// period and the server name (DNS or IP subject alternative names).
+/// period, its extended key usage (none, any, or server authentication) and the server
+/// name (DNS or IP subject alternative names).
 fn verify_pinned(
     der: &CertificateDer<'_>,
     server_name: &ServerName<'_>,
@@ -341,6 +480,13 @@ fn verify_pinned(
     }
     if now > validity.not_after.timestamp() {
         return Err(rustls::Error::InvalidCertificate(CertificateError::Expired));
+    }
+    if let Ok(Some(eku)) = cert.extended_key_usage() {
+        if !(eku.value.any || eku.value.server_auth) {
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::InvalidPurpose,
+            ));
+        }
     }
     let ee = rustls::server::ParsedCertificate::try_from(der)?;
     rustls::client::verify_server_name(&ee, server_name)
@@ -506,6 +652,47 @@ fn read_secret(file: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_proxy_entries_match_as_go_httpproxy_does() {
+        assert!(no_proxy_matches("*", "anything", 80));
+        assert!(no_proxy_matches("example.com", "example.com", 80));
+        assert!(no_proxy_matches("example.com", "a.example.com", 80));
+        assert!(!no_proxy_matches(".example.com", "example.com", 80));
+        assert!(no_proxy_matches(".example.com", "a.example.com", 80));
+        assert!(!no_proxy_matches("example.com", "badexample.com", 80));
+        assert!(no_proxy_matches("example.com:8080", "example.com", 8080));
+        assert!(!no_proxy_matches("example.com:8080", "example.com", 80));
+        assert!(no_proxy_matches("10.0.0.0/8", "10.1.2.3", 80));
+        assert!(!no_proxy_matches("10.0.0.0/8", "11.1.2.3", 80));
+        assert!(no_proxy_matches("192.0.2.1", "192.0.2.1", 80));
+        let rule = ProxyRule {
+            http: Some(reqwest::Url::parse("http://proxy.example:3128").unwrap()),
+            https: None,
+            no_proxy: Some(vec![]),
+        };
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        // httpproxy never proxies loopback; http.ProxyURL (no no_proxy) proxies all.
+        assert!(rule
+            .proxy_for(&url("http://127.0.0.1:9100/metrics"))
+            .is_none());
+        assert!(rule
+            .proxy_for(&url("http://localhost:9100/metrics"))
+            .is_none());
+        assert!(rule
+            .proxy_for(&url("http://node.example:9100/metrics"))
+            .is_some());
+        assert!(rule
+            .proxy_for(&url("https://node.example:9100/metrics"))
+            .is_none());
+        let all = ProxyRule {
+            no_proxy: None,
+            ..rule
+        };
+        assert!(all
+            .proxy_for(&url("http://127.0.0.1:9100/metrics"))
+            .is_some());
+    }
 
     #[test]
     fn accept_header_matches_prometheus_3() {

@@ -334,8 +334,10 @@ fn stop_pool(mut pool: Pool) {
 }
 
 /// Whether two job configs are the same (then its targets keep running across a reload).
+/// Compared by value: secrets (which print as `<secret>`) count too, so a changed password
+/// restarts the job.
 fn same_job(a: &ScrapeConfig, b: &ScrapeConfig) -> bool {
-    format!("{a:?}") == format!("{b:?}")
+    a == b
 }
 
 /// The discovered label sets of a job: `__address__` plus group labels. A file that
@@ -408,6 +410,15 @@ fn expand(pattern: &str) -> Vec<String> {
 /// A file SD file: a JSON or YAML list of `{targets: [...], labels: {...}}`, read with
 /// the same rules as the configuration (yaml.v2; JSON is YAML).
 fn read_groups(path: &str) -> Result<Vec<TargetGroup>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("reading {path}: {e}"))?
+        .len();
+    if size > promconfig::MAX_CONFIG_BYTES {
+        return Err(format!(
+            "reading {path}: {size} bytes is more than the {} a file SD file may have",
+            promconfig::MAX_CONFIG_BYTES
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
     let mut groups: Vec<Option<TargetGroup>> = Vec::new();
     goyaml::from_str(&text, &mut groups).map_err(|e| format!("parsing {path}: {e}"))?;

@@ -216,6 +216,25 @@ pub(crate) struct ScrapeLoop {
     pub forced_error: Arc<Mutex<Option<String>>>,
     /// The pool's `scrape_failure_log_file`, if any (swapped on every configuration load).
     pub failure_log: crate::manager::FailureLogSlot,
+    /// What the TLS files looked like when the client was built: certificates rotated on
+    /// disk (cert-manager and the like) are picked up by the next scrape, as Go re-reads
+    /// them.
+    tls_files: Vec<FileStamp>,
+}
+
+/// A file's modification time and size (missing files compare equal to each other).
+type FileStamp = (Option<SystemTime>, u64);
+
+fn tls_file_stamps(job: &ScrapeConfig) -> Vec<FileStamp> {
+    let tls = &job.http.tls_config;
+    [&tls.ca_file, &tls.cert_file, &tls.key_file]
+        .into_iter()
+        .filter(|f| !f.is_empty())
+        .map(|f| match std::fs::metadata(f) {
+            Ok(m) => (m.modified().ok(), m.len()),
+            Err(_) => (None, 0),
+        })
+        .collect()
 }
 
 const REPORT_SERIES: [&str; 8] = [
@@ -248,6 +267,7 @@ impl ScrapeLoop {
             last_samples: 0,
             metadata: std::collections::BTreeMap::new(),
         }));
+        let tls_files = tls_file_stamps(&job);
         Self {
             job,
             client,
@@ -263,6 +283,7 @@ impl ScrapeLoop {
             start_timestamps: false,
             forced_error: Arc::new(Mutex::new(None)),
             failure_log: Arc::new(Mutex::new(None)),
+            tls_files,
         }
     }
 
@@ -297,7 +318,7 @@ impl ScrapeLoop {
             .map(|name| (self.report_labels(name), t, model::stale_nan()))
             .collect();
         if let Err(e) = self.db.append_batch(&stale, &report) {
-            tracing::error!(err = %e, "writing staleness markers");
+            log_append_error(&e, "writing staleness markers");
         }
     }
 
@@ -344,7 +365,7 @@ impl ScrapeLoop {
                 // A failed scrape ends every series the target had.
                 let stale = self.end_all_series(t);
                 if let Err(err) = self.db.append_batch(&stale, &[]) {
-                    tracing::error!(err = %err, "writing staleness markers");
+                    log_append_error(&err, "writing staleness markers");
                 }
                 (0.0, 0, 0, 0, e)
             }
@@ -425,7 +446,7 @@ impl ScrapeLoop {
             .collect();
         if !gone.is_empty() {
             if let Err(e) = self.db.append_batch(&gone, &[]) {
-                tracing::error!(err = %e, "writing staleness markers");
+                log_append_error(&e, "writing staleness markers");
             }
         }
         let mut families = scraped.metadata;
@@ -460,7 +481,7 @@ impl ScrapeLoop {
                 Ok(r) if r.unknown.is_empty() => return,
                 Ok(_) => self.report_refs = None,
                 Err(e) => {
-                    tracing::error!(err = %e, "appending report series");
+                    log_append_error(&e, "appending report series");
                     return;
                 }
             }
@@ -473,12 +494,30 @@ impl ScrapeLoop {
             .collect();
         match self.db.append_batch(&[], &batch) {
             Ok(r) => self.report_refs = Some(r.refs),
-            Err(e) => tracing::error!(err = %e, "appending report series"),
+            Err(e) => log_append_error(&e, "appending report series"),
         }
     }
 
     /// Fetches the body (HTTP, or the in-process source) and its format.
-    async fn fetch(&self) -> Result<(Vec<u8>, Format), String> {
+    /// Rebuilds the client when a TLS file changed since it was built.
+    fn refresh_tls(&mut self) {
+        let now = tls_file_stamps(&self.job);
+        if now == self.tls_files {
+            return;
+        }
+        match crate::client::build_client(&self.job) {
+            Ok(client) => {
+                self.client = client;
+                self.tls_files = now;
+            }
+            Err(e) => {
+                tracing::warn!(job = %self.job.job_name, err = %e.0, "TLS files changed but cannot be used; keeping the previous ones")
+            }
+        }
+    }
+
+    async fn fetch(&mut self) -> Result<(Vec<u8>, Format), String> {
+        self.refresh_tls();
         if let Some(local) = &self.local {
             let (content_type, body) = local();
             let format = Format::from_content_type(&content_type).ok_or_else(|| {
@@ -762,4 +801,15 @@ fn normalized_float_label(kind: MetricType, name: &str, value: &str) -> Option<S
     let parsed: f64 = value.parse().ok()?;
     let normal = model::float::format_openmetrics_float(parsed);
     (normal != value).then_some(normal)
+}
+
+/// Logs a failed append. A failed WAL write (a full disk) is logged once per run of
+/// failures by the storage itself, and the scrape's own failure shows in the target's
+/// error: a line per target and scrape would only drown the log.
+fn log_append_error(e: &tsdb::DbError, what: &str) {
+    if matches!(e, tsdb::DbError::WalWrite(_)) {
+        tracing::debug!(err = %e, "{what}");
+    } else {
+        tracing::error!(err = %e, "{what}");
+    }
 }

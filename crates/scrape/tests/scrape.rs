@@ -336,6 +336,10 @@ async fn tls_exporter_with(dir: &Path, cert: &Path, key: &Path) -> std::net::Soc
             "content-type",
             http::HeaderValue::from_static("text/plain; version=0.0.4"),
         );
+        // A new connection (and TLS handshake) for every scrape.
+        response
+            .headers_mut()
+            .insert("connection", http::HeaderValue::from_static("close"));
         Ok::<_, std::convert::Infallible>(response)
     });
     tokio::spawn(async move {
@@ -532,7 +536,7 @@ async fn scrapes_go_through_the_configured_proxy() {
     direct.serve(Some("text/plain; version=0.0.4"), "direct 1\n");
     // Nothing listens on 127.0.0.2:9 (discard): only a proxy can make that scrape work.
     let yaml = format!(
-        "scrape_configs:\n  - job_name: proxied\n    scrape_interval: 100ms\n    proxy_url: http://{proxy}\n    static_configs:\n      - targets: ['127.0.0.2:9']\n  - job_name: bypass\n    scrape_interval: 100ms\n    proxy_url: http://127.0.0.1:9\n    no_proxy: 127.0.0.1\n    static_configs:\n      - targets: ['{direct}']\n",
+        "scrape_configs:\n  - job_name: proxied\n    scrape_interval: 100ms\n    proxy_url: http://{proxy}\n    proxy_connect_header:\n      X-Proxy-Token: [for-connect-only]\n    static_configs:\n      - targets: ['127.0.0.2:9']\n  - job_name: bypass\n    scrape_interval: 100ms\n    proxy_url: http://127.0.0.1:9\n    no_proxy: 127.0.0.1\n    static_configs:\n      - targets: ['{direct}']\n",
         proxy = proxy.addr,
         direct = direct.addr,
     );
@@ -543,6 +547,11 @@ async fn scrapes_go_through_the_configured_proxy() {
     assert!(
         head.starts_with("GET http://127.0.0.2:9/metrics HTTP/1.1"),
         "the proxy saw: {head}"
+    );
+    // proxy_connect_header is for CONNECT (HTTPS targets) only, as Go sends it.
+    assert!(
+        !head.to_ascii_lowercase().contains("x-proxy-token"),
+        "{head}"
     );
     assert_eq!(last_value(&db, &[eq("__name__", "via_proxy")]), Some(1.0));
     // no_proxy: the dead proxy is bypassed for 127.0.0.1.
@@ -791,18 +800,78 @@ async fn proxy_from_environment_reads_http_proxy() {
     std::env::set_var("HTTP_PROXY", format!("http://{}", proxy.addr));
     std::env::remove_var("NO_PROXY");
     std::env::remove_var("no_proxy");
-    let yaml = "scrape_configs:\n  - job_name: env\n    scrape_interval: 100ms\n    proxy_from_environment: true\n    static_configs:\n      - targets: ['127.0.0.3:9']\n";
+    // A name the proxy is asked for (never resolved here), and a loopback address, which
+    // Go's httpproxy never sends through a proxy.
+    let yaml = "scrape_configs:\n  - job_name: env\n    scrape_interval: 100ms\n    proxy_from_environment: true\n    static_configs:\n      - targets: ['exporter.invalid:9']\n  - job_name: loopback\n    scrape_interval: 100ms\n    proxy_from_environment: true\n    static_configs:\n      - targets: ['127.0.0.3:9']\n";
     let manager = scrape_all(yaml, dir.path(), &db).await;
     let status = status_of(&manager, "env");
     assert_eq!(status.health, "up", "{}", status.last_error);
-    assert!(proxy
-        .seen_headers
-        .lock()
-        .unwrap()
-        .starts_with("GET http://127.0.0.3:9/metrics HTTP/1.1"));
+    let head = proxy.seen_headers.lock().unwrap().clone();
+    assert!(
+        head.starts_with("GET http://exporter.invalid:9/metrics HTTP/1.1"),
+        "{head}"
+    );
     assert_eq!(
         last_value(&db, &[eq("__name__", "via_env_proxy")]),
         Some(1.0)
     );
+    assert_eq!(status_of(&manager, "loopback").health, "down");
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_password_restarts_the_job_on_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let target = exporter(true).await;
+    target.serve(Some("text/plain; version=0.0.4"), "secret_metric 1\n");
+    let yaml = |password: &str| {
+        format!(
+            "scrape_configs:\n  - job_name: auth\n    scrape_interval: 100ms\n    basic_auth:\n      username: user\n      password: {password}\n    static_configs:\n      - targets: ['{}']\n",
+            target.addr
+        )
+    };
+    let manager = scrape_all(&yaml("wrong"), dir.path(), &db).await;
+    assert_eq!(status_of(&manager, "auth").health, "down");
+    // Secrets print as <secret>; the comparison must still see the change.
+    manager.apply(&config(&yaml("pass"), dir.path()));
+    eventually("the new password in use", || {
+        manager
+            .active_targets()
+            .iter()
+            .any(|t| t.scrape_pool == "auth" && t.status.health == "up")
+    })
+    .await;
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_certificate_files_are_picked_up_without_a_reload() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let (cert, key) = self_signed_ca_certificate(dir.path()).unwrap();
+    let addr = tls_exporter_with(dir.path(), &cert, &key).await;
+    let pinned = dir.path().join("pinned.crt");
+    std::fs::copy(&cert, &pinned).unwrap();
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: rotating\n    scheme: https\n    scrape_interval: 100ms\n    tls_config:\n      ca_file: {}\n    static_configs:\n      - targets: ['{addr}']\n",
+        pinned.display()
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    assert_eq!(status_of(&manager, "rotating").health, "up");
+    // A new certificate on both sides, as a certificate manager would write it.
+    let next = dir.path().join("next");
+    std::fs::create_dir(&next).unwrap();
+    let (new_cert, new_key) = self_signed_ca_certificate(&next).unwrap();
+    std::fs::copy(&new_key, &key).unwrap();
+    std::fs::copy(&new_cert, &cert).unwrap();
+    std::fs::copy(&new_cert, &pinned).unwrap();
+    let rotated = std::time::SystemTime::now() + Duration::from_millis(300);
+    eventually("a scrape with the new certificate", || {
+        let status = status_of(&manager, "rotating");
+        status.last_scrape.is_some_and(|t| t > rotated) && status.health == "up"
+    })
+    .await;
     manager.stop().await;
 }

@@ -29,6 +29,9 @@ pub struct ConfigState {
     scrape: Arc<scrape::Manager>,
     appliers: Appliers,
     outcome: RwLock<(bool, SystemTime)>,
+    /// One (re)load at a time: SIGHUP, `/-/reload` and auto-reload may race, and the
+    /// file read last must be the one in force.
+    reloading: std::sync::Mutex<()>,
     pub last_reload_successful: Gauge,
     pub last_reload_success_timestamp: Gauge,
 }
@@ -51,6 +54,7 @@ impl ConfigState {
             scrape: Arc::clone(&appliers.scrape),
             appliers,
             outcome: RwLock::new((true, SystemTime::now())),
+            reloading: std::sync::Mutex::new(()),
             last_reload_successful: Gauge::default(),
             last_reload_success_timestamp: Gauge::default(),
         };
@@ -84,6 +88,7 @@ impl ConfigState {
 
     /// Re-reads the file. On error the configuration in force is kept.
     pub fn reload(&self) -> Result<(), String> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
         let loaded =
             read(&self.path, &self.self_target).and_then(|config| apply(&self.appliers, config));
         match loaded {
@@ -176,6 +181,15 @@ fn read(
 pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     for job in &config.scrape_configs {
         let name = &job.job_name;
+        // What Prometheus fails a reload on when it builds the job's client: unreadable
+        // CA or certificate files, unusable TLS versions, proxies it cannot speak to.
+        if let Err(e) = scrape::build_client(job) {
+            return Err(format!("scrape config with job name {name:?}: {}", e.0));
+        }
+        if !job.scrape_failure_log_file.is_empty() {
+            scrape::JsonLogFile::open(&job.scrape_failure_log_file)
+                .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
+        }
         for key in job.sd.configured() {
             if key != "static_configs" && key != "file_sd_configs" {
                 return Err(format!(
@@ -265,6 +279,9 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
         return Err("tracing: sending traces is not supported by promethium yet; remove the tracing section".into());
     }
     if let Some(tsdb) = &config.storage.tsdb {
+        if tsdb.retention.as_ref().is_some_and(|r| r.percentage > 0.0) {
+            return Err("storage.tsdb.retention.percentage: retention by share of the disk is not supported by promethium yet; use retention.size".into());
+        }
         if tsdb.chunk_encoding.floats == "xor2" {
             return Err("storage.tsdb.chunk_encoding.floats: xor2 chunks are not supported by promethium yet; use xor (its own chunks are XOR-encoded) or leave the setting out".into());
         }
