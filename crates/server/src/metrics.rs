@@ -30,6 +30,8 @@ pub struct ServerMetrics {
     auth_failures: Family<Vec<(&'static str, &'static str)>, Counter>,
     /// `prometheus_ready`: 1 once the server serves requests.
     pub ready: Gauge,
+    /// The storage, for `/-/ready` (not ready while its appends fail).
+    pub storage: Arc<tsdb::Db>,
 }
 
 impl ServerMetrics {
@@ -39,7 +41,7 @@ impl ServerMetrics {
         engine: EngineGauges,
     ) -> Arc<Self> {
         let mut registry = Registry::default();
-        registry.register_collector(Box::new(TsdbCollector(db)));
+        registry.register_collector(Box::new(TsdbCollector(Arc::clone(&db))));
         registry.register_collector(Box::new(engine));
         registry.register_collector(Box::new(ScrapeCounters(config.scrape_manager())));
         Self::register_config_gauges(&mut registry, config);
@@ -91,6 +93,7 @@ impl ServerMetrics {
             http_duration,
             auth_failures,
             ready,
+            storage: db,
         })
     }
 
@@ -186,6 +189,8 @@ impl Collector for TsdbCollector {
             ("prometheus_tsdb_compactions_failed", "Total number of maintenance passes that failed.", &stats.compactions_failed),
             ("prometheus_tsdb_checkpoint_creations", "Total number of WAL checkpoints created.", &stats.checkpoints),
             ("prometheus_tsdb_retention_deletions", "Blocks deleted because of the retention time or size.", &stats.blocks_deleted_by_retention),
+            ("prometheus_tsdb_wal_writes_failed", "Total number of write log writes that have failed.", &stats.wal_writes_failed),
+            ("prometheus_tsdb_wal_corruptions", "Total number of WAL corruptions.", &stats.wal_corruptions),
         ] {
             let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter::new(value.load(Relaxed)).encode(metric)?;

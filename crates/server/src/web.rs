@@ -113,8 +113,17 @@ async fn healthy() -> &'static str {
     "Prometheus Server is Healthy.\n"
 }
 
-async fn ready() -> &'static str {
-    "Prometheus Server is Ready.\n"
+/// Ready, unless storage appends are failing (a full disk): scraped samples are then not
+/// being stored, and a load balancer or orchestrator should know.
+async fn ready(State(state): Shared) -> Response {
+    match state.metrics.storage.append_failure() {
+        None => "Prometheus Server is Ready.\n".into_response(),
+        Some(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Service Unavailable: storage appends are failing: {e}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn reload(State(state): Shared) -> Response {

@@ -17,7 +17,10 @@ use model::{Label, Labels, Matcher};
 use crate::chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 use crate::head_chunks::{ChunkDisk, DiskRef};
 use crate::ooo::OooHead;
+pub(crate) use crate::open::Orphans;
 use std::borrow::Cow;
+
+mod rollback;
 
 /// Hashes a key that is a keyed hash already (label-set hashes): its bits as they are.
 #[derive(Default)]
@@ -600,16 +603,32 @@ impl Head {
     /// Appends many samples (WAL replay: samples records, with or without start
     /// timestamps) on several threads: each thread owns a contiguous range of series, so
     /// every series still sees its samples in log order. Samples that are not newer than
-    /// their series' newest, or out of bounds, are skipped.
-    pub fn append_many(&mut self, records: &[crate::wal::Record], threads: usize) -> usize {
+    /// their series' newest, or out of bounds, are skipped; samples of refs no series has
+    /// (their series record was lost to damage) are skipped and go to `orphans`.
+    pub fn append_many(
+        &mut self,
+        records: &[crate::wal::Record],
+        threads: usize,
+        orphans: &mut Orphans,
+    ) -> usize {
         if records.is_empty() {
+            return 0;
+        }
+        if self.series.is_empty() {
+            // No part to own them: every sample is an orphan.
+            for record in records {
+                (0..record.sample_count())
+                    .filter_map(|j| record.sample(j))
+                    .for_each(|s| orphans.add(s.0));
+            }
             return 0;
         }
         let min_valid = self.min_valid_t;
         let range = self.chunk_range;
-        let per_part = self.series.len().div_ceil(threads.max(1)).max(1);
+        let total = self.series.len();
+        let per_part = total.div_ceil(threads.max(1)).max(1);
         let disk = self.disk.as_deref();
-        let results: Vec<(usize, i64)> = std::thread::scope(|scope| {
+        let results: Vec<(usize, i64, Orphans)> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .series
                 .chunks_mut(per_part)
@@ -618,6 +637,7 @@ impl Head {
                     let offset = i * per_part;
                     scope.spawn(move || {
                         let (mut appended, mut max_t) = (0usize, i64::MIN);
+                        let mut orphans = Orphans::default();
                         let len = part.len();
                         let own =
                             |r: u64| (r as usize).checked_sub(1 + offset).filter(|i| *i < len);
@@ -643,9 +663,14 @@ impl Head {
                                     continue;
                                 };
                                 let Some(index) = own(r) else {
+                                    // Refs beyond every series are the first part's to count.
+                                    if i == 0 && (r == 0 || r as usize > total) {
+                                        orphans.add(r);
+                                    }
                                     continue;
                                 };
                                 let Some(Some(s)) = part.get_mut(index) else {
+                                    orphans.add(r);
                                     continue;
                                 };
                                 if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
@@ -656,19 +681,20 @@ impl Head {
                                 max_t = max_t.max(t);
                             }
                         }
-                        (appended, max_t)
+                        (appended, max_t, orphans)
                     })
                 })
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or((0, i64::MIN)))
+                .map(|h| h.join().unwrap_or((0, i64::MIN, Orphans::default())))
                 .collect()
         });
         let mut total = 0;
-        for (appended, max_t) in results {
+        for (appended, max_t, lost) in results {
             total += appended;
             self.max_t = self.max_t.max(max_t);
+            orphans.merge(lost);
         }
         total
     }

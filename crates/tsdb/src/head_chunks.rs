@@ -146,10 +146,22 @@ impl ChunkDisk {
     pub fn read(&self, r: DiskRef) -> io::Result<Vec<u8>> {
         let mut inner = self.lock();
         if r.file == inner.current && u64::from(r.offset) + u64::from(r.len) > inner.flushed {
+            let mut unflushed = None;
             if let Some(w) = inner.writer.as_mut() {
-                w.flush()?;
+                if w.flush().is_err() {
+                    // A full disk: what the kernel did not take is still in the buffer
+                    // (the flush is retried on the next read). A written chunk must stay
+                    // readable, so it is read from there.
+                    unflushed = Some(w.buffer().to_vec());
+                }
             }
-            inner.flushed = inner.size;
+            match unflushed {
+                None => inner.flushed = inner.size,
+                Some(buffered) => {
+                    inner.flushed = inner.size - buffered.len() as u64;
+                    return Self::read_partly_buffered(&inner, r, &buffered);
+                }
+            }
         }
         let file = inner
             .files
@@ -183,6 +195,27 @@ impl ChunkDisk {
                 Ok(buf)
             }
         }
+    }
+
+    /// Reads a chunk of the current file when its end is still in the write buffer:
+    /// the part the kernel has from the file, the rest from `buffered`.
+    fn read_partly_buffered(inner: &Inner, r: DiskRef, buffered: &[u8]) -> io::Result<Vec<u8>> {
+        let (start, end) = (u64::from(r.offset), u64::from(r.offset) + u64::from(r.len));
+        let on_disk = inner.flushed;
+        let mut out = vec![0u8; r.len as usize];
+        let from_file = on_disk.saturating_sub(start).min(u64::from(r.len)) as usize;
+        if from_file > 0 {
+            let file = inner.files.get(&r.file).ok_or_else(|| {
+                io::Error::other(format!("spilled chunk file {} is gone", r.file))
+            })?;
+            file.reader.read_exact_at(&mut out[..from_file], start)?;
+        }
+        let (rest_start, rest_end) = (start.max(on_disk) - on_disk, end.max(on_disk) - on_disk);
+        let rest = buffered
+            .get(rest_start as usize..rest_end as usize)
+            .ok_or_else(|| io::Error::other("a spilled chunk is neither written nor buffered"))?;
+        out[from_file..].copy_from_slice(rest);
+        Ok(out)
     }
 
     /// Deletes the files whose chunks all end before `t` (the head has dropped them).

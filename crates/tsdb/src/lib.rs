@@ -1,41 +1,45 @@
 //! Promethium's time-series database (`--storage.tsdb.path`).
 //!
 //! Recent samples live in the head (memory: XOR chunks per series, an inverted index),
-//! made durable by a write-ahead log that is replayed at start-up (a torn or corrupt tail
-//! is cut, never fatal). Every block range (2 h by default) of data is cut from the head
-//! into an immutable persisted block; blocks are merged into larger ones (×3 per level)
-//! and deleted by retention time or size. A lock file stops two servers sharing a
-//! directory. Queries see blocks and head as one.
+//! made durable by a write-ahead log that is replayed at start-up (a torn tail is cut,
+//! corruption skipped and reported, never fatal). An append whose WAL write fails (a full
+//! disk) is taken back whole (`append`). Every block range (2 h by default) of data is cut
+//! from the head into an immutable persisted block; blocks are merged into larger ones (×3
+//! per level) and deleted by retention time or size. A lock file stops two servers,
+//! Promethium or Prometheus, sharing a directory, and a directory in Prometheus's formats
+//! is refused untouched (`open`, `dirformat`, `lock`). Queries see blocks and head as one.
 //!
 //! Samples older than their series' newest are refused unless an out-of-order time window
 //! is set ([`Db::set_out_of_order_time_window`]): then those within it are kept in an
 //! out-of-order head (`ooo`) and reach blocks when the head is cut (`maintain`).
 
+mod append;
 mod block;
 mod chunk;
 mod compact;
+mod dirformat;
 mod head;
 mod head_chunks;
+mod lock;
 mod maintain;
 mod ooo;
+mod open;
 pub mod wal;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use model::{Labels, Matcher};
 
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
 pub use chunk::{SampleBuf, XorChunk, XorIter};
 pub use head::{HeadStats, Rejection};
-pub use wal::ReplayReport;
-
-/// Samples decoded before they are applied to the head in parallel during replay.
-const REPLAY_BATCH: usize = 1 << 20;
+pub use open::UnreadableBlock;
+pub use wal::{DamageKind, ReplayReport, WalDamage};
 
 /// Two hours, the default block range.
 pub const DEFAULT_BLOCK_MS: i64 = 2 * 3600 * 1000;
@@ -44,9 +48,20 @@ pub const DEFAULT_BLOCK_MS: i64 = 2 * 3600 * 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error(
-        "another process holds the lock on {0} (is another server using this data directory?)"
+        "another process holds the lock on {} (is another server, Promethium or Prometheus, using this data directory?){also}",
+        path.display()
     )]
-    Locked(PathBuf),
+    Locked { path: PathBuf, also: String },
+    /// The directory holds Prometheus's data, which this database does not read; nothing
+    /// in it was changed.
+    #[error(
+        "{} is a Prometheus data directory, which Promethium cannot read: {found}. Nothing in it was changed; start Promethium with another --storage.tsdb.path (Prometheus and Promethium cannot share one)",
+        dir.display()
+    )]
+    PrometheusData { dir: PathBuf, found: String },
+    /// A WAL write failed (e.g. the disk is full): nothing of the append was stored.
+    #[error("writing the WAL: {0} (nothing of this append was stored)")]
+    WalWrite(#[source] std::io::Error),
     #[error("{context}: {source}")]
     Io {
         context: String,
@@ -120,6 +135,12 @@ pub struct AppendStats {
     pub compactions_failed: AtomicU64,
     pub blocks_deleted_by_retention: AtomicU64,
     pub checkpoints: AtomicU64,
+    /// Appends refused because their WAL write failed
+    /// (`prometheus_tsdb_wal_writes_failed_total`).
+    pub wal_writes_failed: AtomicU64,
+    /// Damaged spans the WAL replay at open skipped, torn tail not counted
+    /// (`prometheus_tsdb_wal_corruptions_total`).
+    pub wal_corruptions: AtomicU64,
 }
 
 /// The outcome of one append batch.
@@ -244,11 +265,22 @@ fn par_map_refs<T: Send>(refs: &[u64], f: impl Fn(u64) -> Option<T> + Sync) -> V
 /// An open database directory.
 pub struct Db {
     dir: PathBuf,
-    _lock: File,
+    _lock: lock::DirLock,
     opts: Options,
     head: RwLock<head::Head>,
     wal: Mutex<wal::WalWriter>,
+    /// Series created by appends whose WAL write failed: logged before anything else by
+    /// the next write (see `append`).
+    unlogged_series: Mutex<Vec<(u64, Labels)>>,
+    /// Set from a failed WAL write until writes succeed again (see `append`), with the
+    /// last error and its time.
+    wal_failing: AtomicBool,
+    wal_error: Mutex<Option<(String, std::time::Instant)>>,
+    /// `stats.wal_writes_failed` when the current run of failures began.
+    failures_at_burst_start: AtomicU64,
     blocks: RwLock<Vec<Arc<Block>>>,
+    /// Blocks left out at open (see [`UnreadableBlock`]).
+    unreadable: Vec<UnreadableBlock>,
     /// One maintenance pass at a time.
     maintenance: Mutex<()>,
     pub stats: AppendStats,
@@ -270,127 +302,6 @@ impl Db {
     /// Opens (creating if needed) `dir` with the default options.
     pub fn open(dir: &Path) -> Result<Self, DbError> {
         Self::open_with(dir, Options::default())
-    }
-
-    /// Opens (creating if needed) `dir`, takes its lock, loads its blocks and replays the
-    /// WAL.
-    pub fn open_with(dir: &Path, opts: Options) -> Result<Self, DbError> {
-        fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let lock_path = dir.join("lock");
-        let lock_file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(format!("opening {}", lock_path.display())))?;
-        // A lock can outlive its holder by a moment: a child process forked by anyone in
-        // this process holds a copy of the descriptor until it execs. So a held lock is
-        // retried for a second before it counts as another server's.
-        let mut attempts = 0;
-        loop {
-            match lock_file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) if attempts < 20 => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(std::fs::TryLockError::WouldBlock) => return Err(DbError::Locked(lock_path)),
-                Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(io(format!("locking {}", lock_path.display()))(e))
-                }
-            }
-        }
-        let blocks = open_blocks(dir)?;
-        let wal_dir = dir.join("wal");
-        let mut head = head::Head::new(opts.min_block_ms);
-        let spill_dir = dir.join("head_chunks_spill");
-        match head_chunks::ChunkDisk::open(&spill_dir) {
-            Ok(disk) => head.spill_to(Arc::new(disk)),
-            Err(e) => {
-                tracing::warn!(dir = %spill_dir.display(), err = %e, "cannot use this directory for full head chunks; keeping them in memory")
-            }
-        }
-        if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
-            head.min_valid_t = newest;
-        }
-        // Series are created as their records come; samples are applied in batches on
-        // every core (each core owning a range of series, so order per series holds).
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-        let mut batch: Vec<wal::Record> = Vec::new();
-        let mut batched = 0usize;
-        let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
-        // A reader thread reads, checks and decodes segments while this one applies.
-        let mut apply = |record: wal::Record| match record {
-            wal::Record::Series(series) => {
-                let started = Instant::now();
-                for (r, labels) in series {
-                    head.insert(r, &labels);
-                }
-                series_time += started.elapsed();
-            }
-            // Out-of-order records go to the out-of-order head, in log order (they and the
-            // flush markers are rare: no batching).
-            wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples),
-            wal::Record::OooFlush { below, done } => head.ooo.replay_marker(below, done),
-            samples => {
-                batched += samples.sample_count();
-                batch.push(samples);
-                if batched >= REPLAY_BATCH {
-                    let started = Instant::now();
-                    head.append_many(&batch, threads);
-                    samples_time += started.elapsed();
-                    batch.clear();
-                    batched = 0;
-                }
-            }
-        };
-        let replayed = std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<wal::Record>(256);
-            let dir = wal_dir.clone();
-            let reader = scope.spawn(move || {
-                wal::replay(&dir, |record| {
-                    // The receiver only goes away if this thread's caller panicked.
-                    let _ = tx.send(record);
-                })
-            });
-            for record in rx {
-                apply(record);
-            }
-            reader
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("the WAL reader thread panicked")))
-        });
-        let replay = replayed.map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
-        let started = Instant::now();
-        head.append_many(&batch, threads);
-        head.ooo.replay_finished();
-        samples_time += started.elapsed();
-        drop(batch);
-        tracing::debug!(?series_time, ?samples_time, "WAL replay: time creating series and appending samples (the rest is reading and decoding)");
-        if let Some((segment, offset)) = replay.repaired_at {
-            tracing::warn!(
-                segment,
-                offset,
-                "WAL had a torn or corrupt tail (e.g. after a crash or power loss): cut it there, everything before is kept"
-            );
-        }
-        let writer = wal::WalWriter::open(&wal_dir)
-            .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
-        let (opts_retention_ms, opts_retention_bytes) = (opts.retention_ms, opts.retention_bytes);
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            _lock: lock_file,
-            opts,
-            head: RwLock::new(head),
-            wal: Mutex::new(writer),
-            blocks: RwLock::new(blocks),
-            maintenance: Mutex::new(()),
-            stats: AppendStats::default(),
-            replay,
-            ooo_window_ms: AtomicI64::new(0),
-            retention_ms: AtomicI64::new(opts_retention_ms),
-            retention_bytes: AtomicU64::new(opts_retention_bytes),
-        })
     }
 
     /// The directory.
@@ -415,146 +326,15 @@ impl Db {
     ///
     /// Samples are checked and applied to the head, and logged, while the head's write lock
     /// is held, so no reader sees them before `Ok` is returned; once `Ok` is returned they
-    /// are in the WAL. (If the WAL write fails, the error is returned and the samples stay
-    /// in memory only.)
+    /// are in the WAL. If the WAL write fails, [`DbError::WalWrite`] is returned and nothing
+    /// of the batch is kept: not in the WAL, not in memory (its new series stay, and are
+    /// logged with the next write).
     pub fn append_batch(
         &self,
         by_ref: &[(u64, i64, f64)],
         by_labels: &[(Labels, i64, f64)],
     ) -> Result<BatchResult, DbError> {
         self.append_batch_with_starts(by_ref, &[], by_labels, &[])
-    }
-
-    /// Like [`Db::append_batch`], with each sample's start timestamp (the time its
-    /// counter started counting; 0: unknown) in `by_ref_starts` and `by_labels_starts`,
-    /// parallel to the samples. An empty slice means none of those samples has one.
-    pub fn append_batch_with_starts(
-        &self,
-        by_ref: &[(u64, i64, f64)],
-        by_ref_starts: &[i64],
-        by_labels: &[(Labels, i64, f64)],
-        by_labels_starts: &[i64],
-    ) -> Result<BatchResult, DbError> {
-        let mut out = BatchResult::default();
-        let result = &mut out.result;
-        let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
-        let mut new_series = Vec::new();
-        let mut accepted = Vec::with_capacity(by_ref.len() + by_labels.len());
-        let with_starts = by_ref_starts
-            .iter()
-            .chain(by_labels_starts)
-            .any(|st| *st != 0);
-        let mut accepted_starts = Vec::new();
-        // Samples accepted out of order (ref, t, v, st): logged as their own record.
-        let mut accepted_late: Vec<(u64, i64, f64, i64)> = Vec::new();
-        let mut apply = |head: &mut head::Head,
-                         r: u64,
-                         t: i64,
-                         v: f64,
-                         st: i64,
-                         result: &mut AppendResult,
-                         accepted: &mut Vec<(u64, i64, f64)>| {
-            let refused = match head.check(r, t, v) {
-                Ok(true) => {
-                    head.append(r, t, v, st);
-                    result.appended += 1;
-                    accepted.push((r, t, v));
-                    if with_starts {
-                        accepted_starts.push(st);
-                    }
-                    return;
-                }
-                Ok(false) => return,
-                Err(Rejection::Duplicate) => Rejection::Duplicate,
-                // Only refused samples look at the window: in-order ones pay nothing.
-                Err(refused) => {
-                    let window = self.ooo_window_ms.load(Ordering::Relaxed);
-                    match head.append_out_of_order(r, (t, v, st), window, refused) {
-                        Ok(true) => {
-                            result.appended += 1;
-                            result.out_of_order_appended += 1;
-                            accepted_late.push((r, t, v, st));
-                            return;
-                        }
-                        Ok(false) => return,
-                        Err(e) => e,
-                    }
-                }
-            };
-            match refused {
-                Rejection::OutOfOrder => result.out_of_order += 1,
-                Rejection::OutOfBounds => result.out_of_bounds += 1,
-                Rejection::Duplicate => result.duplicates += 1,
-            }
-        };
-        for (i, (r, t, v)) in by_ref.iter().enumerate() {
-            if let Some((ahead, _, _)) = by_ref.get(i + 16) {
-                head.prefetch(*ahead, false);
-            }
-            if let Some((ahead, _, _)) = by_ref.get(i + 8) {
-                head.prefetch(*ahead, true);
-            }
-            if !head.contains(*r) {
-                out.unknown.push(i);
-                continue;
-            }
-            let st = by_ref_starts.get(i).copied().unwrap_or(0);
-            apply(&mut head, *r, *t, *v, st, result, &mut accepted);
-        }
-        out.refs.reserve(by_labels.len());
-        for (i, (labels, t, v)) in by_labels.iter().enumerate() {
-            let (r, created) = head.get_or_create(labels);
-            if created {
-                new_series.push((r, labels.clone()));
-            }
-            out.refs.push(r);
-            let st = by_labels_starts.get(i).copied().unwrap_or(0);
-            apply(&mut head, r, *t, *v, st, result, &mut accepted);
-        }
-        let mut records = Vec::with_capacity(3);
-        if !new_series.is_empty() {
-            result.new_series = new_series.len();
-            records.push(wal::Record::Series(new_series));
-        }
-        if !accepted.is_empty() {
-            records.push(if with_starts {
-                wal::Record::SamplesWithStarts(
-                    accepted
-                        .into_iter()
-                        .zip(accepted_starts)
-                        .map(|((r, t, v), st)| (r, t, v, st))
-                        .collect(),
-                )
-            } else {
-                wal::Record::Samples(accepted)
-            });
-        }
-        if !accepted_late.is_empty() {
-            records.push(wal::Record::OooSamples(accepted_late));
-        }
-        let logged = if records.is_empty() {
-            Ok(())
-        } else {
-            lock(&self.wal).log(&records)
-        };
-        drop(head);
-        let s = &self.stats;
-        s.samples_appended
-            .fetch_add(result.appended as u64, Ordering::Relaxed);
-        s.out_of_order
-            .fetch_add(result.out_of_order as u64, Ordering::Relaxed);
-        if result.out_of_order_appended > 0 {
-            s.out_of_order_appended
-                .fetch_add(result.out_of_order_appended as u64, Ordering::Relaxed);
-        }
-        s.out_of_bounds
-            .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
-        s.duplicates
-            .fetch_add(result.duplicates as u64, Ordering::Relaxed);
-        s.series_created
-            .fetch_add(result.new_series as u64, Ordering::Relaxed);
-        logged.map_err(io("writing the WAL"))?;
-        Ok(out)
     }
 
     fn blocks_snapshot(&self) -> Vec<Arc<Block>> {
@@ -567,6 +347,20 @@ impl Db {
     /// Series matching every matcher with their samples in `[mint, maxt]`, from blocks and
     /// head, in no particular order; series with no sample in the range are left out.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        self.select_with_warnings(matchers, mint, maxt).0
+    }
+
+    /// Like [`Db::select`], with a warning for every block whose data the result lacks:
+    /// one that failed to read now, or one left out at open as unreadable (see
+    /// [`Db::unreadable_blocks_in`]). A query should pass them on: a result that silently
+    /// misses a block's samples looks complete.
+    pub fn select_with_warnings(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> (Vec<SeriesData>, Vec<String>) {
+        let mut warnings = self.unreadable_blocks_in(mint, maxt);
         let mut blocks: Vec<Arc<Block>> = self
             .blocks_snapshot()
             .into_iter()
@@ -578,11 +372,12 @@ impl Db {
             // Only the head holds the range: its series are distinct, nothing to merge.
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             let refs = head.select_refs(matchers);
-            return par_map_refs(&refs, |r| {
+            let found = par_map_refs(&refs, |r| {
                 let s = head.series(r)?;
                 let samples = head.samples_of(r, s, mint, maxt);
                 (!samples.is_empty()).then(|| SeriesData::new(head.labels_of(s), samples))
             });
+            return (found, warnings);
         }
         let mut merged: BTreeMap<Labels, SampleBuf> = BTreeMap::new();
         for block in blocks {
@@ -599,7 +394,12 @@ impl Db {
                     }
                 }
                 Err(e) => {
-                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its data is left out of this query")
+                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its data is left out of this query");
+                    let m = block.meta();
+                    warnings.push(format!(
+                        "block {} ([{}, {}) ms) could not be read ({e}); its samples are missing from this result",
+                        m.ulid, m.min_time, m.max_time
+                    ));
                 }
             }
         }
@@ -613,33 +413,45 @@ impl Db {
                 }
             }
         }
-        merged
+        let found = merged
             .into_iter()
             .filter_map(|(labels, mut samples)| {
                 // Block and head may both hold a stretch while a block is being cut.
                 samples.sort_dedup();
                 (!samples.is_empty()).then(|| SeriesData::new(labels, samples))
             })
-            .collect()
+            .collect();
+        (found, warnings)
     }
 
     /// Like [`Db::select`], but only each series' last sample in `[mint, maxt]` (what an
     /// instant selector needs): from the head, only the chunk holding it is decoded.
     pub fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
+        self.select_last_with_warnings(matchers, mint, maxt).0
+    }
+
+    /// Like [`Db::select_last`], with the warnings of [`Db::select_with_warnings`].
+    pub fn select_last_with_warnings(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> (Vec<SeriesData>, Vec<String>) {
         let overlaps_blocks = self
             .blocks_snapshot()
             .iter()
             .any(|b| b.meta().max_time > mint && b.meta().min_time <= maxt);
         if overlaps_blocks {
-            let mut all = self.select(matchers, mint, maxt);
+            let (mut all, warnings) = self.select_with_warnings(matchers, mint, maxt);
             for s in &mut all {
                 s.keep_last();
             }
-            return all;
+            return (all, warnings);
         }
+        let warnings = self.unreadable_blocks_in(mint, maxt);
         let head = self.head.read().unwrap_or_else(|p| p.into_inner());
         let refs = head.select_refs(matchers);
-        par_map_refs(&refs, |r| {
+        let found = par_map_refs(&refs, |r| {
             let s = head.series(r)?;
             let (t, v, st) = head.last_sample_of(r, s, mint, maxt)?;
             Some(SeriesData {
@@ -647,7 +459,8 @@ impl Db {
                 samples: vec![(t, v)],
                 starts: if st == 0 { Vec::new() } else { vec![st] },
             })
-        })
+        });
+        (found, warnings)
     }
 
     /// Label sets of the series matching every matcher that have samples in the range.
@@ -823,45 +636,6 @@ impl Db {
             .unwrap_or_else(|p| p.into_inner())
             .next_ref()
     }
-}
-
-/// Opens every block in `dir`, oldest first. Leftovers of an interrupted creation or
-/// deletion are removed; a block that cannot be read is reported and left in place
-/// (never deleted: it may be recoverable), and the server runs without it.
-fn open_blocks(dir: &Path) -> Result<Vec<Arc<Block>>, DbError> {
-    let mut blocks = Vec::new();
-    let entries = fs::read_dir(dir).map_err(io(format!("reading {}", dir.display())))?;
-    for entry in entries {
-        let entry = entry.map_err(io(format!("reading {}", dir.display())))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if name.ends_with(".tmp-for-creation") || name.ends_with(".tmp-for-deletion") {
-            if let Err(e) = fs::remove_dir_all(&path) {
-                tracing::warn!(dir = %path.display(), err = %e, "could not remove a leftover temporary block");
-            }
-            continue;
-        }
-        if !is_block_dir_name(&name) || !path.is_dir() {
-            continue;
-        }
-        match Block::open(&path) {
-            Ok(b) => blocks.push(Arc::new(b)),
-            Err(e) => {
-                tracing::error!(block = %path.display(), err = %e, "cannot read this block: left in place and not served")
-            }
-        }
-    }
-    sort_blocks(&mut blocks);
-    Ok(blocks)
-}
-
-/// Orders blocks by time range (what the compaction planner needs), then by ULID, so that
-/// the order does not depend on the order of directory entries.
-fn sort_blocks(blocks: &mut [Arc<Block>]) {
-    blocks.sort_by(|a, b| {
-        let (a, b) = (a.meta(), b.meta());
-        (a.min_time, a.max_time, &a.ulid).cmp(&(b.min_time, b.max_time, &b.ulid))
-    });
 }
 
 /// Writes blocks from samples (backfill, as `promtool tsdb create-blocks-from` does): one

@@ -248,7 +248,7 @@ impl Db {
             Block::open(&dir).map_err(io(format!("opening new block {}", dir.display())))?;
         let mut blocks = self.blocks.write().unwrap_or_else(|p| p.into_inner());
         blocks.push(Arc::new(opened));
-        crate::sort_blocks(&mut blocks);
+        crate::open::sort_blocks(&mut blocks);
         Ok(())
     }
 

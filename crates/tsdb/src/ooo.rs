@@ -347,7 +347,7 @@ impl OooHead {
 
     /// Drops the samples a cut took (those it copied: samples that arrived below the
     /// boundary since stay for the next cut).
-    fn remove_taken<'a>(&mut self, taken: impl Iterator<Item = (u64, Vec<i64>)> + 'a) {
+    pub(crate) fn remove_taken<'a>(&mut self, taken: impl Iterator<Item = (u64, Vec<i64>)> + 'a) {
         for (r, times) in taken {
             let Some(s) = self.series.get_mut(&r) else {
                 continue;
@@ -434,12 +434,18 @@ impl Head {
 
     /// Replays out-of-order samples from the WAL (no window check: they were accepted
     /// when logged). Samples of unknown series are dropped, as in-order ones are.
-    pub fn replay_out_of_order(&mut self, samples: &[(u64, i64, f64, i64)]) {
+    pub fn replay_out_of_order(
+        &mut self,
+        samples: &[(u64, i64, f64, i64)],
+        orphans: &mut crate::head::Orphans,
+    ) {
         for &(r, t, v, st) in samples {
             if self.contains(r) {
                 // A repeat of a sample held already is what the log may contain after a
                 // flush that never finished; nothing to do.
                 let _ = self.ooo.insert(r, t, v, st);
+            } else {
+                orphans.add(r);
             }
         }
     }

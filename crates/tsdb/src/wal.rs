@@ -7,15 +7,23 @@
 //! samples (`uvarint count`, then per sample `uvarint ref`, zigzag `varint timestamp ms`,
 //! `f64` LE value bits), `3` samples with deltas, `4` samples with start timestamps, `5`/`6`
 //! out-of-order samples (as `3`/`4`), `7` out-of-order flush markers (see ARCHITECTURE.md);
-//! a payload starting with `0x80` is another payload compressed with Snappy. Replay stops at the first record
-//! that is incomplete or fails its checksum: that segment is cut there and later segments
-//! are removed.
+//! a payload starting with `0x80` is another payload compressed with Snappy.
+//!
+//! `writer` appends (all records of a call or none), `replay` reads back (a torn tail is
+//! cut; corruption is skipped up to the next valid record and reported, never the end of
+//! the log), and `checkpoint` here folds old segments.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
+
+mod replay;
+mod writer;
+
+pub use replay::{replay, DamageKind, DamagedContent, ReplayReport, WalDamage};
+pub use writer::WalWriter;
 
 /// Segments are cut at this size.
 pub const SEGMENT_SIZE: u64 = 128 << 20;
@@ -25,7 +33,7 @@ pub const SEGMENT_SIZE: u64 = 128 << 20;
 const SNAPPY: u8 = 0x80;
 
 /// A record cannot be larger than this (a corrupt length must not make us allocate).
-const MAX_RECORD: usize = 64 << 20;
+pub(crate) const MAX_RECORD: usize = 64 << 20;
 
 const RECORD_SERIES: u8 = 1;
 const RECORD_SAMPLES: u8 = 2;
@@ -59,20 +67,6 @@ pub enum Record {
         below: i64,
         done: bool,
     },
-}
-
-/// What replay found.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct ReplayReport {
-    pub segments: usize,
-    /// The first and last segment numbers replayed.
-    pub first_segment: u64,
-    pub last_segment: u64,
-    pub records: usize,
-    /// The checkpoint replayed first, if any.
-    pub checkpoint: Option<u64>,
-    /// Set when a torn or corrupt tail was cut: segment and byte offset.
-    pub repaired_at: Option<(u64, u64)>,
 }
 
 pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -366,47 +360,6 @@ fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Reads the records of one segment file; returns how many were read and, if the file has
-/// a torn or corrupt tail, the offset where the good part ends.
-fn read_segment(path: &Path, apply: &mut impl FnMut(Record)) -> io::Result<(usize, Option<u64>)> {
-    let data = fs::read(path)?;
-    let mut pos = 0usize;
-    let mut records = 0;
-    while pos < data.len() {
-        let Some(header) = data.get(pos..pos + 8) else {
-            return Ok((records, Some(pos as u64)));
-        };
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
-        let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        let Some(payload) = (len <= MAX_RECORD)
-            .then(|| data.get(pos + 8..pos + 8 + len))
-            .flatten()
-        else {
-            return Ok((records, Some(pos as u64)));
-        };
-        if crc32fast::hash(payload) != crc {
-            return Ok((records, Some(pos as u64)));
-        }
-        let decompressed;
-        let payload = if payload.first() == Some(&SNAPPY) {
-            let Some(plain) = decompress(&payload[1..]) else {
-                return Ok((records, Some(pos as u64)));
-            };
-            decompressed = plain;
-            &decompressed[..]
-        } else {
-            payload
-        };
-        match Record::decode(payload) {
-            Some(record) => apply(record),
-            None => return Ok((records, Some(pos as u64))),
-        }
-        records += 1;
-        pos += 8 + len;
-    }
-    Ok((records, None))
-}
-
 /// Decompresses a Snappy payload, refusing one that claims to be larger than a record may be.
 fn decompress(compressed: &[u8]) -> Option<Vec<u8>> {
     let len = snap::raw::decompress_len(compressed).ok()?;
@@ -439,46 +392,6 @@ fn latest_checkpoint(dir: &Path) -> io::Result<Option<(u64, PathBuf)>> {
         }
     }
     Ok(best)
-}
-
-/// Reads the newest checkpoint and then every later segment in order, calling `apply` for
-/// each record; cuts a torn or corrupt tail (and removes the segments after it).
-pub fn replay(dir: &Path, mut apply: impl FnMut(Record)) -> io::Result<ReplayReport> {
-    fs::create_dir_all(dir)?;
-    let mut report = ReplayReport::default();
-    let checkpoint = latest_checkpoint(dir)?;
-    if let Some((n, path)) = &checkpoint {
-        report.checkpoint = Some(*n);
-        for segment in segments(path)? {
-            let (records, bad) = read_segment(&segment_path(path, segment), &mut apply)?;
-            report.records += records;
-            if let Some(offset) = bad {
-                // A checkpoint is renamed into place only when complete, so this is
-                // damage after the fact: keep what reads, say so.
-                tracing::warn!(checkpoint = %path.display(), offset, "WAL checkpoint is damaged: kept the records before the damage");
-            }
-        }
-    }
-    let after = checkpoint.map_or(0, |(n, _)| n + 1);
-    let numbers: Vec<u64> = segments(dir)?.into_iter().filter(|n| *n >= after).collect();
-    report.first_segment = numbers.first().copied().unwrap_or(after);
-    report.last_segment = report.first_segment;
-    for (i, &n) in numbers.iter().enumerate() {
-        report.segments += 1;
-        report.last_segment = n;
-        let path = segment_path(dir, n);
-        let (records, bad) = read_segment(&path, &mut apply)?;
-        report.records += records;
-        if let Some(pos) = bad {
-            report.repaired_at = Some((n, pos));
-            OpenOptions::new().write(true).open(&path)?.set_len(pos)?;
-            for &later in &numbers[i + 1..] {
-                fs::remove_file(segment_path(dir, later))?;
-            }
-            break;
-        }
-    }
-    Ok(report)
 }
 
 /// What a checkpoint did.
@@ -563,14 +476,20 @@ pub fn checkpoint(
         ooo: Vec::new(),
     };
     let mut pending_error: Option<io::Error> = None;
-    let mut sources: Vec<PathBuf> = Vec::new();
+    let mut sources: Vec<(PathBuf, u64)> = Vec::new();
     if let Some((_, path)) = &previous {
-        sources.extend(segments(path)?.into_iter().map(|n| segment_path(path, n)));
+        sources.extend(
+            segments(path)?
+                .into_iter()
+                .map(|n| (segment_path(path, n), n)),
+        );
     }
     let old: Vec<u64> = segments(dir)?.into_iter().filter(|n| *n <= upto).collect();
-    sources.extend(old.iter().map(|n| segment_path(dir, *n)));
-    for source in &sources {
-        read_segment(source, &mut |record| {
+    sources.extend(old.iter().map(|n| (segment_path(dir, *n), *n)));
+    // Damage in the sources was reported at replay; it is skipped here the same way.
+    let mut scan = replay::ScanState::default();
+    for (source, segment) in &sources {
+        replay::read_segment(source, *segment, &mut scan, &mut |record| {
             if pending_error.is_some() {
                 return;
             }
@@ -633,100 +552,4 @@ pub fn checkpoint(
 /// The segment numbers in the WAL directory (not counting checkpoints).
 pub fn segment_numbers(dir: &Path) -> io::Result<Vec<u64>> {
     segments(dir)
-}
-
-/// Appends records to the newest segment.
-pub struct WalWriter {
-    dir: PathBuf,
-    segment: u64,
-    size: u64,
-    file: BufWriter<File>,
-    plain: Vec<u8>,
-    scratch: Vec<u8>,
-    encoder: snap::raw::Encoder,
-}
-
-impl WalWriter {
-    /// Opens for appending after replay: continues the last segment.
-    pub fn open(dir: &Path) -> io::Result<Self> {
-        fs::create_dir_all(dir)?;
-        let segment = segments(dir)?.last().copied().unwrap_or(0);
-        let path = segment_path(dir, segment);
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        let size = file.metadata()?.len();
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            segment,
-            size,
-            file: BufWriter::with_capacity(1 << 16, file),
-            plain: Vec::new(),
-            scratch: Vec::new(),
-            encoder: snap::raw::Encoder::new(),
-        })
-    }
-
-    /// Writes the records and hands them to the operating system (they survive a crash
-    /// of the process; `sync` makes them survive a crash of the machine).
-    pub fn log(&mut self, records: &[Record]) -> io::Result<()> {
-        for record in records {
-            self.plain.clear();
-            record.encode(&mut self.plain);
-            // Snappy, as Prometheus's WAL does: a third or more off sample records (refs and
-            // timestamps repeat), kept only when it is smaller.
-            self.scratch.clear();
-            self.scratch.push(SNAPPY);
-            self.scratch
-                .resize(1 + snap::raw::max_compress_len(self.plain.len()), 0);
-            match self.encoder.compress(&self.plain, &mut self.scratch[1..]) {
-                Ok(n) if n + 1 < self.plain.len() => self.scratch.truncate(n + 1),
-                _ => {
-                    self.scratch.clear();
-                    self.scratch.extend_from_slice(&self.plain);
-                }
-            }
-            let framed = 8 + self.scratch.len() as u64;
-            if self.size > 0 && self.size + framed > SEGMENT_SIZE {
-                self.cut()?;
-            }
-            self.file
-                .write_all(&(self.scratch.len() as u32).to_le_bytes())?;
-            self.file
-                .write_all(&crc32fast::hash(&self.scratch).to_le_bytes())?;
-            self.file.write_all(&self.scratch)?;
-            self.size += framed;
-        }
-        self.file.flush()
-    }
-
-    fn cut(&mut self) -> io::Result<()> {
-        self.sync()?;
-        self.segment += 1;
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(segment_path(&self.dir, self.segment))?;
-        self.file = BufWriter::with_capacity(1 << 16, file);
-        self.size = 0;
-        Ok(())
-    }
-
-    /// Flushes and fsyncs the current segment.
-    pub fn sync(&mut self) -> io::Result<()> {
-        self.file.flush()?;
-        self.file.get_ref().sync_data()
-    }
-
-    /// Closes the current segment and starts the next; returns the new segment's number
-    /// (every lower-numbered segment is complete from now on).
-    pub fn cut_now(&mut self) -> io::Result<u64> {
-        if self.size > 0 {
-            self.cut()?;
-        }
-        Ok(self.segment)
-    }
-
-    /// Bytes in the current segment.
-    pub fn segment_size(&self) -> u64 {
-        self.size
-    }
 }

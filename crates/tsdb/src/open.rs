@@ -1,0 +1,325 @@
+//! Opening a data directory: refusing one that is not ours, the lock, blocks, WAL replay.
+//!
+//! The order matters. Nothing is created, cut or deleted until the directory has been
+//! looked at (`dirformat`): a lock someone holds is reported first (with what the
+//! directory holds), then a directory in Prometheus's formats is refused with every byte
+//! as it was; only then is the lock file created, leftovers removed and the WAL's torn
+//! tail cut.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::lock::{DirLock, Existing};
+use crate::wal::DamageKind;
+use crate::{
+    dirformat, head, head_chunks, io, is_block_dir_name, lock, read_meta, wal, AppendStats, Block,
+    Db, DbError, Options, ReplayReport,
+};
+
+/// Samples decoded before they are applied to the head in parallel during replay.
+const REPLAY_BATCH: usize = 1 << 20;
+
+impl Db {
+    /// Opens (creating if needed) `dir`, takes its lock, loads its blocks and replays the
+    /// WAL. A directory holding Prometheus's data is refused untouched
+    /// ([`DbError::PrometheusData`]).
+    pub fn open_with(dir: &Path, opts: Options) -> Result<Self, DbError> {
+        let held = match DirLock::existing(dir)? {
+            Existing::Taken(lock) => Some(lock),
+            Existing::None => None,
+            Existing::Held(path) => {
+                // Say whose it may be: reading only, the lock is not ours.
+                let also = match dirformat::inspect(dir) {
+                    Ok(f) if f.is_prometheus() => {
+                        format!("; the directory holds Prometheus's data ({})", f.describe())
+                    }
+                    _ => String::new(),
+                };
+                return Err(DbError::Locked { path, also });
+            }
+        };
+        let findings = dirformat::inspect(dir).map_err(io(format!("reading {}", dir.display())))?;
+        if findings.is_prometheus() {
+            return Err(DbError::PrometheusData {
+                dir: dir.to_path_buf(),
+                found: findings.describe(),
+            });
+        }
+        if !findings.hints.is_empty() {
+            tracing::warn!(dir = %dir.display(), found = %findings.describe(), "this data directory holds Promethium's data and also files a Prometheus leaves (was one started on it?); they are left alone");
+        }
+        fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let lock_file = match held {
+            Some(lock) => lock,
+            None => match DirLock::create(dir)? {
+                Existing::Taken(lock) => lock,
+                Existing::Held(path) => {
+                    return Err(DbError::Locked {
+                        path,
+                        also: String::new(),
+                    })
+                }
+                Existing::None => {
+                    return Err(DbError::Locked {
+                        path: dir.join("lock"),
+                        also: String::new(),
+                    })
+                }
+            },
+        };
+        lock::guard_against_prometheus(dir);
+        let (blocks, unreadable) = open_blocks(dir)?;
+        let wal_dir = dir.join("wal");
+        let mut head = head::Head::new(opts.min_block_ms);
+        let spill_dir = dir.join("head_chunks_spill");
+        match head_chunks::ChunkDisk::open(&spill_dir) {
+            Ok(disk) => head.spill_to(Arc::new(disk)),
+            Err(e) => {
+                tracing::warn!(dir = %spill_dir.display(), err = %e, "cannot use this directory for full head chunks; keeping them in memory")
+            }
+        }
+        if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
+            head.min_valid_t = newest;
+        }
+        let replay = replay_into(&mut head, &wal_dir)?;
+        report_damage(&replay);
+        let mut writer = wal::WalWriter::open(&wal_dir)
+            .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
+        if replay.last_segment_corrupt() {
+            // Appends go behind the damage, not after it: the damaged bytes stay as they
+            // are for whoever wants to look, and every later replay finds the new
+            // records at the start of a segment.
+            writer.cut_now().map_err(io(format!(
+                "starting a WAL segment in {}",
+                wal_dir.display()
+            )))?;
+        }
+        let stats = AppendStats::default();
+        stats
+            .wal_corruptions
+            .store(replay.corruptions() as u64, Ordering::Relaxed);
+        let (opts_retention_ms, opts_retention_bytes) = (opts.retention_ms, opts.retention_bytes);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            _lock: lock_file,
+            opts,
+            head: RwLock::new(head),
+            wal: Mutex::new(writer),
+            unlogged_series: Mutex::new(Vec::new()),
+            wal_failing: AtomicBool::new(false),
+            wal_error: Mutex::new(None),
+            failures_at_burst_start: AtomicU64::new(0),
+            blocks: RwLock::new(blocks),
+            unreadable,
+            maintenance: Mutex::new(()),
+            stats,
+            replay,
+            ooo_window_ms: AtomicI64::new(0),
+            retention_ms: AtomicI64::new(opts_retention_ms),
+            retention_bytes: AtomicU64::new(opts_retention_bytes),
+        })
+    }
+}
+
+/// Samples replay could not place: no series record for their ref was read.
+#[derive(Debug, Default)]
+pub(crate) struct Orphans {
+    pub samples: u64,
+    pub refs: rustc_hash::FxHashSet<u64>,
+}
+
+impl Orphans {
+    pub fn add(&mut self, r: u64) {
+        self.samples += 1;
+        self.refs.insert(r);
+    }
+
+    pub fn merge(&mut self, other: Orphans) {
+        self.samples += other.samples;
+        self.refs.extend(other.refs);
+    }
+}
+
+/// Replays the WAL into the head: series are created as their records come; samples are
+/// applied in batches on every core (each core owning a range of series, so order per
+/// series holds) while a reader thread reads, checks and decodes segments.
+fn replay_into(head: &mut head::Head, wal_dir: &Path) -> Result<ReplayReport, DbError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let mut batch: Vec<wal::Record> = Vec::new();
+    let mut batched = 0usize;
+    let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
+    let mut orphans = head::Orphans::default();
+    let mut apply = |head: &mut head::Head, record: wal::Record, orphans: &mut head::Orphans| {
+        match record {
+            wal::Record::Series(series) => {
+                let started = Instant::now();
+                for (r, labels) in series {
+                    head.insert(r, &labels);
+                }
+                series_time += started.elapsed();
+            }
+            // Out-of-order records go to the out-of-order head, in log order (they and
+            // the flush markers are rare: no batching).
+            wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples, orphans),
+            wal::Record::OooFlush { below, done } => head.ooo.replay_marker(below, done),
+            samples => {
+                batched += samples.sample_count();
+                batch.push(samples);
+                if batched >= REPLAY_BATCH {
+                    let started = Instant::now();
+                    head.append_many(&batch, threads, orphans);
+                    samples_time += started.elapsed();
+                    batch.clear();
+                    batched = 0;
+                }
+            }
+        }
+    };
+    let replayed = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<wal::Record>(256);
+        let dir = wal_dir.to_path_buf();
+        let reader = scope.spawn(move || {
+            wal::replay(&dir, |record| {
+                // The receiver only goes away if this thread's caller panicked.
+                let _ = tx.send(record);
+            })
+        });
+        for record in rx {
+            apply(head, record, &mut orphans);
+        }
+        reader
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the WAL reader thread panicked")))
+    });
+    let mut replay = replayed.map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
+    let started = Instant::now();
+    head.append_many(&batch, threads, &mut orphans);
+    head.ooo.replay_finished();
+    samples_time += started.elapsed();
+    drop(batch);
+    tracing::debug!(
+        ?series_time,
+        ?samples_time,
+        "WAL replay: time creating series and appending samples (the rest is reading and decoding)"
+    );
+    replay.orphan_samples = orphans.samples;
+    replay.orphan_series = orphans.refs.len();
+    Ok(replay)
+}
+
+/// Logs what replay found damaged: a torn tail as the usual aftermath of a crash, and
+/// everything else in one line that says what was lost.
+fn report_damage(replay: &ReplayReport) {
+    for d in &replay.damage {
+        if d.kind == DamageKind::TornTail {
+            tracing::warn!(
+                segment = d.segment,
+                offset = d.offset,
+                bytes = d.bytes,
+                "WAL had a torn tail (an incomplete last record, e.g. after a crash or power loss): cut it there, everything before is kept"
+            );
+        }
+    }
+    let corrupt: Vec<String> = replay
+        .damage
+        .iter()
+        .filter(|d| d.kind == DamageKind::Corrupt)
+        .map(|d| d.to_string())
+        .collect();
+    if corrupt.is_empty() && replay.orphan_samples == 0 {
+        return;
+    }
+    tracing::error!(
+        corrupt_spans = corrupt.len(),
+        damage = %corrupt.join("; "),
+        samples_without_series = replay.orphan_samples,
+        series_without_record = replay.orphan_series,
+        "WAL corruption: the damaged bytes were skipped (left on disk) and every valid record after them kept; samples whose series record was in them are dropped"
+    );
+}
+
+/// A block left out at open because it could not be read (left in place, never deleted:
+/// it may be recoverable). Kept so that queries over its time range can say what their
+/// result lacks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableBlock {
+    pub dir: PathBuf,
+    /// Its time range from `meta.json`, when that file still reads.
+    pub range: Option<(i64, i64)>,
+    pub error: String,
+}
+
+impl Db {
+    /// The blocks left out at open because they could not be read.
+    pub fn unreadable_blocks(&self) -> &[UnreadableBlock] {
+        &self.unreadable
+    }
+
+    /// A warning for each unreadable block whose data may lie in `[mint, maxt]` (every one
+    /// whose range is unknown).
+    pub fn unreadable_blocks_in(&self, mint: i64, maxt: i64) -> Vec<String> {
+        self.unreadable
+            .iter()
+            .filter(|b| b.range.is_none_or(|(lo, hi)| hi > mint && lo <= maxt))
+            .map(|b| {
+                let range = b
+                    .range
+                    .map_or_else(String::new, |(lo, hi)| format!(" ([{lo}, {hi}) ms)"));
+                format!(
+                    "block {}{range} cannot be read ({}) and is not served; its samples are missing from this result",
+                    b.dir.display(),
+                    b.error
+                )
+            })
+            .collect()
+    }
+}
+
+/// Opens every block in `dir`, oldest first. Leftovers of an interrupted creation or
+/// deletion are removed; a block that cannot be read is reported and left in place
+/// (never deleted: it may be recoverable), and the server runs without it.
+fn open_blocks(dir: &Path) -> Result<(Vec<Arc<Block>>, Vec<UnreadableBlock>), DbError> {
+    let mut blocks = Vec::new();
+    let mut unreadable = Vec::new();
+    let entries = fs::read_dir(dir).map_err(io(format!("reading {}", dir.display())))?;
+    for entry in entries {
+        let entry = entry.map_err(io(format!("reading {}", dir.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name.ends_with(".tmp-for-creation") || name.ends_with(".tmp-for-deletion") {
+            if let Err(e) = fs::remove_dir_all(&path) {
+                tracing::warn!(dir = %path.display(), err = %e, "could not remove a leftover temporary block");
+            }
+            continue;
+        }
+        if !is_block_dir_name(&name) || !path.is_dir() {
+            continue;
+        }
+        match Block::open(&path) {
+            Ok(b) => blocks.push(Arc::new(b)),
+            Err(e) => {
+                tracing::error!(block = %path.display(), err = %e, "cannot read this block: left in place and not served");
+                unreadable.push(UnreadableBlock {
+                    range: read_meta(&path).ok().map(|m| (m.min_time, m.max_time)),
+                    dir: path,
+                    error: e.to_string(),
+                });
+            }
+        }
+    }
+    sort_blocks(&mut blocks);
+    unreadable.sort_by(|a, b| a.dir.cmp(&b.dir));
+    Ok((blocks, unreadable))
+}
+
+/// Orders blocks by time range (what the compaction planner needs), then by ULID, so that
+/// the order does not depend on the order of directory entries.
+pub(crate) fn sort_blocks(blocks: &mut [Arc<Block>]) {
+    blocks.sort_by(|a, b| {
+        let (a, b) = (a.meta(), b.meta());
+        (a.min_time, a.max_time, &a.ulid).cmp(&(b.min_time, b.max_time, &b.ulid))
+    });
+}

@@ -1,0 +1,166 @@
+//! Appending records to the WAL, all or nothing per call.
+//!
+//! A call's records are framed into one buffer and written with one `write`; if that fails
+//! (a full disk, an I/O error) the segment is cut back to where the call started, so the
+//! log never holds part of a batch whose append reported an error. Without that, a record
+//! torn by `ENOSPC` sat in the middle of the log once space returned, later batches were
+//! written behind it, and the next replay cut the log at the torn record: everything
+//! acknowledged after the disk filled was lost.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::{segment_path, segments, Record, SEGMENT_SIZE, SNAPPY};
+
+/// Appends records to the newest segment.
+pub struct WalWriter {
+    dir: PathBuf,
+    segment: u64,
+    /// Bytes of whole records in the current segment: where the next record starts.
+    size: u64,
+    file: File,
+    /// A failed write could not be cut back (the truncation failed too): the segment may
+    /// end with part of a record, so the next write first retries the cut, or starts a
+    /// new segment.
+    dirty: bool,
+    plain: Vec<u8>,
+    scratch: Vec<u8>,
+    /// The framed records of one call, written at once.
+    batch: Vec<u8>,
+    encoder: snap::raw::Encoder,
+}
+
+fn open_segment(dir: &Path, n: u64) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(segment_path(dir, n))
+}
+
+impl WalWriter {
+    /// Opens for appending after replay: continues the last segment.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let segment = segments(dir)?.last().copied().unwrap_or(0);
+        let file = open_segment(dir, segment)?;
+        let size = file.metadata()?.len();
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            segment,
+            size,
+            file,
+            dirty: false,
+            plain: Vec::new(),
+            scratch: Vec::new(),
+            batch: Vec::new(),
+            encoder: snap::raw::Encoder::new(),
+        })
+    }
+
+    /// Writes the records and hands them to the operating system (they survive a crash
+    /// of the process; `sync` makes them survive a crash of the machine). On an error
+    /// none of them is in the log (see the module docs).
+    pub fn log(&mut self, records: &[Record]) -> io::Result<()> {
+        self.batch.clear();
+        for record in records {
+            self.plain.clear();
+            record.encode(&mut self.plain);
+            // Snappy, as Prometheus's WAL does: a third or more off sample records (refs and
+            // timestamps repeat), kept only when it is smaller.
+            self.scratch.clear();
+            self.scratch.push(SNAPPY);
+            self.scratch
+                .resize(1 + snap::raw::max_compress_len(self.plain.len()), 0);
+            match self.encoder.compress(&self.plain, &mut self.scratch[1..]) {
+                Ok(n) if n + 1 < self.plain.len() => self.scratch.truncate(n + 1),
+                _ => {
+                    self.scratch.clear();
+                    self.scratch.extend_from_slice(&self.plain);
+                }
+            }
+            let len = u32::try_from(self.scratch.len())
+                .map_err(|_| io::Error::other("a WAL record longer than 4 GiB"))?;
+            self.batch.extend_from_slice(&len.to_le_bytes());
+            self.batch
+                .extend_from_slice(&crc32fast::hash(&self.scratch).to_le_bytes());
+            self.batch.extend_from_slice(&self.scratch);
+        }
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        self.repair()?;
+        // A batch is never split between segments: a failure rolls back one file only.
+        let framed = self.batch.len() as u64;
+        if self.size > 0 && self.size + framed > SEGMENT_SIZE {
+            self.cut()?;
+        }
+        match self.file.write_all(&self.batch) {
+            Ok(()) => {
+                self.size += framed;
+                Ok(())
+            }
+            Err(e) => {
+                self.roll_back();
+                Err(e)
+            }
+        }
+    }
+
+    /// Cuts the segment back to its last whole record after a failed write.
+    fn roll_back(&mut self) {
+        match self.file.set_len(self.size) {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(segment = self.segment, err = %e, "could not cut a failed WAL write back; the next write starts a new segment");
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Before writing after a failed roll back: cut back now, or start a new segment
+    /// (replay then skips the partial record at the end of the old one).
+    fn repair(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        if self.file.set_len(self.size).is_err() {
+            self.cut()?;
+        }
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Starts the next segment. The current one is fsynced first, unless it is dirty
+    /// (its tail is being abandoned).
+    fn cut(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            self.file.sync_data()?;
+        }
+        let next = open_segment(&self.dir, self.segment + 1)?;
+        self.file = next;
+        self.segment += 1;
+        self.size = 0;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Fsyncs the current segment.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Closes the current segment and starts the next; returns the new segment's number
+    /// (every lower-numbered segment is complete from now on).
+    pub fn cut_now(&mut self) -> io::Result<u64> {
+        if self.size > 0 || self.dirty {
+            self.cut()?;
+        }
+        Ok(self.segment)
+    }
+
+    /// Bytes in the current segment.
+    pub fn segment_size(&self) -> u64 {
+        self.size
+    }
+}

@@ -1,0 +1,205 @@
+//! Damage in the middle of the WAL: replay skips exactly the damaged bytes, keeps every
+//! valid record after them (in the same segment and in later ones), says what was lost,
+//! and tells corruption from a crash's torn tail.
+
+use std::path::{Path, PathBuf};
+
+use model::{Labels, MatchOp, Matcher};
+use tsdb::{DamageKind, Db};
+
+fn series(name: &str) -> Labels {
+    Labels::from_pairs([("__name__", name), ("job", "node")])
+}
+
+fn eq(name: &str, value: &str) -> Matcher {
+    Matcher::new(MatchOp::Equal, name, value).unwrap()
+}
+
+fn segment(dir: &Path, n: u64) -> PathBuf {
+    dir.join("wal").join(format!("{n:08}"))
+}
+
+/// The start offsets of the records of a segment (our framing: u32 LE length, u32 CRC).
+fn record_offsets(bytes: &[u8]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos + 8 <= bytes.len() {
+        out.push(pos);
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += 8 + len;
+    }
+    out
+}
+
+/// A database with series `a` holding samples at 0..n (one append each: one samples
+/// record each, after the series record).
+fn write_samples(dir: &Path, range: std::ops::Range<i64>) {
+    let db = Db::open(dir).unwrap();
+    for i in range {
+        db.append(&[(series("a"), i, i as f64)]).unwrap();
+    }
+}
+
+fn times(db: &Db, name: &str) -> Vec<i64> {
+    db.select(&[eq("__name__", name)], 0, i64::MAX)
+        .first()
+        .map(|s| s.samples.iter().map(|p| p.0).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_corrupt_record_costs_that_record_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..100);
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let offsets = record_offsets(&bytes);
+    // Record 0 is the series record; record 51 holds the sample at t=50: a bit of its
+    // value flips.
+    let at = offsets[51];
+    bytes[offsets[52] - 1] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report().clone();
+    assert_eq!(report.repaired_at, None, "corruption is not a torn tail");
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(
+        db.stats
+            .wal_corruptions
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    let d = &report.damage[0];
+    assert_eq!(d.kind, DamageKind::Corrupt);
+    assert_eq!((d.segment, d.offset), (0, at as u64));
+    assert_eq!(d.bytes, (offsets[52] - at) as u64);
+    assert_eq!(d.records, Some(1));
+    assert_eq!((d.time_before, d.time_after), (Some(49), Some(51)));
+    let content = d
+        .content
+        .as_ref()
+        .expect("the damaged record still decodes");
+    assert_eq!((content.samples, content.sample_series), (1, 1));
+    assert_eq!((content.min_t, content.max_t), (Some(50), Some(50)));
+    let text = d.to_string();
+    assert!(
+        text.contains("1 records") && text.contains("[50, 50]"),
+        "{text}"
+    );
+    let expected: Vec<i64> = (0..100).filter(|t| *t != 50).collect();
+    assert_eq!(times(&db, "a"), expected);
+    // The damaged bytes stay; appends go to a new segment, and a restart keeps both.
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    for i in 100..110 {
+        db.append(&[(series("a"), i, i as f64)]).unwrap();
+    }
+    drop(db);
+    assert!(segment(dir.path(), 1).exists());
+    let db = Db::open(dir.path()).unwrap();
+    assert_eq!(db.replay_report().corruptions(), 1);
+    assert_eq!(db.replay_report().damage[0].segment, 0);
+    let expected: Vec<i64> = (0..110).filter(|t| *t != 50).collect();
+    assert_eq!(times(&db, "a"), expected);
+}
+
+#[test]
+fn a_broken_length_field_is_resynchronized() {
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..100);
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let offsets = record_offsets(&bytes);
+    // Record 31 (t=30) claims 1000 bytes: its end no longer points at a record.
+    bytes[offsets[31]..offsets[31] + 4].copy_from_slice(&1000u32.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report();
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(report.damage[0].offset, offsets[31] as u64);
+    assert_eq!(report.damage[0].bytes, (offsets[32] - offsets[31]) as u64);
+    let expected: Vec<i64> = (0..100).filter(|t| *t != 30).collect();
+    assert_eq!(times(&db, "a"), expected);
+}
+
+#[test]
+fn a_lost_series_record_is_reported_with_its_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(dir.path()).unwrap();
+        for i in 0..20 {
+            db.append(&[(series("a"), i, 1.0), (series("b"), i, 2.0)])
+                .unwrap();
+        }
+    }
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // Record 0 is the series record for both: one letter of a label value changes.
+    let at = bytes.windows(4).position(|w| w == b"node").unwrap();
+    assert!(at < record_offsets(&bytes)[1]);
+    bytes[at] = b'm';
+    std::fs::write(&path, &bytes).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report();
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(report.damage[0].content.as_ref().map(|c| c.series), Some(2));
+    assert_eq!(report.orphan_samples, 40);
+    assert_eq!(report.orphan_series, 2);
+    assert!(times(&db, "a").is_empty());
+}
+
+#[test]
+fn an_incomplete_record_ending_an_earlier_segment_is_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..10);
+    // What a failed write leaves when it cannot be cut back: part of a record, then a
+    // new segment.
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.extend_from_slice(&500u32.to_le_bytes());
+    bytes.extend_from_slice(&[1, 2, 3, 4, 5, 6]);
+    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(segment(dir.path(), 1), b"").unwrap();
+    write_samples(dir.path(), 10..20);
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report();
+    assert_eq!(report.repaired_at, None);
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(report.damage[0].segment, 0);
+    assert_eq!(report.damage[0].time_before, Some(9));
+    assert_eq!(report.damage[0].time_after, Some(10));
+    assert_eq!(times(&db, "a"), (0..20).collect::<Vec<_>>());
+    // Nothing was cut: the earlier segment is as it was.
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_zero_filled_tail_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..10);
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let good = bytes.len() as u64;
+    bytes.extend_from_slice(&[0; 4096]);
+    std::fs::write(&path, &bytes).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    assert_eq!(db.replay_report().repaired_at, Some((0, good)));
+    assert_eq!(db.replay_report().corruptions(), 0);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), good);
+    assert_eq!(times(&db, "a"), (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_checkpoint_survives_damage_in_the_segment_it_folds() {
+    // Damage is skipped the same way when a checkpoint reads the segments: the records
+    // after it are folded in, not dropped.
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..100);
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let offsets = record_offsets(&bytes);
+    bytes[offsets[11] + 9] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let report = tsdb::wal::checkpoint(&dir.path().join("wal"), 0, |_| true, 0).unwrap();
+    assert_eq!(report.samples_kept, 99);
+}
