@@ -560,6 +560,19 @@ impl Head {
         let Some(s) = self.series(r) else {
             return Ok(true);
         };
+        // A sample the out-of-order head already holds at this time (accepted while a
+        // cut had raised the lower bound, before a crash lowered it again) must not be
+        // written a second time with another value in order. Free unless the series has
+        // out-of-order samples.
+        if self.ooo.contains(r) {
+            if let Some((_, held, _)) = self.ooo.last_in(r, t, t) {
+                return if held.to_bits() == v.to_bits() {
+                    Ok(false)
+                } else {
+                    Err(Rejection::Duplicate)
+                };
+            }
+        }
         if s.chunk_count() == 0 {
             return Ok(true);
         }
