@@ -416,7 +416,7 @@ async fn run(
     // Counted while waiting and while running (until the evaluation itself ends).
     let counted = state.engine.track_query();
     // Bounded concurrency: extra queries wait (and their clients may give up).
-    let Ok(_permit) = state.query_slots.clone().acquire_owned().await else {
+    let Ok(permit) = state.query_slots.clone().acquire_owned().await else {
         return ApiError {
             kind: "unavailable",
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -430,6 +430,10 @@ async fn run(
     let st = Arc::clone(&state);
     let started = Instant::now();
     let joined = tokio::task::spawn_blocking(move || {
+        // Held by the work itself, not by this handler: a client that goes away drops
+        // the handler at once, while the evaluation needs a moment to notice the
+        // cancellation; the slot is free only when it has.
+        let _permit = permit;
         let _counted = counted;
         let opts = QueryOptions {
             lookback_delta_ms: req.lookback,

@@ -193,9 +193,8 @@ pub(crate) fn aggregate(
     };
     let mut touched: Vec<usize> = Vec::new();
     for (si, &ts) in steps.iter().enumerate() {
-        if si % 256 == 255 {
-            ev.ctx.check_interrupt()?;
-        }
+        // Each step looks at every input series.
+        ev.ctx.tick(1 + input.len())?;
         touched.clear();
         for (i, v) in cursors.at(&input, ts) {
             let g = group_of[i];
@@ -353,9 +352,8 @@ fn select_k(
         Vec::new()
     };
     for (si, &ts) in steps.iter().enumerate() {
-        if si % 256 == 255 {
-            ev.ctx.check_interrupt()?;
-        }
+        // Each step looks at every input series.
+        ev.ctx.tick(1 + input.len())?;
         for m in members.iter_mut() {
             m.clear();
         }
@@ -455,11 +453,12 @@ fn count_values(
             crate::printer::go_quote(&label)
         )));
     }
-    let _ = (ev, a);
+    let _ = a;
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<SeriesV> = Vec::new();
     let mut cursors = StepCursor::new(input.len());
     for &ts in steps {
+        ev.ctx.tick(1 + input.len())?;
         let mut counts: Vec<(usize, f64)> = Vec::new();
         for (i, v) in cursors.at(&input, ts) {
             let mut b = groups[group_of[i]].0.to_builder();

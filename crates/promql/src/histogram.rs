@@ -289,6 +289,7 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
     let mut cursors = StepCursor::new(input.len());
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); ngroups];
     for (si, &ts) in steps.iter().enumerate() {
+        ev.ctx.tick(1 + input.len())?;
         for b in buckets.iter_mut() {
             b.clear();
         }

@@ -136,6 +136,7 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
     let mut bcur = StepCursor::new(base.len());
     let mut icur = StepCursor::new(info_series.len());
     for &ts in &steps {
+        ev.ctx.tick(1 + base.len() + info_series.len())?;
         // Info samples at this step keyed by (name, identifying labels); newest wins.
         let mut by_sig: HashMap<Labels, (usize, f64)> = HashMap::new();
         for (i, sample_ts) in icur.at(&info_series, ts) {

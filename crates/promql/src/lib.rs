@@ -31,7 +31,7 @@ use model::{Labels, Matcher};
 
 pub use ast::{Expr, ValueType};
 pub use funcs::format_float_f;
-pub use parser::{parse, parse_selector, ParseError};
+pub use parser::{parse, parse_selector, ParseError, MAX_DEPTH, STACK_SIZE};
 pub use printer::{format_duration, format_expr, prettify};
 pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Series, Value};
 
@@ -139,6 +139,8 @@ pub struct QueryOptions<'a> {
 pub struct Engine {
     opts: EngineOptions,
     running: Arc<AtomicUsize>,
+    /// Set by [`Engine::stop`]: queries running then end, later ones are refused.
+    stopped: Arc<AtomicBool>,
 }
 
 /// Counts a query in [`Engine::queries`] while it lives (see [`Engine::track_query`]).
@@ -156,7 +158,15 @@ impl Engine {
         Self {
             opts,
             running: Arc::default(),
+            stopped: Arc::default(),
         }
+    }
+
+    /// Ends every query running on this engine or its clones (they fail as canceled
+    /// within milliseconds) and refuses later ones: for a graceful shutdown, which
+    /// would otherwise wait for the longest query to finish.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::Relaxed);
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -239,6 +249,9 @@ impl Engine {
             }
         }
         let (end, step) = if range_query { (end, step) } else { (start, 0) };
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(EvalError::Canceled);
+        }
         let mut expr = expr.clone();
         preprocess(&mut expr, start, end, step)?;
         let timeout = match (self.opts.timeout, qopts.timeout) {
@@ -259,6 +272,8 @@ impl Engine {
             annotations: Default::default(),
             samples_loaded: Default::default(),
             peak_samples: Default::default(),
+            stop: &self.stopped,
+            work: Default::default(),
         };
         let ev = Ev {
             ctx: &ctx,
@@ -266,6 +281,8 @@ impl Engine {
             end,
             interval: if range_query { step } else { 1 },
         };
+        // Whatever the query, its result holds a value per step.
+        ctx.check_size(ev.num_steps(), 1)?;
         let val = ev.eval(&expr)?;
         let value = match val {
             Val::Scalar(v) => {

@@ -1,6 +1,7 @@
 //! Prints expressions back as PromQL, in Prometheus's canonical form (`String()`), and
 //! the multi-line form of `/api/v1/format_query` (`Pretty()`).
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use model::{MatchOp, Matcher};
@@ -240,6 +241,117 @@ fn aggregate_prefix(a: &AggregateExpr) -> String {
 
 /// The canonical one-line form of an expression.
 pub fn format_expr(e: &Expr) -> String {
+    let mut out = String::new();
+    write_expr(&mut out, e);
+    out
+}
+
+/// The length of the one-line form of every node, measured in one walk (asking each
+/// node in turn would cost the depth of the tree for each of them).
+type Widths = HashMap<*const Expr, usize>;
+
+/// Measures `e` and its subtrees into `widths`; returns the length of `e`'s one-line
+/// form (what [`format_expr`] gives).
+fn measure(e: &Expr, widths: &mut Widths) -> usize {
+    let width = match &e.kind {
+        ExprKind::Paren(inner) => 2 + measure(inner, widths),
+        ExprKind::StepInvariant(inner) => measure(inner, widths),
+        ExprKind::Unary(_, inner) => 1 + measure(inner, widths),
+        ExprKind::Binary(b) => {
+            measure(&b.lhs, widths) + binary_operator(b).len() + measure(&b.rhs, widths)
+        }
+        ExprKind::Aggregate(a) => {
+            let param = match &a.param {
+                Some(p) => measure(p, widths) + 2,
+                None => 0,
+            };
+            aggregate_prefix(a).len() + 2 + param + measure(&a.expr, widths)
+        }
+        ExprKind::Call(c) => {
+            let mut width = c.func.name.len() + 2 + 2 * c.args.len().saturating_sub(1);
+            for arg in &c.args {
+                width += measure(arg, widths);
+            }
+            width
+        }
+        ExprKind::Subquery(sq) => measure(&sq.expr, widths) + subquery_suffix(sq).len(),
+        _ => leaf_string(e).len(),
+    };
+    widths.insert(e as *const Expr, width);
+    width
+}
+
+/// Writes the one-line form of `e`, appending to one buffer (a long `a + b + …` costs
+/// its length, not its length times its depth). Only structure is handled here; leaves
+/// and modifiers are formatted out of line, so one level of nesting costs little stack.
+fn write_expr(out: &mut String, e: &Expr) {
+    match &e.kind {
+        ExprKind::Paren(inner) => {
+            out.push('(');
+            write_expr(out, inner);
+            out.push(')')
+        }
+        ExprKind::StepInvariant(inner) => write_expr(out, inner),
+        ExprKind::Unary(op, inner) => {
+            out.push_str(if *op == UnaryOp::Neg { "-" } else { "+" });
+            write_expr(out, inner)
+        }
+        ExprKind::Binary(b) => {
+            write_expr(out, &b.lhs);
+            out.push_str(&binary_operator(b));
+            write_expr(out, &b.rhs)
+        }
+        ExprKind::Aggregate(a) => {
+            out.push_str(&aggregate_prefix(a));
+            out.push('(');
+            if let Some(p) = &a.param {
+                write_expr(out, p);
+                out.push_str(", ");
+            }
+            write_expr(out, &a.expr);
+            out.push(')')
+        }
+        ExprKind::Call(c) => {
+            out.push_str(c.func.name);
+            out.push('(');
+            for (i, arg) in c.args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_expr(out, arg);
+            }
+            out.push(')')
+        }
+        ExprKind::Subquery(sq) => {
+            write_expr(out, &sq.expr);
+            out.push_str(&subquery_suffix(sq))
+        }
+        _ => out.push_str(&leaf_string(e)),
+    }
+}
+
+/// ` op bool on (…) ` between the operands of a binary expression.
+#[inline(never)]
+fn binary_operator(b: &BinaryExpr) -> String {
+    let bool_s = if b.return_bool { " bool" } else { "" };
+    format!(" {}{bool_s}{} ", b.op.text(), matching_string(b))
+}
+
+/// `[range:step] @ t offset d` after a subquery's expression.
+#[inline(never)]
+fn subquery_suffix(sq: &SubqueryExpr) -> String {
+    let step = sq.step.as_ref().map(range_string).unwrap_or_default();
+    let mut out = format!("[{}:{step}]", range_string(&sq.range));
+    out.push_str(&at_string(&sq.at));
+    if let Some(o) = &sq.offset {
+        out.push_str(&offset_string(o));
+    }
+    out
+}
+
+/// Numbers, strings and selectors.
+#[inline(never)]
+fn leaf_string(e: &Expr) -> String {
     match &e.kind {
         ExprKind::Number {
             value,
@@ -252,37 +364,6 @@ pub fn format_expr(e: &Expr) -> String {
         }
         ExprKind::Number { value, .. } => format_float_f(*value),
         ExprKind::String(s) => go_quote(s),
-        ExprKind::Paren(inner) => format!("({})", format_expr(inner)),
-        ExprKind::StepInvariant(inner) => format_expr(inner),
-        ExprKind::Unary(op, inner) => {
-            let o = if *op == UnaryOp::Neg { "-" } else { "+" };
-            format!("{o}{}", format_expr(inner))
-        }
-        ExprKind::Binary(b) => {
-            let bool_s = if b.return_bool { " bool" } else { "" };
-            format!(
-                "{} {}{bool_s}{} {}",
-                format_expr(&b.lhs),
-                b.op.text(),
-                matching_string(b),
-                format_expr(&b.rhs)
-            )
-        }
-        ExprKind::Aggregate(a) => {
-            let mut out = aggregate_prefix(a);
-            out.push('(');
-            if let Some(p) = &a.param {
-                out.push_str(&format_expr(p));
-                out.push_str(", ");
-            }
-            out.push_str(&format_expr(&a.expr));
-            out.push(')');
-            out
-        }
-        ExprKind::Call(c) => {
-            let args: Vec<String> = c.args.iter().map(format_expr).collect();
-            format!("{}({})", c.func.name, args.join(", "))
-        }
         ExprKind::Vector(vs) => {
             let mut out = selector_base(vs);
             out.push_str(&at_string(&vs.at));
@@ -302,97 +383,103 @@ pub fn format_expr(e: &Expr) -> String {
             }
             out
         }
-        ExprKind::Subquery(sq) => {
-            let step = sq.step.as_ref().map(range_string).unwrap_or_default();
-            let mut out = format!(
-                "{}[{}:{step}]",
-                format_expr(&sq.expr),
-                range_string(&sq.range)
-            );
-            out.push_str(&at_string(&sq.at));
-            if let Some(o) = &sq.offset {
-                out.push_str(&offset_string(o));
-            }
-            out
-        }
+        // Not leaves: written by `write_expr`.
+        _ => String::new(),
     }
 }
 
-fn indent(level: usize) -> String {
-    "  ".repeat(level)
+fn indent(out: &mut String, level: usize) {
+    // Deep queries indent by thousands of spaces: copied in long runs.
+    const SPACES: &str = "                                                                ";
+    let mut n = 2 * level;
+    while n > 0 {
+        let k = n.min(SPACES.len());
+        out.push_str(&SPACES[..k]);
+        n -= k;
+    }
 }
 
 /// The multi-line form Prometheus's `format_query` returns: nodes longer than 100
 /// characters are split, children indented by two spaces.
 pub fn prettify(e: &Expr) -> String {
-    pretty(e, 0)
+    let mut widths = Widths::new();
+    measure(e, &mut widths);
+    let mut out = String::new();
+    pretty(&mut out, e, &widths, 0, true);
+    out
 }
 
-fn pretty(e: &Expr, level: usize) -> String {
-    let one_line = format_expr(e);
-    let split = one_line.len() > 100;
+/// Writes the pretty form of `e` at `level`; `indent_first: false` leaves out the
+/// indentation of its first line (after a unary operator).
+fn pretty(out: &mut String, e: &Expr, widths: &Widths, level: usize, indent_first: bool) {
+    let split = widths.get(&(e as *const Expr)).is_none_or(|w| *w > 100);
+    let lead = |out: &mut String| {
+        if indent_first {
+            indent(out, level);
+        }
+    };
     match &e.kind {
         ExprKind::Aggregate(a) if split => {
-            let mut out = format!("{}{}(\n", indent(level), aggregate_prefix(a));
+            lead(out);
+            out.push_str(&aggregate_prefix(a));
+            out.push_str("(\n");
             if let Some(p) = &a.param {
-                out.push_str(&pretty(p, level + 1));
+                pretty(out, p, widths, level + 1, true);
                 out.push_str(",\n");
             }
-            out.push_str(&pretty(&a.expr, level + 1));
-            let _ = write!(out, "\n{})", indent(level));
-            out
+            pretty(out, &a.expr, widths, level + 1, true);
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
         }
         ExprKind::Binary(b) if split => {
-            let bool_s = if b.return_bool { " bool" } else { "" };
-            format!(
-                "{}\n{}{}{bool_s}{}\n{}",
-                pretty(&b.lhs, level + 1),
-                indent(level),
-                b.op.text(),
-                matching_string(b),
-                pretty(&b.rhs, level + 1)
-            )
+            pretty(out, &b.lhs, widths, level + 1, indent_first);
+            out.push('\n');
+            indent(out, level);
+            out.push_str(binary_operator(b).trim());
+            out.push('\n');
+            pretty(out, &b.rhs, widths, level + 1, true);
         }
         ExprKind::Call(c) if split => {
-            let args: Vec<String> = c.args.iter().map(|a| pretty(a, level + 1)).collect();
-            format!(
-                "{}{}(\n{}\n{})",
-                indent(level),
-                c.func.name,
-                args.join(",\n"),
-                indent(level)
-            )
+            lead(out);
+            out.push_str(c.func.name);
+            out.push_str("(\n");
+            for (i, arg) in c.args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                pretty(out, arg, widths, level + 1, true);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
         }
         ExprKind::Paren(inner) if split => {
-            format!(
-                "{}(\n{}\n{})",
-                indent(level),
-                pretty(inner, level + 1),
-                indent(level)
-            )
+            lead(out);
+            out.push_str("(\n");
+            pretty(out, inner, widths, level + 1, true);
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
+        }
+        // As Prometheus: a subquery that fits is not indented.
+        ExprKind::Subquery(_) if !split => {
+            write_expr(out, e);
         }
         ExprKind::Subquery(sq) => {
-            if !split {
-                return one_line;
-            }
-            let step = sq.step.as_ref().map(range_string).unwrap_or_default();
-            let mut out = format!(
-                "{}[{}:{step}]",
-                pretty(&sq.expr, level),
-                range_string(&sq.range)
-            );
-            out.push_str(&at_string(&sq.at));
-            if let Some(o) = &sq.offset {
-                out.push_str(&offset_string(o));
-            }
-            out
+            pretty(out, &sq.expr, widths, level, indent_first);
+            out.push_str(&subquery_suffix(sq));
         }
         ExprKind::Unary(op, inner) => {
-            let o = if *op == UnaryOp::Neg { "-" } else { "+" };
-            format!("{}{o}{}", indent(level), pretty(inner, level).trim_start())
+            lead(out);
+            out.push(if *op == UnaryOp::Neg { '-' } else { '+' });
+            pretty(out, inner, widths, level, false);
         }
-        ExprKind::StepInvariant(inner) => pretty(inner, level),
-        _ => format!("{}{one_line}", indent(level)),
+        ExprKind::StepInvariant(inner) => pretty(out, inner, widths, level, indent_first),
+        _ => {
+            lead(out);
+            write_expr(out, e);
+        }
     }
 }
 

@@ -52,8 +52,12 @@ fn main() -> ExitCode {
         eprintln!("promethium: {e:#}");
         return ExitCode::FAILURE;
     }
+    // Queries are parsed, printed and evaluated by recursion over their syntax tree, on
+    // the runtime's threads: they get the stack the deepest query the parser accepts
+    // needs (virtual memory; only what a query touches becomes resident).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(promql::STACK_SIZE)
         .build()
     {
         Ok(r) => r,
@@ -62,7 +66,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(flags)) {
+    let result = runtime.block_on(run(flags));
+    // Storage is synced by now. Blocking work still running (a storage read, which cannot
+    // be interrupted) must not keep the process alive after a graceful shutdown.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(err = format!("{e:#}"), "promethium stopped with an error");
@@ -212,6 +220,15 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid web configuration file: {e}"))?;
 
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    // A graceful shutdown waits for requests in flight: running queries end at once
+    // (as canceled) instead of holding the process up for as long as they would run.
+    let stopping_engine = engine.clone();
+    let mut stop_rx = shutdown_rx.clone();
+    tokio::spawn(async move {
+        if stop_rx.wait_for(|stop| *stop).await.is_ok() {
+            stopping_engine.stop();
+        }
+    });
     let state = Arc::new(web::AppState {
         flags: flags.clone(),
         metrics: Arc::clone(&metrics),

@@ -1,0 +1,426 @@
+//! Binary operators: scalar/scalar, vector/scalar, set operators and vector matching.
+
+use std::collections::HashMap;
+
+use model::Labels;
+
+use super::{exec, Ev, EvResult, SeriesV, StepCursor, Val};
+use crate::ast::*;
+
+impl Ev<'_, '_> {
+    /// On the evaluator's recursive path: kept out of line so that `eval`'s own frame
+    /// stays small.
+    #[inline(never)]
+    pub(super) fn eval_binary(&self, b: &BinaryExpr, pos: PosRange) -> EvResult<Val> {
+        let lhs = self.eval(&b.lhs)?;
+        let rhs = self.eval(&b.rhs)?;
+        match (lhs, rhs) {
+            (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
+                l.iter()
+                    .zip(r.iter())
+                    .map(|(a, c)| {
+                        let (v, keep) = scalar_op(b.op, *a, *c);
+                        if b.op.is_comparison() {
+                            if keep {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            v
+                        }
+                    })
+                    .collect(),
+            )),
+            (Val::Vector(v), Val::Scalar(s)) => {
+                Ok(Val::Vector(self.vector_scalar(b, v, &s, false)?))
+            }
+            (Val::Scalar(s), Val::Vector(v)) => {
+                Ok(Val::Vector(self.vector_scalar(b, v, &s, true)?))
+            }
+            (Val::Vector(l), Val::Vector(r)) => {
+                if b.op.is_set() {
+                    Ok(Val::Vector(self.set_op(b, l, r)?))
+                } else {
+                    Ok(Val::Vector(self.vector_vector(b, l, r, pos)?))
+                }
+            }
+            _ => Err(exec("invalid operands of binary expression")),
+        }
+    }
+
+    fn step_index(&self, t: i64) -> usize {
+        ((t - self.start) / self.interval.max(1)) as usize
+    }
+
+    fn vector_scalar(
+        &self,
+        b: &BinaryExpr,
+        series: Vec<SeriesV>,
+        scalar: &[f64],
+        swap: bool,
+    ) -> EvResult<Vec<SeriesV>> {
+        let arithmetic = !b.op.is_comparison();
+        let mut out = Vec::with_capacity(series.len());
+        for mut s in series {
+            self.ctx.tick(1 + s.points.len())?;
+            let mut points = Vec::with_capacity(s.points.len());
+            for &(t, v) in &s.points {
+                let sv = scalar[self.step_index(t)];
+                let (l, r) = if swap { (sv, v) } else { (v, sv) };
+                let (mut value, keep) = scalar_op(b.op, l, r);
+                if b.op.is_comparison() {
+                    // The vector's value is kept even when the scalar is on the left.
+                    value = v;
+                }
+                if b.return_bool {
+                    points.push((t, if keep { 1.0 } else { 0.0 }));
+                } else if keep {
+                    points.push((t, value));
+                }
+            }
+            if points.is_empty() {
+                continue;
+            }
+            s.points = points;
+            if arithmetic || b.return_bool {
+                s.drop_name = true;
+            }
+            out.push(s);
+        }
+        Ok(out)
+    }
+
+    fn set_op(
+        &self,
+        b: &BinaryExpr,
+        lhs: Vec<SeriesV>,
+        rhs: Vec<SeriesV>,
+    ) -> EvResult<Vec<SeriesV>> {
+        let m = b.matching.clone().unwrap_or_default();
+        let mut sig_ids: HashMap<Labels, u32> = HashMap::new();
+        let mut sig_of = |l: &Labels| {
+            let key = match_labels(l, m.on, &m.labels);
+            let n = sig_ids.len() as u32;
+            *sig_ids.entry(key).or_insert(n)
+        };
+        let lsig: Vec<u32> = lhs.iter().map(|s| sig_of(&s.labels)).collect();
+        let rsig: Vec<u32> = rhs.iter().map(|s| sig_of(&s.labels)).collect();
+        let nsig = sig_ids.len();
+        let steps: Vec<i64> = self.steps().collect();
+        // Per step, which signatures each side has, via time-indexed cursors.
+        let mut lpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); lhs.len()];
+        let mut rpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); rhs.len()];
+        let mut lcur = StepCursor::new(lhs.len());
+        let mut rcur = StepCursor::new(rhs.len());
+        let mut seen_l = vec![u32::MAX; nsig];
+        let mut seen_r = vec![u32::MAX; nsig];
+        for (si, &ts) in steps.iter().enumerate() {
+            // Each step looks at every series of both sides.
+            self.ctx.tick(1 + lhs.len() + rhs.len())?;
+            let stamp = si as u32;
+            let lhere: Vec<(usize, f64)> = lcur.at(&lhs, ts).collect();
+            for &(i, _) in &lhere {
+                seen_l[lsig[i] as usize] = stamp;
+            }
+            let rhere: Vec<(usize, f64)> = rcur.at(&rhs, ts).collect();
+            for &(i, _) in &rhere {
+                seen_r[rsig[i] as usize] = stamp;
+            }
+            match b.op {
+                BinaryOp::And => {
+                    for (i, v) in lhere {
+                        if seen_r[lsig[i] as usize] == stamp {
+                            lpoints[i].push((ts, v));
+                        }
+                    }
+                }
+                BinaryOp::Unless => {
+                    for (i, v) in lhere {
+                        if seen_r[lsig[i] as usize] != stamp {
+                            lpoints[i].push((ts, v));
+                        }
+                    }
+                }
+                _ => {
+                    for (i, v) in lhere {
+                        lpoints[i].push((ts, v));
+                    }
+                    for (i, v) in rhere {
+                        if seen_l[rsig[i] as usize] != stamp {
+                            rpoints[i].push((ts, v));
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (s, pts) in lhs
+            .into_iter()
+            .zip(lpoints)
+            .chain(rhs.into_iter().zip(rpoints))
+        {
+            if !pts.is_empty() {
+                out.push(SeriesV {
+                    labels: s.labels,
+                    drop_name: s.drop_name,
+                    points: pts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn vector_vector(
+        &self,
+        b: &BinaryExpr,
+        lhs: Vec<SeriesV>,
+        rhs: Vec<SeriesV>,
+        _pos: PosRange,
+    ) -> EvResult<Vec<SeriesV>> {
+        let m = b.matching.clone().unwrap_or_default();
+        let swapped = m.card == Cardinality::OneToMany;
+        // "many" side first; the "one" side is indexed by signature.
+        let (many, one) = if swapped { (rhs, lhs) } else { (lhs, rhs) };
+        // Fill values as Prometheus applies them after swapping (see fill-modifier.test).
+        let (fill_many_missing, fill_one_missing) = (m.fill_left, m.fill_right);
+        let mut sig_ids: HashMap<Labels, u32> = HashMap::new();
+        let mut sig_labels: Vec<Labels> = Vec::new();
+        let mut sig_of = |l: &Labels| {
+            let key = match_labels(l, m.on, &m.labels);
+            if let Some(id) = sig_ids.get(&key) {
+                return *id;
+            }
+            let n = sig_labels.len() as u32;
+            sig_labels.push(key.clone());
+            sig_ids.insert(key, n);
+            n
+        };
+        let many_sig: Vec<u32> = many.iter().map(|s| sig_of(&s.labels)).collect();
+        let one_sig: Vec<u32> = one.iter().map(|s| sig_of(&s.labels)).collect();
+        let nsig = sig_labels.len();
+
+        let mut out: Vec<SeriesV> = Vec::new();
+        let mut out_index: HashMap<Labels, usize> = HashMap::new();
+        // (many index or u32::MAX for a filled side, one index or u32::MAX) -> output.
+        let mut pair_out: HashMap<(u32, u32), usize> = HashMap::new();
+        let mut mcur = StepCursor::new(many.len());
+        let mut ocur = StepCursor::new(one.len());
+        let mut one_at: Vec<(u32, usize, f64)> = vec![(u32::MAX, 0, 0.0); nsig];
+        let mut matched: Vec<u32> = vec![u32::MAX; nsig];
+        let mut inserted: Vec<(u32, Vec<usize>)> = vec![(u32::MAX, Vec::new()); nsig];
+        let arithmetic = !b.op.is_comparison();
+        let steps: Vec<i64> = self.steps().collect();
+        for (si, &ts) in steps.iter().enumerate() {
+            // Each step looks at every series of both sides.
+            self.ctx.tick(1 + many.len() + one.len())?;
+            let stamp = si as u32;
+            let many_here: Vec<(usize, f64)> = mcur.at(&many, ts).collect();
+            let one_here: Vec<(usize, f64)> = ocur.at(&one, ts).collect();
+            if many_here.is_empty() && one_here.is_empty() {
+                continue;
+            }
+            let any_fill = m.fill_left.is_some() || m.fill_right.is_some();
+            if (many_here.is_empty() || one_here.is_empty()) && !any_fill {
+                continue;
+            }
+            for &(i, v) in &one_here {
+                let sig = one_sig[i] as usize;
+                if one_at[sig].0 == stamp {
+                    let side = if swapped { "left" } else { "right" };
+                    let prev = &one[one_at[sig].1];
+                    return Err(exec(format!(
+                        "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                        sig_labels[sig], one[i].labels, prev.labels
+                    )));
+                }
+                one_at[sig] = (stamp, i, v);
+            }
+            let mut emit = |many_idx: u32,
+                            one_idx: u32,
+                            many_labels: &Labels,
+                            one_labels: &Labels,
+                            many_v: f64,
+                            one_v: f64,
+                            sig: usize,
+                            out: &mut Vec<SeriesV>|
+             -> EvResult<()> {
+                let (l, r) = if swapped {
+                    (one_v, many_v)
+                } else {
+                    (many_v, one_v)
+                };
+                let (mut value, keep) = scalar_op(b.op, l, r);
+                // One-to-one matches are counted before comparisons filter, so two
+                // series for one match group fail even if a comparison drops them.
+                if m.card == Cardinality::OneToOne {
+                    if matched[sig] == stamp {
+                        return Err(exec(
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                        ));
+                    }
+                    matched[sig] = stamp;
+                }
+                if b.return_bool {
+                    value = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    return Ok(());
+                }
+                let idx = match pair_out.get(&(many_idx, one_idx)) {
+                    Some(i) => *i,
+                    None => {
+                        let labels = result_metric(many_labels, one_labels, b.op, &m);
+                        let i = *out_index.entry(labels.clone()).or_insert_with(|| {
+                            out.push(SeriesV {
+                                labels,
+                                drop_name: b.return_bool,
+                                points: Vec::new(),
+                            });
+                            out.len() - 1
+                        });
+                        pair_out.insert((many_idx, one_idx), i);
+                        i
+                    }
+                };
+                if m.card != Cardinality::OneToOne {
+                    let ins = &mut inserted[sig];
+                    if ins.0 != stamp {
+                        ins.0 = stamp;
+                        ins.1.clear();
+                    }
+                    if ins.1.contains(&idx) {
+                        return Err(exec(
+                            "multiple matches for labels: grouping labels must ensure unique matches",
+                        ));
+                    }
+                    ins.1.push(idx);
+                }
+                let series = &mut out[idx];
+                if series.points.last().is_some_and(|p| p.0 == ts) {
+                    return Err(exec("vector cannot contain metrics with the same labelset"));
+                }
+                series.points.push((ts, value));
+                Ok(())
+            };
+            let mut one_matched: Vec<u32> = Vec::new();
+            for &(i, v) in &many_here {
+                let sig = many_sig[i] as usize;
+                if one_at[sig].0 == stamp {
+                    let (_, oi, ov) = one_at[sig];
+                    one_matched.push(sig as u32);
+                    emit(
+                        i as u32,
+                        oi as u32,
+                        &many[i].labels,
+                        &one[oi].labels,
+                        v,
+                        ov,
+                        sig,
+                        &mut out,
+                    )?;
+                } else if let Some(fv) = fill_one_missing {
+                    let synth = sig_labels[sig].clone();
+                    emit(
+                        i as u32,
+                        u32::MAX - sig as u32,
+                        &many[i].labels,
+                        &synth,
+                        v,
+                        fv,
+                        sig,
+                        &mut out,
+                    )?;
+                }
+            }
+            if let Some(fv) = fill_many_missing {
+                one_matched.sort_unstable();
+                for &(i, v) in &one_here {
+                    let sig = one_sig[i];
+                    if one_matched.binary_search(&sig).is_ok() {
+                        continue;
+                    }
+                    let synth = sig_labels[sig as usize].clone();
+                    emit(
+                        u32::MAX - sig,
+                        i as u32,
+                        &synth,
+                        &one[i].labels,
+                        fv,
+                        v,
+                        sig as usize,
+                        &mut out,
+                    )?;
+                }
+            }
+        }
+        let _ = arithmetic;
+        out.retain(|s| !s.points.is_empty());
+        Ok(out)
+    }
+}
+
+/// Prometheus's `vectorElemBinop` for floats: the value and whether to keep it.
+pub(crate) fn scalar_op(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        BinaryOp::Add => (l + r, true),
+        BinaryOp::Sub => (l - r, true),
+        BinaryOp::Mul => (l * r, true),
+        BinaryOp::Div => (l / r, true),
+        BinaryOp::Pow => (l.powf(r), true),
+        BinaryOp::Mod => (l % r, true),
+        BinaryOp::Atan2 => (l.atan2(r), true),
+        BinaryOp::Eql => (l, l == r),
+        BinaryOp::Neq => (l, l != r),
+        BinaryOp::Gtr => (l, l > r),
+        BinaryOp::Lss => (l, l < r),
+        BinaryOp::Gte => (l, l >= r),
+        BinaryOp::Lte => (l, l <= r),
+        // Float operands of the histogram trim operators leave nothing.
+        BinaryOp::TrimUpper | BinaryOp::TrimLower => (l, false),
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => (l, true),
+    }
+}
+
+/// The labels used for vector matching: only `on` labels, or all but the `ignoring`
+/// labels and the metric name.
+pub(crate) fn match_labels(labels: &Labels, on: bool, names: &[String]) -> Labels {
+    Labels::from_sorted(
+        labels
+            .iter()
+            .filter(|l| {
+                if on {
+                    names.contains(&l.name)
+                } else {
+                    l.name != model::METRIC_NAME && !names.contains(&l.name)
+                }
+            })
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The labels of a vector/vector operation's result (Prometheus's `resultMetric`).
+fn result_metric(many: &Labels, one: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
+    let mut b = many.to_builder();
+    if !op.is_comparison() {
+        b.delete(model::METRIC_NAME);
+        b.delete("__type__");
+        b.delete("__unit__");
+    }
+    if m.card == Cardinality::OneToOne {
+        if m.on {
+            b.retain(|l| m.labels.contains(&l.name));
+        } else {
+            for n in &m.labels {
+                b.delete(n);
+            }
+        }
+    }
+    for n in &m.include {
+        match one.get(n) {
+            Some(v) => b.set(n.clone(), v.to_string()),
+            None => b.delete(n),
+        }
+    }
+    b.build()
+}

@@ -1,0 +1,303 @@
+//! Selectors and subqueries: where samples come from.
+
+use model::{Labels, Matcher};
+
+use super::{exec, Ev, EvResult, RangeSource, SelectorValue, SeriesV, Val};
+use crate::ast::*;
+use crate::funcs;
+
+impl Ev<'_, '_> {
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> EvResult<Vec<tsdb::SeriesData>> {
+        self.ctx.check_interrupt()?;
+        let data = self.ctx.storage.select(matchers, mint, maxt);
+        let n: usize = data.iter().map(|s| s.samples.len()).sum();
+        self.ctx
+            .samples_loaded
+            .set(self.ctx.samples_loaded.get().saturating_add(n as u64));
+        self.ctx.check_interrupt()?;
+        Ok(data)
+    }
+
+    /// An instant vector selector at every step, with lookback; `timestamps` makes each
+    /// value the selected sample's own time in seconds (for `timestamp()`).
+    pub fn eval_vector_selector(
+        &self,
+        vs: &VectorSelector,
+        value: SelectorValue,
+    ) -> EvResult<Vec<SeriesV>> {
+        self.eval_vector_selector_clipped(vs, value, None)
+    }
+
+    /// Like [`Self::eval_vector_selector`], seeing only samples in `clip` (`info()` sees
+    /// its info series only within the time range of its base selector).
+    pub fn eval_vector_selector_clipped(
+        &self,
+        vs: &VectorSelector,
+        value: SelectorValue,
+        clip: Option<(i64, i64)>,
+    ) -> EvResult<Vec<SeriesV>> {
+        let off = Self::offset_ms(&vs.offset);
+        let at = Self::at_ms(&vs.at);
+        let lb = self.ctx.lookback;
+        let smoothed = vs.mode == RangeMode::Smoothed && value == SelectorValue::Value;
+        let (first_ref, last_ref) = match at {
+            Some(t) => (t - off, t - off),
+            None => (self.start - off, self.end - off),
+        };
+        let maxt = if smoothed { last_ref + lb } else { last_ref };
+        // One evaluation time: only each series' last sample matters.
+        let single = first_ref == last_ref && !smoothed && clip.is_none();
+        let mut data = if single {
+            self.ctx.check_interrupt()?;
+            let data = self
+                .ctx
+                .storage
+                .select_last(&vs.matchers, first_ref - lb + 1, maxt);
+            self.ctx.samples_loaded.set(
+                self.ctx
+                    .samples_loaded
+                    .get()
+                    .saturating_add(data.len() as u64),
+            );
+            data
+        } else {
+            self.select(&vs.matchers, first_ref - lb + 1, maxt)?
+        };
+        if let Some((from, to)) = clip {
+            for s in &mut data {
+                s.retain(|(t, _)| *t >= from && *t <= to);
+            }
+        }
+        let mut out = Vec::with_capacity(data.len());
+        let mut held = 0usize;
+        for s in data {
+            self.ctx.tick(1)?;
+            let mut points = Vec::new();
+            if smoothed {
+                let samples: Vec<(i64, f64)> = s
+                    .samples
+                    .iter()
+                    .copied()
+                    .filter(|(_, v)| !model::is_stale_nan(*v))
+                    .collect();
+                for ts in self.steps() {
+                    self.ctx.tick(1)?;
+                    let rt = at.unwrap_or(ts) - off;
+                    if let Some(v) = funcs::smoothed_value(&samples, rt, lb) {
+                        points.push((ts, v));
+                    }
+                }
+            } else {
+                let mut idx = 0;
+                for ts in self.steps() {
+                    // One series over a long subquery has billions of steps.
+                    self.ctx.tick(1)?;
+                    let rt = at.unwrap_or(ts) - off;
+                    while idx < s.samples.len() && s.samples[idx].0 <= rt {
+                        idx += 1;
+                    }
+                    if idx == 0 {
+                        continue;
+                    }
+                    let (t, v) = s.samples[idx - 1];
+                    if t > rt - lb && !model::is_stale_nan(v) {
+                        points.push((
+                            ts,
+                            match value {
+                                SelectorValue::Value => v,
+                                SelectorValue::Timestamp => t as f64 / 1000.0,
+                                SelectorValue::StartTimestamp => {
+                                    s.starts.get(idx - 1).copied().unwrap_or(0) as f64 / 1000.0
+                                }
+                            },
+                        ));
+                    }
+                }
+            }
+            if !points.is_empty() {
+                // Counted as the result grows, so that it stops at the limit.
+                held += points.len();
+                self.ctx.count_samples(held)?;
+                out.push(SeriesV {
+                    labels: s.labels,
+                    drop_name: false,
+                    points,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A range selector as a query result: the raw samples of its window at the end.
+    pub(super) fn eval_matrix_raw(&self, ms: &MatrixSelector) -> EvResult<Vec<SeriesV>> {
+        let src = self.range_source_selector(ms, false)?;
+        let t = self.end;
+        let mut out = Vec::new();
+        let mut held = 0usize;
+        for s in src.series {
+            self.ctx.tick(s.points.len())?;
+            let we = src.at.unwrap_or(t) - src.offset;
+            let rs = we - src.range;
+            let pts: Vec<(i64, f64)> = match src.mode {
+                RangeMode::Plain => s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(pt, _)| *pt > rs && *pt <= we)
+                    .collect(),
+                mode => funcs::extended_points(&s.points, rs, we, mode),
+            };
+            if !pts.is_empty() {
+                // A range vector returned by an instant query holds its samples too.
+                held += pts.len();
+                self.ctx.count_samples(held)?;
+                out.push(SeriesV {
+                    labels: s.labels,
+                    drop_name: false,
+                    points: pts,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fetches the samples a range selector needs for every step.
+    /// A range selector's series; with `with_starts`, their samples' start timestamps too.
+    pub fn range_source_selector(
+        &self,
+        ms: &MatrixSelector,
+        with_starts: bool,
+    ) -> EvResult<RangeSource> {
+        let vs = &ms.selector;
+        let off = Self::offset_ms(&vs.offset);
+        let at = Self::at_ms(&vs.at);
+        let range = match &ms.range {
+            DurationExpr::Duration(r) => *r,
+            other => other.millis(0, 0),
+        };
+        let lb = self.ctx.lookback;
+        let (first_end, last_end) = match at {
+            Some(t) => (t - off, t - off),
+            None => (self.start - off, self.end - off),
+        };
+        let mut mint = first_end - range + 1;
+        let mut maxt = last_end;
+        match ms.mode {
+            RangeMode::Anchored => mint -= lb,
+            RangeMode::Smoothed => {
+                mint -= lb;
+                maxt += lb;
+            }
+            RangeMode::Plain => {}
+        }
+        let data = self.select(&vs.matchers, mint, maxt)?;
+        let mut starts = Vec::new();
+        let series = data
+            .into_iter()
+            .map(|s| {
+                self.ctx.tick(s.samples.len())?;
+                let (labels, mut buf) = s.into_parts();
+                if !with_starts {
+                    buf.starts.clear();
+                }
+                // Staleness markers are not samples of a range.
+                buf.retain(|(_, v)| !model::is_stale_nan(*v));
+                if with_starts {
+                    starts.push(buf.starts);
+                }
+                Ok(SeriesV {
+                    labels,
+                    drop_name: false,
+                    points: buf.points,
+                })
+            })
+            .collect::<EvResult<_>>()?;
+        Ok(RangeSource {
+            series,
+            starts,
+            range,
+            offset: off,
+            at,
+            mode: ms.mode,
+            from_selector: true,
+        })
+    }
+
+    /// Evaluates a subquery's inner expression over its own aligned steps; returns the
+    /// series and the subquery's range, offset and `@` time.
+    pub fn eval_subquery(
+        &self,
+        sq: &SubqueryExpr,
+    ) -> EvResult<(Vec<SeriesV>, i64, i64, Option<i64>)> {
+        let off = Self::offset_ms(&sq.offset);
+        let range = match &sq.range {
+            DurationExpr::Duration(r) => *r,
+            other => other.millis(0, 0),
+        };
+        let step = match &sq.step {
+            Some(DurationExpr::Duration(s)) => *s,
+            Some(other) => other.millis(0, 0),
+            None => self.ctx.subquery_step,
+        }
+        .max(1);
+        let at = Self::at_ms(&sq.at);
+        let (os, oe) = match at {
+            Some(t) => (t, t),
+            None => (self.start, self.end),
+        };
+        let lower = os - off - range;
+        // Go's integer division truncates toward zero, as Rust's does.
+        let mut inner_start = step * (lower / step);
+        if inner_start <= lower {
+            inner_start += step;
+        }
+        let inner_end = oe - off;
+        let sub = self.sub(inner_start, inner_end, step);
+        let series = if inner_start > inner_end {
+            Vec::new()
+        } else {
+            // Refused before evaluating: the inner expression is evaluated at every
+            // step, and anything it gives holds a sample per step (`[300y:1s]` is ten
+            // billion). Only an inner expression that selects nothing at all would get
+            // away with it (Prometheus would then answer, after walking every step).
+            self.ctx.check_size(sub.num_steps(), 1)?;
+            match sub.eval(&sq.expr)? {
+                Val::Vector(v) => v,
+                Val::Scalar(values) => vec![SeriesV {
+                    labels: Labels::default(),
+                    drop_name: false,
+                    points: sub.steps().zip(values).collect(),
+                }],
+                _ => Vec::new(),
+            }
+        };
+        Ok((series, range, off, at))
+    }
+
+    /// The range-vector argument of a function, from a selector or a subquery.
+    /// A range function's argument; with `with_starts`, a selector's samples come with
+    /// their start timestamps (a subquery has none: it cuts their propagation).
+    pub fn range_source(&self, e: &Expr, with_starts: bool) -> EvResult<RangeSource> {
+        match &e.unwrap_parens().kind {
+            ExprKind::Matrix(ms) => self.range_source_selector(ms, with_starts),
+            ExprKind::Subquery(sq) => {
+                let (series, range, offset, at) = self.eval_subquery(sq)?;
+                Ok(RangeSource {
+                    series,
+                    starts: Vec::new(),
+                    range,
+                    offset,
+                    at,
+                    mode: RangeMode::Plain,
+                    from_selector: false,
+                })
+            }
+            _ => Err(exec("expected range vector")),
+        }
+    }
+}
