@@ -177,38 +177,37 @@ fn count(flags: &[bool]) -> usize {
 impl TlsConfig {
     /// common/config's `TLSConfig.Validate`.
     pub fn validate(&self) -> Result<(), Fatal> {
-        if count(&[
+        let ca = [
             !self.ca.is_empty(),
             !self.ca_file.is_empty(),
             !self.ca_ref.is_empty(),
-        ]) > 1
-        {
-            return Err(Fatal::new(
-                "at most one of ca, ca_file & ca_ref must be configured",
-            ));
-        }
-        if count(&[
+        ];
+        let cert = [
             !self.cert.is_empty(),
             !self.cert_file.is_empty(),
             !self.cert_ref.is_empty(),
-        ]) > 1
-        {
-            return Err(Fatal::new(
-                "at most one of cert, cert_file & cert_ref must be configured",
-            ));
-        }
-        if count(&[
+        ];
+        let key = [
             !self.key.is_empty(),
             !self.key_file.is_empty(),
             !self.key_ref.is_empty(),
-        ]) > 1
-        {
-            return Err(Fatal::new(
-                "at most one of key and key_file must be configured",
-            ));
+        ];
+        for (set, message) in [
+            (
+                &ca,
+                "at most one of ca, ca_file & ca_ref must be configured",
+            ),
+            (
+                &cert,
+                "at most one of cert, cert_file & cert_ref must be configured",
+            ),
+            (&key, "at most one of key and key_file must be configured"),
+        ] {
+            if count(set) > 1 {
+                return Err(Fatal::new(message));
+            }
         }
-        let cert = !self.cert.is_empty() || !self.cert_file.is_empty() || !self.cert_ref.is_empty();
-        let key = !self.key.is_empty() || !self.key_file.is_empty() || !self.key_ref.is_empty();
+        let (cert, key) = (count(&cert) > 0, count(&key) > 0);
         if cert && !key {
             return Err(Fatal::new("exactly one of key or key_file must be configured when a client certificate is configured"));
         }
