@@ -226,13 +226,31 @@ fn range_query(p: &[(String, String)]) -> Result<RangeQuery, ApiError> {
     })
 }
 
-/// Series matching any selector in the range, deduplicated and sorted.
-fn matching_series(db: &tsdb::Db, selectors: &[Vec<Matcher>], start: i64, end: i64) -> Vec<Labels> {
+/// Series matching any selector in the range, deduplicated and sorted, with a warning
+/// (once) for each block whose series may be missing from them (e.g. a damaged block).
+fn matching_series(
+    db: &tsdb::Db,
+    selectors: &[Vec<Matcher>],
+    start: i64,
+    end: i64,
+) -> (Vec<Labels>, Vec<String>) {
     let mut set = BTreeSet::new();
+    let mut warnings = Vec::new();
     for matchers in selectors {
-        set.extend(db.series(matchers, start, end));
+        let (found, said) = db.series_with_warnings(matchers, start, end);
+        set.extend(found);
+        add_once(&mut warnings, said);
     }
-    set.into_iter().collect()
+    (set.into_iter().collect(), warnings)
+}
+
+/// Appends the warnings not yet in `warnings`.
+fn add_once(warnings: &mut Vec<String>, more: Vec<String>) {
+    for w in more {
+        if !warnings.contains(&w) {
+            warnings.push(w);
+        }
+    }
 }
 
 fn truncate<T>(items: &mut Vec<T>, limit: usize, warnings: &mut Vec<String>) {
@@ -254,8 +272,7 @@ async fn series(
         if q.selectors.is_empty() {
             return Err(ApiError::bad_data("no match[] parameter provided"));
         }
-        let mut found = matching_series(&state.db, &q.selectors, q.start, q.end);
-        let mut warnings = Vec::new();
+        let (mut found, mut warnings) = matching_series(&state.db, &q.selectors, q.start, q.end);
         truncate(&mut found, q.limit, &mut warnings);
         Ok(success(
             Value::Array(found.iter().map(labels_json).collect()),
@@ -274,16 +291,20 @@ async fn labels(
     let p = params(&method, query, &body);
     let result = (|| -> Result<Response, ApiError> {
         let q = range_query(&p)?;
-        let mut names: Vec<String> = if q.selectors.is_empty() {
-            state.db.label_names_in(q.start, q.end)
+        // Without a range, the range is all time: any damaged block is named.
+        let (mut names, mut warnings): (Vec<String>, _) = if q.selectors.is_empty() {
+            (
+                state.db.label_names_in(q.start, q.end),
+                state.db.unreadable_blocks_in(q.start, q.end),
+            )
         } else {
-            let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
+            let (series, warnings) = matching_series(&state.db, &q.selectors, q.start, q.end);
+            let set: BTreeSet<String> = series
                 .iter()
                 .flat_map(|l| l.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
                 .collect();
-            set.into_iter().collect()
+            (set.into_iter().collect(), warnings)
         };
-        let mut warnings = Vec::new();
         truncate(&mut names, q.limit, &mut warnings);
         Ok(success(json!(names), warnings))
     })();
@@ -301,16 +322,19 @@ async fn label_values(
         let name = form::unescape_label_name(&name)
             .ok_or_else(|| ApiError::bad_data(format!("invalid label name: {name:?}")))?;
         let q = range_query(&p)?;
-        let mut values: Vec<String> = if q.selectors.is_empty() {
-            state.db.label_values_in(&name, q.start, q.end)
+        let (mut values, mut warnings): (Vec<String>, _) = if q.selectors.is_empty() {
+            (
+                state.db.label_values_in(&name, q.start, q.end),
+                state.db.unreadable_blocks_in(q.start, q.end),
+            )
         } else {
-            let set: BTreeSet<String> = matching_series(&state.db, &q.selectors, q.start, q.end)
+            let (series, warnings) = matching_series(&state.db, &q.selectors, q.start, q.end);
+            let set: BTreeSet<String> = series
                 .iter()
                 .filter_map(|l| l.get(&name).map(str::to_string))
                 .collect();
-            set.into_iter().collect()
+            (set.into_iter().collect(), warnings)
         };
-        let mut warnings = Vec::new();
         truncate(&mut values, q.limit, &mut warnings);
         Ok(success(json!(values), warnings))
     })();

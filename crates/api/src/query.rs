@@ -305,6 +305,12 @@ fn error_for(e: QueryError) -> ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: e.to_string(),
         },
+        // Nothing wrong with the query: it can run once the queries holding the memory end.
+        QueryError::Eval(e @ E::TotalMemory(_)) => ApiError {
+            kind: "unavailable",
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: e.to_string(),
+        },
         QueryError::Eval(e @ E::Canceled) => ApiError {
             kind: "canceled",
             status: StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST),

@@ -20,5 +20,6 @@ mod tree;
 pub use decode::{from_str, Decode, Decoder, Fatal, Fields};
 pub use quote::{go_quote, go_quote_bytes};
 pub use tree::{
-    go_duration, parse, parse_go_duration, Node, NodeKind, Resolved, Scalar, MAX_DEPTH, MAX_NODES,
+    go_duration, parse, parse_first_document, parse_go_duration, FirstDocument, Node, NodeKind,
+    Resolved, Scalar, MAX_DEPTH, MAX_NODES,
 };

@@ -12,10 +12,13 @@ pub const MAX_NODES: usize = 1_000_000;
 /// Most bytes of scalar text a document may hold once aliases are expanded.
 pub const MAX_SCALAR_BYTES: usize = 64 << 20;
 
-/// One YAML node with the (1-based) line it starts on.
+/// One YAML node with the (1-based) line and column it starts on (a copy made for an
+/// alias starts where the alias is, as yaml.v3 reports an alias node's position).
 #[derive(Debug, Clone)]
 pub struct Node {
     pub line: usize,
+    /// 1-based, in characters (yaml.v3's `Node.Column`; rule files report `line:column`).
+    pub column: usize,
     pub kind: NodeKind,
 }
 
@@ -50,17 +53,45 @@ pub enum Resolved {
 /// Parses the first YAML document of `text`. `Ok(None)` means there is no document (an
 /// empty file), which yaml.v2 treats as "no error, nothing set".
 pub fn parse(text: &str) -> Result<Option<Node>, String> {
+    parse_first_document(text).map(|first| first.root)
+}
+
+/// The first document of a YAML stream, and whether anything follows it.
+#[derive(Debug, Clone)]
+pub struct FirstDocument {
+    /// `None` when the stream holds no document at all.
+    pub root: Option<Node>,
+    /// Another document (or text that fails to parse) follows the first one: yaml.v3's
+    /// second `Decoder.Decode` would not return `io.EOF` (rule files warn about it).
+    pub more_documents: bool,
+}
+
+/// [`parse`], also telling whether the stream goes on after the first document. The
+/// later documents are not built (nor are their errors reported), as Go decoders read
+/// one document per call.
+pub fn parse_first_document(text: &str) -> Result<FirstDocument, String> {
     let mut builder = TreeBuilder::default();
-    for item in Parser::new_from_str(text) {
+    let mut events = Parser::new_from_str(text);
+    for item in events.by_ref() {
         let (event, span) =
             item.map_err(|e| format!("yaml: line {}: {}", e.marker().line(), e.info()))?;
         let line = span.start.line();
+        let column = span.start.col() + 1;
         match event {
-            Event::DocumentEnd | Event::StreamEnd if builder.root.is_some() => break,
+            Event::DocumentEnd if builder.root.is_some() => {
+                let more_documents =
+                    !matches!(events.next(), Some(Ok((Event::StreamEnd, _))) | None);
+                return Ok(FirstDocument {
+                    root: builder.root,
+                    more_documents,
+                });
+            }
+            Event::StreamEnd if builder.root.is_some() => break,
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| t.to_string());
                 let node = Node {
                     line,
+                    column,
                     kind: NodeKind::Scalar(resolve(&value, style, tag.as_deref())),
                 };
                 let cost = Cost {
@@ -71,8 +102,8 @@ pub fn parse(text: &str) -> Result<Option<Node>, String> {
                 builder.count(&cost, line)?;
                 builder.push_node(node, cost, anchor);
             }
-            Event::SequenceStart(_, anchor, _) => builder.open(line, anchor, false)?,
-            Event::MappingStart(_, anchor, _) => builder.open(line, anchor, true)?,
+            Event::SequenceStart(_, anchor, _) => builder.open(line, column, anchor, false)?,
+            Event::MappingStart(_, anchor, _) => builder.open(line, column, anchor, true)?,
             Event::SequenceEnd | Event::MappingEnd => builder.close()?,
             Event::Alias(id) => {
                 let (node, cost) = builder
@@ -82,12 +113,23 @@ pub fn parse(text: &str) -> Result<Option<Node>, String> {
                     .ok_or_else(|| format!("yaml: line {line}: unknown anchor referenced"))?;
                 // Checked before the copy is made: an alias may stand for a large tree.
                 builder.count(&cost, line)?;
-                builder.push_node(Node { line, ..node }, cost, 0);
+                builder.push_node(
+                    Node {
+                        line,
+                        column,
+                        ..node
+                    },
+                    cost,
+                    0,
+                );
             }
             _ => {}
         }
     }
-    Ok(builder.root)
+    Ok(FirstDocument {
+        root: builder.root,
+        more_documents: false,
+    })
 }
 
 #[derive(Default)]
@@ -110,6 +152,7 @@ struct Cost {
 
 struct Open {
     line: usize,
+    column: usize,
     anchor: usize,
     is_map: bool,
     items: Vec<Node>,
@@ -134,7 +177,13 @@ impl TreeBuilder {
         Ok(())
     }
 
-    fn open(&mut self, line: usize, anchor: usize, is_map: bool) -> Result<(), String> {
+    fn open(
+        &mut self,
+        line: usize,
+        column: usize,
+        anchor: usize,
+        is_map: bool,
+    ) -> Result<(), String> {
         let cost = Cost {
             nodes: 1,
             bytes: 0,
@@ -143,6 +192,7 @@ impl TreeBuilder {
         self.count(&cost, line)?;
         self.stack.push(Open {
             line,
+            column,
             anchor,
             is_map,
             items: Vec::new(),
@@ -168,6 +218,7 @@ impl TreeBuilder {
         self.push_node(
             Node {
                 line: open.line,
+                column: open.column,
                 kind,
             },
             open.cost,
@@ -424,6 +475,25 @@ mod tests {
                 Resolved::Binary,
             ]
         );
+    }
+
+    #[test]
+    fn columns_and_following_documents() {
+        let first = parse_first_document("a:\n  - 'q'\n  - &x r\n  - *x\n---\nb: 1\n").unwrap();
+        assert!(first.more_documents);
+        let root = first.root.unwrap();
+        let NodeKind::Map(pairs) = &root.kind else {
+            panic!("not a map")
+        };
+        let NodeKind::Seq(items) = &pairs[0].1.kind else {
+            panic!("not a seq")
+        };
+        assert_eq!((items[0].line, items[0].column), (2, 5));
+        // The alias's copy is placed where the alias is written.
+        assert_eq!((items[2].line, items[2].column), (4, 5));
+        assert!(!parse_first_document("a: 1\n").unwrap().more_documents);
+        assert!(!parse_first_document("a: 1\n...\n").unwrap().more_documents);
+        assert!(parse_first_document("a: 1\n---\n").unwrap().more_documents);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 mod check_metrics;
+mod check_rules;
 mod query_cmd;
 mod tsdb_cmd;
 
@@ -187,6 +188,24 @@ enum CheckCommand {
         #[arg(long = "agent")]
         agent: bool,
     },
+    /// Check if the rule files are valid or not.
+    Rules {
+        /// The rule files to check, default is read from standard input.
+        #[arg(value_name = "rule-files")]
+        files: Vec<String>,
+        /// Linting checks to apply. Available options are: all, duplicate-rules, none. Use
+        /// --lint=none to disable linting.
+        #[arg(long = "lint", default_value = "duplicate-rules")]
+        lint: String,
+        /// Make lint errors exit with exit code 3.
+        #[arg(long = "lint-fatal")]
+        lint_fatal: bool,
+        /// Ignore unknown fields in the rule files. This is useful when you want to extend
+        /// rule files with custom metadata. Ensure that those fields are removed before
+        /// loading them into the server as it performs strict checks by default.
+        #[arg(long = "ignore-unknown-fields")]
+        ignore_unknown_fields: bool,
+    },
     /// Check if the web config files are valid or not.
     WebConfig {
         /// The web config files to check.
@@ -275,12 +294,30 @@ fn main() -> ExitCode {
         } => return check_metrics::run(extended, &lint),
         Command::Check {
             what:
+                CheckCommand::Rules {
+                    files,
+                    lint,
+                    lint_fatal,
+                    ignore_unknown_fields,
+                },
+        } => {
+            return check_rules::run(
+                &files,
+                &check_rules::CheckRulesOptions {
+                    lint,
+                    lint_fatal,
+                    ignore_unknown_fields,
+                },
+            )
+        }
+        Command::Check {
+            what:
                 CheckCommand::Config {
                     files,
                     syntax_only,
                     lint,
                     lint_fatal,
-                    ignore_unknown_fields: _,
+                    ignore_unknown_fields,
                     agent,
                 },
         } => {
@@ -291,6 +328,7 @@ fn main() -> ExitCode {
                     lint,
                     lint_fatal,
                     agent,
+                    ignore_unknown_fields,
                 },
             )
         }
@@ -381,6 +419,8 @@ struct CheckConfigOptions {
     lint: String,
     lint_fatal: bool,
     agent: bool,
+    /// For the rule files the configuration names.
+    ignore_unknown_fields: bool,
 }
 
 /// Exit code of `check config` when only lint checks failed and `--lint-fatal` is set.
@@ -394,16 +434,18 @@ fn check_config(files: &[String], options: &CheckConfigOptions) -> ExitCode {
         return ExitCode::FAILURE;
     }
     // --lint: too-long-scrape-interval (also in `all`) flags jobs whose interval reaches
-    // the 5m lookback delta; rule lints wait for rule checking.
+    // the 5m lookback delta; duplicate-rules (also in `all`) the rule files' duplicates.
     let mut lint_interval = false;
+    let mut lint_duplicates = false;
     for option in options.lint.split(',') {
         match option {
-            "all" | "too-long-scrape-interval" => lint_interval = true,
+            "all" => (lint_interval, lint_duplicates) = (true, true),
+            "too-long-scrape-interval" => lint_interval = true,
             "none" => {
-                lint_interval = false;
+                (lint_interval, lint_duplicates) = (false, false);
                 break;
             }
-            "duplicate-rules" => {}
+            "duplicate-rules" => lint_duplicates = true,
             other => println!("WARNING: unknown lint option: {other:?}"),
         }
     }
@@ -430,9 +472,13 @@ fn check_config(files: &[String], options: &CheckConfigOptions) -> ExitCode {
                         }
                     }
                     for rule_file in &rule_files {
-                        println!("Checking {rule_file}");
-                        eprintln!("  WARNING: rule files are not checked yet: promethium does not evaluate rules yet");
-                        println!();
+                        let outcome = check_rules::check_file(
+                            rule_file,
+                            lint_duplicates,
+                            options.ignore_unknown_fields,
+                        );
+                        failed |= outcome.failed;
+                        has_errors |= outcome.has_errors;
                     }
                 }
             }

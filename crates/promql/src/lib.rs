@@ -18,6 +18,7 @@ pub mod functions;
 mod histogram;
 mod info;
 mod lexer;
+mod memory;
 mod par;
 pub mod parser;
 mod printer;
@@ -31,6 +32,7 @@ use model::{Labels, Matcher};
 
 pub use ast::{Expr, ValueType};
 pub use funcs::format_float_f;
+pub use memory::MemoryBudget;
 pub use parser::{parse, parse_selector, ParseError, MAX_DEPTH, STACK_SIZE};
 pub use printer::{format_duration, format_expr, prettify};
 pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Series, Value};
@@ -38,28 +40,61 @@ pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Ser
 use ast::*;
 use eval::{Ctx, Ev, Val};
 
+/// What a select found: the series, and a warning for each thing the result lacks (e.g.
+/// a damaged block left out), which the evaluator passes on as the query's warnings so
+/// that an incomplete answer does not look complete.
+pub type Selected = (Vec<tsdb::SeriesData>, Vec<String>);
+
 /// Where the engine reads samples from.
 pub trait Storage: Sync {
     /// Series matching all matchers with their samples in `[mint, maxt]`, in any order.
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData>;
+    /// `admit` is asked about each series (its labels and number of samples) as it is
+    /// loaded, and the first `false` ends the select: the evaluator charges its memory
+    /// budget this way, so that a select too big for the budget stops before all of it
+    /// is in memory.
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused>;
 
     /// Like `select`, keeping only each series' last sample in the range.
-    fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
-        let mut all = self.select(matchers, mint, maxt);
+    fn select_last(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused> {
+        let (mut all, warnings) = self.select(matchers, mint, maxt, admit)?;
         for s in &mut all {
             s.keep_last();
         }
-        all
+        Ok((all, warnings))
     }
 }
 
 impl Storage for tsdb::Db {
-    fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
-        tsdb::Db::select(self, matchers, mint, maxt)
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused> {
+        tsdb::Db::select_admitted(self, matchers, mint, maxt, admit)
     }
 
-    fn select_last(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<tsdb::SeriesData> {
-        tsdb::Db::select_last(self, matchers, mint, maxt)
+    fn select_last(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused> {
+        tsdb::Db::select_last_admitted(self, matchers, mint, maxt, admit)
     }
 }
 
@@ -72,6 +107,13 @@ pub enum EvalError {
     Canceled,
     #[error("query processing would load too many samples into memory in query execution")]
     TooManySamples,
+    /// Over the memory one query may use (`--query.max-memory-per-query`), in bytes.
+    #[error("query processing would use more than {} of memory, the most one query may use (--query.max-memory-per-query)", memory::show_bytes(*.0))]
+    QueryMemory(u64),
+    /// The queries running now hold all the memory queries may use together
+    /// (`--query.max-memory`), in bytes: this one may run once they end.
+    #[error("queries running now use the {} of memory that queries may use together (--query.max-memory); try again when they finish", memory::show_bytes(*.0))]
+    TotalMemory(u64),
     /// An error while evaluating (Prometheus's `execution` error type).
     #[error("{0}")]
     Execution(String),
@@ -108,6 +150,10 @@ pub struct EngineOptions {
     /// `start_timestamp` (Prometheus's `--enable-feature=use-start-timestamps`; off by
     /// default, on in its test engine).
     pub use_start_timestamps: bool,
+    /// Bytes one query may hold (0: no limit; see [`MemoryBudget`]).
+    pub max_query_memory: u64,
+    /// Bytes all running queries may hold together (0: no limit).
+    pub max_total_memory: u64,
 }
 
 impl Default for EngineOptions {
@@ -119,6 +165,8 @@ impl Default for EngineOptions {
             subquery_step_ms: 60_000,
             delayed_name_removal: false,
             use_start_timestamps: false,
+            max_query_memory: 0,
+            max_total_memory: 0,
         }
     }
 }
@@ -141,6 +189,8 @@ pub struct Engine {
     running: Arc<AtomicUsize>,
     /// Set by [`Engine::stop`]: queries running then end, later ones are refused.
     stopped: Arc<AtomicBool>,
+    /// What running queries hold together, shared by the clones.
+    memory: Arc<MemoryBudget>,
 }
 
 /// Counts a query in [`Engine::queries`] while it lives (see [`Engine::track_query`]).
@@ -156,6 +206,7 @@ impl Drop for QueryGuard {
 impl Engine {
     pub fn new(opts: EngineOptions) -> Self {
         Self {
+            memory: Arc::new(MemoryBudget::new(opts.max_total_memory)),
             opts,
             running: Arc::default(),
             stopped: Arc::default(),
@@ -167,6 +218,11 @@ impl Engine {
     /// would otherwise wait for the longest query to finish.
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Relaxed);
+    }
+
+    /// What the running queries hold now, by the budget's estimate (for a metric).
+    pub fn memory(&self) -> Arc<MemoryBudget> {
+        Arc::clone(&self.memory)
     }
 
     pub fn options(&self) -> &EngineOptions {
@@ -274,6 +330,7 @@ impl Engine {
             peak_samples: Default::default(),
             stop: &self.stopped,
             work: Default::default(),
+            memory: memory::Reservation::new(&self.memory, self.opts.max_query_memory),
         };
         let ev = Ev {
             ctx: &ctx,

@@ -55,11 +55,18 @@ pub struct Annotation {
     /// The text without prefix and position, e.g. `metric might not be a counter, ...`.
     pub msg: String,
     pub pos: PosRange,
+    /// Said by storage, not by PromQL (e.g. a damaged block is missing from the result):
+    /// about no expression, so shown as is, without prefix or position, as Prometheus
+    /// shows storage warnings.
+    pub from_storage: bool,
 }
 
 impl Annotation {
-    /// `PromQL warning: <msg>` / `PromQL info: <msg>`.
+    /// `PromQL warning: <msg>` / `PromQL info: <msg>`; a storage warning's bare text.
     pub fn text(&self) -> String {
+        if self.from_storage {
+            return self.msg.clone();
+        }
         let prefix = match self.kind {
             AnnotationKind::Warning => "PromQL warning: ",
             AnnotationKind::Info => "PromQL info: ",
@@ -69,6 +76,9 @@ impl Annotation {
 
     /// The text with the ` (line:col)` position suffix, as the HTTP API reports it.
     pub fn text_with_position(&self, query: &str) -> String {
+        if self.from_storage {
+            return self.text();
+        }
         format!("{} ({})", self.text(), self.pos.start_line_col(query))
     }
 }

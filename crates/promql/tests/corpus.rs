@@ -1066,6 +1066,7 @@ fn promql_corpus() {
                 // timestamps in use.
                 delayed_name_removal: true,
                 use_start_timestamps: true,
+                ..EngineOptions::default()
             }),
             dir: tempfile::tempdir().expect("temp dir"),
             db: None,

@@ -159,3 +159,56 @@ fn cancellation_and_stop_end_a_running_query() {
         Err(QueryError::Eval(EvalError::Canceled))
     );
 }
+
+/// What a select loads counts against the memory budgets, series by series as storage
+/// loads them: a select too big for the query's budget stops early, and the memory is
+/// returned when the query ends, however it ends.
+#[test]
+fn loaded_samples_count_against_the_memory_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = tsdb::Db::open(dir.path()).unwrap();
+    let mut samples = Vec::new();
+    for series in 0..1_000 {
+        let labels = Labels::from_pairs([("__name__", "m"), ("i", &series.to_string())]);
+        for t in 0..100 {
+            samples.push((labels.clone(), t * 1_000, 1.0));
+        }
+    }
+    db.append(&samples).unwrap();
+    // 100,000 samples: 1.6 MB of points and 1,000 label sets.
+    let e = Engine::new(EngineOptions {
+        max_query_memory: 1 << 20,
+        max_total_memory: 4 << 20,
+        ..EngineOptions::default()
+    });
+    let opts = QueryOptions::default();
+    let refused = exec(&e, &db, "count_over_time(m[2m])", 100_000, &opts);
+    assert_eq!(refused, Err(EvalError::QueryMemory(1 << 20)));
+    assert_eq!(e.memory().reserved(), 0);
+    assert_eq!(
+        exec(
+            &e,
+            &db,
+            "count_over_time(m{i=~\"1..\"}[2m])",
+            100_000,
+            &opts
+        ),
+        Ok(())
+    );
+    assert_eq!(e.memory().reserved(), 0);
+
+    // The total: a budget smaller than one query's needs refuses it as "try later".
+    let e = Engine::new(EngineOptions {
+        max_query_memory: 0,
+        max_total_memory: 1 << 20,
+        ..EngineOptions::default()
+    });
+    let refused = exec(&e, &db, "m[2m]", 100_000, &opts);
+    assert_eq!(refused, Err(EvalError::TotalMemory(1 << 20)));
+    assert_eq!(e.memory().reserved(), 0);
+    let message = EvalError::TotalMemory(1 << 20).to_string();
+    assert!(
+        message.contains("1.0 MiB") && message.contains("--query.max-memory"),
+        "{message}"
+    );
+}

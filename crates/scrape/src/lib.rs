@@ -6,6 +6,7 @@
 
 mod cache;
 mod client;
+mod fetch;
 mod json_log;
 mod manager;
 mod relabel;

@@ -1,7 +1,7 @@
 //! One target's scrape loop: fetch, parse, label, relabel, limit, append, mark stale.
 
 use crate::cache::{Lookup, SeriesCache};
-use std::io::Read;
+use crate::fetch::{FetchError, Fetched, HttpScrape};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -347,16 +347,27 @@ impl ScrapeLoop {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let fetched = match forced {
-            Some(e) => Err(e),
+            Some(e) => Err(FetchError::Failed(e)),
             None => self.fetch().await,
         };
-        let mut body_size = 0usize;
+        // `scrape_body_size_bytes`: -1 for a body over the size limit, as in Prometheus.
+        let mut body_size = 0.0;
         let result = match fetched {
-            Ok((body, format)) => {
-                body_size = body.len();
-                self.ingest(&body, format, t)
+            Ok(fetched) => {
+                body_size = fetched.size as f64;
+                // An empty body (a target misbehaving for a moment) does not undo the
+                // pre-sizing, as in Prometheus.
+                if fetched.size > 0 {
+                    self.last_body_len = fetched.size;
+                }
+                self.ingest(&fetched.body, fetched.format, t)
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                if e.body_too_large() {
+                    body_size = -1.0;
+                }
+                Err(e.into_message())
+            }
         };
         let duration = started.elapsed();
         let (up, scraped, post, added, error) = match result {
@@ -378,7 +389,7 @@ impl ScrapeLoop {
             added as f64,
             self.job.timeout().as_secs_f64(),
             self.job.sample_limit as f64,
-            body_size as f64,
+            body_size,
         ];
         let count = self.report_names().len();
         self.append_report(t, &values[..count]);
@@ -421,7 +432,6 @@ impl ScrapeLoop {
             self.cache.clear();
             self.cache_format = Some(format);
         }
-        self.last_body_len = body.len();
         let mut scraped = self.parse_body(body, format, t)?;
         let mut outcome = scraped.store(&self.db);
         if let Ok(r) = &outcome {
@@ -498,7 +508,6 @@ impl ScrapeLoop {
         }
     }
 
-    /// Fetches the body (HTTP, or the in-process source) and its format.
     /// Rebuilds the client when a TLS file changed since it was built.
     fn refresh_tls(&mut self) {
         let now = tls_file_stamps(&self.job);
@@ -516,108 +525,25 @@ impl ScrapeLoop {
         }
     }
 
-    async fn fetch(&mut self) -> Result<(Vec<u8>, Format), String> {
+    /// Fetches the body (HTTP, or the in-process source) and its format.
+    async fn fetch(&mut self) -> Result<Fetched, FetchError> {
         self.refresh_tls();
         if let Some(local) = &self.local {
             let (content_type, body) = local();
             let format = Format::from_content_type(&content_type).ok_or_else(|| {
                 format!("local source gave unsupported Content-Type {content_type:?}")
             })?;
-            return Ok((body, format));
+            let size = body.len();
+            return Ok(Fetched { body, format, size });
         }
-        let timeout = self.job.timeout();
-        let mut request = self
-            .client
-            .get(&self.target.url)
-            .timeout(timeout)
-            .header("Accept", &self.accept)
-            .header(
-                "Accept-Encoding",
-                if self.job.enable_compression {
-                    "gzip"
-                } else {
-                    "identity"
-                },
-            )
-            .header(
-                "User-Agent",
-                concat!("Promethium/", env!("CARGO_PKG_VERSION")),
-            )
-            .header(
-                "X-Prometheus-Scrape-Timeout-Seconds",
-                format!("{}", timeout.as_secs_f64()),
-            );
-        for (name, value) in crate::client::request_headers(&self.job.http)? {
-            request = request.header(name, value);
-        }
-        let mut response = request.send().await.map_err(describe)?;
-        if !response.status().is_success() {
-            return Err(format!("server returned HTTP status {}", response.status()));
-        }
-        let limit = self.job.body_size_limit.0;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let gzipped = response
-            .headers()
-            .get("content-encoding")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
-        // Sized like the last body: growing a large Vec by doubling costs copies and
-        // churns the allocator on every scrape.
-        let mut body = Vec::with_capacity(
-            self.last_body_len
-                .max(response.content_length().unwrap_or(0) as usize)
-                .min(64 << 20),
-        );
-        while let Some(chunk) = response.chunk().await.map_err(describe)? {
-            body.extend_from_slice(&chunk);
-            if limit > 0 && body.len() as u64 > limit {
-                return Err(format!("body size limit exceeded ({limit} bytes)"));
-            }
-        }
-        if gzipped {
-            let mut decoded = Vec::new();
-            let reader = flate2::read::GzDecoder::new(&body[..]);
-            let cap = if limit > 0 { limit + 1 } else { 1 << 30 };
-            reader
-                .take(cap)
-                .read_to_end(&mut decoded)
-                .map_err(|e| format!("decompressing the gzip body: {e}"))?;
-            if limit > 0 && decoded.len() as u64 > limit {
-                return Err(format!("body size limit exceeded ({limit} bytes)"));
-            }
-            body = decoded;
-        }
-        let fallback = self
-            .job
-            .fallback_scrape_protocol
-            .as_ref()
-            .map(|p| p.as_str());
-        let protobuf = Format::is_protobuf(&content_type)
-            || (Format::from_content_type(&content_type).is_none()
-                && fallback == Some("PrometheusProto"));
-        if protobuf {
-            // The protobuf exposition is read as the text it stands for.
-            let text = exposition::protobuf_to_text(&body)?;
-            return Ok((text.into_bytes(), Format::PrometheusText));
-        }
-        let format = match Format::from_content_type(&content_type) {
-            Some(f) => f,
-            None => match fallback {
-                Some(p) if p.starts_with("OpenMetrics") => Format::OpenMetrics,
-                Some(p) if p.starts_with("PrometheusText") => Format::PrometheusText,
-                _ => {
-                    return Err(format!(
-                        "received unsupported Content-Type {content_type:?} and no fallback_scrape_protocol specified for target"
-                    ))
-                }
-            },
-        };
-        Ok((body, format))
+        crate::fetch::fetch_http(&HttpScrape {
+            client: &self.client,
+            job: &self.job,
+            url: &self.target.url,
+            accept: &self.accept,
+            size_hint: self.last_body_len,
+        })
+        .await
     }
 
     fn parse_body(&mut self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
@@ -761,21 +687,6 @@ fn check_label_limits(job: &ScrapeConfig, labels: &Labels) -> Result<(), String>
         }
     }
     Ok(())
-}
-
-/// A reqwest error with its cause chain (timeouts and connection refusals read clearly).
-fn describe(e: reqwest::Error) -> String {
-    if e.is_timeout() {
-        return "context deadline exceeded (scrape timeout)".into();
-    }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Whether every name of a series fits the legacy rules (`metric_name_validation_scheme:

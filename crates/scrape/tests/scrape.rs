@@ -875,3 +875,361 @@ async fn rotated_certificate_files_are_picked_up_without_a_reload() {
     .await;
     manager.stop().await;
 }
+
+/// A target that reads one request head per connection and hands the connection to
+/// `respond`, which writes the whole response (the tests below need bodies the
+/// [`exporter`] cannot send: binary, trickled or endless).
+async fn raw_target<F, Fut>(respond: F) -> std::net::SocketAddr
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let respond = Arc::new(respond);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let respond = Arc::clone(&respond);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                respond(stream).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A response head for a text exposition; `extra` holds more header lines, each ending
+/// in `\r\n`. Every connection is closed after one response.
+fn response_head(extra: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nConnection: close\r\n{extra}\r\n"
+    )
+}
+
+/// A target answering every scrape with `body` (already gzipped) as `Content-Encoding: gzip`.
+async fn gzip_target(body: Vec<u8>) -> std::net::SocketAddr {
+    let body = Arc::new(body);
+    raw_target(move |mut stream| {
+        let body = Arc::clone(&body);
+        async move {
+            let head = response_head(&format!(
+                "Content-Encoding: gzip\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+            if stream.write_all(head.as_bytes()).await.is_ok() {
+                let _ = stream.write_all(&body).await;
+            }
+        }
+    })
+    .await
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// A valid gzip stream that inflates to at least `inflated` bytes of exposition lines, at
+/// ~500:1 (2.2 MB for 1.1 GiB; deflate's ceiling is ~1032:1), built without compressing
+/// (or holding) all of them: one ~1 MiB block of lines
+/// deflated with a full flush is independent of what precedes it (the flush empties the
+/// window and ends on a byte boundary), so the stream is that block's deflate output
+/// repeated, then an empty final block, then the CRC (combined, not recomputed) and size.
+fn gzip_bomb(inflated: u64) -> Vec<u8> {
+    // 16 bytes: the period deflate sees is short, so its matches are cheap.
+    let line = b"bomb_metric 1.0\n";
+    let block = line.repeat((1 << 20) / line.len());
+    let repeats = inflated.div_ceil(block.len() as u64);
+    let mut deflate = flate2::Compress::new(flate2::Compression::best(), false);
+    let mut segment = Vec::with_capacity(64 << 10);
+    deflate
+        .compress_vec(&block, &mut segment, flate2::FlushCompress::Full)
+        .unwrap();
+    assert_eq!(deflate.total_in(), block.len() as u64);
+    assert!(
+        segment.ends_with(&[0, 0, 0xff, 0xff]),
+        "a complete full flush"
+    );
+    let mut finish = Vec::with_capacity(64);
+    flate2::Compress::new(flate2::Compression::best(), false)
+        .compress_vec(&[], &mut finish, flate2::FlushCompress::Finish)
+        .unwrap();
+    let mut block_crc = flate2::Crc::new();
+    block_crc.update(&block);
+    let mut crc = flate2::Crc::new();
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    for _ in 0..repeats {
+        out.extend_from_slice(&segment);
+        crc.combine(&block_crc);
+    }
+    out.extend_from_slice(&finish);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&((repeats * block.len() as u64) as u32).to_le_bytes());
+    out
+}
+
+/// The bomb is valid gzip (checked on a small one; the big one is never inflated whole).
+#[test]
+fn the_gzip_bomb_is_valid_gzip() {
+    use std::io::Read;
+    let small = gzip_bomb(3 << 20);
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&small[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(text.len() >= 3 << 20);
+    assert!(text.lines().all(|l| l == "bomb_metric 1.0"));
+}
+
+/// Tests that may buffer hundreds of MiB run one at a time, so that one's peak memory is
+/// not another's.
+static MEMORY_HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A line of /proc/self/status in KiB (VmHWM: the peak resident set size).
+fn proc_status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzip_bomb_fails_at_the_default_cap_without_buffering_it() {
+    let _heavy = MEMORY_HEAVY.lock().await;
+    let bomb = gzip_bomb(1100 << 20);
+    assert!(bomb.len() < 3 << 20, "{} bytes", bomb.len());
+    let addr = gzip_target(bomb).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    // Peak RSS from here on (Linux resets the high-water mark on "5"; where it cannot,
+    // the growth is measured from the peak so far, which can only make it smaller).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let peak_before = proc_status_kib("VmHWM");
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: bomb\n    scrape_interval: 3s\n    scrape_timeout: 3s\n    static_configs:\n      - targets: ['{addr}']\n"
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let peak_growth_mib = proc_status_kib("VmHWM").saturating_sub(peak_before) >> 10;
+    let status = status_of(&manager, "bomb");
+    manager.stop().await;
+    assert_eq!(status.health, "down");
+    assert!(
+        status.last_error.contains("default cap") && status.last_error.contains("body_size_limit"),
+        "{}",
+        status.last_error
+    );
+    // up 0 and nothing scraped (the staleness markers of the stop aside).
+    for (name, value) in [("up", 0.0), ("scrape_samples_scraped", 0.0)] {
+        let values: Vec<f64> = db
+            .select(&[eq("__name__", name)], 0, i64::MAX)
+            .iter()
+            .flat_map(|s| s.samples.iter().map(|p| p.1))
+            .filter(|v| !model::is_stale_nan(*v))
+            .collect();
+        assert!(
+            !values.is_empty() && values.iter().all(|v| *v == value),
+            "{name}: {values:?}"
+        );
+    }
+    assert!(db
+        .select(&[eq("__name__", "bomb_metric")], 0, i64::MAX)
+        .is_empty());
+    assert!(
+        peak_growth_mib < 400,
+        "peak RSS grew by {peak_growth_mib} MiB while scraping the bomb"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_size_limit_applies_to_the_decompressed_body() {
+    let lines = "limited_metric 1\n".repeat(640);
+    let over = gzip(lines.as_bytes());
+    // The compressed body fits in 1 KiB; what it inflates to does not.
+    assert!(over.len() < 1 << 10 && lines.len() > 10 << 10);
+    let over = gzip_target(over).await;
+    let under = gzip_target(gzip(b"small_metric 1\n")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: over\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    extra_scrape_metrics: true\n    static_configs:\n      - targets: ['{over}']\n  - job_name: under\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    static_configs:\n      - targets: ['{under}']\n"
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let status = status_of(&manager, "over");
+    assert_eq!(status.health, "down");
+    assert_eq!(status.last_error, "body size limit exceeded (1024 bytes)");
+    assert!(db
+        .select(&[eq("__name__", "limited_metric")], 0, i64::MAX)
+        .is_empty());
+    // As Prometheus reports a body over the limit.
+    assert_eq!(
+        last_value(
+            &db,
+            &[eq("__name__", "scrape_body_size_bytes"), eq("job", "over")]
+        ),
+        Some(-1.0)
+    );
+    let under = status_of(&manager, "under");
+    assert_eq!(under.health, "up", "{}", under.last_error);
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "small_metric")]),
+        Some(1.0)
+    );
+    manager.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_body_fails_by_the_timeout_or_the_cap() {
+    let _heavy = MEMORY_HEAVY.lock().await;
+    let addr = raw_target(|mut stream| async move {
+        if stream
+            .write_all(response_head("").as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let lines = "endless_metric 1\n".repeat(4096);
+        // Until the scraper hangs up.
+        while stream.write_all(lines.as_bytes()).await.is_ok() {}
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: endless\n    scrape_interval: 2s\n    scrape_timeout: 2s\n    static_configs:\n      - targets: ['{addr}']\n"
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let status = status_of(&manager, "endless");
+    manager.stop().await;
+    assert_eq!(status.health, "down");
+    assert!(
+        status.last_error == "context deadline exceeded (scrape timeout)"
+            || status.last_error.contains("default cap"),
+        "{}",
+        status.last_error
+    );
+    assert!(
+        status.last_duration < Duration::from_secs(3),
+        "{:?}",
+        status.last_duration
+    );
+    assert!(db
+        .select(&[eq("__name__", "endless_metric")], 0, i64::MAX)
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_trickling_past_the_timeout_fails_and_stores_nothing() {
+    let trickle = raw_target(|mut stream| async move {
+        // The headers at once, then a line every 300 ms: only the body is late.
+        let head = response_head("Content-Length: 1000000\r\n");
+        if stream.write_all(head.as_bytes()).await.is_err() {
+            return;
+        }
+        for _ in 0..20 {
+            if stream.write_all(b"trickle_metric 1\n").await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await;
+    // Headers that never come fail the same way.
+    let silent = raw_target(|stream| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(stream);
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: trickle\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{trickle}']\n  - job_name: silent\n    scrape_interval: 1s\n    scrape_timeout: 1s\n    static_configs:\n      - targets: ['{silent}']\n"
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let statuses = [
+        status_of(&manager, "trickle"),
+        status_of(&manager, "silent"),
+    ];
+    manager.stop().await;
+    for status in statuses {
+        assert_eq!(status.health, "down");
+        assert_eq!(
+            status.last_error, "context deadline exceeded (scrape timeout)",
+            "after {:?}",
+            status.last_duration
+        );
+        assert!(
+            status.last_duration >= Duration::from_millis(900)
+                && status.last_duration < Duration::from_millis(1500),
+            "{:?}",
+            status.last_duration
+        );
+    }
+    assert!(db
+        .select(&[eq("__name__", "trickle_metric")], 0, i64::MAX)
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gzipped_bodies_are_scraped_and_truncated_ones_are_not() {
+    let whole = gzip(b"# TYPE zipped_metric gauge\nzipped_metric 3\n");
+    // Two gzip members back to back read as one body, as Go's gzip reader reads them.
+    let mut members = gzip(b"first_member 1\n");
+    members.extend_from_slice(&gzip(b"second_member 2\n"));
+    let text = "cut_metric 1\n".repeat(1000);
+    let mut cut = gzip(text.as_bytes());
+    cut.truncate(cut.len() - 12);
+    let (whole, members, cut) = (
+        gzip_target(whole).await,
+        gzip_target(members).await,
+        gzip_target(cut).await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let job = |name: &str, addr: std::net::SocketAddr| {
+        format!("  - job_name: {name}\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{addr}']\n")
+    };
+    let yaml = format!(
+        "scrape_configs:\n{}{}{}",
+        job("whole", whole),
+        job("members", members),
+        job("cut", cut)
+    );
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let status = status_of(&manager, "whole");
+    assert_eq!(status.health, "up", "{}", status.last_error);
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "zipped_metric")]),
+        Some(3.0)
+    );
+    let status = status_of(&manager, "members");
+    assert_eq!(status.health, "up", "{}", status.last_error);
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "first_member")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "second_member")]),
+        Some(2.0)
+    );
+    // A body cut short is never parsed as if it were whole.
+    let status = status_of(&manager, "cut");
+    assert_eq!(status.health, "down");
+    assert!(status.last_error.contains("gzip"), "{}", status.last_error);
+    assert!(db
+        .select(&[eq("__name__", "cut_metric")], 0, i64::MAX)
+        .is_empty());
+    manager.stop().await;
+}

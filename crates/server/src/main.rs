@@ -191,6 +191,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         metrics::EngineGauges {
             running: engine.queries(),
             max_concurrency: flags.query_concurrency(),
+            memory: engine.memory(),
         },
     );
     let _ = metrics_slot.set(Arc::clone(&metrics));
@@ -267,8 +268,11 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {address}"))?;
         tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening");
         let mut rx = shutdown_rx.clone();
+        // The per-address cap is left at its default, half of --web.max-connections:
+        // Prometheus has no flag for it.
         let serve_options = webconfig::ServeOptions {
             max_connections: flags.connection_limit(),
+            read_timeout: flags.read_timeout(),
             ..Default::default()
         };
         servers.spawn(webconfig::serve_with_outer_layer(
@@ -365,8 +369,9 @@ async fn watch_signals(
             _ = int.recv() => { tracing::warn!("Received SIGINT, exiting gracefully..."); break; }
             _ = hup.recv() => {
                 tracing::info!("Received SIGHUP, reloading configuration");
-                if let Err(e) = web_config.current() {
-                    tracing::error!(err = %e, "web config file is invalid");
+                let _ = web_config.current();
+                if let Some(e) = web_config.last_reload_error() {
+                    tracing::error!(err = %e, "web config file cannot be used; the previous one stays in force");
                 }
                 let _ = config.reload();
             }

@@ -206,6 +206,8 @@ pub struct EngineGauges {
     pub running: Arc<std::sync::atomic::AtomicUsize>,
     /// `--query.max-concurrency`.
     pub max_concurrency: usize,
+    /// What running queries hold of `--query.max-memory`.
+    pub memory: Arc<promql::MemoryBudget>,
 }
 
 impl Collector for EngineGauges {
@@ -221,6 +223,12 @@ impl Collector for EngineGauges {
             "prometheus_engine_queries_concurrent_max",
             "The max number of concurrent queries.",
             self.max_concurrency as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "promethium_query_memory_reserved_bytes",
+            "Memory reserved by the queries running now, by the engine's estimate (limited by --query.max-memory).",
+            self.memory.reserved() as f64,
         )
     }
 }

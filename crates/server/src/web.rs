@@ -130,7 +130,14 @@ async fn reload(State(state): Shared) -> Response {
     if !state.flags.enable_lifecycle {
         return (StatusCode::FORBIDDEN, "Lifecycle API is not enabled.\n").into_response();
     }
-    let web = state.web_config.current();
+    // The web config reloads by itself once a change has settled; a file that cannot be
+    // used is reported here as upstream's reload reports a bad prometheus.yml (the
+    // previous web config stays in force meanwhile).
+    let _ = state.web_config.current();
+    let web = match state.web_config.last_reload_error() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    };
     let config = state.config.reload();
     match (config, web) {
         (Ok(()), Ok(_)) => StatusCode::OK.into_response(),

@@ -262,6 +262,14 @@ fn par_map_refs<T: Send>(refs: &[u64], f: impl Fn(u64) -> Option<T> + Sync) -> V
     })
 }
 
+/// Asked about each series a select loads (its labels and number of samples): `false`
+/// stops the select (see [`Db::select_admitted`]).
+pub type Admit<'a> = dyn Fn(&Labels, usize) -> bool + Sync + 'a;
+
+/// A select stopped because its [`Admit`] refused a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused;
+
 /// An open database directory.
 pub struct Db {
     dir: PathBuf,
@@ -360,6 +368,22 @@ impl Db {
         mint: i64,
         maxt: i64,
     ) -> (Vec<SeriesData>, Vec<String>) {
+        // Admitting everything, it is never refused.
+        self.select_admitted(matchers, mint, maxt, &|_, _| true)
+            .unwrap_or_default()
+    }
+
+    /// Like [`Db::select_with_warnings`], asking `admit` about each series as it is
+    /// loaded (its labels and number of samples): the first `false` stops the select and
+    /// drops what it loaded, so a query over its memory budget ends before the rest is
+    /// loaded. `admit` may be called from several threads at once.
+    pub fn select_admitted(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &Admit<'_>,
+    ) -> Result<(Vec<SeriesData>, Vec<String>), Refused> {
         let mut warnings = self.unreadable_blocks_in(mint, maxt);
         let mut blocks: Vec<Arc<Block>> = self
             .blocks_snapshot()
@@ -372,12 +396,27 @@ impl Db {
             // Only the head holds the range: its series are distinct, nothing to merge.
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             let refs = head.select_refs(matchers);
+            let refused = std::sync::atomic::AtomicBool::new(false);
             let found = par_map_refs(&refs, |r| {
+                if refused.load(std::sync::atomic::Ordering::Relaxed) {
+                    return None;
+                }
                 let s = head.series(r)?;
                 let samples = head.samples_of(r, s, mint, maxt);
-                (!samples.is_empty()).then(|| SeriesData::new(head.labels_of(s), samples))
+                if samples.is_empty() {
+                    return None;
+                }
+                let labels = head.labels_of(s);
+                if !admit(&labels, samples.len()) {
+                    refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return None;
+                }
+                Some(SeriesData::new(labels, samples))
             });
-            return (found, warnings);
+            if refused.into_inner() {
+                return Err(Refused);
+            }
+            return Ok((found, warnings));
         }
         let mut merged: BTreeMap<Labels, SampleBuf> = BTreeMap::new();
         for block in blocks {
@@ -390,6 +429,9 @@ impl Db {
             match found {
                 Ok(found) => {
                     for (samples, labels) in found {
+                        if !admit(&labels, samples.len()) {
+                            return Err(Refused);
+                        }
                         merged.entry(labels).or_default().append(samples);
                     }
                 }
@@ -409,7 +451,11 @@ impl Db {
                 let Some(s) = head.series(r) else { continue };
                 let samples = head.samples_of(r, s, mint, maxt);
                 if !samples.is_empty() {
-                    merged.entry(head.labels_of(s)).or_default().append(samples);
+                    let labels = head.labels_of(s);
+                    if !admit(&labels, samples.len()) {
+                        return Err(Refused);
+                    }
+                    merged.entry(labels).or_default().append(samples);
                 }
             }
         }
@@ -421,7 +467,7 @@ impl Db {
                 (!samples.is_empty()).then(|| SeriesData::new(labels, samples))
             })
             .collect();
-        (found, warnings)
+        Ok((found, warnings))
     }
 
     /// Like [`Db::select`], but only each series' last sample in `[mint, maxt]` (what an
@@ -437,40 +483,83 @@ impl Db {
         mint: i64,
         maxt: i64,
     ) -> (Vec<SeriesData>, Vec<String>) {
+        // Admitting everything, it is never refused.
+        self.select_last_admitted(matchers, mint, maxt, &|_, _| true)
+            .unwrap_or_default()
+    }
+
+    /// Like [`Db::select_last_with_warnings`], asking `admit` about each series as
+    /// [`Db::select_admitted`] does.
+    pub fn select_last_admitted(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &Admit<'_>,
+    ) -> Result<(Vec<SeriesData>, Vec<String>), Refused> {
         let overlaps_blocks = self
             .blocks_snapshot()
             .iter()
             .any(|b| b.meta().max_time > mint && b.meta().min_time <= maxt);
         if overlaps_blocks {
-            let (mut all, warnings) = self.select_with_warnings(matchers, mint, maxt);
+            let (mut all, warnings) = self.select_admitted(matchers, mint, maxt, admit)?;
             for s in &mut all {
                 s.keep_last();
             }
-            return (all, warnings);
+            return Ok((all, warnings));
         }
         let warnings = self.unreadable_blocks_in(mint, maxt);
         let head = self.head.read().unwrap_or_else(|p| p.into_inner());
         let refs = head.select_refs(matchers);
+        let refused = std::sync::atomic::AtomicBool::new(false);
         let found = par_map_refs(&refs, |r| {
+            if refused.load(std::sync::atomic::Ordering::Relaxed) {
+                return None;
+            }
             let s = head.series(r)?;
             let (t, v, st) = head.last_sample_of(r, s, mint, maxt)?;
+            let labels = head.labels_of(s);
+            if !admit(&labels, 1) {
+                refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                return None;
+            }
             Some(SeriesData {
-                labels: head.labels_of(s),
+                labels,
                 samples: vec![(t, v)],
                 starts: if st == 0 { Vec::new() } else { vec![st] },
             })
         });
-        (found, warnings)
+        if refused.into_inner() {
+            return Err(Refused);
+        }
+        Ok((found, warnings))
     }
 
     /// Label sets of the series matching every matcher that have samples in the range.
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
+        self.series_with_warnings(matchers, mint, maxt).0
+    }
+
+    /// Like [`Db::series`], with a warning for every block whose series the result may
+    /// lack: one whose index failed to read now, or one left out at open as unreadable.
+    pub fn series_with_warnings(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> (Vec<Labels>, Vec<String>) {
+        let mut warnings = self.unreadable_blocks_in(mint, maxt);
         let mut out = std::collections::BTreeSet::new();
         for block in self.blocks_snapshot() {
             match block.select(matchers, mint, maxt) {
                 Ok(found) => out.extend(found.into_iter().map(|s| s.labels)),
                 Err(e) => {
-                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its series are left out")
+                    tracing::error!(block = %block.dir().display(), err = %e, "reading a block failed; its series are left out");
+                    let m = block.meta();
+                    warnings.push(format!(
+                        "block {} ([{}, {}) ms) could not be read ({e}); its series are missing from this result",
+                        m.ulid, m.min_time, m.max_time
+                    ));
                 }
             }
         }
@@ -482,7 +571,7 @@ impl Db {
                 }
             }
         }
-        out.into_iter().collect()
+        (out.into_iter().collect(), warnings)
     }
 
     /// Every label name in blocks and head, sorted.

@@ -268,9 +268,13 @@ impl Db {
                 let range = b
                     .range
                     .map_or_else(String::new, |(lo, hi)| format!(" ([{lo}, {hi}) ms)"));
+                // Named by its ULID, as blocks are everywhere else; the error says where.
+                let ulid = b.dir.file_name().map_or_else(
+                    || b.dir.to_string_lossy(),
+                    |name| name.to_string_lossy(),
+                );
                 format!(
-                    "block {}{range} cannot be read ({}) and is not served; its samples are missing from this result",
-                    b.dir.display(),
+                    "block {ulid}{range} cannot be read ({}) and is not served; its samples are missing from this result",
                     b.error
                 )
             })

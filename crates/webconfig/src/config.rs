@@ -1,6 +1,7 @@
 //! The web.yml schema: decoding with yaml.v2's rules and exporter-toolkit's validation,
 //! error strings included.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -237,9 +238,76 @@ pub(crate) fn go_open_error(path: &str, err: &std::io::Error) -> String {
     format!("open {path}: {reason}")
 }
 
-/// Reads a file as Go's `os.ReadFile` would, with its error text.
-pub(crate) fn read_file(path: &str) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| go_open_error(path, &e))?;
+/// The most bytes a file may hold, and what the file is called in the error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SizeCap {
+    /// How the error names the file: `web config file`, or the web.yml key that names a
+    /// TLS file (which upstream's read errors name too).
+    pub what: &'static str,
+    /// The cap in MiB; whole MiB keep the error text short and exact.
+    pub mib: u64,
+}
+
+impl SizeCap {
+    fn bytes(self) -> u64 {
+        self.mib * 1024 * 1024
+    }
+}
+
+/// web.yml itself: real files are a few KiB, even with hundreds of users.
+pub(crate) const WEB_CONFIG_CAP: SizeCap = SizeCap {
+    what: "web config file",
+    mib: 1,
+};
+/// A certificate chain is a few KiB.
+pub(crate) const CERT_FILE_CAP: SizeCap = SizeCap {
+    what: "cert_file",
+    mib: 1,
+};
+/// A private key is a few KiB.
+pub(crate) const KEY_FILE_CAP: SizeCap = SizeCap {
+    what: "key_file",
+    mib: 1,
+};
+/// A client CA bundle may be a whole trust store (Mozilla's is about 220 KB), so it gets
+/// more room than a single certificate.
+pub(crate) const CLIENT_CA_FILE_CAP: SizeCap = SizeCap {
+    what: "client_ca_file",
+    mib: 4,
+};
+
+/// Why a file named in (or being) web.yml could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ReadError {
+    /// Opening or reading failed: Go's `os.PathError` text, as upstream prints it.
+    #[error("{0}")]
+    Io(String),
+    /// The file holds more than its cap (or never ends, like `/dev/zero`).
+    #[error("{what} {path:?} is larger than {mib} MiB")]
+    TooLarge {
+        what: &'static str,
+        path: String,
+        mib: u64,
+    },
+}
+
+/// Reads a file as Go's `os.ReadFile` would, with its error text, but stops one byte past
+/// `cap`: the size in the metadata cannot be trusted (it is 0 for `/dev/zero`, and a file
+/// can grow after it was looked at), so the read itself is bounded.
+pub(crate) fn read_file(path: &str, cap: SizeCap) -> Result<Vec<u8>, ReadError> {
+    let io_error = |e: std::io::Error| ReadError::Io(go_open_error(path, &e));
+    let file = std::fs::File::open(path).map_err(io_error)?;
+    let mut bytes = Vec::new();
+    file.take(cap.bytes() + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_error)?;
+    if bytes.len() as u64 > cap.bytes() {
+        return Err(ReadError::TooLarge {
+            what: cap.what,
+            path: path.to_string(),
+            mib: cap.mib,
+        });
+    }
     Ok(bytes)
 }
 
@@ -248,7 +316,14 @@ impl WebConfig {
     /// `cert_file`, `key_file` and `client_ca_file` against the file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let shown = path.display().to_string();
-        let bytes = read_file(&shown).map_err(ConfigError::new)?;
+        let bytes =
+            read_file(&shown, WEB_CONFIG_CAP).map_err(|e| ConfigError::new(e.to_string()))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Decodes the bytes of the file at `path`, resolving relative file names against its
+    /// directory. Split from [`Self::load`] so that a reload can look at the bytes first.
+    pub(crate) fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self, ConfigError> {
         let text = String::from_utf8(bytes)
             .map_err(|_| ConfigError::new("yaml: invalid leading UTF-8 octet"))?;
         let mut config = Self::parse(&text)?;

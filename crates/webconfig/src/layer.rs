@@ -1,5 +1,6 @@
-//! The tower layer that puts web.yml in front of any HTTP service: a broken file gives 500,
-//! then the rate limit (429), the configured headers, and basic auth (401).
+//! The tower layer that puts web.yml in front of any HTTP service: the rate limit (429),
+//! the configured headers, and basic auth (401), with the configuration in force (a
+//! changed file is adopted once it has settled and is valid; see `reload.rs`).
 
 use std::future::Future;
 use std::net::SocketAddr;

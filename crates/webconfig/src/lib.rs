@@ -4,11 +4,13 @@
 //! - [`WebConfig`] parses and validates a file with exporter-toolkit's rules and exact
 //!   error texts (what `check web-config` prints).
 //! - [`WebConfigHandle`] is the live configuration: it notices file changes (size, times,
-//!   inode) and reloads users and headers for the next request and TLS settings for the
-//!   next handshake, failing closed while the file is broken.
-//! - [`WebConfigLayer`] is a tower layer applying it to any service: 500 for a broken
-//!   file, 429 from the rate limiter, the configured headers, 401 without valid basic
-//!   auth. bcrypt runs off the async executor in a pool shared fairly between clients.
+//!   inode) and, once a changed file has settled and validates, applies its users and
+//!   headers to the next request and its TLS settings to the next handshake. A file
+//!   caught mid-rewrite, blank, broken, oversized or missing leaves the previous
+//!   configuration in force. Every file is read with a size cap.
+//! - [`WebConfigLayer`] is a tower layer applying it to any service: 429 from the rate
+//!   limiter, the configured headers, 401 without valid basic auth. bcrypt runs off the
+//!   async executor in a pool shared fairly between clients.
 //! - [`serve`] runs a service on a listener with all of the above plus TLS (rustls).
 //!
 //! The process must install a rustls crypto provider only if it wants one other than
@@ -19,6 +21,7 @@ mod hash;
 mod layer;
 mod live;
 mod pool;
+mod reload;
 mod serve;
 mod tls;
 mod yaml;

@@ -1,11 +1,11 @@
-//! The running web configuration: noticing file changes, failing closed on a broken file,
-//! the rate limiter, basic auth (cache, decoy, fair bcrypt pool) and per-handshake TLS.
+//! The running web configuration: the configuration in force (see `reload` for how a
+//! changed file takes over), the rate limiter, basic auth (cache, decoy, fair bcrypt pool)
+//! and per-handshake TLS.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,6 +13,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::config::{ConfigError, WebConfig};
 use crate::pool::{BcryptPool, ClientKey, PoolLimits};
+use crate::reload::{stamp, FileStamp, ReloadingFile, DEFAULT_SETTLE};
 
 /// Why a request was refused by the web configuration, as counted in metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,31 +59,6 @@ impl AuthFailure {
 /// Called once for every refused request.
 pub type FailureObserver = Arc<dyn Fn(AuthFailure) + Send + Sync>;
 
-/// What identifies a version of a file on disk without reading it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime: i64,
-    mtime_nsec: i64,
-    ctime: i64,
-    ctime_nsec: i64,
-}
-
-fn stamp(path: &Path) -> Option<FileStamp> {
-    let m = std::fs::metadata(path).ok()?;
-    Some(FileStamp {
-        dev: m.dev(),
-        ino: m.ino(),
-        size: m.size(),
-        mtime: m.mtime(),
-        mtime_nsec: m.mtime_nsec(),
-        ctime: m.ctime(),
-        ctime_nsec: m.ctime_nsec(),
-    })
-}
-
 /// One successfully loaded version of the file, as requests see it.
 pub(crate) struct Snapshot {
     pub config: WebConfig,
@@ -95,7 +71,8 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    fn new(config: WebConfig, generation: u64) -> Result<Self, ConfigError> {
+    /// Validates `config` (TLS files included) and prepares it for requests.
+    pub(crate) fn new(config: WebConfig, generation: u64) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut by_cost: Vec<(u32, &String)> = config
             .basic_auth_users
@@ -127,11 +104,6 @@ impl Snapshot {
     pub fn auth_enabled(&self) -> bool {
         !self.users.is_empty()
     }
-}
-
-struct Loaded {
-    stamp: Option<FileStamp>,
-    result: Result<Arc<Snapshot>, String>,
 }
 
 struct TlsCache {
@@ -305,6 +277,9 @@ pub struct HandleOptions {
     /// How long a 429 for a full bcrypt queue is held back (default 500 ms), so that a
     /// client hammering in a loop cannot turn instant refusals into a CPU flood.
     pub overload_delay: Option<Duration>,
+    /// How long a changed web.yml must keep the same size, times and inode before it is
+    /// adopted (default 1 s), so that a file caught mid-rewrite is never put in force.
+    pub reload_settle: Option<Duration>,
 }
 
 /// The live web configuration of one server, shared by its listeners and requests.
@@ -314,9 +289,7 @@ pub struct WebConfigHandle {
 }
 
 struct Shared {
-    path: Option<PathBuf>,
-    loaded: RwLock<Loaded>,
-    generation: Mutex<u64>,
+    file: ReloadingFile,
     limiter: Mutex<Option<TokenBucket>>,
     tls: Mutex<Option<TlsCache>>,
     cache_key: CacheKey,
@@ -336,22 +309,25 @@ pub(crate) enum AuthDecision {
 
 impl WebConfigHandle {
     /// Loads and validates `path` (or none: no TLS, no auth, no limits). A file that does
-    /// not validate is an error here, as it stops Prometheus from starting.
+    /// not validate (or is missing, or over its size cap) is an error here, as it stops
+    /// Prometheus from starting; later versions of the file only replace the
+    /// configuration in force when they are usable (see [`HandleOptions::reload_settle`]).
     pub fn new(path: Option<&Path>, options: HandleOptions) -> Result<Self, ConfigError> {
-        let (stamp, result) = match path {
-            None => (None, Ok(Arc::new(Snapshot::new(WebConfig::default(), 1)?))),
+        let (adopted, snapshot) = match path {
+            None => (None, Snapshot::new(WebConfig::default(), 1)?),
             Some(p) => {
-                let stamp = stamp(p);
-                let config = WebConfig::load(p)?;
-                (stamp, Ok(Arc::new(Snapshot::new(config, 1)?)))
+                crate::reload::check_rereadable(p).map_err(ConfigError::new)?;
+                // Stamped before reading: a change during the read is noticed later.
+                let adopted = stamp(p);
+                (adopted, Snapshot::new(WebConfig::load(p)?, 1)?)
             }
         };
+        let settle = options.reload_settle.unwrap_or(DEFAULT_SETTLE);
+        let file = ReloadingFile::new(path.map(Path::to_path_buf), adopted, snapshot, settle);
         let pool = BcryptPool::new(options.pool.unwrap_or_default());
         Ok(Self {
             shared: Arc::new(Shared {
-                path: path.map(Path::to_path_buf),
-                loaded: RwLock::new(Loaded { stamp, result }),
-                generation: Mutex::new(1),
+                file,
                 limiter: Mutex::new(None),
                 tls: Mutex::new(None),
                 cache_key: CacheKey::random(),
@@ -370,71 +346,29 @@ impl WebConfigHandle {
 
     /// The configuration file path, if any.
     pub fn path(&self) -> Option<&Path> {
-        self.shared.path.as_deref()
+        self.shared.file.path()
     }
 
-    /// The configuration in force now (re-read first if the file changed), or the error
-    /// that makes the server refuse requests until the file is fixed.
+    /// The configuration in force now, after adopting a changed file that has settled and
+    /// is usable. Never an error once the handle exists: a broken, blank, oversized or
+    /// missing file leaves the previous configuration in force (see
+    /// [`Self::last_reload_error`]). The `Result` is kept for callers written when a
+    /// broken file made every request fail.
     pub fn current(&self) -> Result<WebConfig, String> {
         self.snapshot().map(|s| s.config.clone())
     }
 
-    /// Re-reads the file if its size, times or inode changed since the last look.
-    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, String> {
-        let Some(path) = self.shared.path.as_deref() else {
-            return self.read_loaded();
-        };
-        let now = stamp(path);
-        {
-            let loaded = self.shared.loaded.read().unwrap_or_else(|p| p.into_inner());
-            if loaded.stamp == now && now.is_some() {
-                return loaded.result.clone();
-            }
-        }
-        let mut loaded = self
-            .shared
-            .loaded
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        if loaded.stamp == now && now.is_some() {
-            return loaded.result.clone();
-        }
-        let generation = {
-            let mut g = self
-                .shared
-                .generation
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            *g += 1;
-            *g
-        };
-        let result = WebConfig::load(path)
-            .and_then(|c| Snapshot::new(c, generation))
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
-        // Log each change of state once: a file that stays broken (or missing, which is
-        // re-tried on every request) does not repeat its error.
-        match (&result, &loaded.result) {
-            (Ok(_), _) => tracing::info!(file = %path.display(), "web config file reloaded"),
-            (Err(new), Err(old)) if new == old => {}
-            (Err(e), _) => tracing::error!(
-                file = %path.display(),
-                err = %e,
-                "web config file is invalid: refusing every request until it is fixed"
-            ),
-        }
-        loaded.stamp = now;
-        loaded.result = result.clone();
-        result
+    /// Why the file on disk is not in force: the error of the last version tried, until a
+    /// later version is adopted. `None` when the file in force is the newest usable one
+    /// (a change still settling is not an error).
+    pub fn last_reload_error(&self) -> Option<String> {
+        self.shared.file.last_error()
     }
 
-    fn read_loaded(&self) -> Result<Arc<Snapshot>, String> {
-        self.shared
-            .loaded
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .result
-            .clone()
+    /// The configuration in force for a request. Always `Ok` (see [`Self::current`]); the
+    /// `Result` is what the layer expects.
+    pub(crate) fn snapshot(&self) -> Result<Arc<Snapshot>, String> {
+        Ok(self.shared.file.snapshot())
     }
 
     /// Takes a token from the `rate_limit` bucket (rebuilt when its settings change).

@@ -21,7 +21,10 @@ use rustls::{
     SignatureScheme,
 };
 
-use crate::config::{read_file, ClientAuth, ConfigError, TlsServerConfig, TlsVersion};
+use crate::config::{
+    read_file, ClientAuth, ConfigError, ReadError, SizeCap, TlsServerConfig, TlsVersion,
+    CERT_FILE_CAP, CLIENT_CA_FILE_CAP, KEY_FILE_CAP,
+};
 
 /// Go's `tls.CipherSuites()` names (the secure list), the only names web.yml accepts.
 const GO_CIPHER_NAMES: [&str; 13] = [
@@ -97,17 +100,22 @@ impl TlsMaterial {
         if tls.key_file.is_empty() && tls.key.is_empty() {
             return Err(err("missing one of key or key_file".into()));
         }
+        // Upstream's texts for I/O errors; the size cap is ours and names the file itself.
+        let read_named = |path: &str, cap: SizeCap| {
+            read_file(path, cap).map_err(|e| match e {
+                ReadError::Io(m) => err(format!("failed to read {} ({path}): {m}", cap.what)),
+                too_large @ ReadError::TooLarge { .. } => err(too_large.to_string()),
+            })
+        };
         let cert_pem = if tls.cert_file.is_empty() {
             tls.cert.as_bytes().to_vec()
         } else {
-            read_file(&tls.cert_file)
-                .map_err(|e| err(format!("failed to read cert_file ({}): {e}", tls.cert_file)))?
+            read_named(&tls.cert_file, CERT_FILE_CAP)?
         };
         let key_pem = if tls.key_file.is_empty() {
             tls.key.as_bytes().to_vec()
         } else {
-            read_file(&tls.key_file)
-                .map_err(|e| err(format!("failed to read key_file ({}): {e}", tls.key_file)))?
+            read_named(&tls.key_file, KEY_FILE_CAP)?
         };
         let certified_key = Arc::new(
             key_pair(&cert_pem, &key_pem)
@@ -116,7 +124,10 @@ impl TlsMaterial {
         versions(tls)?;
 
         let ca_pem = if !tls.client_ca_file.is_empty() {
-            Some(read_file(&tls.client_ca_file).map_err(err)?)
+            Some(
+                read_file(&tls.client_ca_file, CLIENT_CA_FILE_CAP)
+                    .map_err(|e| err(e.to_string()))?,
+            )
         } else if !tls.client_ca.is_empty() {
             Some(tls.client_ca.as_bytes().to_vec())
         } else {

@@ -1,5 +1,6 @@
 //! What keeps one query from taking the server with it: the deadline, cancellation (by
-//! the client or by shutdown), and `--query.max-samples`.
+//! the client or by shutdown), `--query.max-samples` and the memory budget (see
+//! [`crate::memory`]).
 //!
 //! Deadline and cancellation are checked by work done, not by loop: a counter of steps
 //! and samples walked asks the clock every [`CHECK_EVERY`] units, so one series of
@@ -24,10 +25,18 @@ impl Ctx<'_> {
     pub fn annotate(&self, kind: AnnotationKind, msg: String, pos: PosRange) {
         let mut list = self.annotations.borrow_mut();
         // Keyed by text: a repeated message keeps the position of its last occurrence.
-        if let Some(existing) = list.iter_mut().find(|a| a.kind == kind && a.msg == msg) {
+        if let Some(existing) = list
+            .iter_mut()
+            .find(|a| a.kind == kind && a.msg == msg && !a.from_storage)
+        {
             existing.pos = pos;
         } else {
-            list.push(Annotation { kind, msg, pos });
+            list.push(Annotation {
+                kind,
+                msg,
+                pos,
+                from_storage: false,
+            });
         }
     }
 
@@ -64,16 +73,18 @@ impl Ctx<'_> {
         if n as u64 > self.peak_samples.get() {
             self.peak_samples.set(n as u64);
         }
-        Ok(())
+        self.memory.holding(n as u64)
     }
 
     /// Refuses, before anything is allocated, a result of `series` series with `steps`
     /// points each that would hold more samples than the limit.
+    /// The memory for them is reserved here too, before it is allocated.
     pub fn check_size(&self, steps: usize, series: usize) -> EvResult<()> {
-        if steps.saturating_mul(series) > self.max_samples {
+        let points = steps.saturating_mul(series);
+        if points > self.max_samples {
             return Err(EvalError::TooManySamples);
         }
-        Ok(())
+        self.memory.holding(points as u64)
     }
 }
 

@@ -66,6 +66,8 @@ pub(crate) struct Ctx<'a> {
     pub stop: &'a AtomicBool,
     /// Work done since the last look at the clock (see [`Ctx::tick`]).
     pub work: Cell<usize>,
+    /// This query's share of the engine's memory budget.
+    pub memory: crate::memory::Reservation<'a>,
 }
 
 /// Evaluates over `[start, end]` every `interval` ms.

@@ -5,6 +5,8 @@ use model::{Labels, Matcher};
 use super::{exec, Ev, EvResult, RangeSource, SelectorValue, SeriesV, Val};
 use crate::ast::*;
 use crate::funcs;
+use crate::value::{Annotation, AnnotationKind};
+use crate::EvalError;
 
 impl Ev<'_, '_> {
     pub fn select(
@@ -14,13 +16,67 @@ impl Ev<'_, '_> {
         maxt: i64,
     ) -> EvResult<Vec<tsdb::SeriesData>> {
         self.ctx.check_interrupt()?;
-        let data = self.ctx.storage.select(matchers, mint, maxt);
-        let n: usize = data.iter().map(|s| s.samples.len()).sum();
-        self.ctx
-            .samples_loaded
-            .set(self.ctx.samples_loaded.get().saturating_add(n as u64));
+        let data = self
+            .select_within_budget(|admit| self.ctx.storage.select(matchers, mint, maxt, admit))?;
         self.ctx.check_interrupt()?;
         Ok(data)
+    }
+
+    /// Runs a select that charges the query's memory budget series by series as storage
+    /// loads them (so that one too big for the budget stops early), passes its warnings
+    /// on and counts its samples.
+    fn select_within_budget(
+        &self,
+        select: impl FnOnce(
+            &tsdb::Admit<'_>,
+        ) -> Result<(Vec<tsdb::SeriesData>, Vec<String>), tsdb::Refused>,
+    ) -> EvResult<Vec<tsdb::SeriesData>> {
+        let memory = &self.ctx.memory;
+        let refusal = std::sync::Mutex::new(None);
+        let admit = |labels: &Labels, samples: usize| match memory
+            .loaded(crate::memory::series_bytes(labels, samples))
+        {
+            Ok(()) => true,
+            Err(e) => {
+                *refusal.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                false
+            }
+        };
+        let (data, warnings) = match select(&admit) {
+            Ok(found) => found,
+            Err(tsdb::Refused) => {
+                let refusal = refusal.into_inner().unwrap_or_else(|p| p.into_inner());
+                return Err(refusal.unwrap_or(EvalError::TotalMemory(0)));
+            }
+        };
+        self.pass_on_storage_warnings(warnings);
+        let samples: usize = data.iter().map(|s| s.samples.len()).sum();
+        self.ctx
+            .samples_loaded
+            .set(self.ctx.samples_loaded.get().saturating_add(samples as u64));
+        // Start timestamps, where there are any, were not in the series' estimate.
+        let starts: usize = data.iter().map(|s| s.starts.len()).sum();
+        memory.loaded(starts as u64 * 8)?;
+        Ok(data)
+    }
+
+    /// Adds storage's warnings to the query's, each once however many selects said it (a
+    /// damaged block is named once per query, not once per selector or subquery step).
+    fn pass_on_storage_warnings(&self, warnings: Vec<String>) {
+        if warnings.is_empty() {
+            return;
+        }
+        let mut list = self.ctx.annotations.borrow_mut();
+        for msg in warnings {
+            if !list.iter().any(|a| a.from_storage && a.msg == msg) {
+                list.push(Annotation {
+                    kind: AnnotationKind::Warning,
+                    msg,
+                    pos: PosRange::default(),
+                    from_storage: true,
+                });
+            }
+        }
     }
 
     /// An instant vector selector at every step, with lookback; `timestamps` makes each
@@ -54,17 +110,11 @@ impl Ev<'_, '_> {
         let single = first_ref == last_ref && !smoothed && clip.is_none();
         let mut data = if single {
             self.ctx.check_interrupt()?;
-            let data = self
-                .ctx
-                .storage
-                .select_last(&vs.matchers, first_ref - lb + 1, maxt);
-            self.ctx.samples_loaded.set(
+            self.select_within_budget(|admit| {
                 self.ctx
-                    .samples_loaded
-                    .get()
-                    .saturating_add(data.len() as u64),
-            );
-            data
+                    .storage
+                    .select_last(&vs.matchers, first_ref - lb + 1, maxt, admit)
+            })?
         } else {
             self.select(&vs.matchers, first_ref - lb + 1, maxt)?
         };

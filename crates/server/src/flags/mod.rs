@@ -70,7 +70,15 @@ pub struct Flags {
     #[arg(long = "web.config.file", default_value = "", value_name = "PATH")]
     pub web_config_file: String,
 
+    /// Maximum duration before timing out read of the request, and closing idle
+    /// connections. (promethium: a request with a body must be answered within it;
+    /// request headers must arrive within 10s, or within it if less.)
+    #[arg(long = "web.read-timeout", default_value = "5m", value_name = "DURATION", value_parser = values::duration)]
+    pub web_read_timeout: Duration,
+
     /// Maximum number of simultaneous connections across all listeners (0: no limit).
+    /// (promethium: one client address, or IPv6 /64, gets at most half of them, so that
+    /// it cannot lock others out; behind a reverse proxy, that is the proxy's share.)
     #[arg(long = "web.max-connections", default_value = "512", value_name = "N", value_parser = values::int)]
     pub max_connections: i64,
 
@@ -142,6 +150,17 @@ pub struct Flags {
     /// limits the number of samples a query can return. Use with server mode only.
     #[arg(long = "query.max-samples", default_value = "50000000", value_name = "N", value_parser = values::int)]
     pub query_max_samples: i64,
+
+    /// Memory all running queries may hold together, as a share of the machine's (or
+    /// container's) memory or a size (`8GB`); 0: no limit. A query that would go over it
+    /// fails with 503 and may be retried when others end. (promethium only)
+    #[arg(long = "query.max-memory", default_value = "50%", value_name = "SIZE", value_parser = values::memory_size)]
+    pub query_max_memory: values::MemorySize,
+
+    /// Memory one query may hold, as a share of memory or a size; 0: no limit. A query
+    /// over it fails with 422. (promethium only)
+    #[arg(long = "query.max-memory-per-query", default_value = "25%", value_name = "SIZE", value_parser = values::memory_size)]
+    pub query_max_memory_per_query: values::MemorySize,
 
     /// Comma separated feature names to enable. Can be repeated. promethium acts on
     /// promql-delayed-name-removal, st-storage and use-start-timestamps (and the deprecated
@@ -346,6 +365,10 @@ impl Flags {
             subquery_step_ms: 60_000,
             delayed_name_removal: self.feature_enabled("promql-delayed-name-removal"),
             use_start_timestamps: self.feature_enabled("use-start-timestamps"),
+            max_query_memory: self
+                .query_max_memory_per_query
+                .resolve(values::machine_memory()),
+            max_total_memory: self.query_max_memory.resolve(values::machine_memory()),
         }
     }
 
@@ -360,6 +383,11 @@ impl Flags {
             n if n <= 0 => tokio::sync::Semaphore::MAX_PERMITS,
             n => usize::try_from(n).unwrap_or(tokio::sync::Semaphore::MAX_PERMITS),
         }
+    }
+
+    /// `--web.read-timeout` as the listeners apply it (0: none).
+    pub fn read_timeout(&self) -> Option<Duration> {
+        Some(self.web_read_timeout).filter(|d| !d.is_zero())
     }
 
     /// Whether the configuration file is checked for changes, and how often (at least 1s).

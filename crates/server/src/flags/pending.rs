@@ -13,7 +13,6 @@ use super::values;
 /// whose every value matches what promethium does (so no warning is due).
 pub fn reason(flag: &str) -> Option<&'static str> {
     Some(match flag {
-        "web.read-timeout" => "listeners time out request headers (30s) but have no overall read or idle timeout yet",
         "web.max-notifications-subscribers" => "promethium has no notifications API yet",
         "web.user-assets" => "promethium does not serve /user yet",
         "web.enable-admin-api" => "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet",
@@ -84,11 +83,6 @@ pub struct PendingFlags {
     /// when --auto-gomemlimit is set. (Go runtime setting: accepted, no meaning for promethium.)
     #[arg(long = "auto-gomemlimit.refresh-interval", default_value = "0s", value_name = "DURATION", value_parser = values::duration)]
     pub auto_gomemlimit_refresh_interval: Duration,
-
-    /// Maximum duration before timing out read of the request, and closing idle
-    /// connections. (Not applied by promethium yet.)
-    #[arg(long = "web.read-timeout", default_value = "5m", value_name = "DURATION", value_parser = values::duration)]
-    pub web_read_timeout: Duration,
 
     /// Limits the maximum number of subscribers that can concurrently receive live
     /// notifications. (No notifications API in promethium yet.)

@@ -37,7 +37,7 @@ impl Flags {
                 d(p.auto_gomemlimit_refresh_interval),
             ),
             ("web.config.file", self.web_config_file.clone()),
-            ("web.read-timeout", d(p.web_read_timeout)),
+            ("web.read-timeout", d(self.web_read_timeout)),
             ("web.max-connections", self.max_connections.to_string()),
             (
                 "web.max-notifications-subscribers",
@@ -210,6 +210,11 @@ impl Flags {
                 self.query_max_concurrency.to_string(),
             ),
             ("query.max-samples", self.query_max_samples.to_string()),
+            ("query.max-memory", self.query_max_memory.to_string()),
+            (
+                "query.max-memory-per-query",
+                self.query_max_memory_per_query.to_string(),
+            ),
             ("enable-feature", self.enable_feature.join(",")),
             ("agent", b(p.agent)),
             ("log.level", self.log_level.clone()),

@@ -180,6 +180,38 @@ fn defaults_are_the_spec_defaults() {
     assert!(parse(&[]).unwrap().notices().is_empty());
 }
 
+/// Flags Prometheus does not have (`version` is kingpin's, listed apart in the spec).
+const PROMETHIUM_ONLY: &[&str] = &[
+    "version",
+    "web.health-without-auth",
+    "query.max-memory",
+    "query.max-memory-per-query",
+];
+
+#[test]
+fn query_memory_is_a_share_or_a_size() {
+    let h = parse(&["--query.max-memory=8GB", "--query.max-memory-per-query=10%"]).unwrap();
+    let opts = h.engine_options();
+    assert_eq!(opts.max_total_memory, 8 << 30);
+    let machine = values::machine_memory();
+    assert!(machine > 0);
+    assert_eq!(opts.max_query_memory, (machine as f64 * 0.1) as u64);
+    let map = map_of(&["--query.max-memory=0"]);
+    assert_eq!(map["query.max-memory"], "0B");
+    assert_eq!(map["query.max-memory-per-query"], "25%");
+    assert_eq!(
+        parse(&["--query.max-memory=0"])
+            .unwrap()
+            .engine_options()
+            .max_total_memory,
+        0
+    );
+    for bad in ["150%", "x%", "12"] {
+        let err = parse(&["--query.max-memory", bad]).unwrap_err().to_string();
+        assert!(err.contains("query.max-memory"), "{bad}: {err}");
+    }
+}
+
 #[test]
 fn visible_flags_are_the_spec_flags() {
     let spec: Vec<String> = spec_flags().into_iter().map(|f| f.name).collect();
@@ -187,7 +219,7 @@ fn visible_flags_are_the_spec_flags() {
         .get_arguments()
         .filter(|a| !a.is_hide_set())
         .filter_map(|a| a.get_long().map(str::to_string))
-        .filter(|l| l != "version" && l != "web.health-without-auth")
+        .filter(|l| !PROMETHIUM_ONLY.contains(&l.as_str()))
         .collect();
     let missing: Vec<_> = spec.iter().filter(|s| !ours.contains(s)).collect();
     let extra: Vec<_> = ours.iter().filter(|o| !spec.contains(o)).collect();
@@ -203,9 +235,11 @@ fn visible_flags_are_the_spec_flags() {
         "storage.tsdb.wal-compression",
         "scrape.adjust-timestamps",
         "scrape.timestamp-tolerance",
-        "web.health-without-auth",
         "write-documentation",
-    ] {
+    ]
+    .into_iter()
+    .chain(PROMETHIUM_ONLY.iter().copied().filter(|f| *f != "version"))
+    {
         assert!(map.contains_key(hidden), "{hidden}");
     }
     let docs = documentation();
@@ -227,6 +261,7 @@ fn defaults_match_prometheus() {
     assert_eq!(f.route_prefix(), "");
     assert_eq!(f.query_concurrency(), 20);
     assert_eq!(f.connection_limit(), 512);
+    assert_eq!(f.read_timeout(), Some(Duration::from_secs(300)));
     assert_eq!(f.auto_reload(), None);
     let map = f.as_map();
     assert_eq!(map["storage.tsdb.max-block-duration"], "1d12h");
@@ -289,6 +324,7 @@ fn kingpin_style_values() {
         "--query.lookback-delta=90s",
         "--query.max-samples=1e6",
         "--web.max-connections=0",
+        "--web.read-timeout=0s",
     ])
     .unwrap();
     let map = h.as_map();
@@ -300,6 +336,12 @@ fn kingpin_style_values() {
     assert_eq!(h.engine_options().timeout, Some(Duration::from_secs(7200)));
     assert_eq!(h.engine_options().max_samples, 1_000_000);
     assert_eq!(h.connection_limit(), tokio::sync::Semaphore::MAX_PERMITS);
+    assert_eq!(map["web.read-timeout"], "0s");
+    assert_eq!(h.read_timeout(), None);
+    assert_eq!(
+        parse(&["--web.read-timeout=90s"]).unwrap().read_timeout(),
+        Some(Duration::from_secs(90))
+    );
     assert_eq!(h.storage_retention(), "15d or 512MiB");
     // A size needs a unit, as with kingpin's BytesVar.
     assert!(parse(&["--storage.tsdb.retention.size=512"]).is_err());
@@ -470,8 +512,9 @@ fn debian_2_42_flags_start_the_server() {
     assert!(says("--web.enable-admin-api has no effect yet"), "{w:?}");
     assert!(says("--web.user-assets has no effect yet"), "{w:?}");
     assert!(says("--web.console.templates has no effect yet"), "{w:?}");
-    // Values equal to Prometheus's defaults change nothing: no warning.
+    // promethium applies --web.read-timeout: no warning for it, whatever its value.
     assert!(!says("--web.read-timeout"), "{w:?}");
+    // Values equal to Prometheus's defaults change nothing: no warning.
     assert!(!says("--alertmanager.notification-queue-capacity"), "{w:?}");
     assert!(!says("--web.cors.origin"), "{w:?}");
     // Debian's agent-mode flags, with --agent, as its 2.42 takes them.
@@ -508,7 +551,12 @@ fn pending_flags_warn_only_when_they_would_matter() {
     ])
     .is_empty());
     // Flags of features promethium has act, and do not warn.
-    assert!(warnings(&["--query.timeout=1m", "--storage.tsdb.retention.time=1d"]).is_empty());
+    assert!(warnings(&[
+        "--query.timeout=1m",
+        "--storage.tsdb.retention.time=1d",
+        "--web.read-timeout=30s"
+    ])
+    .is_empty());
     // promethium never locks its data directory: no warning for --storage.tsdb.no-lockfile.
     assert!(warnings(&["--storage.tsdb.no-lockfile"]).is_empty());
     // The Go runtime flags: an info line when set.

@@ -79,6 +79,64 @@ pub fn show_bytes(n: i64) -> String {
     parts.concat()
 }
 
+/// A memory size: a share of the machine's memory (`50%`) or a size as [`bytes`] reads it;
+/// `0` is no limit.
+pub fn memory_size(text: &str) -> Result<MemorySize, String> {
+    if let Some(percent) = text.strip_suffix('%') {
+        return match percent.trim().parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok(MemorySize::Percent(p)),
+            _ => Err(format!(
+                "{text:?} is not a share of memory between 0% and 100%"
+            )),
+        };
+    }
+    bytes(text).map(|n| MemorySize::Bytes(n.max(0) as u64))
+}
+
+/// A memory limit as given: bytes, or a share of the machine's memory.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemorySize {
+    Bytes(u64),
+    Percent(f64),
+}
+
+impl MemorySize {
+    /// The limit in bytes, for a machine with `total` bytes of memory (0: no limit).
+    pub fn resolve(self, total: u64) -> u64 {
+        match self {
+            MemorySize::Bytes(n) => n,
+            MemorySize::Percent(p) => (total as f64 * p / 100.0) as u64,
+        }
+    }
+}
+
+impl std::fmt::Display for MemorySize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemorySize::Bytes(n) => f.write_str(&show_bytes(*n as i64)),
+            MemorySize::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+/// The memory this process may use: the cgroup's limit when there is one (a container),
+/// else the machine's RAM; 0 when neither can be read.
+pub fn machine_memory() -> u64 {
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok());
+    let ram = std::fs::read_to_string("/proc/meminfo").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    });
+    match (cgroup, ram) {
+        (Some(c), Some(r)) => c.min(r),
+        (c, r) => c.or(r).unwrap_or(0),
+    }
+}
+
 /// An integer as kingpin reads it (through `strconv.ParseFloat`, so `5e7` is 50000000).
 pub fn int(text: &str) -> Result<i64, String> {
     if let Ok(n) = text.parse::<i64>() {

@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use bytes::Bytes;
@@ -52,6 +54,47 @@ pub async fn start_file(file: &str) -> TestServer {
 
 pub async fn start(config: Option<&Path>) -> Result<TestServer, String> {
     start_with(config, webconfig::HandleOptions::default()).await
+}
+
+/// The settle time of servers whose web.yml a test rewrites: short, so that tests are quick.
+pub const TEST_SETTLE: Duration = Duration::from_millis(200);
+
+/// A server on `config` that adopts a changed file after [`TEST_SETTLE`].
+pub async fn start_settling(config: &Path) -> Result<TestServer, String> {
+    let options = webconfig::HandleOptions {
+        reload_settle: Some(TEST_SETTLE),
+        ..Default::default()
+    };
+    start_with(Some(config), options).await
+}
+
+/// Runs `check` until it is true, every 20 ms, and panics naming `what` after 10 s. The
+/// check should send a request: a changed web.yml is only noticed (and, once settled,
+/// adopted) by requests and handshakes.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not seen within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The status of a plain-HTTP `GET /`, with basic credentials when given.
+pub async fn status_as(addr: SocketAddr, credentials: Option<(&str, &str)>) -> u16 {
+    let auth = credentials.map(|(user, password)| basic(user, password));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("Authorization", a)])
+        .unwrap_or_default();
+    match http_get(addr, "/", &headers).await {
+        Ok(reply) => reply.status,
+        // A connection the loaded machine's loopback resets before any answer is asked again.
+        Err(_) => http_get(addr, "/", &headers).await.unwrap().status,
+    }
 }
 
 pub async fn start_with(
