@@ -233,6 +233,10 @@ impl SizeLimit {
 
 /// A body that refuses to grow past its cap (its capacity never exceeds the cap either),
 /// so the memory a body holds is bounded by the cap, not by what a target sends.
+/// Body size from which a growing body buffer reserves the whole cap (see
+/// [`CappedBody::push`]).
+const RESERVE_WHOLE_CAP_FROM: usize = 16 << 20;
+
 struct CappedBody {
     bytes: Vec<u8>,
     cap: usize,
@@ -258,10 +262,18 @@ impl CappedBody {
             return false;
         };
         if needed > self.bytes.capacity() {
-            // Doubling as Vec would, but never reserving past the cap.
-            let grown = needed
-                .max(self.bytes.capacity().saturating_mul(2))
-                .min(self.cap);
+            // Doubling as Vec would, but never reserving past the cap. Past
+            // `RESERVE_WHOLE_CAP_FROM`, the rest of the cap is reserved at once: the
+            // reservation is address space, not memory, until it is written, while each
+            // doubling leaves the old buffer behind (a body near the 256 MiB cap grown
+            // by doubling peaked at twice that in the server, whose allocator keeps the
+            // freed buffers).
+            let grown = if needed > RESERVE_WHOLE_CAP_FROM {
+                self.cap
+            } else {
+                needed.max(self.bytes.capacity().saturating_mul(2))
+            }
+            .min(self.cap);
             self.bytes.reserve_exact(grown - len);
         }
         self.bytes.extend_from_slice(data);

@@ -78,7 +78,8 @@ async fn healthy_from(from: &str, addr: SocketAddr) -> Result<u16, String> {
 #[test]
 fn slow_connections_from_one_address_do_not_lock_others_out() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    backfill(dir.path(), &dir.path().join("data"), 60);
+    let server = Server::start(dir.path(), &["--storage.tsdb.path=data"]);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -138,4 +139,13 @@ fn slow_connections_from_one_address_do_not_lock_others_out() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // And it holds every sample it held (an hour of 12 counters, one every 15 s).
+    let t = (DATA_START_MS + 60 * 60_000) as f64 / 1000.0;
+    let path = format!(
+        "/api/v1/query?query={}&time={t}",
+        urlencode("sum(count_over_time(http_requests_total[1h]))")
+    );
+    let reply = server.get(&path, &[]);
+    let value: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(value["data"]["result"][0]["value"][1], "2880", "{value}");
 }
