@@ -5,12 +5,15 @@
 
 use libfuzzer_sys::fuzz_target;
 
-/// What a matcher says, for comparing two parses.
-fn meaning(matchers: &[model::Matcher]) -> Vec<(String, model::MatchOp, String)> {
-    matchers
+/// What a selector's matchers say, for comparing two parses: a set (the printer sorts
+/// matchers, as Prometheus's does).
+fn meaning(matchers: &[model::Matcher]) -> Vec<(String, String, String)> {
+    let mut all: Vec<_> = matchers
         .iter()
-        .map(|m| (m.name.clone(), m.op, m.value.clone()))
-        .collect()
+        .map(|m| (m.name.clone(), format!("{:?}", m.op), m.value.clone()))
+        .collect();
+    all.sort();
+    all
 }
 
 fuzz_target!(|data: &[u8]| {

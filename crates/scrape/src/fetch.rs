@@ -141,7 +141,7 @@ async fn read_body(
     let content_type = header("content-type").unwrap_or_default();
     let gzipped = header("content-encoding").is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
     let declared = response.content_length().unwrap_or(0);
-    if !gzipped && declared > limit.bytes {
+    if !gzipped && declared > limit.accepted() {
         // Reading it would only fail at the cap, later.
         return Err(limit.exceeded());
     }
@@ -149,7 +149,7 @@ async fn read_body(
         usize::try_from(declared)
             .map_or(PRESIZE_FROM_HEADER_MAX, |d| d.min(PRESIZE_FROM_HEADER_MAX)),
     );
-    let mut body = CappedBody::new(limit.bytes, presize);
+    let mut body = CappedBody::new(limit.accepted(), presize);
     if !gzipped {
         while let Some(chunk) = response.chunk().await.map_err(describe)? {
             if !body.push(&chunk) {
@@ -207,6 +207,16 @@ impl SizeLimit {
                 bytes: limit,
                 configured: true,
             },
+        }
+    }
+
+    /// The most bytes a body may have: a configured limit is one more than that, as in
+    /// Prometheus (whose check is `n >= limit`); the default cap is the most itself.
+    fn accepted(self) -> u64 {
+        if self.configured {
+            self.bytes - 1
+        } else {
+            self.bytes
         }
     }
 

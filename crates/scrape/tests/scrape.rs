@@ -1060,10 +1060,27 @@ async fn body_size_limit_applies_to_the_decompressed_body() {
     assert!(over.len() < 1 << 10 && lines.len() > 10 << 10);
     let over = gzip_target(over).await;
     let under = gzip_target(gzip(b"small_metric 1\n")).await;
+    // A body of exactly the limit is over it, one byte less is not (Prometheus's check
+    // is `n >= limit`).
+    let sized = |name: &str, n: usize| {
+        let line = format!("{name} 1\n");
+        format!("{line}#{}\n", "x".repeat(n - line.len() - 2))
+    };
+    let exact = sized("exact_metric", 1024);
+    let below = sized("below_metric", 1023);
+    assert_eq!((exact.len(), below.len()), (1024, 1023));
+    let exact = gzip_target(gzip(exact.as_bytes())).await;
+    let below = gzip_target(gzip(below.as_bytes())).await;
     let dir = tempfile::tempdir().unwrap();
     let db = Arc::new(tsdb::Db::open(&dir.path().join("data")).unwrap());
+    let job = |name: &str, target: &str| {
+        format!("  - job_name: {name}\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    static_configs:\n      - targets: ['{target}']\n")
+    };
     let yaml = format!(
-        "scrape_configs:\n  - job_name: over\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    extra_scrape_metrics: true\n    static_configs:\n      - targets: ['{over}']\n  - job_name: under\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    static_configs:\n      - targets: ['{under}']\n"
+        "scrape_configs:\n  - job_name: over\n    scrape_interval: 100ms\n    body_size_limit: 1KiB\n    extra_scrape_metrics: true\n    static_configs:\n      - targets: ['{over}']\n{}{}{}",
+        job("under", &under.to_string()),
+        job("exact", &exact.to_string()),
+        job("below", &below.to_string()),
     );
     let manager = scrape_all(&yaml, dir.path(), &db).await;
     let status = status_of(&manager, "over");
@@ -1084,6 +1101,15 @@ async fn body_size_limit_applies_to_the_decompressed_body() {
     assert_eq!(under.health, "up", "{}", under.last_error);
     assert_eq!(
         last_value(&db, &[eq("__name__", "small_metric")]),
+        Some(1.0)
+    );
+    let exact = status_of(&manager, "exact");
+    assert_eq!(exact.health, "down");
+    assert_eq!(exact.last_error, "body size limit exceeded (1024 bytes)");
+    let below = status_of(&manager, "below");
+    assert_eq!(below.health, "up", "{}", below.last_error);
+    assert_eq!(
+        last_value(&db, &[eq("__name__", "below_metric")]),
         Some(1.0)
     );
     manager.stop().await;
