@@ -23,9 +23,9 @@
 //! reports it.
 //!
 //! Not checked yet: the Go `text/template` syntax of alerting rules' labels and
-//! annotations (upstream's `testTemplateParsing`). Promethium has no template engine yet;
-//! it comes with rule evaluation. Until then a rule file whose only fault is a bad
-//! template (such as `{{ $label.foo }}`) is accepted here and refused by Prometheus.
+//! annotations (upstream's `testTemplateParsing`). Templates come from another crate (see
+//! [`Expander`]); until that check uses it, a rule file whose only fault is a bad template
+//! (such as `{{ $label.foo }}`) is accepted here and refused by Prometheus.
 //!
 //! Known small differences, all in what a file's error says rather than whether it is
 //! accepted: the column of a node written with an anchor or tag (`&x value`) is that of
@@ -33,9 +33,67 @@
 //! `!!binary`, `!!null` and `!!merge` is ignored rather than checked; and a syntax
 //! error's wording is granit-parser's, as everywhere in [`goyaml`].
 
+//! # Evaluation
+//!
+//! The rest of the crate runs the rules as Prometheus's `rules` package does, as a library
+//! with injected time (the server wires it up with its storage, notifier and HTTP API):
+//!
+//! - [`Group`] (`group.rs`): a group's rules evaluated in order at one timestamp, each
+//!   rule's output appended before the next rule runs; staleness markers for series a rule
+//!   stopped producing; `limit`; the per-group and per-rule numbers behind upstream's
+//!   metrics and `/api/v1/rules` ([`GroupMetrics`], [`RuleStatus`]); reloads
+//!   ([`Group::copy_state_from`], [`Group::same_definition`]); the restore of alerts' `for`
+//!   state from `ALERTS_FOR_STATE` after a restart ([`Group::restore_for_state`]).
+//! - [`RecordingRule`] (`recording.rs`) and [`AlertingRule`] (`alerting.rs`): upstream's
+//!   rule evaluation, the alert state machine (`for`, `keep_firing_for`, resolved alerts
+//!   kept 15 minutes), the `ALERTS` and `ALERTS_FOR_STATE` series, and what to send to
+//!   Alertmanager and when ([`OutgoingAlert`], returned in each [`EvalReport`]).
+//! - `schedule.rs`: upstream's evaluation slots ([`eval_timestamp`]: offset by a hash of
+//!   file and group name, so groups spread over the interval) and run loop ([`run`], over
+//!   a [`Clock`]; [`SystemClock`] is the wall clock).
+//! - [`Env`] (`storage.rs`): what an evaluation reads and writes: the PromQL engine over a
+//!   [`promql::Storage`], an [`Appender`] and an [`Expander`] (`template.rs`) for label and
+//!   annotation templates ([`NoTemplates`] leaves them as written). A [`tsdb::Db`] is both
+//!   storage and appender.
+//!
+//! ```no_run
+//! # fn demo(db: &tsdb::Db) -> Result<(), String> {
+//! use std::sync::Arc;
+//!
+//! let file = rules::parse_file(std::path::Path::new("rules.yml"))
+//!     .map_err(|errors| format!("{errors:?}"))?;
+//! let opts = Arc::new(rules::EvalOptions::default());
+//! // `true`: loaded at start, so the alerts' `for` state is restored from storage.
+//! let mut group = rules::Group::new("rules.yml", &file.groups[0], opts, true)?;
+//! let engine = promql::Engine::new(promql::EngineOptions::default());
+//! let env = rules::Env {
+//!     engine: &engine,
+//!     storage: db,
+//!     appender: db,
+//!     expander: &rules::NoTemplates,
+//!     cancel: None,
+//! };
+//! let clock = rules::SystemClock::new(); // `clock.stop()` from another thread ends `run`.
+//! rules::run(&mut group, &env, &clock, |group, report| {
+//!     for alert in report.alerts {
+//!         println!("{}: send {}", group.name(), alert.labels);
+//!     }
+//! });
+//! # Ok(()) }
+//! ```
+//!
+//! Times are milliseconds since the epoch throughout. Upstream's evaluation times have
+//! nanoseconds, which only show in the sub-millisecond digits of times in its API.
+
+mod alerting;
 mod decode;
 mod error;
+mod group;
 mod lint;
+mod recording;
+mod schedule;
+mod storage;
+mod template;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -43,8 +101,17 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+pub use alerting::{
+    Alert, AlertState, AlertingRule, OutgoingAlert, ALERT_FOR_STATE_METRIC_NAME, ALERT_METRIC_NAME,
+    ALERT_NAME_LABEL, ALERT_STATE_LABEL, ERR_DUPLICATE_ALERT_LABELSET, RESOLVED_RETENTION,
+};
 pub use error::{ErrorKind, Position, RuleError, RuleFileError};
+pub use group::{EvalOptions, EvalReport, Group, GroupMetrics, GroupRule, RuleHealth, RuleStatus};
 pub use lint::DuplicateRule;
+pub use recording::{RecordingRule, ERR_DUPLICATE_RECORDING_LABELSET};
+pub use schedule::{eval_timestamp, group_hash, run, Clock, SystemClock};
+pub use storage::{Appender, Env, Rejected};
+pub use template::{Expander, NoTemplates, TemplateData};
 
 /// The largest rule file read. Rule files are written (or generated) by people: big
 /// real-world ones, such as the kubernetes-mixin's, are about a megabyte, and
