@@ -185,6 +185,8 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         },
     )?);
     let engine = promql::Engine::new(flags.engine_options());
+    // Counted by every listener, shown in /metrics.
+    let connections_refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let metrics = metrics::ServerMetrics::new(
         &config,
         Arc::clone(&db),
@@ -193,6 +195,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             max_concurrency: flags.query_concurrency(),
             memory: engine.memory(),
         },
+        Arc::clone(&connections_refused),
     );
     let _ = metrics_slot.set(Arc::clone(&metrics));
     let prefix = flags.route_prefix();
@@ -273,6 +276,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         let serve_options = webconfig::ServeOptions {
             max_connections: flags.connection_limit(),
             read_timeout: flags.read_timeout(),
+            refused_connections: Arc::clone(&connections_refused),
             ..Default::default()
         };
         servers.spawn(webconfig::serve_with_outer_layer(

@@ -39,10 +39,14 @@ impl ServerMetrics {
         config: &crate::reload::ConfigState,
         db: Arc<tsdb::Db>,
         engine: EngineGauges,
+        connections_refused: Arc<std::sync::atomic::AtomicU64>,
     ) -> Arc<Self> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TsdbCollector(Arc::clone(&db))));
         registry.register_collector(Box::new(engine));
+        registry.register_collector(Box::new(ListenerCounters {
+            refused: connections_refused,
+        }));
         registry.register_collector(Box::new(ScrapeCounters(config.scrape_manager())));
         Self::register_config_gauges(&mut registry, config);
         let build_info = Family::<Vec<(&'static str, String)>, Gauge>::default();
@@ -196,6 +200,25 @@ impl Collector for TsdbCollector {
             ConstCounter::new(value.load(Relaxed)).encode(metric)?;
         }
         Ok(())
+    }
+}
+
+/// The listeners' counters, read at each scrape.
+#[derive(Debug)]
+struct ListenerCounters {
+    /// Connections refused for their address's cap (see `webconfig::ServeOptions`).
+    refused: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Collector for ListenerCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), fmt::Error> {
+        let metric = encoder.encode_descriptor(
+            "promethium_http_connections_refused",
+            "Connections closed at once because their client address held its share of --web.max-connections.",
+            None,
+            MetricType::Counter,
+        )?;
+        ConstCounter::new(self.refused.load(std::sync::atomic::Ordering::Relaxed)).encode(metric)
     }
 }
 

@@ -139,6 +139,14 @@ fn slow_connections_from_one_address_do_not_lock_others_out() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Each refusal is counted.
+    let text = server.get("/metrics", &[]).text();
+    let refused: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("promethium_http_connections_refused_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no promethium_http_connections_refused_total in {text}"));
+    assert_eq!(refused, (600 - 256) as f64);
     // And it holds every sample it held (an hour of 12 counters, one every 15 s).
     let t = (DATA_START_MS + 60 * 60_000) as f64 / 1000.0;
     let path = format!(
