@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod check_metrics;
 mod check_rules;
 mod query_cmd;
+mod test_rules;
 mod tsdb_cmd;
 
 #[derive(Parser)]
@@ -42,6 +43,11 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
+    /// Unit testing.
+    Test {
+        #[command(subcommand)]
+        what: TestCommand,
+    },
     /// Run tsdb commands.
     Tsdb {
         #[command(subcommand)]
@@ -58,6 +64,32 @@ enum Command {
         http_config_file: Option<String>,
         #[command(subcommand)]
         what: QueryCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TestCommand {
+    /// Unit tests for rules.
+    Rules {
+        /// If set, will only run test groups whose names match the regular expression. Can
+        /// be specified multiple times.
+        #[arg(long = "run", value_name = "RUN")]
+        run: Vec<String>,
+        /// Enable unit test debugging.
+        #[arg(long)]
+        debug: bool,
+        /// [Experimental] Print colored differential output between expected & received
+        /// output (not implemented: failures are reported as without it).
+        #[arg(long)]
+        diff: bool,
+        /// Ignore unknown fields in the rule files. This is useful when you want to extend
+        /// rule files with custom metadata. Ensure that those fields are removed before
+        /// loading them into the server as it performs strict checks by default.
+        #[arg(long = "ignore-unknown-fields")]
+        ignore_unknown_fields: bool,
+        /// The unit test files.
+        #[arg(value_name = "test-rule-file")]
+        files: Vec<String>,
     },
 }
 
@@ -331,6 +363,29 @@ fn main() -> ExitCode {
                     ignore_unknown_fields,
                 },
             )
+        }
+        Command::Test {
+            what:
+                TestCommand::Rules {
+                    run,
+                    debug,
+                    diff,
+                    ignore_unknown_fields,
+                    files,
+                },
+        } => {
+            if !crate::check_file_arguments(&files, "test-rule-file") {
+                return ExitCode::FAILURE;
+            }
+            return test_rules::run(
+                &files,
+                &test_rules::TestRulesOptions {
+                    run,
+                    diff,
+                    debug,
+                    ignore_unknown_fields,
+                },
+            );
         }
         Command::HashPassword { cost, user } => hash_password(cost, user.as_deref()),
         Command::Tsdb {

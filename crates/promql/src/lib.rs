@@ -22,6 +22,7 @@ mod memory;
 mod par;
 pub mod parser;
 mod printer;
+pub mod series_notation;
 mod value;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

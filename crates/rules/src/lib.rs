@@ -22,10 +22,10 @@
 //! for values, once for positions), so a type error is reported twice, as Prometheus
 //! reports it.
 //!
-//! Not checked yet: the Go `text/template` syntax of alerting rules' labels and
-//! annotations (upstream's `testTemplateParsing`). Templates come from another crate (see
-//! [`Expander`]); until that check uses it, a rule file whose only fault is a bad template
-//! (such as `{{ $label.foo }}`) is accepted here and refused by Prometheus.
+//! Alerting rules' labels and annotations are parsed as Go templates (upstream's
+//! `testTemplateParsing`, with the variables and functions they are expanded with, see
+//! [`expand`]), so a file whose only fault is a bad template (such as
+//! `{{ $label.foo }}`) is refused, as Prometheus refuses it.
 //!
 //! Known small differences, all in what a file's error says rather than whether it is
 //! accepted: the column of a node written with an anchor or tag (`&x value`) is that of
@@ -53,8 +53,9 @@
 //!   a [`Clock`]; [`SystemClock`] is the wall clock).
 //! - [`Env`] (`storage.rs`): what an evaluation reads and writes: the PromQL engine over a
 //!   [`promql::Storage`], an [`Appender`] and an [`Expander`] (`template.rs`) for label and
-//!   annotation templates ([`NoTemplates`] leaves them as written). A [`tsdb::Db`] is both
-//!   storage and appender.
+//!   annotation templates: [`GoTemplates`] expands them as Prometheus does ([`expand`]:
+//!   Go `text/template` with Prometheus' functions), [`NoTemplates`] leaves them as
+//!   written. A [`tsdb::Db`] is both storage and appender.
 //!
 //! ```no_run
 //! # fn demo(db: &tsdb::Db) -> Result<(), String> {
@@ -70,7 +71,7 @@
 //!     engine: &engine,
 //!     storage: db,
 //!     appender: db,
-//!     expander: &rules::NoTemplates,
+//!     expander: &rules::GoTemplates::new(),
 //!     cancel: None,
 //! };
 //! let clock = rules::SystemClock::new(); // `clock.stop()` from another thread ends `run`.
@@ -88,6 +89,7 @@
 mod alerting;
 mod decode;
 mod error;
+pub mod expand;
 mod group;
 mod lint;
 mod recording;
@@ -106,6 +108,7 @@ pub use alerting::{
     ALERT_NAME_LABEL, ALERT_STATE_LABEL, ERR_DUPLICATE_ALERT_LABELSET, RESOLVED_RETENTION,
 };
 pub use error::{ErrorKind, Position, RuleError, RuleFileError};
+pub use expand::GoTemplates;
 pub use group::{EvalOptions, EvalReport, Group, GroupMetrics, GroupRule, RuleHealth, RuleStatus};
 pub use lint::DuplicateRule;
 pub use recording::{RecordingRule, ERR_DUPLICATE_RECORDING_LABELSET};

@@ -1,7 +1,7 @@
-//! The seam for alert label and annotation templates. This crate does not render Go
-//! templates: an [`Expander`] does, given the text and what upstream's
-//! `template.AlertTemplateData` holds. [`NoTemplates`] returns the text unchanged, which is
-//! right for every text without `{{`.
+//! The seam for alert label and annotation templates: an [`Expander`] renders a text,
+//! given what upstream's `template.AlertTemplateData` holds. [`crate::GoTemplates`]
+//! (`expand/`) is Prometheus' Go template expander; [`NoTemplates`] returns the text
+//! unchanged, which is right for every text without `{{`.
 
 use model::Labels;
 

@@ -4,9 +4,8 @@
 //! Upstream walks labels and annotations in Go's random map order; here they come in
 //! name order, so the same file always gives the same errors in the same order.
 //!
-//! Not done: upstream's `testTemplateParsing`, which parses an alerting rule's labels
-//! and annotations as Go `text/template`s. There is no template engine yet (it comes
-//! with rule evaluation).
+//! Upstream's `testTemplateParsing` (an alerting rule's labels and annotations parsed as
+//! Go `text/template`s) is [`crate::expand::parse_check`].
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -157,6 +156,27 @@ fn rule_problems(
     for name in rule.annotations.keys() {
         if !names.is_valid_label_name(name) {
             problem(format!("invalid annotation name: {name}"), None, None);
+        }
+    }
+    for message in template_problems(rule) {
+        problem(message, None, None);
+    }
+    problems
+}
+
+/// Upstream's `testTemplateParsing`: an alerting rule's labels, then annotations, parsed
+/// as its templates are when they are expanded (with the variables and functions), but
+/// not executed.
+fn template_problems(rule: &Rule) -> Vec<String> {
+    if rule.alert.is_empty() {
+        return Vec::new();
+    }
+    let mut problems = Vec::new();
+    for (what, texts) in [("label", &rule.labels), ("annotation", &rule.annotations)] {
+        for (name, text) in texts {
+            if let Err(e) = crate::expand::parse_check(&rule.alert, text) {
+                problems.push(format!("{what} {}: {e}", gotemplate::go::quote(name)));
+            }
         }
     }
     problems

@@ -112,6 +112,10 @@ pub(crate) fn unquote_char(s: &str, quote: u8) -> Result<(u32, bool, &str), ()> 
         return Ok((u32::from(first), false, &s[1..]));
     }
     let &c = b.get(1).ok_or(())?;
+    if !c.is_ascii() {
+        // No escape starts with a non-ASCII character (and `s[2..]` would split it).
+        return Err(());
+    }
     let rest = &s[2..];
     let simple = |v: u8| Ok((u32::from(v), false, rest));
     match c {
@@ -358,6 +362,9 @@ mod tests {
         assert_eq!(unquote("'ab'"), Err(()));
         assert_eq!(unquote_char(r"\n'", b'\''), Ok((10, false, "'")));
         assert_eq!(unquote_char("日'", b'\''), Ok((0x65e5, true, "'")));
+        // A backslash before a multi-byte character (found by the go_template fuzz target).
+        assert_eq!(unquote("\"\\\u{e9}\""), Err(()));
+        assert_eq!(unquote_char("\\\u{e9}", b'"'), Err(()));
     }
 
     #[test]

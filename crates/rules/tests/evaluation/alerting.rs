@@ -425,13 +425,13 @@ fn labels_and_annotations_go_through_the_expander() {
     );
     t.load(&[("__name__", "other")], T0, MIN, &[Some(7.0), Some(8.0)]);
     let mut g = group(
-        "groups:\n- name: g\n  labels: {team: '{{$labels.job}}-team'}\n  rules:\n  - alert: X\n    expr: x > 10\n    for: 5m\n    labels:\n      instance: '{{$labels.nothing}}'\n      alertname: ignored\n    annotations:\n      summary: 'value {{$value}} of {{ .Labels.instance }}'\n      broken: '{{fail}}'\n      empty: ''\n      queried: '{{query other}}'\n",
+        "groups:\n- name: g\n  labels: {team: '{{$labels.job}}-team'}\n  rules:\n  - alert: X\n    expr: x > 10\n    for: 5m\n    labels:\n      instance: '{{$labels.nothing}}'\n      alertname: ignored\n    annotations:\n      summary: 'value {{$value}} of {{ .Labels.instance }}'\n      broken: '{{ humanize \"x\" }}'\n      empty: ''\n      queried: '{{ query \"other\" | first | value }}'\n      down: '{{ $labels.instance }} is down ({{ $value | humanize }})'\n",
         opts(),
         false,
     );
-    let toy = ToyTemplates;
+    let templates = rules::GoTemplates::new();
     for k in 0..2 {
-        g.eval(&t.env_with(&toy), T0 + k * MIN);
+        g.eval(&t.env_with(&templates), T0 + k * MIN);
     }
     let r = alerting(&g, 0);
     let a = r.active_alerts().next().unwrap();
@@ -439,6 +439,10 @@ fn labels_and_annotations_go_through_the_expander() {
     assert_eq!(
         a.labels,
         labels(&[("alertname", "X"), ("job", "j"), ("team", "j-team")])
+    );
+    let broken = format!(
+        "<error expanding template: error executing template __alert_X: template: __alert_X:1:{}: executing \"__alert_X\" at <humanize \"x\">: error calling humanize: strconv.ParseFloat: parsing \"x\": invalid syntax>",
+        rules::expand::ALERT_TEMPLATE_DEFS.len() + 3
     );
     let ann: Vec<(&str, &str)> = a
         .annotations
@@ -448,7 +452,8 @@ fn labels_and_annotations_go_through_the_expander() {
     assert_eq!(
         ann,
         [
-            ("broken", "<error expanding template: boom>"),
+            ("broken", broken.as_str()),
+            ("down", "i1 is down (12.5)"),
             ("empty", ""),
             ("queried", "8"),
             ("summary", "value 12.5 of i1"),

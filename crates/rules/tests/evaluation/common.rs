@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::sync::Arc;
 
 use model::{Labels, MatchOp, Matcher};
-use rules::{Clock, Env, EvalOptions, Expander, Group, NoTemplates, TemplateData};
+use rules::{Clock, Env, EvalOptions, Expander, Group, NoTemplates};
 
 pub const SEC: i64 = 1000;
 pub const MIN: i64 = 60 * SEC;
@@ -103,43 +103,6 @@ pub fn opts() -> Arc<EvalOptions> {
 pub fn group(yaml: &str, opts: Arc<EvalOptions>, should_restore: bool) -> Group {
     let groups = rules::parse_bytes(yaml.as_bytes()).unwrap_or_else(|e| panic!("{e:?}"));
     Group::new("rules.yml", &groups.groups[0], opts, should_restore).expect("group")
-}
-
-/// A stand-in for the template crate, for tests only: replaces `{{$value}}`,
-/// `{{.Value}}`, `{{$labels.X}}` and `{{.Labels.X}}` (spaces allowed inside the braces)
-/// and `{{query EXPR}}` (the first value), and fails on `{{fail}}`; leaves any other text as it is.
-pub struct ToyTemplates;
-
-impl Expander for ToyTemplates {
-    fn expand(&self, text: &str, data: &TemplateData<'_>) -> Result<String, String> {
-        let mut out = String::new();
-        let mut rest = text;
-        while let Some(start) = rest.find("{{") {
-            let Some(len) = rest[start..].find("}}") else {
-                break;
-            };
-            out.push_str(&rest[..start]);
-            let action = rest[start + 2..start + len].trim();
-            if action == "$value" || action == ".Value" {
-                out.push_str(&data.value.to_string());
-            } else if let Some(name) = action
-                .strip_prefix("$labels.")
-                .or_else(|| action.strip_prefix(".Labels."))
-            {
-                out.push_str(data.labels.get(name).unwrap_or(""));
-            } else if let Some(q) = action.strip_prefix("query ") {
-                let result = (data.query)(q)?;
-                out.push_str(&result.first().map(|s| s.v.to_string()).unwrap_or_default());
-            } else if action == "fail" {
-                return Err("boom".into());
-            } else {
-                out.push_str(&rest[start..start + len + 2]);
-            }
-            rest = &rest[start + len + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
 }
 
 /// A clock for `rules::run`: sleeping moves time to the deadline (plus any lag set for the

@@ -9,9 +9,9 @@
 //! The times are those the cases expect (an alert pending at the first evaluation at or
 //! after its sample crosses the threshold, and so on), so the spec's tolerances of one
 //! group interval hold by construction. Left to the notifier and HTTP layers: the POST
-//! itself, its JSON, and the APIs. Left to the template crate: the `template_test` and
-//! `template_query_test` annotations (functions such as `humanize`), which the toy
-//! expander here leaves as written and this test does not check.
+//! itself, its JSON, and the APIs. Annotations are expanded by the real Go template
+//! expander ([`rules::GoTemplates`]), so the `template_test` and `template_query_test`
+//! annotations (`humanize`, `query`, `sortByLabel`, `title`, ...) are checked too.
 //!
 //! One difference from the spec's wording, which follows Prometheus: a firing alert is
 //! re-sent when the last send is *more* than the resend delay ago, so with a 1m delay and
@@ -65,7 +65,7 @@ struct Expected {
     periods: Vec<Period>,
     /// The series whose latest sample is the alert's value.
     source: Vec<f64>,
-    /// Annotations expected on every alert (those the toy expander renders fully).
+    /// Annotations expected on every alert (those that do not change over time).
     annotations: Vec<(&'static str, String)>,
 }
 
@@ -98,8 +98,8 @@ fn simulate(group_name: &str, series: Vec<(Labels, Vec<f64>)>, end: i64) -> Vec<
     assert_eq!(spec.interval.as_millis() as i64, GROUP_INTERVAL);
     let mut g = rules::Group::new("alert_generator_rules.yaml", spec, opts(), true).unwrap();
     let clock = FakeClock::new(Z, Z + end);
-    let toy = ToyTemplates;
-    let env = t.env_with(&toy);
+    let templates = rules::GoTemplates::new();
+    let env = t.env_with(&templates);
     let mut observed = Vec::new();
     run(&mut g, &env, &clock, |g, report| {
         let ts = g.last_eval_timestamp().unwrap();
@@ -416,7 +416,13 @@ fn zero_for_and_small_for() {
                     },
                 ],
                 source: values.clone(),
-                annotations: vec![("description", "This should immediately fire".to_string())],
+                annotations: vec![
+                    ("description", "This should immediately fire".to_string()),
+                    (
+                        "template_test",
+                        "1.049M 1Mi 2m 15s 95.9% 2022-01-25 12:36:43 +0000 UTC".to_string(),
+                    ),
+                ],
             },
             Expected {
                 rule: small,
@@ -432,12 +438,34 @@ fn zero_for_and_small_for() {
                     resolved: r1,
                 }],
                 source: values,
-                annotations: vec![(
-                    "description",
-                    "This should fire after an interval".to_string(),
-                )],
+                annotations: vec![
+                    (
+                        "description",
+                        "This should fire after an interval".to_string(),
+                    ),
+                    (
+                        "template_test",
+                        "This Part IS TESTING the strings. ::1 127.0.0.1. 7815. replaced text. ."
+                            .to_string(),
+                    ),
+                ],
             },
         ],
+    );
+    // `template_query_test` queries the `for="template"` series at the evaluation time:
+    // their values are 1, 2, 3 in the first life and 2, 4, 6 in the second.
+    let query_test = |ts: i64| {
+        let o = obs.iter().find(|o| o.ts == ts).unwrap();
+        let (_, a) = o.alerts.iter().find(|(r, _)| r == zero).unwrap();
+        a.annotations["template_query_test"].clone()
+    };
+    assert_eq!(
+        query_test(a1),
+        "Args are: foo bar 99. first_id:101,101:1,102:2,103:3,"
+    );
+    assert_eq!(
+        query_test(a2),
+        "Args are: foo bar 99. first_id:101,101:2,102:4,103:6,"
     );
     let (first_zero, first_small) = (
         obs.iter()

@@ -1,0 +1,179 @@
+//! Alertmanagers of one `alertmanagers` entry: target groups from `static_configs` and
+//! `file_sd_configs`, turned into URLs as upstream's `AlertmanagerFromGroup` does
+//! (`__scheme__`, `__address__`, `__alerts_path__`, then `relabel_configs`).
+
+use std::path::Path;
+use std::time::SystemTime;
+
+use model::Labels;
+use promconfig::{AlertmanagerConfig, TargetGroup};
+
+/// The label carrying the path alerts are posted to.
+pub(crate) const PATH_LABEL: &str = "__alerts_path__";
+
+/// The URL an Alertmanager's labels describe: `__scheme__://__address__` + `__alerts_path__`.
+pub(crate) fn url_of(labels: &Labels) -> String {
+    format!(
+        "{}://{}{}",
+        labels.get("__scheme__").unwrap_or(""),
+        labels.get("__address__").unwrap_or(""),
+        labels.get(PATH_LABEL).unwrap_or("")
+    )
+}
+
+/// `path.Join("/", prefix, "/api/<version>/alerts")`.
+pub(crate) fn post_path(prefix: &str, version: &str) -> String {
+    clean_rooted(&format!("/{prefix}/api/{version}/alerts"))
+}
+
+/// Go's `path.Clean` for a rooted path.
+fn clean_rooted(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Alertmanagers kept and dropped by relabeling (dropped ones with their labels before
+/// relabeling). An address with a `/` fails the whole group, as upstream.
+pub(crate) fn from_group(
+    group: &TargetGroup,
+    source_file: Option<&str>,
+    cfg: &AlertmanagerConfig,
+) -> Result<(Vec<Labels>, Vec<Labels>), String> {
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for address in &group.targets {
+        let mut b = Labels::default().to_builder();
+        b.set("__address__", address.clone());
+        b.set("__scheme__", cfg.scheme.clone());
+        b.set(PATH_LABEL, post_path(&cfg.path_prefix, &cfg.api_version.0));
+        for (name, value) in &group.labels {
+            if name.0 != "__address__" {
+                b.set(name.0.clone(), value.clone());
+            }
+        }
+        if let Some(file) = source_file {
+            b.set("__meta_filepath", file.to_string());
+        }
+        let pre = b.build();
+        let Some(labels) = scrape::relabel(&pre, &cfg.relabel_configs) else {
+            dropped.push(pre);
+            continue;
+        };
+        let addr = labels.get("__address__").unwrap_or("");
+        if addr.contains('/') {
+            return Err(format!("{addr:?} is not a valid hostname"));
+        }
+        kept.push(labels);
+    }
+    Ok((kept, dropped))
+}
+
+/// Every target group of the entry: static ones, then those of the file SD files (with
+/// the file they came from). Unreadable files are logged and contribute nothing.
+pub(crate) fn groups(cfg: &AlertmanagerConfig) -> Vec<(TargetGroup, Option<String>)> {
+    let mut out: Vec<(TargetGroup, Option<String>)> = cfg
+        .sd
+        .static_configs
+        .iter()
+        .flatten()
+        .map(|g| (g.clone(), None))
+        .collect();
+    for sd in cfg.sd.file_sd_configs.iter().flatten() {
+        for pattern in &sd.files {
+            for path in expand(pattern) {
+                match read_groups(&path) {
+                    Ok(gs) => out.extend(gs.into_iter().map(|g| (g, Some(path.clone())))),
+                    Err(e) => {
+                        tracing::error!(file = %path, err = %e, "alertmanager file discovery")
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Files matching a file SD pattern (`*` only in the last path element).
+fn expand(pattern: &str) -> Vec<String> {
+    let path = Path::new(pattern);
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return Vec::new();
+    };
+    if !name.contains('*') {
+        return vec![pattern.to_string()];
+    }
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (prefix, suffix) = name.split_once('*').unwrap_or((name, ""));
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let n = e.file_name().to_str()?.to_string();
+            (n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len())
+                .then(|| dir.join(n).display().to_string())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A file SD file: a JSON or YAML list of target groups, read as the configuration is.
+fn read_groups(path: &str) -> Result<Vec<TargetGroup>, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("reading {path}: {e}"))?
+        .len();
+    if size > promconfig::MAX_CONFIG_BYTES {
+        return Err(format!("reading {path}: {size} bytes is too large"));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
+    let mut groups: Vec<Option<TargetGroup>> = Vec::new();
+    goyaml::from_str(&text, &mut groups).map_err(|e| format!("parsing {path}: {e}"))?;
+    if groups.iter().any(Option::is_none) {
+        return Err(format!("parsing {path}: nil target group item found"));
+    }
+    Ok(groups.into_iter().flatten().collect())
+}
+
+/// What identifies the current contents of the entry's file SD files without reading them.
+pub(crate) type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
+
+pub(crate) fn fingerprint(cfg: &AlertmanagerConfig) -> Fingerprint {
+    cfg.sd
+        .file_sd_configs
+        .iter()
+        .flatten()
+        .flat_map(|c| c.files.iter().flat_map(|p| expand(p)))
+        .map(|f| {
+            let meta = std::fs::metadata(&f).ok();
+            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
+            let size = meta.map(|m| m.len()).unwrap_or(0);
+            (f, mtime, size)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn post_paths_as_path_join() {
+        assert_eq!(post_path("", "v2"), "/api/v2/alerts");
+        assert_eq!(post_path("/am/", "v2"), "/am/api/v2/alerts");
+        assert_eq!(post_path("am", "v2"), "/am/api/v2/alerts");
+        assert_eq!(post_path("/a//b/../c", "v2"), "/a/c/api/v2/alerts");
+    }
+}
