@@ -25,12 +25,24 @@ pub fn pmtool_bin() -> PathBuf {
     path
 }
 
+/// A loopback port free now and never handed out before by this test process: tests run
+/// in parallel, and the kernel may give a port released here to the next caller before the
+/// first server binds it, so that a test would then talk to another test's server (seen
+/// once in CI: an answer cut off by the other server's shutdown).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 pub struct Server {
@@ -67,7 +79,7 @@ impl Server {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let server = Server { child, addr, log };
+        let mut server = Server { child, addr, log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while TcpStream::connect(addr).is_err() {
             assert!(
@@ -77,6 +89,12 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // What answered is this server, not one that exited (another process's port).
+        assert!(
+            matches!(server.child.try_wait(), Ok(None)),
+            "server exited: {}",
+            server.log_text()
+        );
         server
     }
 
