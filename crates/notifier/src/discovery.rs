@@ -2,9 +2,6 @@
 //! `file_sd_configs`, turned into URLs as upstream's `AlertmanagerFromGroup` does
 //! (`__scheme__`, `__address__`, `__alerts_path__`, then `relabel_configs`).
 
-use std::path::Path;
-use std::time::SystemTime;
-
 use model::Labels;
 use promconfig::{AlertmanagerConfig, TargetGroup};
 
@@ -89,8 +86,8 @@ pub(crate) fn groups(cfg: &AlertmanagerConfig) -> Vec<(TargetGroup, Option<Strin
         .collect();
     for sd in cfg.sd.file_sd_configs.iter().flatten() {
         for pattern in &sd.files {
-            for path in expand(pattern) {
-                match read_groups(&path) {
+            for path in scrape::file_sd::expand(pattern) {
+                match scrape::file_sd::read_groups(&path) {
                     Ok(gs) => out.extend(gs.into_iter().map(|g| (g, Some(path.clone())))),
                     Err(e) => {
                         tracing::error!(file = %path, err = %e, "alertmanager file discovery")
@@ -100,69 +97,6 @@ pub(crate) fn groups(cfg: &AlertmanagerConfig) -> Vec<(TargetGroup, Option<Strin
         }
     }
     out
-}
-
-/// Files matching a file SD pattern (`*` only in the last path element).
-fn expand(pattern: &str) -> Vec<String> {
-    let path = Path::new(pattern);
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    if !name.contains('*') {
-        return vec![pattern.to_string()];
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let (prefix, suffix) = name.split_once('*').unwrap_or((name, ""));
-    let mut out: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let n = e.file_name().to_str()?.to_string();
-            (n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len())
-                .then(|| dir.join(n).display().to_string())
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// A file SD file: a JSON or YAML list of target groups, read as the configuration is.
-fn read_groups(path: &str) -> Result<Vec<TargetGroup>, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("reading {path}: {e}"))?
-        .len();
-    if size > promconfig::MAX_CONFIG_BYTES {
-        return Err(format!("reading {path}: {size} bytes is too large"));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
-    let mut groups: Vec<Option<TargetGroup>> = Vec::new();
-    goyaml::from_str(&text, &mut groups).map_err(|e| format!("parsing {path}: {e}"))?;
-    if groups.iter().any(Option::is_none) {
-        return Err(format!("parsing {path}: nil target group item found"));
-    }
-    Ok(groups.into_iter().flatten().collect())
-}
-
-/// What identifies the current contents of the entry's file SD files without reading them.
-pub(crate) type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
-
-pub(crate) fn fingerprint(cfg: &AlertmanagerConfig) -> Fingerprint {
-    cfg.sd
-        .file_sd_configs
-        .iter()
-        .flatten()
-        .flat_map(|c| c.files.iter().flat_map(|p| expand(p)))
-        .map(|f| {
-            let meta = std::fs::metadata(&f).ok();
-            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
-            let size = meta.map(|m| m.len()).unwrap_or(0);
-            (f, mtime, size)
-        })
-        .collect()
 }
 
 #[cfg(test)]

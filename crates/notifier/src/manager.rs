@@ -209,7 +209,7 @@ impl Manager {
                 let task = tokio::spawn(watch_files(
                     Arc::downgrade(set),
                     self.opts.clone(),
-                    discovery::fingerprint(&set.cfg),
+                    scrape::file_sd::fingerprint(&set.cfg.sd),
                 ));
                 *set.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
             }
@@ -359,7 +359,7 @@ fn check_supported(cfg: &AlertmanagerConfig) -> Result<(), String> {
 
 /// Re-reads a set's file SD files when they change (checked every second) and at least
 /// every `refresh_interval`.
-async fn watch_files(set: Weak<AmSet>, opts: Options, initial: discovery::Fingerprint) {
+async fn watch_files(set: Weak<AmSet>, opts: Options, initial: scrape::file_sd::Fingerprint) {
     let refresh = match set.upgrade() {
         Some(s) => s
             .cfg
@@ -379,7 +379,7 @@ async fn watch_files(set: Weak<AmSet>, opts: Options, initial: discovery::Finger
         let Some(set) = set.upgrade() else {
             return;
         };
-        let now = discovery::fingerprint(&set.cfg);
+        let now = scrape::file_sd::fingerprint(&set.cfg.sd);
         if now == last && last_refresh.elapsed() < refresh {
             continue;
         }

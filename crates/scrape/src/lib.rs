@@ -7,6 +7,7 @@
 mod cache;
 mod client;
 mod fetch;
+pub mod file_sd;
 mod json_log;
 mod manager;
 mod relabel;

@@ -1,10 +1,10 @@
 //! Scrape pools: one per job, its targets discovered from `static_configs` and
 //! `file_sd_configs` (re-read when the files change), one loop per target.
 
+use crate::file_sd;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use model::Labels;
 use promconfig::{Config, ScrapeConfig, TargetGroup};
@@ -126,7 +126,7 @@ impl Manager {
                 watcher: None,
             };
             // Fingerprint before reading, so that a change after this point is noticed.
-            let files = fingerprint(&job);
+            let files = file_sd::fingerprint(&job.sd);
             let groups = discover(&job);
             self.sync_targets(&mut pool, &groups);
             if !job.sd.file_sd_configs.is_empty() {
@@ -349,8 +349,8 @@ fn discover(job: &ScrapeConfig) -> Vec<Labels> {
     }
     for sd in job.sd.file_sd_configs.iter().flatten() {
         for pattern in &sd.files {
-            for path in expand(pattern) {
-                match read_groups(&path) {
+            for path in file_sd::expand(pattern) {
+                match file_sd::read_groups(&path) {
                     Ok(groups) => {
                         for g in &groups {
                             add_group(&mut out, g, Some(&path));
@@ -379,79 +379,12 @@ fn add_group(out: &mut Vec<Labels>, group: &TargetGroup, file: Option<&str>) {
     }
 }
 
-/// Files matching a file SD pattern (`*` only in the last path element).
-fn expand(pattern: &str) -> Vec<String> {
-    let path = Path::new(pattern);
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-        return Vec::new();
-    };
-    if !name.contains('*') {
-        return vec![pattern.to_string()];
-    }
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let (prefix, suffix) = name.split_once('*').unwrap_or((name, ""));
-    let mut out: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let n = e.file_name().to_str()?.to_string();
-            (n.starts_with(prefix) && n.ends_with(suffix) && n.len() >= prefix.len() + suffix.len())
-                .then(|| dir.join(n).display().to_string())
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// A file SD file: a JSON or YAML list of `{targets: [...], labels: {...}}`, read with
-/// the same rules as the configuration (yaml.v2; JSON is YAML).
-fn read_groups(path: &str) -> Result<Vec<TargetGroup>, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("reading {path}: {e}"))?
-        .len();
-    if size > promconfig::MAX_CONFIG_BYTES {
-        return Err(format!(
-            "reading {path}: {size} bytes is more than the {} a file SD file may have",
-            promconfig::MAX_CONFIG_BYTES
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?;
-    let mut groups: Vec<Option<TargetGroup>> = Vec::new();
-    goyaml::from_str(&text, &mut groups).map_err(|e| format!("parsing {path}: {e}"))?;
-    if groups.iter().any(Option::is_none) {
-        return Err(format!("parsing {path}: nil target group item found"));
-    }
-    Ok(groups.into_iter().flatten().collect())
-}
-
-type Fingerprint = Vec<(String, Option<SystemTime>, u64)>;
-
-/// What identifies the current contents of a job's file SD files without reading them.
-fn fingerprint(job: &ScrapeConfig) -> Fingerprint {
-    job.sd
-        .file_sd_configs
-        .iter()
-        .flatten()
-        .flat_map(|c| c.files.iter().flat_map(|p| expand(p)))
-        .map(|f| {
-            let meta = std::fs::metadata(&f).ok();
-            let mtime = meta.as_ref().and_then(|m| m.modified().ok());
-            let size = meta.map(|m| m.len()).unwrap_or(0);
-            (f, mtime, size)
-        })
-        .collect()
-}
-
 /// Re-discovers a file SD job when its files change (checked every second) and at least
 /// every `refresh_interval`.
 async fn watch_files(
     manager: std::sync::Weak<Manager>,
     job: Arc<ScrapeConfig>,
-    initial: Fingerprint,
+    initial: file_sd::Fingerprint,
 ) {
     let refresh = job
         .sd
@@ -465,7 +398,7 @@ async fn watch_files(
     let mut last_refresh = tokio::time::Instant::now();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let now = fingerprint(&job);
+        let now = file_sd::fingerprint(&job.sd);
         if now == last && last_refresh.elapsed() < refresh {
             continue;
         }
