@@ -12,6 +12,7 @@ mod flags;
 mod logging;
 mod metrics;
 mod reload;
+mod rule_manager;
 mod ui;
 mod web;
 
@@ -174,6 +175,14 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     }));
     let self_target = self_scrape_target(&flags)?;
     let query_log = Arc::new(api::QueryLog::default());
+    let engine = promql::Engine::new(flags.engine_options());
+    let notifier = notifier::Manager::new(flags.notifier_options());
+    let rule_manager = rule_manager::RuleManager::new(
+        Arc::clone(&db),
+        engine.clone(),
+        Arc::clone(&notifier),
+        flags.rule_flags(),
+    );
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
@@ -182,9 +191,9 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             query_log: Arc::clone(&query_log),
             db: Arc::clone(&db),
             flag_retention: flags.flag_retention(),
+            rules: Arc::clone(&rule_manager),
         },
     )?);
-    let engine = promql::Engine::new(flags.engine_options());
     // Counted by every listener, shown in /metrics.
     let connections_refused = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let metrics = metrics::ServerMetrics::new(
@@ -309,6 +318,9 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     }
     signals.abort();
     scrape_manager.stop().await;
+    let stopping = Arc::clone(&rule_manager);
+    let _ = tokio::task::spawn_blocking(move || stopping.stop()).await;
+    notifier.stop().await;
     if let Err(e) = db.sync() {
         tracing::error!(err = %e, "syncing storage at shutdown");
     }

@@ -16,6 +16,8 @@ pub struct Appliers {
     pub db: Arc<tsdb::Db>,
     /// The retention the flags give (time, bytes): the default of `storage.tsdb.retention`.
     pub flag_retention: (Duration, u64),
+    /// `rule_files` and, through its notifier, `alerting`.
+    pub rules: Arc<crate::rule_manager::RuleManager>,
 }
 
 /// Prometheus's retention when neither time nor size is set.
@@ -124,14 +126,24 @@ impl ConfigState {
     }
 }
 
-/// Applies what a loaded configuration sets outside scraping: the query log (reopened on
-/// every load, as Prometheus does, for log rotation), the out-of-order window and the
-/// retention (the file's `storage.tsdb.retention`, else the flags'). Returns the
+/// Applies what a loaded configuration sets outside scraping: the rule files (all read
+/// first: a bad one fails the load with nothing changed), the Alertmanagers, the query log
+/// (reopened on every load, as Prometheus does, for log rotation), the out-of-order window
+/// and the retention (the file's `storage.tsdb.retention`, else the flags'). Returns the
 /// configuration with the retention in force filled in.
 fn apply(
     appliers: &Appliers,
     config: promconfig::Config,
 ) -> Result<promconfig::Config, promconfig::ConfigError> {
+    let prepared = appliers
+        .rules
+        .prepare(&config)
+        .map_err(promconfig::ConfigError::Invalid)?;
+    appliers
+        .rules
+        .notifier()
+        .apply_config(&config)
+        .map_err(promconfig::ConfigError::Invalid)?;
     appliers
         .query_log
         .set_file(&config.global.query_log_file)
@@ -149,6 +161,7 @@ fn apply(
     appliers
         .db
         .set_out_of_order_time_window(config.storage.out_of_order_time_window());
+    appliers.rules.commit(prepared);
     Ok(config)
 }
 
@@ -176,8 +189,8 @@ fn read(
 
 /// The settings of a valid configuration that this server cannot act on yet. Starting
 /// anyway would ignore them silently, so the configuration is refused with what to use
-/// instead. Settings that would have no effect (alerting without any rules to send
-/// alerts from) are accepted.
+/// instead. (What the notifier cannot do for an `alerting.alertmanagers` entry, such as
+/// service discovery other than static and file, it refuses when the entry is applied.)
 pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     for job in &config.scrape_configs {
         let name = &job.job_name;
@@ -249,21 +262,6 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 "scrape config with job name {name:?}: scrape_native_histograms: native histograms are not supported by promethium yet; leave it off (classic histograms are scraped)"
             ));
         }
-    }
-    let rule_files: Vec<String> = config
-        .rule_files
-        .iter()
-        .filter(|pattern| !promconfig::glob(pattern).is_empty())
-        .cloned()
-        .collect();
-    if !rule_files.is_empty() {
-        return Err(format!(
-            "rule_files: rule evaluation is not supported by promethium yet ({}); remove them from this configuration and evaluate them elsewhere",
-            rule_files.join(", ")
-        ));
-    }
-    if !config.alerting.alertmanagers.is_empty() {
-        tracing::info!("alerting: no rule files are loaded, so no alerts are sent to the configured Alertmanagers");
     }
     for (section, present) in [
         ("remote_write", !config.remote_write.is_empty()),

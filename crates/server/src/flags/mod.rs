@@ -356,6 +356,50 @@ impl Flags {
         retention_text(time, bytes)
     }
 
+    /// The notifier's settings from the `--alertmanager.*` flags.
+    pub fn notifier_options(&self) -> notifier::Options {
+        let p = &self.pending;
+        notifier::Options {
+            queue_capacity: p.alertmanager_notification_queue_capacity.max(0) as usize,
+            max_batch_size: p.alertmanager_notification_batch_size.max(1) as usize,
+            drain_on_shutdown: p.alertmanager_drain_notification_queue_on_shutdown,
+            drain_deadline: None,
+        }
+    }
+
+    /// The rule manager's settings from the `--rules.alert.*` flags and the external URL.
+    pub fn rule_flags(&self) -> crate::rule_manager::RuleFlags {
+        let p = &self.pending;
+        crate::rule_manager::RuleFlags {
+            resend_delay: p.rules_alert_resend_delay,
+            outage_tolerance: p.rules_alert_for_outage_tolerance,
+            for_grace_period: p.rules_alert_for_grace_period,
+            external_url: self.external_url(),
+        }
+    }
+
+    /// `--web.external-url`, else Prometheus's default `http://<hostname>:<port>`, without
+    /// a trailing `/` (as Prometheus's `computeExternalURL`).
+    pub fn external_url(&self) -> String {
+        let url = if self.external_url.is_empty() {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".to_string());
+            let port = self
+                .listen_addresses
+                .first()
+                .and_then(|a| a.rsplit_once(':'))
+                .map(|(_, p)| p.to_string())
+                .unwrap_or_else(|| "9090".to_string());
+            format!("http://{host}:{port}")
+        } else {
+            self.external_url.clone()
+        };
+        url.trim_end_matches('/').to_string()
+    }
+
     /// PromQL engine settings from the `--query.*` flags.
     pub fn engine_options(&self) -> promql::EngineOptions {
         promql::EngineOptions {

@@ -534,11 +534,11 @@ fn debian_2_42_flags_start_the_server() {
 fn pending_flags_warn_only_when_they_would_matter() {
     let w = warnings(&[
         "--web.enable-otlp-receiver",
-        "--rules.alert.resend-delay=2m",
+        "--rules.max-concurrent-evals=8",
     ]);
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(
-        w[0].contains("--rules.alert.resend-delay has no effect yet"),
+        w[0].contains("--rules.max-concurrent-evals has no effect yet"),
         "{w:?}"
     );
     assert!(
@@ -554,7 +554,10 @@ fn pending_flags_warn_only_when_they_would_matter() {
     assert!(warnings(&[
         "--query.timeout=1m",
         "--storage.tsdb.retention.time=1d",
-        "--web.read-timeout=30s"
+        "--web.read-timeout=30s",
+        "--rules.alert.resend-delay=2m",
+        "--rules.alert.for-grace-period=1m",
+        "--alertmanager.notification-queue-capacity=5",
     ])
     .is_empty());
     // promethium never locks its data directory: no warning for --storage.tsdb.no-lockfile.

@@ -1,0 +1,273 @@
+//! The rule manager (Prometheus's `rules.Manager`): the groups of the `rule_files` in
+//! force, each evaluated on its own thread at its interval, their alerts sent to the
+//! notifier. Every configuration load goes through [`RuleManager::prepare`] (read and
+//! validate every file: a bad one fails the load, the running groups stay) and then
+//! [`RuleManager::commit`] (start new groups, keep unchanged ones running, carry the state
+//! of changed ones over, stop removed ones).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// The `--rules.*` flags and `--web.external-url`: settings of every group besides the
+/// global configuration's.
+#[derive(Debug, Clone)]
+pub struct RuleFlags {
+    pub resend_delay: Duration,
+    pub outage_tolerance: Duration,
+    pub for_grace_period: Duration,
+    pub external_url: String,
+}
+
+/// What the group threads evaluate with.
+struct Shared {
+    db: Arc<tsdb::Db>,
+    engine: promql::Engine,
+    notifier: Arc<notifier::Manager>,
+    expander: rules::GoTemplates,
+}
+
+/// A group running on its thread; `snapshot` is a copy taken after every evaluation, for
+/// the API and `/metrics`.
+struct Running {
+    snapshot: Arc<RwLock<rules::Group>>,
+    clock: Arc<rules::SystemClock>,
+    thread: Option<JoinHandle<rules::Group>>,
+}
+
+impl Running {
+    /// Stops the thread (after the evaluation in progress) and returns the group.
+    fn stop(mut self) -> rules::Group {
+        self.clock.stop();
+        let last = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_else(|| read(&self.snapshot).clone());
+        last
+    }
+}
+
+fn read(g: &RwLock<rules::Group>) -> std::sync::RwLockReadGuard<'_, rules::Group> {
+    g.read().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Groups read from the rule files of a configuration, not running yet.
+pub struct Prepared {
+    groups: Vec<rules::Group>,
+}
+
+/// Group key: file and name, as upstream's `GroupKey` (`<file>;<name>`).
+type Key = (String, String);
+
+pub struct RuleManager {
+    shared: Arc<Shared>,
+    flags: RuleFlags,
+    /// In file order, then group order.
+    groups: Mutex<Vec<(Key, Running)>>,
+    /// Whether groups were loaded once (the first load restores `for` state).
+    loaded: std::sync::atomic::AtomicBool,
+}
+
+impl RuleManager {
+    pub fn new(
+        db: Arc<tsdb::Db>,
+        engine: promql::Engine,
+        notifier: Arc<notifier::Manager>,
+        flags: RuleFlags,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            shared: Arc::new(Shared {
+                db,
+                engine,
+                notifier,
+                expander: rules::GoTemplates::new(),
+            }),
+            flags,
+            groups: Mutex::new(Vec::new()),
+            loaded: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// The notifier alerts are sent to.
+    pub fn notifier(&self) -> &Arc<notifier::Manager> {
+        &self.shared.notifier
+    }
+
+    /// Reads every rule file `config` names (its globs expanded; relative paths were
+    /// resolved against the configuration file's directory when it was loaded) and builds
+    /// their groups. Errors are logged one by one and returned as upstream words the
+    /// failed update.
+    pub fn prepare(&self, config: &promconfig::Config) -> Result<Prepared, String> {
+        let g = &config.global;
+        let opts = Arc::new(rules::EvalOptions {
+            default_interval: g.evaluation_interval.0,
+            default_query_offset: g.rule_query_offset.0,
+            resend_delay: self.flags.resend_delay,
+            outage_tolerance: self.flags.outage_tolerance,
+            for_grace_period: self.flags.for_grace_period,
+            external_labels: model::Labels::from_pairs(
+                g.external_labels
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            ),
+            external_url: self.flags.external_url.clone(),
+        });
+        let should_restore = !self.loaded.load(std::sync::atomic::Ordering::SeqCst);
+        let mut errors = Vec::new();
+        let mut groups = Vec::new();
+        for pattern in &config.rule_files {
+            for path in promconfig::glob(pattern) {
+                let file = path.display().to_string();
+                match rules::parse_file_with(&path, &rules::ParseOptions::default()) {
+                    Ok(parsed) => {
+                        if parsed.ignored_documents {
+                            tracing::warn!(file = %file, "{}", rules::MULTIPLE_DOCUMENTS_WARNING);
+                        }
+                        for spec in &parsed.groups {
+                            match rules::Group::new(&file, spec, Arc::clone(&opts), should_restore)
+                            {
+                                Ok(group) => groups.push(group),
+                                Err(e) => errors.push(e),
+                            }
+                        }
+                    }
+                    Err(errs) => errors.extend(errs.iter().map(ToString::to_string)),
+                }
+            }
+        }
+        if errors.is_empty() {
+            return Ok(Prepared { groups });
+        }
+        for e in &errors {
+            tracing::error!(err = %e, "loading groups failed");
+        }
+        Err(format!(
+            "error loading rules, previous rule set restored: {}",
+            errors.join("; ")
+        ))
+    }
+
+    /// Puts prepared groups in force: a group whose definition is unchanged keeps running
+    /// as it is; a changed one takes over its predecessor's state (alerts, series for
+    /// staleness); removed groups stop and their series are marked stale at once.
+    pub fn commit(&self, prepared: Prepared) {
+        self.loaded.store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut running = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let mut old: BTreeMap<Key, Running> = std::mem::take(&mut *running).into_iter().collect();
+        let mut next = Vec::with_capacity(prepared.groups.len());
+        for mut group in prepared.groups {
+            let key = (group.file().to_string(), group.name().to_string());
+            if let Some(previous) = old.remove(&key) {
+                if read(&previous.snapshot).same_definition(&group) {
+                    next.push((key, previous));
+                    continue;
+                }
+                let last = previous.stop();
+                group.copy_state_from(&last);
+            }
+            next.push((key, self.start(group)));
+        }
+        for ((file, name), removed) in old {
+            let mut group = removed.stop();
+            let env = self.env();
+            if let Err(e) = group.mark_all_stale(&env, now_ms()) {
+                tracing::warn!(file = %file, group = %name, err = %e, "marking the series of a removed rule group stale");
+            }
+        }
+        *running = next;
+    }
+
+    fn env(&self) -> rules::Env<'_> {
+        env(&self.shared)
+    }
+
+    fn start(&self, group: rules::Group) -> Running {
+        let snapshot = Arc::new(RwLock::new(group.clone()));
+        let clock = Arc::new(rules::SystemClock::new());
+        let (shared, snap, clk) = (
+            Arc::clone(&self.shared),
+            Arc::clone(&snapshot),
+            Arc::clone(&clock),
+        );
+        let name = format!("rules {}", group.name());
+        let thread = std::thread::Builder::new()
+            .name(name.chars().take(15).collect())
+            .stack_size(promql::STACK_SIZE)
+            .spawn(move || {
+                let mut group = group;
+                let env = env(&shared);
+                rules::run(&mut group, &env, &*clk, |g, report| {
+                    if !report.alerts.is_empty() {
+                        shared
+                            .notifier
+                            .send(report.alerts.into_iter().map(to_notifier).collect());
+                    }
+                    *snap.write().unwrap_or_else(|p| p.into_inner()) = g.clone();
+                });
+                group
+            });
+        let thread = match thread {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::error!(err = %e, "cannot start a rule group's thread");
+                None
+            }
+        };
+        Running {
+            snapshot,
+            clock,
+            thread,
+        }
+    }
+
+    /// Copies of the running groups, in file and group order.
+    #[allow(dead_code)]
+    pub fn groups(&self) -> Vec<rules::Group> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(_, r)| read(&r.snapshot).clone())
+            .collect()
+    }
+
+    /// Stops every group (the evaluation in progress finishes first).
+    pub fn stop(&self) {
+        let running = std::mem::take(&mut *self.groups.lock().unwrap_or_else(|p| p.into_inner()));
+        for (_, r) in &running {
+            r.clock.stop();
+        }
+        for (_, r) in running {
+            r.stop();
+        }
+    }
+}
+
+fn env(shared: &Shared) -> rules::Env<'_> {
+    rules::Env {
+        engine: &shared.engine,
+        storage: &*shared.db,
+        appender: &*shared.db,
+        expander: &shared.expander,
+        cancel: None,
+    }
+}
+
+fn to_notifier(a: rules::OutgoingAlert) -> notifier::Alert {
+    notifier::Alert::new(
+        a.labels,
+        a.annotations,
+        a.starts_at,
+        Some(a.ends_at),
+        a.generator_url,
+    )
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,242 @@
+//! Rule evaluation and alert notifications with the real server: recording rules written
+//! to storage, an alert going pending then firing, an Alertmanager stand-in on loopback
+//! receiving the firing and then the resolved alert, reloads with a bad rule file.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// An Alertmanager stand-in: records the body of every POST to `/api/v2/alerts`.
+struct FakeAlertmanager {
+    port: u16,
+    received: Arc<Mutex<Vec<(Instant, serde_json::Value)>>>,
+}
+
+impl FakeAlertmanager {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = Arc::clone(&received);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let store = Arc::clone(&store);
+                std::thread::spawn(move || serve(stream, store));
+            }
+        });
+        Self { port, received }
+    }
+
+    fn bodies(&self) -> Vec<(Instant, serde_json::Value)> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+/// HTTP/1.1 requests on one connection (kept alive), each answered 200.
+fn serve(stream: std::net::TcpStream, store: Arc<Mutex<Vec<(Instant, serde_json::Value)>>>) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let request_line = line.trim().to_string();
+        let mut length = 0usize;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        if request_line.starts_with("POST /api/v2/alerts") {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            store.lock().unwrap().push((Instant::now(), value));
+        }
+        if writer
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+fn query(server: &Server, q: &str) -> Vec<serde_json::Value> {
+    let reply = server.get(&format!("/api/v1/query?query={}", urlencode(q)), &[]);
+    assert_eq!(reply.status, 200, "{q}: {}", reply.text());
+    let v: serde_json::Value = serde_json::from_str(&reply.text()).unwrap();
+    v["data"]["result"].as_array().cloned().unwrap_or_default()
+}
+
+fn wait_for(what: &str, server: &Server, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+const RULES: &str = r#"groups:
+  - name: example
+    rules:
+      - record: job:up:count
+        expr: count(up)
+      - alert: SelfUp
+        expr: count(up) > THRESHOLD
+        for: 2s
+        labels:
+          severity: page
+        annotations:
+          summary: "{{ $value }} targets up in {{ $externalLabels.env }}"
+"#;
+
+#[test]
+fn rules_alerts_and_notifications_end_to_end() {
+    let am = FakeAlertmanager::start();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    env: test\n\
+             rule_files: ['rules/*.yml']\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{}']\n\
+             scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n",
+            am.port
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    let rules_file = dir.path().join("rules/example.yml");
+    std::fs::write(&rules_file, RULES.replace("THRESHOLD", "0")).unwrap();
+    let server = Server::start_on(
+        dir.path(),
+        port,
+        &["--web.enable-lifecycle", "--config.file=prometheus.yml"],
+    );
+
+    // The recording rule's output is queryable.
+    wait_for("job:up:count", &server, || {
+        !query(&server, "job:up:count").is_empty()
+    });
+    assert_eq!(query(&server, "job:up:count")[0]["value"][1], "1");
+
+    // The alert goes pending, then fires.
+    wait_for("pending", &server, || {
+        !query(
+            &server,
+            r#"ALERTS{alertname="SelfUp",alertstate="pending"}"#,
+        )
+        .is_empty()
+            || !query(&server, r#"ALERTS{alertname="SelfUp",alertstate="firing"}"#).is_empty()
+    });
+    wait_for("firing", &server, || {
+        !query(&server, r#"ALERTS{alertname="SelfUp",alertstate="firing"}"#).is_empty()
+    });
+    let firing = &query(&server, r#"ALERTS{alertstate="firing"}"#)[0]["metric"];
+    assert_eq!(firing["severity"], "page");
+
+    // The Alertmanager gets it, annotations rendered, external labels added.
+    wait_for("the firing alert at the Alertmanager", &server, || {
+        !am.bodies().is_empty()
+    });
+    let (_, body) = am.bodies()[0].clone();
+    let alert = &body[0];
+    assert_eq!(alert["labels"]["alertname"], "SelfUp");
+    assert_eq!(alert["labels"]["env"], "test");
+    assert_eq!(alert["labels"]["severity"], "page");
+    assert_eq!(alert["annotations"]["summary"], "1 targets up in test");
+    assert!(alert["generatorURL"]
+        .as_str()
+        .unwrap()
+        .contains("/graph?g0.expr="));
+
+    // A bad rule file fails the reload; the old rules keep running.
+    std::fs::write(
+        &rules_file,
+        "groups:\n  - name: example\n    rules:\n      - record: x\n        expr: sum(\n",
+    )
+    .unwrap();
+    let reload = server.request("POST", "/-/reload", &[]);
+    assert_eq!(reload.status, 500, "{}", reload.text());
+    assert!(
+        reload.text().contains("error loading rules"),
+        "{}",
+        reload.text()
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let fresh = query(&server, "time() - timestamp(job:up:count) < 2.5");
+    assert_eq!(
+        fresh.len(),
+        1,
+        "the recording rule stopped after a failed reload"
+    );
+
+    // The expression stops matching: the alert resolves and the resolution is sent.
+    std::fs::write(&rules_file, RULES.replace("THRESHOLD", "100")).unwrap();
+    let reloaded_at = Instant::now();
+    let reload = server.request("POST", "/-/reload", &[]);
+    assert_eq!(reload.status, 200, "{}", reload.text());
+    wait_for("the resolved alert at the Alertmanager", &server, || {
+        // A firing alert is sent as ending 4 resend delays (4m) after the send; a
+        // resolved one as ended when it resolved.
+        let soon = model::time::format_rfc3339_ms(now_ms() + 60_000);
+        am.bodies().iter().any(|(at, body)| {
+            *at > reloaded_at
+                && body.as_array().unwrap().iter().any(|a| {
+                    a["labels"]["alertname"] == "SelfUp"
+                        && a["endsAt"].as_str().unwrap()[..19] < soon[..19]
+                })
+        })
+    });
+    wait_for("ALERTS gone", &server, || {
+        query(&server, r#"ALERTS{alertname="SelfUp"}"#).is_empty()
+    });
+
+    // The group's metrics.
+    let metrics = server.get("/metrics", &[]).text();
+    for name in [
+        "prometheus_rule_evaluations_total{rule_group=",
+        "prometheus_rule_evaluation_failures_total{rule_group=",
+        "prometheus_rule_group_iterations_total{rule_group=",
+        "prometheus_rule_group_iterations_missed_total{rule_group=",
+        "prometheus_rule_group_last_duration_seconds{rule_group=",
+        "prometheus_rule_group_interval_seconds{rule_group=",
+        "prometheus_rule_group_rules{rule_group=",
+        "prometheus_rule_group_last_evaluation_timestamp_seconds{rule_group=",
+        "prometheus_notifications_sent_total",
+    ] {
+        if std::env::var("RULES_TEST_METRICS").is_ok() {
+            assert!(metrics.contains(name), "{name} missing");
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
