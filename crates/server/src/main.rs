@@ -205,6 +205,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             memory: engine.memory(),
         },
         Arc::clone(&connections_refused),
+        Arc::clone(&rule_manager),
     );
     let _ = metrics_slot.set(Arc::clone(&metrics));
     let prefix = flags.route_prefix();

@@ -32,6 +32,8 @@ pub struct ServerMetrics {
     pub ready: Gauge,
     /// The storage, for `/-/ready` (not ready while its appends fail).
     pub storage: Arc<tsdb::Db>,
+    /// Rule groups and the notifier, exposed as text (summaries, per-group families).
+    rules: Arc<crate::rule_manager::RuleManager>,
 }
 
 impl ServerMetrics {
@@ -40,6 +42,7 @@ impl ServerMetrics {
         db: Arc<tsdb::Db>,
         engine: EngineGauges,
         connections_refused: Arc<std::sync::atomic::AtomicU64>,
+        rules: Arc<crate::rule_manager::RuleManager>,
     ) -> Arc<Self> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TsdbCollector(Arc::clone(&db))));
@@ -98,6 +101,7 @@ impl ServerMetrics {
             auth_failures,
             ready,
             storage: db,
+            rules,
         })
     }
 
@@ -138,8 +142,252 @@ impl ServerMetrics {
         } else {
             prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         }
+        let extra = rule_and_notifier_text(&self.rules, openmetrics);
+        match out.strip_suffix("# EOF\n") {
+            Some(head) if openmetrics => out = format!("{head}{extra}# EOF\n"),
+            _ => out.push_str(&extra),
+        }
         Ok(out)
     }
+}
+
+/// `(labels, name suffix, value)` of one exposed sample.
+type Sample = (String, &'static str, f64);
+
+/// A label value in the exposition formats.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// A sample value as Go's exposition writes it.
+fn value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Writes one family: `# HELP`, `# TYPE` and `(labels, suffix, value)` samples. Counters
+/// are named without `_total` in OpenMetrics' TYPE line.
+fn family(
+    out: &mut String,
+    openmetrics: bool,
+    name: &str,
+    kind: &str,
+    help: &str,
+    samples: &[(String, &str, f64)],
+) {
+    use std::fmt::Write;
+    let described = if openmetrics && kind == "counter" {
+        name.strip_suffix("_total").unwrap_or(name)
+    } else {
+        name
+    };
+    let _ = writeln!(out, "# HELP {described} {help}");
+    let _ = writeln!(out, "# TYPE {described} {kind}");
+    for (labels, suffix, v) in samples {
+        let labels = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}{suffix}{labels} {}", value(*v));
+    }
+}
+
+/// The rule groups' metrics (labelled `rule_group="<file>;<name>"`, as upstream) and the
+/// notifier's, read from their live values.
+fn rule_and_notifier_text(rules: &crate::rule_manager::RuleManager, openmetrics: bool) -> String {
+    let mut out = String::new();
+    let groups = rules.groups();
+    let per_group = |f: &dyn Fn(&rules::Group) -> f64| -> Vec<(String, &'static str, f64)> {
+        groups
+            .iter()
+            .map(|g| {
+                (
+                    format!(
+                        "rule_group=\"{}\"",
+                        escape(&format!("{};{}", g.file(), g.name()))
+                    ),
+                    "",
+                    f(g),
+                )
+            })
+            .collect()
+    };
+    let secs = |t: Option<std::time::SystemTime>| {
+        t.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let [group_summary, rule_summary] = rules.duration_summaries();
+    for (name, help, s) in [
+        (
+            "prometheus_rule_evaluation_duration_seconds",
+            "The duration for a rule to execute.",
+            rule_summary,
+        ),
+        (
+            "prometheus_rule_group_duration_seconds",
+            "The duration of rule group evaluations.",
+            group_summary,
+        ),
+    ] {
+        let mut samples: Vec<(String, &str, f64)> = s
+            .quantiles
+            .iter()
+            .map(|(q, v)| (format!("quantile=\"{q}\""), "", *v))
+            .collect();
+        samples.push((String::new(), "_sum", s.sum));
+        samples.push((String::new(), "_count", s.count as f64));
+        family(&mut out, openmetrics, name, "summary", help, &samples);
+    }
+    let families: [(&str, &str, &str, Vec<Sample>); 10] = [
+        (
+            "prometheus_rule_evaluation_failures_total",
+            "counter",
+            "The total number of rule evaluation failures.",
+            per_group(&|g| g.metrics().evaluation_failures as f64),
+        ),
+        (
+            "prometheus_rule_evaluations_total",
+            "counter",
+            "The total number of rule evaluations.",
+            per_group(&|g| g.metrics().evaluations_total as f64),
+        ),
+        (
+            "prometheus_rule_group_interval_seconds",
+            "gauge",
+            "The interval of a rule group.",
+            per_group(&|g| g.interval().as_secs_f64()),
+        ),
+        (
+            "prometheus_rule_group_iterations_missed_total",
+            "counter",
+            "The total number of rule group evaluations missed due to slow rule group evaluation.",
+            per_group(&|g| g.metrics().iterations_missed as f64),
+        ),
+        (
+            "prometheus_rule_group_iterations_total",
+            "counter",
+            "The total number of scheduled rule group evaluations, whether executed or missed.",
+            per_group(&|g| g.metrics().iterations_total as f64),
+        ),
+        (
+            "prometheus_rule_group_last_duration_seconds",
+            "gauge",
+            "The duration of the last rule group evaluation.",
+            per_group(&|g| g.metrics().last_duration.as_secs_f64()),
+        ),
+        (
+            "prometheus_rule_group_last_evaluation_samples",
+            "gauge",
+            "The number of samples returned during the last rule group evaluation.",
+            per_group(&|g| g.metrics().last_evaluation_samples as f64),
+        ),
+        (
+            "prometheus_rule_group_last_evaluation_timestamp_seconds",
+            "gauge",
+            "The timestamp of the last rule group evaluation in seconds.",
+            per_group(&|g| secs(g.metrics().last_evaluation)),
+        ),
+        (
+            "prometheus_rule_group_last_rule_duration_sum_seconds",
+            "gauge",
+            "The sum of time in seconds it took to evaluate each rule in the group regardless of concurrency.",
+            per_group(&|g| g.metrics().last_rule_duration_sum.as_secs_f64()),
+        ),
+        (
+            "prometheus_rule_group_rules",
+            "gauge",
+            "The number of rules.",
+            per_group(&|g| g.rules().len() as f64),
+        ),
+    ];
+    for (name, kind, help, samples) in &families {
+        family(&mut out, openmetrics, name, kind, help, samples);
+    }
+
+    let n = rules.notifier().metrics();
+    let am =
+        |f: &dyn Fn(&notifier::AlertmanagerMetrics) -> f64| -> Vec<(String, &'static str, f64)> {
+            n.alertmanagers
+                .iter()
+                .map(|a| {
+                    (
+                        format!("alertmanager=\"{}\"", escape(&a.alertmanager)),
+                        "",
+                        f(a),
+                    )
+                })
+                .collect()
+        };
+    family(
+        &mut out,
+        openmetrics,
+        "prometheus_notifications_alertmanagers_discovered",
+        "gauge",
+        "The number of alertmanagers discovered and active.",
+        &[(String::new(), "", n.alertmanagers_discovered as f64)],
+    );
+    for (name, kind, help, samples) in [
+        (
+            "prometheus_notifications_dropped_total",
+            "counter",
+            "Total number of alerts dropped due to errors when sending to Alertmanager.",
+            am(&|a| a.dropped_total as f64),
+        ),
+        (
+            "prometheus_notifications_errors_total",
+            "counter",
+            "Total number of sent alerts affected by errors.",
+            am(&|a| a.errors_total as f64),
+        ),
+        (
+            "prometheus_notifications_sent_total",
+            "counter",
+            "Total number of alerts sent.",
+            am(&|a| a.sent_total as f64),
+        ),
+        (
+            "prometheus_notifications_queue_length",
+            "gauge",
+            "The number of alert notifications in the queue.",
+            am(&|a| a.queue_length as f64),
+        ),
+    ] {
+        family(&mut out, openmetrics, name, kind, help, &samples);
+    }
+    family(
+        &mut out,
+        openmetrics,
+        "prometheus_notifications_queue_capacity",
+        "gauge",
+        "The capacity of the alert notifications queue.",
+        &[(String::new(), "", n.queue_capacity as f64)],
+    );
+    let mut latency = Vec::new();
+    for a in &n.alertmanagers {
+        let l = format!("alertmanager=\"{}\"", escape(&a.alertmanager));
+        for (q, v) in &a.latency.quantiles {
+            latency.push((format!("{l},quantile=\"{q}\""), "", *v));
+        }
+        latency.push((l.clone(), "_sum", a.latency.sum_seconds));
+        latency.push((l, "_count", a.latency.count as f64));
+    }
+    family(
+        &mut out,
+        openmetrics,
+        "prometheus_notifications_latency_seconds",
+        "summary",
+        "Latency quantiles for sending alert notifications.",
+        &latency,
+    );
+    out
 }
 
 /// The storage's counters, read at each scrape.

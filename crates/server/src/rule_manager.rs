@@ -22,6 +22,8 @@ pub struct RuleFlags {
 
 /// What the group threads evaluate with.
 struct Shared {
+    /// Group and rule evaluation times, for the summaries.
+    durations: Mutex<Durations>,
     db: Arc<tsdb::Db>,
     engine: promql::Engine,
     notifier: Arc<notifier::Manager>,
@@ -79,6 +81,7 @@ impl RuleManager {
     ) -> Arc<Self> {
         Arc::new(Self {
             shared: Arc::new(Shared {
+                durations: Mutex::new(Durations::default()),
                 db,
                 engine,
                 notifier,
@@ -199,6 +202,11 @@ impl RuleManager {
                 let mut group = group;
                 let env = env(&shared);
                 rules::run(&mut group, &env, &*clk, |g, report| {
+                    shared
+                        .durations
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .observe(report.duration, &report.rule_durations);
                     if !report.alerts.is_empty() {
                         shared
                             .notifier
@@ -223,7 +231,6 @@ impl RuleManager {
     }
 
     /// Copies of the running groups, in file and group order.
-    #[allow(dead_code)]
     pub fn groups(&self) -> Vec<rules::Group> {
         self.groups
             .lock()
@@ -241,6 +248,100 @@ impl RuleManager {
         }
         for (_, r) in running {
             r.stop();
+        }
+    }
+
+    /// The summaries `prometheus_rule_group_duration_seconds` and
+    /// `prometheus_rule_evaluation_duration_seconds`: `(quantiles, sum, count)` each.
+    pub fn duration_summaries(&self) -> [Summary; 2] {
+        let d = self
+            .shared
+            .durations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        [d.group.summary(), d.rule.summary()]
+    }
+}
+
+/// Upstream's objectives for the rule duration summaries.
+pub const QUANTILES: [f64; 5] = [0.01, 0.05, 0.5, 0.9, 0.99];
+/// The window quantiles are computed over (client_golang's default `MaxAge`).
+const WINDOW: Duration = Duration::from_secs(600);
+/// At most this many observations kept for the quantiles.
+const MAX_KEPT: usize = 4096;
+
+/// A summary at one moment: `(quantile, value)` pairs (NaN without observations), sum and
+/// count, in seconds.
+pub struct Summary {
+    pub quantiles: Vec<(f64, f64)>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+#[derive(Default)]
+struct Durations {
+    group: Observed,
+    rule: Observed,
+}
+
+impl Durations {
+    fn observe(&mut self, group: Duration, rules: &[Duration]) {
+        self.group.observe(group);
+        for &r in rules {
+            self.rule.observe(r);
+        }
+    }
+}
+
+#[derive(Default)]
+struct Observed {
+    count: u64,
+    sum: f64,
+    recent: std::collections::VecDeque<(std::time::Instant, f64)>,
+}
+
+impl Observed {
+    fn observe(&mut self, d: Duration) {
+        let v = d.as_secs_f64();
+        self.count += 1;
+        self.sum += v;
+        let now = std::time::Instant::now();
+        self.recent.push_back((now, v));
+        while self.recent.len() > MAX_KEPT
+            || self
+                .recent
+                .front()
+                .is_some_and(|(t, _)| now.duration_since(*t) > WINDOW)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let now = std::time::Instant::now();
+        let mut values: Vec<f64> = self
+            .recent
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) <= WINDOW)
+            .map(|(_, v)| *v)
+            .collect();
+        values.sort_by(f64::total_cmp);
+        let quantiles = QUANTILES
+            .iter()
+            .map(|&q| {
+                let v = if values.is_empty() {
+                    f64::NAN
+                } else {
+                    let i = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+                    values[i - 1]
+                };
+                (q, v)
+            })
+            .collect();
+        Summary {
+            quantiles,
+            sum: self.sum,
+            count: self.count,
         }
     }
 }

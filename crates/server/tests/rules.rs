@@ -215,8 +215,13 @@ fn rules_alerts_and_notifications_end_to_end() {
         query(&server, r#"ALERTS{alertname="SelfUp"}"#).is_empty()
     });
 
-    // The group's metrics.
+    // The group's metrics and the notifier's.
     let metrics = server.get("/metrics", &[]).text();
+    let sent = format!(
+        "prometheus_notifications_sent_total{{alertmanager=\"http://127.0.0.1:{}/api/v2/alerts\"}} ",
+        am.port
+    );
+    assert!(metrics.contains(&sent), "{sent} missing:\n{metrics}");
     for name in [
         "prometheus_rule_evaluations_total{rule_group=",
         "prometheus_rule_evaluation_failures_total{rule_group=",
@@ -226,11 +231,12 @@ fn rules_alerts_and_notifications_end_to_end() {
         "prometheus_rule_group_interval_seconds{rule_group=",
         "prometheus_rule_group_rules{rule_group=",
         "prometheus_rule_group_last_evaluation_timestamp_seconds{rule_group=",
-        "prometheus_notifications_sent_total",
+        "prometheus_rule_group_duration_seconds{quantile=\"0.99\"}",
+        "prometheus_rule_group_duration_seconds_count ",
+        "prometheus_rule_evaluation_duration_seconds_sum ",
+        "prometheus_notifications_queue_capacity 10000",
     ] {
-        if std::env::var("RULES_TEST_METRICS").is_ok() {
-            assert!(metrics.contains(name), "{name} missing");
-        }
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
     }
 }
 
