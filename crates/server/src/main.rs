@@ -13,6 +13,7 @@ mod logging;
 mod metrics;
 mod reload;
 mod rule_manager;
+mod rules_api;
 mod ui;
 mod web;
 
@@ -250,6 +251,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         shutdown: shutdown_tx.clone(),
         web_config: web_config.clone(),
         config: Arc::clone(&config),
+        rules: Arc::clone(&rule_manager),
     });
     if let Some(interval) = flags.auto_reload() {
         watch_config_files(

@@ -21,6 +21,7 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub web_config: webconfig::WebConfigHandle,
     pub config: Arc<crate::reload::ConfigState>,
+    pub rules: Arc<crate::rule_manager::RuleManager>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -37,6 +38,12 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                 .route("/-/ready", get(ready))
                 .route("/-/reload", post(reload).put(reload))
                 .route("/-/quit", post(quit).put(quit))
+                .route("/api/v1/rules", get(crate::rules_api::rules))
+                .route("/api/v1/alerts", get(crate::rules_api::alerts))
+                .route(
+                    "/api/v1/alertmanagers",
+                    get(crate::rules_api::alertmanagers),
+                )
                 .route("/api/v1/status/buildinfo", get(buildinfo))
                 .route("/api/v1/status/flags", get(flags))
                 .route("/api/v1/status/runtimeinfo", get(runtimeinfo))

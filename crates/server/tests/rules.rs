@@ -86,6 +86,14 @@ fn query(server: &Server, q: &str) -> Vec<serde_json::Value> {
     v["data"]["result"].as_array().cloned().unwrap_or_default()
 }
 
+fn api(server: &Server, path: &str) -> serde_json::Value {
+    let reply = server.get(path, &[]);
+    assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    let v: serde_json::Value = serde_json::from_str(&reply.text()).unwrap();
+    assert_eq!(v["status"], "success");
+    v["data"].clone()
+}
+
 fn wait_for(what: &str, server: &Server, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !cond() {
@@ -157,6 +165,49 @@ fn rules_alerts_and_notifications_end_to_end() {
     });
     let firing = &query(&server, r#"ALERTS{alertstate="firing"}"#)[0]["metric"];
     assert_eq!(firing["severity"], "page");
+
+    // The API: /api/v1/alerts, /api/v1/rules (with the type filter), /api/v1/alertmanagers.
+    let alerts = api(&server, "/api/v1/alerts");
+    let alert = &alerts["alerts"][0];
+    assert_eq!(alert["labels"]["alertname"], "SelfUp");
+    assert_eq!(alert["state"], "firing");
+    assert_eq!(alert["value"], "1e+00");
+    assert_eq!(alert["annotations"]["summary"], "1 targets up in test");
+    let rules = api(&server, "/api/v1/rules");
+    let group = &rules["groups"][0];
+    assert_eq!(group["name"], "example");
+    assert!(group["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("rules/example.yml"));
+    assert_eq!(group["interval"], 1.0);
+    assert_eq!(group["rules"][0]["type"], "recording");
+    assert_eq!(group["rules"][0]["name"], "job:up:count");
+    assert_eq!(group["rules"][0]["query"], "count(up)");
+    assert_eq!(group["rules"][0]["health"], "ok");
+    let alerting = &group["rules"][1];
+    assert_eq!(alerting["type"], "alerting");
+    assert_eq!(alerting["state"], "firing");
+    assert_eq!(alerting["duration"], 2.0);
+    assert_eq!(alerting["labels"]["severity"], "page");
+    assert_eq!(alerting["alerts"][0]["state"], "firing");
+    let only_alerts = api(&server, "/api/v1/rules?type=alert");
+    assert_eq!(
+        only_alerts["groups"][0]["rules"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(only_alerts["groups"][0]["rules"][0]["name"], "SelfUp");
+    let only_records = api(&server, "/api/v1/rules?type=record&exclude_alerts=true");
+    assert_eq!(
+        only_records["groups"][0]["rules"][0]["name"],
+        "job:up:count"
+    );
+    assert_eq!(server.get("/api/v1/rules?type=nope", &[]).status, 400);
+    let ams = api(&server, "/api/v1/alertmanagers");
+    assert_eq!(
+        ams["activeAlertmanagers"][0]["url"],
+        format!("http://127.0.0.1:{}/api/v2/alerts", am.port)
+    );
 
     // The Alertmanager gets it, annotations rendered, external labels added.
     wait_for("the firing alert at the Alertmanager", &server, || {
