@@ -146,10 +146,13 @@ impl RuleManager {
         for e in &errors {
             tracing::error!(err = %e, "loading groups failed");
         }
-        Err(format!(
-            "error loading rules, previous rule set restored: {}",
-            errors.join("; ")
-        ))
+        // Upstream's words for a failed update; at start there is no previous set.
+        let what = if should_restore {
+            "error loading rules"
+        } else {
+            "error loading rules, previous rule set restored"
+        };
+        Err(format!("{what}: {}", errors.join("; ")))
     }
 
     /// Puts prepared groups in force: a group whose definition is unchanged keeps running
