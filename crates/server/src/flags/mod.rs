@@ -180,6 +180,35 @@ pub struct Flags {
     #[arg(long = "write-documentation", hide = true)]
     pub write_documentation: bool,
 
+    /// Max time to tolerate prometheus outage for restoring "for" state of alert. Use with
+    /// server mode only.
+    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_for_outage_tolerance: Duration,
+
+    /// Minimum duration between alert and restored "for" state. Use with server mode only.
+    #[arg(long = "rules.alert.for-grace-period", default_value = "10m", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_for_grace_period: Duration,
+
+    /// Minimum amount of time to wait before resending an alert to Alertmanager. Use with
+    /// server mode only.
+    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
+    pub rules_alert_resend_delay: Duration,
+
+    /// The capacity of the queue for pending Alertmanager notifications. Use with server
+    /// mode only.
+    #[arg(long = "alertmanager.notification-queue-capacity", default_value = "10000", value_name = "N", value_parser = values::int)]
+    pub alertmanager_notification_queue_capacity: i64,
+
+    /// The maximum number of notifications per batch to send to the Alertmanager. Use with
+    /// server mode only.
+    #[arg(long = "alertmanager.notification-batch-size", default_value = "256", value_name = "N", value_parser = values::int)]
+    pub alertmanager_notification_batch_size: i64,
+
+    /// Send any outstanding Alertmanager notifications when shutting down. Use with server
+    /// mode only.
+    #[arg(long = "alertmanager.drain-notification-queue-on-shutdown", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
+    pub alertmanager_drain_notification_queue_on_shutdown: bool,
+
     #[command(flatten)]
     pub pending: PendingFlags,
 
@@ -358,22 +387,20 @@ impl Flags {
 
     /// The notifier's settings from the `--alertmanager.*` flags.
     pub fn notifier_options(&self) -> notifier::Options {
-        let p = &self.pending;
         notifier::Options {
-            queue_capacity: p.alertmanager_notification_queue_capacity.max(0) as usize,
-            max_batch_size: p.alertmanager_notification_batch_size.max(1) as usize,
-            drain_on_shutdown: p.alertmanager_drain_notification_queue_on_shutdown,
+            queue_capacity: self.alertmanager_notification_queue_capacity.max(0) as usize,
+            max_batch_size: self.alertmanager_notification_batch_size.max(1) as usize,
+            drain_on_shutdown: self.alertmanager_drain_notification_queue_on_shutdown,
             drain_deadline: None,
         }
     }
 
     /// The rule manager's settings from the `--rules.alert.*` flags and the external URL.
     pub fn rule_flags(&self) -> crate::rule_manager::RuleFlags {
-        let p = &self.pending;
         crate::rule_manager::RuleFlags {
-            resend_delay: p.rules_alert_resend_delay,
-            outage_tolerance: p.rules_alert_for_outage_tolerance,
-            for_grace_period: p.rules_alert_for_grace_period,
+            resend_delay: self.rules_alert_resend_delay,
+            outage_tolerance: self.rules_alert_for_outage_tolerance,
+            for_grace_period: self.rules_alert_for_grace_period,
             external_url: self.external_url(),
         }
     }

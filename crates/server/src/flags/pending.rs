@@ -35,13 +35,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
         f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
         f if f.starts_with("storage.remote.read-") => "promethium has no remote-read endpoint yet",
-        // Implemented (read from this group by the rule manager and the notifier).
-        "rules.alert.for-outage-tolerance"
-        | "rules.alert.for-grace-period"
-        | "rules.alert.resend-delay"
-        | "alertmanager.notification-queue-capacity"
-        | "alertmanager.notification-batch-size"
-        | "alertmanager.drain-notification-queue-on-shutdown" => return None,
         "rules.max-concurrent-evals" => {
             "rules of a group are evaluated one after the other (groups run concurrently, each on its own thread)"
         }
@@ -276,21 +269,6 @@ pub struct PendingFlags {
     #[arg(long = "web.search.max-limit", default_value = "10000", value_name = "N", value_parser = values::int)]
     pub web_search_max_limit: i64,
 
-    /// Max time to tolerate prometheus outage for restoring "for" state of alert. Use with
-    /// server mode only.
-    #[arg(long = "rules.alert.for-outage-tolerance", default_value = "1h", value_name = "DURATION", value_parser = values::duration)]
-    pub rules_alert_for_outage_tolerance: Duration,
-
-    /// Minimum duration between alert and restored "for" state. Use with server mode only.
-    ///
-    #[arg(long = "rules.alert.for-grace-period", default_value = "10m", value_name = "DURATION", value_parser = values::duration)]
-    pub rules_alert_for_grace_period: Duration,
-
-    /// Minimum amount of time to wait before resending an alert to Alertmanager. Use with
-    /// server mode only.
-    #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
-    pub rules_alert_resend_delay: Duration,
-
     /// Global concurrency limit for independent rules that can run concurrently. Use with
     /// server mode only. (Not implemented: rules of a group run one after the other.)
     #[arg(long = "rules.max-concurrent-evals", default_value = "4", value_name = "N", value_parser = values::int)]
@@ -308,21 +286,6 @@ pub struct PendingFlags {
     /// Interval used by scrape manager to throttle target groups updates.
     #[arg(long = "scrape.discovery-reload-interval", hide = true, default_value = "5s", value_name = "DURATION", value_parser = values::duration)]
     pub scrape_discovery_reload_interval: Duration,
-
-    /// The capacity of the queue for pending Alertmanager notifications. Use with server
-    /// mode only.
-    #[arg(long = "alertmanager.notification-queue-capacity", default_value = "10000", value_name = "N", value_parser = values::int)]
-    pub alertmanager_notification_queue_capacity: i64,
-
-    /// The maximum number of notifications per batch to send to the Alertmanager. Use with
-    /// server mode only.
-    #[arg(long = "alertmanager.notification-batch-size", default_value = "256", value_name = "N", value_parser = values::int)]
-    pub alertmanager_notification_batch_size: i64,
-
-    /// Send any outstanding Alertmanager notifications when shutting down. Use with server
-    /// mode only.
-    #[arg(long = "alertmanager.drain-notification-queue-on-shutdown", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
-    pub alertmanager_drain_notification_queue_on_shutdown: bool,
 
     /// Run Prometheus in 'Agent mode'. (Not implemented yet: promethium runs as a server,
     /// storing samples under --storage.agent.path.)

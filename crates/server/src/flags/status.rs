@@ -171,13 +171,13 @@ impl Flags {
             ("web.search.max-limit", p.web_search_max_limit.to_string()),
             (
                 "rules.alert.for-outage-tolerance",
-                d(p.rules_alert_for_outage_tolerance),
+                d(self.rules_alert_for_outage_tolerance),
             ),
             (
                 "rules.alert.for-grace-period",
-                d(p.rules_alert_for_grace_period),
+                d(self.rules_alert_for_grace_period),
             ),
-            ("rules.alert.resend-delay", d(p.rules_alert_resend_delay)),
+            ("rules.alert.resend-delay", d(self.rules_alert_resend_delay)),
             (
                 "rules.max-concurrent-evals",
                 p.rules_max_concurrent_evals.to_string(),
@@ -193,15 +193,15 @@ impl Flags {
             ),
             (
                 "alertmanager.notification-queue-capacity",
-                p.alertmanager_notification_queue_capacity.to_string(),
+                self.alertmanager_notification_queue_capacity.to_string(),
             ),
             (
                 "alertmanager.notification-batch-size",
-                p.alertmanager_notification_batch_size.to_string(),
+                self.alertmanager_notification_batch_size.to_string(),
             ),
             (
                 "alertmanager.drain-notification-queue-on-shutdown",
-                b(p.alertmanager_drain_notification_queue_on_shutdown),
+                b(self.alertmanager_drain_notification_queue_on_shutdown),
             ),
             ("query.lookback-delta", d(self.query_lookback_delta)),
             ("query.timeout", d(self.query_timeout)),
