@@ -224,6 +224,26 @@ fn rules_alerts_and_notifications_end_to_end() {
         .unwrap()
         .contains("/graph?g0.expr="));
 
+    // A reload with the same rules keeps the group running as it is: still firing, and its
+    // iteration count goes on.
+    let iterations = |server: &Server| -> f64 {
+        let metrics = server.get("/metrics", &[]).text();
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with("prometheus_rule_group_iterations_total{"))
+            .unwrap()
+            .to_string();
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let before = iterations(&server);
+    assert!(before >= 3.0, "{before}");
+    assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
+    assert_eq!(
+        api(&server, "/api/v1/alerts")["alerts"][0]["state"],
+        "firing"
+    );
+    assert!(iterations(&server) >= before);
+
     // A bad rule file fails the reload; the old rules keep running.
     std::fs::write(
         &rules_file,
