@@ -3,7 +3,7 @@
 //! notifier. Every configuration load goes through [`RuleManager::prepare`] (read and
 //! validate every file: a bad one fails the load, the running groups stay) and then
 //! [`RuleManager::commit`] (start new groups, keep unchanged ones running, carry the state
-//! of changed ones over, stop removed ones).
+//! of changed ones over, stop removed ones, their series marked stale two intervals later).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -70,6 +70,8 @@ pub struct RuleManager {
     groups: Mutex<Vec<(Key, Running)>>,
     /// Whether groups were loaded once (the first load restores `for` state).
     loaded: std::sync::atomic::AtomicBool,
+    /// Stopped at shutdown: ends the waits before removed groups' staleness markers.
+    shutdown: Arc<rules::SystemClock>,
 }
 
 impl RuleManager {
@@ -90,6 +92,7 @@ impl RuleManager {
             flags,
             groups: Mutex::new(Vec::new()),
             loaded: std::sync::atomic::AtomicBool::new(false),
+            shutdown: Arc::new(rules::SystemClock::new()),
         })
     }
 
@@ -177,16 +180,28 @@ impl RuleManager {
         }
         for ((file, name), removed) in old {
             let mut group = removed.stop();
-            let env = self.env();
-            if let Err(e) = group.mark_all_stale(&env, now_ms()) {
-                tracing::warn!(file = %file, group = %name, err = %e, "marking the series of a removed rule group stale");
+            // As upstream: the series of a removed group are marked stale two intervals
+            // after it stopped (a group renamed or moved gets time to write them), unless
+            // the server stops first.
+            let stopped_at = now_ms();
+            let wait = 2 * group.interval().as_millis() as i64;
+            let (shared, shutdown) = (Arc::clone(&self.shared), Arc::clone(&self.shutdown));
+            let spawned = std::thread::Builder::new()
+                .name("rules stale".into())
+                .spawn(move || {
+                    use rules::Clock;
+                    if !shutdown.sleep_until(stopped_at + wait) {
+                        return;
+                    }
+                    if let Err(e) = group.mark_all_stale(&env(&shared), now_ms()) {
+                        tracing::warn!(file = %file, group = %name, err = %e, "marking the series of a removed rule group stale");
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!(err = %e, "cannot start the thread marking a removed group's series stale");
             }
         }
         *running = next;
-    }
-
-    fn env(&self) -> rules::Env<'_> {
-        env(&self.shared)
     }
 
     fn start(&self, group: rules::Group) -> Running {
@@ -245,6 +260,7 @@ impl RuleManager {
 
     /// Stops every group (the evaluation in progress finishes first).
     pub fn stop(&self) {
+        self.shutdown.stop();
         let running = std::mem::take(&mut *self.groups.lock().unwrap_or_else(|p| p.into_inner()));
         for (_, r) in &running {
             r.clock.stop();

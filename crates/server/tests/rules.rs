@@ -310,6 +310,17 @@ fn rules_alerts_and_notifications_end_to_end() {
         assert!(metrics.contains(name), "{name} missing:\n{metrics}");
     }
 
+    // A group removed by a reload stops; its series are marked stale (two intervals later).
+    std::fs::write(&rules_file, "groups: []\n").unwrap();
+    assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
+    assert!(api(&server, "/api/v1/rules")["groups"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    wait_for("job:up:count stale", &server, || {
+        query(&server, "job:up:count").is_empty()
+    });
+
     // SIGTERM stops the groups and the notifier, and the server exits cleanly.
     let mut server = server;
     let status = std::process::Command::new("kill")
