@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// An Alertmanager stand-in: records the body of every POST to `/api/v2/alerts`.
+/// An Alertmanager stand-in (or a webhook receiver): records the body of every POST.
 struct FakeAlertmanager {
     port: u16,
     received: Arc<Mutex<Vec<(Instant, serde_json::Value)>>>,
@@ -66,7 +66,7 @@ fn serve(stream: std::net::TcpStream, store: Arc<Mutex<Vec<(Instant, serde_json:
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
-        if request_line.starts_with("POST /api/v2/alerts") {
+        if request_line.starts_with("POST /") {
             let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
             store.lock().unwrap().push((Instant::now(), value));
         }
@@ -337,6 +337,104 @@ fn rules_alerts_and_notifications_end_to_end() {
         assert!(Instant::now() < deadline, "no exit: {}", server.log_text());
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// The HTTP status of `GET path` at `127.0.0.1:port`, if it answers.
+fn get_status(port: u16, path: &str) -> Option<u16> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// Debian's `prometheus-alertmanager` between the server and a webhook: the alert arrives
+/// with its rendered annotations, then its resolution.
+#[test]
+fn debians_alertmanager_gets_the_alert_and_its_resolution() {
+    const BINARY: &str = "/usr/bin/prometheus-alertmanager";
+    assert!(
+        std::path::Path::new(BINARY).exists(),
+        "{BINARY} is not installed (apt-get install prometheus-alertmanager, as scripts/test does)"
+    );
+    let hook = FakeAlertmanager::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: x\n  group_wait: 100ms\n  group_interval: 1s\n\
+             receivers:\n- name: x\n  webhook_configs:\n  - url: http://127.0.0.1:{}/hook\n    send_resolved: true\n",
+            hook.port
+        ),
+    )
+    .unwrap();
+    let am_port = free_port();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _am = Kill(
+        std::process::Command::new(BINARY)
+            .current_dir(dir.path())
+            .args([
+                "--config.file=alertmanager.yml",
+                "--storage.path=am-data",
+                &format!("--web.listen-address=127.0.0.1:{am_port}"),
+                "--cluster.listen-address=",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_status(am_port, "/-/ready") != Some(200) {
+        assert!(Instant::now() < deadline, "Alertmanager not ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n  external_labels:\n    env: test\n\
+             rule_files: ['rules.yml']\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\n\
+             scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        ),
+    )
+    .unwrap();
+    let rules_file = dir.path().join("rules.yml");
+    std::fs::write(&rules_file, RULES.replace("THRESHOLD", "0")).unwrap();
+    let server = Server::start_on(
+        dir.path(),
+        port,
+        &["--web.enable-lifecycle", "--config.file=prometheus.yml"],
+    );
+    let notified = |status: &str| {
+        hook.bodies().iter().any(|(_, b)| {
+            b["status"] == status
+                && b["alerts"].as_array().unwrap().iter().any(|a| {
+                    a["status"] == status
+                        && a["labels"]["alertname"] == "SelfUp"
+                        && a["labels"]["env"] == "test"
+                        && a["annotations"]["summary"] == "1 targets up in test"
+                })
+        })
+    };
+    wait_for("the firing notification", &server, || notified("firing"));
+    std::fs::write(&rules_file, RULES.replace("THRESHOLD", "100")).unwrap();
+    assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
+    wait_for("the resolved notification", &server, || {
+        notified("resolved")
+    });
 }
 
 #[test]
