@@ -437,6 +437,83 @@ fn debians_alertmanager_gets_the_alert_and_its_resolution() {
     });
 }
 
+/// SIGTERM, and waits for a clean exit.
+fn terminate(mut server: Server) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            assert!(status.success(), "{}", server.log_text());
+            return;
+        }
+        assert!(Instant::now() < deadline, "no exit: {}", server.log_text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A pending alert's `for` state survives a restart: restored from `ALERTS_FOR_STATE`, its
+/// active time moved by the downtime (Prometheus's rule when more than
+/// `--rules.alert.for-grace-period` of `for` is left).
+#[test]
+fn a_pending_alert_is_restored_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files: ['rules.yml']\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n  - name: g\n    rules:\n      - alert: Always\n        expr: vector(1)\n        for: 1h\n",
+    )
+    .unwrap();
+    let args = [
+        "--config.file=prometheus.yml",
+        "--storage.tsdb.path=data",
+        "--rules.alert.for-grace-period=1s",
+    ];
+    let server = Server::start_on(dir.path(), port, &args);
+    wait_for("ALERTS_FOR_STATE", &server, || {
+        !query(&server, "ALERTS_FOR_STATE").is_empty()
+    });
+    let active_at = |server: &Server| -> Option<i64> {
+        let alerts = api(server, "/api/v1/alerts");
+        let at = alerts["alerts"][0]["activeAt"].as_str()?.to_string();
+        // RFC 3339 with milliseconds: compare as seconds of the day is enough here.
+        let t = &at[11..19];
+        let secs: Vec<i64> = t.split(':').map(|p| p.parse().unwrap()).collect();
+        Some(secs[0] * 3600 + secs[1] * 60 + secs[2])
+    };
+    let before = active_at(&server).unwrap();
+    // Pending long enough that an alert made new at the restart (not restored) would be
+    // active clearly later than `before` plus the downtime.
+    std::thread::sleep(Duration::from_secs(5));
+    let stopped = Instant::now();
+    terminate(server);
+    let server = Server::start_on(dir.path(), port, &args);
+    // Restored after the second evaluation; before that the alert is new (active now).
+    // ALERTS_FOR_STATE is written again once the state was restored.
+    let restarted = now_ms() as f64 / 1000.0;
+    wait_for("the restored alert", &server, || {
+        !query(
+            &server,
+            &format!("timestamp(ALERTS_FOR_STATE) > {restarted}"),
+        )
+        .is_empty()
+    });
+    let after = active_at(&server).unwrap();
+    let downtime = stopped.elapsed().as_secs() as i64 + 2;
+    assert!(
+        after >= before && after <= before + downtime,
+        "active at {after}, was {before} before a downtime of at most {downtime}s"
+    );
+}
+
 #[test]
 fn a_bad_rule_file_fails_the_start_and_an_unsupported_alertmanager_discovery_is_refused() {
     let dir = tempfile::tempdir().unwrap();
