@@ -128,7 +128,7 @@ fn rule_labels(labels: &BTreeMap<String, String>) -> Value {
 }
 
 /// `GET /api/v1/rules`: with `type` (`alert`, `record`), `rule_name[]`, `rule_group[]`,
-/// `file[]` and `exclude_alerts`.
+/// `file[]`, `match[]` (selectors over the rules' labels) and `exclude_alerts`.
 pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response {
     let params = params(query);
     let values = |name: &str| -> Vec<String> {
@@ -159,7 +159,14 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
         values("rule_group[]"),
         values("file[]"),
     );
-    let filtered = !kind.is_empty() || !names.is_empty();
+    let mut matcher_sets = Vec::new();
+    for text in values("match[]") {
+        match promql::parse_selector(&text) {
+            Ok(m) => matcher_sets.push(m),
+            Err(e) => return bad_data(format!("invalid parameter \"match[]\": {e}")),
+        }
+    }
+    let filtered = !kind.is_empty() || !names.is_empty() || !matcher_sets.is_empty();
     let mut out = Vec::new();
     for g in state.rules.groups() {
         if !groups_wanted.is_empty() && !groups_wanted.iter().any(|n| n == g.name()) {
@@ -172,6 +179,17 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
         for rule in g.rules() {
             if !names.is_empty() && !names.iter().any(|n| n == rule.name()) {
                 continue;
+            }
+            if !matcher_sets.is_empty() {
+                let labels = model::Labels::from_pairs(
+                    rule.labels().iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                );
+                if !matcher_sets
+                    .iter()
+                    .any(|set| set.iter().all(|m| m.matches_labels(&labels)))
+                {
+                    continue;
+                }
             }
             let status = rule.status();
             let mut v = match rule {

@@ -203,6 +203,27 @@ fn rules_alerts_and_notifications_end_to_end() {
         "job:up:count"
     );
     assert_eq!(server.get("/api/v1/rules?type=nope", &[]).status, 400);
+    let matched = api(
+        &server,
+        &format!(
+            "/api/v1/rules?match[]={}",
+            urlencode(r#"{severity="page"}"#)
+        ),
+    );
+    assert_eq!(matched["groups"][0]["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(matched["groups"][0]["rules"][0]["name"], "SelfUp");
+    let by_name = api(&server, "/api/v1/rules?rule_name[]=job:up:count");
+    assert_eq!(by_name["groups"][0]["rules"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api(&server, "/api/v1/rules?rule_group[]=other")["groups"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/rules?match[]={}", urlencode("{")), &[])
+            .status,
+        400
+    );
     let ams = api(&server, "/api/v1/alertmanagers");
     assert_eq!(
         ams["activeAlertmanagers"][0]["url"],
