@@ -343,21 +343,7 @@ fn rules_alerts_and_notifications_end_to_end() {
     });
 
     // SIGTERM stops the groups and the notifier, and the server exits cleanly.
-    let mut server = server;
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            assert!(status.success(), "{}", server.log_text());
-            break;
-        }
-        assert!(Instant::now() < deadline, "no exit: {}", server.log_text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    terminate(server);
 }
 
 /// The HTTP status of `GET path` at `127.0.0.1:port`, if it answers.
