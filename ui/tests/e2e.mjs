@@ -254,7 +254,13 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('.cm-content').textContent === 'prometheus_build_info', null, { timeout: 5_000 });
   check((await page.locator('dialog.explorer').count()) === 0, 'the explorer stayed open');
   step('metrics explorer checked');
-  // The graph tab draws it.
+  // The graph tab draws it. The line needs several self-scrapes inside the last minute: on a
+  // busy machine the browser can get here a second or two after the first one.
+  await waitFor('five self-scrapes', async () => {
+    const q = encodeURIComponent('count_over_time(prometheus_build_info[1m])');
+    const j = await (await fetch(`${base}/api/v1/query?query=${q}`, { headers: { Authorization: auth } })).json();
+    return j.data.result.some((s) => Number(s.value[1]) >= 5);
+  });
   await page.getByRole('tab', { name: 'Graph' }).first().click();
   // The last minute at 1 s resolution: the self-scrape's few seconds make a line.
   await page.locator('input[aria-label="Range"]').fill('1m');
@@ -262,7 +268,7 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('.graph') && location.search.includes('range_input=1m'));
   const legend = page.locator('.graph .u-legend .u-series', { hasText: 'prometheus_build_info' }).first();
   await legend.waitFor({ timeout: 15_000 });
-  const drawn = await page.evaluate(() => {
+  const countLinePixels = () => {
     const canvas = document.querySelector('.graph canvas');
     const g = canvas.getContext('2d');
     const { data } = g.getImageData(0, 0, canvas.width, canvas.height);
@@ -272,7 +278,10 @@ async function main() {
       if (Math.abs(data[i] - 0x3b) < 30 && Math.abs(data[i + 1] - 0x82) < 30 && Math.abs(data[i + 2] - 0xf6) < 30 && data[i + 3] > 100) n++;
     }
     return n;
-  });
+  };
+  // uPlot draws on an animation frame after the legend appears: give it a moment.
+  await page.waitForFunction(`(${countLinePixels})() > 50`, null, { timeout: 5_000, polling: 100 }).catch(() => {});
+  const drawn = await page.evaluate(countLinePixels);
   check(drawn > 50, `the series line is not drawn (${drawn} pixels of its colour)`);
   await page.screenshot({ path: join(shots, 'query-graph.png') });
 
