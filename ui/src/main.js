@@ -4,6 +4,8 @@ import './style.css';
 import { prefix } from './api.js';
 import { h, setChildren } from './util.js';
 import * as query from './pages/query.js';
+import * as alerts from './pages/alerts.js';
+import * as rules from './pages/rules.js';
 import * as targets from './pages/targets.js';
 import * as discovery from './pages/discovery.js';
 import * as status from './pages/status.js';
@@ -14,6 +16,8 @@ import * as tsdb from './pages/tsdb.js';
 /** Path (after the prefix) → page module with `title` and `render(root) → cleanup?`. */
 const pages = {
   '/query': query,
+  '/alerts': alerts,
+  '/rules': rules,
   '/targets': targets,
   '/service-discovery': discovery,
   '/status': status,
@@ -24,6 +28,8 @@ const pages = {
 
 const navItems = [
   ['/query', 'Query'],
+  ['/alerts', 'Alerts'],
+  ['/rules', 'Rules'],
   ['/targets', 'Targets'],
   ['/service-discovery', 'Service discovery'],
   ['/status', 'Status'],

@@ -4,6 +4,10 @@
 //   - a query typed with autocompletion runs, its row shows in the table and its series is
 //     drawn in the graph;
 //   - the targets page shows the scraped target as up;
+//   - the alerts page shows a firing and a pending rule, their alerts' labels, active time and
+//     rendered annotations, and keeps its state filter in the address; the rules page shows a
+//     failing rule's error and a recording rule's evaluation; the status page lists the rule
+//     file and the Alertmanager;
 //   - every page loads without console errors; a screenshot of each is saved for review in
 //     target/ui-screenshots/.
 // Run by scripts/test after the cargo tests (which build target/debug/promethium).
@@ -90,6 +94,12 @@ async function main() {
       'global:',
       '  scrape_interval: 1s',
       '  scrape_timeout: 1s',
+      '  evaluation_interval: 1s',
+      'rule_files: [rules.yml]',
+      // Nothing listens there: the Alertmanager is listed, its sends fail (and are only logged).
+      'alerting:',
+      '  alertmanagers:',
+      "    - static_configs: [{targets: ['127.0.0.1:1']}]",
       'scrape_configs:',
       '  - job_name: promethium',
       '    static_configs:',
@@ -97,6 +107,31 @@ async function main() {
       '    basic_auth:',
       `      username: ${USER}`,
       `      password: ${PASSWORD}`,
+      '',
+    ].join('\n'),
+  );
+  // An alert that fires at once, one that stays pending, a recording rule, and one that fails
+  // at every evaluation (two series with the same labels once both are named dup_names).
+  writeFileSync(
+    join(dir, 'rules.yml'),
+    [
+      'groups:',
+      '  - name: ui-alerts',
+      '    rules:',
+      '      - alert: AlwaysFiring',
+      '        expr: up == 1',
+      '        labels: {severity: page}',
+      '        annotations:',
+      '          summary: "Target {{ $labels.instance }} is up ({{ $value }})"',
+      '      - alert: PendingForever',
+      '        expr: up == 1',
+      '        for: 1h',
+      '  - name: ui-records',
+      '    rules:',
+      '      - record: job:up:sum',
+      '        expr: sum by (job) (up)',
+      '      - record: dup_names',
+      '        expr: \'{__name__=~"up|scrape_samples_scraped"}\'',
       '',
     ].join('\n'),
   );
@@ -307,6 +342,43 @@ async function main() {
   await page.locator('tr.target-row[data-health="up"]').first().waitFor({ timeout: 20_000 });
   await page.screenshot({ path: join(shots, 'targets.png'), fullPage: true });
 
+  // Alerts: grouped by rule, state filters, labels and annotations, active since.
+  await page.goto(`${base}/alerts`);
+  const firingRule = page.locator('details.alert-rule[data-rule="AlwaysFiring"][data-state="firing"]');
+  await firingRule.waitFor({ timeout: 20_000 });
+  await page.locator('details.alert-rule[data-rule="PendingForever"][data-state="pending"]').waitFor({ timeout: 20_000 });
+  await firingRule.locator('summary').click();
+  const firingRow = firingRule.locator('tr.alert-row[data-state="firing"]').first();
+  await firingRow.waitFor();
+  const firingText = await firingRow.textContent();
+  check(firingText.includes('alertname="AlwaysFiring"') && firingText.includes('severity="page"'), `firing alert row: ${firingText}`);
+  check(/ago/.test(firingText), `no active-since time: ${firingText}`);
+  await page.locator('#alerts-annotations').check();
+  await page.waitForFunction(() => /Target 127\.0\.0\.1:\d+ is up \(1\)/.test(document.querySelector('tr.annotations-row')?.textContent || ''), null, { timeout: 20_000 });
+  await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
+  await page.locator('.segmented button[data-state="firing"]').click();
+  await page.waitForFunction(() => location.search.includes('state=firing') && !document.querySelector('details.alert-rule[data-rule="PendingForever"]'));
+  check((await page.locator('details.alert-rule[data-rule="AlwaysFiring"]').count()) === 1, 'the firing filter hid the firing rule');
+  await page.reload();
+  await firingRule.waitFor({ timeout: 20_000 });
+  check((await page.locator('details.alert-rule[data-rule="PendingForever"]').count()) === 0, 'the state filter was not kept in the address');
+  step('/alerts checked');
+
+  // Rules: health, last error, evaluation time.
+  await page.goto(`${base}/rules`);
+  const failing = page.locator('tr.rule-row[data-rule="dup_names"][data-health="err"]');
+  await failing.waitFor({ timeout: 20_000 });
+  const failingText = await failing.textContent();
+  check(/same labelset/.test(failingText), `the failing rule shows no error: ${failingText}`);
+  const recording = page.locator('tr.rule-row[data-rule="job:up:sum"][data-health="ok"]');
+  await recording.waitFor({ timeout: 20_000 });
+  const recordingText = await recording.textContent();
+  check(/ago/.test(recordingText) && /\d(\.\d+)?(ms|s)$/.test(recordingText.trim()), `recording rule row: ${recordingText}`);
+  await page.screenshot({ path: join(shots, 'rules.png'), fullPage: true });
+  await page.locator('.segmented button[data-health="err"]').click();
+  await page.waitForFunction(() => document.querySelectorAll('tr.rule-row').length === 1);
+  step('/rules checked');
+
   for (const [path, name] of [
     ['/service-discovery', 'service-discovery'],
     ['/status', 'status'],
@@ -321,6 +393,13 @@ async function main() {
     step(`${path} checked`);
     const shown = await page.locator('.alert.error').allTextContents();
     check(shown.length === 0, `${path} shows an error: ${shown.join(' | ')}`);
+    if (path === '/status') {
+      // The rule file and the Alertmanager the configuration names.
+      const files = await page.locator('#status-rule-files tbody tr').allTextContents();
+      check(files.length === 1 && /rules\.yml/.test(files[0]) && /2.*4/.test(files[0]), `rule files on /status: ${files.join(' | ')}`);
+      const ams = await page.locator('#status-alertmanagers tbody tr').allTextContents();
+      check(ams.length === 1 && ams[0].includes('http://127.0.0.1:1/api/v2/alerts') && /active/.test(ams[0]), `Alertmanagers on /status: ${ams.join(' | ')}`);
+    }
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }
 

@@ -128,7 +128,8 @@ fn rule_labels(labels: &BTreeMap<String, String>) -> Value {
 }
 
 /// `GET /api/v1/rules`: with `type` (`alert`, `record`), `rule_name[]`, `rule_group[]`,
-/// `file[]`, `match[]` (selectors over the rules' labels) and `exclude_alerts`.
+/// `file[]`, `match[]` (selectors over the rules' labels), `exclude_alerts`, and pages of
+/// `group_limit` groups (`groupNextToken` in the answer names the next page's first group).
 pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response {
     let params = params(query);
     let values = |name: &str| -> Vec<String> {
@@ -138,21 +139,27 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
             .map(|(_, v)| v.clone())
             .collect()
     };
-    let kind = values("type").pop().unwrap_or_default().to_lowercase();
+    // Go's `URL.Query().Get`: the first value.
+    let first = |name: &str| values(name).into_iter().next().unwrap_or_default();
+    let kind = first("type").to_lowercase();
     let (want_alerts, want_records) = match kind.as_str() {
         "" => (true, true),
         "alert" => (true, false),
         "record" => (false, true),
-        other => return bad_data(format!("not supported value {other:?}")),
+        other => return invalid_param("type", format!("not supported value {other:?}")),
     };
-    let exclude_alerts = match values("exclude_alerts").pop().as_deref() {
-        None | Some("") | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(other) => {
-            return bad_data(format!(
-                "parse exclude_alerts: strconv.ParseBool: parsing {other:?}: invalid syntax"
-            ))
+    let exclude_alerts = match parse_go_bool(&first("exclude_alerts").to_lowercase()) {
+        Ok(b) => b,
+        Err(e) => {
+            return invalid_param(
+                "exclude_alerts",
+                format!("error converting exclude_alerts: {e}"),
+            )
         }
+    };
+    let page = match Page::parse(&first("group_limit"), &first("group_next_token")) {
+        Ok(p) => p,
+        Err((param, e)) => return invalid_param(param, e),
     };
     let (names, groups_wanted, files) = (
         values("rule_name[]"),
@@ -166,9 +173,17 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
             Err(e) => return bad_data(format!("invalid parameter \"match[]\": {e}")),
         }
     }
-    let filtered = !kind.is_empty() || !names.is_empty() || !matcher_sets.is_empty();
     let mut out = Vec::new();
+    let mut next_token = None;
+    // Until the token's group is seen, groups belong to earlier pages.
+    let mut token_found = page.token.is_none();
     for g in state.rules.groups() {
+        if !token_found {
+            if page.token.as_deref() != Some(group_token(g.file(), g.name()).as_str()) {
+                continue;
+            }
+            token_found = true;
+        }
         if !groups_wanted.is_empty() && !groups_wanted.iter().any(|n| n == g.name()) {
             continue;
         }
@@ -243,8 +258,14 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
             );
             rules.push(v);
         }
-        if filtered && rules.is_empty() {
+        // As upstream: a group left without rules (filtered out, or none) is not listed.
+        if rules.is_empty() {
             continue;
+        }
+        if page.limit.is_some_and(|limit| out.len() == limit) {
+            // A group past the page: there is a next page, and it starts here.
+            next_token = Some(group_token(g.file(), g.name()));
+            break;
         }
         out.push(json!({
             "name": g.name(),
@@ -256,7 +277,90 @@ pub async fn rules(State(state): Shared, RawQuery(query): RawQuery) -> Response 
             "lastEvaluation": time_text(g.metrics().last_evaluation),
         }));
     }
-    success(json!({ "groups": out }))
+    if !token_found {
+        return invalid_param(
+            "group_next_token",
+            format!(
+                "invalid group_next_token '{}'. were rule groups changed?",
+                page.token.unwrap_or_default()
+            ),
+        );
+    }
+    let mut data = json!({ "groups": out });
+    if let Some(token) = next_token {
+        data["groupNextToken"] = Value::String(token);
+    }
+    success(data)
+}
+
+/// `group_limit` and `group_next_token` as upstream reads them: a token needs a limit, and a
+/// limit is a positive 32-bit number.
+struct Page {
+    limit: Option<usize>,
+    token: Option<String>,
+}
+
+impl Page {
+    fn parse(limit: &str, token: &str) -> Result<Self, (&'static str, String)> {
+        if !token.is_empty() && limit.is_empty() {
+            return Err((
+                "group_next_token",
+                "group_limit needs to be present in order to paginate over the groups".into(),
+            ));
+        }
+        if limit.is_empty() {
+            return Ok(Self {
+                limit: None,
+                token: None,
+            });
+        }
+        let n: i32 = limit.parse().map_err(|e: std::num::ParseIntError| {
+            let why = match e.kind() {
+                std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                    "value out of range"
+                }
+                _ => "invalid syntax",
+            };
+            (
+                "group_limit",
+                format!("group_limit needs to be a valid number: strconv.ParseInt: parsing {limit:?}: {why}"),
+            )
+        })?;
+        if n <= 0 {
+            return Err((
+                "group_limit",
+                "group_limit needs to be greater than 0".into(),
+            ));
+        }
+        Ok(Self {
+            limit: Some(n as usize),
+            token: (!token.is_empty()).then(|| token.to_string()),
+        })
+    }
+}
+
+/// Upstream's page token for a group: the hex SHA-256 of `<file>;<name>`.
+fn group_token(file: &str, name: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{file};{name}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Go's `strconv.ParseBool` of an already lowercased value ("" is false, as upstream reads
+/// an absent parameter).
+fn parse_go_bool(v: &str) -> Result<bool, String> {
+    match v {
+        "" | "0" | "f" | "false" => Ok(false),
+        "1" | "t" | "true" => Ok(true),
+        other => Err(format!(
+            "strconv.ParseBool: parsing {other:?}: invalid syntax"
+        )),
+    }
+}
+
+/// Upstream's `invalidParamError`: bad_data naming the parameter.
+fn invalid_param(param: &str, error: String) -> Response {
+    bad_data(format!("invalid parameter {param:?}: {error}"))
 }
 
 /// `GET /api/v1/alerts`: the pending and firing alerts of every alerting rule.

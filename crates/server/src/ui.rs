@@ -13,6 +13,8 @@ mod embedded {
 pub const PAGES: &[&str] = &[
     "/query",
     "/graph",
+    "/alerts",
+    "/rules",
     "/targets",
     "/service-discovery",
     "/status",

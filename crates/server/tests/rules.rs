@@ -347,6 +347,111 @@ fn rules_alerts_and_notifications_end_to_end() {
 }
 
 /// The HTTP status of `GET path` at `127.0.0.1:port`, if it answers.
+/// `/api/v1/rules` in pages (`group_limit`, `group_next_token`: upstream's tokens, the hex
+/// SHA-256 of `<file>;<group>`, and its errors) and its other parameters read as Go reads them.
+#[test]
+fn rules_api_pages_through_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("rules.yml"),
+        "groups:\n\
+         \x20 - name: g1\n    rules: [{record: one, expr: vector(1)}]\n\
+         \x20 - name: g2\n    rules: [{record: two, expr: vector(2)}]\n\
+         \x20 - name: empty\n    rules: []\n\
+         \x20 - name: g3\n    rules: [{alert: Three, expr: vector(3)}]\n",
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config.file=prometheus.yml"]);
+    let names = |data: &serde_json::Value| -> Vec<String> {
+        data["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // A group without rules is never listed (upstream skips groups left with no rules).
+    let all = api(&server, "/api/v1/rules");
+    assert_eq!(names(&all), ["g1", "g2", "g3"]);
+    assert!(all.get("groupNextToken").is_none());
+    let file = all["groups"][0]["file"].as_str().unwrap().to_string();
+    let token = |group: &str| -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(format!("{file};{group}").as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+
+    let first = api(&server, "/api/v1/rules?group_limit=2");
+    assert_eq!(names(&first), ["g1", "g2"]);
+    assert_eq!(first["groupNextToken"], token("g3"));
+    let second = api(
+        &server,
+        &format!(
+            "/api/v1/rules?group_limit=2&group_next_token={}",
+            token("g3")
+        ),
+    );
+    assert_eq!(names(&second), ["g3"]);
+    assert!(second.get("groupNextToken").is_none());
+    // The limit counts the groups listed after the other filters.
+    let records = api(&server, "/api/v1/rules?group_limit=1&type=record");
+    assert_eq!(names(&records), ["g1"]);
+    assert_eq!(records["groupNextToken"], token("g2"));
+    let exact = api(&server, "/api/v1/rules?group_limit=3");
+    assert_eq!(names(&exact), ["g1", "g2", "g3"]);
+    assert!(exact.get("groupNextToken").is_none());
+
+    let error = |path: &str| -> String {
+        let reply = server.get(path, &[]);
+        assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+        let v: serde_json::Value = serde_json::from_str(&reply.text()).unwrap();
+        assert_eq!(v["errorType"], "bad_data");
+        v["error"].as_str().unwrap().to_string()
+    };
+    assert_eq!(
+        error(&format!("/api/v1/rules?group_next_token={}", token("g2"))),
+        "invalid parameter \"group_next_token\": group_limit needs to be present in order to paginate over the groups"
+    );
+    assert_eq!(
+        error("/api/v1/rules?group_limit=0"),
+        "invalid parameter \"group_limit\": group_limit needs to be greater than 0"
+    );
+    assert_eq!(
+        error("/api/v1/rules?group_limit=x"),
+        "invalid parameter \"group_limit\": group_limit needs to be a valid number: strconv.ParseInt: parsing \"x\": invalid syntax"
+    );
+    assert_eq!(
+        error("/api/v1/rules?group_limit=3000000000"),
+        "invalid parameter \"group_limit\": group_limit needs to be a valid number: strconv.ParseInt: parsing \"3000000000\": value out of range"
+    );
+    assert_eq!(
+        error("/api/v1/rules?group_limit=1&group_next_token=abc"),
+        "invalid parameter \"group_next_token\": invalid group_next_token 'abc'. were rule groups changed?"
+    );
+    assert_eq!(
+        error("/api/v1/rules?type=nope"),
+        "invalid parameter \"type\": not supported value \"nope\""
+    );
+    // strconv.ParseBool after lowercasing: "T" is true.
+    let excluded = api(&server, "/api/v1/rules?exclude_alerts=T&rule_group[]=g3");
+    assert_eq!(
+        excluded["groups"][0]["rules"][0]["alerts"],
+        serde_json::json!([])
+    );
+    assert_eq!(
+        error("/api/v1/rules?exclude_alerts=maybe"),
+        "invalid parameter \"exclude_alerts\": error converting exclude_alerts: strconv.ParseBool: parsing \"maybe\": invalid syntax"
+    );
+    terminate(server);
+}
+
 fn get_status(port: u16, path: &str) -> Option<u16> {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream

@@ -105,8 +105,112 @@ export function render(root) {
       });
   }
 
+  // What the server evaluates and notifies: its rule files and Alertmanagers.
+  const filesBody = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const amBody = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  root.append(
+    h('section', { class: 'card', id: 'status-rule-files' }, h('h2', {}, 'Rule files'), filesBody),
+    h('section', { class: 'card', id: 'status-alertmanagers' }, h('h2', {}, 'Alertmanagers'), amBody),
+  );
+  const failed = (body, what) => (e) => {
+    if (isAbort(e) || stopped) return;
+    setChildren(body, h('div', { class: 'alert error', role: 'alert' }, `Cannot load ${what}: ${errorText(e)}`));
+  };
+  api('rules', { exclude_alerts: 'true' }, { signal: controller.signal })
+    .then((res) => {
+      if (stopped) return;
+      setChildren(filesBody, ruleFilesTable(res && res.data && Array.isArray(res.data.groups) ? res.data.groups : []));
+    })
+    .catch(failed(filesBody, 'the rule files'));
+  api('alertmanagers', {}, { signal: controller.signal })
+    .then((res) => {
+      if (stopped) return;
+      setChildren(amBody, alertmanagersTable(res && res.data ? res.data : {}));
+    })
+    .catch(failed(amBody, 'the Alertmanagers'));
+
   return () => {
     stopped = true;
     controller.abort();
   };
+}
+
+/** One row per rule file: its groups and rules, and how many rules fail. */
+function ruleFilesTable(groups) {
+  const files = new Map();
+  for (const g of groups) {
+    const file = String(g.file ?? '');
+    const f = files.get(file) || { groups: 0, rules: 0, failing: 0 };
+    const rules = Array.isArray(g.rules) ? g.rules : [];
+    f.groups++;
+    f.rules += rules.length;
+    f.failing += rules.filter((r) => r && r.health === 'err').length;
+    files.set(file, f);
+  }
+  if (files.size === 0) return h('p', { class: 'muted' }, 'No rule files are loaded.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'data' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'col' }, 'File'),
+          h('th', { scope: 'col', class: 'num' }, 'Groups'),
+          h('th', { scope: 'col', class: 'num' }, 'Rules'),
+          h('th', { scope: 'col' }, 'Health'),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        [...files.entries()].map(([file, f]) =>
+          h(
+            'tr',
+            { dataset: { file } },
+            h('td', { class: 'mono' }, file),
+            h('td', { class: 'num' }, String(f.groups)),
+            h('td', { class: 'num' }, String(f.rules)),
+            h('td', {}, h('span', { class: `badge ${f.failing ? 'bad' : 'ok'}` }, f.failing ? `${f.failing} failing` : 'ok')),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** The Alertmanagers alerts go to, and those discovered but dropped by relabeling. */
+function alertmanagersTable(data) {
+  const rows = [];
+  for (const [list, state] of [
+    [data.activeAlertmanagers, 'active'],
+    [data.droppedAlertmanagers, 'dropped'],
+  ]) {
+    for (const am of Array.isArray(list) ? list : []) {
+      rows.push(
+        h(
+          'tr',
+          { dataset: { state } },
+          h('td', { class: 'mono' }, String(am && am.url ? am.url : '')),
+          h('td', {}, h('span', { class: `badge ${state === 'active' ? 'ok' : 'unknown'}` }, state)),
+        ),
+      );
+    }
+  }
+  if (rows.length === 0) return h('p', { class: 'muted' }, 'No Alertmanagers are configured.');
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'data' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Endpoint'), h('th', { scope: 'col' }, 'State'))),
+      h('tbody', {}, rows),
+    ),
+  );
 }
