@@ -472,6 +472,36 @@ pub fn uses_at_unsafe_function(expr: &Expr) -> bool {
     found
 }
 
+/// Every instant vector selector of the expression, those inside range selectors and
+/// subqueries included, in the order upstream's `parser.Inspect` visits them.
+pub fn vector_selectors(expr: &Expr) -> Vec<&ast::VectorSelector> {
+    fn visit<'e>(e: &'e Expr, out: &mut Vec<&'e ast::VectorSelector>) {
+        match &e.kind {
+            ExprKind::Vector(v) => out.push(v),
+            ExprKind::Matrix(m) => out.push(&m.selector),
+            ExprKind::Paren(inner) | ExprKind::Unary(_, inner) | ExprKind::StepInvariant(inner) => {
+                visit(inner, out)
+            }
+            ExprKind::Binary(b) => {
+                visit(&b.lhs, out);
+                visit(&b.rhs, out);
+            }
+            ExprKind::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    visit(p, out);
+                }
+                visit(&a.expr, out);
+            }
+            ExprKind::Call(c) => c.args.iter().for_each(|a| visit(a, out)),
+            ExprKind::Subquery(s) => visit(&s.expr, out),
+            ExprKind::Number { .. } | ExprKind::String(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    visit(expr, &mut out);
+    out
+}
+
 fn walk(expr: &Expr, f: &mut impl FnMut(&Expr)) {
     f(expr);
     match &expr.kind {

@@ -165,6 +165,11 @@ impl AlertingRule {
         &self.expr_text
     }
 
+    /// The parsed expression.
+    pub(crate) fn expr(&self) -> &promql::Expr {
+        &self.expr
+    }
+
     /// `for`.
     pub fn hold_duration(&self) -> Duration {
         Duration::from_millis(self.hold_ms as u64)

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use model::Labels;
 
 use crate::alerting::{duration_ms, AlertingRule, OutgoingAlert};
+use crate::concurrency::{self, ConcurrencyLimit};
 use crate::recording::RecordingRule;
 use crate::schedule;
 use crate::storage::Env;
@@ -197,6 +198,9 @@ pub struct Group {
     rules: Vec<GroupRule>,
     /// Per rule: the series it wrote at its last successful evaluation.
     series_in_previous_eval: Vec<HashSet<Labels>>,
+    /// The rules in batches whose rules may be evaluated at the same time (when the
+    /// [`Env`] has a [`ConcurrencyLimit`]).
+    batches: Vec<Vec<usize>>,
     /// Series of rules removed by a reload, to be marked stale at the next evaluation.
     stale_series: Vec<Labels>,
     should_restore: bool,
@@ -258,6 +262,7 @@ impl Group {
             query_offset: spec.query_offset,
             limit: spec.limit,
             series_in_previous_eval: vec![HashSet::new(); rules.len()],
+            batches: concurrency::batches(&rules),
             rules,
             stale_series: Vec::new(),
             should_restore,
@@ -324,26 +329,62 @@ impl Group {
     }
 
     /// One evaluation at the slot `ts` (ms): every rule in order, each one's output
-    /// appended before the next runs. Returns the alerts to send and the timings.
+    /// appended before the next runs; with a [`ConcurrencyLimit`] in `env`, the rules of a
+    /// batch that depend on no other rule of it run at the same time on free slots.
+    /// Returns the alerts to send and the timings.
     pub fn eval(&mut self, env: &Env<'_>, ts: i64) -> EvalReport {
         self.metrics.iterations_total += 1;
         let wall_start = SystemTime::now();
         let start = Instant::now();
-        let offset = duration_ms(self.query_offset());
-        let opts = Arc::clone(&self.opts);
+        let ctx = RuleContext {
+            ts,
+            offset: duration_ms(self.query_offset()),
+            limit: self.limit,
+            interval: self.interval,
+            opts: &self.opts,
+        };
+        let mut outcomes: Vec<Option<RuleOutcome>> = Vec::with_capacity(self.rules.len());
+        outcomes.resize_with(self.rules.len(), || None);
+        let mut slots: Vec<(usize, &mut GroupRule, &mut HashSet<Labels>)> = self
+            .rules
+            .iter_mut()
+            .zip(self.series_in_previous_eval.iter_mut())
+            .enumerate()
+            .map(|(i, (rule, previous))| (i, rule, previous))
+            .collect();
+        match env.concurrency {
+            Some(limit) => {
+                // Batches take rules out of `slots` by index.
+                let mut taken: Vec<Option<(&mut GroupRule, &mut HashSet<Labels>)>> = slots
+                    .drain(..)
+                    .map(|(_, rule, previous)| Some((rule, previous)))
+                    .collect();
+                for batch in &self.batches {
+                    let jobs: Vec<_> = batch
+                        .iter()
+                        .filter_map(|&i| taken.get_mut(i)?.take().map(|(r, p)| (i, r, p)))
+                        .collect();
+                    for (i, outcome) in eval_batch(env, &ctx, limit, jobs) {
+                        outcomes[i] = Some(outcome);
+                    }
+                }
+            }
+            None => {
+                for (i, rule, previous) in slots {
+                    outcomes[i] = Some(eval_rule(env, &ctx, rule, previous));
+                }
+            }
+        }
         let mut report = EvalReport::default();
-        for i in 0..self.rules.len() {
-            let rule_wall = SystemTime::now();
-            let rule_start = Instant::now();
-            self.eval_rule(env, i, ts, offset, &opts, &mut report);
-            let took = rule_start.elapsed();
-            let status = self.rules[i].status_mut();
-            status.evaluation_duration = took;
-            status.last_evaluation = Some(rule_wall);
-            report.rule_durations.push(took);
+        for outcome in outcomes.into_iter().flatten() {
+            self.metrics.evaluations_total += 1;
+            self.metrics.evaluation_failures += outcome.failures;
+            report.samples += outcome.samples;
+            report.alerts.extend(outcome.alerts);
+            report.rule_durations.push(outcome.took);
         }
         self.metrics.last_evaluation_samples = report.samples as u64;
-        self.cleanup_stale_series(env, ts - offset);
+        self.cleanup_stale_series(env, ts - ctx.offset);
 
         report.duration = start.elapsed();
         self.metrics.last_rule_duration_sum = report.rule_durations.iter().sum();
@@ -351,78 +392,6 @@ impl Group {
         self.metrics.last_evaluation = Some(wall_start);
         self.last_eval_timestamp = Some(ts);
         report
-    }
-
-    fn eval_rule(
-        &mut self,
-        env: &Env<'_>,
-        i: usize,
-        ts: i64,
-        offset: i64,
-        opts: &EvalOptions,
-        report: &mut EvalReport,
-    ) {
-        self.metrics.evaluations_total += 1;
-        let limit = self.limit;
-        let result = match &mut self.rules[i] {
-            GroupRule::Recording(r) => r.eval(env, ts, offset, limit),
-            GroupRule::Alerting(r) => r.eval(
-                env,
-                ts,
-                offset,
-                limit,
-                &opts.external_labels,
-                &opts.external_url,
-            ),
-        };
-        let vector = match result {
-            Ok(v) => v,
-            Err(e) => {
-                self.rules[i].status_mut().fail(e);
-                self.metrics.evaluation_failures += 1;
-                return;
-            }
-        };
-        let status = self.rules[i].status_mut();
-        status.health = RuleHealth::Good;
-        status.last_error = None;
-        report.samples += vector.len();
-        if let GroupRule::Alerting(r) = &mut self.rules[i] {
-            report.alerts.extend(r.alerts_to_send(
-                ts,
-                opts.resend_delay,
-                self.interval,
-                &opts.external_url,
-            ));
-        }
-
-        match env.appender.append(&vector) {
-            Ok(rejected) => {
-                if let Some(e) = rejected.error_text() {
-                    self.rules[i].status_mut().fail(e.to_string());
-                }
-            }
-            Err(e) => {
-                self.rules[i].status_mut().fail(e);
-                self.metrics.evaluation_failures += 1;
-                return;
-            }
-        }
-        let returned: HashSet<Labels> = vector.into_iter().map(|(l, _, _)| l).collect();
-        let stale: Vec<(Labels, i64, f64)> = self.series_in_previous_eval[i]
-            .iter()
-            .filter(|l| !returned.contains(*l))
-            .map(|l| (l.clone(), ts - offset, model::stale_nan()))
-            .collect();
-        // Refused markers are expected (another rule may write the series now).
-        if !stale.is_empty() {
-            if let Err(e) = env.appender.append(&stale) {
-                self.rules[i].status_mut().fail(e);
-                self.metrics.evaluation_failures += 1;
-                return;
-            }
-        }
-        self.series_in_previous_eval[i] = returned;
     }
 
     /// Staleness markers for the series of rules a reload removed.
@@ -524,4 +493,169 @@ impl Group {
             }
         }
     }
+}
+
+/// What every rule of one group evaluation shares.
+struct RuleContext<'a> {
+    ts: i64,
+    offset: i64,
+    limit: i64,
+    interval: Duration,
+    opts: &'a EvalOptions,
+}
+
+/// One rule's evaluation, for the group's metrics and report.
+struct RuleOutcome {
+    samples: usize,
+    alerts: Vec<OutgoingAlert>,
+    failures: u64,
+    took: Duration,
+}
+
+/// Evaluates a batch's rules: with more than one, as many at the same time as `limit` has
+/// free slots (each on a thread of its own), the rest on this thread; returns when all are
+/// done (upstream waits for a batch before the next).
+fn eval_batch<'r>(
+    env: &Env<'_>,
+    ctx: &RuleContext<'_>,
+    limit: &ConcurrencyLimit,
+    jobs: Vec<(usize, &'r mut GroupRule, &'r mut HashSet<Labels>)>,
+) -> Vec<(usize, RuleOutcome)> {
+    let helpers = if jobs.len() > 1 {
+        limit.try_acquire(jobs.len() - 1)
+    } else {
+        0
+    };
+    if helpers == 0 {
+        return jobs
+            .into_iter()
+            .map(|(i, rule, previous)| (i, eval_rule(env, ctx, rule, previous)))
+            .collect();
+    }
+    let queue = std::sync::Mutex::new(std::collections::VecDeque::from(jobs));
+    let done = std::sync::Mutex::new(Vec::new());
+    let work = || loop {
+        let job = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let Some((i, rule, previous)) = job else {
+            return;
+        };
+        let outcome = eval_rule(env, ctx, rule, previous);
+        done.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((i, outcome));
+    };
+    let started = std::thread::scope(|scope| {
+        let mut started = 0;
+        for _ in 0..helpers {
+            let spawned = std::thread::Builder::new()
+                .name("rule eval".into())
+                .stack_size(promql::STACK_SIZE)
+                .spawn_scoped(scope, work);
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        // Slots of helpers that could not start are not held.
+        limit.release(helpers - started);
+        work();
+        started
+    });
+    // Every helper has returned (the scope joined them).
+    limit.release(started);
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done
+}
+
+/// Evaluates one rule at `ctx.ts`: its query, its alerts' states, its output appended with
+/// staleness markers for the series it no longer returns.
+fn eval_rule(
+    env: &Env<'_>,
+    ctx: &RuleContext<'_>,
+    rule: &mut GroupRule,
+    previous: &mut HashSet<Labels>,
+) -> RuleOutcome {
+    let rule_wall = SystemTime::now();
+    let rule_start = Instant::now();
+    let mut outcome = RuleOutcome {
+        samples: 0,
+        alerts: Vec::new(),
+        failures: 0,
+        took: Duration::ZERO,
+    };
+    append_rule_output(env, ctx, rule, previous, &mut outcome);
+    outcome.took = rule_start.elapsed();
+    let status = rule.status_mut();
+    status.evaluation_duration = outcome.took;
+    status.last_evaluation = Some(rule_wall);
+    outcome
+}
+
+fn append_rule_output(
+    env: &Env<'_>,
+    ctx: &RuleContext<'_>,
+    rule: &mut GroupRule,
+    previous: &mut HashSet<Labels>,
+    outcome: &mut RuleOutcome,
+) {
+    let (ts, offset) = (ctx.ts, ctx.offset);
+    let result = match rule {
+        GroupRule::Recording(r) => r.eval(env, ts, offset, ctx.limit),
+        GroupRule::Alerting(r) => r.eval(
+            env,
+            ts,
+            offset,
+            ctx.limit,
+            &ctx.opts.external_labels,
+            &ctx.opts.external_url,
+        ),
+    };
+    let vector = match result {
+        Ok(v) => v,
+        Err(e) => {
+            rule.status_mut().fail(e);
+            outcome.failures += 1;
+            return;
+        }
+    };
+    let status = rule.status_mut();
+    status.health = RuleHealth::Good;
+    status.last_error = None;
+    outcome.samples += vector.len();
+    if let GroupRule::Alerting(r) = rule {
+        outcome.alerts.extend(r.alerts_to_send(
+            ts,
+            ctx.opts.resend_delay,
+            ctx.interval,
+            &ctx.opts.external_url,
+        ));
+    }
+
+    match env.appender.append(&vector) {
+        Ok(rejected) => {
+            if let Some(e) = rejected.error_text() {
+                rule.status_mut().fail(e.to_string());
+            }
+        }
+        Err(e) => {
+            rule.status_mut().fail(e);
+            outcome.failures += 1;
+            return;
+        }
+    }
+    let returned: HashSet<Labels> = vector.into_iter().map(|(l, _, _)| l).collect();
+    let stale: Vec<(Labels, i64, f64)> = previous
+        .iter()
+        .filter(|l| !returned.contains(*l))
+        .map(|l| (l.clone(), ts - offset, model::stale_nan()))
+        .collect();
+    // Refused markers are expected (another rule may write the series now).
+    if !stale.is_empty() {
+        if let Err(e) = env.appender.append(&stale) {
+            rule.status_mut().fail(e);
+            outcome.failures += 1;
+            return;
+        }
+    }
+    *previous = returned;
 }

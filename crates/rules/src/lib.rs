@@ -73,6 +73,7 @@
 //!     appender: db,
 //!     expander: &rules::GoTemplates::new(),
 //!     cancel: None,
+//!     concurrency: None,
 //! };
 //! let clock = rules::SystemClock::new(); // `clock.stop()` from another thread ends `run`.
 //! rules::run(&mut group, &env, &clock, |group, report| {
@@ -87,6 +88,7 @@
 //! nanoseconds, which only show in the sub-millisecond digits of times in its API.
 
 mod alerting;
+mod concurrency;
 mod decode;
 mod error;
 pub mod expand;
@@ -107,6 +109,7 @@ pub use alerting::{
     Alert, AlertState, AlertingRule, OutgoingAlert, ALERT_FOR_STATE_METRIC_NAME, ALERT_METRIC_NAME,
     ALERT_NAME_LABEL, ALERT_STATE_LABEL, ERR_DUPLICATE_ALERT_LABELSET, RESOLVED_RETENTION,
 };
+pub use concurrency::ConcurrencyLimit;
 pub use error::{ErrorKind, Position, RuleError, RuleFileError};
 pub use expand::GoTemplates;
 pub use group::{EvalOptions, EvalReport, Group, GroupMetrics, GroupRule, RuleHealth, RuleStatus};

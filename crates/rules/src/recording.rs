@@ -47,6 +47,11 @@ impl RecordingRule {
         promql::format_expr(&self.expr)
     }
 
+    /// The parsed expression.
+    pub(crate) fn expr(&self) -> &promql::Expr {
+        &self.expr
+    }
+
     /// The expression as written.
     pub fn expr_text(&self) -> &str {
         &self.expr_text

@@ -69,6 +69,9 @@ pub struct Env<'a> {
     pub expander: &'a dyn Expander,
     /// Set to end the running query (shutdown).
     pub cancel: Option<&'a AtomicBool>,
+    /// Evaluate independent rules of a group at the same time, on this many slots shared
+    /// by every group (`--enable-feature=concurrent-rule-eval`); `None`: one after the other.
+    pub concurrency: Option<&'a crate::ConcurrencyLimit>,
 }
 
 impl Env<'_> {

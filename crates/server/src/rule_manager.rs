@@ -18,6 +18,9 @@ pub struct RuleFlags {
     pub outage_tolerance: Duration,
     pub for_grace_period: Duration,
     pub external_url: String,
+    /// `--rules.max-concurrent-evals` when `--enable-feature=concurrent-rule-eval` is on:
+    /// independent rules of a group are evaluated at the same time on these slots.
+    pub concurrent_evals: Option<usize>,
 }
 
 /// What the group threads evaluate with.
@@ -28,6 +31,8 @@ struct Shared {
     engine: promql::Engine,
     notifier: Arc<notifier::Manager>,
     expander: rules::GoTemplates,
+    /// Shared by every group.
+    concurrency: Option<rules::ConcurrencyLimit>,
 }
 
 /// A group running on its thread; `snapshot` is a copy taken after every evaluation, for
@@ -88,6 +93,7 @@ impl RuleManager {
                 engine,
                 notifier,
                 expander: rules::GoTemplates::new(),
+                concurrency: flags.concurrent_evals.map(rules::ConcurrencyLimit::new),
             }),
             flags,
             groups: Mutex::new(Vec::new()),
@@ -372,6 +378,7 @@ fn env(shared: &Shared) -> rules::Env<'_> {
         appender: &*shared.db,
         expander: &shared.expander,
         cancel: None,
+        concurrency: shared.concurrency.as_ref(),
     }
 }
 

@@ -139,11 +139,21 @@ fn rules_alerts_and_notifications_end_to_end() {
     std::fs::create_dir(dir.path().join("rules")).unwrap();
     let rules_file = dir.path().join("rules/example.yml");
     std::fs::write(&rules_file, RULES.replace("THRESHOLD", "0")).unwrap();
+    // The group's two rules read no rule's output: with concurrent evaluation on, they are
+    // evaluated at the same time, with the same results.
     let server = Server::start_on(
         dir.path(),
         port,
-        &["--web.enable-lifecycle", "--config.file=prometheus.yml"],
+        &[
+            "--web.enable-lifecycle",
+            "--config.file=prometheus.yml",
+            "--enable-feature=concurrent-rule-eval",
+            "--rules.max-concurrent-evals=2",
+        ],
     );
+    assert!(server
+        .log_text()
+        .contains("Experimental concurrent rule evaluation enabled."));
 
     // The recording rule's output is queryable.
     wait_for("job:up:count", &server, || {

@@ -312,6 +312,7 @@ fn test_group(
         appender: &db,
         expander: &expander,
         cancel: None,
+        concurrency: None,
     };
 
     // Alert tests by eval_time.

@@ -46,6 +46,7 @@ impl TestDb {
             appender: &self.db,
             expander,
             cancel: None,
+            concurrency: None,
         }
     }
 

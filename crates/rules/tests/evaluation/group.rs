@@ -244,3 +244,73 @@ fn a_removed_group_marks_all_its_series_stale() {
         assert!(model::is_stale_nan(s[1].1), "{name}");
     }
 }
+
+/// Storage that holds every select for a while and records how many ran at once.
+struct Overlapping<'a> {
+    db: &'a tsdb::Db,
+    active: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl promql::Storage for Overlapping<'_> {
+    fn select(
+        &self,
+        matchers: &[model::Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<promql::Selected, tsdb::Refused> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.active.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(Duration::from_millis(40));
+        let selected = promql::Storage::select(self.db, matchers, mint, maxt, admit);
+        self.active.fetch_sub(1, SeqCst);
+        selected
+    }
+}
+
+#[test]
+fn independent_rules_run_at_the_same_time_on_the_limits_slots() {
+    // a, b, c depend on no rule (one batch, at the same time); d reads all three, after.
+    let yaml = "groups:\n- name: g\n  rules:\n  - record: a\n    expr: sum(x)\n  - record: b\n    expr: sum(y)\n  - record: c\n    expr: sum(z)\n  - record: d\n    expr: a + b + c\n";
+    let run_with = |slots: Option<usize>| {
+        let t = TestDb::new();
+        for (name, v) in [("x", 1.0), ("y", 10.0), ("z", 100.0)] {
+            t.load(&[("__name__", name)], T0, MIN, &[Some(v)]);
+        }
+        let storage = Overlapping {
+            db: &t.db,
+            active: Default::default(),
+            most: Default::default(),
+        };
+        let limit = slots.map(rules::ConcurrencyLimit::new);
+        let env = rules::Env {
+            storage: &storage,
+            concurrency: limit.as_ref(),
+            ..t.env()
+        };
+        let mut g = group(yaml, opts(), false);
+        let report = g.eval(&env, T0);
+        // Every slot is given back.
+        if let (Some(limit), Some(slots)) = (&limit, slots) {
+            assert_eq!(limit.available(), slots);
+        }
+        assert_eq!(report.rule_durations.len(), 4);
+        assert_eq!(g.metrics().evaluations_total, 4);
+        for r in g.rules() {
+            assert_eq!(r.status().health, RuleHealth::Good, "{}", r.name());
+        }
+        let d = t.series("d", T0, T0);
+        let most = storage.most.load(std::sync::atomic::Ordering::SeqCst);
+        (d, most)
+    };
+    let want = vec![(labels(&[("__name__", "d")]), vec![(T0, 111.0)])];
+    // Without the feature, and with no free slot: one rule at a time.
+    assert_eq!(run_with(None), (want.clone(), 1));
+    assert_eq!(run_with(Some(0)), (want.clone(), 1));
+    // One slot: the group's thread and one helper.
+    assert_eq!(run_with(Some(1)), (want.clone(), 2));
+    // Four slots: the batch's three rules at once, and d still sees their output.
+    assert_eq!(run_with(Some(4)), (want, 3));
+}

@@ -194,6 +194,12 @@ pub struct Flags {
     #[arg(long = "rules.alert.resend-delay", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
     pub rules_alert_resend_delay: Duration,
 
+    /// Global concurrency limit for independent rules that can run concurrently (with
+    /// --enable-feature=concurrent-rule-eval). When set, "query.max-concurrency" may need to
+    /// be adjusted accordingly. Use with server mode only.
+    #[arg(long = "rules.max-concurrent-evals", default_value = "4", value_name = "N", value_parser = values::int)]
+    pub rules_max_concurrent_evals: i64,
+
     /// The capacity of the queue for pending Alertmanager notifications. Use with server
     /// mode only.
     #[arg(long = "alertmanager.notification-queue-capacity", default_value = "10000", value_name = "N", value_parser = values::int)]
@@ -402,6 +408,11 @@ impl Flags {
             outage_tolerance: self.rules_alert_for_outage_tolerance,
             for_grace_period: self.rules_alert_for_grace_period,
             external_url: self.external_url(),
+            // Upstream's semaphore of `--rules.max-concurrent-evals` slots; none at or
+            // below zero.
+            concurrent_evals: self
+                .feature_enabled("concurrent-rule-eval")
+                .then(|| self.rules_max_concurrent_evals.max(0) as usize),
         }
     }
 

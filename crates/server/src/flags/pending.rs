@@ -35,9 +35,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
         f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
         f if f.starts_with("storage.remote.read-") => "promethium has no remote-read endpoint yet",
-        "rules.max-concurrent-evals" => {
-            "rules of a group are evaluated one after the other (groups run concurrently, each on its own thread)"
-        }
         f if f.starts_with("rules.") => "promethium does not have this rule setting yet",
         f if f.starts_with("alertmanager.") => "promethium's notifier does not have this setting yet",
         _ => return None,
@@ -268,11 +265,6 @@ pub struct PendingFlags {
     /// API (--enable-feature=search-api). 0 disables the cap. Use with server mode only.
     #[arg(long = "web.search.max-limit", default_value = "10000", value_name = "N", value_parser = values::int)]
     pub web_search_max_limit: i64,
-
-    /// Global concurrency limit for independent rules that can run concurrently. Use with
-    /// server mode only. (Not implemented: rules of a group run one after the other.)
-    #[arg(long = "rules.max-concurrent-evals", default_value = "4", value_name = "N", value_parser = values::int)]
-    pub rules_max_concurrent_evals: i64,
 
     /// Adjust scrape timestamps by up to `scrape.timestamp-tolerance` to align them to the
     /// intended schedule. Experimental.

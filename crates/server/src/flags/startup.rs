@@ -53,6 +53,10 @@ const ACTING_FEATURES: &[(&str, &str)] = &[
         "Experimental PromQL delayed name removal enabled.",
     ),
     (
+        "concurrent-rule-eval",
+        "Experimental concurrent rule evaluation enabled.",
+    ),
+    (
         "st-storage",
         "Experimental start timestamp storage enabled.",
     ),
@@ -65,7 +69,6 @@ const ACTING_FEATURES: &[(&str, &str)] = &[
 /// The other features Prometheus 3.14 knows (its `--enable-feature` list and the hidden
 /// `fast-startup`): accepted, with a warning that they have no effect yet.
 pub const PENDING_FEATURES: &[&str] = &[
-    "concurrent-rule-eval",
     "created-timestamp-zero-ingestion",
     "delayed-compaction",
     "exemplar-storage",

@@ -180,7 +180,7 @@ impl Flags {
             ("rules.alert.resend-delay", d(self.rules_alert_resend_delay)),
             (
                 "rules.max-concurrent-evals",
-                p.rules_max_concurrent_evals.to_string(),
+                self.rules_max_concurrent_evals.to_string(),
             ),
             ("scrape.adjust-timestamps", b(p.scrape_adjust_timestamps)),
             (

@@ -534,11 +534,11 @@ fn debian_2_42_flags_start_the_server() {
 fn pending_flags_warn_only_when_they_would_matter() {
     let w = warnings(&[
         "--web.enable-otlp-receiver",
-        "--rules.max-concurrent-evals=8",
+        "--web.cors.origin=example\\.com",
     ]);
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(
-        w[0].contains("--rules.max-concurrent-evals has no effect yet"),
+        w[0].contains("--web.cors.origin has no effect yet"),
         "{w:?}"
     );
     assert!(
