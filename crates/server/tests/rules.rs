@@ -577,9 +577,12 @@ fn terminate(mut server: Server) {
     }
 }
 
-/// A pending alert's `for` state survives a restart: restored from `ALERTS_FOR_STATE`, its
-/// active time moved by the downtime (Prometheus's rule when more than
-/// `--rules.alert.for-grace-period` of `for` is left).
+/// A pending alert's `for` state survives a restart (the issue's case: `for: 1m`, restarted
+/// while pending). As in Prometheus, the state is restored from `ALERTS_FOR_STATE` and the
+/// active time moved later by the downtime, so the alert fires `for` after it went pending
+/// plus the downtime, not `for` after the restart. Prometheus restores only alerts whose
+/// `for` is at least `--rules.alert.for-grace-period` (10m by default; a shorter `for`
+/// simply starts over), so the test sets a grace period of 1s for the 1m rule.
 #[test]
 fn a_pending_alert_is_restored_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -591,7 +594,7 @@ fn a_pending_alert_is_restored_after_a_restart() {
     .unwrap();
     std::fs::write(
         dir.path().join("rules.yml"),
-        "groups:\n  - name: g\n    rules:\n      - alert: Always\n        expr: vector(1)\n        for: 1h\n",
+        "groups:\n  - name: g\n    rules:\n      - alert: Always\n        expr: vector(1)\n        for: 1m\n",
     )
     .unwrap();
     let args = [
@@ -603,24 +606,21 @@ fn a_pending_alert_is_restored_after_a_restart() {
     wait_for("ALERTS_FOR_STATE", &server, || {
         !query(&server, "ALERTS_FOR_STATE").is_empty()
     });
-    let active_at = |server: &Server| -> Option<i64> {
+    let active_at = |server: &Server| -> Option<f64> {
         let alerts = api(server, "/api/v1/alerts");
         let at = alerts["alerts"][0]["activeAt"].as_str()?.to_string();
-        // RFC 3339 with milliseconds: compare as seconds of the day is enough here.
-        let t = &at[11..19];
-        let secs: Vec<i64> = t.split(':').map(|p| p.parse().unwrap()).collect();
-        Some(secs[0] * 3600 + secs[1] * 60 + secs[2])
+        Some(rfc3339_seconds(&at))
     };
     let before = active_at(&server).unwrap();
-    // Pending long enough that an alert made new at the restart (not restored) would be
-    // active clearly later than `before` plus the downtime.
-    std::thread::sleep(Duration::from_secs(5));
-    let stopped = Instant::now();
+    // Pending long enough that an alert made new at the restart would fire clearly later.
+    std::thread::sleep(Duration::from_secs(15));
+    let stopped = now_ms() as f64 / 1000.0;
     terminate(server);
     let server = Server::start_on(dir.path(), port, &args);
+    let restarted = now_ms() as f64 / 1000.0;
+    let downtime = restarted - stopped;
     // Restored after the second evaluation; before that the alert is new (active now).
     // ALERTS_FOR_STATE is written again once the state was restored.
-    let restarted = now_ms() as f64 / 1000.0;
     wait_for("the restored alert", &server, || {
         !query(
             &server,
@@ -629,11 +629,51 @@ fn a_pending_alert_is_restored_after_a_restart() {
         .is_empty()
     });
     let after = active_at(&server).unwrap();
-    let downtime = stopped.elapsed().as_secs() as i64 + 2;
     assert!(
-        after >= before && after <= before + downtime,
-        "active at {after}, was {before} before a downtime of at most {downtime}s"
+        after >= before + downtime - 2.0 && after <= before + downtime + 2.0,
+        "active at {after}, was {before} before a downtime of {downtime:.1}s"
     );
+    // It fires `for` after its restored active time: about 45 s from the restart, where
+    // an alert made new would need 60 s.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let fired = loop {
+        let alerts = api(&server, "/api/v1/alerts");
+        if alerts["alerts"][0]["state"] == "firing" {
+            break now_ms() as f64 / 1000.0;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never fired: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let expected = before + 60.0 + downtime;
+    assert!(
+        (fired - expected).abs() <= 3.0,
+        "fired at {fired:.1}, expected {expected:.1} (went pending at {before:.1}, down {downtime:.1}s; \
+         a new alert would fire at {:.1})",
+        restarted + 60.0
+    );
+    terminate(server);
+}
+
+/// Seconds since the epoch of an RFC 3339 UTC time as the API writes it
+/// (`2026-12-05T10:00:00.123Z`).
+fn rfc3339_seconds(text: &str) -> f64 {
+    let (date, time) = text.trim_end_matches('Z').split_once('T').unwrap();
+    let d: Vec<i64> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    let (y, m, day) = (d[0], d[1], d[2]);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let t: Vec<f64> = time.split(':').map(|p| p.parse().unwrap()).collect();
+    days as f64 * 86_400.0 + t[0] * 3600.0 + t[1] * 60.0 + t[2]
 }
 
 #[test]
