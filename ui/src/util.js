@@ -222,3 +222,45 @@ export function poolSelect(id, onChange) {
   };
   return { el, setPools };
 }
+
+/**
+ * A page's data loader: `fetchData(signal)` is run now and, with `every` (ms), again while
+ * the tab is visible; a newer load aborts an older one, and an aborted or outdated answer is
+ * dropped. `show(data)` and `fail(error)` get the outcome; `busy` (an element) carries
+ * aria-busy while loading. Returns `{ load, stop }`; `stop` is the page's cleanup.
+ */
+export function autoRefresh({ fetchData, show, fail, busy, every = 0 }) {
+  let controller = null;
+  let stopped = false;
+  async function load() {
+    if (stopped) return;
+    if (controller) controller.abort();
+    const mine = new AbortController();
+    controller = mine;
+    busy?.setAttribute('aria-busy', 'true');
+    try {
+      const data = await fetchData(mine.signal);
+      if (stopped || controller !== mine) return;
+      show(data);
+    } catch (e) {
+      if (isAbort(e) || stopped || controller !== mine) return;
+      fail(e);
+    } finally {
+      if (controller === mine) {
+        controller = null;
+        busy?.removeAttribute('aria-busy');
+      }
+    }
+  }
+  load().catch(() => {});
+  const timer = every > 0 ? setInterval(() => !document.hidden && load().catch(() => {}), every) : null;
+  return {
+    load: () => load().catch(() => {}),
+    stop: () => {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (controller) controller.abort();
+      controller = null;
+    },
+  };
+}

@@ -2,7 +2,7 @@
 // list them. Filters (rule states, search, annotations shown) live in the query string so a
 // link keeps the view; the page refreshes itself.
 import { api } from '../api.js';
-import { errorText, formatDuration, formatTime, formatValue, h, isAbort, labelChips, labelPairs, quote, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, errorText, formatDuration, formatTime, formatValue, h, labelChips, labelPairs, quote, setChildren, setQueryParams } from '../util.js';
 import { ruleExpr, timeCell } from './rule_parts.js';
 
 export const title = 'Alerts';
@@ -106,9 +106,7 @@ export function render(root) {
   const filters = readFilters();
   const open = new Set(); // "group\nfile\nrule index" of expanded rules
   let groups = null;
-  let controller = null;
-  let timer = null;
-  let stopped = false;
+  let loader = null;
 
   const stateButtons = STATES.map((value) =>
     h(
@@ -162,7 +160,7 @@ export function render(root) {
     h('label', { for: 'alerts-annotations' }, annotationsBox, 'Show annotations'),
     h('span', { class: 'spacer' }),
     status,
-    h('button', { type: 'button', onclick: () => load() }, 'Refresh'),
+    h('button', { type: 'button', onclick: () => loader?.load() }, 'Refresh'),
   );
   const errorBox = h('div', { role: 'alert' });
   const content = h('div', { class: 'alerts-page' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -250,15 +248,9 @@ export function render(root) {
     else setChildren(content, sections);
   }
 
-  async function load() {
-    if (stopped) return;
-    if (controller) controller.abort();
-    const mine = new AbortController();
-    controller = mine;
-    content.setAttribute('aria-busy', 'true');
-    try {
-      const res = await api('rules', { type: 'alert' }, { signal: mine.signal });
-      if (stopped || controller !== mine) return;
+  loader = autoRefresh({
+    fetchData: (signal) => api('rules', { type: 'alert' }, { signal }),
+    show: (res) => {
       const list = res && res.data && Array.isArray(res.data.groups) ? res.data.groups : [];
       groups = list.map((g) => ({
         name: String(g.name ?? ''),
@@ -268,27 +260,13 @@ export function render(root) {
       setChildren(errorBox);
       status.textContent = `Updated ${formatTime(Date.now())}`;
       draw();
-    } catch (e) {
-      if (isAbort(e) || stopped || controller !== mine) return;
+    },
+    fail: (e) => {
       setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the alerting rules: ${errorText(e)}`));
       if (!groups) setChildren(content);
-    } finally {
-      if (controller === mine) {
-        controller = null;
-        content.removeAttribute('aria-busy');
-      }
-    }
-  }
-
-  load().catch(() => {});
-  timer = setInterval(() => {
-    if (!document.hidden) load().catch(() => {});
-  }, REFRESH_MS);
-
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-    if (controller) controller.abort();
-    controller = null;
-  };
+    },
+    busy: content,
+    every: REFRESH_MS,
+  });
+  return loader.stop;
 }

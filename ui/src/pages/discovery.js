@@ -1,7 +1,7 @@
 // Service discovery: per scrape pool, every discovered target with its labels before
 // relabeling and what relabeling made of them (or that it dropped the target).
 import { api } from '../api.js';
-import { errorText, h, isAbort, labelChips, poolSelect, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, errorText, h, labelChips, poolSelect, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Service discovery';
 
@@ -22,8 +22,7 @@ export function render(root) {
   const filters = readFilters();
   const expanded = new Set(); // pools whose whole list is shown
   let data = null;
-  let controller = null;
-  let stopped = false;
+  let loader = null;
 
   const poolFilter = poolSelect('sd-pool', (pool) => {
     filters.pool = pool;
@@ -40,7 +39,7 @@ export function render(root) {
       draw();
     },
   });
-  const refreshButton = h('button', { type: 'button', onclick: () => load() }, 'Refresh');
+  const refreshButton = h('button', { type: 'button', onclick: () => loader?.load() }, 'Refresh');
   const toolbar = h(
     'div',
     { class: 'toolbar' },
@@ -147,34 +146,18 @@ export function render(root) {
     else setChildren(content, sections);
   }
 
-  async function load() {
-    if (stopped) return;
-    if (controller) controller.abort();
-    const mine = new AbortController();
-    controller = mine;
-    content.setAttribute('aria-busy', 'true');
-    try {
-      const res = await api('targets', { state: 'any' }, { signal: mine.signal });
-      if (stopped || controller !== mine) return;
+  loader = autoRefresh({
+    fetchData: (signal) => api('targets', { state: 'any' }, { signal }),
+    show: (res) => {
       data = res && res.data && typeof res.data === 'object' ? res.data : {};
       setChildren(errorBox);
       draw();
-    } catch (e) {
-      if (isAbort(e) || stopped || controller !== mine) return;
+    },
+    fail: (e) => {
       setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the targets: ${errorText(e)}`));
       if (!data) setChildren(content);
-    } finally {
-      if (controller === mine) {
-        controller = null;
-        content.removeAttribute('aria-busy');
-      }
-    }
-  }
-
-  load().catch(() => {});
-  return () => {
-    stopped = true;
-    if (controller) controller.abort();
-    controller = null;
-  };
+    },
+    busy: content,
+  });
+  return loader.stop;
 }

@@ -2,7 +2,7 @@
 // and each rule's definition, health, last error and evaluation time. Filters (health,
 // search) live in the query string; the page refreshes itself.
 import { api } from '../api.js';
-import { errorText, formatDuration, formatTime, h, isAbort, labelChips, labelPairs, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, errorText, formatDuration, formatTime, h, labelChips, labelPairs, setChildren, setQueryParams } from '../util.js';
 import { formatEvalTime, ruleExpr, timeCell } from './rule_parts.js';
 
 export const title = 'Rules';
@@ -68,9 +68,7 @@ function ruleRow(r) {
 export function render(root) {
   const filters = readFilters();
   let groups = null;
-  let controller = null;
-  let timer = null;
-  let stopped = false;
+  let loader = null;
 
   const healthButtons = HEALTHS.map((value) =>
     h(
@@ -110,7 +108,7 @@ export function render(root) {
     h('label', { for: 'rules-search' }, h('span', { class: 'visually-hidden' }, 'Search'), searchInput),
     h('span', { class: 'spacer' }),
     status,
-    h('button', { type: 'button', onclick: () => load() }, 'Refresh'),
+    h('button', { type: 'button', onclick: () => loader?.load() }, 'Refresh'),
   );
   const errorBox = h('div', { role: 'alert' });
   const content = h('div', { class: 'rules-page' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -188,41 +186,21 @@ export function render(root) {
     else setChildren(content, sections);
   }
 
-  async function load() {
-    if (stopped) return;
-    if (controller) controller.abort();
-    const mine = new AbortController();
-    controller = mine;
-    content.setAttribute('aria-busy', 'true');
-    try {
-      // The definitions and health, not every alert: the Alerts page shows those.
-      const res = await api('rules', { exclude_alerts: 'true' }, { signal: mine.signal });
-      if (stopped || controller !== mine) return;
+  // The definitions and health, not every alert: the Alerts page shows those.
+  loader = autoRefresh({
+    fetchData: (signal) => api('rules', { exclude_alerts: 'true' }, { signal }),
+    show: (res) => {
       groups = res && res.data && Array.isArray(res.data.groups) ? res.data.groups.filter((g) => g && typeof g === 'object') : [];
       setChildren(errorBox);
       status.textContent = `Updated ${formatTime(Date.now())}`;
       draw();
-    } catch (e) {
-      if (isAbort(e) || stopped || controller !== mine) return;
+    },
+    fail: (e) => {
       setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the rules: ${errorText(e)}`));
       if (!groups) setChildren(content);
-    } finally {
-      if (controller === mine) {
-        controller = null;
-        content.removeAttribute('aria-busy');
-      }
-    }
-  }
-
-  load().catch(() => {});
-  timer = setInterval(() => {
-    if (!document.hidden) load().catch(() => {});
-  }, REFRESH_MS);
-
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-    if (controller) controller.abort();
-    controller = null;
-  };
+    },
+    busy: content,
+    every: REFRESH_MS,
+  });
+  return loader.stop;
 }

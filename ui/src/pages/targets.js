@@ -1,7 +1,7 @@
 // Targets: the active scrape targets, grouped by scrape pool, with their health and last
 // scrape. Filters (pool, health, search) live in the query string so a link keeps the view.
 import { api } from '../api.js';
-import { errorText, formatTime, h, isAbort, labelChips, labelPairs, poolSelect, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, errorText, formatTime, h, labelChips, labelPairs, poolSelect, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
 
 export const title = 'Targets';
 
@@ -109,9 +109,7 @@ export function render(root) {
   const filters = readFilters();
   const collapsed = new Set();
   let targets = null; // the last answer's active targets
-  let controller = null;
-  let timer = null;
-  let stopped = false;
+  let loader = null;
 
   // ---- Controls (built once, so focus and typing survive refreshes).
   const poolFilter = poolSelect('targets-pool', (pool) => {
@@ -150,7 +148,7 @@ export function render(root) {
     },
   });
   const status = h('span', { class: 'muted' });
-  const refreshButton = h('button', { type: 'button', onclick: () => load() }, 'Refresh');
+  const refreshButton = h('button', { type: 'button', onclick: () => loader?.load() }, 'Refresh');
 
   const toolbar = h(
     'div',
@@ -266,43 +264,25 @@ export function render(root) {
     }
   }
 
-  async function load() {
-    if (stopped) return;
-    if (controller) controller.abort();
-    const mine = new AbortController();
-    controller = mine;
-    content.setAttribute('aria-busy', 'true');
-    if (targets) status.textContent = 'Refreshing…';
-    try {
-      const res = await api('targets', { state: 'active' }, { signal: mine.signal });
-      if (stopped || controller !== mine) return;
+  loader = autoRefresh({
+    fetchData: (signal) => {
+      if (targets) status.textContent = 'Refreshing…';
+      return api('targets', { state: 'active' }, { signal });
+    },
+    show: (res) => {
       const data = res && res.data ? res.data : {};
       targets = Array.isArray(data.activeTargets) ? data.activeTargets.filter((t) => t && typeof t === 'object') : [];
       setChildren(errorBox);
       status.textContent = `Updated ${formatTime(Date.now())}`;
       draw();
-    } catch (e) {
-      if (isAbort(e) || stopped || controller !== mine) return;
+    },
+    fail: (e) => {
       setChildren(errorBox, h('div', { class: 'alert error' }, `Cannot load the targets: ${errorText(e)}`));
       status.textContent = '';
       if (!targets) setChildren(content);
-    } finally {
-      if (controller === mine) {
-        controller = null;
-        content.removeAttribute('aria-busy');
-      }
-    }
-  }
-
-  load().catch(() => {});
-  timer = setInterval(() => {
-    if (!document.hidden) load().catch(() => {});
-  }, REFRESH_MS);
-
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-    if (controller) controller.abort();
-    controller = null;
-  };
+    },
+    busy: content,
+    every: REFRESH_MS,
+  });
+  return loader.stop;
 }
