@@ -689,17 +689,7 @@ fn a_bad_rule_file_fails_the_start_and_an_unsupported_alertmanager_discovery_is_
         "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(\n",
     )
     .unwrap();
-    let out = std::process::Command::new(promethium_bin())
-        .current_dir(dir.path())
-        .args([
-            "--config.file=prometheus.yml",
-            "--storage.tsdb.path=data",
-            &format!("--web.listen-address=127.0.0.1:{}", free_port()),
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stderr);
+    let log = failed_start(dir.path());
     assert!(log.contains("error loading rules"), "{log}");
     assert!(log.contains("bad.yml"), "{log}");
 
@@ -708,8 +698,15 @@ fn a_bad_rule_file_fails_the_start_and_an_unsupported_alertmanager_discovery_is_
         "alerting:\n  alertmanagers:\n    - dns_sd_configs:\n        - names: ['am.example']\n",
     )
     .unwrap();
+    let log = failed_start(dir.path());
+    assert!(log.contains("dns_sd_configs"), "{log}");
+}
+
+/// Runs the server in `dir` with its prometheus.yml, expecting it to refuse to start;
+/// returns its log.
+fn failed_start(dir: &std::path::Path) -> String {
     let out = std::process::Command::new(promethium_bin())
-        .current_dir(dir.path())
+        .current_dir(dir)
         .args([
             "--config.file=prometheus.yml",
             "--storage.tsdb.path=data",
@@ -718,8 +715,7 @@ fn a_bad_rule_file_fails_the_start_and_an_unsupported_alertmanager_discovery_is_
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("dns_sd_configs"), "{log}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn now_ms() -> i64 {
