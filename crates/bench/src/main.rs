@@ -3,6 +3,7 @@
 //! duration.
 
 mod queries;
+mod rules;
 mod targets;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -75,9 +76,58 @@ enum Command {
         /// explicit timestamps), so two servers store identical data.
         #[arg(long)]
         ticks: Option<u64>,
-        /// Milliseconds between ticks' timestamps (with --ticks).
+        /// Milliseconds between ticks' timestamps (with --ticks or --live).
         #[arg(long, default_value_t = 5000)]
         tick_interval_ms: i64,
+        /// Serve the rule benchmark's live workload: the query benchmark's families with
+        /// timestamps on a grid running ahead of the clock, values repeating with a period.
+        #[arg(long, conflicts_with = "ticks")]
+        live: bool,
+        /// Milliseconds the live timestamps run ahead of the wall clock.
+        #[arg(long, default_value_t = 20_000)]
+        live_lead_ms: i64,
+        /// Ticks after which the live values repeat.
+        #[arg(long, default_value_t = 8)]
+        live_period_ticks: u64,
+    },
+    /// Writes the rule benchmark's rule file (one recording rule per family and zone of the
+    /// query benchmark's data set) and prints how many series the rules output.
+    Rules {
+        /// Output file.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Metric families (half counters, half gauges).
+        #[arg(long, default_value_t = 100)]
+        families: u32,
+        /// Zones (the data set has ten).
+        #[arg(long, default_value_t = 10)]
+        zones: u32,
+        /// Rule groups (each holds whole families).
+        #[arg(long, default_value_t = 10)]
+        groups: u32,
+        /// Targets scraped (for the count of output series).
+        #[arg(long, default_value_t = 100)]
+        targets: u32,
+        /// Series per family and target.
+        #[arg(long, default_value_t = 100)]
+        series: u32,
+        /// Evaluation interval of every group.
+        #[arg(long, default_value = "15s")]
+        interval: String,
+    },
+    /// Compares two /api/v1/query matrix results (recorded series) of promethium and
+    /// Prometheus, pairing evaluations a whole number of data periods apart.
+    RulesCompare {
+        #[arg(long)]
+        ours: String,
+        #[arg(long)]
+        theirs: String,
+        /// The live data's tick interval in milliseconds.
+        #[arg(long, default_value_t = 15_000)]
+        tick_ms: i64,
+        /// Ticks after which the live data repeat.
+        #[arg(long, default_value_t = 8)]
+        period_ticks: i64,
     },
     /// Runs the same queries against promethium and Prometheus (both on loopback),
     /// alternating, and prints a table of median latencies, ratios, peak memory per query
@@ -323,6 +373,9 @@ async fn main() -> anyhow::Result<()> {
             duration_secs,
             ticks,
             tick_interval_ms,
+            live,
+            live_lead_ms,
+            live_period_ticks,
         } => {
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -343,8 +396,47 @@ async fn main() -> anyhow::Result<()> {
                 series,
                 duration_secs,
                 deterministic,
+                live: live.then_some(targets::Live {
+                    interval_ms: tick_interval_ms.max(1),
+                    lead_ms: live_lead_ms,
+                    period_ticks: live_period_ticks.max(1),
+                }),
             })
             .await
         }
+        Command::Rules {
+            out,
+            families,
+            zones,
+            groups,
+            targets,
+            series,
+            interval,
+        } => {
+            let o = rules::GenOptions {
+                families,
+                zones,
+                groups,
+                targets,
+                series,
+                interval,
+            };
+            let (yaml, outputs) = rules::generate(&o)?;
+            std::fs::write(&out, yaml).with_context(|| format!("writing {}", out.display()))?;
+            println!(
+                "rules={} groups={} output_series={} series_read_per_rule={}",
+                families * zones,
+                groups,
+                outputs,
+                u64::from(targets) * u64::from(series.div_ceil(zones.max(1)))
+            );
+            Ok(())
+        }
+        Command::RulesCompare {
+            ours,
+            theirs,
+            tick_ms,
+            period_ticks,
+        } => rules::compare(&ours, &theirs, tick_ms.max(1), period_ticks.max(1)),
     }
 }

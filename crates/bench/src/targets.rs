@@ -30,6 +30,92 @@ pub struct Options {
     pub duration_secs: u64,
     /// The query benchmark's workload instead of the changing-every-second one.
     pub deterministic: Option<Deterministic>,
+    /// The query benchmark's families, live (for the rule benchmark).
+    pub live: Option<Live>,
+}
+
+/// The rule benchmark's workload (`scripts/bench-rules`): the query benchmark's families and
+/// labels, with explicit timestamps on a grid of `interval_ms` that run `lead_ms` ahead of
+/// the wall clock, and values that depend on the grid point modulo `period_ticks` only (a
+/// counter's value is `start + 5 * tick + hash(tick mod period) % 5`, so its increase over a
+/// window repeats with the period too). So:
+///   - a rule evaluated at T reads only samples stamped <= T, which were scraped ~lead_ms
+///     before T: what it sees does not depend on the scrape phase, whatever server scrapes;
+///   - two servers run one after the other read the same inputs in evaluations whose latest
+///     grid points are a whole number of periods apart.
+///
+/// Each scraper (told apart by target and `User-Agent`) gets the grid points in sequence,
+/// one per scrape; the sequence is re-aligned to the wall clock when a scrape comes too
+/// late (a gap) and repeats its last point when scrapes come early (a duplicate, ignored).
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub interval_ms: i64,
+    pub lead_ms: i64,
+    pub period_ticks: u64,
+}
+
+struct LiveState {
+    opts: Live,
+    families: u32,
+    series: u32,
+    last: std::sync::Mutex<std::collections::HashMap<(u32, String), i64>>,
+    bodies: std::sync::Mutex<std::collections::BTreeMap<i64, Arc<Vec<u8>>>>,
+}
+
+impl LiveState {
+    fn body_for(&self, target: u32, client: &str) -> Arc<Vec<u8>> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let i = self.opts.interval_ms;
+        let want = now_ms + self.opts.lead_ms;
+        let aligned = (want + i - 1).div_euclid(i) * i;
+        let ts = {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = last.entry((target, client.to_string())).or_insert(i64::MIN);
+            let ts = if *entry == i64::MIN {
+                aligned
+            } else {
+                let next = *entry + i;
+                if next < want - i / 2 {
+                    aligned
+                } else if next > want + i + i / 2 {
+                    *entry
+                } else {
+                    next
+                }
+            };
+            *entry = ts;
+            ts
+        };
+        let mut bodies = self.bodies.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = bodies.get(&ts) {
+            return b.clone();
+        }
+        let tick = ts.div_euclid(i) as u64;
+        let body = Arc::new(render_query_with(
+            self.families,
+            self.series,
+            tick,
+            tick % self.opts.period_ticks.max(1),
+            ts,
+        ));
+        bodies.insert(ts, body.clone());
+        while bodies.len() > 8 {
+            let first = *bodies.keys().next().unwrap_or(&0);
+            bodies.remove(&first);
+        }
+        body
+    }
+}
+
+/// What a connection serves.
+#[derive(Clone)]
+enum Mode {
+    Shared,
+    Ticks(u32, Arc<TickState>),
+    Live(u32, Arc<LiveState>),
 }
 
 /// The query benchmark's workload (`scripts/bench-query`): every scraper (told apart by its
@@ -134,12 +220,26 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             bodies: Default::default(),
         })
     });
+    let live = opts.live.map(|l| {
+        eprintln!(
+            "live workload: timestamps every {} ms, {} ms ahead of the clock, values repeating every {} ticks",
+            l.interval_ms, l.lead_ms, l.period_ticks
+        );
+        Arc::new(LiveState {
+            opts: l,
+            families: opts.families,
+            series: opts.series,
+            last: Default::default(),
+            bodies: Default::default(),
+        })
+    });
     for (i, listener) in listeners.into_iter().enumerate() {
-        tokio::spawn(accept_loop(
-            listener,
-            body.clone(),
-            ticks.clone().map(|t| (i as u32, t)),
-        ));
+        let mode = match (&ticks, &live) {
+            (_, Some(l)) => Mode::Live(i as u32, l.clone()),
+            (Some(t), None) => Mode::Ticks(i as u32, t.clone()),
+            (None, None) => Mode::Shared,
+        };
+        tokio::spawn(accept_loop(listener, body.clone(), mode));
     }
 
     let (families, series) = (opts.families, opts.series);
@@ -185,15 +285,15 @@ fn current(body: &Shared) -> Arc<Vec<u8>> {
     body.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-async fn accept_loop(listener: TcpListener, body: Shared, ticks: Option<(u32, Arc<TickState>)>) {
+async fn accept_loop(listener: TcpListener, body: Shared, mode: Mode) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
                 let body = body.clone();
-                let ticks = ticks.clone();
+                let mode = mode.clone();
                 tokio::spawn(async move {
                     // Errors only end the connection; the scraper reconnects.
-                    let _ = serve(stream, body, ticks).await;
+                    let _ = serve(stream, body, mode).await;
                 });
             }
             // E.g. out of file descriptors: back off instead of spinning.
@@ -203,11 +303,7 @@ async fn accept_loop(listener: TcpListener, body: Shared, ticks: Option<(u32, Ar
 }
 
 /// Answers every request on a keep-alive connection with the current body, until EOF.
-async fn serve(
-    mut stream: TcpStream,
-    body: Shared,
-    ticks: Option<(u32, Arc<TickState>)>,
-) -> anyhow::Result<()> {
+async fn serve(mut stream: TcpStream, body: Shared, mode: Mode) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -239,9 +335,10 @@ async fn serve(
         // Keep whatever follows (a pipelined request) for the next round.
         buf.drain(..head_end);
 
-        let body = match &ticks {
-            Some((target, state)) => state.body_for(*target, &client),
-            None => current(&body),
+        let body = match &mode {
+            Mode::Ticks(target, state) => state.body_for(*target, &client),
+            Mode::Live(target, state) => state.body_for(*target, &client),
+            Mode::Shared => current(&body),
         };
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
@@ -316,6 +413,12 @@ fn render(families: u32, series: u32, second: u64) -> Vec<u8> {
 
 /// The query benchmark's exposition at `tick`, every sample stamped `ts_ms`.
 fn render_query(families: u32, series: u32, tick: u64, ts_ms: i64) -> Vec<u8> {
+    render_query_with(families, series, tick, tick, ts_ms)
+}
+
+/// `render_query` with the hashed part of the values taken from `phase` (the live workload
+/// passes the tick modulo its period).
+fn render_query_with(families: u32, series: u32, tick: u64, phase: u64, ts_ms: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(families as usize * (series as usize * 60 + 120));
     for f in 0..families {
         let counter = f % 2 == 0;
@@ -334,13 +437,13 @@ fn render_query(families: u32, series: u32, tick: u64, ts_ms: i64) -> Vec<u8> {
             let zone = s % 10;
             if counter {
                 let start = hash(COUNTER, f, s, START) % 1000;
-                let value = start + 5 * tick + hash(COUNTER, f, s, tick) % 5;
+                let value = start + 5 * tick + hash(COUNTER, f, s, phase) % 5;
                 let _ = writeln!(
                     out,
                     "{name}{{series=\"{s}\",zone=\"z{zone}\"}} {value} {ts_ms}"
                 );
             } else {
-                let halves = hash(GAUGE, f, s, tick) % 2000;
+                let halves = hash(GAUGE, f, s, phase) % 2000;
                 let _ = writeln!(
                     out,
                     "{name}{{series=\"{s}\",zone=\"z{zone}\"}} {}.{} {ts_ms}",
@@ -369,6 +472,35 @@ mod tests {
             ]
         );
         assert!(addresses(Ipv4Addr::new(127, 0, 0, 200), 100).is_err());
+    }
+
+    #[test]
+    fn live_values_repeat_with_the_period() {
+        // Ticks 100 and 108 are a period (8) apart: same gauges, same counter increases.
+        let values = |tick: u64| -> Vec<(String, f64)> {
+            String::from_utf8(render_query_with(4, 3, tick, tick % 8, 0))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .map(|l| {
+                    let mut p = l.split(' ');
+                    (
+                        p.next().unwrap().to_string(),
+                        p.next().unwrap().parse().unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let (a0, a1, b0, b1) = (values(100), values(101), values(108), values(109));
+        for i in 0..a0.len() {
+            if a0[i].0.contains("_total") {
+                assert_eq!(a1[i].1 - a0[i].1, b1[i].1 - b0[i].1);
+                assert!(a1[i].1 > a0[i].1);
+            } else {
+                assert_eq!(a0[i].1, b0[i].1);
+            }
+        }
+        assert_ne!(values(100), values(101));
     }
 
     #[test]
