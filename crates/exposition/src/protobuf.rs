@@ -56,8 +56,10 @@ struct Summary {
 
 #[derive(Clone, PartialEq, prost::Message)]
 struct Untyped {
-    #[prost(double, tag = "1")]
-    value: f64,
+    /// proto2's optional field: written even when zero, so that a negative zero keeps its
+    /// sign on the way out (federation), as Go writes it.
+    #[prost(double, optional, tag = "1")]
+    value: Option<f64>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -112,6 +114,45 @@ struct MetricFamily {
     metric: Vec<Metric>,
     #[prost(string, tag = "5")]
     unit: String,
+}
+
+/// One untyped sample of [`encode_untyped_family`]: labels in the order to write them (the
+/// metric name not among them), value and timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UntypedSample {
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+    pub timestamp_ms: i64,
+}
+
+/// Appends one `MetricFamily` of untyped samples to `out`, length-delimited as the
+/// protobuf exposition (`encoding=delimited`) carries it: what federation answers.
+pub fn encode_untyped_family(out: &mut Vec<u8>, name: &str, samples: &[UntypedSample]) {
+    let family = MetricFamily {
+        name: name.to_string(),
+        kind: UNTYPED,
+        metric: samples
+            .iter()
+            .map(|s| Metric {
+                label: s
+                    .labels
+                    .iter()
+                    .map(|(name, value)| LabelPair {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+                untyped: Some(Untyped {
+                    value: Some(s.value),
+                }),
+                timestamp_ms: s.timestamp_ms,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    // Writing to a Vec cannot fail.
+    let _ = prost::Message::encode_length_delimited(&family, out);
 }
 
 const COUNTER: i32 = 0;
@@ -197,7 +238,10 @@ fn write_family(out: &mut String, family: &MetricFamily, max: usize) -> Result<(
                 sample(out, name, "", &metric.label, None, v, ts);
             }
             UNTYPED => {
-                let v = metric.untyped.as_ref().map_or(f64::NAN, |u| u.value);
+                let v = metric
+                    .untyped
+                    .as_ref()
+                    .map_or(f64::NAN, |u| u.value.unwrap_or(0.0));
                 sample(out, name, "", &metric.label, None, v, ts);
             }
             SUMMARY => {

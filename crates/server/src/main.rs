@@ -8,6 +8,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod build;
+mod federate;
 mod flags;
 mod logging;
 mod metrics;
@@ -252,6 +253,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         web_config: web_config.clone(),
         config: Arc::clone(&config),
         rules: Arc::clone(&rule_manager),
+        db: Arc::clone(&db),
     });
     if let Some(interval) = flags.auto_reload() {
         watch_config_files(

@@ -43,7 +43,7 @@ pub fn go_float_e(v: f64) -> String {
 }
 
 /// The query string's `(name, value)` pairs, decoded as a form.
-fn params(query: Option<String>) -> Vec<(String, String)> {
+pub(crate) fn params(query: Option<String>) -> Vec<(String, String)> {
     fn decode(s: &str) -> String {
         let bytes = s.as_bytes();
         let mut out = Vec::with_capacity(bytes.len());

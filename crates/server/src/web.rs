@@ -22,6 +22,7 @@ pub struct AppState {
     pub web_config: webconfig::WebConfigHandle,
     pub config: Arc<crate::reload::ConfigState>,
     pub rules: Arc<crate::rule_manager::RuleManager>,
+    pub db: Arc<tsdb::Db>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -38,6 +39,7 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                 .route("/-/ready", get(ready))
                 .route("/-/reload", post(reload).put(reload))
                 .route("/-/quit", post(quit).put(quit))
+                .route("/federate", get(crate::federate::federate))
                 .route("/api/v1/rules", get(crate::rules_api::rules))
                 .route("/api/v1/alerts", get(crate::rules_api::alerts))
                 .route(
