@@ -13,6 +13,7 @@ mod flags;
 mod logging;
 mod metrics;
 mod reload;
+mod remote_write;
 mod rule_manager;
 mod rules_api;
 mod ui;

@@ -40,6 +40,12 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                 .route("/-/reload", post(reload).put(reload))
                 .route("/-/quit", post(quit).put(quit))
                 .route("/federate", get(crate::federate::federate))
+                .route(
+                    "/api/v1/write",
+                    post(crate::remote_write::write).layer(axum::extract::DefaultBodyLimit::max(
+                        crate::remote_write::MAX_BODY_BYTES,
+                    )),
+                )
                 .route("/api/v1/rules", get(crate::rules_api::rules))
                 .route("/api/v1/alerts", get(crate::rules_api::alerts))
                 .route(

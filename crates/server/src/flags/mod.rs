@@ -27,6 +27,10 @@ use clap::{ArgAction, CommandFactory, FromArgMatches, Parser};
 
 pub use deprecated::DeprecatedFlags;
 pub use pending::PendingFlags;
+
+/// The remote-write messages a receiver can accept.
+pub const REMOTE_WRITE_MESSAGES: [&str; 2] =
+    ["prometheus.WriteRequest", "io.prometheus.write.v2.Request"];
 pub use status::documentation;
 
 /// The Promethium monitoring server.
@@ -214,6 +218,16 @@ pub struct Flags {
     /// mode only.
     #[arg(long = "alertmanager.drain-notification-queue-on-shutdown", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "true", value_parser = values::boolean, value_name = "BOOL")]
     pub alertmanager_drain_notification_queue_on_shutdown: bool,
+
+    /// Enable API endpoint accepting remote write requests.
+    #[arg(long = "web.enable-remote-write-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub web_enable_remote_write_receiver: bool,
+
+    /// List of the remote write protobuf messages to accept when receiving the remote
+    /// writes. Supported values: prometheus.WriteRequest, io.prometheus.write.v2.Request.
+    /// Can be repeated.
+    #[arg(long = "web.remote-write-receiver.accepted-protobuf-messages", action = ArgAction::Append, default_values = REMOTE_WRITE_MESSAGES, value_parser = REMOTE_WRITE_MESSAGES, value_name = "MESSAGE")]
+    pub web_remote_write_messages: Vec<String>,
 
     #[command(flatten)]
     pub pending: PendingFlags,

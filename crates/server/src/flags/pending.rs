@@ -16,9 +16,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         "web.max-notifications-subscribers" => "promethium has no notifications API yet",
         "web.user-assets" => "promethium does not serve /user yet",
         "web.enable-admin-api" => "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet",
-        "web.enable-remote-write-receiver" | "web.remote-write-receiver.accepted-protobuf-messages" => {
-            "promethium has no remote-write receiver yet"
-        }
         "web.enable-otlp-receiver" => "promethium has no OTLP receiver yet",
         "web.console.templates" | "web.console.libraries" => "promethium does not serve consoles yet",
         "web.page-title" => "the web UI's title cannot be changed yet",
@@ -57,10 +54,6 @@ pub const GO_RUNTIME: &[&str] = &[
     "auto-gomemlimit.refresh-interval",
 ];
 
-/// The remote-write messages a receiver can accept.
-pub const REMOTE_WRITE_MESSAGES: [&str; 2] =
-    ["prometheus.WriteRequest", "io.prometheus.write.v2.Request"];
-
 #[derive(Args, Debug, Clone)]
 pub struct PendingFlags {
     /// Automatically set GOMAXPROCS to match Linux container CPU quota. (Go runtime
@@ -96,16 +89,6 @@ pub struct PendingFlags {
     /// Enable API endpoints for admin control actions. (No admin API in promethium yet.)
     #[arg(long = "web.enable-admin-api", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub web_enable_admin_api: bool,
-
-    /// Enable API endpoint accepting remote write requests. (Not in promethium yet.)
-    #[arg(long = "web.enable-remote-write-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
-    pub web_enable_remote_write_receiver: bool,
-
-    /// List of the remote write protobuf messages to accept when receiving the remote
-    /// writes. Supported values: prometheus.WriteRequest, io.prometheus.write.v2.Request.
-    /// Can be repeated. (Not in promethium yet.)
-    #[arg(long = "web.remote-write-receiver.accepted-protobuf-messages", action = ArgAction::Append, default_values = REMOTE_WRITE_MESSAGES, value_parser = REMOTE_WRITE_MESSAGES, value_name = "MESSAGE")]
-    pub web_remote_write_messages: Vec<String>,
 
     /// Enable API endpoint accepting OTLP write requests. (Not in promethium yet.)
     #[arg(long = "web.enable-otlp-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]

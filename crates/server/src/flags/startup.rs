@@ -146,7 +146,7 @@ impl Flags {
         let refuse = |status: u8, message: String| Err(Refusal { status, message });
         let p = &self.pending;
         let mut seen: Vec<&str> = Vec::new();
-        for m in &p.web_remote_write_messages {
+        for m in &self.web_remote_write_messages {
             if seen.contains(&m.as_str()) {
                 return refuse(
                     2,

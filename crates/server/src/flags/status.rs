@@ -54,11 +54,11 @@ impl Flags {
             ("web.health-without-auth", b(self.health_without_auth)),
             (
                 "web.enable-remote-write-receiver",
-                b(p.web_enable_remote_write_receiver),
+                b(self.web_enable_remote_write_receiver),
             ),
             (
                 "web.remote-write-receiver.accepted-protobuf-messages",
-                p.web_remote_write_messages.join(","),
+                self.web_remote_write_messages.join(","),
             ),
             ("web.enable-otlp-receiver", b(p.web_enable_otlp_receiver)),
             ("web.console.templates", p.web_console_templates.clone()),

@@ -1,0 +1,14 @@
+//! Prometheus's remote-write protocol, 1.0 (`prometheus.WriteRequest`) and 2.0
+//! (`io.prometheus.write.v2.Request`): the protobuf messages (`proto`) and the receiving
+//! side (`receive`): which message a request carries and whether this server takes it,
+//! the snappy body decompressed under a size limit, and the series checked and turned into
+//! samples to append, with upstream's status codes and error texts. The sending side comes
+//! next (issue 13).
+
+pub mod proto;
+mod receive;
+
+pub use receive::{
+    decode_v1, decode_v2, decompress, names, negotiate, MessageType, Refused, WriteBatch,
+    MAX_AHEAD_MS, MAX_DECOMPRESSED_BYTES,
+};

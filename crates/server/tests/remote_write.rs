@@ -1,0 +1,292 @@
+//! The remote-write receiver with the real binary: Debian's Prometheus 2.42 sends to it
+//! (`remote_write`, 1.0) and the samples stored are the samples sent; 2.0 requests built
+//! here get the answers and `-Written` headers of the 2.0 spec; the receiver is off unless
+//! enabled, and refuses what it does not take.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use prost::Message;
+use remote::proto;
+
+struct Prometheus {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_prometheus(dir: &Path, config: &str) -> Prometheus {
+    let port = free_port();
+    let file = dir.join(format!("prometheus-{port}.yml"));
+    std::fs::write(&file, config.replace("SELF_PORT", &port.to_string())).unwrap();
+    let child = Command::new("/usr/bin/prometheus")
+        .arg(format!("--config.file={}", file.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join(format!("prometheus-data-{port}")).display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("prometheus-{port}.log"))).unwrap())
+        .spawn()
+        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
+    Prometheus { child, port }
+}
+
+/// POST `body` to `/api/v1/write` with the given headers; the reply.
+fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut head = format!(
+        "POST /api/v1/write HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut raw).unwrap();
+    parse(&raw)
+}
+
+fn query_value(port: u16, q: &str, at: f64) -> Option<f64> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET /api/v1/query?query={}&time={at} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        urlencode(q)
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut raw).ok()?;
+    let reply = parse(&raw);
+    let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+const V2: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+
+fn v2_request(series: Vec<proto::TimeSeriesV2>, symbols: &[&str]) -> Vec<u8> {
+    let req = proto::RequestV2 {
+        symbols: symbols.iter().map(|s| s.to_string()).collect(),
+        timeseries: series,
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap()
+}
+
+fn v2_sample(t: i64, v: f64) -> proto::SampleV2 {
+    proto::SampleV2 {
+        value: v,
+        timestamp: t,
+        start_timestamp: 0,
+    }
+}
+
+#[test]
+fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::start(dir.path(), &["--web.enable-remote-write-receiver"]);
+    let theirs = start_prometheus(
+        dir.path(),
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:SELF_PORT']\n\
+             remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n",
+            ours.addr.port()
+        ),
+    );
+    // A few seconds of Prometheus's own metrics, then compare up to a moment both have.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let q = "count_over_time(up{job=\"prometheus\"}[10m])";
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        // Sent with a deadline of 1 s: everything older than 5 s has arrived.
+        let at = now - 5.0;
+        let mine = query_value(ours.addr.port(), q, at);
+        let sent = query_value(theirs.port, q, at);
+        if let (Some(mine), Some(sent)) = (mine, sent) {
+            if sent >= 5.0 {
+                assert_eq!(mine, sent, "samples of up received vs sent");
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no samples arrived: ours {mine:?}, theirs {sent:?}: {}",
+            ours.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Every series Prometheus has for its own job, with the same number of samples.
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 5.0;
+    let total = "sum(count_over_time({job=\"prometheus\"}[10m]))";
+    assert_eq!(
+        query_value(ours.addr.port(), total, at),
+        query_value(theirs.port, total, at)
+    );
+    assert_eq!(
+        query_value(
+            theirs.port,
+            "sum(prometheus_remote_storage_samples_failed_total) + sum(prometheus_remote_storage_samples_dropped_total)",
+            at + 5.0
+        ),
+        Some(0.0)
+    );
+}
+
+#[test]
+fn remote_write_2_answers_as_the_spec_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--web.enable-remote-write-receiver"]);
+    let port = server.addr.port();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let headers = [("Content-Type", V2), ("Content-Encoding", "snappy")];
+
+    // All written: 204 and the counts.
+    let body = v2_request(
+        vec![proto::TimeSeriesV2 {
+            labels_refs: vec![1, 2, 3, 4],
+            samples: vec![v2_sample(now - 2000, 1.0), v2_sample(now - 1000, 2.0)],
+            ..Default::default()
+        }],
+        &["", "__name__", "rw_test", "job", "a"],
+    );
+    let reply = post(port, &headers, &body);
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("2")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-histograms-written"),
+        Some("0")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-exemplars-written"),
+        Some("0")
+    );
+    // The latest sample again, same value: not an error (as Prometheus's head; resending the
+    // older one is out of order there and here).
+    let again = v2_request(
+        vec![proto::TimeSeriesV2 {
+            labels_refs: vec![1, 2, 3, 4],
+            samples: vec![v2_sample(now - 1000, 2.0)],
+            ..Default::default()
+        }],
+        &["", "__name__", "rw_test", "job", "a"],
+    );
+    let reply = post(port, &headers, &again);
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("1")
+    );
+    assert_eq!(post(port, &headers, &body).status, 400);
+    let count = query_value(port, "count_over_time(rw_test[1m])", now as f64 / 1000.0);
+    assert_eq!(count, Some(2.0));
+
+    // A partial write: the valid series is written, 400 names what was not.
+    let body = v2_request(
+        vec![
+            proto::TimeSeriesV2 {
+                labels_refs: vec![1, 2],
+                samples: vec![v2_sample(now, 3.0)],
+                ..Default::default()
+            },
+            proto::TimeSeriesV2 {
+                labels_refs: vec![3, 4],
+                samples: vec![v2_sample(now, 1.0)],
+                ..Default::default()
+            },
+        ],
+        &["", "__name__", "rw_partial", "job", "a"],
+    );
+    let reply = post(port, &headers, &body);
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.text().contains("invalid metric name or labels"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("1")
+    );
+    // An out-of-order sample is refused (400, not retried), the rest kept.
+    let body = v2_request(
+        vec![proto::TimeSeriesV2 {
+            labels_refs: vec![1, 2, 3, 4],
+            samples: vec![v2_sample(now - 60_000, 9.0)],
+            ..Default::default()
+        }],
+        &["", "__name__", "rw_test", "job", "a"],
+    );
+    let reply = post(port, &headers, &body);
+    assert_eq!(reply.status, 400, "{}", reply.text());
+    assert!(
+        reply.text().contains("out of order sample"),
+        "{}",
+        reply.text()
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("0")
+    );
+
+    // Refused before decoding: 415 for an encoding or type it does not take.
+    let reply = post(
+        port,
+        &[("Content-Type", V2), ("Content-Encoding", "gzip")],
+        &body,
+    );
+    assert_eq!(reply.status, 415);
+    let reply = post(port, &[("Content-Type", "application/json")], &body);
+    assert_eq!(reply.status, 415);
+    // A body that is not snappy: 400.
+    assert_eq!(post(port, &headers, b"\xff\xff\xff\xff").status, 400);
+    drop(server);
+
+    // Only 1.0 accepted: a 2.0 request gets 415.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(
+        dir.path(),
+        &[
+            "--web.enable-remote-write-receiver",
+            "--web.remote-write-receiver.accepted-protobuf-messages=prometheus.WriteRequest",
+        ],
+    );
+    let reply = post(server.addr.port(), &headers, &body);
+    assert_eq!(reply.status, 415, "{}", reply.text());
+    drop(server);
+
+    // Off unless enabled, as Prometheus: 404 with the flag to set.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let reply = post(server.addr.port(), &headers, &body);
+    assert_eq!(reply.status, 404);
+    assert!(reply.text().contains("--web.enable-remote-write-receiver"));
+}
