@@ -66,13 +66,14 @@ fn prometheus_service_flags_start_and_are_listed() {
         "--web.local-assets",
         "--storage.tsdb.use-lockfile",
         "--web.console.templates has no effect yet",
-        "--web.enable-remote-write-receiver has no effect yet",
         "Go runtime setting",
         "option=promql-at-modifier",
     ] {
         assert!(log.contains(expected), "{expected:?} not in {log}");
     }
+    // Flags that act are not warned about.
     assert!(!log.contains("--rules.alert.resend-delay"), "{log}");
+    assert!(!log.contains("--web.enable-remote-write-receiver"), "{log}");
 
     // --config.auto-reload: the changed file is loaded within a few intervals.
     std::fs::write(&config, "global:\n  scrape_interval: 42s\n").unwrap();
