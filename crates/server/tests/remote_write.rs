@@ -109,47 +109,46 @@ fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
             ours.addr.port()
         ),
     );
-    // A few seconds of Prometheus's own metrics, then compare up to a moment both have.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let q = "count_over_time(up{job=\"prometheus\"}[10m])";
-    loop {
-        let now = std::time::SystemTime::now()
+    // Once Prometheus has a few seconds of its own metrics, fix a moment and wait until we
+    // have what it has up to then: every sample of every series of its job, no more, no
+    // less (a lost sample never lets the counts meet; the sender may lag on a busy machine).
+    let now = || {
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs_f64();
-        // Sent with a deadline of 1 s: everything older than 5 s has arrived.
-        let at = now - 5.0;
-        let mine = query_value(ours.addr.port(), q, at);
+            .as_secs_f64()
+    };
+    let up = "count_over_time(up{job=\"prometheus\"}[10m])";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let at = loop {
+        let at = now() - 1.0;
+        if query_value(theirs.port, up, at).is_some_and(|n| n >= 5.0) {
+            break at;
+        }
+        assert!(Instant::now() < deadline, "Prometheus scraped nothing");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    for q in [up, "sum(count_over_time({job=\"prometheus\"}[10m]))"] {
         let sent = query_value(theirs.port, q, at);
-        if let (Some(mine), Some(sent)) = (mine, sent) {
-            if sent >= 5.0 {
-                assert_eq!(mine, sent, "samples of up received vs sent");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mine = query_value(ours.addr.port(), q, at);
+            if mine == sent {
                 break;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{q} at {at}: ours {mine:?}, sent {sent:?}: {}",
+                ours.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(250));
         }
-        assert!(
-            Instant::now() < deadline,
-            "no samples arrived: ours {mine:?}, theirs {sent:?}: {}",
-            ours.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(500));
     }
-    // Every series Prometheus has for its own job, with the same number of samples.
-    let at = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-        - 5.0;
-    let total = "sum(count_over_time({job=\"prometheus\"}[10m]))";
-    assert_eq!(
-        query_value(ours.addr.port(), total, at),
-        query_value(theirs.port, total, at)
-    );
     assert_eq!(
         query_value(
             theirs.port,
             "sum(prometheus_remote_storage_samples_failed_total) + sum(prometheus_remote_storage_samples_dropped_total)",
-            at + 5.0
+            now()
         ),
         Some(0.0)
     );
