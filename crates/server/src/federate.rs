@@ -50,9 +50,14 @@ pub async fn federate(
     let lookback = state.flags.query_lookback_delta.as_millis() as i64;
     let external = state.config.current().global.external_labels.clone();
     let db = Arc::clone(&state.db);
+    let warnings = state.metrics.federation_warnings.clone();
     // Reading the head and blocks is blocking work.
     let body = tokio::task::spawn_blocking(move || {
-        let latest = latest_samples(&db, &matcher_sets, now - lookback, now);
+        let (latest, warned) = latest_samples(&db, &matcher_sets, now - lookback, now);
+        if !warned.is_empty() {
+            tracing::debug!(warnings = ?warned, "Federation select returned warnings");
+            warnings.inc_by(warned.len() as u64);
+        }
         encode(&latest, &external, format)
     })
     .await;
@@ -68,21 +73,28 @@ pub async fn federate(
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             response
         }
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => {
+            state.metrics.federation_errors.inc();
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+        }
     }
 }
 
 /// The latest sample in `[mint, maxt]` of every series any of the selectors matches (each
-/// series once), staleness markers left out: the exposition formats cannot carry them.
+/// series once), staleness markers left out: the exposition formats cannot carry them; and
+/// the storage's warnings (blocks whose data is missing from the answer).
 fn latest_samples(
     db: &tsdb::Db,
     matcher_sets: &[Vec<model::Matcher>],
     mint: i64,
     maxt: i64,
-) -> Vec<(Labels, i64, f64)> {
+) -> (Vec<(Labels, i64, f64)>, Vec<String>) {
     let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
+    let mut warnings = Vec::new();
     for matchers in matcher_sets {
-        for series in db.select_last(matchers, mint, maxt) {
+        let (selected, warned) = db.select_last_with_warnings(matchers, mint, maxt);
+        warnings.extend(warned);
+        for series in selected {
             if let Some(&(t, v)) = series.samples.last() {
                 latest.insert(series.labels, (t, v));
             }
@@ -95,7 +107,7 @@ fn latest_samples(
         .collect();
     // By metric name only (the series of a name stay in label order).
     out.sort_by(|a, b| a.0.get("__name__").cmp(&b.0.get("__name__")));
-    out
+    (out, warnings)
 }
 
 /// The families of `samples` (sorted by name) in `format`. A series's labels keep their

@@ -34,6 +34,11 @@ pub struct ServerMetrics {
     pub storage: Arc<tsdb::Db>,
     /// Rule groups and the notifier, exposed as text (summaries, per-group families).
     rules: Arc<crate::rule_manager::RuleManager>,
+    /// `prometheus_api_remote_write_invalid_labels_samples_total`.
+    pub remote_write_invalid_labels: Counter,
+    /// `prometheus_web_federation_errors_total` and `_warnings_total`.
+    pub federation_errors: Counter,
+    pub federation_warnings: Counter,
 }
 
 impl ServerMetrics {
@@ -94,6 +99,24 @@ impl ServerMetrics {
         let ready = Gauge::default();
         registry.register("prometheus_ready", "Whether Prometheus startup was fully completed and the server is ready for normal operation.", ready.clone());
         registry.register_collector(Box::new(ProcessCollector));
+        let remote_write_invalid_labels = Counter::default();
+        registry.register(
+            "prometheus_api_remote_write_invalid_labels_samples",
+            "The total number of received remote write samples and histogram samples which were rejected due to invalid labels.",
+            remote_write_invalid_labels.clone(),
+        );
+        let federation_errors = Counter::default();
+        registry.register(
+            "prometheus_web_federation_errors",
+            "Total number of errors that occurred while sending federation responses.",
+            federation_errors.clone(),
+        );
+        let federation_warnings = Counter::default();
+        registry.register(
+            "prometheus_web_federation_warnings",
+            "Total number of warnings that occurred while sending federation responses.",
+            federation_warnings.clone(),
+        );
         Arc::new(Self {
             registry,
             http_requests,
@@ -102,6 +125,9 @@ impl ServerMetrics {
             ready,
             storage: db,
             rules,
+            remote_write_invalid_labels,
+            federation_errors,
+            federation_warnings,
         })
     }
 

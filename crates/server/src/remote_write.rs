@@ -50,7 +50,13 @@ pub async fn write(
         Err(e) => return refused(&e),
     };
     let db = Arc::clone(&state.db);
-    let outcome = tokio::task::spawn_blocking(move || receive(&db, message, &body)).await;
+    let invalid_labels = state.metrics.remote_write_invalid_labels.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        receive(&db, message, &body, |n| {
+            invalid_labels.inc_by(n as u64);
+        })
+    })
+    .await;
     match outcome {
         Ok(Ok(answer)) => answer.into_response(message),
         Ok(Err(e)) => refused(&e),
@@ -95,7 +101,14 @@ impl Answer {
     }
 }
 
-fn receive(db: &tsdb::Db, message: MessageType, body: &[u8]) -> Result<Answer, Refused> {
+/// Decodes and appends a request; `count_invalid_labels` gets the number of samples refused
+/// for their series' labels.
+fn receive(
+    db: &tsdb::Db,
+    message: MessageType,
+    body: &[u8],
+    count_invalid_labels: impl Fn(usize),
+) -> Result<Answer, Refused> {
     let raw = remote::decompress(body, remote::MAX_DECOMPRESSED_BYTES)?;
     let now = now_ms();
     let batch = match message {
@@ -103,6 +116,7 @@ fn receive(db: &tsdb::Db, message: MessageType, body: &[u8]) -> Result<Answer, R
         MessageType::V2 => remote::decode_v2(&raw, now)?,
     };
     if batch.invalid_label_samples > 0 {
+        count_invalid_labels(batch.invalid_label_samples);
         tracing::warn!(
             samples = batch.invalid_label_samples,
             "Invalid metric names or labels in a remote write request"

@@ -205,6 +205,15 @@ fn federation_answers_as_prometheus_does() {
     let (their_status, _, their_body) = get(theirs.port, "/federate", "*/*");
     assert_eq!((status, body), (their_status, their_body));
 
+    // Its counters exist, as upstream's (nothing went wrong here).
+    let metrics = ours.get("/metrics", &[]).text();
+    for counter in [
+        "prometheus_web_federation_errors_total 0\n",
+        "prometheus_web_federation_warnings_total 0\n",
+    ] {
+        assert!(metrics.contains(counter), "{counter}: {metrics}");
+    }
+
     // Prometheus federates from us, with honor_labels, as the documentation sets it up.
     let upstream = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params:\n      'match[]': ['{{job=\"fed\"}}']\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",

@@ -100,7 +100,16 @@ fn v2_sample(t: i64, v: f64) -> proto::SampleV2 {
 #[test]
 fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let ours = Server::start(dir.path(), &["--web.enable-remote-write-receiver"]);
+    // No scrape jobs of our own (without a file, ours would scrape itself as job
+    // "prometheus" too).
+    std::fs::write(dir.path().join("prometheus.yml"), "scrape_configs: []\n").unwrap();
+    let ours = Server::start(
+        dir.path(),
+        &[
+            "--config.file=prometheus.yml",
+            "--web.enable-remote-write-receiver",
+        ],
+    );
     let theirs = start_prometheus(
         dir.path(),
         &format!(
@@ -118,7 +127,10 @@ fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
             .unwrap()
             .as_secs_f64()
     };
-    let up = "count_over_time(up{job=\"prometheus\"}[10m])";
+    let instance = format!("127.0.0.1:{}", theirs.port);
+    let up = format!("count_over_time(up{{instance=\"{instance}\"}}[10m])");
+    let up = up.as_str();
+    let all = format!("sum(count_over_time({{instance=\"{instance}\"}}[10m]))");
     let deadline = Instant::now() + Duration::from_secs(60);
     let at = loop {
         let at = now() - 1.0;
@@ -128,7 +140,7 @@ fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
         assert!(Instant::now() < deadline, "Prometheus scraped nothing");
         std::thread::sleep(Duration::from_millis(250));
     };
-    for q in [up, "sum(count_over_time({job=\"prometheus\"}[10m]))"] {
+    for q in [up, all.as_str()] {
         let sent = query_value(theirs.port, q, at);
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -234,6 +246,11 @@ fn remote_write_2_answers_as_the_spec_says() {
     assert_eq!(
         reply.header("x-prometheus-remote-write-samples-written"),
         Some("1")
+    );
+    let metrics = server.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("\nprometheus_api_remote_write_invalid_labels_samples_total 1\n"),
+        "{metrics}"
     );
     // An out-of-order sample is refused (400, not retried), the rest kept.
     let body = v2_request(
