@@ -264,3 +264,40 @@ export function autoRefresh({ fetchData, show, fail, busy, every = 0 }) {
     },
   };
 }
+
+/**
+ * A filter's one-of choice as toggle buttons (`aria-pressed`, `data-<key>` = value):
+ * pressing one moves the press to it, then `onPick(value)`.
+ */
+export function choiceButtons(values, labels, key, selected, onPick) {
+  const buttons = values.map((value) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        dataset: { [key]: value },
+        'aria-pressed': String(selected === value),
+        onclick: () => {
+          for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset[key] === value));
+          onPick(value);
+        },
+      },
+      labels[value],
+    ),
+  );
+  return buttons;
+}
+
+/** A filter toolbar's search box; `onInput(text)` on every change. */
+export function searchBox(id, placeholder, size, value, onInput) {
+  const input = h('input', {
+    type: 'search',
+    id,
+    placeholder,
+    size,
+    value,
+    autocomplete: 'off',
+    oninput: () => onInput(input.value),
+  });
+  return input;
+}

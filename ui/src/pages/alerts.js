@@ -2,7 +2,7 @@
 // list them. Filters (rule states, search, annotations shown) live in the query string so a
 // link keeps the view; the page refreshes itself.
 import { api } from '../api.js';
-import { autoRefresh, errorText, formatDuration, formatTime, formatValue, h, labelChips, labelPairs, quote, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, errorText, formatDuration, formatTime, formatValue, h, labelChips, labelPairs, quote, setChildren, setQueryParams, searchBox } from '../util.js';
 import { ruleExpr, timeCell } from './rule_parts.js';
 
 export const title = 'Alerts';
@@ -128,18 +128,10 @@ export function render(root) {
       h('span', { class: 'count', dataset: { countFor: value } }),
     ),
   );
-  const searchInput = h('input', {
-    type: 'search',
-    id: 'alerts-search',
-    placeholder: 'Search alert names and labels',
-    size: 28,
-    value: filters.search,
-    autocomplete: 'off',
-    oninput: () => {
-      filters.search = searchInput.value;
-      writeFilters(filters);
-      draw();
-    },
+  const searchInput = searchBox('alerts-search', 'Search alert names and labels', 28, filters.search, (text) => {
+    filters.search = text;
+    writeFilters(filters);
+    draw();
   });
   const annotationsBox = h('input', {
     type: 'checkbox',

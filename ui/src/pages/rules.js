@@ -2,7 +2,7 @@
 // and each rule's definition, health, last error and evaluation time. Filters (health,
 // search) live in the query string; the page refreshes itself.
 import { api } from '../api.js';
-import { autoRefresh, errorText, formatDuration, formatTime, h, labelChips, labelPairs, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, choiceButtons, errorText, formatDuration, formatTime, h, labelChips, labelPairs, setChildren, setQueryParams, searchBox } from '../util.js';
 import { formatEvalTime, ruleExpr, timeCell } from './rule_parts.js';
 
 export const title = 'Rules';
@@ -70,35 +70,15 @@ export function render(root) {
   let groups = null;
   let loader = null;
 
-  const healthButtons = HEALTHS.map((value) =>
-    h(
-      'button',
-      {
-        type: 'button',
-        dataset: { health: value },
-        'aria-pressed': String(filters.health === value),
-        onclick: () => {
-          filters.health = value;
-          for (const b of healthButtons) b.setAttribute('aria-pressed', String(b.dataset.health === value));
-          writeFilters(filters);
-          draw();
-        },
-      },
-      HEALTH_LABELS[value],
-    ),
-  );
-  const searchInput = h('input', {
-    type: 'search',
-    id: 'rules-search',
-    placeholder: 'Search rule names, expressions and labels',
-    size: 32,
-    value: filters.search,
-    autocomplete: 'off',
-    oninput: () => {
-      filters.search = searchInput.value;
-      writeFilters(filters);
-      draw();
-    },
+  const healthButtons = choiceButtons(HEALTHS, HEALTH_LABELS, 'health', filters.health, (value) => {
+    filters.health = value;
+    writeFilters(filters);
+    draw();
+  });
+  const searchInput = searchBox('rules-search', 'Search rule names, expressions and labels', 32, filters.search, (text) => {
+    filters.search = text;
+    writeFilters(filters);
+    draw();
   });
   const status = h('span', { class: 'muted' });
   const toolbar = h(

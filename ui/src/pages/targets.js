@@ -1,7 +1,7 @@
 // Targets: the active scrape targets, grouped by scrape pool, with their health and last
 // scrape. Filters (pool, health, search) live in the query string so a link keeps the view.
 import { api } from '../api.js';
-import { autoRefresh, errorText, formatTime, h, labelChips, labelPairs, poolSelect, quote, relativeTime, setChildren, setQueryParams } from '../util.js';
+import { autoRefresh, choiceButtons, errorText, formatTime, h, labelChips, labelPairs, poolSelect, quote, relativeTime, setChildren, setQueryParams, searchBox } from '../util.js';
 
 export const title = 'Targets';
 
@@ -117,35 +117,15 @@ export function render(root) {
     writeFilters(filters);
     draw();
   });
-  const healthButtons = HEALTHS.map((value) =>
-    h(
-      'button',
-      {
-        type: 'button',
-        dataset: { health: value },
-        'aria-pressed': String(filters.health === value),
-        onclick: () => {
-          filters.health = value;
-          for (const b of healthButtons) b.setAttribute('aria-pressed', String(b.dataset.health === value));
-          writeFilters(filters);
-          draw();
-        },
-      },
-      HEALTH_LABELS[value],
-    ),
-  );
-  const searchInput = h('input', {
-    type: 'search',
-    id: 'targets-search',
-    placeholder: 'Search endpoints and labels',
-    size: 28,
-    value: filters.search,
-    autocomplete: 'off',
-    oninput: () => {
-      filters.search = searchInput.value;
-      writeFilters(filters);
-      draw();
-    },
+  const healthButtons = choiceButtons(HEALTHS, HEALTH_LABELS, 'health', filters.health, (value) => {
+    filters.health = value;
+    writeFilters(filters);
+    draw();
+  });
+  const searchInput = searchBox('targets-search', 'Search endpoints and labels', 28, filters.search, (text) => {
+    filters.search = text;
+    writeFilters(filters);
+    draw();
   });
   const status = h('span', { class: 'muted' });
   const refreshButton = h('button', { type: 'button', onclick: () => loader?.load() }, 'Refresh');
