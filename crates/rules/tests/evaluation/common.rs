@@ -63,6 +63,21 @@ impl TestDb {
         assert_eq!(r.appended, samples.len(), "test data refused");
     }
 
+    /// Upstream's limit tests' data: `metric{label="1"}` and `metric{label="2"}`, both 1 at
+    /// `t`.
+    pub fn with_two_metric_series(t: i64) -> Self {
+        let db = Self::new();
+        for label in ["1", "2"] {
+            db.load(
+                &[("__name__", "metric"), ("label", label)],
+                t,
+                MIN,
+                &[Some(1.0)],
+            );
+        }
+        db
+    }
+
     /// Every sample of the series named `name` in `[mint, maxt]`, by label set (staleness
     /// markers included, as `NaN`s that [`model::is_stale_nan`] recognises).
     pub fn series(&self, name: &str, mint: i64, maxt: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {

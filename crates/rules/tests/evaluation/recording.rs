@@ -161,19 +161,7 @@ fn limit() {
         (2, None),
         (1, Some("exceeded limit of 1 with 2 series")),
     ] {
-        let t = TestDb::new();
-        t.load(
-            &[("__name__", "metric"), ("label", "1")],
-            T0,
-            MIN,
-            &[Some(1.0)],
-        );
-        t.load(
-            &[("__name__", "metric"), ("label", "2")],
-            T0,
-            MIN,
-            &[Some(1.0)],
-        );
+        let t = TestDb::with_two_metric_series(T0);
         let yaml = format!(
             "groups:\n- name: g\n  limit: {limit}\n  rules:\n  - record: foo\n    expr: metric > 0\n    labels: {{test: test}}\n"
         );
