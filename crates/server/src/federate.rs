@@ -46,7 +46,7 @@ pub async fn federate(
             .and_then(|v| v.to_str().ok())
             .unwrap_or(""),
     );
-    let now = now_ms();
+    let now = crate::now_ms();
     let lookback = state.flags.query_lookback_delta.as_millis() as i64;
     let external = state.config.current().global.external_labels.clone();
     let db = Arc::clone(&state.db);
@@ -181,18 +181,12 @@ fn write_text_family(out: &mut String, name: &str, samples: &[exposition::Untype
                 if i > 0 {
                     out.push(',');
                 }
-                let _ = write!(out, "{k}=\"{}\"", escape_label_value(v));
+                let _ = write!(out, "{k}=\"{}\"", crate::metrics::escape(v));
             }
             out.push('}');
         }
         let _ = writeln!(out, " {} {}", expfmt_float(s.value), s.timestamp_ms);
     }
-}
-
-fn escape_label_value(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// expfmt's `writeFloat`: `1`, `0` (also for -0), `-1`, `NaN`, `+Inf`, `-Inf`, else Go's
@@ -251,13 +245,6 @@ fn negotiate(accept: &str) -> Format {
         .into_iter()
         .find(|(q, _)| *q > 0.0)
         .map_or(Format::Text, |(_, f)| f)
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

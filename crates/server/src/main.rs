@@ -31,11 +31,18 @@ use crate::flags::Flags;
 
 /// A wall-clock time as RFC 3339 with milliseconds, in UTC (logs and status endpoints).
 pub(crate) fn rfc3339(t: std::time::SystemTime) -> String {
-    let ms = t
-        .duration_since(std::time::UNIX_EPOCH)
+    model::time::format_rfc3339_ms(unix_ms(t))
+}
+
+/// Now, in ms since the epoch (sample timestamps, federation and remote-write windows).
+pub(crate) fn now_ms() -> i64 {
+    unix_ms(std::time::SystemTime::now())
+}
+
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    model::time::format_rfc3339_ms(ms)
+        .unwrap_or(0)
 }
 
 fn main() -> ExitCode {

@@ -181,7 +181,7 @@ impl ServerMetrics {
 type Sample = (String, &'static str, f64);
 
 /// A label value in the exposition formats.
-fn escape(v: &str) -> String {
+pub(crate) fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")

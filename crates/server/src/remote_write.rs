@@ -110,7 +110,7 @@ fn receive(
     count_invalid_labels: impl Fn(usize),
 ) -> Result<Answer, Refused> {
     let raw = remote::decompress(body, remote::MAX_DECOMPRESSED_BYTES)?;
-    let now = now_ms();
+    let now = crate::now_ms();
     let batch = match message {
         MessageType::V1 => remote::decode_v1(&raw, now)?,
         MessageType::V2 => remote::decode_v2(&raw, now)?,
@@ -177,11 +177,4 @@ fn plain(status: StatusCode, text: &str) -> Response {
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     response
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }

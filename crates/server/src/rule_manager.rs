@@ -189,7 +189,7 @@ impl RuleManager {
             // As upstream: the series of a removed group are marked stale two intervals
             // after it stopped (a group renamed or moved gets time to write them), unless
             // the server stops first.
-            let stopped_at = now_ms();
+            let stopped_at = crate::now_ms();
             let wait = 2 * group.interval().as_millis() as i64;
             let (shared, shutdown) = (Arc::clone(&self.shared), Arc::clone(&self.shutdown));
             let spawned = std::thread::Builder::new()
@@ -199,7 +199,7 @@ impl RuleManager {
                     if !shutdown.sleep_until(stopped_at + wait) {
                         return;
                     }
-                    if let Err(e) = group.mark_all_stale(&env(&shared), now_ms()) {
+                    if let Err(e) = group.mark_all_stale(&env(&shared), crate::now_ms()) {
                         tracing::warn!(file = %file, group = %name, err = %e, "marking the series of a removed rule group stale");
                     }
                 });
@@ -390,11 +390,4 @@ fn to_notifier(a: rules::OutgoingAlert) -> notifier::Alert {
         Some(a.ends_at),
         a.generator_url,
     )
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
