@@ -149,7 +149,9 @@ pub struct WriteBatch {
     pub samples: Vec<(Labels, i64, f64)>,
     /// Native histogram samples: promethium cannot store them yet, so they are refused.
     pub histograms: usize,
-    /// Exemplars: not stored (promethium has no exemplar storage yet).
+    /// Exemplars: not stored (promethium has no exemplar storage yet). A 2.0 request's are
+    /// refused (an error each series, so a 400); a 1.0 request's are dropped silently, as
+    /// upstream's 1.0 handler drops those its storage does not take.
     pub exemplars: usize,
     /// Samples of series refused for their labels
     /// (`prometheus_api_remote_write_invalid_labels_samples_total`).
@@ -228,12 +230,21 @@ pub fn decode_v2(body: &[u8], now_ms: i64) -> Result<WriteBatch, Refused> {
             now_ms,
         );
         refuse_histograms(&mut batch, &labels, ts.histograms.len());
+        let mut decoded_exemplars = 0;
         for e in &ts.exemplars {
-            if let Err(err) = resolve_refs(&e.labels_refs, &req.symbols) {
-                batch
+            match resolve_refs(&e.labels_refs, &req.symbols) {
+                Ok(_) => decoded_exemplars += 1,
+                Err(err) => batch
                     .errors
-                    .push(format!("parsing exemplar for series {labels}: {err}"));
+                    .push(format!("parsing exemplar for series {labels}: {err}")),
             }
+        }
+        // 2.0 forbids a 2xx answer when any exemplar sent was not written, and exemplars
+        // cannot be stored yet: the rest of the request is written, the answer is a 400.
+        if decoded_exemplars > 0 {
+            batch.errors.push(format!(
+                "{decoded_exemplars} exemplars refused for series {labels}: promethium does not store exemplars yet"
+            ));
         }
         batch.exemplars += ts.exemplars.len();
     }

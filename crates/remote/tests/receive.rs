@@ -193,3 +193,62 @@ fn v2_labels_come_from_the_symbols_table_and_bad_series_are_errors() {
     assert!(batch.errors[2].contains("too far in the future"));
     assert!(batch.errors[3].contains("native histogram"));
 }
+
+#[test]
+fn v2_exemplars_are_refused_and_their_samples_written() {
+    // Spec 2.0: no 2xx when any exemplar sent was not written, and exemplars are not stored
+    // yet. An exemplar with a reference outside the table is an error of its own.
+    let req = proto::RequestV2 {
+        symbols: ["", "__name__", "up", "trace_id", "abc"]
+            .map(String::from)
+            .to_vec(),
+        timeseries: vec![proto::TimeSeriesV2 {
+            labels_refs: vec![1, 2],
+            samples: vec![proto::SampleV2 {
+                value: 1.0,
+                timestamp: NOW,
+                start_timestamp: 0,
+            }],
+            exemplars: vec![
+                proto::ExemplarV2 {
+                    labels_refs: vec![3, 4],
+                    value: 1.0,
+                    timestamp: NOW,
+                },
+                proto::ExemplarV2 {
+                    labels_refs: vec![3, 99],
+                    value: 1.0,
+                    timestamp: NOW,
+                },
+            ],
+            ..Default::default()
+        }],
+    };
+    let batch = decode_v2(&req.encode_to_vec(), NOW).unwrap();
+    assert_eq!(batch.samples.len(), 1);
+    assert_eq!(batch.exemplars, 2);
+    assert_eq!(batch.errors.len(), 2, "{:?}", batch.errors);
+    assert!(batch.errors[0].contains("outside of symbols table"));
+    assert_eq!(
+        batch.errors[1],
+        "1 exemplars refused for series {__name__=\"up\"}: promethium does not store exemplars yet"
+    );
+
+    // 1.0: dropped, no error (upstream's 1.0 handler only logs what its storage refuses).
+    let req = proto::WriteRequest {
+        timeseries: vec![proto::TimeSeries {
+            labels: vec![label("__name__", "up")],
+            samples: vec![sample(NOW, 1.0)],
+            exemplars: vec![proto::Exemplar {
+                labels: vec![label("trace_id", "abc")],
+                value: 1.0,
+                timestamp: NOW,
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let batch = decode_v1(&req.encode_to_vec(), NOW).unwrap();
+    assert_eq!((batch.samples.len(), batch.exemplars), (1, 1));
+    assert!(batch.errors.is_empty(), "{:?}", batch.errors);
+}

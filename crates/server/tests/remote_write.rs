@@ -5,13 +5,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-use prost::Message;
 use remote::proto;
 
 struct Prometheus {
@@ -44,49 +42,12 @@ fn start_prometheus(dir: &Path, config: &str) -> Prometheus {
     Prometheus { child, port }
 }
 
-/// POST `body` to `/api/v1/write` with the given headers; the reply.
-fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> Reply {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut head = format!(
-        "POST /api/v1/write HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut stream, &mut raw).unwrap();
-    parse(&raw)
-}
-
-fn query_value(port: u16, q: &str, at: f64) -> Option<f64> {
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(
-        stream,
-        "GET /api/v1/query?query={}&time={at} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-        urlencode(q)
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    std::io::Read::read_to_end(&mut stream, &mut raw).ok()?;
-    let reply = parse(&raw);
-    let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
-    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
-}
-
-const V2: &str = "application/x-protobuf;proto=io.prometheus.write.v2.Request";
-
 fn v2_request(series: Vec<proto::TimeSeriesV2>, symbols: &[&str]) -> Vec<u8> {
     let req = proto::RequestV2 {
         symbols: symbols.iter().map(|s| s.to_string()).collect(),
         timeseries: series,
     };
-    snap::raw::Encoder::new()
-        .compress_vec(&req.encode_to_vec())
-        .unwrap()
+    snappy_protobuf(&req)
 }
 
 fn v2_sample(t: i64, v: f64) -> proto::SampleV2 {
@@ -100,16 +61,7 @@ fn v2_sample(t: i64, v: f64) -> proto::SampleV2 {
 #[test]
 fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
-    // No scrape jobs of our own (without a file, ours would scrape itself as job
-    // "prometheus" too).
-    std::fs::write(dir.path().join("prometheus.yml"), "scrape_configs: []\n").unwrap();
-    let ours = Server::start(
-        dir.path(),
-        &[
-            "--config.file=prometheus.yml",
-            "--web.enable-remote-write-receiver",
-        ],
-    );
+    let ours = start_remote_write_receiver(dir.path());
     let theirs = start_prometheus(
         dir.path(),
         &format!(
@@ -175,7 +127,10 @@ fn remote_write_2_answers_as_the_spec_says() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let headers = [("Content-Type", V2), ("Content-Encoding", "snappy")];
+    let headers = [
+        ("Content-Type", REMOTE_WRITE_V2_CONTENT_TYPE),
+        ("Content-Encoding", "snappy"),
+    ];
 
     // All written: 204 and the counts.
     let body = v2_request(
@@ -186,7 +141,7 @@ fn remote_write_2_answers_as_the_spec_says() {
         }],
         &["", "__name__", "rw_test", "job", "a"],
     );
-    let reply = post(port, &headers, &body);
+    let reply = post_remote_write(&server, &headers, &body);
     assert_eq!(reply.status, 204, "{}", reply.text());
     assert_eq!(
         reply.header("x-prometheus-remote-write-samples-written"),
@@ -210,13 +165,13 @@ fn remote_write_2_answers_as_the_spec_says() {
         }],
         &["", "__name__", "rw_test", "job", "a"],
     );
-    let reply = post(port, &headers, &again);
+    let reply = post_remote_write(&server, &headers, &again);
     assert_eq!(reply.status, 204, "{}", reply.text());
     assert_eq!(
         reply.header("x-prometheus-remote-write-samples-written"),
         Some("1")
     );
-    assert_eq!(post(port, &headers, &body).status, 400);
+    assert_eq!(post_remote_write(&server, &headers, &body).status, 400);
     let count = query_value(port, "count_over_time(rw_test[1m])", now as f64 / 1000.0);
     assert_eq!(count, Some(2.0));
 
@@ -236,7 +191,7 @@ fn remote_write_2_answers_as_the_spec_says() {
         ],
         &["", "__name__", "rw_partial", "job", "a"],
     );
-    let reply = post(port, &headers, &body);
+    let reply = post_remote_write(&server, &headers, &body);
     assert_eq!(reply.status, 400);
     assert!(
         reply.text().contains("invalid metric name or labels"),
@@ -261,7 +216,7 @@ fn remote_write_2_answers_as_the_spec_says() {
         }],
         &["", "__name__", "rw_test", "job", "a"],
     );
-    let reply = post(port, &headers, &body);
+    let reply = post_remote_write(&server, &headers, &body);
     assert_eq!(reply.status, 400, "{}", reply.text());
     assert!(
         reply.text().contains("out of order sample"),
@@ -274,16 +229,22 @@ fn remote_write_2_answers_as_the_spec_says() {
     );
 
     // Refused before decoding: 415 for an encoding or type it does not take.
-    let reply = post(
-        port,
-        &[("Content-Type", V2), ("Content-Encoding", "gzip")],
+    let reply = post_remote_write(
+        &server,
+        &[
+            ("Content-Type", REMOTE_WRITE_V2_CONTENT_TYPE),
+            ("Content-Encoding", "gzip"),
+        ],
         &body,
     );
     assert_eq!(reply.status, 415);
-    let reply = post(port, &[("Content-Type", "application/json")], &body);
+    let reply = post_remote_write(&server, &[("Content-Type", "application/json")], &body);
     assert_eq!(reply.status, 415);
     // A body that is not snappy: 400.
-    assert_eq!(post(port, &headers, b"\xff\xff\xff\xff").status, 400);
+    assert_eq!(
+        post_remote_write(&server, &headers, b"\xff\xff\xff\xff").status,
+        400
+    );
     drop(server);
 
     // Only 1.0 accepted: a 2.0 request gets 415.
@@ -295,14 +256,14 @@ fn remote_write_2_answers_as_the_spec_says() {
             "--web.remote-write-receiver.accepted-protobuf-messages=prometheus.WriteRequest",
         ],
     );
-    let reply = post(server.addr.port(), &headers, &body);
+    let reply = post_remote_write(&server, &headers, &body);
     assert_eq!(reply.status, 415, "{}", reply.text());
     drop(server);
 
     // Off unless enabled, as Prometheus: 404 with the flag to set.
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    let reply = post(server.addr.port(), &headers, &body);
+    let reply = post_remote_write(&server, &headers, &body);
     assert_eq!(reply.status, 404);
     assert!(reply.text().contains("--web.enable-remote-write-receiver"));
 }

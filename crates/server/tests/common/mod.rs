@@ -345,3 +345,58 @@ pub fn backfill(dir: &Path, data: &Path, minutes: i64) {
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+/// The `Content-Type` of a remote write 2.0 request.
+pub const REMOTE_WRITE_V2_CONTENT_TYPE: &str =
+    "application/x-protobuf;proto=io.prometheus.write.v2.Request";
+
+/// A protobuf message as a remote-write body: encoded, then snappy block-compressed.
+pub fn snappy_protobuf(message: &impl prost::Message) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(&message.encode_to_vec())
+        .unwrap()
+}
+
+/// Our server with the remote-write receiver on and no scrape jobs (without a config file it
+/// would scrape itself as job "prometheus", series the receiver tests did not send).
+pub fn start_remote_write_receiver(dir: &Path) -> Server {
+    std::fs::write(dir.join("prometheus.yml"), "scrape_configs: []\n").unwrap();
+    Server::start(
+        dir,
+        &[
+            "--config.file=prometheus.yml",
+            "--web.enable-remote-write-receiver",
+        ],
+    )
+}
+
+/// POST `body` to `/api/v1/write` with the given headers; the reply.
+pub fn post_remote_write(server: &Server, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    server.request_with_body("POST", "/api/v1/write", headers, body)
+}
+
+/// The `data.result` of an instant query at `time` (an API time parameter, such as
+/// `1700000000.123`) to the server (ours or Prometheus) on `port`; `None` when the server does
+/// not answer with JSON (yet).
+pub fn instant_query(port: u16, q: &str, time: &str) -> Option<serde_json::Value> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    write!(
+        stream,
+        "GET /api/v1/query?query={}&time={time} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        urlencode(q)
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).ok()?;
+    let reply = parse(&raw);
+    let mut answer: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
+    Some(answer["data"]["result"].take())
+}
+
+/// The value of the first series an instant query at `at` (seconds) returns.
+pub fn query_value(port: u16, q: &str, at: f64) -> Option<f64> {
+    instant_query(port, q, &at.to_string())?[0]["value"][1]
+        .as_str()?
+        .parse()
+        .ok()
+}
