@@ -2,11 +2,16 @@
 //! (`io.prometheus.write.v2.Request`): the protobuf messages (`proto`) and the receiving
 //! side (`receive`): which message a request carries and whether this server takes it,
 //! the snappy body decompressed under a size limit, and the series checked and turned into
-//! samples to append, with upstream's status codes and error texts. The sending side comes
-//! next (issue 13).
+//! samples to append, with upstream's status codes and error texts, and the sending side
+//! (`send`): queues that read the WAL and post to remote-write endpoints.
 
 pub mod proto;
 mod receive;
+mod send;
+
+pub use send::{
+    ConfigError, QueueMetrics, SendOptions, WalSource, WriteStorage, SEND_DURATION_BUCKETS,
+};
 
 pub use receive::{
     decode_v1, decode_v2, decompress, names, negotiate, MessageType, Refused, WriteBatch,

@@ -13,6 +13,7 @@ mod flags;
 mod logging;
 mod metrics;
 mod reload;
+mod remote_metrics;
 mod remote_write;
 mod rule_manager;
 mod rules_api;
@@ -193,6 +194,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         Arc::clone(&notifier),
         flags.rule_flags(),
     );
+    let remote_write = Arc::new(remote::WriteStorage::new(
+        Arc::clone(&db) as Arc<dyn remote::WalSource>,
+        db_path.join("remote-write"),
+        flags.remote_write_options(),
+        tokio::runtime::Handle::current(),
+    ));
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
@@ -202,6 +209,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             db: Arc::clone(&db),
             flag_retention: flags.flag_retention(),
             rules: Arc::clone(&rule_manager),
+            remote_write: Arc::clone(&remote_write),
         },
     )?);
     // Counted by every listener, shown in /metrics.
@@ -216,6 +224,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         },
         Arc::clone(&connections_refused),
         Arc::clone(&rule_manager),
+        Arc::clone(&remote_write),
     );
     let _ = metrics_slot.set(Arc::clone(&metrics));
     let prefix = flags.route_prefix();
@@ -334,6 +343,9 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     let stopping = Arc::clone(&rule_manager);
     let _ = tokio::task::spawn_blocking(move || stopping.stop()).await;
     notifier.stop().await;
+    // Appends have stopped: the queues send what the WAL holds, within the flush deadline.
+    let stopping = Arc::clone(&remote_write);
+    let _ = tokio::task::spawn_blocking(move || stopping.stop()).await;
     if let Err(e) = db.sync() {
         tracing::error!(err = %e, "syncing storage at shutdown");
     }

@@ -36,6 +36,8 @@ pub struct ServerMetrics {
     rules: Arc<crate::rule_manager::RuleManager>,
     /// `prometheus_api_remote_write_invalid_labels_samples_total`.
     pub remote_write_invalid_labels: Counter,
+    /// The remote-write queues, exposed as text.
+    remote_write: Arc<remote::WriteStorage>,
     /// `prometheus_web_federation_errors_total` and `_warnings_total`.
     pub federation_errors: Counter,
     pub federation_warnings: Counter,
@@ -48,6 +50,7 @@ impl ServerMetrics {
         engine: EngineGauges,
         connections_refused: Arc<std::sync::atomic::AtomicU64>,
         rules: Arc<crate::rule_manager::RuleManager>,
+        remote_write: Arc<remote::WriteStorage>,
     ) -> Arc<Self> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(TsdbCollector(Arc::clone(&db))));
@@ -125,6 +128,7 @@ impl ServerMetrics {
             ready,
             storage: db,
             rules,
+            remote_write,
             remote_write_invalid_labels,
             federation_errors,
             federation_warnings,
@@ -168,7 +172,11 @@ impl ServerMetrics {
         } else {
             prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)?;
         }
-        let extra = rule_and_notifier_text(&self.rules, openmetrics);
+        let mut extra = rule_and_notifier_text(&self.rules, openmetrics);
+        extra.push_str(&crate::remote_metrics::text(
+            &self.remote_write,
+            openmetrics,
+        ));
         match out.strip_suffix("# EOF\n") {
             Some(head) if openmetrics => out = format!("{head}{extra}# EOF\n"),
             _ => out.push_str(&extra),
@@ -200,7 +208,7 @@ fn value(v: f64) -> String {
 
 /// Writes one family: `# HELP`, `# TYPE` and `(labels, suffix, value)` samples. Counters
 /// are named without `_total` in OpenMetrics' TYPE line.
-fn family(
+pub(crate) fn family(
     out: &mut String,
     openmetrics: bool,
     name: &str,

@@ -18,6 +18,8 @@ pub struct Appliers {
     pub flag_retention: (Duration, u64),
     /// `rule_files` and, through its notifier, `alerting`.
     pub rules: Arc<crate::rule_manager::RuleManager>,
+    /// `remote_write`.
+    pub remote_write: Arc<remote::WriteStorage>,
 }
 
 /// Prometheus's retention when neither time nor size is set.
@@ -161,6 +163,17 @@ fn apply(
     appliers
         .db
         .set_out_of_order_time_window(config.storage.out_of_order_time_window());
+    let external_labels = model::Labels::from_pairs(
+        config
+            .global
+            .external_labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    appliers
+        .remote_write
+        .apply_config(&config.remote_write, &external_labels)
+        .map_err(|e| promconfig::ConfigError::Invalid(e.to_string()))?;
     appliers.rules.commit(prepared);
     Ok(config)
 }
@@ -263,10 +276,13 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
             ));
         }
     }
-    for (section, present) in [
-        ("remote_write", !config.remote_write.is_empty()),
-        ("remote_read", !config.remote_read.is_empty()),
-    ] {
+    remote::WriteStorage::check(&config.remote_write).map_err(|e| e.to_string())?;
+    for rw in &config.remote_write {
+        if let Err(e) = scrape::build_http_client(&rw.http) {
+            return Err(format!("remote_write {}: {}", rw.name(), e.0));
+        }
+    }
+    for (section, present) in [("remote_read", !config.remote_read.is_empty())] {
         if present {
             return Err(format!(
                 "{section} is not supported by promethium yet; remove the section (data can be read from promethium's query API or federated by another server)"

@@ -839,7 +839,8 @@ impl Head {
     /// Drops every chunk that ends before `t` (it is in a block now) and the series left
     /// without chunks or out-of-order samples; samples before `t` are refused from now on
     /// (unless out of order within the window). Returns the number of series removed.
-    pub fn truncate(&mut self, t: i64) -> usize {
+    /// Drops what lies before `t`; returns the refs of the series removed.
+    pub fn truncate(&mut self, t: i64) -> Vec<u64> {
         let removed = self.truncate_series(t);
         if let Some(disk) = &self.disk {
             disk.truncate_before(t);
@@ -847,7 +848,7 @@ impl Head {
         removed
     }
 
-    fn truncate_series(&mut self, t: i64) -> usize {
+    fn truncate_series(&mut self, t: i64) -> Vec<u64> {
         self.min_valid_t = self.min_valid_t.max(t);
         let mut removed = HashSet::new();
         for (index, slot) in self.series.iter_mut().enumerate() {
@@ -862,7 +863,7 @@ impl Head {
             }
         }
         if removed.is_empty() {
-            return 0;
+            return Vec::new();
         }
         let mut affected: HashSet<(u32, u32)> = HashSet::new();
         for r in &removed {
@@ -909,7 +910,7 @@ impl Head {
             }
         }
         self.compact_symbols();
-        removed.len()
+        removed.into_iter().collect()
     }
 
     /// Drops the label strings no series uses any more (series churn away: pods, build

@@ -300,6 +300,11 @@ pub struct Db {
     /// `storage.tsdb.retention`, reloadable).
     retention_ms: AtomicI64,
     retention_bytes: AtomicU64,
+    /// WAL readers' oldest needed segment, by reader name (see [`Db::hold_wal`]).
+    wal_holds: Mutex<BTreeMap<String, u64>>,
+    /// Series removed from the head, with the WAL segment written when they were: their
+    /// records are kept in checkpoints until that segment is folded too.
+    wal_expiries: Mutex<rustc_hash::FxHashMap<u64, u64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -715,6 +720,45 @@ impl Db {
     /// Flushes and fsyncs the WAL (at shutdown).
     pub fn sync(&self) -> Result<(), DbError> {
         lock(&self.wal).sync().map_err(io("syncing the WAL"))
+    }
+
+    /// The end of the WAL: where the next record will be written.
+    pub fn wal_end(&self) -> wal::WalPosition {
+        let wal = lock(&self.wal);
+        wal::WalPosition {
+            segment: wal.segment(),
+            offset: wal.segment_size(),
+        }
+    }
+
+    /// The labels of the head's series `r`, if it is still there.
+    pub fn series_labels(&self, r: u64) -> Option<Labels> {
+        let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+        head.series(r).map(|s| head.labels_of(s))
+    }
+
+    /// The WAL directory.
+    pub fn wal_dir(&self) -> PathBuf {
+        self.dir.join("wal")
+    }
+
+    /// Keeps the WAL segments from `from_segment` on out of checkpoints (so on disk) for
+    /// the reader `holder` (`None`: the reader is gone). The reader bounds what it holds.
+    pub fn hold_wal(&self, holder: &str, from_segment: Option<u64>) {
+        let mut holds = lock(&self.wal_holds);
+        match from_segment {
+            Some(segment) => {
+                holds.insert(holder.to_string(), segment);
+            }
+            None => {
+                holds.remove(holder);
+            }
+        }
+    }
+
+    /// The oldest segment any WAL reader holds.
+    pub(crate) fn wal_hold(&self) -> Option<u64> {
+        lock(&self.wal_holds).values().min().copied()
     }
 
     /// The next series ref (for tests of replay).

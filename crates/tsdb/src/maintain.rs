@@ -117,7 +117,15 @@ impl Db {
                 tracing::warn!(err = %e, "could not log the end of an out-of-order flush");
             }
         }
-        head.truncate(maxt)
+        let removed = head.truncate(maxt);
+        // Their records stay in checkpoints while segments that may hold their samples
+        // exist: a WAL reader behind (a remote-write queue) still needs their labels.
+        let segment = lock(&self.wal).segment();
+        let mut expiries = lock(&self.wal_expiries);
+        for r in &removed {
+            expiries.insert(*r, segment);
+        }
+        removed.len()
     }
 
     /// Writes the out-of-order samples older than the cut range (`mint`) as blocks of
@@ -261,6 +269,8 @@ impl Db {
         fold_below: u64,
     ) -> Result<Option<wal::CheckpointReport>, DbError> {
         let wal_dir = self.dir.join("wal");
+        // Segments a reader still needs (a remote-write queue behind) are not folded.
+        let fold_below = self.wal_hold().map_or(fold_below, |h| h.min(fold_below));
         let numbers: Vec<u64> = wal::segment_numbers(&wal_dir)
             .map_err(io(format!("listing {}", wal_dir.display())))?
             .into_iter()
@@ -277,8 +287,19 @@ impl Db {
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
             (0..head.next_ref()).map(|r| head.contains(r)).collect()
         };
-        let keep = |r: u64| live.get(r as usize).copied().unwrap_or(true);
-        let report = wal::checkpoint(&wal_dir, upto, keep, min_t).map_err(io(format!(
+        let expiries = std::mem::take(&mut *lock(&self.wal_expiries));
+        // A removed series is kept while a later segment may hold samples of it.
+        let keep = |r: u64| {
+            live.get(r as usize).copied().unwrap_or(true)
+                || expiries.get(&r).is_some_and(|last| *last > upto)
+        };
+        let checkpointed = wal::checkpoint(&wal_dir, upto, keep, min_t);
+        lock(&self.wal_expiries).extend(
+            expiries
+                .into_iter()
+                .filter(|(_, last)| checkpointed.is_err() || *last > upto),
+        );
+        let report = checkpointed.map_err(io(format!(
             "checkpointing the WAL in {}",
             wal_dir.display()
         )))?;

@@ -120,6 +120,8 @@ impl Db {
             ooo_window_ms: AtomicI64::new(0),
             retention_ms: AtomicI64::new(opts_retention_ms),
             retention_bytes: AtomicU64::new(opts_retention_bytes),
+            wal_holds: Mutex::new(Default::default()),
+            wal_expiries: Mutex::new(Default::default()),
         })
     }
 }

@@ -20,9 +20,11 @@ use std::path::{Path, PathBuf};
 use model::{Label, Labels};
 
 mod replay;
+mod tail;
 mod writer;
 
 pub use replay::{replay, DamageKind, DamagedContent, ReplayReport, WalDamage};
+pub use tail::{series_before, Skipped, TailRead, WalPosition, WalTail};
 pub use writer::WalWriter;
 
 /// Segments are cut at this size.

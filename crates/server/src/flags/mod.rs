@@ -229,6 +229,21 @@ pub struct Flags {
     #[arg(long = "web.remote-write-receiver.accepted-protobuf-messages", action = ArgAction::Append, default_values = REMOTE_WRITE_MESSAGES, value_parser = REMOTE_WRITE_MESSAGES, value_name = "MESSAGE")]
     pub web_remote_write_messages: Vec<String>,
 
+    /// How long to wait flushing sample on shutdown or config reload.
+    #[arg(long = "storage.remote.flush-deadline", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_remote_flush_deadline: Duration,
+
+    /// The most WAL a remote-write queue that is behind (its receiver down or slow) keeps
+    /// on disk for itself; past it the oldest samples are given up, logged and counted in
+    /// promethium_remote_storage_samples_given_up_total. 0: no limit. (promethium only)
+    #[arg(long = "storage.remote.max-held-wal-size", default_value = "10GB", value_name = "SIZE", value_parser = values::bytes)]
+    pub storage_remote_max_held_wal_size: i64,
+
+    /// The oldest WAL a remote-write queue that is behind keeps for itself; older samples
+    /// are given up as above. 0: no limit. (promethium only)
+    #[arg(long = "storage.remote.max-held-wal-age", default_value = "1d", value_name = "DURATION", value_parser = values::duration)]
+    pub storage_remote_max_held_wal_age: Duration,
+
     #[command(flatten)]
     pub pending: PendingFlags,
 
@@ -412,6 +427,16 @@ impl Flags {
             max_batch_size: self.alertmanager_notification_batch_size.max(1) as usize,
             drain_on_shutdown: self.alertmanager_drain_notification_queue_on_shutdown,
             drain_deadline: None,
+        }
+    }
+
+    /// The remote-write queues' settings from the `--storage.remote.*` flags.
+    pub fn remote_write_options(&self) -> remote::SendOptions {
+        remote::SendOptions {
+            flush_deadline: self.storage_remote_flush_deadline,
+            max_held_bytes: self.storage_remote_max_held_wal_size.max(0) as u64,
+            max_held_age: self.storage_remote_max_held_wal_age,
+            user_agent: format!("Promethium/{}", crate::build::VERSION),
         }
     }
 

@@ -27,7 +27,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         "scrape.adjust-timestamps" => return None,
         "scrape.timestamp-tolerance" => "promethium does not align scrape timestamps yet",
         "scrape.discovery-reload-interval" => "target updates are not throttled by this interval yet",
-        "storage.remote.flush-deadline" => "promethium has no remote write yet",
         "agent" => "agent mode is not implemented yet: promethium runs as a full server, storing samples under --storage.agent.path",
         f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
         f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
@@ -223,11 +222,6 @@ pub struct PendingFlags {
     /// Do not create lockfile in data directory. Use with agent mode only.
     #[arg(long = "storage.agent.no-lockfile", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub storage_agent_no_lockfile: bool,
-
-    /// How long to wait flushing sample on shutdown or config reload. (No remote write in
-    /// promethium yet.)
-    #[arg(long = "storage.remote.flush-deadline", default_value = "1m", value_name = "DURATION", value_parser = values::duration)]
-    pub storage_remote_flush_deadline: Duration,
 
     /// Maximum overall number of samples to return via the remote read interface, in a
     /// single query. 0 means no limit. Use with server mode only. (No remote read yet.)

@@ -154,7 +154,15 @@ impl Flags {
             ("storage.agent.no-lockfile", b(p.storage_agent_no_lockfile)),
             (
                 "storage.remote.flush-deadline",
-                d(p.storage_remote_flush_deadline),
+                d(self.storage_remote_flush_deadline),
+            ),
+            (
+                "storage.remote.max-held-wal-size",
+                show_bytes(self.storage_remote_max_held_wal_size),
+            ),
+            (
+                "storage.remote.max-held-wal-age",
+                d(self.storage_remote_max_held_wal_age),
             ),
             (
                 "storage.remote.read-sample-limit",

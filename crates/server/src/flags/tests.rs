@@ -186,6 +186,8 @@ const PROMETHIUM_ONLY: &[&str] = &[
     "web.health-without-auth",
     "query.max-memory",
     "query.max-memory-per-query",
+    "storage.remote.max-held-wal-size",
+    "storage.remote.max-held-wal-age",
 ];
 
 #[test]

@@ -174,7 +174,7 @@ fn frame_at(data: &[u8], pos: usize) -> Frame<'_> {
 }
 
 /// Decodes a payload (decompressing it first if it is Snappy).
-fn decode_payload(payload: &[u8]) -> Option<Record> {
+pub(super) fn decode_payload(payload: &[u8]) -> Option<Record> {
     match payload.split_first() {
         Some((&SNAPPY, rest)) => Record::decode(&decompress(rest)?),
         _ => Record::decode(payload),
@@ -191,7 +191,7 @@ fn sample_span(record: &Record) -> Option<(i64, i64)> {
 
 /// Where the next whole, valid, decodable record starts after damage at `pos`, trying
 /// first the offset the damaged record's own length points to.
-fn resync(data: &[u8], pos: usize) -> Option<usize> {
+pub(super) fn resync(data: &[u8], pos: usize) -> Option<usize> {
     let mut budget = RESYNC_BUDGET;
     let valid_at = |q: usize, budget: &mut u64| -> bool {
         let Some(header) = data.get(q..q.saturating_add(8)) else {

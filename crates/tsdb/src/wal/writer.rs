@@ -159,6 +159,11 @@ impl WalWriter {
         Ok(self.segment)
     }
 
+    /// The current segment's number.
+    pub fn segment(&self) -> u64 {
+        self.segment
+    }
+
     /// Bytes in the current segment.
     pub fn segment_size(&self) -> u64 {
         self.size

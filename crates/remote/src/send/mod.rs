@@ -1,0 +1,280 @@
+//! The sending side of remote write: one queue per `remote_write` entry, reading the WAL
+//! (not a copy in memory) from a position kept on disk, so that what was appended is
+//! sent, in order per series, across restarts and receiver outages.
+//!
+//! - `queue`: the reading thread, series labels, the ledger's position, holding WAL
+//!   segments and giving them up past the limits, resharding;
+//! - `shard`: batching and sending with retries;
+//! - `client`: one HTTP request and what its answer means;
+//! - `encode`: 1.0 and 2.0 request bodies;
+//! - `ledger`: the settled position and its file;
+//! - `metrics`: counters, rates and the shard calculation.
+
+mod client;
+mod encode;
+mod ledger;
+mod metrics;
+mod queue;
+mod shard;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use model::Labels;
+use promconfig::RemoteWriteConfig;
+use tsdb::wal::WalPosition;
+
+pub use metrics::{QueueMetrics, SEND_DURATION_BUCKETS};
+
+/// What the queues need of the storage: its WAL and the head's series.
+pub trait WalSource: Send + Sync + 'static {
+    fn wal_dir(&self) -> PathBuf;
+    /// Where the next record will be written.
+    fn wal_end(&self) -> WalPosition;
+    /// Keeps segments from `from_segment` on for `holder` (`None`: released).
+    fn hold_wal(&self, holder: &str, from_segment: Option<u64>);
+    /// The labels of a series still in the head.
+    fn series_labels(&self, r: u64) -> Option<Labels>;
+}
+
+impl WalSource for tsdb::Db {
+    fn wal_dir(&self) -> PathBuf {
+        tsdb::Db::wal_dir(self)
+    }
+    fn wal_end(&self) -> WalPosition {
+        tsdb::Db::wal_end(self)
+    }
+    fn hold_wal(&self, holder: &str, from_segment: Option<u64>) {
+        tsdb::Db::hold_wal(self, holder, from_segment)
+    }
+    fn series_labels(&self, r: u64) -> Option<Labels> {
+        tsdb::Db::series_labels(self, r)
+    }
+}
+
+/// Server-wide settings of the queues.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// How long queues may take to send what they hold at shutdown or when removed
+    /// (`--storage.remote.flush-deadline`).
+    pub flush_deadline: Duration,
+    /// A queue behind by more WAL than this gives up its oldest segments (0: no limit).
+    pub max_held_bytes: u64,
+    /// Or by segments older than this (0: no limit).
+    pub max_held_age: Duration,
+    /// The `User-Agent` of requests.
+    pub user_agent: String,
+}
+
+/// Why a `remote_write` entry cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("remote_write {name}: {reason}")]
+pub struct ConfigError {
+    /// The entry's name, or its URL.
+    pub name: String,
+    pub reason: String,
+}
+
+/// The remote-write queues.
+pub struct WriteStorage {
+    wal: Arc<dyn WalSource>,
+    /// Where the queues keep their positions.
+    state_dir: PathBuf,
+    opts: SendOptions,
+    runtime: tokio::runtime::Handle,
+    queues: Mutex<Vec<queue::Queue>>,
+}
+
+impl WriteStorage {
+    pub fn new(
+        wal: Arc<dyn WalSource>,
+        state_dir: PathBuf,
+        opts: SendOptions,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self {
+            wal,
+            state_dir,
+            opts,
+            runtime,
+            queues: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Checks the entries without changing anything: what promethium cannot do is
+    /// refused here, at start and on reload, rather than accepted and ignored.
+    pub fn check(configs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
+        for cfg in configs {
+            let name = display_name(cfg);
+            let refuse = |what: &str| {
+                ConfigError {
+                name: name.clone(),
+                reason: format!("{what} authentication is not supported by promethium; use basic_auth or authorization (or a proxy that adds credentials)"),
+            }
+            };
+            if cfg.sigv4.is_some() {
+                return Err(refuse("sigv4 (AWS)"));
+            }
+            if cfg.azuread.is_some() {
+                return Err(refuse("azuread"));
+            }
+            if cfg.google_iam.is_some() {
+                return Err(refuse("google_iam"));
+            }
+            if cfg.http.oauth2.is_some() {
+                return Err(refuse("oauth2"));
+            }
+            if cfg.send_native_histograms || cfg.send_exemplars {
+                // Accepted: the WAL holds neither yet (native histograms and exemplars
+                // are not stored), so there is nothing of either to send.
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the queues of `configs`: unchanged entries keep their queue; changed ones
+    /// restart from their kept position; removed ones send what they hold (within the
+    /// flush deadline, in the background) and forget their position.
+    pub fn apply_config(
+        &self,
+        configs: &[RemoteWriteConfig],
+        external_labels: &Labels,
+    ) -> Result<(), ConfigError> {
+        Self::check(configs)?;
+        let wanted: Vec<(String, String, String, &RemoteWriteConfig)> = configs
+            .iter()
+            .map(|cfg| {
+                let config_key = format!("{:016x}", fnv(&format!("{cfg:?}{external_labels:?}")));
+                let url = cfg.url.as_ref().map(|u| u.raw.clone()).unwrap_or_default();
+                let position_key = if cfg.name.is_empty() {
+                    format!("url-{:016x}", fnv(&url))
+                } else {
+                    format!("name-{}", sanitize(&cfg.name))
+                };
+                let remote_name = if cfg.name.is_empty() {
+                    config_key[..6].to_string()
+                } else {
+                    cfg.name.clone()
+                };
+                (config_key, position_key, remote_name, cfg)
+            })
+            .collect();
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keep = Vec::new();
+        let mut retire = Vec::new();
+        for q in queues.drain(..) {
+            if wanted.iter().any(|w| w.0 == q.config_key) {
+                keep.push(q);
+            } else {
+                retire.push(q);
+            }
+        }
+        // Retired queues first: a changed entry's new queue starts from the position the
+        // old one settled at.
+        let deadline = self.opts.flush_deadline;
+        let mut released = Vec::new();
+        for q in retire {
+            let reused = wanted.iter().any(|w| w.1 == q.position_key);
+            let name = q.remote_name.clone();
+            let position_key = q.position_key.clone();
+            if reused {
+                // Stopped now (briefly: what it holds is read again by its successor).
+                q.stop(Duration::ZERO);
+            } else {
+                released.push((position_key, name));
+                std::thread::spawn(move || q.stop(deadline));
+            }
+        }
+        for (position_key, _) in &released {
+            let _ = std::fs::remove_file(self.state_dir.join(format!("{position_key}.position")));
+            self.wal
+                .hold_wal(&format!("remote_write/{position_key}"), None);
+        }
+        for (config_key, position_key, remote_name, cfg) in wanted {
+            if keep.iter().any(|q| q.config_key == config_key) {
+                continue;
+            }
+            let q = queue::Queue::start(
+                cfg,
+                external_labels,
+                config_key,
+                position_key,
+                remote_name,
+                Arc::clone(&self.wal),
+                self.state_dir.clone(),
+                &self.opts,
+                self.runtime.clone(),
+            )
+            .map_err(|reason| ConfigError {
+                name: display_name(cfg),
+                reason,
+            })?;
+            keep.push(q);
+        }
+        *queues = keep;
+        Ok(())
+    }
+
+    /// Every queue's metrics.
+    pub fn metrics(&self) -> Vec<QueueMetrics> {
+        self.queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(queue::Queue::metrics)
+            .collect()
+    }
+
+    /// Stops every queue, giving each the flush deadline to send what it holds. Blocks.
+    pub fn stop(&self) {
+        let queues: Vec<_> = self
+            .queues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+            .collect();
+        let deadline = self.opts.flush_deadline;
+        let handles: Vec<_> = queues
+            .into_iter()
+            .map(|q| std::thread::spawn(move || q.stop(deadline)))
+            .collect();
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+}
+
+fn display_name(cfg: &RemoteWriteConfig) -> String {
+    if cfg.name.is_empty() {
+        cfg.url.as_ref().map(|u| u.redacted()).unwrap_or_default()
+    } else {
+        cfg.name.clone()
+    }
+}
+
+/// FNV-1a: a stable hash for file names and `remote_name`.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// A name usable as a file name: other characters become `_` (with a hash when any did).
+fn sanitize(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if clean == name {
+        clean
+    } else {
+        format!("{clean}-{:08x}", fnv(name) as u32)
+    }
+}

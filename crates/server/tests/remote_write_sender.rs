@@ -1,0 +1,443 @@
+//! The remote-write sender with real receivers: our server scrapes itself and sends to
+//! Debian's Prometheus 2.42 (`--web.enable-remote-write-receiver`) and Debian's
+//! VictoriaMetrics at once, and the sample counts queried from all three are equal; through
+//! a receiver outage longer than several WAL segment cuts, with a restart of our server in
+//! the middle, every sample arrives exactly once (a recording receiver here sees each
+//! request on the wire, since real stores drop duplicates silently).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::*;
+
+struct Peer {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Peer {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+fn wait_listening(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start_prometheus_receiver(dir: &Path) -> Peer {
+    let port = free_port();
+    let config = dir.join("prometheus-receiver.yml");
+    std::fs::write(&config, "scrape_configs: []\n").unwrap();
+    let log = dir.join("prometheus-receiver.log");
+    let child = Command::new("/usr/bin/prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prometheus-receiver-data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--web.enable-remote-write-receiver")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
+    wait_listening(port, "prometheus");
+    Peer { child, port, log }
+}
+
+fn start_victoria_metrics(dir: &Path) -> Peer {
+    let port = free_port();
+    let log = dir.join("victoria-metrics.log");
+    let child = Command::new("/usr/bin/victoria-metrics")
+        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+        .arg(format!("-storageDataPath={}", dir.join("vm-data").display()))
+        // Recent samples are answered at once (by default the last minute is left out).
+        .arg("-search.latencyOffset=0s")
+        .arg("-search.disableCache")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect(
+            "Debian's victoria-metrics is needed: apt-get install victoria-metrics (scripts/test does)",
+        );
+    wait_listening(port, "victoria-metrics");
+    Peer { child, port, log }
+}
+
+fn now_s() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+#[test]
+fn sends_to_prometheus_and_victoria_metrics_and_the_counts_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let prometheus = start_prometheus_receiver(dir.path());
+    let vm = start_victoria_metrics(dir.path());
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  external_labels:\n    sender: promethium\n\
+             scrape_configs:\n  - job_name: src\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
+             remote_write:\n\
+             \x20 - url: http://127.0.0.1:{}/api/v1/write\n    name: prometheus\n    queue_config: {{batch_send_deadline: 500ms}}\n\
+             \x20 - url: http://127.0.0.1:{}/api/v1/write\n    name: vm\n    queue_config: {{batch_send_deadline: 500ms}}\n",
+            prometheus.port, vm.port
+        ),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &["--config.file=prometheus.yml"]);
+    // Ten seconds of scrapes, then the raw samples of the last eight seconds at a time
+    // the senders have passed, counted on each side. (A range selector returns raw
+    // samples; `count_over_time` would drop the names and make series collide.)
+    let count = |port: u16, selector: &str, at: f64| -> Option<usize> {
+        let result = instant_query(port, &format!("{selector}[8s]"), &at.to_string())?;
+        Some(
+            result
+                .as_array()?
+                .iter()
+                .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+                // VictoriaMetrics leaves NaN samples out of answers (our summaries
+                // without observations have NaN quantiles), so NaNs are not counted.
+                .filter(|p| p[1].as_str() != Some("NaN"))
+                .count(),
+        )
+    };
+    std::thread::sleep(Duration::from_secs(11));
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let at = (now_s() - 2.0).floor() + 0.5;
+        let ours = count(port, "{job=\"src\"}", at);
+        let theirs = count(prometheus.port, "{job=\"src\", sender=\"promethium\"}", at);
+        let vms = count(vm.port, "{job=\"src\", sender=\"promethium\"}", at);
+        if ours.is_some_and(|n| n > 100) && ours == theirs && ours == vms {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sample counts differ (ours, prometheus, victoria-metrics): {:?}\nour log:\n{}\nprometheus log:\n{}\nvm log:\n{}",
+            (ours, theirs, vms),
+            server.log_text(),
+            prometheus.log_text(),
+            vm.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The queues' metrics say the same: samples sent, none failed, and the 1.0 message.
+    let metrics = server.get("/metrics", &[]).text();
+    for name in ["prometheus", "vm"] {
+        let line = |metric: &str| -> f64 {
+            metrics
+                .lines()
+                .find(|l| l.starts_with(metric) && l.contains(&format!("remote_name=\"{name}\"")))
+                .unwrap_or_else(|| panic!("{metric} for {name} missing:\n{metrics}"))
+                .rsplit(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert!(line("prometheus_remote_storage_samples_total{") > 100.0);
+        assert_eq!(line("prometheus_remote_storage_samples_failed_total{"), 0.0);
+        assert!(line("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{") > 0.0);
+        assert_eq!(line("prometheus_remote_storage_shards{"), 1.0);
+    }
+}
+
+/// What the recording receiver saw: each float sample as (series, timestamp, value bits).
+type Seen = Arc<Mutex<Vec<(String, i64, u64)>>>;
+
+/// A remote-write 1.0 receiver that records every sample of every request and can go
+/// away (connections refused) and come back on the same port.
+struct RecordingReceiver {
+    up: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RecordingReceiver {
+    fn start(port: u16, seen: Seen) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let (up2, seen2) = (Arc::clone(&up), Arc::clone(&seen));
+        let thread = std::thread::spawn(move || {
+            while up2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let (up3, seen3) = (Arc::clone(&up2), Arc::clone(&seen2));
+                        std::thread::spawn(move || serve(stream, up3, seen3));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            up,
+            thread: Some(thread),
+        }
+    }
+
+    fn stop(&mut self) {
+        self.up.store(false, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+impl Drop for RecordingReceiver {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen) {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut out = stream;
+    while up.load(Ordering::Relaxed) {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                continue
+            }
+            Err(_) => return,
+        }
+        let mut length = 0usize;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).is_err() {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = header.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    length = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        if !up.load(Ordering::Relaxed) {
+            // Went down while the request was read: nothing recorded, no answer.
+            return;
+        }
+        let plain = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        let batch = remote::decode_v1(&plain, i64::MAX / 2).unwrap();
+        {
+            let mut seen = seen.lock().unwrap();
+            for (labels, t, v) in batch.samples {
+                seen.push((labels.to_string(), t, v.to_bits()));
+            }
+        }
+        if out
+            .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Every raw sample of `{job="src"}` our server holds, per series, from `/api/v1/query` of a
+/// range selector at `at` covering `range` seconds.
+fn stored_samples(port: u16, at: f64, range: u64) -> BTreeMap<String, Vec<i64>> {
+    let result = instant_query(port, &format!("{{job=\"src\"}}[{range}s]"), &at.to_string())
+        .expect("our server answers");
+    let mut out = BTreeMap::new();
+    for series in result.as_array().unwrap() {
+        let labels: BTreeMap<String, String> = series["metric"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
+        let text = model::Labels::from_pairs(labels).to_string();
+        let ts: Vec<i64> = series["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap() * 1000.0).round() as i64)
+            .collect();
+        out.insert(text, ts);
+    }
+    out
+}
+
+#[test]
+fn an_outage_across_segment_cuts_and_a_restart_loses_nothing_and_sends_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver_port = free_port();
+    let seen: Seen = Arc::default();
+    let mut receiver = RecordingReceiver::start(receiver_port, Arc::clone(&seen));
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: src\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
+             remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n    name: recorder\n\
+             \x20   queue_config: {{batch_send_deadline: 200ms, min_backoff: 50ms, max_backoff: 500ms}}\n"
+        ),
+    )
+    .unwrap();
+    // Two-second blocks: the head is cut, and a WAL segment started, every few seconds.
+    let args = [
+        "--config.file=prometheus.yml",
+        "--storage.tsdb.path=data",
+        "--storage.tsdb.min-block-duration=2s",
+        "--storage.tsdb.max-block-duration=2s",
+        "--storage.remote.flush-deadline=1s",
+    ];
+    let server = Server::start_on(dir.path(), port, &args);
+    let started = now_s();
+    std::thread::sleep(Duration::from_secs(4));
+    let segments = || -> usize {
+        std::fs::read_dir(dir.path().join("data/wal"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()))
+            })
+            .count()
+    };
+    let first_segment = || -> u64 {
+        std::fs::read_dir(dir.path().join("data/wal"))
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().to_str()?.parse::<u64>().ok())
+            .min()
+            .unwrap()
+    };
+    receiver.stop();
+    let outage_start_segment = first_segment();
+    let outage_started = now_s();
+    // Down for cuts, then a restart of our server, then more cuts.
+    std::thread::sleep(Duration::from_secs(9));
+    // Killed, not stopped: the kept position is whatever was written last.
+    drop(server);
+    let server = Server::start_on(dir.path(), port, &args);
+    std::thread::sleep(Duration::from_secs(9));
+    let held = segments();
+    assert!(
+        held >= 3,
+        "the WAL keeps the segments the queue needs (found {held})\n{}",
+        server.log_text()
+    );
+    assert!(
+        first_segment() <= outage_start_segment,
+        "segments the queue needs were folded away\n{}",
+        server.log_text()
+    );
+    let outage_ended = now_s();
+    let mut receiver = RecordingReceiver::start(receiver_port, Arc::clone(&seen));
+    // Caught up: every stored sample up to a moment after the outage has arrived.
+    let check_at = outage_ended + 3.0;
+    std::thread::sleep(Duration::from_secs_f64((check_at - now_s()).max(0.0) + 2.0));
+    let range = (check_at - started).ceil() as u64 + 2;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = stored_samples(port, check_at, range);
+        let arrived: BTreeMap<String, Vec<i64>> = {
+            let seen = seen.lock().unwrap();
+            let mut m: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for (series, t, bits) in seen.iter() {
+                // Staleness markers are sent too; a range selector does not return them.
+                if *bits == 0x7ff0_0000_0000_0002 || *t as f64 / 1000.0 > check_at {
+                    continue;
+                }
+                m.entry(series.clone()).or_default().push(*t);
+            }
+            m
+        };
+        // The queue started with the server: samples before its first scrape exist only
+        // if the server appended before the queue began, which it does not.
+        let missing: Vec<(String, i64)> = stored
+            .iter()
+            .flat_map(|(s, ts)| {
+                let got = arrived.get(s);
+                ts.iter()
+                    .filter(move |t| !got.is_some_and(|g| g.contains(t)))
+                    .map(move |t| (s.clone(), *t))
+            })
+            .collect();
+        if missing.is_empty() {
+            let mut duplicates = Vec::new();
+            for (s, ts) in &arrived {
+                let mut sorted = ts.clone();
+                sorted.sort_unstable();
+                for w in sorted.windows(2) {
+                    if w[0] == w[1] {
+                        duplicates.push((s.clone(), w[0]));
+                    }
+                }
+            }
+            assert!(
+                duplicates.is_empty(),
+                "samples arrived more than once: {} (first {:?})",
+                duplicates.len(),
+                &duplicates[..duplicates.len().min(5)]
+            );
+            let total: usize = stored.values().map(Vec::len).sum();
+            let during: usize = stored
+                .values()
+                .flatten()
+                .filter(|t| {
+                    (**t as f64 / 1000.0) > outage_started && (**t as f64 / 1000.0) < outage_ended
+                })
+                .count();
+            assert!(
+                total > 1000 && during > 500,
+                "{total} samples, {during} in the outage"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} stored samples never arrived, e.g. {:?}\n{}",
+            missing.len(),
+            &missing[..missing.len().min(5)],
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    receiver.stop();
+}
