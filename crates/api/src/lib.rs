@@ -28,6 +28,8 @@ pub struct ApiState {
     pub query_slots: Arc<tokio::sync::Semaphore>,
     /// `global.query_log_file`: where every query is logged, if anywhere.
     pub query_log: Arc<QueryLog>,
+    /// The `remote_read` endpoints queried beside local storage.
+    pub remote_read: Arc<remote::read::ReadStorage>,
 }
 
 /// The query log file in force (reopened on every configuration load, as Prometheus
@@ -61,6 +63,7 @@ impl ApiState {
         scrape: Arc<scrape::Manager>,
         engine: promql::Engine,
         max_concurrency: usize,
+        remote_read: Arc<remote::read::ReadStorage>,
     ) -> Self {
         Self {
             db,
@@ -68,6 +71,7 @@ impl ApiState {
             engine,
             query_slots: Arc::new(tokio::sync::Semaphore::new(max_concurrency.max(1))),
             query_log: Arc::new(QueryLog::default()),
+            remote_read,
         }
     }
 }

@@ -446,16 +446,14 @@ async fn run(
             timeout: req.timeout,
             cancel: Some(&cancel),
         };
+        let storage = remote::read::Fanout {
+            local: Arc::clone(&st.db),
+            remote: Arc::clone(&st.remote_read),
+        };
         let result = st
             .engine
             .exec(
-                st.db.as_ref(),
-                &req.expr,
-                &req.text,
-                req.start,
-                req.end,
-                req.step,
-                &opts,
+                &storage, &req.expr, &req.text, req.start, req.end, req.step, &opts,
             )
             .map_err(QueryError::from);
         (req, result)

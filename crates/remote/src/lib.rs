@@ -3,9 +3,12 @@
 //! side (`receive`): which message a request carries and whether this server takes it,
 //! the snappy body decompressed under a size limit, and the series checked and turned into
 //! samples to append, with upstream's status codes and error texts, and the sending side
-//! (`send`): queues that read the WAL and post to remote-write endpoints.
+//! (`send`): queues that read the WAL and post to remote-write endpoints. Remote read
+//! (`read`): the request and response formats of both ends, and `remote_read` endpoints
+//! queried beside the local storage.
 
 pub mod proto;
+pub mod read;
 mod receive;
 mod send;
 

@@ -14,6 +14,7 @@ mod logging;
 mod metrics;
 mod reload;
 mod remote_metrics;
+mod remote_read;
 mod remote_write;
 mod rule_manager;
 mod rules_api;
@@ -188,8 +189,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     let query_log = Arc::new(api::QueryLog::default());
     let engine = promql::Engine::new(flags.engine_options());
     let notifier = notifier::Manager::new(flags.notifier_options());
+    let remote_read = Arc::new(remote::read::ReadStorage::new(
+        tokio::runtime::Handle::current(),
+    ));
     let rule_manager = rule_manager::RuleManager::new(
         Arc::clone(&db),
+        Arc::clone(&remote_read),
         engine.clone(),
         Arc::clone(&notifier),
         flags.rule_flags(),
@@ -210,6 +215,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             flag_retention: flags.flag_retention(),
             rules: Arc::clone(&rule_manager),
             remote_write: Arc::clone(&remote_write),
+            remote_read: Arc::clone(&remote_read),
         },
     )?);
     // Counted by every listener, shown in /metrics.
@@ -271,6 +277,12 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         config: Arc::clone(&config),
         rules: Arc::clone(&rule_manager),
         db: Arc::clone(&db),
+        remote_read_slots: Arc::new(tokio::sync::Semaphore::new(
+            match flags.storage_remote_read_concurrent_limit {
+                n if n > 0 => n as usize,
+                _ => tokio::sync::Semaphore::MAX_PERMITS,
+            },
+        )),
     });
     if let Some(interval) = flags.auto_reload() {
         watch_config_files(
@@ -286,6 +298,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             Arc::clone(&scrape_manager),
             engine,
             flags.query_concurrency(),
+            Arc::clone(&remote_read),
         )
     });
     let app = web::router(state, api::router(api_state));

@@ -20,6 +20,8 @@ pub struct Appliers {
     pub rules: Arc<crate::rule_manager::RuleManager>,
     /// `remote_write`.
     pub remote_write: Arc<remote::WriteStorage>,
+    /// `remote_read`.
+    pub remote_read: Arc<remote::read::ReadStorage>,
 }
 
 /// Prometheus's retention when neither time nor size is set.
@@ -174,6 +176,10 @@ fn apply(
         .remote_write
         .apply_config(&config.remote_write, &external_labels)
         .map_err(|e| promconfig::ConfigError::Invalid(e.to_string()))?;
+    appliers
+        .remote_read
+        .apply_config(&config.remote_read, &external_labels)
+        .map_err(|e| promconfig::ConfigError::Invalid(e.to_string()))?;
     appliers.rules.commit(prepared);
     Ok(config)
 }
@@ -282,11 +288,13 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
             return Err(format!("remote_write {}: {}", rw.name(), e.0));
         }
     }
-    for (section, present) in [("remote_read", !config.remote_read.is_empty())] {
-        if present {
-            return Err(format!(
-                "{section} is not supported by promethium yet; remove the section (data can be read from promethium's query API or federated by another server)"
-            ));
+    for rr in &config.remote_read {
+        let name = if rr.name.is_empty() { "" } else { &rr.name };
+        if rr.http.oauth2.is_some() {
+            return Err(format!("remote_read {name}: oauth2 authentication is not supported by promethium yet; use basic_auth or authorization"));
+        }
+        if let Err(e) = scrape::build_http_client(&rr.http) {
+            return Err(format!("remote_read {name}: {}", e.0));
         }
     }
     if config.tracing.is_set() {

@@ -28,6 +28,8 @@ struct Shared {
     /// Group and rule evaluation times, for the summaries.
     durations: Mutex<Durations>,
     db: Arc<tsdb::Db>,
+    /// What rules query: local storage and the `remote_read` endpoints.
+    storage: remote::read::Fanout,
     engine: promql::Engine,
     notifier: Arc<notifier::Manager>,
     expander: rules::GoTemplates,
@@ -82,6 +84,7 @@ pub struct RuleManager {
 impl RuleManager {
     pub fn new(
         db: Arc<tsdb::Db>,
+        remote_read: Arc<remote::read::ReadStorage>,
         engine: promql::Engine,
         notifier: Arc<notifier::Manager>,
         flags: RuleFlags,
@@ -89,6 +92,10 @@ impl RuleManager {
         Arc::new(Self {
             shared: Arc::new(Shared {
                 durations: Mutex::new(Durations::default()),
+                storage: remote::read::Fanout {
+                    local: Arc::clone(&db),
+                    remote: remote_read,
+                },
                 db,
                 engine,
                 notifier,
@@ -374,7 +381,7 @@ impl Observed {
 fn env(shared: &Shared) -> rules::Env<'_> {
     rules::Env {
         engine: &shared.engine,
-        storage: &*shared.db,
+        storage: &shared.storage,
         appender: &*shared.db,
         expander: &shared.expander,
         cancel: None,

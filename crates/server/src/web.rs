@@ -23,6 +23,9 @@ pub struct AppState {
     pub config: Arc<crate::reload::ConfigState>,
     pub rules: Arc<crate::rule_manager::RuleManager>,
     pub db: Arc<tsdb::Db>,
+    /// One permit per remote read request allowed to run at once
+    /// (`--storage.remote.read-concurrent-limit`).
+    pub remote_read_slots: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -44,6 +47,12 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                     "/api/v1/write",
                     post(crate::remote_write::write).layer(axum::extract::DefaultBodyLimit::max(
                         crate::remote_write::MAX_BODY_BYTES,
+                    )),
+                )
+                .route(
+                    "/api/v1/read",
+                    post(crate::remote_read::read).layer(axum::extract::DefaultBodyLimit::max(
+                        remote::read::codec::MAX_READ_REQUEST_BYTES,
                     )),
                 )
                 .route("/api/v1/rules", get(crate::rules_api::rules))

@@ -55,8 +55,9 @@ impl Findings {
     }
 }
 
-/// CRC-32 with the Castagnoli polynomial (Prometheus's WAL checksum).
-fn crc32c(data: &[u8]) -> u32 {
+/// CRC-32 with the Castagnoli polynomial (Prometheus's WAL checksum, and remote read's
+/// frame checksum).
+pub fn crc32c(data: &[u8]) -> u32 {
     const fn table() -> [u32; 256] {
         let mut table = [0u32; 256];
         let mut i = 0;

@@ -36,7 +36,8 @@ use std::time::Duration;
 use model::{Labels, Matcher};
 
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
-pub use chunk::{SampleBuf, XorChunk, XorIter};
+pub use chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
+pub use dirformat::crc32c;
 pub use head::{HeadStats, Rejection};
 pub use open::UnreadableBlock;
 pub use wal::{DamageKind, ReplayReport, WalDamage};
@@ -728,6 +729,26 @@ impl Db {
         wal::WalPosition {
             segment: wal.segment(),
             offset: wal.segment_size(),
+        }
+    }
+
+    /// The time of the oldest sample held (blocks and head), if any.
+    pub fn start_time(&self) -> Option<i64> {
+        let blocks = self
+            .blocks
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|b| b.meta().min_time)
+            .min();
+        let head = self
+            .head
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .min_time();
+        match (blocks, head) {
+            (Some(b), Some(h)) => Some(b.min(h)),
+            (b, h) => b.or(h),
         }
     }
 

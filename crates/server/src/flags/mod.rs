@@ -244,6 +244,21 @@ pub struct Flags {
     #[arg(long = "storage.remote.max-held-wal-age", default_value = "1d", value_name = "DURATION", value_parser = values::duration)]
     pub storage_remote_max_held_wal_age: Duration,
 
+    /// Maximum overall number of samples to return via the remote read interface, in a
+    /// single query. 0 means no limit. Use with server mode only.
+    #[arg(long = "storage.remote.read-sample-limit", default_value = "5e7", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_sample_limit: i64,
+
+    /// Maximum number of concurrent remote read calls. 0 means no limit. Use with server
+    /// mode only.
+    #[arg(long = "storage.remote.read-concurrent-limit", default_value = "10", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_concurrent_limit: i64,
+
+    /// Maximum number of bytes in a single frame for streaming remote read response types
+    /// before marshalling. Use with server mode only.
+    #[arg(long = "storage.remote.read-max-bytes-in-frame", default_value = "1048576", value_name = "N", value_parser = values::int)]
+    pub storage_remote_read_max_bytes_in_frame: i64,
+
     #[command(flatten)]
     pub pending: PendingFlags,
 

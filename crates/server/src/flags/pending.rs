@@ -30,7 +30,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         "agent" => "agent mode is not implemented yet: promethium runs as a full server, storing samples under --storage.agent.path",
         f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
         f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
-        f if f.starts_with("storage.remote.read-") => "promethium has no remote-read endpoint yet",
         f if f.starts_with("rules.") => "promethium does not have this rule setting yet",
         f if f.starts_with("alertmanager.") => "promethium's notifier does not have this setting yet",
         _ => return None,
@@ -222,21 +221,6 @@ pub struct PendingFlags {
     /// Do not create lockfile in data directory. Use with agent mode only.
     #[arg(long = "storage.agent.no-lockfile", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub storage_agent_no_lockfile: bool,
-
-    /// Maximum overall number of samples to return via the remote read interface, in a
-    /// single query. 0 means no limit. Use with server mode only. (No remote read yet.)
-    #[arg(long = "storage.remote.read-sample-limit", default_value = "5e7", value_name = "N", value_parser = values::int)]
-    pub storage_remote_read_sample_limit: i64,
-
-    /// Maximum number of concurrent remote read calls. 0 means no limit. Use with server
-    /// mode only. (No remote read yet.)
-    #[arg(long = "storage.remote.read-concurrent-limit", default_value = "10", value_name = "N", value_parser = values::int)]
-    pub storage_remote_read_concurrent_limit: i64,
-
-    /// Maximum number of bytes in a single frame for streaming remote read response types
-    /// before marshalling. Use with server mode only. (No remote read yet.)
-    #[arg(long = "storage.remote.read-max-bytes-in-frame", default_value = "1048576", value_name = "N", value_parser = values::int)]
-    pub storage_remote_read_max_bytes_in_frame: i64,
 
     /// Hard upper bound on the "limit" query parameter accepted by the experimental search
     /// API (--enable-feature=search-api). 0 disables the cap. Use with server mode only.

@@ -166,15 +166,15 @@ impl Flags {
             ),
             (
                 "storage.remote.read-sample-limit",
-                p.storage_remote_read_sample_limit.to_string(),
+                self.storage_remote_read_sample_limit.to_string(),
             ),
             (
                 "storage.remote.read-concurrent-limit",
-                p.storage_remote_read_concurrent_limit.to_string(),
+                self.storage_remote_read_concurrent_limit.to_string(),
             ),
             (
                 "storage.remote.read-max-bytes-in-frame",
-                p.storage_remote_read_max_bytes_in_frame.to_string(),
+                self.storage_remote_read_max_bytes_in_frame.to_string(),
             ),
             ("web.search.max-limit", p.web_search_max_limit.to_string()),
             (
