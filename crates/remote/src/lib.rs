@@ -13,7 +13,8 @@ mod receive;
 mod send;
 
 pub use send::{
-    ConfigError, QueueMetrics, SendOptions, WalSource, WriteStorage, SEND_DURATION_BUCKETS,
+    ConfigError, MetadataSource, QueueMetrics, SendOptions, WalSource, WriteStorage,
+    SEND_DURATION_BUCKETS,
 };
 
 pub use receive::{

@@ -201,6 +201,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     );
     let remote_write = Arc::new(remote::WriteStorage::new(
         Arc::clone(&db) as Arc<dyn remote::WalSource>,
+        Arc::clone(&scrape_manager) as Arc<dyn remote::MetadataSource>,
         db_path.join("remote-write"),
         flags.remote_write_options(),
         tokio::runtime::Handle::current(),

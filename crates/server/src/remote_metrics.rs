@@ -152,6 +152,34 @@ pub fn text(storage: &remote::WriteStorage, openmetrics: bool) -> String {
     for (name, kind, help, samples) in &families {
         family(&mut out, openmetrics, name, kind, help, samples);
     }
+    for (name, kind, help, samples) in [
+        (
+            "prometheus_remote_storage_metadata_total",
+            "counter",
+            "Total number of metadata entries sent to remote storage.",
+            per_queue(&|q| q.metadata_total as f64),
+        ),
+        (
+            "prometheus_remote_storage_metadata_failed_total",
+            "counter",
+            "Total number of metadata entries which failed on send to remote storage, non-recoverable errors.",
+            per_queue(&|q| q.metadata_failed_total as f64),
+        ),
+        (
+            "prometheus_remote_storage_metadata_retried_total",
+            "counter",
+            "Total number of metadata entries which failed on send to remote storage but were retried because the send error was recoverable.",
+            per_queue(&|q| q.metadata_retried_total as f64),
+        ),
+        (
+            "prometheus_remote_storage_metadata_bytes_total",
+            "counter",
+            "The total number of bytes of metadata sent by the queue after compression.",
+            per_queue(&|q| q.metadata_bytes_total as f64),
+        ),
+    ] {
+        family(&mut out, openmetrics, name, kind, help, &samples);
+    }
     family(
         &mut out,
         openmetrics,

@@ -105,6 +105,7 @@ fn sends_to_prometheus_and_victoria_metrics_and_the_counts_match() {
              scrape_configs:\n  - job_name: src\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
              remote_write:\n\
              \x20 - url: http://127.0.0.1:{}/api/v1/write\n    name: prometheus\n    queue_config: {{batch_send_deadline: 500ms}}\n\
+             \x20   write_relabel_configs: [{{source_labels: [__name__], regex: 'scrape_.*', action: drop}}]\n\
              \x20 - url: http://127.0.0.1:{}/api/v1/write\n    name: vm\n    queue_config: {{batch_send_deadline: 500ms}}\n",
             prometheus.port, vm.port
         ),
@@ -132,15 +133,17 @@ fn sends_to_prometheus_and_victoria_metrics_and_the_counts_match() {
     loop {
         let at = (now_s() - 2.0).floor() + 0.5;
         let ours = count(port, "{job=\"src\"}", at);
+        // The Prometheus entry's write_relabel_configs drop the scrape_* series.
+        let ours_kept = count(port, "{job=\"src\", __name__!~\"scrape_.*\"}", at);
         let theirs = count(prometheus.port, "{job=\"src\", sender=\"promethium\"}", at);
         let vms = count(vm.port, "{job=\"src\", sender=\"promethium\"}", at);
-        if ours.is_some_and(|n| n > 100) && ours == theirs && ours == vms {
+        if ours.is_some_and(|n| n > 100) && ours_kept < ours && ours_kept == theirs && ours == vms {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "sample counts differ (ours, prometheus, victoria-metrics): {:?}\nour log:\n{}\nprometheus log:\n{}\nvm log:\n{}",
-            (ours, theirs, vms),
+            "sample counts differ (ours, ours without scrape_*, prometheus, victoria-metrics): {:?}\nour log:\n{}\nprometheus log:\n{}\nvm log:\n{}",
+            (ours, ours_kept, theirs, vms),
             server.log_text(),
             prometheus.log_text(),
             vm.log_text()
@@ -166,6 +169,15 @@ fn sends_to_prometheus_and_victoria_metrics_and_the_counts_match() {
         assert!(line("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{") > 0.0);
         assert_eq!(line("prometheus_remote_storage_shards{"), 1.0);
     }
+    let dropped = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("prometheus_remote_storage_samples_dropped_total{")
+                && l.contains("remote_name=\"prometheus\"")
+                && l.contains("reason=\"dropped_series\"")
+        })
+        .unwrap();
+    assert!(!dropped.ends_with(" 0"), "{dropped}");
 }
 
 /// What the recording receiver saw: each float sample as (series, timestamp, value bits).
@@ -260,10 +272,20 @@ fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen) {
         }
         let plain = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         let batch = remote::decode_v1(&plain, i64::MAX / 2).unwrap();
+        let request =
+            <remote::proto::WriteRequest as prost::Message>::decode(plain.as_slice()).unwrap();
         {
             let mut seen = seen.lock().unwrap();
             for (labels, t, v) in batch.samples {
                 seen.push((labels.to_string(), t, v.to_bits()));
+            }
+            // Metadata entries as `# <type> <family> <help>` rows, timestamp -1.
+            for m in request.metadata {
+                seen.push((
+                    format!("# {} {} {}", m.r#type, m.metric_family_name, m.help),
+                    -1,
+                    0,
+                ));
             }
         }
         if out
@@ -379,7 +401,7 @@ fn an_outage_across_segment_cuts_and_a_restart_loses_nothing_and_sends_once() {
         let arrived: BTreeMap<String, Vec<i64>> = {
             let seen = seen.lock().unwrap();
             let mut m: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-            for (series, t, bits) in seen.iter() {
+            for (series, t, bits) in seen.iter().filter(|s| s.1 >= 0) {
                 // Staleness markers are sent too; a range selector does not return them.
                 if *bits == 0x7ff0_0000_0000_0002 || *t as f64 / 1000.0 > check_at {
                     continue;
@@ -440,4 +462,55 @@ fn an_outage_across_segment_cuts_and_a_restart_loses_nothing_and_sends_once() {
         std::thread::sleep(Duration::from_secs(1));
     }
     receiver.stop();
+}
+
+#[test]
+fn metadata_goes_in_requests_of_its_own_every_send_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver_port = free_port();
+    let seen: Seen = Arc::default();
+    let _receiver = RecordingReceiver::start(receiver_port, Arc::clone(&seen));
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: src\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
+             remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n\
+             \x20   metadata_config: {{send_interval: 1s, max_samples_per_send: 10}}\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start_on(dir.path(), port, &["--config.file=prometheus.yml"]);
+    let wanted = "# 2 prometheus_config_last_reload_successful Whether the last configuration reload attempt was successful.";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.1 < 0)
+            .map(|s| s.0.clone())
+            .collect();
+        if rows.iter().any(|r| r == wanted) {
+            // Sent again each interval: more rows than one round holds.
+            let families = rows.iter().collect::<std::collections::BTreeSet<_>>().len();
+            if rows.len() > families {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metadata rows: {:?}\n{}",
+            &rows[..rows.len().min(5)],
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let metrics = server.get("/metrics", &[]).text();
+    let total = metrics
+        .lines()
+        .find(|l| l.starts_with("prometheus_remote_storage_metadata_total{"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(!total.ends_with(" 0"), "{total}");
 }

@@ -70,6 +70,10 @@ pub struct QueueMetrics {
     pub wal_held_bytes: u64,
     /// The last error, if the last send failed: for the status page.
     pub last_error: Option<String>,
+    pub metadata_total: u64,
+    pub metadata_failed_total: u64,
+    pub metadata_retried_total: u64,
+    pub metadata_bytes_total: u64,
 }
 
 /// Live counters of one queue.
@@ -99,6 +103,11 @@ pub(crate) struct Counters {
     pub last_error: Mutex<Option<String>>,
     /// Whether 1.0 is sent instead of 2.0 (after a 415).
     pub fell_back: std::sync::atomic::AtomicBool,
+    /// Metadata entries sent (per attempt), failed, retried, and bytes sent.
+    pub metadata: AtomicU64,
+    pub metadata_failed: AtomicU64,
+    pub metadata_retried: AtomicU64,
+    pub metadata_bytes: AtomicU64,
 }
 
 #[derive(Default)]
@@ -178,6 +187,10 @@ impl Counters {
             sent_batch_duration_sum: d.sum,
             sent_batch_duration_count: d.count,
             samples_given_up_total: load(&self.given_up),
+            metadata_total: load(&self.metadata),
+            metadata_failed_total: load(&self.metadata_failed),
+            metadata_retried_total: load(&self.metadata_retried),
+            metadata_bytes_total: load(&self.metadata_bytes),
             wal_held_bytes: load(&self.wal_held_bytes),
             last_error: self
                 .last_error

@@ -13,6 +13,7 @@
 mod client;
 mod encode;
 mod ledger;
+mod metadata;
 mod metrics;
 mod queue;
 mod shard;
@@ -25,6 +26,7 @@ use model::Labels;
 use promconfig::RemoteWriteConfig;
 use tsdb::wal::WalPosition;
 
+pub use metadata::MetadataSource;
 pub use metrics::{QueueMetrics, SEND_DURATION_BUCKETS};
 
 /// What the queues need of the storage: its WAL and the head's series.
@@ -79,6 +81,8 @@ pub struct ConfigError {
 /// The remote-write queues.
 pub struct WriteStorage {
     wal: Arc<dyn WalSource>,
+    /// Metric metadata for `metadata_config`.
+    metadata: Arc<dyn MetadataSource>,
     /// Where the queues keep their positions.
     state_dir: PathBuf,
     opts: SendOptions,
@@ -89,12 +93,14 @@ pub struct WriteStorage {
 impl WriteStorage {
     pub fn new(
         wal: Arc<dyn WalSource>,
+        metadata: Arc<dyn MetadataSource>,
         state_dir: PathBuf,
         opts: SendOptions,
         runtime: tokio::runtime::Handle,
     ) -> Self {
         Self {
             wal,
+            metadata,
             state_dir,
             opts,
             runtime,
@@ -202,6 +208,7 @@ impl WriteStorage {
                 position_key,
                 remote_name,
                 Arc::clone(&self.wal),
+                Arc::clone(&self.metadata),
                 self.state_dir.clone(),
                 &self.opts,
                 self.runtime.clone(),

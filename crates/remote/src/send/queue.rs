@@ -65,6 +65,7 @@ impl Queue {
         position_key: String,
         remote_name: String,
         wal: Arc<dyn WalSource>,
+        metadata: Arc<dyn super::MetadataSource>,
         state_dir: PathBuf,
         opts: &SendOptions,
         runtime: tokio::runtime::Handle,
@@ -104,6 +105,16 @@ impl Queue {
             give_up_below: Arc::new(AtomicU64::new(0)),
             remote_name: remote_name.clone(),
         });
+        // 1.0 sends metadata in requests of its own; 2.0 with each series.
+        if cfg.metadata_config.send && !settings.v2 {
+            runtime.spawn(super::metadata::run(
+                Arc::clone(&context),
+                metadata,
+                cfg.metadata_config.send_interval.0,
+                cfg.metadata_config.max_samples_per_send.max(1) as usize,
+                context.hard_stop.clone(),
+            ));
+        }
         let reader = Reader {
             wal,
             holder: format!("remote_write/{position_key}"),
