@@ -336,11 +336,8 @@ fn check_supported(cfg: &AlertmanagerConfig) -> Result<(), String> {
     if cfg.sigv4.is_some() {
         return Err("alertmanager config: sigv4 is not supported by promethium yet".into());
     }
-    if cfg.http.oauth2.is_some() {
-        return Err(
-            "alertmanager config: oauth2 is not supported by promethium yet; use authorization or basic_auth"
-                .into(),
-        );
+    if let Some(oauth2) = &cfg.http.oauth2 {
+        scrape::check_oauth2(oauth2).map_err(|e| format!("alertmanager config: {e}"))?;
     }
     let other: Vec<&str> = cfg
         .sd

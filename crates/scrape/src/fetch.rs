@@ -123,7 +123,7 @@ async fn read_body(
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", timeout.as_secs_f64()),
         );
-    for (name, value) in crate::client::request_headers(&job.http)? {
+    for (name, value) in crate::oauth2::request_headers_with_oauth2(&job.http).await? {
         request = request.header(name, value);
     }
     let mut response = request.send().await.map_err(describe)?;

@@ -10,6 +10,7 @@ mod fetch;
 pub mod file_sd;
 mod json_log;
 mod manager;
+mod oauth2;
 mod relabel;
 mod scrape_loop;
 mod target;
@@ -20,6 +21,7 @@ pub use client::{
 };
 pub use json_log::{json_string, JsonLogFile};
 pub use manager::{ActiveTarget, LocalSource, Manager};
+pub use oauth2::{check_oauth2, oauth2_authorization, request_headers_with_oauth2};
 pub use relabel::relabel;
 pub use scrape_loop::{MetricMetadata, TargetStatus};
 pub use target::{target_labels, TargetError};

@@ -229,10 +229,9 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 ));
             }
         }
-        if job.http.oauth2.is_some() {
-            return Err(format!(
-                "scrape config with job name {name:?}: oauth2 is not supported by promethium yet; use authorization (a bearer token, e.g. from credentials_file) or basic_auth"
-            ));
+        if let Some(oauth2) = &job.http.oauth2 {
+            scrape::check_oauth2(oauth2)
+                .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
         }
         let tls = &job.http.tls_config;
         let refs = [
@@ -290,8 +289,8 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     }
     for rr in &config.remote_read {
         let name = if rr.name.is_empty() { "" } else { &rr.name };
-        if rr.http.oauth2.is_some() {
-            return Err(format!("remote_read {name}: oauth2 authentication is not supported by promethium yet; use basic_auth or authorization"));
+        if let Some(oauth2) = &rr.http.oauth2 {
+            scrape::check_oauth2(oauth2).map_err(|e| format!("remote_read {name}: {e}"))?;
         }
         if let Err(e) = scrape::build_http_client(&rr.http) {
             return Err(format!("remote_read {name}: {}", e.0));

@@ -100,7 +100,7 @@ impl ReadClient {
             .header("Content-Encoding", "snappy")
             .header("Content-Type", "application/x-protobuf")
             .header("X-Prometheus-Remote-Read-Version", "0.1.0");
-        for (name, value) in scrape::request_headers(&self.http_config)? {
+        for (name, value) in scrape::request_headers_with_oauth2(&self.http_config).await? {
             post = post.header(name, value);
         }
         for (name, value) in &self.headers {

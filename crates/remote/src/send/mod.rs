@@ -116,7 +116,7 @@ impl WriteStorage {
             let refuse = |what: &str| {
                 ConfigError {
                 name: name.clone(),
-                reason: format!("{what} authentication is not supported by promethium; use basic_auth or authorization (or a proxy that adds credentials)"),
+                reason: format!("{what} authentication is not supported by promethium; use basic_auth, authorization or oauth2 (or a proxy that adds credentials)"),
             }
             };
             if cfg.sigv4.is_some() {
@@ -128,8 +128,17 @@ impl WriteStorage {
             if cfg.google_iam.is_some() {
                 return Err(refuse("google_iam"));
             }
-            if cfg.http.oauth2.is_some() {
-                return Err(refuse("oauth2"));
+            if let Some(oauth2) = &cfg.http.oauth2 {
+                scrape::check_oauth2(oauth2).map_err(|reason| ConfigError {
+                    name: name.clone(),
+                    reason,
+                })?;
+            }
+            if cfg.round_robin_dns {
+                return Err(ConfigError {
+                    name: name.clone(),
+                    reason: "round_robin_dns is not supported by promethium yet; leave it off (each request resolves the host anew)".into(),
+                });
             }
             if cfg.send_native_histograms || cfg.send_exemplars {
                 // Accepted: the WAL holds neither yet (native histograms and exemplars
