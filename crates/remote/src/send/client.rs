@@ -129,8 +129,12 @@ impl StoreClient {
             request = request.header("Retry-Attempt", attempt.to_string());
         }
         // Authentication and `http_headers` are read per request: their files may change.
-        for (name, value) in
-            scrape::request_headers(&self.http_config).map_err(StoreError::Permanent)?
+        for (name, value) in scrape::request_headers_with_oauth2(&self.http_config)
+            .await
+            .map_err(|e| StoreError::Recoverable {
+                message: e,
+                retry_after: None,
+            })?
         {
             request = request.header(name, value);
         }
