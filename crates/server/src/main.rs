@@ -7,6 +7,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod agent;
 mod build;
 mod federate;
 mod flags;
@@ -217,6 +218,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             rules: Arc::clone(&rule_manager),
             remote_write: Arc::clone(&remote_write),
             remote_read: Arc::clone(&remote_read),
+            agent: flags.agent(),
         },
     )?);
     // Counted by every listener, shown in /metrics.

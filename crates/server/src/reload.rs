@@ -22,6 +22,9 @@ pub struct Appliers {
     pub remote_write: Arc<remote::WriteStorage>,
     /// `remote_read`.
     pub remote_read: Arc<remote::read::ReadStorage>,
+    /// `--agent`: rule files, alerting and remote read are refused, as Prometheus's agent
+    /// refuses them.
+    pub agent: bool,
 }
 
 /// Prometheus's retention when neither time nor size is set.
@@ -46,7 +49,8 @@ impl ConfigState {
     /// Loads `path`; when it does not exist, Prometheus's built-in default (this server
     /// scraping itself) is used instead.
     pub fn load(path: PathBuf, self_target: &str, appliers: Appliers) -> anyhow::Result<Self> {
-        let loaded = read(&path, self_target).and_then(|config| apply(&appliers, config));
+        let loaded =
+            read(&path, self_target, appliers.agent).and_then(|config| apply(&appliers, config));
         let config = loaded.map_err(|e| {
             anyhow::anyhow!(
                 "error loading config (--config.file={}): {e}",
@@ -95,8 +99,8 @@ impl ConfigState {
     /// Re-reads the file. On error the configuration in force is kept.
     pub fn reload(&self) -> Result<(), String> {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|p| p.into_inner());
-        let loaded =
-            read(&self.path, &self.self_target).and_then(|config| apply(&self.appliers, config));
+        let loaded = read(&self.path, &self.self_target, self.appliers.agent)
+            .and_then(|config| apply(&self.appliers, config));
         match loaded {
             Ok(config) => {
                 let config = Arc::new(config);
@@ -189,6 +193,7 @@ fn apply(
 fn read(
     path: &std::path::Path,
     self_target: &str,
+    agent: bool,
 ) -> Result<promconfig::Config, promconfig::ConfigError> {
     let config = if path.exists() {
         let mut config = promconfig::Config::load(path)?;
@@ -202,6 +207,23 @@ fn read(
         );
         promconfig::Config::self_scrape(self_target)
     };
+    if agent {
+        // Prometheus's `LoadFile` in agent mode, with its words.
+        let refused = if !config.alerting.alertmanagers.is_empty()
+            || !config.alerting.alert_relabel_configs.is_empty()
+        {
+            Some("field alerting is not allowed in agent mode")
+        } else if !config.rule_files.is_empty() {
+            Some("field rule_files is not allowed in agent mode")
+        } else if !config.remote_read.is_empty() {
+            Some("field remote_read is not allowed in agent mode")
+        } else {
+            None
+        };
+        if let Some(message) = refused {
+            return Err(promconfig::ConfigError::Invalid(message.into()));
+        }
+    }
     check_supported(&config).map_err(promconfig::ConfigError::Invalid)?;
     Ok(config)
 }

@@ -86,6 +86,14 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
             .nest(&prefix, routes)
             .fallback(not_found)
     };
+    let app = if state.flags.agent() {
+        let prefix = prefix.clone();
+        app.layer(axum::middleware::from_fn(move |request, next| {
+            crate::agent::refuse_unavailable(prefix.clone(), request, next)
+        }))
+    } else {
+        app
+    };
     app.layer(tower_http::compression::CompressionLayer::new().gzip(true))
 }
 

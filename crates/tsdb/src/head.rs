@@ -157,7 +157,26 @@ impl MemSeries {
 
     /// Appends a sample with its start timestamp (0: none). A series' first start
     /// timestamp cuts the open chunk: from then on its chunks store them.
-    fn append(&mut self, t: i64, v: f64, st: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+    /// Appends a sample; without `keep`, only the newest sample is held (agent mode: the
+    /// WAL is the data, the head only orders appends).
+    fn append(
+        &mut self,
+        t: i64,
+        v: f64,
+        st: i64,
+        chunk_range: i64,
+        disk: Option<&ChunkDisk>,
+        keep: bool,
+    ) {
+        if !keep {
+            self.open = XorChunk::new();
+            self.open_min_t = t;
+            self.open_until = i64::MAX;
+            self.open.append(t, v);
+            self.max_t = t;
+            self.last_bits = v.to_bits();
+            return;
+        }
         if !self.open.is_empty()
             && (self.open.len() >= SAMPLES_PER_CHUNK
                 || t >= self.open_until
@@ -363,6 +382,8 @@ pub(crate) struct Head {
     disk: Option<Arc<ChunkDisk>>,
     /// Samples accepted out of order (see `ooo`).
     pub(crate) ooo: OooHead,
+    /// False in agent mode: series keep only their newest sample.
+    pub keep_samples: bool,
 }
 
 impl Head {
@@ -380,6 +401,7 @@ impl Head {
             max_t: i64::MIN,
             disk: None,
             ooo: OooHead::default(),
+            keep_samples: true,
         }
     }
 
@@ -608,7 +630,7 @@ impl Head {
         if s.chunk_count() > 0 && t <= s.max_t {
             return false;
         }
-        s.append(t, v, st, range, disk);
+        s.append(t, v, st, range, disk, self.keep_samples);
         self.max_t = self.max_t.max(t);
         true
     }
@@ -641,6 +663,7 @@ impl Head {
         let total = self.series.len();
         let per_part = total.div_ceil(threads.max(1)).max(1);
         let disk = self.disk.as_deref();
+        let keep = self.keep_samples;
         let results: Vec<(usize, i64, Orphans)> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .series
@@ -689,7 +712,7 @@ impl Head {
                                 if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
                                     continue;
                                 }
-                                s.append(t, v, st, range, disk);
+                                s.append(t, v, st, range, disk, keep);
                                 appended += 1;
                                 max_t = max_t.max(t);
                             }

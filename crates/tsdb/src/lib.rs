@@ -13,6 +13,7 @@
 //! is set ([`Db::set_out_of_order_time_window`]): then those within it are kept in an
 //! out-of-order head (`ooo`) and reach blocks when the head is cut (`maintain`).
 
+mod agent;
 mod append;
 mod block;
 mod chunk;
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use model::{Labels, Matcher};
 
+pub use agent::AgentOptions;
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
 pub use chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 pub use dirformat::crc32c;
@@ -88,6 +90,8 @@ pub struct Options {
     pub min_block_ms: i64,
     /// Compaction does not make blocks larger than this.
     pub max_block_ms: i64,
+    /// Agent mode (`--agent`): a WAL-only store (see `agent`).
+    pub agent: Option<AgentOptions>,
 }
 
 impl Default for Options {
@@ -111,6 +115,7 @@ impl Options {
             retention_bytes,
             min_block_ms: DEFAULT_BLOCK_MS,
             max_block_ms: max.max(DEFAULT_BLOCK_MS),
+            agent: None,
         }
     }
 }
@@ -306,6 +311,8 @@ pub struct Db {
     /// Series removed from the head, with the WAL segment written when they were: their
     /// records are kept in checkpoints until that segment is folded too.
     wal_expiries: Mutex<rustc_hash::FxHashMap<u64, u64>>,
+    /// Agent mode: when the WAL was last truncated (ms, 0: not yet).
+    agent_last_truncation: AtomicI64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

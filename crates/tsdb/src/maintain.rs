@@ -48,6 +48,9 @@ impl Db {
     }
 
     fn maintain_inner(&self, report: &mut MaintenanceReport) -> Result<(), DbError> {
+        if let Some(agent) = &self.opts.agent {
+            return self.agent_truncate(agent, report);
+        }
         let range = self.opts.min_block_ms.max(1);
         loop {
             let (min, max) = {
@@ -263,7 +266,7 @@ impl Db {
     /// After the head dropped everything before `min_t`: folds the older two thirds of
     /// the WAL segments before `fold_below` (the segment started when the cut began)
     /// into a checkpoint (live series, samples from `min_t` on).
-    fn truncate_wal(
+    pub(crate) fn truncate_wal(
         &self,
         min_t: i64,
         fold_below: u64,
@@ -411,6 +414,7 @@ mod crash_mid_cut {
                 retention_bytes: 0,
                 min_block_ms: 10 * S,
                 max_block_ms: 90 * S,
+                agent: None,
             },
         )
         .unwrap();

@@ -74,6 +74,7 @@ impl Db {
         let (blocks, unreadable) = open_blocks(dir)?;
         let wal_dir = dir.join("wal");
         let mut head = head::Head::new(opts.min_block_ms);
+        head.keep_samples = opts.agent.is_none();
         let spill_dir = dir.join("head_chunks_spill");
         match head_chunks::ChunkDisk::open(&spill_dir) {
             Ok(disk) => head.spill_to(Arc::new(disk)),
@@ -122,6 +123,7 @@ impl Db {
             retention_bytes: AtomicU64::new(opts_retention_bytes),
             wal_holds: Mutex::new(Default::default()),
             wal_expiries: Mutex::new(Default::default()),
+            agent_last_truncation: AtomicI64::new(0),
         })
     }
 }

@@ -15,6 +15,7 @@ fn opts(block: i64, retention: i64) -> Options {
         retention_bytes: 0,
         min_block_ms: block,
         max_block_ms: block * 9,
+        agent: None,
     }
 }
 
@@ -181,6 +182,7 @@ fn retention_deletes_only_blocks_older_than_the_limit() {
         dir.path(),
         Options {
             max_block_ms: 10 * S,
+            agent: None,
             ..opts(10 * S, 25 * S)
         },
     )
@@ -210,6 +212,7 @@ fn retention_changed_at_run_time_applies_at_the_next_pass() {
         dir.path(),
         Options {
             max_block_ms: 10 * S,
+            agent: None,
             ..opts(10 * S, 0)
         },
     )
@@ -231,6 +234,7 @@ fn size_retention_deletes_oldest_blocks_first() {
         dir.path(),
         Options {
             max_block_ms: 10 * S,
+            agent: None,
             ..opts(10 * S, 0)
         },
     )
@@ -248,6 +252,7 @@ fn size_retention_deletes_oldest_blocks_first() {
         Options {
             retention_bytes: limit,
             max_block_ms: 10 * S,
+            agent: None,
             ..opts(10 * S, 0)
         },
     )

@@ -19,6 +19,7 @@ fn opts() -> Options {
         retention_bytes: 0,
         min_block_ms: 10 * S,
         max_block_ms: 90 * S,
+        agent: None,
     }
 }
 

@@ -407,11 +407,26 @@ impl Flags {
         let mut opts = tsdb::Options::with_retention(self.retention_ms(), self.retention_bytes());
         opts.min_block_ms = millis(self.min_block_duration).max(1);
         opts.max_block_ms = self.max_block_ms().max(opts.min_block_ms);
+        if self.pending.agent {
+            opts.agent = Some(tsdb::AgentOptions {
+                min_time: self.pending.storage_agent_retention_min_time,
+                max_time: self.pending.storage_agent_retention_max_time,
+                truncate_every: self
+                    .pending
+                    .storage_agent_wal_truncate_frequency
+                    .filter(|d| !d.is_zero())
+                    .unwrap_or(Duration::from_secs(2 * 3600)),
+            });
+        }
         opts
     }
 
-    /// Where the TSDB lives: `--storage.tsdb.path`, or `--storage.agent.path` with `--agent`
-    /// (agent mode runs as a server for now, keeping its data where the agent's would be).
+    /// `--agent`.
+    pub fn agent(&self) -> bool {
+        self.pending.agent
+    }
+
+    /// Where the TSDB lives: `--storage.tsdb.path`, or `--storage.agent.path` with `--agent`.
     pub fn storage_path(&self) -> &str {
         if self.pending.agent {
             &self.pending.storage_agent_path
@@ -450,7 +465,15 @@ impl Flags {
         remote::SendOptions {
             flush_deadline: self.storage_remote_flush_deadline,
             max_held_bytes: self.storage_remote_max_held_wal_size.max(0) as u64,
-            max_held_age: self.storage_remote_max_held_wal_age,
+            // An agent keeps nothing past --storage.agent.retention.max-time.
+            max_held_age: if self.pending.agent {
+                match self.storage_remote_max_held_wal_age {
+                    d if d.is_zero() => self.pending.storage_agent_retention_max_time,
+                    d => d.min(self.pending.storage_agent_retention_max_time),
+                }
+            } else {
+                self.storage_remote_max_held_wal_age
+            },
             user_agent: format!("Promethium/{}", crate::build::VERSION),
         }
     }

@@ -1,5 +1,6 @@
 //! Flags of Prometheus 3.14 whose feature promethium does not have yet (or, for the Go
-//! runtime flags, never will): parsed and validated like Prometheus's, listed in
+//! runtime flags, never will), and agent mode's (most of which act: `reason` says which do
+//! not): parsed and validated like Prometheus's, listed in
 //! `/api/v1/status/flags`, and when one is set to a value that would change what the server
 //! does, a warning at start names it (see [`reason`]). Nothing here refuses to start.
 
@@ -15,9 +16,13 @@ pub fn reason(flag: &str) -> Option<&'static str> {
     Some(match flag {
         "web.max-notifications-subscribers" => "promethium has no notifications API yet",
         "web.user-assets" => "promethium does not serve /user yet",
-        "web.enable-admin-api" => "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet",
+        "web.enable-admin-api" => {
+            "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet"
+        }
         "web.enable-otlp-receiver" => "promethium has no OTLP receiver yet",
-        "web.console.templates" | "web.console.libraries" => "promethium does not serve consoles yet",
+        "web.console.templates" | "web.console.libraries" => {
+            "promethium does not serve consoles yet"
+        }
         "web.page-title" => "the web UI's title cannot be changed yet",
         "web.cors.origin" => "the API sends no CORS headers yet",
         "web.search.max-limit" => "promethium has no search API yet",
@@ -26,12 +31,32 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         // promethium does not adjust scrape timestamps, which is what `false` asks for.
         "scrape.adjust-timestamps" => return None,
         "scrape.timestamp-tolerance" => "promethium does not align scrape timestamps yet",
-        "scrape.discovery-reload-interval" => "target updates are not throttled by this interval yet",
-        "agent" => "agent mode is not implemented yet: promethium runs as a full server, storing samples under --storage.agent.path",
-        f if f.starts_with("storage.tsdb.") => "promethium's storage does not have this setting yet",
-        f if f.starts_with("storage.agent.") => "agent mode is not implemented yet",
+        "scrape.discovery-reload-interval" => {
+            "target updates are not throttled by this interval yet"
+        }
+        // Agent mode acts (see `Flags::tsdb_options`); these of its flags act with it.
+        "agent"
+        | "storage.agent.path"
+        | "storage.agent.retention.min-time"
+        | "storage.agent.retention.max-time"
+        | "storage.agent.wal-truncate-frequency" => return None,
+        // promethium's WAL always compresses records with Snappy when that makes them
+        // smaller, which is what the default asks for.
+        "storage.agent.wal-compression-type" => return None,
+        f if f.starts_with("storage.tsdb.") => {
+            "promethium's storage does not have this setting yet"
+        }
+        "storage.agent.wal-compression" => {
+            "promethium's agent WAL is always compressed with Snappy"
+        }
+        "storage.agent.wal-segment-size" => "promethium's WAL segments are 128 MiB",
+        f if f.starts_with("storage.agent.") => {
+            "promethium's agent mode does not have this setting yet"
+        }
         f if f.starts_with("rules.") => "promethium does not have this rule setting yet",
-        f if f.starts_with("alertmanager.") => "promethium's notifier does not have this setting yet",
+        f if f.starts_with("alertmanager.") => {
+            "promethium's notifier does not have this setting yet"
+        }
         _ => return None,
     })
 }
@@ -240,8 +265,7 @@ pub struct PendingFlags {
     #[arg(long = "scrape.discovery-reload-interval", hide = true, default_value = "5s", value_name = "DURATION", value_parser = values::duration)]
     pub scrape_discovery_reload_interval: Duration,
 
-    /// Run Prometheus in 'Agent mode'. (Not implemented yet: promethium runs as a server,
-    /// storing samples under --storage.agent.path.)
+    /// Run Prometheus in 'Agent mode'.
     #[arg(long = "agent", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub agent: bool,
 }

@@ -662,5 +662,17 @@ fn prometheus_start_checks() {
     let agent = parse(&["--agent"]).unwrap();
     assert!(agent.validate().is_ok());
     assert_eq!(agent.storage_path(), "data-agent/");
-    assert!(warnings(&["--agent"])[0].contains("--agent has no effect yet"));
+    // Agent mode acts: no warning, and its own flags act with it.
+    assert!(warnings(&["--agent", "--storage.agent.retention.min-time=1m"]).is_empty());
+    assert!(
+        warnings(&["--agent", "--storage.agent.wal-segment-size=1MB"])[0]
+            .contains("--storage.agent.wal-segment-size")
+    );
+    let opts = parse(&["--agent", "--storage.agent.retention.max-time=1h"])
+        .unwrap()
+        .tsdb_options();
+    assert_eq!(
+        opts.agent.map(|a| a.max_time),
+        Some(std::time::Duration::from_secs(3600))
+    );
 }

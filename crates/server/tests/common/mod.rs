@@ -71,8 +71,10 @@ impl Server {
             .current_dir(dir)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .args(
-                (!args.iter().any(|a| a.starts_with("--storage.tsdb.path")))
-                    .then(|| format!("--storage.tsdb.path=data-{port}")),
+                (!args
+                    .iter()
+                    .any(|a| a.starts_with("--storage.tsdb.path") || *a == "--agent"))
+                .then(|| format!("--storage.tsdb.path=data-{port}")),
             )
             .args(args)
             .stdout(Stdio::null())
