@@ -7,6 +7,7 @@ use model::Labels;
 use prost::Message;
 use rustc_hash::FxHashMap;
 
+use super::metadata::{lookup, FamilyMap};
 use crate::proto;
 
 /// One sample waiting in a shard.
@@ -89,8 +90,9 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
     }
 }
 
-/// A 2.0 request: a symbol table (`""` first) and series referring to it.
-pub(crate) fn encode_v2(samples: &[QueuedSample]) -> Body {
+/// A 2.0 request: a symbol table (`""` first) and series referring to it, each with the
+/// metadata of its family when `families` has it.
+pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) -> Body {
     let mut symbols: Vec<String> = vec![String::new()];
     let mut refs: FxHashMap<String, u32> = FxHashMap::default();
     refs.insert(String::new(), 0);
@@ -122,9 +124,17 @@ pub(crate) fn encode_v2(samples: &[QueuedSample]) -> Body {
                     }
                 })
                 .collect(),
-            // The WAL keeps no metadata: type unknown, no help or unit (as Prometheus
-            // without its metadata WAL records).
-            metadata: Some(proto::MetadataV2::default()),
+            metadata: Some(
+                families
+                    .and_then(|f| lookup(f, labels.get(model::METRIC_NAME).unwrap_or("")))
+                    .map_or_else(proto::MetadataV2::default, |(kind, help, unit)| {
+                        proto::MetadataV2 {
+                            r#type: *kind,
+                            help_ref: symbol(help),
+                            unit_ref: symbol(unit),
+                        }
+                    }),
+            ),
             ..Default::default()
         })
         .collect();
@@ -178,7 +188,7 @@ mod tests {
 
     #[test]
     fn v2_shares_symbols_and_starts_with_the_empty_string() {
-        let body = encode_v2(&batch());
+        let body = encode_v2(&batch(), None);
         let plain = snap::raw::Decoder::new()
             .decompress_vec(&body.bytes)
             .unwrap();

@@ -36,6 +36,66 @@ impl MetadataSource for scrape::Manager {
     }
 }
 
+/// Metric metadata by family name, for 2.0 series: refreshed from the source at most every
+/// ten seconds, looked up for each series name (a family's `_bucket`, `_count`, `_sum`,
+/// `_total` and `_created` series share its metadata, as in the scrape cache).
+pub(crate) struct MetadataLookup {
+    source: Arc<dyn MetadataSource>,
+    held: std::sync::RwLock<(Option<std::time::Instant>, Arc<FamilyMap>)>,
+}
+
+/// `family name -> (type, help, unit)`.
+pub(crate) type FamilyMap = rustc_hash::FxHashMap<String, (i32, String, String)>;
+
+const REFRESH: Duration = Duration::from_secs(10);
+
+impl MetadataLookup {
+    pub fn new(source: Arc<dyn MetadataSource>) -> Self {
+        Self {
+            source,
+            held: std::sync::RwLock::new((None, Arc::default())),
+        }
+    }
+
+    /// The current map (refreshed when older than ten seconds).
+    pub fn families(&self) -> Arc<FamilyMap> {
+        {
+            let held = self.held.read().unwrap_or_else(|p| p.into_inner());
+            if held.0.is_some_and(|at| at.elapsed() < REFRESH) {
+                return Arc::clone(&held.1);
+            }
+        }
+        let map: FamilyMap = self
+            .source
+            .metric_metadata()
+            .into_iter()
+            .map(|(name, kind, help, unit)| (name, (metric_type(&kind), help, unit)))
+            .collect();
+        let map = Arc::new(map);
+        *self.held.write().unwrap_or_else(|p| p.into_inner()) =
+            (Some(std::time::Instant::now()), Arc::clone(&map));
+        map
+    }
+}
+
+/// The metadata of a series name: its own family's, else that of the family it is a
+/// sample of.
+pub(crate) fn lookup<'a>(families: &'a FamilyMap, name: &str) -> Option<&'a (i32, String, String)> {
+    if let Some(m) = families.get(name) {
+        return Some(m);
+    }
+    for suffix in [
+        "_bucket", "_count", "_sum", "_total", "_created", "_gcount", "_gsum", "_info",
+    ] {
+        if let Some(family) = name.strip_suffix(suffix) {
+            if let Some(m) = families.get(family) {
+                return Some(m);
+            }
+        }
+    }
+    None
+}
+
 /// The protobuf `MetricType` of an exposition type.
 pub(crate) fn metric_type(kind: &str) -> i32 {
     match kind {

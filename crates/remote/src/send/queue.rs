@@ -104,6 +104,8 @@ impl Queue {
             hard_stop: hard_stop_rx,
             give_up_below: Arc::new(AtomicU64::new(0)),
             remote_name: remote_name.clone(),
+            metadata: (cfg.metadata_config.send && settings.v2)
+                .then(|| super::metadata::MetadataLookup::new(Arc::clone(&metadata))),
         });
         // 1.0 sends metadata in requests of its own; 2.0 with each series.
         if cfg.metadata_config.send && !settings.v2 {

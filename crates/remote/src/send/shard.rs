@@ -34,6 +34,8 @@ pub(crate) struct ShardContext {
     /// Samples of WAL segments below this one are given up (the queue held too much).
     pub give_up_below: Arc<std::sync::atomic::AtomicU64>,
     pub remote_name: String,
+    /// Metric metadata for 2.0 series (`metadata_config.send`).
+    pub metadata: Option<super::metadata::MetadataLookup>,
 }
 
 impl ShardContext {
@@ -154,7 +156,10 @@ async fn send(ctx: &ShardContext, mut batch: Vec<QueuedSample>) {
     };
     let encode = |kind: MessageType, batch: &[QueuedSample]| match kind {
         MessageType::V1 => encode_v1(batch),
-        MessageType::V2 => encode_v2(batch),
+        MessageType::V2 => {
+            let families = ctx.metadata.as_ref().map(|m| m.families());
+            encode_v2(batch, families.as_deref())
+        }
     };
     let mut body = encode(kind, &batch);
     let mut backoff = ctx.min_backoff;

@@ -8,7 +8,6 @@ use crate::run_test_case;
 
 /// Go: TestCombinedFeatures/samples_with_metadata (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn samples_with_metadata() {
     let scrape_data = "# HELP http_requests_total Total HTTP requests received\n\
                        # TYPE http_requests_total counter\n\
@@ -73,7 +72,7 @@ fn samples_with_exemplars() {
 
 /// Go: TestCombinedFeatures/histogram_with_metadata_and_exemplars (MAY)
 #[test]
-#[ignore = "metadata not sent yet; needs exemplars stored (issue 14)"]
+#[ignore = "needs exemplars stored (issue 14)"]
 fn histogram_with_metadata_and_exemplars() {
     let scrape_data = "# HELP request_duration_seconds Request duration in seconds\n\
                        # TYPE request_duration_seconds histogram\n\

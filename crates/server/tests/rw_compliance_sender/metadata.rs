@@ -64,7 +64,6 @@ fn check_type(req: &CapturedRequest, metric_names: &[&str], want: MetricType) {
 
 /// Go: TestMetadataEncoding/metadata_type_counter (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_type_counter() {
     let scrape_data = "# HELP http_requests_total Total HTTP requests\n\
                        # TYPE http_requests_total counter\n\
@@ -76,7 +75,6 @@ fn metadata_type_counter() {
 
 /// Go: TestMetadataEncoding/metadata_type_gauge (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_type_gauge() {
     let scrape_data = "# HELP memory_usage_bytes Current memory usage\n\
                        # TYPE memory_usage_bytes gauge\n\
@@ -88,7 +86,6 @@ fn metadata_type_gauge() {
 
 /// Go: TestMetadataEncoding/metadata_type_histogram (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_type_histogram() {
     let scrape_data = "# HELP request_duration_seconds Request duration\n\
                        # TYPE request_duration_seconds histogram\n\
@@ -107,7 +104,6 @@ fn metadata_type_histogram() {
 
 /// Go: TestMetadataEncoding/metadata_type_summary (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_type_summary() {
     let scrape_data = "# HELP rpc_duration_seconds RPC duration\n\
                        # TYPE rpc_duration_seconds summary\n\
@@ -149,7 +145,6 @@ fn check_help(req: &CapturedRequest, metric_name: &str, check: impl Fn(&str)) {
 
 /// Go: TestMetadataEncoding/metadata_help_text (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_help_text() {
     let scrape_data = "# HELP http_requests_total The total number of HTTP requests\n\
                        # TYPE http_requests_total counter\n\
@@ -167,7 +162,6 @@ fn metadata_help_text() {
 
 /// Go: TestMetadataEncoding/metadata_unit (MAY)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_unit() {
     let scrape_data = "# HELP memory_usage_bytes Memory usage\n\
                        # TYPE memory_usage_bytes gauge\n\
@@ -207,7 +201,6 @@ fn metadata_unit() {
 
 /// Go: TestMetadataEncoding/metadata_help_with_newlines (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_help_with_newlines() {
     // As upstream notes, the text format has no multi-line HELP: this is two HELP lines.
     let scrape_data = "# HELP multiline_metric This is a help text\n\
@@ -223,7 +216,6 @@ fn metadata_help_with_newlines() {
 
 /// Go: TestMetadataEncoding/metadata_help_with_special_chars (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_help_with_special_chars() {
     let scrape_data = "# HELP special_metric This help contains \"quotes\" and \\backslashes\\\n\
                        # TYPE special_metric counter\n\
@@ -246,7 +238,6 @@ fn metadata_help_with_special_chars() {
 
 /// Go: TestMetadataEncoding/metadata_help_refs_valid (MUST)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_help_refs_valid() {
     let scrape_data = "# HELP test_metric Test metric description\n\
                        # TYPE test_metric counter\n\
@@ -279,7 +270,6 @@ fn metadata_help_refs_valid() {
 
 /// Go: TestMetadataEncoding/metadata_consistent_across_series (SHOULD)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_consistent_across_series() {
     let scrape_data = "# HELP http_requests_total Total HTTP requests\n\
                        # TYPE http_requests_total counter\n\
@@ -331,7 +321,6 @@ fn metadata_consistent_across_series() {
 
 /// Go: TestMetadataEncoding/metadata_empty_help_allowed (MAY)
 #[test]
-#[ignore = "metadata not sent yet"]
 fn metadata_empty_help_allowed() {
     let scrape_data = "# TYPE no_help_metric counter\nno_help_metric 42\n";
     run_test_case(scrape_data, "no_help_metric", |req| {
