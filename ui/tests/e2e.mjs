@@ -100,6 +100,11 @@ async function main() {
       'alerting:',
       '  alertmanagers:',
       "    - static_configs: [{targets: ['127.0.0.1:1']}]",
+      // Nothing listens there either: the queue is listed, failing, with its error.
+      'remote_write:',
+      '  - url: http://127.0.0.1:1/api/v1/write',
+      '    name: nowhere',
+      '    queue_config: {batch_send_deadline: 100ms, min_backoff: 50ms}',
       'scrape_configs:',
       '  - job_name: promethium',
       '    static_configs:',
@@ -399,6 +404,13 @@ async function main() {
       check(files.length === 1 && /rules\.yml/.test(files[0]) && /2.*4/.test(files[0]), `rule files on /status: ${files.join(' | ')}`);
       const ams = await page.locator('#status-alertmanagers tbody tr').allTextContents();
       check(ams.length === 1 && ams[0].includes('http://127.0.0.1:1/api/v2/alerts') && /active/.test(ams[0]), `Alertmanagers on /status: ${ams.join(' | ')}`);
+      const queues = await page.locator('#status-remote-write tbody tr[data-remote]').allTextContents();
+      const errors = await page.locator('#status-remote-write tbody tr[data-error-of]').allTextContents();
+      check(
+        queues.length === 1 && queues[0].includes('nowhere') && queues[0].includes('http://127.0.0.1:1/api/v1/write') && /failing/.test(queues[0]),
+        `remote write on /status: ${queues.join(' | ')}`,
+      );
+      check(errors.length === 1 && /refused|connect/i.test(errors[0]), `remote write error on /status: ${errors.join(' | ')}`);
     }
     await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
   }

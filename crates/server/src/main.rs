@@ -286,6 +286,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
                 _ => tokio::sync::Semaphore::MAX_PERMITS,
             },
         )),
+        remote_write: Arc::clone(&remote_write),
     });
     if let Some(interval) = flags.auto_reload() {
         watch_config_files(

@@ -1,5 +1,7 @@
 //! The remote-write queues' metrics under upstream's names (`prometheus_remote_storage_*`,
-//! labelled `remote_name` and `url`), and promethium's own about the WAL they hold.
+//! labelled `remote_name` and `url`), promethium's own about the WAL they hold, and
+//! `GET /api/v1/status/remote_write` (promethium's: Prometheus has no such endpoint), which
+//! the UI's status page shows.
 
 use crate::metrics::{escape, family};
 
@@ -211,4 +213,43 @@ pub fn text(storage: &remote::WriteStorage, openmetrics: bool) -> String {
         &durations,
     );
     out
+}
+
+/// `GET /api/v1/status/remote_write`: one entry per queue.
+pub async fn status(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::web::AppState>>,
+) -> axum::Json<serde_json::Value> {
+    let queues: Vec<serde_json::Value> = state
+        .remote_write
+        .metrics()
+        .iter()
+        .map(|q| {
+            let dropped: u64 = q.samples_dropped_total.iter().map(|(_, n)| n).sum();
+            // Unknown (null) until something was sent.
+            let lag = (q.highest_sent_timestamp_seconds > 0.0).then(|| {
+                (q.highest_timestamp_seconds - q.highest_sent_timestamp_seconds).max(0.0)
+            });
+            serde_json::json!({
+                "remoteName": q.remote_name,
+                "url": q.url,
+                "protobufMessage": q.protobuf_message,
+                "shards": q.shards,
+                "shardsDesired": q.shards_desired,
+                "shardsMin": q.shards_min,
+                "shardsMax": q.shards_max,
+                "samplesSent": q.samples_written,
+                "samplesPending": q.samples_pending,
+                "samplesFailed": q.samples_failed_total,
+                "samplesRetried": q.samples_retried_total,
+                "samplesDropped": dropped,
+                "samplesGivenUp": q.samples_given_up_total,
+                "highestTimestampSeconds": q.highest_timestamp_seconds,
+                "highestSentTimestampSeconds": q.highest_sent_timestamp_seconds,
+                "lagSeconds": lag,
+                "walHeldBytes": q.wal_held_bytes,
+                "lastError": q.last_error,
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({"status": "success", "data": {"queues": queues}}))
 }

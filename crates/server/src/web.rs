@@ -26,6 +26,8 @@ pub struct AppState {
     /// One permit per remote read request allowed to run at once
     /// (`--storage.remote.read-concurrent-limit`).
     pub remote_read_slots: Arc<tokio::sync::Semaphore>,
+    /// The remote-write queues, for their status.
+    pub remote_write: Arc<remote::WriteStorage>,
 }
 
 type Shared = State<Arc<AppState>>;
@@ -62,6 +64,10 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                     get(crate::rules_api::alertmanagers),
                 )
                 .route("/api/v1/status/buildinfo", get(buildinfo))
+                .route(
+                    "/api/v1/status/remote_write",
+                    get(crate::remote_metrics::status),
+                )
                 .route("/api/v1/status/flags", get(flags))
                 .route("/api/v1/status/runtimeinfo", get(runtimeinfo))
                 .route("/api/v1/status/config", get(status_config))

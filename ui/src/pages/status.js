@@ -108,9 +108,11 @@ export function render(root) {
   // What the server evaluates and notifies: its rule files and Alertmanagers.
   const filesBody = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   const amBody = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const rwBody = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   root.append(
     h('section', { class: 'card', id: 'status-rule-files' }, h('h2', {}, 'Rule files'), filesBody),
     h('section', { class: 'card', id: 'status-alertmanagers' }, h('h2', {}, 'Alertmanagers'), amBody),
+    h('section', { class: 'card', id: 'status-remote-write' }, h('h2', {}, 'Remote write'), rwBody),
   );
   const failed = (body, what) => (e) => {
     if (isAbort(e) || stopped) return;
@@ -128,6 +130,12 @@ export function render(root) {
       setChildren(amBody, alertmanagersTable(res && res.data ? res.data : {}));
     })
     .catch(failed(amBody, 'the Alertmanagers'));
+  api('status/remote_write', {}, { signal: controller.signal })
+    .then((res) => {
+      if (stopped) return;
+      setChildren(rwBody, remoteWriteTable(res && res.data ? res.data : {}));
+    })
+    .catch(failed(rwBody, 'the remote-write queues'));
 
   return () => {
     stopped = true;
@@ -211,6 +219,65 @@ function alertmanagersTable(data) {
       { class: 'data' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Endpoint'), h('th', { scope: 'col' }, 'State'))),
       h('tbody', {}, rows),
+    ),
+  );
+}
+
+/** Remote-write queues: where each sends, how far behind it is, and its last error. */
+function remoteWriteTable(data) {
+  const queues = Array.isArray(data.queues) ? data.queues : [];
+  if (queues.length === 0) return h('p', { class: 'muted' }, 'No remote_write endpoints are configured.');
+  const count = (n) => Number(n || 0).toLocaleString();
+  const bytes = (n) => {
+    const v = Number(n || 0);
+    return v >= 1 << 30 ? `${(v / (1 << 30)).toFixed(1)} GiB` : v >= 1 << 20 ? `${(v / (1 << 20)).toFixed(1)} MiB` : `${Math.round(v / 1024)} KiB`;
+  };
+  return h(
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      { class: 'data' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...['Name', 'Endpoint', 'Message', 'Shards', 'Sent', 'Pending', 'Failed', 'Dropped', 'Lag', 'WAL held', 'State'].map((t) =>
+            h('th', { scope: 'col', class: ['Name', 'Endpoint', 'Message', 'State'].includes(t) ? '' : 'num' }, t),
+          ),
+        ),
+      ),
+      h(
+        'tbody',
+        {},
+        queues.flatMap((q) => [
+          h(
+            'tr',
+            { dataset: { remote: String(q.remoteName ?? '') } },
+            h('td', {}, String(q.remoteName ?? '')),
+            h('td', { class: 'mono' }, String(q.url ?? '')),
+            h('td', { class: 'mono' }, String(q.protobufMessage ?? '')),
+            h('td', { class: 'num' }, `${q.shards ?? 0} (${q.shardsMin ?? 0}–${q.shardsMax ?? 0})`),
+            h('td', { class: 'num' }, count(q.samplesSent)),
+            h('td', { class: 'num' }, count(q.samplesPending)),
+            h('td', { class: 'num' }, count(q.samplesFailed)),
+            h('td', { class: 'num' }, count(q.samplesDropped)),
+            h('td', { class: 'num' }, q.lagSeconds == null ? 'nothing sent' : `${Number(q.lagSeconds).toFixed(0)} s`),
+            h('td', { class: 'num' }, bytes(q.walHeldBytes)),
+            h(
+              'td',
+              {},
+              q.lastError ? h('span', { class: 'badge bad' }, 'failing') : h('span', { class: 'badge ok' }, 'ok'),
+            ),
+          ),
+          // The last error on a row of its own: it is long, and the table must stay readable.
+          q.lastError
+            ? h('tr', { class: 'detail', dataset: { errorOf: String(q.remoteName ?? '') } }, h('td', { colspan: '11', class: 'muted mono wrap' }, String(q.lastError)))
+            : null,
+        ].filter(Boolean)),
+      ),
     ),
   );
 }

@@ -43,6 +43,8 @@ pub struct QueueMetrics {
     pub protobuf_message: &'static str,
     /// Samples read from the WAL (`prometheus_remote_storage_samples_in_total`, summed).
     pub samples_in_total: u64,
+    /// Samples the receiver took (for the status page; upstream has no such counter).
+    pub samples_written: u64,
     pub samples_total: u64,
     pub samples_failed_total: u64,
     pub samples_retried_total: u64,
@@ -160,6 +162,7 @@ impl Counters {
         let d = self.durations.lock().unwrap_or_else(|p| p.into_inner());
         QueueMetrics {
             samples_in_total: load(&self.read),
+            samples_written: load(&self.sent),
             samples_total: load(&self.samples),
             samples_failed_total: load(&self.failed),
             samples_retried_total: load(&self.retried),
