@@ -111,6 +111,18 @@ impl WriteStorage {
     /// Checks the entries without changing anything: what promethium cannot do is
     /// refused here, at start and on reload, rather than accepted and ignored.
     pub fn check(configs: &[RemoteWriteConfig]) -> Result<(), ConfigError> {
+        for (i, cfg) in configs.iter().enumerate() {
+            // Prometheus's rule and words: identical entries would send everything twice.
+            if configs[..i].contains(cfg) {
+                return Err(ConfigError {
+                    name: display_name(cfg),
+                    reason: format!(
+                        "duplicate remote write configs are not allowed, found duplicate for URL: {}",
+                        cfg.url.as_ref().map(|u| u.redacted()).unwrap_or_default()
+                    ),
+                });
+            }
+        }
         for cfg in configs {
             let name = display_name(cfg);
             let refuse = |what: &str| {
@@ -157,13 +169,21 @@ impl WriteStorage {
         external_labels: &Labels,
     ) -> Result<(), ConfigError> {
         Self::check(configs)?;
+        let mut unnamed_per_url: std::collections::HashMap<String, usize> = Default::default();
         let wanted: Vec<(String, String, String, &RemoteWriteConfig)> = configs
             .iter()
             .map(|cfg| {
                 let config_key = format!("{:016x}", fnv(&format!("{cfg:?}{external_labels:?}")));
                 let url = cfg.url.as_ref().map(|u| u.raw.clone()).unwrap_or_default();
                 let position_key = if cfg.name.is_empty() {
-                    format!("url-{:016x}", fnv(&url))
+                    // Unnamed entries for the same URL (with different settings) are told
+                    // apart by their order.
+                    let n = unnamed_per_url.entry(url.clone()).or_default();
+                    *n += 1;
+                    match *n {
+                        1 => format!("url-{:016x}", fnv(&url)),
+                        n => format!("url-{:016x}-{n}", fnv(&url)),
+                    }
                 } else {
                     format!("name-{}", sanitize(&cfg.name))
                 };
@@ -292,5 +312,48 @@ fn sanitize(name: &str) -> String {
         clean
     } else {
         format!("{clean}-{:08x}", fnv(name) as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(url: &str) -> RemoteWriteConfig {
+        RemoteWriteConfig {
+            url: Some(promconfig::GoUrl::parse(url).unwrap()),
+            ..RemoteWriteConfig::defaults()
+        }
+    }
+
+    #[test]
+    fn identical_entries_and_cloud_signing_are_refused() {
+        let a = entry("http://127.0.0.1:1/api/v1/write");
+        let err = WriteStorage::check(&[a.clone(), a.clone()]).unwrap_err();
+        assert!(err
+            .reason
+            .starts_with("duplicate remote write configs are not allowed"));
+        let mut other = a.clone();
+        other.queue_config.max_shards = 3;
+        assert!(WriteStorage::check(&[a.clone(), other]).is_ok());
+        let mut signed = a.clone();
+        signed.sigv4 = Some(Default::default());
+        assert!(WriteStorage::check(&[signed])
+            .unwrap_err()
+            .reason
+            .contains("sigv4"));
+        let mut rr = a;
+        rr.round_robin_dns = true;
+        assert!(WriteStorage::check(&[rr])
+            .unwrap_err()
+            .reason
+            .contains("round_robin_dns"));
+    }
+
+    #[test]
+    fn names_become_file_names() {
+        assert_eq!(sanitize("prod-eu_1"), "prod-eu_1");
+        let odd = sanitize("a/../b c");
+        assert!(odd.starts_with("a____b_c-") && !odd.contains('/'), "{odd}");
     }
 }

@@ -89,7 +89,13 @@ impl Queue {
             .store(i64::MIN, std::sync::atomic::Ordering::Relaxed);
         let stop = Arc::new(AtomicBool::new(false));
         let (hard_stop, hard_stop_rx) = watch::channel(false);
-        let position_file = PositionFile::new(state_dir.join(format!("{position_key}.position")));
+        let mut position_file =
+            PositionFile::new(state_dir.join(format!("{position_key}.position")));
+        let holder = format!("remote_write/{position_key}");
+        // Held from now on, before the thread reads anything: a maintenance pass in between
+        // must not fold what the kept position still needs.
+        let kept = position_file.load().ok().flatten();
+        wal.hold_wal(&holder, Some(kept.unwrap_or_else(|| wal.wal_end()).segment));
         let ledger = Arc::new(Mutex::new(Ledger::new(WalPosition::default())));
         let context = Arc::new(ShardContext {
             client,
@@ -119,7 +125,7 @@ impl Queue {
         }
         let reader = Reader {
             wal,
-            holder: format!("remote_write/{position_key}"),
+            holder,
             position_file,
             ledger,
             context,
