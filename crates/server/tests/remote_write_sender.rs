@@ -192,6 +192,11 @@ struct RecordingReceiver {
 
 impl RecordingReceiver {
     fn start(port: u16, seen: Seen) -> Self {
+        Self::start_slow(port, seen, Duration::ZERO)
+    }
+
+    /// A receiver that takes `delay` to answer each request (a remote store under load).
+    fn start_slow(port: u16, seen: Seen, delay: Duration) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let up = Arc::new(AtomicBool::new(true));
@@ -201,7 +206,7 @@ impl RecordingReceiver {
                 match listener.accept() {
                     Ok((stream, _)) => {
                         let (up3, seen3) = (Arc::clone(&up2), Arc::clone(&seen2));
-                        std::thread::spawn(move || serve(stream, up3, seen3));
+                        std::thread::spawn(move || serve(stream, up3, seen3, delay));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -227,7 +232,7 @@ impl Drop for RecordingReceiver {
     }
 }
 
-fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen) {
+fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen, delay: Duration) {
     stream
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -288,6 +293,7 @@ fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen) {
                 ));
             }
         }
+        std::thread::sleep(delay);
         if out
             .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
             .is_err()
@@ -300,8 +306,17 @@ fn serve(stream: TcpStream, up: Arc<AtomicBool>, seen: Seen) {
 /// Every raw sample of `{job="src"}` our server holds, per series, from `/api/v1/query` of a
 /// range selector at `at` covering `range` seconds.
 fn stored_samples(port: u16, at: f64, range: u64) -> BTreeMap<String, Vec<i64>> {
-    let result = instant_query(port, &format!("{{job=\"src\"}}[{range}s]"), &at.to_string())
-        .expect("our server answers");
+    stored_samples_of(port, "src", at, range)
+}
+
+/// Every raw sample of `{job="<job>"}`, as `stored_samples`.
+fn stored_samples_of(port: u16, job: &str, at: f64, range: u64) -> BTreeMap<String, Vec<i64>> {
+    let result = instant_query(
+        port,
+        &format!("{{job=\"{job}\"}}[{range}s]"),
+        &at.to_string(),
+    )
+    .expect("our server answers");
     let mut out = BTreeMap::new();
     for series in result.as_array().unwrap() {
         let labels: BTreeMap<String, String> = series["metric"]
@@ -513,4 +528,133 @@ fn metadata_goes_in_requests_of_its_own_every_send_interval() {
         .find(|l| l.starts_with("prometheus_remote_storage_metadata_total{"))
         .unwrap_or_else(|| panic!("{metrics}"));
     assert!(!total.ends_with(" 0"), "{total}");
+}
+
+/// Serves the same exposition of `series` gauges on a loopback port until the test ends.
+fn big_target(series: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut body = String::from("# TYPE load gauge\n");
+    for i in 0..series {
+        body.push_str(&format!("load{{n=\"{i}\"}} {i}\n"));
+    }
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut out = stream;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    // Skip the headers.
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                            break;
+                        }
+                    }
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if out.write_all(reply.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_slow_receiver_gets_more_shards_and_resharding_loses_and_repeats_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver_port = free_port();
+    let seen: Seen = Arc::default();
+    // 4,000 samples a second in requests of 100, each answered after 60 ms: one shard
+    // can send about 1,700 a second, so upstream's calculation wants three or more.
+    let _receiver =
+        RecordingReceiver::start_slow(receiver_port, Arc::clone(&seen), Duration::from_millis(60));
+    let target = big_target(4000);
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: load\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n\
+             remote_write:\n  - url: http://127.0.0.1:{receiver_port}/api/v1/write\n\
+             \x20   queue_config: {{max_samples_per_send: 100, batch_send_deadline: 1s, capacity: 500, max_shards: 8}}\n"
+        ),
+    )
+    .unwrap();
+    let server = Server::start(dir.path(), &["--config.file=prometheus.yml"]);
+    let started = now_s();
+    let metric = |name: &str| -> f64 {
+        server
+            .get("/metrics", &[])
+            .text()
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while metric("prometheus_remote_storage_shards") < 2.0 {
+        assert!(
+            Instant::now() < deadline,
+            "never resharded: desired {}\n{}",
+            metric("prometheus_remote_storage_shards_desired"),
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(server.log_text().contains("remote write resharding"));
+    // Every stored sample up to a moment well after the resharding arrives, once.
+    let check_at = now_s() + 3.0;
+    std::thread::sleep(Duration::from_secs(4));
+    let range = (check_at - started).ceil() as u64 + 2;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = stored_samples_of(server.addr.port(), "load", check_at, range);
+        let mut arrived: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for (series, t, _) in seen.lock().unwrap().iter() {
+            if *t >= 0 && (*t as f64) / 1000.0 <= check_at && series.contains("job=\"load\"") {
+                arrived.entry(series.clone()).or_default().push(*t);
+            }
+        }
+        let missing: usize = stored
+            .iter()
+            .map(|(s, ts)| {
+                let got = arrived.get(s);
+                ts.iter()
+                    .filter(|t| !got.is_some_and(|g| g.contains(t)))
+                    .count()
+            })
+            .sum();
+        if missing == 0 {
+            let total: usize = stored.values().map(Vec::len).sum();
+            assert!(total >= 4000 * 10, "{total} samples stored");
+            for (s, ts) in &arrived {
+                let mut sorted = ts.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                assert_eq!(sorted.len(), ts.len(), "{s} arrived twice at some time");
+                // Per series, in time order on the wire.
+                assert!(
+                    ts.windows(2).all(|w| w[0] < w[1]),
+                    "{s} out of order: {ts:?}"
+                );
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{missing} stored samples never arrived\n{}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }

@@ -759,6 +759,11 @@ impl Db {
         }
     }
 
+    /// The newest sample timestamp appended to the head (ms; `i64::MIN` when none).
+    pub fn head_max_time(&self) -> i64 {
+        self.head.read().unwrap_or_else(|p| p.into_inner()).max_t
+    }
+
     /// The labels of the head's series `r`, if it is still there.
     pub fn series_labels(&self, r: u64) -> Option<Labels> {
         let head = self.head.read().unwrap_or_else(|p| p.into_inner());

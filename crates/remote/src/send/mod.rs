@@ -38,6 +38,8 @@ pub trait WalSource: Send + Sync + 'static {
     fn hold_wal(&self, holder: &str, from_segment: Option<u64>);
     /// The labels of a series still in the head.
     fn series_labels(&self, r: u64) -> Option<Labels>;
+    /// The newest timestamp appended (ms; `i64::MIN` when none): how far behind a queue is.
+    fn highest_appended_ms(&self) -> i64;
 }
 
 impl WalSource for tsdb::Db {
@@ -52,6 +54,9 @@ impl WalSource for tsdb::Db {
     }
     fn series_labels(&self, r: u64) -> Option<Labels> {
         tsdb::Db::series_labels(self, r)
+    }
+    fn highest_appended_ms(&self) -> i64 {
+        tsdb::Db::head_max_time(self)
     }
 }
 

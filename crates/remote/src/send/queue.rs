@@ -578,13 +578,16 @@ impl Reader {
             out_rate: self.rates.sent.tick(load(&self.counters.sent)),
             dropped_rate: self.rates.dropped.tick(dropped),
             out_duration: self.rates.send_nanos.tick(load(&self.counters.send_nanos)) / 1e9,
+            // Behind what was appended, not what was read: reading stops while the shards
+            // are full, so only the appended side shows a growing backlog (upstream uses
+            // the storage's highest appended timestamp too).
             delay: {
-                let read = self.counters.highest_read_ms.load(Ordering::Relaxed);
+                let appended = self.wal.highest_appended_ms();
                 let sent = self.counters.highest_sent_ms.load(Ordering::Relaxed);
-                if read == i64::MIN || sent == i64::MIN {
+                if appended == i64::MIN || sent == i64::MIN {
                     0.0
                 } else {
-                    (read / 1000 - sent / 1000) as f64
+                    ((appended - sent) as f64 / 1000.0).max(0.0)
                 }
             },
         };
