@@ -226,9 +226,8 @@ pub async fn status(
         .map(|q| {
             let dropped: u64 = q.samples_dropped_total.iter().map(|(_, n)| n).sum();
             // Unknown (null) until something was sent.
-            let lag = (q.highest_sent_timestamp_seconds > 0.0).then(|| {
-                (q.highest_timestamp_seconds - q.highest_sent_timestamp_seconds).max(0.0)
-            });
+            let lag = (q.highest_sent_timestamp_seconds > 0.0)
+                .then(|| (q.highest_timestamp_seconds - q.highest_sent_timestamp_seconds).max(0.0));
             serde_json::json!({
                 "remoteName": q.remote_name,
                 "url": q.url,
