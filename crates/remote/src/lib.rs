@@ -5,8 +5,11 @@
 //! samples to append, with upstream's status codes and error texts, and the sending side
 //! (`send`): queues that read the WAL and post to remote-write endpoints. Remote read
 //! (`read`): the request and response formats of both ends, and `remote_read` endpoints
-//! queried beside the local storage.
+//! queried beside the local storage. OTLP (`otlp`): the metrics receiver's decoding of
+//! OTLP/HTTP bodies (protobuf and JSON, gzip) and the translation of OTLP metrics to
+//! Prometheus series, as Prometheus 3 does it.
 
+pub mod otlp;
 pub mod proto;
 pub mod read;
 mod receive;

@@ -13,6 +13,7 @@ mod federate;
 mod flags;
 mod logging;
 mod metrics;
+mod otlp;
 mod reload;
 mod remote_metrics;
 mod remote_read;

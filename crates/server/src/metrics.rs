@@ -38,6 +38,8 @@ pub struct ServerMetrics {
     pub remote_write_invalid_labels: Counter,
     /// The remote-write queues, exposed as text.
     remote_write: Arc<remote::WriteStorage>,
+    /// `prometheus_api_otlp_translation_warnings_total`, by category.
+    pub otlp_translation_warnings: Family<Vec<(&'static str, &'static str)>, Counter>,
     /// `prometheus_web_federation_errors_total` and `_warnings_total`.
     pub federation_errors: Counter,
     pub federation_warnings: Counter,
@@ -108,6 +110,13 @@ impl ServerMetrics {
             "The total number of received remote write samples and histogram samples which were rejected due to invalid labels.",
             remote_write_invalid_labels.clone(),
         );
+        let otlp_translation_warnings =
+            Family::<Vec<(&'static str, &'static str)>, Counter>::default();
+        registry.register(
+            "prometheus_api_otlp_translation_warnings",
+            "The total number of warnings produced while translating OTLP metrics to the Prometheus model, by category.",
+            otlp_translation_warnings.clone(),
+        );
         let federation_errors = Counter::default();
         registry.register(
             "prometheus_web_federation_errors",
@@ -130,6 +139,7 @@ impl ServerMetrics {
             rules,
             remote_write,
             remote_write_invalid_labels,
+            otlp_translation_warnings,
             federation_errors,
             federation_warnings,
         })

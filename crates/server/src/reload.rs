@@ -318,6 +318,9 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
             return Err(format!("remote_read {name}: {}", e.0));
         }
     }
+    if config.otlp.convert_histograms_to_nhcb {
+        return Err("otlp.convert_histograms_to_nhcb: native histograms are not supported by promethium yet; leave it off (OTLP histograms are stored as classic _bucket/_sum/_count series)".into());
+    }
     if config.tracing.is_set() {
         return Err("tracing: sending traces is not supported by promethium yet; remove the tracing section".into());
     }

@@ -52,6 +52,12 @@ pub fn router(state: Arc<AppState>, api: Router) -> Router {
                     )),
                 )
                 .route(
+                    "/api/v1/otlp/v1/metrics",
+                    post(crate::otlp::write).layer(axum::extract::DefaultBodyLimit::max(
+                        crate::otlp::MAX_BODY_BYTES,
+                    )),
+                )
+                .route(
                     "/api/v1/read",
                     post(crate::remote_read::read).layer(axum::extract::DefaultBodyLimit::max(
                         remote::read::codec::MAX_READ_REQUEST_BYTES,

@@ -223,6 +223,10 @@ pub struct Flags {
     #[arg(long = "web.enable-remote-write-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub web_enable_remote_write_receiver: bool,
 
+    /// Enable API endpoint accepting OTLP write requests.
+    #[arg(long = "web.enable-otlp-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
+    pub web_enable_otlp_receiver: bool,
+
     /// List of the remote write protobuf messages to accept when receiving the remote
     /// writes. Supported values: prometheus.WriteRequest, io.prometheus.write.v2.Request.
     /// Can be repeated.

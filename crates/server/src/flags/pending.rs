@@ -19,7 +19,6 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         "web.enable-admin-api" => {
             "promethium has no admin API (snapshot, delete_series, clean_tombstones) yet"
         }
-        "web.enable-otlp-receiver" => "promethium has no OTLP receiver yet",
         "web.console.templates" | "web.console.libraries" => {
             "promethium does not serve consoles yet"
         }
@@ -112,10 +111,6 @@ pub struct PendingFlags {
     /// Enable API endpoints for admin control actions. (No admin API in promethium yet.)
     #[arg(long = "web.enable-admin-api", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
     pub web_enable_admin_api: bool,
-
-    /// Enable API endpoint accepting OTLP write requests. (Not in promethium yet.)
-    #[arg(long = "web.enable-otlp-receiver", action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_missing_value = "true", default_value = "false", value_parser = values::boolean, value_name = "BOOL")]
-    pub web_enable_otlp_receiver: bool,
 
     /// Path to the console template directory, available at /consoles. (Not served by
     /// promethium yet.)

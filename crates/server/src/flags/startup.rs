@@ -64,6 +64,10 @@ const ACTING_FEATURES: &[(&str, &str)] = &[
         "use-start-timestamps",
         "Experimental usage of start timestamps in PromQL engine is enabled.",
     ),
+    (
+        "otlp-native-delta-ingestion",
+        "Enabling native ingestion of delta OTLP metrics, storing the raw sample values without conversion. WARNING: Delta support is in an early stage of development. The ingestion and querying process is likely to change over time.",
+    ),
 ];
 
 /// The other features Prometheus 3.14 knows (its `--enable-feature` list and the hidden
@@ -79,7 +83,6 @@ pub const PENDING_FEATURES: &[&str] = &[
     "metadata-wal-records",
     "old-ui",
     "otlp-deltatocumulative",
-    "otlp-native-delta-ingestion",
     "promql-binop-fill-modifiers",
     "promql-experimental-functions",
     "promql-extended-range-selectors",

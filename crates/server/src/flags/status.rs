@@ -60,7 +60,7 @@ impl Flags {
                 "web.remote-write-receiver.accepted-protobuf-messages",
                 self.web_remote_write_messages.join(","),
             ),
-            ("web.enable-otlp-receiver", b(p.web_enable_otlp_receiver)),
+            ("web.enable-otlp-receiver", b(self.web_enable_otlp_receiver)),
             ("web.console.templates", p.web_console_templates.clone()),
             ("web.console.libraries", p.web_console_libraries.clone()),
             ("web.page-title", p.web_page_title.clone()),

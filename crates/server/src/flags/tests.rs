@@ -534,26 +534,24 @@ fn debian_2_42_flags_start_the_server() {
 
 #[test]
 fn pending_flags_warn_only_when_they_would_matter() {
-    let w = warnings(&[
-        "--web.enable-otlp-receiver",
-        "--web.cors.origin=example\\.com",
-    ]);
+    let w = warnings(&["--web.enable-admin-api", "--web.cors.origin=example\\.com"]);
     assert_eq!(w.len(), 2, "{w:?}");
     assert!(
         w[0].contains("--web.cors.origin has no effect yet"),
         "{w:?}"
     );
     assert!(
-        w[1].contains("--web.enable-otlp-receiver has no effect yet"),
+        w[1].contains("--web.enable-admin-api has no effect yet"),
         "{w:?}"
     );
     assert!(warnings(&[
-        "--web.enable-otlp-receiver=false",
+        "--web.enable-admin-api=false",
         "--rules.alert.resend-delay=60s"
     ])
     .is_empty());
     // Flags of features promethium has act, and do not warn.
     assert!(warnings(&[
+        "--web.enable-otlp-receiver",
         "--query.timeout=1m",
         "--storage.tsdb.retention.time=1d",
         "--web.read-timeout=30s",
