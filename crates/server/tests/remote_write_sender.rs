@@ -658,3 +658,45 @@ fn a_slow_receiver_gets_more_shards_and_resharding_loses_and_repeats_nothing() {
         std::thread::sleep(Duration::from_secs(1));
     }
 }
+
+#[test]
+fn failed_request_logging_logs_failed_2_0_requests_at_debug_level() {
+    let dir = tempfile::tempdir().unwrap();
+    // Our server without the receiver flag: every write gets 404.
+    std::fs::write(dir.path().join("closed.yml"), "scrape_configs: []\n").unwrap();
+    let closed = Server::start(dir.path(), &["--config.file=closed.yml"]);
+    let port = free_port();
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n  - job_name: src\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
+             remote_write:\n  - url: http://{}/api/v1/write\n    protobuf_message: io.prometheus.write.v2.Request\n\
+             \x20   failed_request_logging: true\n    queue_config: {{batch_send_deadline: 200ms}}\n",
+            closed.addr
+        ),
+    )
+    .unwrap();
+    let server = Server::start_on(
+        dir.path(),
+        port,
+        &["--config.file=prometheus.yml", "--log.level=debug"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let log = server.log_text();
+        if let Some(line) = log
+            .lines()
+            .find(|l| l.contains("Failed to send remote write v2 request"))
+        {
+            assert!(
+                line.contains("level=debug") && line.contains("404"),
+                "{line}"
+            );
+            assert!(line.contains("__name__="), "the series are named: {line}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{log}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

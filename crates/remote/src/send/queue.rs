@@ -110,6 +110,7 @@ impl Queue {
             hard_stop: hard_stop_rx,
             give_up_below: Arc::new(AtomicU64::new(0)),
             remote_name: remote_name.clone(),
+            failed_request_logging: cfg.failed_request_logging,
             metadata: (cfg.metadata_config.send && settings.v2)
                 .then(|| super::metadata::MetadataLookup::new(Arc::clone(&metadata))),
         });

@@ -36,6 +36,8 @@ pub(crate) struct ShardContext {
     pub remote_name: String,
     /// Metric metadata for 2.0 series (`metadata_config.send`).
     pub metadata: Option<super::metadata::MetadataLookup>,
+    /// `failed_request_logging`: failed 2.0 requests are logged at debug level.
+    pub failed_request_logging: bool,
 }
 
 impl ShardContext {
@@ -216,11 +218,13 @@ async fn send(ctx: &ShardContext, mut batch: Vec<QueuedSample>) {
                 return;
             }
             Err(StoreError::UnsupportedMediaType(message)) => {
+                log_failed_request(ctx, kind, &batch, &message);
                 fall_back(ctx, &message);
                 kind = MessageType::V1;
                 body = encode(kind, &batch);
             }
             Err(StoreError::Permanent(message)) => {
+                log_failed_request(ctx, kind, &batch, &message);
                 Counters::add(&ctx.counters.failed, n);
                 tracing::error!(remote_name = %ctx.remote_name, url = %ctx.client.shown_url(), samples = n, err = %message, "non-recoverable error sending samples to remote storage; dropped");
                 ctx.set_error(Some(message));
@@ -231,6 +235,7 @@ async fn send(ctx: &ShardContext, mut batch: Vec<QueuedSample>) {
                 message,
                 retry_after,
             }) => {
+                log_failed_request(ctx, kind, &batch, &message);
                 Counters::add(&ctx.counters.retried, n);
                 let below = ctx.give_up_below.load(Ordering::Relaxed);
                 if batch.iter().all(|s| s.segment < below) {
@@ -261,6 +266,29 @@ async fn send(ctx: &ShardContext, mut batch: Vec<QueuedSample>) {
             }
         }
     }
+}
+
+/// With `failed_request_logging`, a failed 2.0 request at debug level: what it held (its
+/// series and samples, not the whole body).
+fn log_failed_request(ctx: &ShardContext, kind: MessageType, batch: &[QueuedSample], err: &str) {
+    if !ctx.failed_request_logging || kind != MessageType::V2 {
+        return;
+    }
+    let series: std::collections::BTreeSet<String> = batch
+        .iter()
+        .take(1000)
+        .map(|s| s.series.to_string())
+        .collect();
+    let first: Vec<&str> = series.iter().take(10).map(String::as_str).collect();
+    tracing::debug!(
+        remote_name = %ctx.remote_name,
+        url = %ctx.client.shown_url(),
+        samples = batch.len(),
+        series = series.len(),
+        first_series = %first.join(" "),
+        err = %err,
+        "Failed to send remote write v2 request"
+    );
 }
 
 fn fall_back(ctx: &ShardContext, why: &str) {
