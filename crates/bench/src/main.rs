@@ -3,6 +3,7 @@
 //! duration.
 
 mod queries;
+mod remote_write;
 mod rules;
 mod targets;
 
@@ -128,6 +129,36 @@ enum Command {
         /// Ticks after which the live data repeat.
         #[arg(long, default_value_t = 8)]
         period_ticks: i64,
+    },
+    /// A minimal remote-write receiver for the remote-write benchmark: takes 1.0 requests at
+    /// POST /api/v1/write (204), counts requests, samples and bytes, and serves the counts
+    /// at GET /metrics.
+    Sink {
+        /// Listening address (must be on loopback).
+        #[arg(long)]
+        listen: SocketAddr,
+        /// Seconds after which the sink prints its counts and exits by itself.
+        #[arg(long, default_value_t = 900)]
+        duration_secs: u64,
+    },
+    /// Posts remote-write 1.0 requests (distinct series, timestamps near now) to a receiver
+    /// as fast as it takes them, and prints the samples per second it accepted.
+    WriteLoad {
+        /// The receiver's address (must be on loopback); requests go to /api/v1/write.
+        #[arg(long)]
+        target: SocketAddr,
+        /// Distinct series, shared out between the connections.
+        #[arg(long, default_value_t = 100_000)]
+        series: u32,
+        /// Samples (one per series) in each request.
+        #[arg(long, default_value_t = 2000)]
+        samples_per_request: u32,
+        /// Concurrent keep-alive connections.
+        #[arg(long, default_value_t = 4)]
+        connections: u32,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 60)]
+        duration_secs: u64,
     },
     /// Runs the same queries against promethium and Prometheus (both on loopback),
     /// alternating, and prints a table of median latencies, ratios, peak memory per query
@@ -401,6 +432,32 @@ async fn main() -> anyhow::Result<()> {
                     lead_ms: live_lead_ms,
                     period_ticks: live_period_ticks.max(1),
                 }),
+            })
+            .await
+        }
+        Command::Sink {
+            listen,
+            duration_secs,
+        } => {
+            remote_write::sink(remote_write::SinkOptions {
+                listen,
+                duration_secs,
+            })
+            .await
+        }
+        Command::WriteLoad {
+            target,
+            series,
+            samples_per_request,
+            connections,
+            duration_secs,
+        } => {
+            remote_write::write_load(remote_write::LoadOptions {
+                target,
+                series,
+                samples_per_request,
+                connections,
+                duration_secs,
             })
             .await
         }
