@@ -31,10 +31,8 @@ pub fn text(storage: &remote::WriteStorage, openmetrics: bool) -> String {
         "Samples in to remote storage, compare to samples out for queue managers.",
         &[(String::new(), "", samples_in as f64)],
     );
-    let highest_in = queues
-        .iter()
-        .map(|q| q.highest_timestamp_seconds)
-        .fold(0.0, f64::max);
+    // As Prometheus: the newest sample appended, whatever the queues have read.
+    let highest_in = storage.highest_appended_seconds();
     family(
         &mut out,
         openmetrics,

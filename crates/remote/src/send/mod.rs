@@ -257,6 +257,15 @@ impl WriteStorage {
         Ok(())
     }
 
+    /// The newest timestamp appended to the storage, in seconds (0 when none):
+    /// `prometheus_remote_storage_highest_timestamp_in_seconds`, what queues are behind.
+    pub fn highest_appended_seconds(&self) -> f64 {
+        match self.wal.highest_appended_ms() {
+            i64::MIN => 0.0,
+            ms => (ms / 1000) as f64,
+        }
+    }
+
     /// Every queue's metrics.
     pub fn metrics(&self) -> Vec<QueueMetrics> {
         self.queues

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tsdb::wal::{self, Record, WalPosition, WalTail};
 
 use super::client::StoreClient;
-use super::encode::QueuedSample;
+use super::encode::{QueuedSample, SentSeries};
 use super::ledger::{Ledger, PositionFile};
 use super::metrics::{desired_shards, Counters, DropReason, EwmaRate, QueueMetrics, ShardInputs};
 use super::shard::{self, ShardContext};
@@ -228,7 +228,7 @@ struct Reader {
     ledger: Arc<Mutex<Ledger>>,
     context: Arc<ShardContext>,
     /// Labels as sent per series ref; `None`: dropped by relabeling.
-    series: FxHashMap<u64, Option<Arc<Labels>>>,
+    series: FxHashMap<u64, Option<Arc<SentSeries>>>,
     external_labels: Labels,
     relabel: Vec<RelabelConfig>,
     settings: Settings,
@@ -315,7 +315,7 @@ impl Reader {
     }
 
     /// External labels (where the series has none of that name), then relabeling.
-    fn process(&self, labels: &Labels) -> Option<Arc<Labels>> {
+    fn process(&self, labels: &Labels) -> Option<Arc<SentSeries>> {
         let mut with_external = labels.clone();
         if self
             .external_labels
@@ -335,10 +335,10 @@ impl Reader {
         } else {
             scrape::relabel(&with_external, &self.relabel)?
         };
-        (!out.is_empty()).then(|| Arc::new(out))
+        (!out.is_empty()).then(|| Arc::new(SentSeries::new(out)))
     }
 
-    fn labels_of(&mut self, r: u64) -> Option<Option<Arc<Labels>>> {
+    fn labels_of(&mut self, r: u64) -> Option<Option<Arc<SentSeries>>> {
         if let Some(known) = self.series.get(&r) {
             return Some(known.clone());
         }

@@ -277,7 +277,7 @@ fn log_failed_request(ctx: &ShardContext, kind: MessageType, batch: &[QueuedSamp
     let series: std::collections::BTreeSet<String> = batch
         .iter()
         .take(1000)
-        .map(|s| s.series.to_string())
+        .map(|s| s.series.labels.to_string())
         .collect();
     let first: Vec<&str> = series.iter().take(10).map(String::as_str).collect();
     tracing::debug!(
