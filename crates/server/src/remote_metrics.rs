@@ -217,15 +217,16 @@ pub fn text(storage: &remote::WriteStorage, openmetrics: bool) -> String {
 pub async fn status(
     axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::web::AppState>>,
 ) -> axum::Json<serde_json::Value> {
+    let appended = state.remote_write.highest_appended_seconds();
     let queues: Vec<serde_json::Value> = state
         .remote_write
         .metrics()
         .iter()
         .map(|q| {
             let dropped: u64 = q.samples_dropped_total.iter().map(|(_, n)| n).sum();
-            // Unknown (null) until something was sent.
+            // Behind the newest sample appended; unknown (null) until something was sent.
             let lag = (q.highest_sent_timestamp_seconds > 0.0)
-                .then(|| (q.highest_timestamp_seconds - q.highest_sent_timestamp_seconds).max(0.0));
+                .then(|| (appended - q.highest_sent_timestamp_seconds).max(0.0));
             serde_json::json!({
                 "remoteName": q.remote_name,
                 "url": q.url,
