@@ -12,30 +12,57 @@ use std::sync::Arc;
 use model::Labels;
 use rustc_hash::FxHashMap;
 
+use prost::Message;
+
 use super::metadata::{lookup, FamilyMap};
 
-/// A series as sent: its labels (after external labels and `write_relabel_configs`) and
-/// their 1.0 encoding (the `TimeSeries.labels` fields), made once.
+/// A series as sent (labels after external labels and `write_relabel_configs`), in the form
+/// its queue's message needs, made once: a 1.0 queue keeps only the labels' 1.0 encoding
+/// (the `TimeSeries.labels` fields; a queue holds every series, so one copy matters), a
+/// 2.0 queue the labels (its symbol table is per request).
 #[derive(Debug)]
-pub(crate) struct SentSeries {
-    pub labels: Labels,
-    v1_labels: Box<[u8]>,
+pub(crate) enum SentSeries {
+    V1(Box<[u8]>),
+    V2(Labels),
+}
+
+fn v1_labels(labels: &Labels) -> Vec<u8> {
+    let mut v1 = Vec::new();
+    for l in labels.iter() {
+        // Label { string name = 1; string value = 2; } as TimeSeries field 1.
+        let len = field_len(l.name.len()) + field_len(l.value.len());
+        v1.push(0x0a);
+        put_varint(&mut v1, len as u64);
+        put_bytes_field(&mut v1, 0x0a, l.name.as_bytes());
+        put_bytes_field(&mut v1, 0x12, l.value.as_bytes());
+    }
+    v1
 }
 
 impl SentSeries {
-    pub fn new(labels: Labels) -> Self {
-        let mut v1 = Vec::new();
-        for l in labels.iter() {
-            // Label { string name = 1; string value = 2; } as TimeSeries field 1.
-            let len = field_len(l.name.len()) + field_len(l.value.len());
-            v1.push(0x0a);
-            put_varint(&mut v1, len as u64);
-            put_bytes_field(&mut v1, 0x0a, l.name.as_bytes());
-            put_bytes_field(&mut v1, 0x12, l.value.as_bytes());
+    pub fn new(labels: Labels, v2: bool) -> Self {
+        if v2 {
+            SentSeries::V2(labels)
+        } else {
+            SentSeries::V1(v1_labels(&labels).into_boxed_slice())
         }
-        Self {
-            labels,
-            v1_labels: v1.into_boxed_slice(),
+    }
+
+    /// The labels as text, for logs.
+    pub fn describe(&self) -> String {
+        match self {
+            SentSeries::V2(labels) => labels.to_string(),
+            SentSeries::V1(bytes) => match crate::proto::TimeSeries::decode(bytes.as_ref()) {
+                Ok(ts) => format!(
+                    "{{{}}}",
+                    ts.labels
+                        .iter()
+                        .map(|l| format!("{}={:?}", l.name, l.value))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                Err(_) => String::new(),
+            },
         }
     }
 }
@@ -129,7 +156,15 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
     let mut highest = i64::MIN;
     let mut plain = Vec::with_capacity(samples.len() * 96);
     for (first, members) in by_series(samples) {
-        let labels = &samples[first].series.v1_labels;
+        let owned;
+        let labels: &[u8] = match &*samples[first].series {
+            SentSeries::V1(bytes) => bytes,
+            // A 2.0 queue that fell back to 1.0.
+            SentSeries::V2(labels) => {
+                owned = v1_labels(labels);
+                &owned
+            }
+        };
         let samples_len: usize = members
             .iter()
             .map(|&i| field_len(9 + 1 + varint_len(samples[i].t as u64)))
@@ -162,8 +197,13 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
     let mut refs_buf: Vec<u32> = Vec::new();
     let mut highest = i64::MIN;
     let mut body = Vec::new();
+    let none = Labels::default();
     for (first, members) in by_series(samples) {
-        let labels = &samples[first].series.labels;
+        // A 1.0 queue never encodes 2.0.
+        let labels = match &*samples[first].series {
+            SentSeries::V2(labels) => labels,
+            SentSeries::V1(_) => &none,
+        };
         refs_buf.clear();
         for l in labels.iter() {
             refs_buf.push(refs_of(&mut refs, &mut symbols, &l.name));
@@ -233,7 +273,6 @@ fn refs_of<'a>(refs: &mut FxHashMap<&'a str, u32>, symbols: &mut Vec<&'a str>, s
 mod tests {
     use super::*;
     use crate::proto;
-    use prost::Message;
 
     fn sample(series: &Arc<SentSeries>, t: i64, v: f64, st: i64) -> QueuedSample {
         QueuedSample {
@@ -246,15 +285,15 @@ mod tests {
         }
     }
 
-    fn batch() -> Vec<QueuedSample> {
-        let a = Arc::new(SentSeries::new(Labels::from_pairs([
-            ("__name__", "a"),
-            ("job", "x"),
-        ])));
-        let b = Arc::new(SentSeries::new(Labels::from_pairs([
-            ("__name__", "b"),
-            ("job", "x"),
-        ])));
+    fn batch(v2: bool) -> Vec<QueuedSample> {
+        let a = Arc::new(SentSeries::new(
+            Labels::from_pairs([("__name__", "a"), ("job", "x")]),
+            v2,
+        ));
+        let b = Arc::new(SentSeries::new(
+            Labels::from_pairs([("__name__", "b"), ("job", "x")]),
+            v2,
+        ));
         vec![
             sample(&a, 1, 1.0, 0),
             sample(&b, 1, 2.0, 0),
@@ -271,7 +310,9 @@ mod tests {
 
     #[test]
     fn v1_decodes_as_the_messages_with_samples_grouped_by_series() {
-        let body = encode_v1(&batch());
+        let body = encode_v1(&batch(false));
+        // A 2.0 queue's series encode the same (after a fallback).
+        assert_eq!(plain(&encode_v1(&batch(true))), plain(&body));
         assert_eq!(body.highest, 2);
         let request = proto::WriteRequest::decode(plain(&body).as_slice()).unwrap();
         let want = proto::WriteRequest {
@@ -332,7 +373,7 @@ mod tests {
     fn v2_shares_symbols_and_starts_with_the_empty_string() {
         let mut families = FamilyMap::default();
         families.insert("a".into(), (2, "help a".into(), String::new()));
-        let body = encode_v2(&batch(), Some(&families));
+        let body = encode_v2(&batch(true), Some(&families));
         let request = proto::RequestV2::decode(plain(&body).as_slice()).unwrap();
         assert_eq!(
             request.symbols,

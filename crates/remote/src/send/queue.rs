@@ -216,7 +216,9 @@ impl Rates {
 }
 
 struct ShardHandle {
-    tx: mpsc::Sender<QueuedSample>,
+    tx: mpsc::UnboundedSender<Vec<QueuedSample>>,
+    /// Free capacity in samples: taken before a run is sent, given back by the shard.
+    room: Arc<tokio::sync::Semaphore>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -335,7 +337,7 @@ impl Reader {
         } else {
             scrape::relabel(&with_external, &self.relabel)?
         };
-        (!out.is_empty()).then(|| Arc::new(SentSeries::new(out)))
+        (!out.is_empty()).then(|| Arc::new(SentSeries::new(out, self.settings.v2)))
     }
 
     fn labels_of(&mut self, r: u64) -> Option<Option<Arc<SentSeries>>> {
@@ -374,8 +376,9 @@ impl Reader {
             now_ms() - self.context.sample_age_limit.as_millis() as i64
         };
         let mut out: Vec<(u64, QueuedSample)> = Vec::with_capacity(samples.len());
+        let mut newest = i64::MIN;
         for (r, t, v, st) in samples {
-            Counters::raise(&self.counters.highest_read_ms, t);
+            newest = newest.max(t);
             if give_up {
                 Counters::add(&self.counters.given_up, 1);
                 continue;
@@ -407,11 +410,18 @@ impl Reader {
                 },
             ));
         }
+        Counters::raise(&self.counters.highest_read_ms, newest);
         let number = self.ledger_read(out.len() as u32, after);
         Counters::add(&self.counters.pending, out.len());
+        // One run per shard: a channel send and a capacity check per run, not per sample.
+        let n = self.shards.len() as u64;
+        let mut runs: Vec<Vec<QueuedSample>> = vec![Vec::new(); self.shards.len()];
         for (r, mut sample) in out {
             sample.record = number;
-            if !self.enqueue(r, sample) {
+            runs[(fxhash(r) % n) as usize].push(sample);
+        }
+        for (shard, run) in runs.into_iter().enumerate() {
+            if !run.is_empty() && !self.enqueue(shard, run) {
                 return false;
             }
         }
@@ -426,25 +436,43 @@ impl Reader {
     }
 
     /// Hands a sample to its series' shard, waiting while that shard is full.
-    fn enqueue(&mut self, r: u64, sample: QueuedSample) -> bool {
-        let mut sample = sample;
-        loop {
-            let shard = (fxhash(r) % self.shards.len() as u64) as usize;
-            match self.shards[shard].tx.try_send(sample) {
-                Ok(()) => return true,
-                Err(mpsc::error::TrySendError::Full(s))
-                | Err(mpsc::error::TrySendError::Closed(s)) => {
-                    sample = s;
-                    Counters::add(&self.counters.enqueue_retries, 1);
-                    if self.stop.load(Ordering::Relaxed) {
-                        self.counters.pending.fetch_sub(1, Ordering::Relaxed);
-                        return false;
-                    }
-                    self.housekeeping();
-                    std::thread::sleep(Duration::from_millis(5));
+    /// Hands a run of samples to a shard, waiting while the shard has no room for them
+    /// (`capacity` samples; a longer run goes in parts).
+    fn enqueue(&mut self, shard: usize, mut run: Vec<QueuedSample>) -> bool {
+        let capacity = self.settings.capacity.max(1);
+        while !run.is_empty() {
+            let rest = if run.len() > capacity {
+                run.split_off(capacity)
+            } else {
+                Vec::new()
+            };
+            let n = run.len() as u32;
+            loop {
+                let room = Arc::clone(&self.shards[shard].room);
+                if let Ok(permit) = room.try_acquire_many(n) {
+                    // Given back by the shard when it takes the samples.
+                    permit.forget();
+                    break;
                 }
+                Counters::add(&self.counters.enqueue_retries, 1);
+                if self.stop.load(Ordering::Relaxed) {
+                    let left = run.len() + rest.len();
+                    self.counters
+                        .pending
+                        .fetch_sub(left as u64, Ordering::Relaxed);
+                    return false;
+                }
+                self.housekeeping();
+                std::thread::sleep(Duration::from_millis(5));
             }
+            if self.shards[shard].tx.send(run).is_err() {
+                // The shard is gone (a hard stop): what it did not take is read again
+                // from the WAL next time.
+                return false;
+            }
+            run = rest;
         }
+        true
     }
 
     fn idle(&self, d: Duration) {
@@ -458,11 +486,14 @@ impl Reader {
         let n = n.clamp(self.settings.min_shards, self.settings.max_shards);
         self.shards = (0..n)
             .map(|_| {
-                let (tx, rx) = mpsc::channel(self.settings.capacity);
-                let task = self
-                    .runtime
-                    .spawn(shard::run(Arc::clone(&self.context), rx));
-                ShardHandle { tx, task }
+                let (tx, rx) = mpsc::unbounded_channel();
+                let room = Arc::new(tokio::sync::Semaphore::new(self.settings.capacity.max(1)));
+                let task = self.runtime.spawn(shard::run(
+                    Arc::clone(&self.context),
+                    rx,
+                    Arc::clone(&room),
+                ));
+                ShardHandle { tx, room, task }
             })
             .collect();
         self.counters.shards.store(n as u64, Ordering::Relaxed);
@@ -474,7 +505,7 @@ impl Reader {
         let tasks: Vec<_> = self
             .shards
             .drain(..)
-            .map(|ShardHandle { tx, task }| {
+            .map(|ShardHandle { tx, task, .. }| {
                 drop(tx);
                 task
             })

@@ -64,8 +64,14 @@ impl ShardContext {
     }
 }
 
-/// Runs a shard until its channel closes (then sends what it holds) or a hard stop.
-pub(crate) async fn run(ctx: Arc<ShardContext>, mut rx: mpsc::Receiver<QueuedSample>) {
+/// Runs a shard until its channel closes (then sends what it holds) or a hard stop. Samples
+/// come in runs (a WAL record's samples of this shard's series); `room` holds the shard's
+/// free capacity in samples (`queue_config.capacity`), given back as samples are taken.
+pub(crate) async fn run(
+    ctx: Arc<ShardContext>,
+    mut rx: mpsc::UnboundedReceiver<Vec<QueuedSample>>,
+    room: Arc<tokio::sync::Semaphore>,
+) {
     let mut batch: Vec<QueuedSample> = Vec::with_capacity(ctx.max_samples_per_send);
     let mut deadline: Option<tokio::time::Instant> = None;
     let mut hard_stop = ctx.hard_stop.clone();
@@ -82,14 +88,17 @@ pub(crate) async fn run(ctx: Arc<ShardContext>, mut rx: mpsc::Receiver<QueuedSam
             },
         };
         match next {
-            Some(Some(sample)) => {
-                if batch.is_empty() {
-                    deadline = Some(tokio::time::Instant::now() + ctx.batch_send_deadline);
-                }
-                batch.push(sample);
-                if batch.len() >= ctx.max_samples_per_send {
-                    send(&ctx, std::mem::take(&mut batch)).await;
-                    deadline = None;
+            Some(Some(run)) => {
+                room.add_permits(run.len());
+                for sample in run {
+                    if batch.is_empty() {
+                        deadline = Some(tokio::time::Instant::now() + ctx.batch_send_deadline);
+                    }
+                    batch.push(sample);
+                    if batch.len() >= ctx.max_samples_per_send {
+                        send(&ctx, std::mem::take(&mut batch)).await;
+                        deadline = None;
+                    }
                 }
             }
             Some(None) => {
@@ -277,7 +286,7 @@ fn log_failed_request(ctx: &ShardContext, kind: MessageType, batch: &[QueuedSamp
     let series: std::collections::BTreeSet<String> = batch
         .iter()
         .take(1000)
-        .map(|s| s.series.labels.to_string())
+        .map(|s| s.series.describe())
         .collect();
     let first: Vec<&str> = series.iter().take(10).map(String::as_str).collect();
     tracing::debug!(
