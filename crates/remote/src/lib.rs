@@ -24,3 +24,11 @@ pub use receive::{
     decode_v1, decode_v2, decompress, names, negotiate, MessageType, Refused, WriteBatch,
     MAX_AHEAD_MS, MAX_DECOMPRESSED_BYTES,
 };
+
+/// Snappy's block format of a buffer this server built. It cannot fail (only inputs over
+/// 4 GiB do); an empty body is sent if it somehow does, which the peer refuses.
+pub(crate) fn compress(plain: &[u8]) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(plain)
+        .unwrap_or_default()
+}

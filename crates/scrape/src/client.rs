@@ -643,6 +643,23 @@ pub fn request_headers(http: &HttpClientConfig) -> Result<Vec<(String, String)>,
     Ok(out)
 }
 
+/// A response's body, refused with `too_large`'s words once it passes `max` bytes (a
+/// broken or hostile peer must not make us buffer without bound).
+pub async fn read_body_limited(
+    mut response: reqwest::Response,
+    max: usize,
+    too_large: impl FnOnce() -> String,
+) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 fn read_secret(file: &str) -> Result<String, String> {
     std::fs::read_to_string(file)
         .map(|s| s.trim_end_matches(['\n', '\r']).to_string())

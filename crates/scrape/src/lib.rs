@@ -16,8 +16,8 @@ mod scrape_loop;
 mod target;
 
 pub use client::{
-    accept_header, authorization_header, build_client, build_http_client, request_headers,
-    ClientError,
+    accept_header, authorization_header, build_client, build_http_client, read_body_limited,
+    request_headers, ClientError,
 };
 pub use json_log::{json_string, JsonLogFile};
 pub use manager::{ActiveTarget, LocalSource, Manager};

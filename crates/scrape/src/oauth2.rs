@@ -174,20 +174,17 @@ async fn post(
             ),
         );
     }
-    let mut response = request.body(body).send().await.map_err(|e| e.to_string())?;
+    let response = request.body(body).send().await.map_err(|e| e.to_string())?;
     let status = response.status();
     let content_type = response
         .headers()
         .get("Content-Type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-        if bytes.len() + chunk.len() > MAX_TOKEN_RESPONSE {
-            return Err("token response too large".into());
-        }
-        bytes.extend_from_slice(&chunk);
-    }
+    let bytes = crate::read_body_limited(response, MAX_TOKEN_RESPONSE, || {
+        "token response too large".to_string()
+    })
+    .await?;
     if !status.is_success() {
         let text = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
         return Err(format!("status {}: {}", status.as_u16(), text.trim()));

@@ -117,7 +117,11 @@ impl ReadClient {
             .get("Content-Type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-streamed-protobuf"));
-        let body = read_limited(response, self.max_frame_bytes.saturating_mul(4)).await?;
+        let max = self.max_frame_bytes.saturating_mul(4);
+        let body = scrape::read_body_limited(response, max, || {
+            format!("remote read response larger than {max} bytes")
+        })
+        .await?;
         if !status.is_success() {
             let text = String::from_utf8_lossy(&body[..body.len().min(512)]).into_owned();
             return Err(format!(
@@ -165,18 +169,6 @@ impl ReadClient {
         }
         Ok(out)
     }
-}
-
-/// The body, refusing one larger than `max` bytes.
-async fn read_limited(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-        if body.len() + chunk.len() > max {
-            return Err(format!("remote read response larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// The `remote_read` endpoints in force.

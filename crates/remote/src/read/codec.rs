@@ -23,23 +23,31 @@ pub fn decode_read_request(body: &[u8]) -> Result<proto::ReadRequest, String> {
             body.len()
         ));
     }
-    let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
-    if len > MAX_READ_REQUEST_BYTES {
-        return Err(format!(
-            "snappy: decoded length {len} exceeds limit {MAX_READ_REQUEST_BYTES}"
-        ));
-    }
-    let plain = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| format!("snappy: {e}"))?;
+    let plain = decompress(body, MAX_READ_REQUEST_BYTES, |len| {
+        format!("snappy: decoded length {len} exceeds limit {MAX_READ_REQUEST_BYTES}")
+    })?;
     proto::ReadRequest::decode(plain.as_slice()).map_err(|e| e.to_string())
+}
+
+/// A snappy block body, refused (with `too_large`'s words) before allocating when it
+/// would decompress past `max` bytes.
+fn decompress(
+    body: &[u8],
+    max: usize,
+    too_large: impl Fn(usize) -> String,
+) -> Result<Vec<u8>, String> {
+    let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
+    if len > max {
+        return Err(too_large(len));
+    }
+    snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| format!("snappy: {e}"))
 }
 
 /// Encodes a request body.
 pub fn encode_read_request(request: &proto::ReadRequest) -> Vec<u8> {
-    snap::raw::Encoder::new()
-        .compress_vec(&request.encode_to_vec())
-        .unwrap_or_default()
+    crate::compress(&request.encode_to_vec())
 }
 
 /// The response type to answer with: the first accepted one this server has (`SAMPLES`
@@ -136,20 +144,14 @@ pub fn from_proto_labels(labels: Vec<proto::Label>) -> Labels {
 
 /// A `SAMPLES` response body.
 pub fn encode_samples_response(response: &proto::ReadResponse) -> Vec<u8> {
-    snap::raw::Encoder::new()
-        .compress_vec(&response.encode_to_vec())
-        .unwrap_or_default()
+    crate::compress(&response.encode_to_vec())
 }
 
 /// Decodes a `SAMPLES` response body.
 pub fn decode_samples_response(body: &[u8], max: usize) -> Result<proto::ReadResponse, String> {
-    let len = snap::raw::decompress_len(body).map_err(|e| format!("snappy: {e}"))?;
-    if len > max {
-        return Err(format!("read response of {len} bytes exceeds limit {max}"));
-    }
-    let plain = snap::raw::Decoder::new()
-        .decompress_vec(body)
-        .map_err(|e| format!("snappy: {e}"))?;
+    let plain = decompress(body, max, |len| {
+        format!("read response of {len} bytes exceeds limit {max}")
+    })?;
     proto::ReadResponse::decode(plain.as_slice()).map_err(|e| e.to_string())
 }
 

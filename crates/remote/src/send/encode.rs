@@ -126,14 +126,6 @@ fn by_series(samples: &[QueuedSample]) -> Vec<(usize, Vec<usize>)> {
     out
 }
 
-fn compress(plain: &[u8]) -> Vec<u8> {
-    // Snappy of a buffer we built cannot fail (only inputs over 4 GiB do); an empty body
-    // is sent if it somehow does, which the receiver refuses and the batch is counted.
-    snap::raw::Encoder::new()
-        .compress_vec(plain)
-        .unwrap_or_default()
-}
-
 /// `Sample { double value = 1; int64 timestamp = 2; }` (and 2.0's `int64
 /// start_timestamp = 3` when not zero), as a length-delimited field `tag`.
 fn put_sample(out: &mut Vec<u8>, tag: u8, v: f64, t: i64, st: Option<i64>) {
@@ -180,7 +172,7 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
         }
     }
     Body {
-        bytes: compress(&plain),
+        bytes: crate::compress(&plain),
         highest,
     }
 }
@@ -256,7 +248,7 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
     }
     plain.extend_from_slice(&series_out);
     Body {
-        bytes: compress(&plain),
+        bytes: crate::compress(&plain),
         highest,
     }
 }

@@ -152,9 +152,7 @@ async fn send(
         timeseries: Vec::new(),
         metadata: batch.to_vec(),
     };
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&request.encode_to_vec())
-        .unwrap_or_default();
+    let body = crate::compress(&request.encode_to_vec());
     let counters = &ctx.counters;
     let mut backoff = ctx.min_backoff;
     let mut attempt = 0;

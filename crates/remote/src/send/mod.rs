@@ -29,6 +29,13 @@ use tsdb::wal::WalPosition;
 pub use metadata::MetadataSource;
 pub use metrics::{QueueMetrics, SEND_DURATION_BUCKETS};
 
+/// The wall clock in ms (sample ages are measured against it).
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 /// What the queues need of the storage: its WAL and the head's series.
 pub trait WalSource: Send + Sync + 'static {
     fn wal_dir(&self) -> PathBuf;

@@ -21,7 +21,7 @@ use super::encode::{QueuedSample, SentSeries};
 use super::ledger::{Ledger, PositionFile};
 use super::metrics::{desired_shards, Counters, DropReason, EwmaRate, QueueMetrics, ShardInputs};
 use super::shard::{self, ShardContext};
-use super::{SendOptions, WalSource};
+use super::{now_ms, SendOptions, WalSource};
 
 /// How often the shard count is recomputed (upstream's `shardUpdateDuration`).
 const SHARD_UPDATE: Duration = Duration::from_secs(10);
@@ -651,10 +651,4 @@ impl Reader {
 
 fn fxhash(r: u64) -> u64 {
     r.wrapping_mul(0x517c_c1b7_2722_0a95).rotate_left(5)
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -13,6 +13,7 @@ use super::client::{StoreClient, StoreError};
 use super::encode::{encode_v1, encode_v2, QueuedSample};
 use super::ledger::Ledger;
 use super::metrics::{Counters, DropReason};
+use super::now_ms;
 use crate::MessageType;
 
 /// What a shard needs, shared by the queue's shards.
@@ -115,12 +116,6 @@ pub(crate) async fn run(
             }
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Drops the samples older than the age limit (counted, settled).
