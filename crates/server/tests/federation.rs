@@ -8,7 +8,6 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -39,40 +38,9 @@ fn serve_fixed(body: String) -> u16 {
     port
 }
 
-struct Prometheus {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    fn start(dir: &Path, config: &str) -> Prometheus {
-        let port = free_port();
-        let file = dir.join(format!("prometheus-{port}.yml"));
-        std::fs::write(&file, config).unwrap();
-        let log = dir.join(format!("prometheus-{port}.log"));
-        let child = Command::new("/usr/bin/prometheus")
-            .arg(format!("--config.file={}", file.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join(format!("prometheus-data-{port}")).display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect(
-                "Debian's prometheus is needed: apt-get install prometheus (scripts/test does)",
-            );
-        Prometheus { child, port, log }
-    }
+/// Debian's Prometheus with `config`.
+fn start_prometheus(dir: &Path, config: &str) -> Peer {
+    Peer::prometheus(dir, free_port(), config, None, &[])
 }
 
 /// GET `path` on `port` with an Accept header; (status, content type, body).
@@ -148,7 +116,7 @@ fn federation_answers_as_prometheus_does() {
     );
     std::fs::write(dir.path().join("prometheus.yml"), &config).unwrap();
     let ours = Server::start(dir.path(), &["--config.file=prometheus.yml"]);
-    let theirs = Prometheus::start(dir.path(), &config);
+    let theirs = start_prometheus(dir.path(), &config);
     let selector = format!("/federate?match[]={}", urlencode("{__name__=~\"fed_.*\"}"));
     wait_until("both servers scraped the target", || {
         query_count(ours.addr.port(), "fed_gauge") == 3
@@ -219,7 +187,7 @@ fn federation_answers_as_prometheus_does() {
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params:\n      'match[]': ['{{job=\"fed\"}}']\n    static_configs:\n      - targets: ['127.0.0.1:{}']\n",
         ours.addr.port()
     );
-    let global = Prometheus::start(dir.path(), &upstream);
+    let global = start_prometheus(dir.path(), &upstream);
     wait_until("Prometheus federating from us", || {
         query_count(global.port, "fed_gauge{dc=\"eu\",job=\"fed\"}") == 3
     });

@@ -15,54 +15,32 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::Value;
 
-struct Prometheus {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path, data: &Path) -> Prometheus {
-    let port = free_port();
-    let config = dir.join("prometheus-empty.yml");
-    std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
-    let child = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--storage.tsdb.retention.time=100y")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("prometheus.log")).unwrap())
-        .spawn()
-        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
-    let p = Prometheus { child, port };
+/// Debian's Prometheus on the backfilled `data`, once it answers `/-/ready` with 200.
+fn start_prometheus(dir: &Path, data: &Path) -> Peer {
+    let prometheus = Peer::prometheus(
+        dir,
+        free_port(),
+        "global:\n  scrape_interval: 1h\n",
+        Some(data),
+        &["--storage.tsdb.retention.time=100y"],
+    )
+    .wait_listening();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            let ready = http_get(port, "/-/ready");
-            if ready.0 == 200 {
-                break;
-            }
-        }
+    while http_get(prometheus.port, "/-/ready").0 != 200 {
         assert!(
             Instant::now() < deadline,
-            "Prometheus did not start: {}",
-            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+            "Prometheus did not get ready: {}",
+            prometheus.log_text()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    p
+    prometheus
 }
 
 /// A GET on loopback; returns status and body.

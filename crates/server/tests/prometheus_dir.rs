@@ -7,94 +7,38 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Debian's Prometheus, killed when dropped if it is still running.
-struct Prometheus {
-    child: Child,
-    log: PathBuf,
-    port: u16,
+/// Debian's Prometheus on `data`, scraping itself every second (so it writes its WAL and
+/// head chunks); `extra` flags after ours. Does not wait.
+fn start_prometheus(dir: &Path, data: &Path, extra: &[&str]) -> Peer {
+    let port = free_port();
+    let config = format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    );
+    let mut flags = vec!["--storage.tsdb.retention.time=100y"];
+    flags.extend_from_slice(extra);
+    Peer::prometheus(dir, port, &config, Some(data), &flags)
 }
 
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Prometheus {
-    /// Starts it on `data`, scraping itself every second (so it writes its WAL and head
-    /// chunks); `extra` flags after ours.
-    fn start(dir: &Path, data: &Path, extra: &[&str]) -> Prometheus {
-        let port = free_port();
-        let config = dir.join(format!("prometheus-{port}.yml"));
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
-            ),
-        )
+/// SIGTERM, and wait for a clean exit (it flushes its WAL page and closes the head).
+fn stop(mut prometheus: Peer) {
+    let status = Command::new("kill")
+        .args(["-TERM", &prometheus.child.id().to_string()])
+        .status()
         .unwrap();
-        let log = dir.join(format!("prometheus-{port}.log"));
-        let child = Command::new("/usr/bin/prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", data.display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=100y")
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect(
-                "Debian's prometheus is needed: apt-get install prometheus (scripts/test does)",
-            );
-        Prometheus { child, log, port }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until it serves `/-/ready` with 200.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("Prometheus exited ({status}): {}", self.log_text());
-            }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Prometheus did not start: {}",
-                self.log_text()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// SIGTERM, and wait for a clean exit (it flushes its WAL page and closes the head).
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = wait_exit(&mut self.child, Duration::from_secs(30))
-            .unwrap_or_else(|| panic!("Prometheus did not stop: {}", self.log_text()));
-        assert!(
-            status.success(),
-            "Prometheus: {status}: {}",
-            self.log_text()
-        );
-    }
+    assert!(status.success());
+    let status = wait_exit(&mut prometheus.child, Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("Prometheus did not stop: {}", prometheus.log_text()));
+    assert!(
+        status.success(),
+        "Prometheus: {status}: {}",
+        prometheus.log_text()
+    );
 }
 
 /// Waits up to `within` for a process to exit.
@@ -192,15 +136,15 @@ fn promethium_refuses_a_prometheus_data_directory_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("prometheus-data");
     promtool_block(dir.path(), &data);
-    let mut prometheus = Prometheus::start(
+    let prometheus = start_prometheus(
         dir.path(),
         &data,
         &[
             "--storage.tsdb.min-block-duration=1m",
             "--storage.tsdb.max-block-duration=1m",
         ],
-    );
-    prometheus.wait_ready();
+    )
+    .wait_listening();
     // Scrapes of itself (the first comes after up to 5 s: its scrape manager applies
     // targets every 5 s): hundreds of series, more than a 32 KiB WAL page, so it is
     // written out while it runs.
@@ -215,7 +159,7 @@ fn promethium_refuses_a_prometheus_data_directory_and_changes_nothing() {
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(2));
-    prometheus.stop();
+    stop(prometheus);
     let before = snapshot(&data);
     assert!(data.join("chunks_head").is_dir());
 
@@ -237,8 +181,7 @@ fn promethium_refuses_a_prometheus_data_directory_and_changes_nothing() {
     assert_eq!(changes(&before, &after), Vec::<String>::new());
 
     // Prometheus still reads its directory afterwards (its WAL was not cut).
-    let mut again = Prometheus::start(dir.path(), &data, &[]);
-    again.wait_ready();
+    let again = start_prometheus(dir.path(), &data, &[]).wait_listening();
     let deadline = Instant::now() + Duration::from_secs(30);
     while !again.log_text().contains("TSDB started") {
         assert!(Instant::now() < deadline, "{}", again.log_text());
@@ -257,8 +200,8 @@ fn promethium_refuses_a_directory_a_running_prometheus_uses() {
     // With its lock (upstream's default; Debian's needs the flag): refused for the lock,
     // and the message says whose data it is.
     let locked = dir.path().join("locked");
-    let mut prometheus = Prometheus::start(dir.path(), &locked, &["--storage.tsdb.use-lockfile"]);
-    prometheus.wait_ready();
+    let mut prometheus =
+        start_prometheus(dir.path(), &locked, &["--storage.tsdb.use-lockfile"]).wait_listening();
     std::thread::sleep(Duration::from_millis(1500));
     let before = snapshot(&locked);
     let log = promethium_refuses(dir.path(), &locked);
@@ -285,8 +228,7 @@ fn promethium_refuses_a_directory_a_running_prometheus_uses() {
 
     // Without a lock (Debian's default): refused for what the directory holds.
     let unlocked = dir.path().join("unlocked");
-    let mut prometheus = Prometheus::start(dir.path(), &unlocked, &[]);
-    prometheus.wait_ready();
+    let _prometheus = start_prometheus(dir.path(), &unlocked, &[]).wait_listening();
     assert!(!unlocked.join("lock").exists());
     let log = promethium_refuses(dir.path(), &unlocked);
     assert!(log.contains("is a Prometheus data directory"), "{log}");
@@ -313,7 +255,7 @@ fn prometheus_refuses_a_directory_promethium_uses() {
 
     // Any Prometheus (server mode), locking or not, stops at the guard before it opens
     // its storage.
-    let mut prometheus = Prometheus::start(dir.path(), &data, &[]);
+    let mut prometheus = start_prometheus(dir.path(), &data, &[]);
     let status = wait_exit(&mut prometheus.child, Duration::from_secs(30)).unwrap_or_else(|| {
         panic!(
             "Prometheus runs on our directory: {}",
@@ -327,7 +269,7 @@ fn prometheus_refuses_a_directory_promethium_uses() {
 
     // Without the guard, a locking Prometheus stops at our lock.
     std::fs::remove_dir_all(&guard).unwrap();
-    let mut prometheus = Prometheus::start(dir.path(), &data, &["--storage.tsdb.use-lockfile"]);
+    let mut prometheus = start_prometheus(dir.path(), &data, &["--storage.tsdb.use-lockfile"]);
     let status = wait_exit(&mut prometheus.child, Duration::from_secs(30)).unwrap_or_else(|| {
         panic!(
             "Prometheus runs on our directory: {}",

@@ -7,49 +7,12 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use prost::Message;
 use remote::proto;
 use remote::read::codec;
-
-struct Prometheus {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path, port: u16, config: &str) -> Prometheus {
-    let file = dir.join(format!("prometheus-{port}.yml"));
-    std::fs::write(&file, config).unwrap();
-    let log = dir.join(format!("prometheus-{port}.log"));
-    let child = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join(format!("prometheus-data-{port}")).display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "prometheus did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Prometheus { child, log }
-}
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -87,7 +50,7 @@ fn prometheus_reads_our_data_and_we_read_prometheus_data() {
     )
     .unwrap();
     let server = Server::start_on(dir.path(), ours, &["--config.file=prometheus.yml"]);
-    let prometheus = start_prometheus(
+    let prometheus = Peer::prometheus(
         dir.path(),
         theirs,
         &format!(
@@ -95,7 +58,10 @@ fn prometheus_reads_our_data_and_we_read_prometheus_data() {
              scrape_configs:\n  - job_name: theirs\n    static_configs:\n      - targets: ['127.0.0.1:{theirs}']\n\
              remote_read:\n  - url: http://127.0.0.1:{ours}/api/v1/read\n    read_recent: true\n    filter_external_labels: false\n"
         ),
-    );
+        None,
+        &[],
+    )
+    .wait_listening();
     // Prometheus scrapes for the first time about five seconds after it starts.
     std::thread::sleep(Duration::from_secs(10));
     let at = (now_s() - 1.0).floor();

@@ -5,42 +5,10 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 use remote::proto;
-
-struct Prometheus {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_prometheus(dir: &Path, config: &str) -> Prometheus {
-    let port = free_port();
-    let file = dir.join(format!("prometheus-{port}.yml"));
-    std::fs::write(&file, config.replace("SELF_PORT", &port.to_string())).unwrap();
-    let child = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join(format!("prometheus-data-{port}")).display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("prometheus-{port}.log"))).unwrap())
-        .spawn()
-        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
-    Prometheus { child, port }
-}
 
 fn v2_request(series: Vec<proto::TimeSeriesV2>, symbols: &[&str]) -> Vec<u8> {
     let req = proto::RequestV2 {
@@ -62,13 +30,17 @@ fn v2_sample(t: i64, v: f64) -> proto::SampleV2 {
 fn prometheus_remote_writes_to_us_and_we_store_what_it_sent() {
     let dir = tempfile::tempdir().unwrap();
     let ours = start_remote_write_receiver(dir.path());
-    let theirs = start_prometheus(
+    let port = free_port();
+    let theirs = Peer::prometheus(
         dir.path(),
+        port,
         &format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:SELF_PORT']\n\
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n\
              remote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config:\n      batch_send_deadline: 1s\n",
             ours.addr.port()
         ),
+        None,
+        &[],
     );
     // Once Prometheus has a few seconds of its own metrics, fix a moment and wait until we
     // have what it has up to then: every sample of every series of its job, no more, no

@@ -10,80 +10,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
-
-struct Peer {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Peer {
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-fn wait_listening(port: u16, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{what} did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn start_prometheus_receiver(dir: &Path) -> Peer {
-    let port = free_port();
-    let config = dir.join("prometheus-receiver.yml");
-    std::fs::write(&config, "scrape_configs: []\n").unwrap();
-    let log = dir.join("prometheus-receiver.log");
-    let child = Command::new("/usr/bin/prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prometheus-receiver-data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("Debian's prometheus is needed: apt-get install prometheus (scripts/test does)");
-    wait_listening(port, "prometheus");
-    Peer { child, port, log }
-}
-
-fn start_victoria_metrics(dir: &Path) -> Peer {
-    let port = free_port();
-    let log = dir.join("victoria-metrics.log");
-    let child = Command::new("/usr/bin/victoria-metrics")
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg(format!("-storageDataPath={}", dir.join("vm-data").display()))
-        // Recent samples are answered at once (by default the last minute is left out).
-        .arg("-search.latencyOffset=0s")
-        .arg("-search.disableCache")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect(
-            "Debian's victoria-metrics is needed: apt-get install victoria-metrics (scripts/test does)",
-        );
-    wait_listening(port, "victoria-metrics");
-    Peer { child, port, log }
-}
 
 fn now_s() -> f64 {
     SystemTime::now()
@@ -95,8 +26,15 @@ fn now_s() -> f64 {
 #[test]
 fn sends_to_prometheus_and_victoria_metrics_and_the_counts_match() {
     let dir = tempfile::tempdir().unwrap();
-    let prometheus = start_prometheus_receiver(dir.path());
-    let vm = start_victoria_metrics(dir.path());
+    let prometheus = Peer::prometheus(
+        dir.path(),
+        free_port(),
+        "scrape_configs: []\n",
+        None,
+        &["--web.enable-remote-write-receiver"],
+    )
+    .wait_listening();
+    let vm = Peer::victoria_metrics(dir.path(), free_port()).wait_listening();
     let port = free_port();
     std::fs::write(
         dir.path().join("prometheus.yml"),

@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
+mod peer;
+#[allow(unused_imports)]
+pub use peer::{listening, Peer};
+
 pub fn promethium_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_promethium"))
 }
@@ -83,7 +87,13 @@ impl Server {
             .unwrap();
         let mut server = Server { child, addr, log };
         let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(addr).is_err() {
+        loop {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("server exited ({status}): {}", server.log_text());
+            }
+            if listening(port) {
+                break;
+            }
             assert!(
                 Instant::now() < deadline,
                 "server did not listen: {}",
