@@ -49,6 +49,35 @@ fn unix_ms(t: std::time::SystemTime) -> i64 {
         .unwrap_or(0)
 }
 
+/// mimalloc's arenas are committed as their pages are first used, not all at once when
+/// reserved (its default on Linux): freed memory in an eagerly committed arena stays in
+/// the resident set. `scripts/bench-agent` measures the difference (README). The option
+/// must be set before the first Rust allocation reserves the first arena, so this runs as
+/// an ELF initializer, before the Rust runtime starts (in `main` it would be too late).
+extern "C" fn commit_arena_memory_on_demand() {
+    set_allocator_option(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+}
+
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static COMMIT_ARENA_MEMORY_ON_DEMAND: extern "C" fn() = commit_arena_memory_on_demand;
+
+/// The `mi_option_t` value of mimalloc 3's `mimalloc.h` that `libmimalloc-sys` does not name.
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+
+/// Sets a mimalloc option, only on the major version whose numbering the constant above
+/// follows (`mi_version` is major * 10000 + minor * 100 + patch).
+fn set_allocator_option(option: libmimalloc_sys::mi_option_t, value: i64) {
+    // SAFETY: `mi_version` reads a constant; `mi_option_set` stores a value the allocator
+    // reads when it next needs it (options are plain integers, never freed).
+    unsafe {
+        if (30_000..40_000).contains(&libmimalloc_sys::mi_version()) {
+            libmimalloc_sys::mi_option_set(option, value as _);
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let flags = flags::parse();
     if flags.version {

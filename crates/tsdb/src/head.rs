@@ -169,10 +169,7 @@ impl MemSeries {
         keep: bool,
     ) {
         if !keep {
-            self.open = XorChunk::new();
-            self.open_min_t = t;
-            self.open_until = i64::MAX;
-            self.open.append(t, v);
+            // The order and duplicate checks need only these two; nothing reads samples.
             self.max_t = t;
             self.last_bits = v.to_bits();
             return;
@@ -280,6 +277,16 @@ impl MemSeries {
         self.closed.len() + usize::from(!self.open.is_empty())
     }
 
+    /// Whether `max_t` and `last_bits` are a sample the next one is checked against: with
+    /// samples kept, while the series has a chunk; in agent mode, once it had a sample.
+    fn has_newest(&self, keep_samples: bool) -> bool {
+        if keep_samples {
+            self.chunk_count() > 0
+        } else {
+            self.max_t != i64::MIN
+        }
+    }
+
     /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
     /// the range (only possible when the block range changed between runs) is re-encoded
     /// with just the samples inside.
@@ -382,7 +389,9 @@ pub(crate) struct Head {
     disk: Option<Arc<ChunkDisk>>,
     /// Samples accepted out of order (see `ooo`).
     pub(crate) ooo: OooHead,
-    /// False in agent mode: series keep only their newest sample.
+    /// False in agent mode, where the head only orders appends (the WAL is the data and
+    /// nothing is queried): a series keeps its labels and its newest timestamp and value
+    /// bits, no chunk, and no label index (postings) is built.
     pub keep_samples: bool,
 }
 
@@ -526,6 +535,9 @@ impl Head {
             let value = self.symbols.intern(&l.value);
             ids.push(name);
             ids.push(value);
+            if !self.keep_samples {
+                continue;
+            }
             let list = self
                 .postings
                 .entry(name)
@@ -595,7 +607,7 @@ impl Head {
                 };
             }
         }
-        if s.chunk_count() == 0 {
+        if !s.has_newest(self.keep_samples) {
             return Ok(true);
         }
         let (max_t, last_bits) = (s.max_t, s.last_bits);
@@ -627,7 +639,7 @@ impl Head {
         else {
             return false;
         };
-        if s.chunk_count() > 0 && t <= s.max_t {
+        if s.has_newest(self.keep_samples) && t <= s.max_t {
             return false;
         }
         s.append(t, v, st, range, disk, self.keep_samples);
@@ -709,7 +721,7 @@ impl Head {
                                     orphans.add(r);
                                     continue;
                                 };
-                                if t < min_valid || (s.chunk_count() > 0 && t <= s.max_t) {
+                                if t < min_valid || (s.has_newest(keep) && t <= s.max_t) {
                                     continue;
                                 }
                                 s.append(t, v, st, range, disk, keep);
@@ -881,7 +893,12 @@ impl Head {
                 s.open = XorChunk::new();
             }
             let r = index as u64 + 1;
-            if s.chunk_count() == 0 && !self.ooo.contains(r) {
+            let has_samples = if self.keep_samples {
+                s.chunk_count() > 0
+            } else {
+                s.max_t >= t
+            };
+            if !has_samples && !self.ooo.contains(r) {
                 removed.insert(r);
             }
         }

@@ -42,21 +42,33 @@ fn only_the_newest_sample_is_held_and_order_is_kept() {
     for i in 0..500 {
         db.append(&[(series("a"), t + i, i as f64)]).unwrap();
     }
+    // The head keeps one series with its newest timestamp, and nothing to select: no
+    // samples and no label index (the agent answers no queries).
+    assert_eq!(db.num_series(), 1);
+    assert_eq!(db.head_max_time(), t + 499);
     let all = db.select(
         &[Matcher::new(MatchOp::Equal, "__name__", "a").unwrap()],
         i64::MIN,
         i64::MAX,
     );
-    assert_eq!(all[0].samples, vec![(t + 499, 499.0)]);
-    // Older than the newest: refused as out of order, as Prometheus's agent does.
+    assert!(all.is_empty());
+    // Older than the newest: refused as out of order, as Prometheus's agent does; the
+    // newest again with the same value is a duplicate, with another value refused.
     let r = db.append(&[(series("a"), t, 0.0)]).unwrap();
-    assert_eq!(r.appended, 0);
+    assert_eq!((r.appended, r.out_of_order), (0, 1));
+    let r = db.append(&[(series("a"), t + 499, 499.0)]).unwrap();
+    assert_eq!((r.appended, r.out_of_order, r.duplicates), (0, 0, 0));
+    let r = db.append(&[(series("a"), t + 499, 1.0)]).unwrap();
+    assert_eq!((r.appended, r.duplicates), (0, 1));
+    let r = db.append(&[(series("a"), t + 500, 500.0)]).unwrap();
+    assert_eq!(r.appended, 1);
+    assert_eq!(db.head_max_time(), t + 500);
     // Everything is in the WAL: a reader from the start sees all 500 samples.
     let mut seen = 0;
     let mut tail = tsdb::wal::WalTail::new(&dir.path().join("wal"), Default::default());
     tail.read(usize::MAX, |record, _| seen += record.sample_count())
         .unwrap();
-    assert_eq!(seen, 500);
+    assert_eq!(seen, 501);
 }
 
 #[test]
