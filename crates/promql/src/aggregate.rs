@@ -8,9 +8,10 @@ use model::Labels;
 
 use crate::ast::{AggregateExpr, AggregateOp, PosRange};
 use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
-use crate::funcs::{format_float_f, format_go_float, kahan_inc, nan_last, quantile_of};
+use crate::numeric::{kahan_inc, nan_last, quantile_of};
 use crate::value::AnnotationKind;
 use crate::EvalError;
+use model::float::{format_go_f as format_float_f, format_go_g as format_go_float};
 
 /// The labels a series contributes to its group.
 fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {

@@ -7,9 +7,9 @@ use model::Labels;
 
 use crate::ast::{Call, ExprKind, PosRange};
 use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
-use crate::funcs::format_go_float;
 use crate::value::AnnotationKind;
 use crate::EvalError;
+use model::float::format_go_g as format_go_float;
 
 #[derive(Clone, Copy)]
 struct Bucket {
@@ -337,7 +337,7 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
             let labels = if name == "histogram_quantiles" {
                 let q = scalars[qi].first().copied().unwrap_or(f64::NAN);
                 let mut b = labels.to_builder();
-                let mut text = crate::funcs::format_float_f(q);
+                let mut text = model::float::format_go_f(q);
                 if q.is_finite() && !text.contains('.') {
                     text.push_str(".0");
                 }

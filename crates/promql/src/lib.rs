@@ -19,6 +19,7 @@ mod histogram;
 mod info;
 mod lexer;
 mod memory;
+mod numeric;
 mod par;
 pub mod parser;
 mod printer;
@@ -32,8 +33,8 @@ use std::time::{Duration, Instant};
 use model::{Labels, Matcher};
 
 pub use ast::{Expr, ValueType};
-pub use funcs::format_float_f;
 pub use memory::MemoryBudget;
+pub use model::float::format_go_f as format_float_f;
 pub use parser::{parse, parse_selector, ParseError, MAX_DEPTH, STACK_SIZE};
 pub use printer::{format_duration, format_expr, prettify};
 pub use value::{Annotation, AnnotationKind, QueryResult, QueryStats, Sample, Series, Value};

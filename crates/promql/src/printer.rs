@@ -7,7 +7,7 @@ use std::fmt::Write;
 use model::{MatchOp, Matcher};
 
 use crate::ast::*;
-use crate::funcs::{format_float_f, format_go_float};
+use model::float::{format_go_f as format_float_f, format_go_g as format_go_float};
 
 /// A duration in Prometheus's notation: `1m30s`, `2w`, `-5m`, `0s`.
 pub fn format_duration(ms: i64) -> String {

@@ -3,6 +3,8 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
+use model::float::format_go_g as format_go_float;
+
 use super::*;
 
 const ANCHORED_OK: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
