@@ -1,6 +1,8 @@
-//! The data model shared by scraping, storage and queries: label sets and samples.
+//! The data model shared by scraping, storage and queries: label sets, samples and native
+//! histograms.
 
 pub mod float;
+pub mod histogram;
 mod labels;
 pub mod time;
 
