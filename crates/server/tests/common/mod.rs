@@ -139,7 +139,15 @@ impl Server {
         stream.write_all(text.as_bytes()).unwrap();
         stream.write_all(body).unwrap();
         let mut raw = Vec::new();
-        let _ = stream.read_to_end(&mut raw);
+        let read = stream.read_to_end(&mut raw);
+        // Say what happened rather than only that the answer was incomplete (seen once in
+        // CI, not reproduced): the read's outcome and the server's log.
+        assert!(
+            raw.windows(4).any(|w| w == b"\r\n\r\n"),
+            "{method} {path}: no complete HTTP response ({} bytes, read: {read:?}); server log:\n{}",
+            raw.len(),
+            self.log_text()
+        );
         parse(&raw)
     }
 
