@@ -91,14 +91,15 @@ impl Server {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("server exited ({status}): {}", server.log_text());
             }
-            if listening(port) {
+            // Its own log says when it listens. A connection that succeeds is no proof:
+            // two probes of parallel tests can connect to each other when each one's
+            // ephemeral port is the port the other probes (TCP simultaneous open), which
+            // CI met as a reset answer from a server that had not started yet.
+            let log = server.log_text();
+            if log.contains("Listening") && log.contains(&format!("127.0.0.1:{port}")) {
                 break;
             }
-            assert!(
-                Instant::now() < deadline,
-                "server did not listen: {}",
-                server.log_text()
-            );
+            assert!(Instant::now() < deadline, "server did not listen: {log}");
             std::thread::sleep(Duration::from_millis(20));
         }
         // What answered is this server, not one that exited (another process's port).

@@ -6,17 +6,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Whether something listens on the loopback `port`. A connection whose local port is the
-/// port asked for is the kernel joining a socket to itself (Linux's TCP self-connect, when
-/// the ephemeral port it picks is the one nobody listens on yet), not a server.
+/// Whether an HTTP server answers on the loopback `port`. Connecting is not enough: a
+/// connection to a port nobody listens on can still succeed, to itself (Linux's TCP
+/// self-connect, when the ephemeral port picked is that port) or to another probe whose
+/// ephemeral port is the port this one probes while it probes ours (simultaneous open).
+/// Neither answers a request.
 pub fn listening(port: u16) -> bool {
-    match TcpStream::connect(("127.0.0.1", port)) {
-        Ok(stream) => stream
-            .local_addr()
-            .map(|a| a.port() != port)
-            .unwrap_or(false),
-        Err(_) => false,
+    use std::io::{Read, Write};
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+    if stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
     }
+    let mut start = [0u8; 5];
+    stream.read_exact(&mut start).is_ok() && &start == b"HTTP/"
 }
 
 /// A program of Debian's run for one test; killed when dropped.
