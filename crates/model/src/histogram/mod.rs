@@ -8,15 +8,20 @@
 //!   on; every integer histogram becomes one when read);
 //! - `buckets`: bucket boundaries and iteration over spans; `validate`: the checks a
 //!   histogram must pass before it is stored, with upstream's error texts; `compact`:
-//!   removing empty buckets and merging spans.
+//!   removing empty buckets and merging spans; `arith`: scaling, adding and subtracting
+//!   (schemas, zero buckets and custom bounds made compatible first); `reset`: counter
+//!   reset detection between two histograms.
 
+mod arith;
 mod bounds;
 mod buckets;
 mod compact;
 mod float;
 mod int;
+mod reset;
 mod validate;
 
+pub use arith::Combined;
 pub use buckets::{bucket_bound, Bucket, BucketCount};
 pub use float::FloatHistogram;
 pub use int::Histogram;

@@ -64,6 +64,8 @@ pub enum HistogramError {
     CustomBucketsNegativeBuckets,
     #[error("histogram with exponential schema must not have custom bounds")]
     ExponentialSchemaCustomBounds,
+    #[error("cannot apply this operation on histograms with a mix of exponential and custom bucket schemas")]
+    IncompatibleSchemas,
 }
 
 pub(crate) fn check_spans(
