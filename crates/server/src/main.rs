@@ -237,6 +237,18 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
         flags.remote_write_options(),
         tokio::runtime::Handle::current(),
     ));
+    // Listening before the configuration starts any scrape: a target that is this server
+    // (Prometheus's own prometheus.yml scrapes itself) is up from its first scrape.
+    // Connections wait in the backlog until the endpoints are served below.
+    let mut listeners = Vec::with_capacity(flags.listen_addresses.len());
+    for address in &flags.listen_addresses {
+        let socket = resolve_listen_address(address).await?;
+        let listener = tokio::net::TcpListener::bind(socket)
+            .await
+            .with_context(|| format!("cannot listen on {address}"))?;
+        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening");
+        listeners.push(listener);
+    }
     let config = Arc::new(reload::ConfigState::load(
         flags.config_file.clone().into(),
         &self_target,
@@ -342,12 +354,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     };
 
     let mut servers = tokio::task::JoinSet::new();
-    for address in &flags.listen_addresses {
-        let socket = resolve_listen_address(address).await?;
-        let listener = tokio::net::TcpListener::bind(socket)
-            .await
-            .with_context(|| format!("cannot listen on {address}"))?;
-        tracing::info!(address = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening");
+    for listener in listeners {
         let mut rx = shutdown_rx.clone();
         // The per-address cap is left at its default, half of --web.max-connections:
         // Prometheus has no flag for it.
