@@ -1,7 +1,8 @@
 //! Adding and subtracting float histograms against upstream's `TestFloatHistogramAdd` and
 //! `TestFloatHistogramSub` tables (`model/histogram/float_histogram_test.go`), converted
-//! mechanically from the Go literals: both operand orders, results compared after
-//! compaction as upstream compares them, errors and annotations flags as upstream expects.
+//! from the Go literals by `scripts/dev/go_histogram_tables.py`: both operand orders,
+//! results compared after compaction as upstream compares them, errors and annotation
+//! flags as upstream expects.
 
 // Upstream's values, not approximations of constants.
 #![allow(clippy::approx_constant)]

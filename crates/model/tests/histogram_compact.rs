@@ -1,6 +1,7 @@
 //! Compaction of float histograms against upstream's `TestFloatHistogramCompact` table
-//! (`model/histogram/float_histogram_test.go`), converted mechanically from the Go
-//! literals: the same spans and buckets out, and a valid histogram stays valid.
+//! (`model/histogram/float_histogram_test.go`), converted from the Go literals by
+//! `scripts/dev/go_histogram_tables.py`: the same spans and buckets out, and a valid
+//! histogram stays valid.
 
 use model::histogram::{FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 

@@ -1,6 +1,6 @@
 //! Counter reset detection against upstream's `TestFloatHistogramDetectReset` table
-//! (`model/histogram/float_histogram_test.go`): the same 42 pairs of histograms, the same
-//! verdicts. The table was converted mechanically from the Go literals.
+//! (`model/histogram/float_histogram_test.go`), converted from the Go literals by
+//! `scripts/dev/go_histogram_tables.py`: the same 42 pairs of histograms, the same verdicts.
 
 use model::histogram::{FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 

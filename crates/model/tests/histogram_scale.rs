@@ -1,6 +1,7 @@
 //! Scaling float histograms against upstream's `TestFloatHistogramMul` and
 //! `TestFloatHistogramDiv` tables (`model/histogram/float_histogram_test.go`), converted
-//! mechanically from the Go literals; results compared field by field as upstream does.
+//! from the Go literals by `scripts/dev/go_histogram_tables.py`; results compared field by
+//! field as upstream does.
 
 // Upstream's values, not approximations of constants (a factor of 3.1415).
 #![allow(clippy::approx_constant)]
