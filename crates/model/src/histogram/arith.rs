@@ -80,11 +80,15 @@ impl FloatHistogram {
                 outcome.custom_bounds_reconciled = true;
                 let shared = intersect_bounds(&self.custom_values, &other.custom_values);
                 let mut totals = vec![0.0; shared.len() + 1];
-                for (index, count) in indexed(&self.positive_spans, &self.positive_buckets) {
-                    totals[custom_target(index, &self.custom_values, &shared)] += count;
-                }
-                for (index, count) in indexed(&other.positive_spans, &other.positive_buckets) {
-                    totals[custom_target(index, &other.custom_values, &shared)] += sign * count;
+                for (h, sign) in [(&*self, 1.0), (other, sign)] {
+                    add_to_shared_bounds(
+                        &mut totals,
+                        &h.positive_spans,
+                        &h.positive_buckets,
+                        &h.custom_values,
+                        &shared,
+                        sign,
+                    );
                 }
                 let populated = totals
                     .iter()
@@ -102,24 +106,22 @@ impl FloatHistogram {
         if other.schema < self.schema {
             self.reduce_resolution(other.schema);
         }
-        let schema = self.schema;
-        let threshold = self.zero_threshold;
-        let reduce = |spans: &[Span], buckets: &[f64]| -> Vec<(i32, f64)> {
-            let mut out = Vec::with_capacity(buckets.len());
-            for (index, count) in indexed(spans, buckets) {
-                // Buckets now inside the zero bucket were counted into it.
-                if is_exponential_schema(schema)
-                    && exponential_bound(target_index(index, other.schema, schema), schema)
-                        <= threshold
-                {
-                    continue;
-                }
-                push_summed(&mut out, target_index(index, other.schema, schema), count);
-            }
-            out
-        };
-        let positive = reduce(&other.positive_spans, &other.positive_buckets);
-        let negative = reduce(&other.negative_spans, &other.negative_buckets);
+        // Their buckets now inside the zero bucket were counted into it.
+        let (schema, threshold) = (self.schema, Some(self.zero_threshold));
+        let positive = merged_at(
+            &other.positive_spans,
+            &other.positive_buckets,
+            other.schema,
+            schema,
+            threshold,
+        );
+        let negative = merged_at(
+            &other.negative_spans,
+            &other.negative_buckets,
+            other.schema,
+            schema,
+            threshold,
+        );
         self.merge_positive(positive, sign);
         let mine = indexed(&self.negative_spans, &self.negative_buckets);
         (self.negative_spans, self.negative_buckets) = merge(mine, negative, sign);
@@ -164,11 +166,8 @@ impl FloatHistogram {
             (&mut self.positive_spans, &mut self.positive_buckets),
             (&mut self.negative_spans, &mut self.negative_buckets),
         ] {
-            let mut out: Vec<(i32, f64)> = Vec::with_capacity(buckets.len());
-            for (index, count) in indexed(spans, buckets) {
-                push_summed(&mut out, target_index(index, self.schema, target), count);
-            }
-            (*spans, *buckets) = from_indexed(out.into_iter());
+            let merged = merged_at(spans, buckets, self.schema, target, None);
+            (*spans, *buckets) = from_indexed(merged.into_iter());
         }
         self.schema = target;
     }
@@ -263,6 +262,45 @@ fn target_index(index: i32, from: i32, to: i32) -> i32 {
     ((index - 1) >> (from - to).min(31)) + 1
 }
 
+/// The buckets of a list laid out for schema `from`, at schema `to` (not above `from`):
+/// (index, count) in order, neighbours that merge summed. With `start`, the leading buckets
+/// that end at or below it (inside a zero bucket that wide) are left out.
+pub(super) fn merged_at(
+    spans: &[Span],
+    buckets: &[f64],
+    from: i32,
+    to: i32,
+    start: Option<f64>,
+) -> Vec<(i32, f64)> {
+    let mut out: Vec<(i32, f64)> = Vec::with_capacity(buckets.len());
+    for (index, count) in indexed(spans, buckets) {
+        push_summed(&mut out, target_index(index, from, to), count);
+    }
+    if let Some(start) = start.filter(|_| is_exponential_schema(to)) {
+        let inside = out
+            .iter()
+            .take_while(|(index, _)| exponential_bound(*index, to) <= start)
+            .count();
+        out.drain(..inside);
+    }
+    out
+}
+
+/// Adds `sign` times each custom bucket of a list (bounds `bounds`) to the bucket of the
+/// `shared` bounds it falls in (`totals` has one more entry, the overflow bucket).
+pub(super) fn add_to_shared_bounds(
+    totals: &mut [f64],
+    spans: &[Span],
+    buckets: &[f64],
+    bounds: &[f64],
+    shared: &[f64],
+    sign: f64,
+) {
+    for (index, count) in indexed(spans, buckets) {
+        totals[custom_target(index, bounds, shared)] += sign * count;
+    }
+}
+
 /// (index, count) of each bucket of a list, in order.
 fn indexed(spans: &[Span], buckets: &[f64]) -> Vec<(i32, f64)> {
     span_indices(spans).zip(buckets.iter().copied()).collect()
@@ -323,7 +361,7 @@ fn from_indexed(pairs: impl Iterator<Item = (i32, f64)>) -> (Vec<Span>, Vec<f64>
 }
 
 /// The bounds two custom-bucket histograms share.
-fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+pub(super) fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     let (mut i, mut j, mut out) = (0, 0, Vec::new());
     while i < a.len() && j < b.len() {
         if a[i] == b[j] {

@@ -5,7 +5,7 @@ use std::fmt;
 
 use super::buckets::{bucket_at, span_indices, Bucket};
 use super::compact::compact_absolute;
-use super::validate::{check_custom_bounds, check_spans, HistogramError};
+use super::validate::{check_custom_bounds, check_custom_layout, check_spans, HistogramError};
 use super::{is_custom_buckets_schema, is_exponential_schema, spans_match, CounterResetHint, Span};
 use crate::float::format_go_g;
 
@@ -100,18 +100,12 @@ impl FloatHistogram {
                 &self.positive_spans,
                 self.positive_buckets.len(),
             )?;
-            if self.zero_count != 0.0 {
-                return Err(HistogramError::CustomBucketsZeroCount);
-            }
-            if self.zero_threshold != 0.0 {
-                return Err(HistogramError::CustomBucketsZeroThreshold);
-            }
-            if !self.negative_spans.is_empty() {
-                return Err(HistogramError::CustomBucketsNegativeSpans);
-            }
-            if !self.negative_buckets.is_empty() {
-                return Err(HistogramError::CustomBucketsNegativeBuckets);
-            }
+            check_custom_layout(
+                self.zero_count != 0.0,
+                self.zero_threshold,
+                &self.negative_spans,
+                self.negative_buckets.len(),
+            )?;
         } else if is_exponential_schema(self.schema) {
             check_spans(
                 "positive side",

@@ -4,8 +4,8 @@
 //! bucket that would cut a populated bucket), or a drop in any bucket, the zero bucket
 //! included (a bucket that disappears dropped to zero). The sum does not count.
 
-use super::buckets::{exponential_bound, span_indices};
-use super::{is_exponential_schema, CounterResetHint, FloatHistogram, Span};
+use super::arith::{add_to_shared_bounds, intersect_bounds, merged_at};
+use super::{CounterResetHint, FloatHistogram, Span};
 
 impl FloatHistogram {
     /// Whether the counter was reset between `previous` and this histogram.
@@ -50,51 +50,34 @@ impl FloatHistogram {
         } else {
             (&self.negative_spans, &self.negative_buckets)
         };
-        let mut out: Vec<(i32, f64)> = Vec::new();
-        for (index, count) in span_indices(spans).zip(buckets) {
-            let target = if self.schema > schema {
-                ((index - 1) >> (self.schema - schema).min(31)) + 1
-            } else {
-                index
-            };
-            match out.last_mut() {
-                Some((last, total)) if *last == target => *total += count,
-                _ => out.push((target, *count)),
-            }
-        }
-        if start != 0.0 && is_exponential_schema(schema) {
-            let skip = out
-                .iter()
-                .take_while(|(index, _)| exponential_bound(*index, schema) <= start)
-                .count();
-            out.drain(..skip);
-        }
-        out
+        // A zero bucket of width 0 leaves every bucket in (upstream's iterator starts
+        // there), unlike a sum's, which drops buckets whose bound underflowed to 0.
+        merged_at(
+            spans,
+            buckets,
+            self.schema,
+            schema,
+            (start != 0.0).then_some(start),
+        )
     }
 
     /// Custom buckets with different bounds: compared over the bounds both have, each
     /// side's buckets summed up to each shared bound.
     fn reset_across_custom_bounds(&self, previous: &FloatHistogram) -> bool {
-        let totals = |h: &FloatHistogram, shared: &[f64]| -> Vec<f64> {
+        let shared = intersect_bounds(&self.custom_values, &previous.custom_values);
+        let totals = |h: &FloatHistogram| {
             let mut totals = vec![0.0; shared.len() + 1];
-            for (index, count) in span_indices(&h.positive_spans).zip(&h.positive_buckets) {
-                let upper = usize::try_from(index)
-                    .ok()
-                    .and_then(|i| h.custom_values.get(i))
-                    .copied()
-                    .unwrap_or(f64::INFINITY);
-                totals[shared.partition_point(|s| *s < upper)] += count;
-            }
+            add_to_shared_bounds(
+                &mut totals,
+                &h.positive_spans,
+                &h.positive_buckets,
+                &h.custom_values,
+                &shared,
+                1.0,
+            );
             totals
         };
-        let mut shared: Vec<f64> = self
-            .custom_values
-            .iter()
-            .filter(|b| previous.custom_values.contains(b))
-            .copied()
-            .collect();
-        shared.dedup();
-        let (now, before) = (totals(self, &shared), totals(previous, &shared));
+        let (now, before) = (totals(self), totals(previous));
         now.iter().zip(&before).any(|(n, b)| n < b)
     }
 }

@@ -94,6 +94,29 @@ pub(crate) fn check_spans(
     Ok(())
 }
 
+/// What custom buckets must not have: a zero bucket (`has_zero_count`, a threshold) or a
+/// negative side.
+pub(crate) fn check_custom_layout(
+    has_zero_count: bool,
+    zero_threshold: f64,
+    negative_spans: &[Span],
+    negative_buckets: usize,
+) -> Result<(), HistogramError> {
+    if has_zero_count {
+        return Err(HistogramError::CustomBucketsZeroCount);
+    }
+    if zero_threshold != 0.0 {
+        return Err(HistogramError::CustomBucketsZeroThreshold);
+    }
+    if !negative_spans.is_empty() {
+        return Err(HistogramError::CustomBucketsNegativeSpans);
+    }
+    if negative_buckets > 0 {
+        return Err(HistogramError::CustomBucketsNegativeBuckets);
+    }
+    Ok(())
+}
+
 pub(crate) fn check_custom_bounds(
     bounds: &[f64],
     spans: &[Span],
