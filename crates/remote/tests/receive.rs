@@ -171,7 +171,10 @@ fn v2_labels_come_from_the_symbols_table_and_bad_series_are_errors() {
                     timestamp: NOW + 11 * 60 * 1000,
                     start_timestamp: 0,
                 }],
-                histograms: vec![proto::Histogram { timestamp: NOW }],
+                histograms: vec![proto::Histogram {
+                    timestamp: NOW,
+                    ..Default::default()
+                }],
                 ..Default::default()
             },
         ],

@@ -40,6 +40,10 @@ use model::Labels;
 pub use agent::AgentOptions;
 pub use backfill::{list_blocks, write_blocks};
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
+pub use chunk::histogram::{
+    Appended, CounterResetHeader, FloatHistogramChunk, FloatHistogramIter, HistogramChunk,
+    HistogramIter,
+};
 pub use chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 pub use dirformat::crc32c;
 pub use head::{HeadStats, Rejection};

@@ -127,34 +127,46 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Reply {
-        let mut stream = TcpStream::connect(self.addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let mut text =
-            format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-        for (k, v) in headers {
-            text.push_str(&format!("{k}: {v}\r\n"));
-        }
-        text.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-        stream.write_all(text.as_bytes()).unwrap();
-        stream.write_all(body).unwrap();
-        let mut raw = Vec::new();
-        let read = stream.read_to_end(&mut raw);
-        // Say what happened rather than only that the answer was incomplete (seen once in
-        // CI, not reproduced): the read's outcome and the server's log.
-        assert!(
-            raw.windows(4).any(|w| w == b"\r\n\r\n"),
-            "{method} {path}: no complete HTTP response ({} bytes, read: {read:?}); server log:\n{}",
-            raw.len(),
-            self.log_text()
-        );
-        parse(&raw)
+        send_request(self.addr, method, path, headers, body, &|| self.log_text())
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.request("GET", path, headers)
     }
+}
+
+/// Sends one HTTP/1.1 request to `addr` and reads the whole answer; `log` describes the
+/// server when the answer is incomplete.
+pub fn send_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+    log: &dyn Fn() -> String,
+) -> Reply {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut text = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        text.push_str(&format!("{k}: {v}\r\n"));
+    }
+    text.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(text.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    let read = stream.read_to_end(&mut raw);
+    // Say what happened rather than only that the answer was incomplete (seen once in
+    // CI, not reproduced): the read's outcome and the server's log.
+    assert!(
+        raw.windows(4).any(|w| w == b"\r\n\r\n"),
+        "{method} {path}: no complete HTTP response ({} bytes, read: {read:?}); server log:\n{}",
+        raw.len(),
+        log()
+    );
+    parse(&raw)
 }
 
 pub struct Reply {

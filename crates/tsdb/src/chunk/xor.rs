@@ -13,6 +13,10 @@
 //! sample's timestamp (delta series), `110` no ST (0), `111` + varint (T − ST). A series
 //! without STs never pays for them: its chunks are plain XOR chunks.
 
+use super::bits::{
+    fits, sign_extend, write_uvarint, write_varint, write_xor, BitReader, BitWriter,
+};
+
 /// Samples per chunk before a new one is cut (Prometheus's default).
 pub const SAMPLES_PER_CHUNK: u16 = 120;
 
@@ -30,193 +34,6 @@ pub fn sample_count(bytes: &[u8]) -> u16 {
         [a, b, ..] => u16::from_be_bytes([*a, *b]) & !HAS_STARTS,
         _ => 0,
     }
-}
-
-#[derive(Debug, Clone, Default)]
-struct BitWriter {
-    bytes: Vec<u8>,
-    /// Bits still free in the last byte (0 means start a new byte).
-    free: u8,
-}
-
-impl BitWriter {
-    fn write_bit(&mut self, bit: bool) {
-        self.write_bits(u64::from(bit), 1);
-    }
-
-    /// Writes the low `count` bits of `value`, most significant first: the free bits of
-    /// the last byte, then whole bytes at once.
-    fn write_bits(&mut self, value: u64, count: u8) {
-        let mut n = count.min(64);
-        if n == 0 {
-            return;
-        }
-        let mut v = if n == 64 {
-            value
-        } else {
-            value & ((1u64 << n) - 1)
-        };
-        if self.free > 0 {
-            let take = n.min(self.free);
-            if let Some(last) = self.bytes.last_mut() {
-                *last |= ((v >> (n - take)) as u8) << (self.free - take);
-            }
-            self.free -= take;
-            n -= take;
-            if n == 0 {
-                return;
-            }
-            v &= (1u64 << n) - 1;
-        }
-        let whole = usize::from(n / 8);
-        let partial = n % 8;
-        let total = whole + usize::from(partial > 0);
-        if self.bytes.len() + total > self.bytes.capacity() {
-            // Grow by small steps, not doubling: a head holds one open chunk per series (a
-            // million of them), and doubling would leave a third of that memory unused.
-            self.bytes
-                .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
-        }
-        let aligned = v << (64 - u32::from(n));
-        self.bytes
-            .extend_from_slice(&aligned.to_be_bytes()[..total]);
-        self.free = if partial > 0 { 8 - partial } else { 0 };
-    }
-
-    fn write_byte(&mut self, byte: u8) {
-        self.write_bits(u64::from(byte), 8);
-    }
-}
-
-/// Reads bits most significant first. Up to 64 upcoming bits sit left-aligned in `buf`,
-/// refilled from the bytes a word at a time, so a read is a shift, not a loop per bit.
-struct BitReader<'a> {
-    bytes: &'a [u8],
-    /// Next byte of `bytes` not yet in `buf`.
-    pos: usize,
-    buf: u64,
-    /// Valid bits in `buf`.
-    valid: u32,
-}
-
-impl<'a> BitReader<'a> {
-    fn new(bytes: &'a [u8]) -> Self {
-        Self {
-            bytes,
-            pos: 0,
-            buf: 0,
-            valid: 0,
-        }
-    }
-
-    /// Tops `buf` up to at least 57 bits when the bytes allow.
-    #[inline]
-    fn refill(&mut self) {
-        if let Some(word) = self
-            .bytes
-            .get(self.pos..)
-            .and_then(|r| r.first_chunk::<8>())
-        {
-            let word = u64::from_be_bytes(*word);
-            let take = (64 - self.valid) / 8;
-            if take > 0 {
-                // `take` whole bytes fit below the valid bits.
-                let bits = take * 8;
-                let incoming = if bits == 64 {
-                    word
-                } else {
-                    word >> (64 - bits)
-                };
-                self.buf |= incoming << (64 - self.valid - bits);
-                self.valid += bits;
-                self.pos += take as usize;
-            }
-        } else {
-            while self.valid <= 56 {
-                let Some(&b) = self.bytes.get(self.pos) else {
-                    break;
-                };
-                self.buf |= u64::from(b) << (56 - self.valid);
-                self.valid += 8;
-                self.pos += 1;
-            }
-        }
-    }
-
-    #[inline]
-    fn read_bit(&mut self) -> Option<bool> {
-        if self.valid == 0 {
-            self.refill();
-            if self.valid == 0 {
-                return None;
-            }
-        }
-        let bit = self.buf >> 63 == 1;
-        self.buf <<= 1;
-        self.valid -= 1;
-        Some(bit)
-    }
-
-    /// `count` bits (at most 64), most significant first.
-    #[inline]
-    fn read_bits(&mut self, count: u8) -> Option<u64> {
-        let n = u32::from(count);
-        if n == 0 {
-            return Some(0);
-        }
-        if n > 64 {
-            return None;
-        }
-        if self.valid < n {
-            self.refill();
-        }
-        if self.valid >= n {
-            let v = self.buf >> (64 - n);
-            self.buf = if n == 64 { 0 } else { self.buf << n };
-            self.valid -= n;
-            return Some(v);
-        }
-        // More than the buffer holds after a refill (a 64-bit read not byte aligned):
-        // take what is there, then the rest.
-        let first = self.valid;
-        if first == 0 {
-            return None;
-        }
-        let high = self.buf >> (64 - first);
-        self.buf = 0;
-        self.valid = 0;
-        let low = self.read_bits((n - first) as u8)?;
-        Some((high << (n - first)) | low)
-    }
-
-    fn read_uvarint(&mut self) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..70).step_by(7) {
-            let byte = self.read_bits(8)? as u8;
-            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
-
-    fn read_varint(&mut self) -> Option<i64> {
-        let u = self.read_uvarint()?;
-        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
-    }
-}
-
-fn write_uvarint(w: &mut BitWriter, mut v: u64) {
-    while v >= 0x80 {
-        w.write_byte((v as u8) | 0x80);
-        v >>= 7;
-    }
-    w.write_byte(v as u8);
-}
-
-fn write_varint(w: &mut BitWriter, v: i64) {
-    write_uvarint(w, ((v << 1) ^ (v >> 63)) as u64);
 }
 
 /// An XOR chunk being appended to.
@@ -355,28 +172,13 @@ impl XorChunk {
     }
 
     fn write_value(&mut self, bits: u64) {
-        let xor = bits ^ self.last_v;
-        let w = &mut self.stream;
-        if xor == 0 {
-            w.write_bit(false);
-            return;
-        }
-        w.write_bit(true);
-        let leading = (xor.leading_zeros() as u8).min(31);
-        let trailing = xor.trailing_zeros() as u8;
-        if self.leading != 0xff && leading >= self.leading && trailing >= self.trailing {
-            w.write_bit(false);
-            w.write_bits(xor >> self.trailing, 64 - self.leading - self.trailing);
-            return;
-        }
-        self.leading = leading;
-        self.trailing = trailing;
-        w.write_bit(true);
-        w.write_bits(u64::from(leading), 5);
-        let significant = 64 - leading - trailing;
-        // 64 significant bits are written as 0 in the 6-bit field.
-        w.write_bits(u64::from(significant & 63), 6);
-        w.write_bits(xor >> trailing, significant);
+        write_xor(
+            &mut self.stream,
+            bits,
+            self.last_v,
+            &mut self.leading,
+            &mut self.trailing,
+        );
     }
 
     /// The encoded chunk (count header plus stream).
@@ -408,139 +210,6 @@ impl XorChunk {
     /// Iterates the samples.
     pub fn iter(&self) -> XorIter<'_> {
         XorIter::over(&self.stream.bytes, self.count, self.with_starts)
-    }
-}
-
-/// Decoded samples in time order, with their start timestamps when any chunk had them.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct SampleBuf {
-    pub points: Vec<(i64, f64)>,
-    /// Empty when no sample has a start timestamp; otherwise one per point (0: none).
-    pub starts: Vec<i64>,
-}
-
-impl SampleBuf {
-    pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.points.len()
-    }
-
-    /// Appends one sample.
-    pub fn push(&mut self, t: i64, v: f64, st: i64) {
-        if st != 0 && self.starts.len() < self.points.len() {
-            self.starts.resize(self.points.len(), 0);
-        }
-        self.points.push((t, v));
-        if !self.starts.is_empty() || st != 0 {
-            self.starts.push(st);
-        }
-    }
-
-    /// Appends a chunk's samples with `mint <= t <= maxt` (chunks are in time order, so
-    /// decoding stops past `maxt`).
-    pub fn extend_from_chunk(&mut self, mut iter: XorIter<'_>, mint: i64, maxt: i64) {
-        if !iter.has_starts() {
-            let before = self.points.len();
-            self.points.reserve(iter.remaining());
-            self.points.extend(
-                iter.skip_while(|(t, _)| *t < mint)
-                    .take_while(|(t, _)| *t <= maxt),
-            );
-            if !self.starts.is_empty() {
-                self.starts
-                    .resize(self.starts.len() + self.points.len() - before, 0);
-            }
-            return;
-        }
-        while let Some((t, v, st)) = iter.next_st() {
-            if t > maxt {
-                break;
-            }
-            if t >= mint {
-                self.push(t, v, st);
-            }
-        }
-    }
-
-    /// Appends another buffer's samples.
-    pub fn append(&mut self, mut other: SampleBuf) {
-        if other.starts.is_empty() && self.starts.is_empty() {
-            self.points.append(&mut other.points);
-            return;
-        }
-        self.starts.resize(self.points.len(), 0);
-        other.starts.resize(other.points.len(), 0);
-        self.points.append(&mut other.points);
-        self.starts.append(&mut other.starts);
-    }
-
-    /// Sorts by time and keeps the first of samples sharing a timestamp.
-    pub fn sort_dedup(&mut self) {
-        if !self.points.windows(2).any(|w| w[1].0 <= w[0].0) {
-            return;
-        }
-        if self.starts.is_empty() {
-            self.points.sort_by_key(|(t, _)| *t);
-            self.points.dedup_by_key(|(t, _)| *t);
-            return;
-        }
-        let mut all: Vec<((i64, f64), i64)> =
-            self.points.drain(..).zip(self.starts.drain(..)).collect();
-        all.sort_by_key(|((t, _), _)| *t);
-        all.dedup_by_key(|((t, _), _)| *t);
-        (self.points, self.starts) = all.into_iter().unzip();
-    }
-
-    /// Keeps only the last sample.
-    pub fn keep_last(&mut self) {
-        let keep = self.points.len().saturating_sub(1);
-        self.points.drain(..keep);
-        if !self.starts.is_empty() {
-            self.starts.drain(..keep);
-        }
-    }
-
-    /// Keeps the samples whose point passes `keep`.
-    pub fn retain(&mut self, mut keep: impl FnMut(&(i64, f64)) -> bool) {
-        if self.starts.is_empty() {
-            self.points.retain(keep);
-            return;
-        }
-        let mut i = 0;
-        let starts = &mut self.starts;
-        let mut kept_starts = Vec::with_capacity(starts.len());
-        self.points.retain(|p| {
-            let k = keep(p);
-            if k {
-                kept_starts.push(starts.get(i).copied().unwrap_or(0));
-            }
-            i += 1;
-            k
-        });
-        *starts = kept_starts;
-    }
-
-    /// The start timestamp of point `i` (0: none).
-    pub fn start(&self, i: usize) -> i64 {
-        self.starts.get(i).copied().unwrap_or(0)
-    }
-}
-
-fn fits(v: i64, bits: u8) -> bool {
-    let min = -(1i64 << (bits - 1)) + 1;
-    let max = 1i64 << (bits - 1);
-    v >= min && v <= max
-}
-
-fn sign_extend(v: u64, bits: u8) -> i64 {
-    // Matches Prometheus: values above 2^(bits-1) are negative.
-    if v > (1u64 << (bits - 1)) {
-        (v as i64) - (1i64 << bits)
-    } else {
-        v as i64
     }
 }
 
@@ -670,21 +339,9 @@ impl<'a> XorIter<'a> {
     }
 
     fn read_value(&mut self) -> Option<()> {
-        let r = &mut self.reader;
-        if !r.read_bit()? {
-            return Some(());
-        }
-        if r.read_bit()? {
-            self.leading = r.read_bits(5)? as u8;
-            let mut significant = r.read_bits(6)? as u8;
-            if significant == 0 {
-                significant = 64;
-            }
-            self.trailing = 64u8.checked_sub(self.leading + significant)?;
-        }
-        let significant = 64 - self.leading - self.trailing;
-        let bits = r.read_bits(significant)?;
-        self.v ^= bits << self.trailing;
+        self.v = self
+            .reader
+            .read_xor(self.v, &mut self.leading, &mut self.trailing)?;
         Some(())
     }
 }

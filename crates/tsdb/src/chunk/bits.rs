@@ -1,0 +1,346 @@
+//! Bit streams, and the number and value codes Prometheus's chunk encodings share:
+//! varints, the "varbit" prefix codes of histogram chunks, and Gorilla's XOR value code.
+
+/// Bits written most significant first, appended to a byte vector.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BitWriter {
+    pub(super) bytes: Vec<u8>,
+    /// Bits still free in the last byte (0 means start a new byte).
+    free: u8,
+}
+
+impl BitWriter {
+    pub(super) fn write_bit(&mut self, bit: bool) {
+        self.write_bits(u64::from(bit), 1);
+    }
+
+    /// Writes the low `count` bits of `value`, most significant first: the free bits of
+    /// the last byte, then whole bytes at once.
+    pub(super) fn write_bits(&mut self, value: u64, count: u8) {
+        let mut n = count.min(64);
+        if n == 0 {
+            return;
+        }
+        let mut v = if n == 64 {
+            value
+        } else {
+            value & ((1u64 << n) - 1)
+        };
+        if self.free > 0 {
+            let take = n.min(self.free);
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= ((v >> (n - take)) as u8) << (self.free - take);
+            }
+            self.free -= take;
+            n -= take;
+            if n == 0 {
+                return;
+            }
+            v &= (1u64 << n) - 1;
+        }
+        let whole = usize::from(n / 8);
+        let partial = n % 8;
+        let total = whole + usize::from(partial > 0);
+        if self.bytes.len() + total > self.bytes.capacity() {
+            // Grow by small steps, not doubling: a head holds one open chunk per series (a
+            // million of them), and doubling would leave a third of that memory unused.
+            self.bytes
+                .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
+        }
+        let aligned = v << (64 - u32::from(n));
+        self.bytes
+            .extend_from_slice(&aligned.to_be_bytes()[..total]);
+        self.free = if partial > 0 { 8 - partial } else { 0 };
+    }
+
+    pub(super) fn write_byte(&mut self, byte: u8) {
+        self.write_bits(u64::from(byte), 8);
+    }
+}
+
+/// Reads bits most significant first. Up to 64 upcoming bits sit left-aligned in `buf`,
+/// refilled from the bytes a word at a time, so a read is a shift, not a loop per bit.
+pub(super) struct BitReader<'a> {
+    bytes: &'a [u8],
+    /// Next byte of `bytes` not yet in `buf`.
+    pos: usize,
+    buf: u64,
+    /// Valid bits in `buf`.
+    valid: u32,
+}
+
+impl<'a> BitReader<'a> {
+    pub(super) fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            buf: 0,
+            valid: 0,
+        }
+    }
+
+    /// Tops `buf` up to at least 57 bits when the bytes allow.
+    #[inline]
+    fn refill(&mut self) {
+        if let Some(word) = self
+            .bytes
+            .get(self.pos..)
+            .and_then(|r| r.first_chunk::<8>())
+        {
+            let word = u64::from_be_bytes(*word);
+            let take = (64 - self.valid) / 8;
+            if take > 0 {
+                // `take` whole bytes fit below the valid bits.
+                let bits = take * 8;
+                let incoming = if bits == 64 {
+                    word
+                } else {
+                    word >> (64 - bits)
+                };
+                self.buf |= incoming << (64 - self.valid - bits);
+                self.valid += bits;
+                self.pos += take as usize;
+            }
+        } else {
+            while self.valid <= 56 {
+                let Some(&b) = self.bytes.get(self.pos) else {
+                    break;
+                };
+                self.buf |= u64::from(b) << (56 - self.valid);
+                self.valid += 8;
+                self.pos += 1;
+            }
+        }
+    }
+
+    #[inline]
+    pub(super) fn read_bit(&mut self) -> Option<bool> {
+        if self.valid == 0 {
+            self.refill();
+            if self.valid == 0 {
+                return None;
+            }
+        }
+        let bit = self.buf >> 63 == 1;
+        self.buf <<= 1;
+        self.valid -= 1;
+        Some(bit)
+    }
+
+    /// `count` bits (at most 64), most significant first.
+    #[inline]
+    pub(super) fn read_bits(&mut self, count: u8) -> Option<u64> {
+        let n = u32::from(count);
+        if n == 0 {
+            return Some(0);
+        }
+        if n > 64 {
+            return None;
+        }
+        if self.valid < n {
+            self.refill();
+        }
+        if self.valid >= n {
+            let v = self.buf >> (64 - n);
+            self.buf = if n == 64 { 0 } else { self.buf << n };
+            self.valid -= n;
+            return Some(v);
+        }
+        // More than the buffer holds after a refill (a 64-bit read not byte aligned):
+        // take what is there, then the rest.
+        let first = self.valid;
+        if first == 0 {
+            return None;
+        }
+        let high = self.buf >> (64 - first);
+        self.buf = 0;
+        self.valid = 0;
+        let low = self.read_bits((n - first) as u8)?;
+        Some((high << (n - first)) | low)
+    }
+
+    pub(super) fn read_uvarint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..70).step_by(7) {
+            let byte = self.read_bits(8)? as u8;
+            value |= u64::from(byte & 0x7f).checked_shl(shift)?;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    pub(super) fn read_varint(&mut self) -> Option<i64> {
+        let u = self.read_uvarint()?;
+        Some(((u >> 1) as i64) ^ -((u & 1) as i64))
+    }
+}
+
+pub(super) fn write_uvarint(w: &mut BitWriter, mut v: u64) {
+    while v >= 0x80 {
+        w.write_byte((v as u8) | 0x80);
+        v >>= 7;
+    }
+    w.write_byte(v as u8);
+}
+
+pub(super) fn write_varint(w: &mut BitWriter, v: i64) {
+    write_uvarint(w, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+/// Whether `v` fits the `bits`-bit two's-complement field of Prometheus's codes (whose
+/// range is shifted by one: -(2^(bits-1))+1 ..= 2^(bits-1)).
+pub(super) fn fits(v: i64, bits: u8) -> bool {
+    let min = -(1i64 << (bits - 1)) + 1;
+    let max = 1i64 << (bits - 1);
+    v >= min && v <= max
+}
+
+pub(super) fn sign_extend(v: u64, bits: u8) -> i64 {
+    // Matches Prometheus: values above 2^(bits-1) are negative.
+    if v > (1u64 << (bits - 1)) {
+        (v as i64) - (1i64 << bits)
+    } else {
+        v as i64
+    }
+}
+
+/// The payload widths of the varbit codes, by prefix length: prefix `0` is the value 0,
+/// `10` + 3 bits, `110` + 6, … `11111110` + 56, `11111111` + 64.
+const VARBIT_WIDTHS: [u8; 8] = [3, 6, 9, 12, 18, 25, 56, 64];
+
+/// Writes a signed integer in the varbit code of histogram chunks (upstream's
+/// `putVarbitInt`): small values, the usual deltas of deltas, take few bits.
+pub(super) fn write_varbit_int(w: &mut BitWriter, v: i64) {
+    if v == 0 {
+        w.write_bit(false);
+        return;
+    }
+    for (i, &width) in VARBIT_WIDTHS.iter().enumerate() {
+        if width == 64 || fits(v, width) {
+            // `i + 1` ones then a zero, except the last code's 8 ones.
+            let ones = i as u8 + 1;
+            let prefix = if ones == 8 {
+                0xff
+            } else {
+                (1u64 << (ones + 1)) - 2
+            };
+            w.write_bits(prefix, ones.min(7) + 1);
+            w.write_bits(v as u64, width);
+            return;
+        }
+    }
+}
+
+/// Writes an unsigned integer in the varbit code (upstream's `putVarbitUint`).
+pub(super) fn write_varbit_uint(w: &mut BitWriter, v: u64) {
+    if v == 0 {
+        w.write_bit(false);
+        return;
+    }
+    let needed = 64 - v.leading_zeros() as u8;
+    for (i, &width) in VARBIT_WIDTHS.iter().enumerate() {
+        if needed <= width {
+            let ones = i as u8 + 1;
+            let prefix = if ones == 8 {
+                0xff
+            } else {
+                (1u64 << (ones + 1)) - 2
+            };
+            w.write_bits(prefix, ones.min(7) + 1);
+            w.write_bits(v, width);
+            return;
+        }
+    }
+}
+
+impl BitReader<'_> {
+    /// The payload width announced by a varbit prefix (0 for the value 0).
+    fn read_varbit_width(&mut self) -> Option<u8> {
+        let mut ones = 0usize;
+        while ones < 8 && self.read_bit()? {
+            ones += 1;
+        }
+        Some(if ones == 0 {
+            0
+        } else {
+            VARBIT_WIDTHS[ones - 1]
+        })
+    }
+
+    /// Reads an integer written by [`write_varbit_int`].
+    pub(super) fn read_varbit_int(&mut self) -> Option<i64> {
+        match self.read_varbit_width()? {
+            0 => Some(0),
+            64 => Some(self.read_bits(64)? as i64),
+            width => Some(sign_extend(self.read_bits(width)?, width)),
+        }
+    }
+
+    /// Reads an integer written by [`write_varbit_uint`].
+    pub(super) fn read_varbit_uint(&mut self) -> Option<u64> {
+        match self.read_varbit_width()? {
+            0 => Some(0),
+            width => self.read_bits(width),
+        }
+    }
+
+    /// Reads a value written by [`write_xor`] over the previous value `prev` (bits).
+    #[inline]
+    pub(super) fn read_xor(
+        &mut self,
+        prev: u64,
+        leading: &mut u8,
+        trailing: &mut u8,
+    ) -> Option<u64> {
+        if !self.read_bit()? {
+            return Some(prev);
+        }
+        if self.read_bit()? {
+            *leading = self.read_bits(5)? as u8;
+            let mut significant = self.read_bits(6)? as u8;
+            if significant == 0 {
+                significant = 64;
+            }
+            *trailing = 64u8.checked_sub(leading.checked_add(significant)?)?;
+        }
+        let significant = 64u8.checked_sub(leading.checked_add(*trailing)?)?;
+        let bits = self.read_bits(significant)?;
+        Some(prev ^ bits.checked_shl(u32::from(*trailing)).unwrap_or(0))
+    }
+}
+
+/// Gorilla's value code: `0` for the same value; else `1`, then `0` and the XOR's
+/// meaningful bits inside the previous leading/trailing-zero window when they fit it, or
+/// `1`, 5 bits of leading zeros (at most 31), 6 bits of length (64 written as 0) and the
+/// bits. `leading` is 0xff before the first window.
+#[inline]
+pub(super) fn write_xor(
+    w: &mut BitWriter,
+    bits: u64,
+    prev: u64,
+    leading: &mut u8,
+    trailing: &mut u8,
+) {
+    let xor = bits ^ prev;
+    if xor == 0 {
+        w.write_bit(false);
+        return;
+    }
+    w.write_bit(true);
+    let new_leading = (xor.leading_zeros() as u8).min(31);
+    let new_trailing = xor.trailing_zeros() as u8;
+    if *leading != 0xff && new_leading >= *leading && new_trailing >= *trailing {
+        w.write_bit(false);
+        w.write_bits(xor >> *trailing, 64 - *leading - *trailing);
+        return;
+    }
+    *leading = new_leading;
+    *trailing = new_trailing;
+    w.write_bit(true);
+    w.write_bits(u64::from(new_leading), 5);
+    let significant = 64 - new_leading - new_trailing;
+    w.write_bits(u64::from(significant & 63), 6);
+    w.write_bits(xor >> new_trailing, significant);
+}
