@@ -32,11 +32,7 @@ impl Storage for HalfDamaged {
             if !admit(&labels, samples.len()) {
                 return Err(tsdb::Refused);
             }
-            vec![tsdb::SeriesData {
-                labels,
-                samples,
-                starts: Vec::new(),
-            }]
+            vec![tsdb::SeriesData::floats(labels, samples)]
         } else {
             Vec::new()
         };

@@ -109,12 +109,7 @@ pub struct BucketSpan {
     pub length: u32,
 }
 
-/// A histogram sample as the model has it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum HistogramValue {
-    Int(model::histogram::Histogram),
-    Float(model::histogram::FloatHistogram),
-}
+pub use model::histogram::HistogramValue;
 
 impl Histogram {
     /// Whether this is a float histogram (upstream's `IsFloatHistogram`: the count is a

@@ -5,6 +5,7 @@
 //! samples to append. Series with invalid labels are skipped: silently counted for 1.0, an
 //! error in the answer for 2.0 (a partial write), as upstream.
 
+use model::histogram::HistogramValue;
 use model::Labels;
 use prost::Message;
 
@@ -147,8 +148,8 @@ pub fn decompress(body: &[u8], max: usize) -> Result<Vec<u8>, Refused> {
 pub struct WriteBatch {
     /// Float samples to append, series after series in request order.
     pub samples: Vec<(Labels, i64, f64)>,
-    /// Native histogram samples: promethium cannot store them yet, so they are refused.
-    pub histograms: usize,
+    /// Native histogram samples to append, series after series in request order.
+    pub histograms: Vec<(Labels, i64, HistogramValue)>,
     /// Exemplars: not stored (promethium has no exemplar storage yet). A 2.0 request's are
     /// refused (an error each series, so a 400); a 1.0 request's are dropped silently, as
     /// upstream's 1.0 handler drops those its storage does not take.
@@ -156,7 +157,7 @@ pub struct WriteBatch {
     /// Samples of series refused for their labels
     /// (`prometheus_api_remote_write_invalid_labels_samples_total`).
     pub invalid_label_samples: usize,
-    /// Float samples refused before appending (too far in the future).
+    /// Samples (floats and histograms) refused before appending (too far in the future).
     pub refused_samples: usize,
     /// Why parts of the request were refused, in upstream's words; the answer is 400 with
     /// these when any (the rest is written).
@@ -187,7 +188,7 @@ pub fn decode_v1(body: &[u8], now_ms: i64) -> Result<WriteBatch, Refused> {
             now_ms,
         );
         batch.exemplars += ts.exemplars.len();
-        refuse_histograms(&mut batch, &labels, ts.histograms.len());
+        push_histograms(&mut batch, &labels, &ts.histograms, now_ms);
     }
     Ok(batch)
 }
@@ -229,7 +230,7 @@ pub fn decode_v2(body: &[u8], now_ms: i64) -> Result<WriteBatch, Refused> {
             ts.samples.iter().map(|s| (s.timestamp, s.value)),
             now_ms,
         );
-        refuse_histograms(&mut batch, &labels, ts.histograms.len());
+        push_histograms(&mut batch, &labels, &ts.histograms, now_ms);
         let mut decoded_exemplars = 0;
         for e in &ts.exemplars {
             match resolve_refs(&e.labels_refs, &req.symbols) {
@@ -274,11 +275,27 @@ fn push_samples(
     }
 }
 
-fn refuse_histograms(batch: &mut WriteBatch, labels: &Labels, n: usize) {
-    if n > 0 {
-        batch.histograms += n;
+fn push_histograms(
+    batch: &mut WriteBatch,
+    labels: &Labels,
+    histograms: &[proto::Histogram],
+    now_ms: i64,
+) {
+    let limit = now_ms.saturating_add(MAX_AHEAD_MS);
+    let mut too_new = 0;
+    for h in histograms {
+        if h.timestamp > limit {
+            too_new += 1;
+            continue;
+        }
+        batch
+            .histograms
+            .push((labels.clone(), h.timestamp, h.to_model()));
+    }
+    if too_new > 0 {
+        batch.refused_samples += too_new;
         batch.errors.push(format!(
-            "{n} native histogram samples refused for series {labels}: promethium does not store native histograms yet"
+            "out of bounds: timestamp is too far in the future for series {labels}"
         ));
     }
 }

@@ -67,6 +67,7 @@ pub async fn write(
 /// What a request came to.
 struct Answer {
     samples_written: usize,
+    histograms_written: usize,
     /// Refused parts (400), empty when all was written.
     errors: Vec<String>,
     /// Storage failed: nothing written (500).
@@ -83,15 +84,15 @@ impl Answer {
             StatusCode::NO_CONTENT.into_response()
         };
         if message == MessageType::V2 {
-            let written = if self.storage_error.is_some() {
-                0
+            let (written, histograms) = if self.storage_error.is_some() {
+                (0, 0)
             } else {
-                self.samples_written
+                (self.samples_written, self.histograms_written)
             };
             let h = response.headers_mut();
             for (name, n) in [
                 ("x-prometheus-remote-write-samples-written", written),
-                ("x-prometheus-remote-write-histograms-written", 0),
+                ("x-prometheus-remote-write-histograms-written", histograms),
                 ("x-prometheus-remote-write-exemplars-written", 0),
             ] {
                 h.insert(HeaderName::from_static(name), HeaderValue::from(n));
@@ -123,16 +124,50 @@ fn receive(
         );
     }
     let mut errors = batch.errors;
-    let appended = match db.append(&batch.samples) {
+    let appended = db.append(&batch.samples).and_then(|floats| {
+        db.append_histograms(&batch.histograms)
+            .map(|histograms| (floats, histograms))
+    });
+    let (appended, histograms) = match appended {
         Ok(r) => r,
         Err(e) => {
             return Ok(Answer {
                 samples_written: 0,
+                histograms_written: 0,
                 errors,
                 storage_error: Some(e.to_string()),
             })
         }
     };
+    let histograms_refused = histograms.out_of_order
+        + histograms.out_of_bounds
+        + histograms.duplicates
+        + histograms.invalid_histograms;
+    if histograms_refused > 0 {
+        tracing::warn!(
+            out_of_order = histograms.out_of_order,
+            out_of_bounds = histograms.out_of_bounds,
+            duplicates = histograms.duplicates,
+            invalid = histograms.invalid_histograms,
+            "Native histograms of a remote write request refused"
+        );
+        let mut why = Vec::new();
+        for (n, what) in [
+            (histograms.out_of_order, "out of order sample"),
+            (histograms.out_of_bounds, "out of bounds"),
+            (histograms.duplicates, "duplicate sample for timestamp"),
+            (histograms.invalid_histograms, "histogram validation failed"),
+        ] {
+            if n > 0 {
+                why.push(format!("{what}: {n} histograms"));
+            }
+        }
+        errors.push(format!(
+            "{histograms_refused} of {} native histograms refused ({})",
+            batch.histograms.len(),
+            why.join(", ")
+        ));
+    }
     let mut refused = Vec::new();
     for (n, what) in [
         (appended.out_of_order, "out of order sample"),
@@ -159,6 +194,7 @@ fn receive(
     }
     Ok(Answer {
         samples_written: batch.samples.len() - rejected,
+        histograms_written: batch.histograms.len() - histograms_refused,
         errors,
         storage_error: None,
     })

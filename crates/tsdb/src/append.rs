@@ -203,7 +203,7 @@ impl Db {
 
     /// Counts a failed WAL write; the first of a run of failures is logged (and marks
     /// the database as failing appends until writes succeed again).
-    fn wal_write_failed(&self, e: &std::io::Error) {
+    pub(crate) fn wal_write_failed(&self, e: &std::io::Error) {
         self.stats.wal_writes_failed.fetch_add(1, Ordering::Relaxed);
         *lock(&self.wal_error) = Some((format!("writing the WAL: {e}"), Instant::now()));
         if !self.wal_failing.swap(true, Ordering::Relaxed) {
@@ -216,7 +216,7 @@ impl Db {
     }
 
     /// Ends a run of failed WAL writes once no write has failed for [`QUIET`].
-    fn wal_write_succeeded(&self) {
+    pub(crate) fn wal_write_succeeded(&self) {
         let mut error = lock(&self.wal_error);
         if error.as_ref().is_some_and(|(_, at)| at.elapsed() < QUIET) {
             return;

@@ -8,7 +8,7 @@
 //!
 //! Chunk segment: 8-byte header (`0x85BD40DD` big-endian, version byte 1, 3 zero bytes),
 //! then per chunk `uvarint data length`, encoding byte (1 = XOR, 0x81 = XOR with start
-//! timestamps), the data (the XOR chunk
+//! timestamps, 2 = integer histograms, 3 = float histograms), the data (the chunk
 //! exactly as in Prometheus: 2-byte big-endian sample count, then the bit stream) and a
 //! big-endian CRC-32 (IEEE) of encoding byte and data. A chunk reference is
 //! `segment number << 32 | byte offset`.
@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use model::{Label, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::{SampleBuf, XorChunk, XorIter};
+use crate::chunk::{Encoding, SampleBuf, XorChunk};
 use crate::wal::{decode_uvarint, encode_uvarint};
 
 const CHUNK_MAGIC: u32 = 0x85BD_40DD;
@@ -48,9 +48,6 @@ const INDEX_MAGIC: &[u8; 4] = b"PMIX";
 /// block's, chunk references after the first as deltas. Version 1 is still read.
 const INDEX_VERSION: u8 = 2;
 const TOC_LEN: u64 = 8 * 5 + 4 + 4;
-const ENCODING_XOR: u8 = 1;
-/// Our XOR chunk with start timestamps (see `chunk.rs`); not a Prometheus encoding.
-const ENCODING_XOR_WITH_STARTS: u8 = 0x81;
 
 /// `meta.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -218,7 +215,7 @@ impl BlockWriter {
         id
     }
 
-    fn write_chunk(&mut self, data: &[u8]) -> io::Result<(u64, u32)> {
+    fn write_chunk(&mut self, encoding: Encoding, data: &[u8]) -> io::Result<(u64, u32)> {
         let framed = uvarint_len(data.len() as u64) + 1 + data.len() as u64 + 4;
         if self.chunk_out.is_none() || self.chunk_pos + framed > CHUNK_SEGMENT_MAX {
             if let Some(mut out) = self.chunk_out.take() {
@@ -244,11 +241,7 @@ impl BlockWriter {
         self.scratch.clear();
         encode_uvarint(&mut self.scratch, data.len() as u64);
         out.write_all(&self.scratch)?;
-        let encoding = if crate::chunk::has_starts(data) {
-            ENCODING_XOR_WITH_STARTS
-        } else {
-            ENCODING_XOR
-        };
+        let encoding = encoding.byte();
         out.write_all(&[encoding])?;
         out.write_all(data)?;
         let mut crc = crc32fast::Hasher::new();
@@ -259,8 +252,22 @@ impl BlockWriter {
         Ok((reference, data.len() as u32))
     }
 
-    /// Adds a series with its chunks (XOR chunk bytes, sorted by time, not overlapping).
+    /// Adds a series with its float chunks (XOR chunk bytes, sorted by time, not
+    /// overlapping).
     pub fn add_series(&mut self, labels: &Labels, chunks: &[(i64, i64, &[u8])]) -> io::Result<()> {
+        let encoded: Vec<(i64, i64, Encoding, &[u8])> = chunks
+            .iter()
+            .map(|&(a, b, bytes)| (a, b, Encoding::of_float_chunk(bytes), bytes))
+            .collect();
+        self.add_series_encoded(labels, &encoded)
+    }
+
+    /// Adds a series with its chunks of any encoding (sorted by time, not overlapping).
+    pub fn add_series_encoded(
+        &mut self,
+        labels: &Labels,
+        chunks: &[(i64, i64, Encoding, &[u8])],
+    ) -> io::Result<()> {
         if chunks.is_empty() {
             return Ok(());
         }
@@ -290,8 +297,8 @@ impl BlockWriter {
         encode_uvarint(&mut entry, chunks.len() as u64);
         let mut previous_max = self.min_time;
         let mut previous_ref = 0u64;
-        for (min_t, max_t, data) in chunks {
-            let (reference, len) = self.write_chunk(data)?;
+        for (min_t, max_t, encoding, data) in chunks {
+            let (reference, len) = self.write_chunk(*encoding, data)?;
             encode_uvarint(&mut entry, zigzag(min_t.wrapping_sub(previous_max)));
             encode_uvarint(&mut entry, max_t.wrapping_sub(*min_t) as u64);
             encode_uvarint(
@@ -302,7 +309,7 @@ impl BlockWriter {
             previous_max = *max_t;
             previous_ref = reference;
             self.stats.num_chunks += 1;
-            self.stats.num_samples += u64::from(crate::chunk::sample_count(data));
+            self.stats.num_samples += u64::from(encoding.sample_count(data));
         }
         self.index.write(&entry)?;
         self.stats.num_series += 1;
@@ -724,7 +731,7 @@ impl Block {
     }
 
     /// The XOR bytes of a chunk, checksum verified.
-    pub(crate) fn read_chunk(&self, c: &ChunkMeta) -> io::Result<Vec<u8>> {
+    pub(crate) fn read_chunk(&self, c: &ChunkMeta) -> io::Result<(Encoding, Vec<u8>)> {
         let segment = (c.reference >> 32) as usize;
         let offset = c.reference & 0xffff_ffff;
         let file = segment
@@ -748,21 +755,20 @@ impl Block {
                 self.dir.display()
             )));
         }
-        // The encoding byte must agree with the chunk's own header.
-        let encoding = buf[data_start];
-        let flagged = crate::chunk::has_starts(&buf[data_start + 1..data_end]);
-        if !matches!(
-            (encoding, flagged),
-            (ENCODING_XOR, false) | (ENCODING_XOR_WITH_STARTS, true)
-        ) {
+        // The encoding byte must agree with a float chunk's own header.
+        let byte = buf[data_start];
+        let data = &buf[data_start + 1..data_end];
+        let encoding = Encoding::from_byte(byte)
+            .filter(|e| e.is_histogram() || *e == Encoding::of_float_chunk(data));
+        let Some(encoding) = encoding else {
             return Err(corrupt(format!(
-                "{}: chunk {segment}:{offset} has encoding {encoding:#x}, which this server does not read",
+                "{}: chunk {segment}:{offset} has encoding {byte:#x}, which this server does not read",
                 self.dir.display()
             )));
-        }
+        };
         buf.truncate(data_end);
         buf.drain(..data_start + 1);
-        Ok(buf)
+        Ok((encoding, buf))
     }
 
     /// Series numbers matching every matcher.
@@ -809,9 +815,13 @@ impl Block {
     pub(crate) fn samples(&self, s: &BlockSeries, mint: i64, maxt: i64) -> io::Result<SampleBuf> {
         let mut out = SampleBuf::default();
         for c in &s.chunks {
-            let bytes = self.read_chunk(c)?;
-            if let Some(iter) = XorIter::from_bytes(&bytes) {
-                out.extend_from_chunk(iter, mint, maxt);
+            let (encoding, bytes) = self.read_chunk(c)?;
+            if !out.extend_from_encoded(encoding, &bytes, mint, maxt) {
+                return Err(corrupt(format!(
+                    "{}: a chunk of {} does not decode",
+                    self.dir.display(),
+                    s.labels
+                )));
             }
         }
         Ok(out)

@@ -4,7 +4,14 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::block::{encode_chunks, first_written, Block, BlockMeta, BlockSeries, BlockWriter};
+use model::histogram::HistogramValue;
+
+use crate::block::{
+    encode_chunks, first_written, Block, BlockMeta, BlockSeries, BlockWriter, ChunkMeta,
+};
+use crate::chunk::histogram::{FloatHistogramIter, HistogramIter};
+use crate::chunk::slice::{encode_histograms, Encoded};
+use crate::chunk::Encoding;
 
 /// The block ranges: the base range, then ×3 each level, up to `max` (Prometheus's
 /// `ExponentialBlockRanges(base, 10, 3)` capped at the max block duration).
@@ -137,42 +144,79 @@ pub(crate) fn merge(parent: &Path, blocks: &[Arc<Block>]) -> io::Result<Option<B
         parts.sort_by_key(|(i, c)| (c.min_t, rank[*i]));
         let overlapping = parts.windows(2).any(|w| w[1].1.min_t <= w[0].1.max_t);
         if overlapping {
-            let mut samples = Vec::new();
-            for (i, c) in &parts {
-                let bytes = blocks[*i].read_chunk(c)?;
-                if let Some(mut iter) = crate::chunk::XorIter::from_bytes(&bytes) {
-                    while let Some((t, v, st)) = iter.next_st() {
-                        samples.push((t, rank[*i], v, st));
-                    }
-                }
-            }
-            samples.sort_by_key(|(t, i, _, _)| (*t, *i));
-            samples.dedup_by_key(|(t, _, _, _)| *t);
-            let plain: Vec<(i64, f64)> = samples.iter().map(|(t, _, v, _)| (*t, *v)).collect();
-            let starts: Vec<i64> = if samples.iter().any(|s| s.3 != 0) {
-                samples.iter().map(|s| s.3).collect()
-            } else {
-                Vec::new()
-            };
-            let encoded = encode_chunks(&plain, &starts);
-            let refs: Vec<(i64, i64, &[u8])> = encoded
+            let encoded = merge_overlapping(blocks, &parts, &rank)?;
+            let refs: Vec<(i64, i64, Encoding, &[u8])> = encoded
                 .iter()
-                .map(|(a, b, bytes)| (*a, *b, bytes.as_slice()))
+                .map(|(a, b, e, bytes)| (*a, *b, *e, bytes.as_slice()))
                 .collect();
-            writer.add_series(&smallest, &refs)?;
+            writer.add_series_encoded(&smallest, &refs)?;
         } else {
             let mut owned = Vec::with_capacity(parts.len());
             for (i, c) in &parts {
-                owned.push((c.min_t, c.max_t, blocks[*i].read_chunk(c)?));
+                let (encoding, bytes) = blocks[*i].read_chunk(c)?;
+                owned.push((c.min_t, c.max_t, encoding, bytes));
             }
-            let refs: Vec<(i64, i64, &[u8])> = owned
+            let refs: Vec<(i64, i64, Encoding, &[u8])> = owned
                 .iter()
-                .map(|(a, b, bytes)| (*a, *b, bytes.as_slice()))
+                .map(|(a, b, e, bytes)| (*a, *b, *e, bytes.as_slice()))
                 .collect();
-            writer.add_series(&smallest, &refs)?;
+            writer.add_series_encoded(&smallest, &refs)?;
         }
     }
     writer.finish(level, sources)
+}
+
+/// One series' chunks from blocks that overlap in time, merged: one sample per timestamp
+/// (the oldest block's, by `rank`), floats and histograms re-encoded, all chunks in time
+/// order.
+fn merge_overlapping(
+    blocks: &[Arc<Block>],
+    parts: &[(usize, ChunkMeta)],
+    rank: &[usize],
+) -> io::Result<Vec<Encoded>> {
+    let mut floats = Vec::new();
+    let mut histograms = Vec::new();
+    for (i, c) in parts {
+        let (encoding, bytes) = blocks[*i].read_chunk(c)?;
+        match encoding {
+            Encoding::Xor | Encoding::XorWithStarts => {
+                if let Some(mut iter) = crate::chunk::XorIter::from_bytes(&bytes) {
+                    while let Some((t, v, st)) = iter.next_st() {
+                        floats.push((t, rank[*i], v, st));
+                    }
+                }
+            }
+            Encoding::Histogram => {
+                for (t, h) in HistogramIter::from_bytes(&bytes).into_iter().flatten() {
+                    histograms.push((t, rank[*i], HistogramValue::Int(h)));
+                }
+            }
+            Encoding::FloatHistogram => {
+                for (t, h) in FloatHistogramIter::from_bytes(&bytes).into_iter().flatten() {
+                    histograms.push((t, rank[*i], HistogramValue::Float(h)));
+                }
+            }
+        }
+    }
+    floats.sort_by_key(|(t, i, _, _)| (*t, *i));
+    floats.dedup_by_key(|(t, _, _, _)| *t);
+    histograms.sort_by_key(|(t, i, _)| (*t, *i));
+    histograms.dedup_by_key(|(t, _, _)| *t);
+    let plain: Vec<(i64, f64)> = floats.iter().map(|(t, _, v, _)| (*t, *v)).collect();
+    let starts: Vec<i64> = if floats.iter().any(|s| s.3 != 0) {
+        floats.iter().map(|s| s.3).collect()
+    } else {
+        Vec::new()
+    };
+    let mut out: Vec<Encoded> = encode_chunks(&plain, &starts)
+        .into_iter()
+        .map(|(a, b, bytes)| (a, b, Encoding::of_float_chunk(&bytes), bytes))
+        .collect();
+    out.extend(encode_histograms(
+        histograms.into_iter().map(|(t, _, h)| (t, h)),
+    ));
+    out.sort_by_key(|c| c.0);
+    Ok(out)
 }
 
 #[cfg(test)]

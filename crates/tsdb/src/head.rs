@@ -12,15 +12,18 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
+use model::histogram::HistogramValue;
 use model::{Label, Labels, Matcher};
 
-use crate::chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
-use crate::head_chunks::{ChunkDisk, DiskRef};
+use crate::chunk::{Newest, SampleBuf, XorChunk};
+use crate::head_chunks::ChunkDisk;
 use crate::ooo::OooHead;
 pub(crate) use crate::open::Orphans;
-use std::borrow::Cow;
 
 mod rollback;
+mod series;
+
+pub(crate) use series::{HeadChunk, MemSeries};
 
 /// Hashes a key that is a keyed hash already (label-set hashes): its bits as they are.
 #[derive(Default)]
@@ -72,260 +75,6 @@ impl Symbols {
     /// maintenance pass after any snapshot taken for a block is written.
     pub fn snapshot(&self) -> Vec<Arc<str>> {
         self.strings.clone()
-    }
-}
-
-/// A full chunk that is no longer appended to: on disk (see `head_chunks`) or, if it
-/// could not be written there, in memory (shared, so that writing a block can take it
-/// without copying or holding the lock).
-#[derive(Clone, Debug)]
-pub(crate) struct HeadChunk {
-    pub min_t: i64,
-    pub max_t: i64,
-    pub data: ChunkData,
-}
-
-#[derive(Clone, Debug)]
-pub(crate) enum ChunkData {
-    Memory(Arc<[u8]>),
-    Disk(DiskRef),
-}
-
-impl HeadChunk {
-    /// The chunk's bytes (read back from disk if spilled).
-    pub fn bytes(&self, disk: Option<&ChunkDisk>) -> std::io::Result<Cow<'_, [u8]>> {
-        match &self.data {
-            ChunkData::Memory(bytes) => Ok(Cow::Borrowed(bytes)),
-            ChunkData::Disk(r) => match disk {
-                Some(d) => d.read(*r).map(Cow::Owned),
-                None => Err(std::io::Error::other("spilled chunk without its files")),
-            },
-        }
-    }
-}
-
-pub(crate) struct MemSeries {
-    /// Symbol ids: name, value, name, value, … in label-name order.
-    labels: Box<[u32]>,
-    closed: Vec<HeadChunk>,
-    open: XorChunk,
-    open_min_t: i64,
-    /// The open chunk is closed before a sample at or after this time, so that no chunk
-    /// crosses a block boundary.
-    open_until: i64,
-    /// The newest timestamp and value bits, for order and duplicate checks.
-    pub max_t: i64,
-    last_bits: u64,
-}
-
-impl MemSeries {
-    fn new(labels: Box<[u32]>) -> Self {
-        Self {
-            labels,
-            closed: Vec::new(),
-            open: XorChunk::new(),
-            open_min_t: i64::MIN,
-            open_until: i64::MIN,
-            max_t: i64::MIN,
-            last_bits: 0,
-        }
-    }
-
-    fn close_open(&mut self, disk: Option<&ChunkDisk>) {
-        if self.open.is_empty() {
-            return;
-        }
-        // A series that had start timestamps keeps chunks that can store them.
-        let next = if self.open.has_starts() {
-            XorChunk::with_starts()
-        } else {
-            XorChunk::new()
-        };
-        let full = std::mem::replace(&mut self.open, next);
-        let max_t = full.last_timestamp();
-        let bytes = full.bytes();
-        let data = match disk.and_then(|d| d.write(&bytes, max_t)) {
-            Some(r) => ChunkData::Disk(r),
-            None => ChunkData::Memory(Arc::from(bytes)),
-        };
-        self.closed.push(HeadChunk {
-            min_t: self.open_min_t,
-            max_t,
-            data,
-        });
-    }
-
-    /// Appends a sample with its start timestamp (0: none). A series' first start
-    /// timestamp cuts the open chunk: from then on its chunks store them.
-    /// Appends a sample; without `keep`, only the newest sample is held (agent mode: the
-    /// WAL is the data, the head only orders appends).
-    fn append(
-        &mut self,
-        t: i64,
-        v: f64,
-        st: i64,
-        chunk_range: i64,
-        disk: Option<&ChunkDisk>,
-        keep: bool,
-    ) {
-        if !keep {
-            // The order and duplicate checks need only these two; nothing reads samples.
-            self.max_t = t;
-            self.last_bits = v.to_bits();
-            return;
-        }
-        if !self.open.is_empty()
-            && (self.open.len() >= SAMPLES_PER_CHUNK
-                || t >= self.open_until
-                || (st != 0 && !self.open.has_starts()))
-        {
-            self.close_open(disk);
-        }
-        if self.open.is_empty() {
-            if st != 0 && !self.open.has_starts() {
-                self.open = XorChunk::with_starts();
-            }
-            self.open_min_t = t;
-            self.open_until = t
-                .div_euclid(chunk_range)
-                .saturating_add(1)
-                .saturating_mul(chunk_range);
-        }
-        self.open.append_st(t, v, st);
-        self.max_t = t;
-        self.last_bits = v.to_bits();
-    }
-
-    /// Samples with `mint <= t <= maxt`.
-    pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
-        let mut out = SampleBuf::default();
-        for c in &self.closed {
-            if c.max_t < mint || c.min_t > maxt {
-                continue;
-            }
-            let bytes = match c.bytes(disk) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
-                    continue;
-                }
-            };
-            if let Some(iter) = XorIter::from_bytes(&bytes) {
-                out.extend_from_chunk(iter, mint, maxt);
-            }
-        }
-        if !self.open.is_empty() && self.max_t >= mint && self.open_min_t <= maxt {
-            out.extend_from_chunk(self.open.iter(), mint, maxt);
-        }
-        out
-    }
-
-    /// The last sample with `mint <= t <= maxt` and its start timestamp, decoding only
-    /// the chunks it can be in (an instant selector needs nothing else).
-    pub fn last_sample(
-        &self,
-        mint: i64,
-        maxt: i64,
-        disk: Option<&ChunkDisk>,
-    ) -> Option<(i64, f64, i64)> {
-        let last_in = |mut iter: XorIter<'_>| {
-            let mut last = None;
-            while let Some(s) = iter.next_st() {
-                if s.0 > maxt {
-                    break;
-                }
-                last = Some(s);
-            }
-            last.filter(|s| s.0 >= mint)
-        };
-        if !self.open.is_empty() && self.open_min_t <= maxt && self.max_t >= mint {
-            let last = last_in(self.open.iter());
-            if last.is_some() {
-                return last;
-            }
-        }
-        for c in self.closed.iter().rev() {
-            if c.min_t > maxt {
-                continue;
-            }
-            if c.max_t < mint {
-                return None;
-            }
-            let bytes = match c.bytes(disk) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
-                    continue;
-                }
-            };
-            let last = last_in(XorIter::from_bytes(&bytes)?);
-            if last.is_some() {
-                return last;
-            }
-        }
-        None
-    }
-
-    pub fn min_t(&self) -> Option<i64> {
-        self.closed
-            .first()
-            .map(|c| c.min_t)
-            .or((!self.open.is_empty()).then_some(self.open_min_t))
-    }
-
-    fn chunk_count(&self) -> usize {
-        self.closed.len() + usize::from(!self.open.is_empty())
-    }
-
-    /// Whether `max_t` and `last_bits` are a sample the next one is checked against: with
-    /// samples kept, while the series has a chunk; in agent mode, once it had a sample.
-    fn has_newest(&self, keep_samples: bool) -> bool {
-        if keep_samples {
-            self.chunk_count() > 0
-        } else {
-            self.max_t != i64::MIN
-        }
-    }
-
-    /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
-    /// the range (only possible when the block range changed between runs) is re-encoded
-    /// with just the samples inside.
-    fn chunks_in(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> Vec<HeadChunk> {
-        let mut out = Vec::new();
-        let open = (!self.open.is_empty()).then(|| HeadChunk {
-            min_t: self.open_min_t,
-            max_t: self.max_t,
-            data: ChunkData::Memory(Arc::from(self.open.bytes())),
-        });
-        for c in self.closed.iter().chain(open.as_ref()) {
-            if c.max_t < mint || c.min_t >= maxt {
-                continue;
-            }
-            if c.min_t >= mint && c.max_t < maxt {
-                out.push(c.clone());
-                continue;
-            }
-            let Ok(bytes) = c.bytes(disk) else { continue };
-            let mut chunk = XorChunk::like(&bytes);
-            let (mut first, mut last) = (i64::MAX, i64::MIN);
-            if let Some(mut iter) = XorIter::from_bytes(&bytes) {
-                while let Some((t, v, st)) = iter.next_st() {
-                    if t >= mint && t < maxt {
-                        first = first.min(t);
-                        last = t;
-                        chunk.append_st(t, v, st);
-                    }
-                }
-            }
-            if !chunk.is_empty() {
-                out.push(HeadChunk {
-                    min_t: first,
-                    max_t: last,
-                    data: ChunkData::Memory(Arc::from(chunk.bytes())),
-                });
-            }
-        }
-        out
     }
 }
 
@@ -434,19 +183,17 @@ impl Head {
     }
 
     /// Series `r`'s newest sample in `[mint, maxt]`, out-of-order ones included.
-    pub fn last_sample_of(
-        &self,
-        r: u64,
-        s: &MemSeries,
-        mint: i64,
-        maxt: i64,
-    ) -> Option<(i64, f64, i64)> {
+    pub fn last_sample_of(&self, r: u64, s: &MemSeries, mint: i64, maxt: i64) -> Option<Newest> {
         let last = s.last_sample(mint, maxt, self.disk.as_deref());
         if self.ooo.is_empty() {
             return last;
         }
-        match (last, self.ooo.last_in(r, mint, maxt)) {
-            (Some(a), Some(b)) if b.0 > a.0 => Some(b),
+        let late = self
+            .ooo
+            .last_in(r, mint, maxt)
+            .map(|(t, v, st)| Newest::Float(t, v, st));
+        match (last, late) {
+            (Some(a), Some(b)) if b.t() > a.t() => Some(b),
             (a, b) => a.or(b),
         }
     }
@@ -584,6 +331,53 @@ impl Head {
     /// Whether a series with this ref exists.
     pub fn contains(&self, r: u64) -> bool {
         self.series(r).is_some()
+    }
+
+    /// Checks a histogram sample against the series' newest one. `Ok(false)`: an
+    /// identical repeat. Histograms are only taken in order (the out-of-order head holds
+    /// floats).
+    pub fn check_histogram(&self, r: u64, t: i64, h: &HistogramValue) -> Result<bool, Rejection> {
+        if t < self.min_valid_t {
+            return Err(Rejection::OutOfBounds);
+        }
+        let Some(s) = self.series(r) else {
+            return Ok(true);
+        };
+        if !s.has_newest(self.keep_samples) || t > s.max_t {
+            return Ok(true);
+        }
+        if t == s.max_t {
+            return if series::histogram_identity(h) == s.last_bits {
+                Ok(false)
+            } else {
+                Err(Rejection::Duplicate)
+            };
+        }
+        Err(Rejection::OutOfOrder)
+    }
+
+    /// Appends a checked histogram sample (or, in replay, skips one that is not newer or
+    /// is out of bounds).
+    pub fn append_histogram(&mut self, r: u64, t: i64, h: &HistogramValue) -> bool {
+        if t < self.min_valid_t {
+            return false;
+        }
+        let range = self.chunk_range;
+        let disk = self.disk.as_deref();
+        let keep = self.keep_samples;
+        let Some(Some(s)) = (r as usize)
+            .checked_sub(1)
+            .and_then(|i| self.series.get_mut(i))
+            .map(Option::as_deref_mut)
+        else {
+            return false;
+        };
+        if s.has_newest(keep) && t <= s.max_t {
+            return false;
+        }
+        s.append_histogram(t, h, range, disk, keep);
+        self.max_t = self.max_t.max(t);
+        true
     }
 
     /// Checks a sample against the series' newest one. `Ok(false)`: an identical repeat.

@@ -15,6 +15,7 @@
 
 mod agent;
 mod append;
+mod append_histograms;
 mod backfill;
 mod block;
 mod chunk;
@@ -168,6 +169,8 @@ pub struct AppendResult {
     pub out_of_bounds: usize,
     pub duplicates: usize,
     pub new_series: usize,
+    /// Native histograms refused as invalid (bad spans, counts that do not add up…).
+    pub invalid_histograms: usize,
 }
 
 /// The outcome of [`Db::append_batch`].

@@ -20,6 +20,7 @@ use model::Labels;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::block::{self, Block, BlockMeta};
+use crate::chunk::Encoding;
 use crate::ooo::{self, Flush, FlushedSeries};
 use crate::{compact, head, io, lock, wal, Db, DbError, MaintenanceReport};
 
@@ -221,26 +222,41 @@ impl Db {
             while let Some(before) = late_only.next_if(|l| l.labels < labels) {
                 add_late(&mut writer, before)?;
             }
-            let mut owned: Vec<(i64, i64, Cow<'_, [u8]>)> = Vec::with_capacity(s.chunks.len());
+            let mut owned: Vec<(i64, i64, Encoding, Cow<'_, [u8]>)> =
+                Vec::with_capacity(s.chunks.len());
             for c in &s.chunks {
                 owned.push((
                     c.min_t,
                     c.max_t,
+                    c.encoding,
                     c.bytes(disk.as_deref()).map_err(io(&context))?,
                 ));
             }
             if let Some(extra) = late.remove(&s.r) {
-                let merged = ooo::merge_chunks(&owned, extra);
-                owned = merged
+                // Out-of-order samples are floats: they merge into the float chunks;
+                // histogram chunks stay as they are.
+                let (floats, histograms): (Vec<_>, Vec<_>) =
+                    owned.into_iter().partition(|c| !c.2.is_histogram());
+                let floats: Vec<(i64, i64, Cow<'_, [u8]>)> = floats
                     .into_iter()
-                    .map(|(a, b, bytes)| (a, b, Cow::Owned(bytes)))
+                    .map(|(a, b, _, bytes)| (a, b, bytes))
                     .collect();
+                owned = ooo::merge_chunks(&floats, extra)
+                    .into_iter()
+                    .map(|(a, b, bytes)| {
+                        (a, b, Encoding::of_float_chunk(&bytes), Cow::Owned(bytes))
+                    })
+                    .chain(histograms)
+                    .collect();
+                owned.sort_by_key(|c| c.0);
             }
-            let chunks: Vec<(i64, i64, &[u8])> = owned
+            let chunks: Vec<(i64, i64, Encoding, &[u8])> = owned
                 .iter()
-                .map(|(a, b, bytes)| (*a, *b, &bytes[..]))
+                .map(|(a, b, e, bytes)| (*a, *b, *e, &bytes[..]))
                 .collect();
-            writer.add_series(&labels, &chunks).map_err(io(&context))?;
+            writer
+                .add_series_encoded(&labels, &chunks)
+                .map_err(io(&context))?;
         }
         for rest in late_only {
             add_late(&mut writer, rest)?;

@@ -169,6 +169,26 @@ fn replay_into(head: &mut head::Head, wal_dir: &Path) -> Result<ReplayReport, Db
             // the flush markers are rare: no batching).
             wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples, orphans),
             wal::Record::OooFlush { below, done } => head.ooo.replay_marker(below, done),
+            // Histograms are appended in log order after the float samples batched before
+            // them (a series may change from one to the other).
+            wal::Record::Histograms(samples) => {
+                if !batch.is_empty() {
+                    let started = Instant::now();
+                    head.append_many(&batch, threads, orphans);
+                    samples_time += started.elapsed();
+                    batch.clear();
+                    batched = 0;
+                }
+                let started = Instant::now();
+                for (r, t, h) in samples {
+                    if !head.contains(r) {
+                        orphans.add(r);
+                        continue;
+                    }
+                    head.append_histogram(r, t, &h);
+                }
+                samples_time += started.elapsed();
+            }
             samples => {
                 batched += samples.sample_count();
                 batch.push(samples);

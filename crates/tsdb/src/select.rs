@@ -4,8 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use model::histogram::FloatHistogram;
 use model::{Labels, Matcher};
 
+use crate::chunk::Newest;
 use crate::{block, head, Block, Db, SampleBuf};
 
 /// One series and its samples in a time range.
@@ -16,6 +18,9 @@ pub struct SeriesData {
     /// The samples' start timestamps: empty when none has one, else one per sample (0:
     /// none).
     pub starts: Vec<i64>,
+    /// Native histogram samples, in time order (a series may have floats at some times and
+    /// histograms at others).
+    pub histograms: Vec<(i64, FloatHistogram)>,
 }
 
 impl SeriesData {
@@ -24,7 +29,27 @@ impl SeriesData {
             labels,
             samples: buf.points,
             starts: buf.starts,
+            histograms: buf.histograms,
         }
+    }
+
+    /// Float samples only (no histograms).
+    pub fn floats(labels: Labels, samples: Vec<(i64, f64)>) -> Self {
+        Self {
+            labels,
+            samples,
+            starts: Vec::new(),
+            histograms: Vec::new(),
+        }
+    }
+
+    /// Samples of both kinds.
+    pub fn len(&self) -> usize {
+        self.samples.len() + self.histograms.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.histograms.is_empty()
     }
 
     /// The labels, and the samples with their start timestamps as one buffer.
@@ -34,6 +59,7 @@ impl SeriesData {
             SampleBuf {
                 points: self.samples,
                 starts: self.starts,
+                histograms: self.histograms,
             },
         )
     }
@@ -43,9 +69,10 @@ impl SeriesData {
         let mut buf = SampleBuf {
             points: std::mem::take(&mut self.samples),
             starts: std::mem::take(&mut self.starts),
+            histograms: std::mem::take(&mut self.histograms),
         };
         f(&mut buf);
-        (self.samples, self.starts) = (buf.points, buf.starts);
+        (self.samples, self.starts, self.histograms) = (buf.points, buf.starts, buf.histograms);
     }
 
     /// Keeps only the last sample.
@@ -264,16 +291,25 @@ impl Db {
                 return None;
             }
             let s = head.series(r)?;
-            let (t, v, st) = head.last_sample_of(r, s, mint, maxt)?;
+            let newest = head.last_sample_of(r, s, mint, maxt)?;
             let labels = head.labels_of(s);
             if !admit(&labels, 1) {
                 refused.store(true, std::sync::atomic::Ordering::Relaxed);
                 return None;
             }
-            Some(SeriesData {
-                labels,
-                samples: vec![(t, v)],
-                starts: if st == 0 { Vec::new() } else { vec![st] },
+            Some(match newest {
+                Newest::Float(t, v, st) => SeriesData {
+                    labels,
+                    samples: vec![(t, v)],
+                    starts: if st == 0 { Vec::new() } else { vec![st] },
+                    histograms: Vec::new(),
+                },
+                Newest::Histogram(t, h) => SeriesData {
+                    labels,
+                    samples: Vec::new(),
+                    starts: Vec::new(),
+                    histograms: vec![(t, h)],
+                },
             })
         });
         if refused.into_inner() {

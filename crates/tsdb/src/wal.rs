@@ -6,7 +6,8 @@
 //! `uvarint label count`, then length-prefixed name and value bytes per label), `2`
 //! samples (`uvarint count`, then per sample `uvarint ref`, zigzag `varint timestamp ms`,
 //! `f64` LE value bits), `3` samples with deltas, `4` samples with start timestamps, `5`/`6`
-//! out-of-order samples (as `3`/`4`), `7` out-of-order flush markers (see ARCHITECTURE.md);
+//! out-of-order samples (as `3`/`4`), `7` out-of-order flush markers (see ARCHITECTURE.md), `8`
+//! native histogram samples (`wal/histogram`);
 //! a payload starting with `0x80` is another payload compressed with Snappy.
 //!
 //! `writer` appends (all records of a call or none), `replay` reads back (a torn tail is
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
 
+mod histogram;
 mod replay;
 mod tail;
 mod writer;
@@ -53,6 +55,9 @@ const RECORD_OOO_SAMPLES_WITH_STARTS: u8 = 6;
 /// boundary.
 const RECORD_OOO_FLUSH: u8 = 7;
 
+/// Native histogram samples (see `wal/histogram.rs`).
+const RECORD_HISTOGRAMS: u8 = 8;
+
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
@@ -69,6 +74,8 @@ pub enum Record {
         below: i64,
         done: bool,
     },
+    /// Native histogram samples (ref, t, histogram), in order.
+    Histograms(Vec<(u64, i64, model::histogram::HistogramValue)>),
 }
 
 pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -151,6 +158,10 @@ impl Record {
                 encode_uvarint(out, u64::from(*done));
                 encode_uvarint(out, zigzag(*below));
             }
+            Record::Histograms(samples) => {
+                out.push(RECORD_HISTOGRAMS);
+                histogram::encode(out, samples);
+            }
         }
     }
 
@@ -159,7 +170,10 @@ impl Record {
         match self {
             Record::Samples(s) => s.len(),
             Record::SamplesWithStarts(s) => s.len(),
-            Record::Series(_) | Record::OooSamples(_) | Record::OooFlush { .. } => 0,
+            Record::Series(_)
+            | Record::OooSamples(_)
+            | Record::OooFlush { .. }
+            | Record::Histograms(_) => 0,
         }
     }
 
@@ -168,7 +182,10 @@ impl Record {
     #[inline]
     pub(crate) fn sample(&self, j: usize) -> Option<(u64, i64, f64, i64)> {
         match self {
-            Record::Series(_) | Record::OooSamples(_) | Record::OooFlush { .. } => None,
+            Record::Series(_)
+            | Record::OooSamples(_)
+            | Record::OooFlush { .. }
+            | Record::Histograms(_) => None,
             Record::Samples(s) => s.get(j).map(|&(r, t, v)| (r, t, v, 0)),
             Record::SamplesWithStarts(s) => s.get(j).copied(),
         }
@@ -246,6 +263,7 @@ impl Record {
                 let below = unzigzag(decode_uvarint(buf, &mut pos)?);
                 Some(Record::OooFlush { below, done })
             }
+            RECORD_HISTOGRAMS => Some(Record::Histograms(histogram::decode(buf, &mut pos, count)?)),
             _ => None,
         }
     }
@@ -417,15 +435,35 @@ struct CheckpointOut {
     samples: Vec<(u64, i64, f64, i64)>,
     /// Out-of-order samples kept, in log order.
     ooo: Vec<(u64, i64, f64, i64)>,
+    /// Histogram samples kept, in log order. Floats and histograms are written in the
+    /// order they came (a series may change from one to the other, and replay takes each
+    /// series' samples in time order).
+    histograms: Vec<(u64, i64, model::histogram::HistogramValue)>,
 }
 
 impl CheckpointOut {
+    /// Writes what is pending of the other kind before a sample of one kind is kept.
+    fn before(&mut self, histogram: bool) -> io::Result<()> {
+        let other_pending = if histogram {
+            !self.samples.is_empty()
+        } else {
+            !self.histograms.is_empty()
+        };
+        if other_pending {
+            self.flush(true)?;
+        }
+        Ok(())
+    }
+
     fn flush(&mut self, force: bool) -> io::Result<()> {
         let write_samples = self.samples.len() >= 50_000 || (force && !self.samples.is_empty());
         let write_ooo = self.ooo.len() >= 50_000 || (force && !self.ooo.is_empty());
+        let write_histograms =
+            self.histograms.len() >= 5_000 || (force && !self.histograms.is_empty());
         // Series before any sample of theirs: replay drops samples of unknown series.
         if self.series.len() >= 10_000
-            || ((force || write_samples || write_ooo) && !self.series.is_empty())
+            || ((force || write_samples || write_ooo || write_histograms)
+                && !self.series.is_empty())
         {
             self.writer
                 .log(&[Record::Series(std::mem::take(&mut self.series))])?;
@@ -442,6 +480,10 @@ impl CheckpointOut {
         if write_ooo {
             self.writer
                 .log(&[Record::OooSamples(std::mem::take(&mut self.ooo))])?;
+        }
+        if write_histograms {
+            self.writer
+                .log(&[Record::Histograms(std::mem::take(&mut self.histograms))])?;
         }
         Ok(())
     }
@@ -476,6 +518,7 @@ pub fn checkpoint(
         series: Vec::new(),
         samples: Vec::new(),
         ooo: Vec::new(),
+        histograms: Vec::new(),
     };
     let mut pending_error: Option<io::Error> = None;
     let mut sources: Vec<(PathBuf, u64)> = Vec::new();
@@ -513,12 +556,30 @@ pub fn checkpoint(
                     }
                 }
                 Record::OooFlush { .. } => {}
+                Record::Histograms(samples) => {
+                    for (r, t, h) in samples {
+                        if t >= min_t && keep_series(r) {
+                            if let Err(e) = out.before(true) {
+                                pending_error = Some(e);
+                                return;
+                            }
+                            report.samples_kept += 1;
+                            out.histograms.push((r, t, h));
+                        }
+                    }
+                }
                 samples => {
                     for j in 0..samples.sample_count() {
                         let Some((r, t, v, st)) = samples.sample(j) else {
                             continue;
                         };
                         if t >= min_t && keep_series(r) {
+                            if !out.histograms.is_empty() {
+                                if let Err(e) = out.before(false) {
+                                    pending_error = Some(e);
+                                    return;
+                                }
+                            }
                             report.samples_kept += 1;
                             out.samples.push((r, t, v, st));
                         }

@@ -27,6 +27,31 @@ pub use float::FloatHistogram;
 pub use int::Histogram;
 pub use validate::HistogramError;
 
+/// A native histogram sample as it is appended and logged: integer or float.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HistogramValue {
+    Int(Histogram),
+    Float(FloatHistogram),
+}
+
+impl HistogramValue {
+    /// The sum (a stale marker's is the stale NaN).
+    pub fn sum(&self) -> f64 {
+        match self {
+            Self::Int(h) => h.sum,
+            Self::Float(h) => h.sum,
+        }
+    }
+
+    /// As a float histogram (what queries take).
+    pub fn to_float(&self) -> FloatHistogram {
+        match self {
+            Self::Int(h) => h.to_float(),
+            Self::Float(h) => h.clone(),
+        }
+    }
+}
+
 /// The highest standard (exponential) schema in use.
 pub const EXPONENTIAL_SCHEMA_MAX: i32 = 8;
 /// The lowest standard (exponential) schema in use.

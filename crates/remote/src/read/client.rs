@@ -332,11 +332,7 @@ impl promql::Storage for Fanout {
                 }
                 None => {
                     index.insert(labels.clone(), local.len());
-                    local.push(SeriesData {
-                        labels,
-                        samples,
-                        starts: Vec::new(),
-                    });
+                    local.push(SeriesData::floats(labels, samples));
                 }
             }
         }

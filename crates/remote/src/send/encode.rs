@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use model::histogram::HistogramValue;
 use model::Labels;
 use rustc_hash::FxHashMap;
 
@@ -73,6 +74,8 @@ pub(crate) struct QueuedSample {
     pub series: Arc<SentSeries>,
     pub t: i64,
     pub v: f64,
+    /// A native histogram sample (then `v` is not used).
+    pub histogram: Option<Arc<HistogramValue>>,
     /// Start (created) timestamp, 0 when none: sent by 2.0 only.
     pub st: i64,
     /// The WAL record it came from (see `ledger`), and that record's segment.
@@ -159,7 +162,10 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
         };
         let samples_len: usize = members
             .iter()
-            .map(|&i| field_len(9 + 1 + varint_len(samples[i].t as u64)))
+            .map(|&i| match &samples[i].histogram {
+                None => field_len(9 + 1 + varint_len(samples[i].t as u64)),
+                Some(h) => field_len(histogram_message(h, samples[i].t).encoded_len()),
+            })
             .sum();
         // TimeSeries as WriteRequest field 1.
         plain.push(0x0a);
@@ -168,7 +174,13 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
         for i in members {
             let s = &samples[i];
             highest = highest.max(s.t);
-            put_sample(&mut plain, 0x12, s.v, s.t, None);
+            match &s.histogram {
+                None => put_sample(&mut plain, 0x12, s.v, s.t, None),
+                // TimeSeries.histograms, field 4.
+                Some(h) => {
+                    put_bytes_field(&mut plain, 0x22, &histogram_message(h, s.t).encode_to_vec())
+                }
+            }
         }
     }
     Body {
@@ -221,7 +233,13 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
         for &i in &members {
             let s = &samples[i];
             highest = highest.max(s.t);
-            put_sample(&mut body, 0x12, s.v, s.t, Some(s.st));
+            match &s.histogram {
+                None => put_sample(&mut body, 0x12, s.v, s.t, Some(s.st)),
+                // TimeSeries.histograms, field 3.
+                Some(h) => {
+                    put_bytes_field(&mut body, 0x1a, &histogram_message(h, s.t).encode_to_vec())
+                }
+            }
         }
         // metadata, field 5: type 1, help_ref 3, unit_ref 4 (zeros left out; an empty
         // message when nothing is known, as Prometheus sends).
@@ -253,6 +271,11 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
     }
 }
 
+/// The `Histogram` message (the same in 1.0 and 2.0).
+fn histogram_message(h: &HistogramValue, t: i64) -> crate::proto::Histogram {
+    crate::proto::Histogram::from_model(h, t)
+}
+
 /// The symbol's reference, adding it to the table when new.
 fn refs_of<'a>(refs: &mut FxHashMap<&'a str, u32>, symbols: &mut Vec<&'a str>, s: &'a str) -> u32 {
     *refs.entry(s).or_insert_with(|| {
@@ -271,9 +294,54 @@ mod tests {
             series: Arc::clone(series),
             t,
             v,
+            histogram: None,
             st,
             record: 0,
             segment: 0,
+        }
+    }
+
+    #[test]
+    fn histograms_go_in_their_own_field_in_both_versions() {
+        use model::histogram::{FloatHistogram, Histogram, Span};
+        let int = HistogramValue::Int(Histogram {
+            count: 3,
+            sum: 1.5,
+            positive_spans: vec![Span::new(0, 2)],
+            positive_buckets: vec![1, 1],
+            ..Histogram::default()
+        });
+        let float = HistogramValue::Float(FloatHistogram {
+            count: 2.5,
+            positive_spans: vec![Span::new(-1, 1)],
+            positive_buckets: vec![2.5],
+            ..FloatHistogram::default()
+        });
+        for v2 in [false, true] {
+            let a = Arc::new(SentSeries::new(Labels::from_pairs([("__name__", "h")]), v2));
+            let mut batch = vec![
+                sample(&a, 5, 7.0, 0),
+                sample(&a, 10, 0.0, 0),
+                sample(&a, 20, 0.0, 0),
+            ];
+            batch[1].histogram = Some(Arc::new(int.clone()));
+            batch[2].histogram = Some(Arc::new(float.clone()));
+            let (samples, histograms) = if v2 {
+                let body = encode_v2(&batch, None);
+                let mut req = proto::RequestV2::decode(plain(&body).as_slice()).unwrap();
+                let ts = req.timeseries.remove(0);
+                (ts.samples.len(), ts.histograms)
+            } else {
+                let body = encode_v1(&batch);
+                let mut req = proto::WriteRequest::decode(plain(&body).as_slice()).unwrap();
+                let ts = req.timeseries.remove(0);
+                (ts.samples.len(), ts.histograms)
+            };
+            assert_eq!(samples, 1, "v2: {v2}");
+            assert_eq!(histograms.len(), 2);
+            assert_eq!(histograms[0].timestamp, 10);
+            assert_eq!(histograms[0].to_model(), int);
+            assert_eq!(histograms[1].to_model(), float);
         }
     }
 

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use model::histogram::HistogramValue;
 use model::Labels;
 use promconfig::{RelabelConfig, RemoteWriteConfig};
 use rustc_hash::FxHashMap;
@@ -22,6 +23,9 @@ use super::ledger::{Ledger, PositionFile};
 use super::metrics::{desired_shards, Counters, DropReason, EwmaRate, QueueMetrics, ShardInputs};
 use super::shard::{self, ShardContext};
 use super::{now_ms, SendOptions, WalSource};
+
+/// A sample read from the WAL: ref, time, float value, start timestamp, or a histogram.
+type RecordSample = (u64, i64, f64, i64, Option<Arc<HistogramValue>>);
 
 /// How often the shard count is recomputed (upstream's `shardUpdateDuration`).
 const SHARD_UPDATE: Duration = Duration::from_secs(10);
@@ -352,7 +356,7 @@ impl Reader {
 
     /// Handles one record; false when the queue is stopping.
     fn handle(&mut self, record: Record, after: WalPosition) -> bool {
-        let samples: Vec<(u64, i64, f64, i64)> = match record {
+        let samples: Vec<RecordSample> = match record {
             Record::Series(series) => {
                 for (r, labels) in series {
                     let processed = self.process(&labels);
@@ -365,8 +369,15 @@ impl Reader {
                 self.ledger_read(0, after);
                 return true;
             }
-            Record::Samples(s) => s.into_iter().map(|(r, t, v)| (r, t, v, 0)).collect(),
-            Record::SamplesWithStarts(s) | Record::OooSamples(s) => s,
+            Record::Samples(s) => s.into_iter().map(|(r, t, v)| (r, t, v, 0, None)).collect(),
+            Record::SamplesWithStarts(s) | Record::OooSamples(s) => s
+                .into_iter()
+                .map(|(r, t, v, st)| (r, t, v, st, None))
+                .collect(),
+            Record::Histograms(s) => s
+                .into_iter()
+                .map(|(r, t, h)| (r, t, 0.0, 0, Some(Arc::new(h))))
+                .collect(),
         };
         Counters::add(&self.counters.read, samples.len());
         let give_up = after.segment < self.context.give_up_below.load(Ordering::Relaxed);
@@ -377,7 +388,7 @@ impl Reader {
         };
         let mut out: Vec<(u64, QueuedSample)> = Vec::with_capacity(samples.len());
         let mut newest = i64::MIN;
-        for (r, t, v, st) in samples {
+        for (r, t, v, st, histogram) in samples {
             newest = newest.max(t);
             if give_up {
                 Counters::add(&self.counters.given_up, 1);
@@ -404,6 +415,7 @@ impl Reader {
                     series,
                     t,
                     v,
+                    histogram,
                     st,
                     record: 0,
                     segment: after.segment,

@@ -55,7 +55,7 @@ compliance_test!(
 // TestHistogramsWithMetadataAndExemplars. Go: TestHistogramsWithMetadataAndExemplars/#00
 // and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_histograms_with_metadata_and_exemplars,
     test_histograms_with_metadata_and_exemplars_returns_204,
     succeeds: {
@@ -111,7 +111,7 @@ compliance_test!(
 
 // TestComplexHistogramsRequest. Go: TestComplexHistogramsRequest/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_complex_histograms_request,
     test_complex_histograms_request_returns_204,
     succeeds: {
@@ -190,7 +190,7 @@ compliance_test!(
 // TestMultipleMetricFamiliesHistograms. Go: TestMultipleMetricFamiliesHistograms/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_multiple_metric_families_histograms,
     test_multiple_metric_families_histograms_returns_204,
     succeeds: {
@@ -313,7 +313,7 @@ compliance_test!(
 // TestManyHistograms: 50 histograms with metadata and an exemplar each. Go:
 // TestManyHistograms/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_many_histograms,
     test_many_histograms_returns_204,
     succeeds: {
@@ -380,7 +380,7 @@ compliance_test!(
 // TestCustomBucketsHistogramWithExemplar. Go: TestCustomBucketsHistogramWithExemplar/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_custom_buckets_histogram_with_exemplar,
     test_custom_buckets_histogram_with_exemplar_returns_204,
     succeeds: {

@@ -28,7 +28,6 @@ mod test_histograms {
 
     // TestHistograms/basic_histogram(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         basic_histogram,
         basic_histogram_returns_204,
         succeeds: histogram_case(basic_metric("test_histogram"), histogram(1.0, ALL_BUCKETS))
@@ -36,7 +35,6 @@ mod test_histograms {
 
     // TestHistograms/custom_buckets_histogram(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         custom_buckets_histogram,
         custom_buckets_histogram_returns_204,
         succeeds: histogram_case(
@@ -54,7 +52,6 @@ mod test_histograms {
 
     // TestHistograms/positive_only_histogram(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         positive_only_histogram,
         positive_only_histogram_returns_204,
         succeeds: histogram_case(
@@ -72,7 +69,6 @@ mod test_histograms {
 
     // TestHistograms/negative_only_histogram(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         negative_only_histogram,
         negative_only_histogram_returns_204,
         succeeds: histogram_case(
@@ -89,7 +85,6 @@ mod test_histograms {
 
     // TestHistograms/minimal_histogram(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         minimal_histogram,
         minimal_histogram_returns_204,
         succeeds: histogram_case(
@@ -122,7 +117,6 @@ mod test_histograms {
 // TestHistogramWithCreatedTimestamp (SHOULD): a histogram with its created (start)
 // timestamp. Go: TestHistogramWithCreatedTimestamp/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_histogram_with_created_timestamp,
     test_histogram_with_created_timestamp_returns_204,
     succeeds: {
@@ -144,7 +138,6 @@ compliance_test!(
 // TestMultipleHistograms: two histograms in one request. Go: TestMultipleHistograms/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_multiple_histograms,
     test_multiple_histograms_returns_204,
     succeeds: {
@@ -181,7 +174,6 @@ compliance_test!(
 // TestEmptyHistogram: a histogram without buckets. Go: TestEmptyHistogram/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_empty_histogram,
     test_empty_histogram_returns_204,
     succeeds: histogram_case(basic_metric("empty_hist"), histogram(0.0, Buckets::default()))
@@ -189,7 +181,6 @@ compliance_test!(
 
 // TestHistogramWithMetadata. Go: TestHistogramWithMetadata/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_histogram_with_metadata,
     test_histogram_with_metadata_returns_204,
     succeeds: {
@@ -209,7 +200,7 @@ compliance_test!(
 
 // TestHistogramWithExemplar. Go: TestHistogramWithExemplar/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_histogram_with_exemplar,
     test_histogram_with_exemplar_returns_204,
     succeeds: {
@@ -232,7 +223,7 @@ compliance_test!(
 // TestHistogramWithMetadataAndExemplar. Go: TestHistogramWithMetadataAndExemplar/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14) and exemplar storage"]
+    #[ignore = "needs exemplar storage"]
     test_histogram_with_metadata_and_exemplar,
     test_histogram_with_metadata_and_exemplar_returns_204,
     succeeds: {
@@ -257,7 +248,6 @@ compliance_test!(
 // TestMultipleHistogramsWithMetadata. Go: TestMultipleHistogramsWithMetadata/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_multiple_histograms_with_metadata,
     test_multiple_histograms_with_metadata_returns_204,
     succeeds: {

@@ -54,7 +54,6 @@ mod test_metadata {
 
     // TestMetadata/histogram_metadata(_returns_204)
     compliance_test!(
-        #[ignore = "needs native histograms (issue 14)"]
         histogram_metadata,
         histogram_metadata_returns_204,
         succeeds: metadata_case(
@@ -230,7 +229,6 @@ compliance_test!(
 // TestMetadataWithComplexLabels: histogram metadata with six labels. Go:
 // TestMetadataWithComplexLabels/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs native histograms (issue 14)"]
     test_metadata_with_complex_labels,
     test_metadata_with_complex_labels_returns_204,
     succeeds: {

@@ -1,20 +1,93 @@
-use super::XorIter;
+use model::histogram::FloatHistogram;
 
-/// Decoded samples in time order, with their start timestamps when any chunk had them.
+use super::histogram::{FloatHistogramIter, HistogramIter};
+use super::{Encoding, XorIter};
+
+/// A series' newest sample in a range.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Newest {
+    /// Time, value, start timestamp (0: none).
+    Float(i64, f64, i64),
+    Histogram(i64, FloatHistogram),
+}
+
+impl Newest {
+    pub fn t(&self) -> i64 {
+        match self {
+            Self::Float(t, _, _) | Self::Histogram(t, _) => *t,
+        }
+    }
+}
+
+/// Decoded samples in time order, with their start timestamps when any chunk had them,
+/// and histogram samples (as float histograms, as queries take them) in time order of
+/// their own.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct SampleBuf {
     pub points: Vec<(i64, f64)>,
     /// Empty when no sample has a start timestamp; otherwise one per point (0: none).
     pub starts: Vec<i64>,
+    pub histograms: Vec<(i64, FloatHistogram)>,
 }
 
 impl SampleBuf {
     pub fn is_empty(&self) -> bool {
-        self.points.is_empty()
+        self.points.is_empty() && self.histograms.is_empty()
     }
 
+    /// Samples of both kinds.
     pub fn len(&self) -> usize {
-        self.points.len()
+        self.points.len() + self.histograms.len()
+    }
+
+    /// Appends the samples with `mint <= t <= maxt` of a chunk of any encoding; `false`
+    /// if the chunk failed to decode (what came before the damage is kept).
+    pub fn extend_from_encoded(
+        &mut self,
+        encoding: Encoding,
+        bytes: &[u8],
+        mint: i64,
+        maxt: i64,
+    ) -> bool {
+        match encoding {
+            Encoding::Xor | Encoding::XorWithStarts => match XorIter::from_bytes(bytes) {
+                Some(iter) => {
+                    self.extend_from_chunk(iter, mint, maxt);
+                    true
+                }
+                None => false,
+            },
+            Encoding::Histogram => {
+                let Some(mut iter) = HistogramIter::from_bytes(bytes) else {
+                    return false;
+                };
+                for (t, h) in iter.by_ref() {
+                    if t > maxt {
+                        return true;
+                    }
+                    if t >= mint {
+                        let mut f = h.to_float();
+                        super::histogram::reduce_reserved_schema(&mut f);
+                        self.histograms.push((t, f));
+                    }
+                }
+                !iter.failed()
+            }
+            Encoding::FloatHistogram => {
+                let Some(mut iter) = FloatHistogramIter::from_bytes(bytes) else {
+                    return false;
+                };
+                for (t, h) in iter.by_ref() {
+                    if t > maxt {
+                        return true;
+                    }
+                    if t >= mint {
+                        self.histograms.push((t, h));
+                    }
+                }
+                !iter.failed()
+            }
+        }
     }
 
     /// Appends one sample.
@@ -56,6 +129,7 @@ impl SampleBuf {
 
     /// Appends another buffer's samples.
     pub fn append(&mut self, mut other: SampleBuf) {
+        self.histograms.append(&mut other.histograms);
         if other.starts.is_empty() && self.starts.is_empty() {
             self.points.append(&mut other.points);
             return;
@@ -68,6 +142,10 @@ impl SampleBuf {
 
     /// Sorts by time and keeps the first of samples sharing a timestamp.
     pub fn sort_dedup(&mut self) {
+        if self.histograms.windows(2).any(|w| w[1].0 <= w[0].0) {
+            self.histograms.sort_by_key(|(t, _)| *t);
+            self.histograms.dedup_by_key(|(t, _)| *t);
+        }
         if !self.points.windows(2).any(|w| w[1].0 <= w[0].0) {
             return;
         }
@@ -83,8 +161,19 @@ impl SampleBuf {
         (self.points, self.starts) = all.into_iter().unzip();
     }
 
-    /// Keeps only the last sample.
+    /// Keeps only the last sample (of either kind).
     pub fn keep_last(&mut self) {
+        let last_float = self.points.last().map(|p| p.0);
+        match self.histograms.last().map(|h| h.0) {
+            Some(th) if last_float.is_none_or(|tf| th > tf) => {
+                self.points.clear();
+                self.starts.clear();
+                let keep = self.histograms.len() - 1;
+                self.histograms.drain(..keep);
+                return;
+            }
+            _ => self.histograms.clear(),
+        }
         let keep = self.points.len().saturating_sub(1);
         self.points.drain(..keep);
         if !self.starts.is_empty() {

@@ -5,12 +5,70 @@
 //! - `bits`: bit streams and the shared number and value codes;
 //! - `xor`: float samples (encoding 1, plus our start-timestamp variant);
 //! - `histogram`: integer and float histograms (encodings 2 and 3);
-//! - `buf`: decoded float samples as queries take them.
+//! - `buf`: decoded samples as queries take them;
+//! - `slice`: re-encoding histograms, and the part of a chunk inside a time range.
 
 mod bits;
 mod buf;
 pub mod histogram;
+pub(crate) mod slice;
 mod xor;
 
-pub use buf::SampleBuf;
+pub use buf::{Newest, SampleBuf};
 pub use xor::{has_starts, sample_count, XorChunk, XorIter, SAMPLES_PER_CHUNK};
+
+/// A chunk's encoding: the byte before its data in a block's chunk segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// Floats (Prometheus's 1).
+    Xor,
+    /// Floats with start timestamps (our 0x81; see `xor`).
+    XorWithStarts,
+    /// Integer histograms (Prometheus's 2).
+    Histogram,
+    /// Float histograms (Prometheus's 3).
+    FloatHistogram,
+}
+
+impl Encoding {
+    pub fn byte(self) -> u8 {
+        match self {
+            Self::Xor => 1,
+            Self::XorWithStarts => 0x81,
+            Self::Histogram => 2,
+            Self::FloatHistogram => 3,
+        }
+    }
+
+    pub fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            1 => Some(Self::Xor),
+            0x81 => Some(Self::XorWithStarts),
+            2 => Some(Self::Histogram),
+            3 => Some(Self::FloatHistogram),
+            _ => None,
+        }
+    }
+
+    /// The encoding of float chunk bytes (with or without start timestamps).
+    pub fn of_float_chunk(bytes: &[u8]) -> Self {
+        if has_starts(bytes) {
+            Self::XorWithStarts
+        } else {
+            Self::Xor
+        }
+    }
+
+    /// The number of samples in chunk bytes of this encoding (0 if too short to say).
+    pub fn sample_count(self, bytes: &[u8]) -> u16 {
+        match (self, bytes) {
+            (Self::Xor | Self::XorWithStarts, _) => sample_count(bytes),
+            (_, [a, b, ..]) => u16::from_be_bytes([*a, *b]),
+            _ => 0,
+        }
+    }
+
+    pub fn is_histogram(self) -> bool {
+        matches!(self, Self::Histogram | Self::FloatHistogram)
+    }
+}

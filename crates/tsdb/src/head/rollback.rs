@@ -9,7 +9,11 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{ChunkDisk, Head, MemSeries, XorChunk, XorIter};
+use super::{ChunkDisk, Head, MemSeries};
+use model::histogram::HistogramValue;
+
+use crate::chunk::histogram::{FloatHistogramIter, HistogramIter};
+use crate::chunk::{Encoding, XorChunk, XorIter};
 
 impl Head {
     /// Removes what one batch appended: `in_order` as `(ref, t)` in append order,
@@ -70,6 +74,17 @@ impl MemSeries {
     /// Drops every sample at or after `from` (all of them came from the batch being
     /// taken back, so they are in the open chunk and in chunks the batch closed).
     fn truncate_from(&mut self, from: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+        let histograms_involved = self.open_hist.is_some()
+            || self
+                .closed
+                .iter()
+                .rev()
+                .take_while(|c| c.max_t >= from)
+                .any(|c| c.encoding.is_histogram());
+        if histograms_involved {
+            self.truncate_mixed_from(from, chunk_range, disk);
+            return;
+        }
         if !self.open.is_empty() && self.max_t >= from {
             let bytes = self.open.bytes();
             self.open = if self.open_min_t < from {
@@ -114,8 +129,84 @@ impl MemSeries {
         self.refresh_last(disk);
     }
 
+    /// `truncate_from` where histogram chunks are among those to cut: every chunk that
+    /// reaches `from` is decoded, dropped, and its samples before `from` appended again.
+    fn truncate_mixed_from(&mut self, from: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+        enum Kept {
+            Float(f64, i64),
+            Histogram(HistogramValue),
+        }
+        let mut reopened: Vec<(Encoding, Vec<u8>)> = Vec::new();
+        if let Some(h) = self.open_hist.take() {
+            reopened.push((h.encoding(), h.bytes()));
+        } else if !self.open.is_empty() {
+            let bytes = self.open.bytes();
+            self.open = XorChunk::like(&bytes);
+            reopened.push((Encoding::of_float_chunk(&bytes), bytes));
+        }
+        while self.closed.last().is_some_and(|c| c.max_t >= from) {
+            let Some(c) = self.closed.pop() else { break };
+            match c.bytes(disk) {
+                Ok(bytes) => reopened.push((c.encoding, bytes.into_owned())),
+                Err(e) => {
+                    tracing::error!(err = %e, "reading a head chunk back to take back a failed append failed; its older samples are dropped");
+                }
+            }
+        }
+        let mut kept: Vec<(i64, Kept)> = Vec::new();
+        for (encoding, bytes) in reopened.iter().rev() {
+            match encoding {
+                Encoding::Xor | Encoding::XorWithStarts => {
+                    if let Some(mut iter) = XorIter::from_bytes(bytes) {
+                        while let Some((t, v, st)) = iter.next_st() {
+                            kept.push((t, Kept::Float(v, st)));
+                        }
+                    }
+                }
+                Encoding::Histogram => {
+                    for (t, h) in HistogramIter::from_bytes(bytes).into_iter().flatten() {
+                        kept.push((t, Kept::Histogram(HistogramValue::Int(h))));
+                    }
+                }
+                Encoding::FloatHistogram => {
+                    for (t, h) in FloatHistogramIter::from_bytes(bytes).into_iter().flatten() {
+                        kept.push((t, Kept::Histogram(HistogramValue::Float(h))));
+                    }
+                }
+            }
+        }
+        kept.retain(|(t, _)| *t < from);
+        self.refresh_last(disk);
+        for (t, sample) in kept {
+            match sample {
+                Kept::Float(v, st) => self.append(t, v, st, chunk_range, disk, true),
+                Kept::Histogram(h) => self.append_histogram(t, &h, chunk_range, disk, true),
+            }
+        }
+        if self.open.is_empty() && self.open_hist.is_none() {
+            self.refresh_last(disk);
+        }
+    }
+
     /// Sets `max_t` and `last_bits` from the newest sample held.
     fn refresh_last(&mut self, disk: Option<&ChunkDisk>) {
+        if let Some(c) = self.closed.last().filter(|c| c.encoding.is_histogram()) {
+            if self.open.is_empty() && self.open_hist.is_none() {
+                let last = c.bytes(disk).ok().and_then(|bytes| match c.encoding {
+                    Encoding::Histogram => HistogramIter::from_bytes(&bytes)?
+                        .last()
+                        .map(|(t, h)| (t, HistogramValue::Int(h))),
+                    _ => FloatHistogramIter::from_bytes(&bytes)?
+                        .last()
+                        .map(|(t, h)| (t, HistogramValue::Float(h))),
+                });
+                (self.max_t, self.last_bits) = match last {
+                    Some((t, h)) => (t, super::series::histogram_identity(&h)),
+                    None => (c.max_t, 0),
+                };
+                return;
+            }
+        }
         let last_of = |iter: Option<XorIter<'_>>| {
             let mut last = None;
             if let Some(mut iter) = iter {

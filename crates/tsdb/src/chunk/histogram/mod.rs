@@ -15,6 +15,7 @@ mod layout;
 use model::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use model::is_stale_nan;
 
+pub(crate) use float::reduce_reserved_schema;
 pub use float::{FloatHistogramChunk, FloatHistogramIter};
 pub use int::{HistogramChunk, HistogramIter};
 pub use layout::CounterResetHeader;

@@ -1,0 +1,125 @@
+//! Appending native histogram samples: checked (valid, in order, in bounds, not a
+//! conflicting duplicate), applied to the head and logged as one histogram record, all or
+//! nothing as float appends are (`append`). Histograms are only taken in order: the
+//! out-of-order head holds floats.
+
+use std::sync::atomic::Ordering;
+
+use model::histogram::HistogramValue;
+use model::Labels;
+
+use crate::{lock, wal, AppendResult, BatchResult, Db, DbError, Rejection};
+
+impl Db {
+    /// Appends histogram samples by series ref (`by_ref`, refs from earlier batches) and
+    /// by labels (`by_labels`, creating series as needed), like [`Db::append_batch`].
+    pub fn append_histogram_batch(
+        &self,
+        by_ref: &[(u64, i64, HistogramValue)],
+        by_labels: &[(Labels, i64, HistogramValue)],
+    ) -> Result<BatchResult, DbError> {
+        let mut out = BatchResult::default();
+        let result = &mut out.result;
+        let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
+        let max_t_before = head.max_t;
+        let mut new_series = Vec::new();
+        let mut accepted: Vec<(u64, i64, HistogramValue)> = Vec::new();
+        let apply = |head: &mut crate::head::Head,
+                     r: u64,
+                     t: i64,
+                     h: &HistogramValue,
+                     result: &mut AppendResult,
+                     accepted: &mut Vec<(u64, i64, HistogramValue)>| {
+            let valid = match h {
+                // A stale marker is only its sum.
+                _ if model::is_stale_nan(h.sum()) => Ok(()),
+                HistogramValue::Int(h) => h.validate(),
+                HistogramValue::Float(h) => h.validate(),
+            };
+            if valid.is_err() {
+                result.invalid_histograms += 1;
+                return;
+            }
+            match head.check_histogram(r, t, h) {
+                Ok(true) => {
+                    head.append_histogram(r, t, h);
+                    result.appended += 1;
+                    accepted.push((r, t, h.clone()));
+                }
+                Ok(false) => {}
+                Err(Rejection::OutOfOrder) => result.out_of_order += 1,
+                Err(Rejection::OutOfBounds) => result.out_of_bounds += 1,
+                Err(Rejection::Duplicate) => result.duplicates += 1,
+            }
+        };
+        for (i, (r, t, h)) in by_ref.iter().enumerate() {
+            if !head.contains(*r) {
+                out.unknown.push(i);
+                continue;
+            }
+            apply(&mut head, *r, *t, h, result, &mut accepted);
+        }
+        out.refs.reserve(by_labels.len());
+        for (labels, t, h) in by_labels {
+            let (r, created) = head.get_or_create(labels);
+            if created {
+                new_series.push((r, labels.clone()));
+            }
+            out.refs.push(r);
+            apply(&mut head, r, *t, h, result, &mut accepted);
+        }
+        result.new_series = new_series.len();
+        let mut records = Vec::with_capacity(2);
+        let mut unlogged = lock(&self.unlogged_series);
+        unlogged.retain(|(r, _)| head.contains(*r));
+        if !unlogged.is_empty() || !new_series.is_empty() {
+            let mut series = std::mem::take(&mut *unlogged);
+            series.append(&mut new_series);
+            records.push(wal::Record::Series(series));
+        }
+        let taken_back: Vec<(u64, i64)> = accepted.iter().map(|(r, t, _)| (*r, *t)).collect();
+        if !accepted.is_empty() {
+            records.push(wal::Record::Histograms(accepted));
+        }
+        let logged = if records.is_empty() {
+            Ok(())
+        } else {
+            lock(&self.wal).log(&records)
+        };
+        let s = &self.stats;
+        s.series_created
+            .fetch_add(result.new_series as u64, Ordering::Relaxed);
+        if let Err(e) = logged {
+            if let Some(wal::Record::Series(series)) = records.into_iter().next() {
+                *unlogged = series;
+            }
+            head.roll_back(taken_back.into_iter(), std::iter::empty(), max_t_before);
+            drop(unlogged);
+            drop(head);
+            self.wal_write_failed(&e);
+            return Err(DbError::WalWrite(e));
+        }
+        drop(unlogged);
+        drop(head);
+        if self.wal_failing.load(Ordering::Relaxed) {
+            self.wal_write_succeeded();
+        }
+        s.samples_appended
+            .fetch_add(result.appended as u64, Ordering::Relaxed);
+        s.out_of_order
+            .fetch_add(result.out_of_order as u64, Ordering::Relaxed);
+        s.out_of_bounds
+            .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
+        s.duplicates
+            .fetch_add(result.duplicates as u64, Ordering::Relaxed);
+        Ok(out)
+    }
+
+    /// Appends histogram samples by labels.
+    pub fn append_histograms(
+        &self,
+        samples: &[(Labels, i64, HistogramValue)],
+    ) -> Result<AppendResult, DbError> {
+        self.append_histogram_batch(&[], samples).map(|b| b.result)
+    }
+}

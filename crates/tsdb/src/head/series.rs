@@ -1,0 +1,525 @@
+//! One series in the head: its closed chunks (spilled to files or in memory) and the open
+//! chunk samples are appended to, with what reads them back.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use model::histogram::HistogramValue;
+
+use crate::chunk::histogram::{Appended, FloatHistogramChunk, HistogramChunk};
+use crate::chunk::{slice, Encoding, Newest, SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
+use crate::head_chunks::{ChunkDisk, DiskRef};
+
+/// A histogram chunk is cut once it holds this many bytes (and at least
+/// [`MIN_HISTOGRAMS_PER_CHUNK`] samples): histograms vary too much in size for a fixed
+/// sample count (Prometheus's `TargetBytesPerHistogramChunk`).
+const HISTOGRAM_CHUNK_BYTES: usize = 1024;
+/// Fewer samples than this never make a histogram chunk full, however large they are.
+const MIN_HISTOGRAMS_PER_CHUNK: u16 = 10;
+
+/// The open chunk of a series whose newest samples are histograms.
+#[derive(Debug, Clone)]
+pub(crate) enum OpenHistogram {
+    Int(HistogramChunk),
+    Float(FloatHistogramChunk),
+}
+
+impl OpenHistogram {
+    fn for_value(h: &HistogramValue) -> Self {
+        match h {
+            HistogramValue::Int(_) => Self::Int(HistogramChunk::new()),
+            HistogramValue::Float(_) => Self::Float(FloatHistogramChunk::new()),
+        }
+    }
+
+    fn same_kind(&self, h: &HistogramValue) -> bool {
+        matches!(
+            (self, h),
+            (Self::Int(_), HistogramValue::Int(_)) | (Self::Float(_), HistogramValue::Float(_))
+        )
+    }
+
+    pub(crate) fn encoding(&self) -> Encoding {
+        match self {
+            Self::Int(_) => Encoding::Histogram,
+            Self::Float(_) => Encoding::FloatHistogram,
+        }
+    }
+
+    pub(crate) fn len(&self) -> u16 {
+        match self {
+            Self::Int(c) => c.len(),
+            Self::Float(c) => c.len(),
+        }
+    }
+
+    fn size(&self) -> usize {
+        match self {
+            Self::Int(c) => c.size(),
+            Self::Float(c) => c.size(),
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> Vec<u8> {
+        match self {
+            Self::Int(c) => c.bytes(),
+            Self::Float(c) => c.bytes(),
+        }
+    }
+
+    fn last_timestamp(&self) -> i64 {
+        match self {
+            Self::Int(c) => c.last_timestamp(),
+            Self::Float(c) => c.last_timestamp(),
+        }
+    }
+
+    /// Appends `h` (of this chunk's kind); `prev` is the chunk before, when this one was
+    /// just started. The outcome says whether the chunk was replaced or a new one cut.
+    fn append(&mut self, t: i64, h: &HistogramValue, prev: Option<&Self>) -> Appended<Self> {
+        match (self, h) {
+            (Self::Int(c), HistogramValue::Int(h)) => {
+                let prev = match prev {
+                    Some(Self::Int(p)) => Some(p),
+                    _ => None,
+                };
+                match c.append(t, h, prev) {
+                    Appended::InPlace => Appended::InPlace,
+                    Appended::Recoded(c) => Appended::Recoded(Self::Int(c)),
+                    Appended::Cut(c) => Appended::Cut(Self::Int(c)),
+                }
+            }
+            (Self::Float(c), HistogramValue::Float(h)) => {
+                let prev = match prev {
+                    Some(Self::Float(p)) => Some(p),
+                    _ => None,
+                };
+                match c.append(t, h, prev) {
+                    Appended::InPlace => Appended::InPlace,
+                    Appended::Recoded(c) => Appended::Recoded(Self::Float(c)),
+                    Appended::Cut(c) => Appended::Cut(Self::Float(c)),
+                }
+            }
+            // The caller cuts a new chunk when the kind changes.
+            _ => Appended::InPlace,
+        }
+    }
+}
+
+/// What identifies a sample's value for the duplicate check: its bits for a float, a hash
+/// for a histogram (an identical repeat is ignored, a different one at the same time is a
+/// duplicate).
+pub(crate) fn histogram_identity(h: &HistogramValue) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    let spans =
+        |s: &[model::histogram::Span]| s.iter().map(|s| (s.offset, s.length)).collect::<Vec<_>>();
+    match h {
+        HistogramValue::Int(h) => {
+            0u8.hash(&mut hasher);
+            (
+                h.schema,
+                h.zero_threshold.to_bits(),
+                h.zero_count,
+                h.count,
+                h.sum.to_bits(),
+            )
+                .hash(&mut hasher);
+            (spans(&h.positive_spans), spans(&h.negative_spans)).hash(&mut hasher);
+            (&h.positive_buckets, &h.negative_buckets).hash(&mut hasher);
+            h.custom_values
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+                .hash(&mut hasher);
+        }
+        HistogramValue::Float(h) => {
+            1u8.hash(&mut hasher);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (
+                h.schema,
+                h.zero_threshold.to_bits(),
+                h.zero_count.to_bits(),
+                h.count.to_bits(),
+                h.sum.to_bits(),
+            )
+                .hash(&mut hasher);
+            (spans(&h.positive_spans), spans(&h.negative_spans)).hash(&mut hasher);
+            (
+                bits(&h.positive_buckets),
+                bits(&h.negative_buckets),
+                bits(&h.custom_values),
+            )
+                .hash(&mut hasher);
+        }
+    }
+    hasher.finish()
+}
+
+/// A full chunk that is no longer appended to: on disk (see `head_chunks`) or, if it
+/// could not be written there, in memory (shared, so that writing a block can take it
+/// without copying or holding the lock).
+#[derive(Clone, Debug)]
+pub(crate) struct HeadChunk {
+    pub min_t: i64,
+    pub max_t: i64,
+    pub encoding: Encoding,
+    pub data: ChunkData,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum ChunkData {
+    Memory(Arc<[u8]>),
+    Disk(DiskRef),
+}
+
+impl HeadChunk {
+    /// The chunk's bytes (read back from disk if spilled).
+    pub fn bytes(&self, disk: Option<&ChunkDisk>) -> std::io::Result<Cow<'_, [u8]>> {
+        match &self.data {
+            ChunkData::Memory(bytes) => Ok(Cow::Borrowed(bytes)),
+            ChunkData::Disk(r) => match disk {
+                Some(d) => d.read(*r).map(Cow::Owned),
+                None => Err(std::io::Error::other("spilled chunk without its files")),
+            },
+        }
+    }
+}
+
+pub(crate) struct MemSeries {
+    /// Symbol ids: name, value, name, value, … in label-name order.
+    pub(super) labels: Box<[u32]>,
+    pub(super) closed: Vec<HeadChunk>,
+    /// The open float chunk (empty while the newest samples are histograms).
+    pub(super) open: XorChunk,
+    /// The open histogram chunk, while the newest samples are histograms (boxed: most
+    /// series never have one).
+    pub(super) open_hist: Option<Box<OpenHistogram>>,
+    pub(super) open_min_t: i64,
+    /// The open chunk is closed before a sample at or after this time, so that no chunk
+    /// crosses a block boundary.
+    pub(super) open_until: i64,
+    /// The newest timestamp and value bits, for order and duplicate checks.
+    pub max_t: i64,
+    pub(super) last_bits: u64,
+}
+
+impl MemSeries {
+    pub(super) fn new(labels: Box<[u32]>) -> Self {
+        Self {
+            labels,
+            closed: Vec::new(),
+            open: XorChunk::new(),
+            open_hist: None,
+            open_min_t: i64::MIN,
+            open_until: i64::MIN,
+            max_t: i64::MIN,
+            last_bits: 0,
+        }
+    }
+
+    /// Closes the open chunk (of either kind), if it has samples.
+    pub(super) fn close_open(&mut self, disk: Option<&ChunkDisk>) {
+        if let Some(hist) = self.open_hist.take() {
+            if hist.len() > 0 {
+                self.push_closed(hist.encoding(), hist.bytes(), hist.last_timestamp(), disk);
+            }
+            return;
+        }
+        if self.open.is_empty() {
+            return;
+        }
+        // A series that had start timestamps keeps chunks that can store them.
+        let next = if self.open.has_starts() {
+            XorChunk::with_starts()
+        } else {
+            XorChunk::new()
+        };
+        let full = std::mem::replace(&mut self.open, next);
+        let max_t = full.last_timestamp();
+        let bytes = full.bytes();
+        self.push_closed(Encoding::of_float_chunk(&bytes), bytes, max_t, disk);
+    }
+
+    /// Adds a full chunk whose first sample is at `open_min_t`.
+    fn push_closed(
+        &mut self,
+        encoding: Encoding,
+        bytes: Vec<u8>,
+        max_t: i64,
+        disk: Option<&ChunkDisk>,
+    ) {
+        let data = match disk.and_then(|d| d.write(&bytes, max_t)) {
+            Some(r) => ChunkData::Disk(r),
+            None => ChunkData::Memory(Arc::from(bytes)),
+        };
+        self.closed.push(HeadChunk {
+            min_t: self.open_min_t,
+            max_t,
+            encoding,
+            data,
+        });
+    }
+
+    /// Starts the open chunk's time bookkeeping at `t`.
+    fn start_open_at(&mut self, t: i64, chunk_range: i64) {
+        self.open_min_t = t;
+        self.open_until = t
+            .div_euclid(chunk_range)
+            .saturating_add(1)
+            .saturating_mul(chunk_range);
+    }
+
+    /// Appends a native histogram sample; without `keep`, only its time and identity are
+    /// held (agent mode). A change between floats and histograms, or between integer and
+    /// float histograms, starts a new chunk, as does a full one (by bytes), the block
+    /// boundary, or what the chunk encoding cannot take (a counter reset, a new schema).
+    pub(super) fn append_histogram(
+        &mut self,
+        t: i64,
+        h: &HistogramValue,
+        chunk_range: i64,
+        disk: Option<&ChunkDisk>,
+        keep: bool,
+    ) {
+        self.max_t = t;
+        self.last_bits = histogram_identity(h);
+        if !keep {
+            return;
+        }
+        if !self.open.is_empty() {
+            self.close_open(disk);
+        }
+        let mut prev = None;
+        if let Some(open) = &self.open_hist {
+            let full =
+                open.size() >= HISTOGRAM_CHUNK_BYTES && open.len() >= MIN_HISTOGRAMS_PER_CHUNK;
+            if !open.same_kind(h) || full || t >= self.open_until || open.len() == u16::MAX {
+                let same_kind = open.same_kind(h);
+                let old = self.open_hist.take();
+                if let Some(old) = &old {
+                    self.push_closed(old.encoding(), old.bytes(), old.last_timestamp(), disk);
+                }
+                // The chunk before tells the new one whether there was a counter reset.
+                prev = old.filter(|_| same_kind);
+            }
+        }
+        let open = match &mut self.open_hist {
+            Some(open) => open,
+            None => {
+                self.start_open_at(t, chunk_range);
+                self.open_hist.insert(Box::new(OpenHistogram::for_value(h)))
+            }
+        };
+        match open.append(t, h, prev.as_deref()) {
+            Appended::InPlace => {}
+            Appended::Recoded(c) => **open = c,
+            Appended::Cut(c) => {
+                let old = std::mem::replace(&mut **open, c);
+                self.push_closed(old.encoding(), old.bytes(), old.last_timestamp(), disk);
+                self.start_open_at(t, chunk_range);
+            }
+        }
+    }
+
+    /// Appends a sample with its start timestamp (0: none). A series' first start
+    /// timestamp cuts the open chunk: from then on its chunks store them.
+    /// Appends a sample; without `keep`, only the newest sample is held (agent mode: the
+    /// WAL is the data, the head only orders appends).
+    pub(super) fn append(
+        &mut self,
+        t: i64,
+        v: f64,
+        st: i64,
+        chunk_range: i64,
+        disk: Option<&ChunkDisk>,
+        keep: bool,
+    ) {
+        if !keep {
+            // The order and duplicate checks need only these two; nothing reads samples.
+            self.max_t = t;
+            self.last_bits = v.to_bits();
+            return;
+        }
+        if self.open_hist.is_some() {
+            self.close_open(disk);
+        }
+        if !self.open.is_empty()
+            && (self.open.len() >= SAMPLES_PER_CHUNK
+                || t >= self.open_until
+                || (st != 0 && !self.open.has_starts()))
+        {
+            self.close_open(disk);
+        }
+        if self.open.is_empty() {
+            if st != 0 && !self.open.has_starts() {
+                self.open = XorChunk::with_starts();
+            }
+            self.start_open_at(t, chunk_range);
+        }
+        self.open.append_st(t, v, st);
+        self.max_t = t;
+        self.last_bits = v.to_bits();
+    }
+
+    /// Samples with `mint <= t <= maxt`.
+    pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
+        let mut out = SampleBuf::default();
+        for c in &self.closed {
+            if c.max_t < mint || c.min_t > maxt {
+                continue;
+            }
+            let bytes = match c.bytes(disk) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
+                    continue;
+                }
+            };
+            out.extend_from_encoded(c.encoding, &bytes, mint, maxt);
+        }
+        if self.max_t >= mint && self.open_min_t <= maxt {
+            if !self.open.is_empty() {
+                out.extend_from_chunk(self.open.iter(), mint, maxt);
+            } else if let Some(h) = &self.open_hist {
+                out.extend_from_encoded(h.encoding(), &h.bytes(), mint, maxt);
+            }
+        }
+        out
+    }
+
+    /// The last sample with `mint <= t <= maxt` (with its start timestamp, for a float),
+    /// decoding only the chunks it can be in (an instant selector needs nothing else).
+    pub fn last_sample(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> Option<Newest> {
+        if self.open_min_t <= maxt && self.max_t >= mint {
+            let last = if !self.open.is_empty() {
+                last_float(self.open.iter(), mint, maxt)
+            } else if let Some(h) = &self.open_hist {
+                last_in(h.encoding(), &h.bytes(), mint, maxt)
+            } else {
+                None
+            };
+            if last.is_some() {
+                return last;
+            }
+        }
+        for c in self.closed.iter().rev() {
+            if c.min_t > maxt {
+                continue;
+            }
+            if c.max_t < mint {
+                return None;
+            }
+            let bytes = match c.bytes(disk) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
+                    continue;
+                }
+            };
+            let last = last_in(c.encoding, &bytes, mint, maxt);
+            if last.is_some() {
+                return last;
+            }
+        }
+        None
+    }
+
+    pub fn min_t(&self) -> Option<i64> {
+        self.closed
+            .first()
+            .map(|c| c.min_t)
+            .or((self.chunk_count() > 0).then_some(self.open_min_t))
+    }
+
+    pub(super) fn chunk_count(&self) -> usize {
+        self.closed.len()
+            + usize::from(
+                !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0),
+            )
+    }
+
+    /// Whether `max_t` and `last_bits` are a sample the next one is checked against: with
+    /// samples kept, while the series has a chunk; in agent mode, once it had a sample.
+    pub(super) fn has_newest(&self, keep_samples: bool) -> bool {
+        if keep_samples {
+            self.chunk_count() > 0
+        } else {
+            self.max_t != i64::MIN
+        }
+    }
+
+    /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
+    /// the range (only possible when the block range changed between runs) is re-encoded
+    /// with just the samples inside.
+    pub(super) fn chunks_in(
+        &self,
+        mint: i64,
+        maxt: i64,
+        disk: Option<&ChunkDisk>,
+    ) -> Vec<HeadChunk> {
+        let mut out = Vec::new();
+        let open = if let Some(h) = self.open_hist.as_ref().filter(|h| h.len() > 0) {
+            Some(HeadChunk {
+                min_t: self.open_min_t,
+                max_t: self.max_t,
+                encoding: h.encoding(),
+                data: ChunkData::Memory(Arc::from(h.bytes())),
+            })
+        } else {
+            (!self.open.is_empty()).then(|| {
+                let bytes = self.open.bytes();
+                HeadChunk {
+                    min_t: self.open_min_t,
+                    max_t: self.max_t,
+                    encoding: Encoding::of_float_chunk(&bytes),
+                    data: ChunkData::Memory(Arc::from(bytes)),
+                }
+            })
+        };
+        for c in self.closed.iter().chain(open.as_ref()) {
+            if c.max_t < mint || c.min_t >= maxt {
+                continue;
+            }
+            if c.min_t >= mint && c.max_t < maxt {
+                out.push(c.clone());
+                continue;
+            }
+            let Ok(bytes) = c.bytes(disk) else { continue };
+            for (min_t, max_t, encoding, bytes) in
+                slice::chunk_range(c.encoding, &bytes, mint, maxt)
+            {
+                out.push(HeadChunk {
+                    min_t,
+                    max_t,
+                    encoding,
+                    data: ChunkData::Memory(Arc::from(bytes)),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The last float sample of a chunk with `mint <= t <= maxt`.
+fn last_float(mut iter: XorIter<'_>, mint: i64, maxt: i64) -> Option<Newest> {
+    let mut last = None;
+    while let Some(s) = iter.next_st() {
+        if s.0 > maxt {
+            break;
+        }
+        last = Some(s);
+    }
+    last.filter(|s| s.0 >= mint)
+        .map(|(t, v, st)| Newest::Float(t, v, st))
+}
+
+/// The last sample of an encoded chunk with `mint <= t <= maxt`.
+fn last_in(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Option<Newest> {
+    if !encoding.is_histogram() {
+        return last_float(XorIter::from_bytes(bytes)?, mint, maxt);
+    }
+    let mut buf = SampleBuf::default();
+    buf.extend_from_encoded(encoding, bytes, mint, maxt);
+    buf.histograms.pop().map(|(t, h)| Newest::Histogram(t, h))
+}
