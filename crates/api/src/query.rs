@@ -73,6 +73,41 @@ pub(crate) fn json_float(out: &mut String, v: f64) {
     out.push('"');
 }
 
+/// A native histogram as Prometheus writes it (`jsonutil.MarshalHistogram`): count, sum,
+/// and the non-empty buckets from the lowest, each `[boundary rule, lower, upper, count]`
+/// (rule 0: `(l,u]`, 1: `[l,u)`, 2: `(l,u)`, 3: `[l,u]`).
+pub(crate) fn json_histogram(out: &mut String, h: &model::histogram::FloatHistogram) {
+    out.push_str("{\"count\":");
+    json_float(out, h.count);
+    out.push_str(",\"sum\":");
+    json_float(out, h.sum);
+    let mut first = true;
+    for b in h.all_buckets() {
+        if b.count == 0.0 {
+            continue;
+        }
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (true, true) => 3,
+            (true, false) => 1,
+            (false, true) => 0,
+            (false, false) => 2,
+        };
+        let _ = write!(out, "[{rule},");
+        json_float(out, b.lower);
+        out.push(',');
+        json_float(out, b.upper);
+        out.push(',');
+        json_float(out, b.count);
+        out.push(']');
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push('}');
+}
+
 /// A timestamp in seconds with up to three decimals, as a JSON number.
 pub(crate) fn json_time(out: &mut String, ms: i64) {
     let (sign, abs) = if ms < 0 {
@@ -133,10 +168,20 @@ fn json_value(out: &mut String, value: &Value, limit: usize) -> bool {
                 }
                 out.push_str("{\"metric\":");
                 json_labels(out, &s.labels);
-                out.push_str(",\"value\":[");
-                json_time(out, s.t);
-                out.push(',');
-                json_float(out, s.v);
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":[");
+                        json_time(out, s.t);
+                        out.push(',');
+                        json_histogram(out, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":[");
+                        json_time(out, s.t);
+                        out.push(',');
+                        json_float(out, s.v);
+                    }
+                }
                 out.push_str("]}");
             }
             out.push(']');
@@ -153,18 +198,36 @@ fn json_value(out: &mut String, value: &Value, limit: usize) -> bool {
                 }
                 out.push_str("{\"metric\":");
                 json_labels(out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, (t, v)) in s.points.iter().enumerate() {
-                    if j > 0 {
+                // Each list only when the series has points of its kind, as upstream.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, (t, v)) in s.points.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        out.push('[');
+                        json_time(out, *t);
                         out.push(',');
+                        json_float(out, *v);
+                        out.push(']');
                     }
-                    out.push('[');
-                    json_time(out, *t);
-                    out.push(',');
-                    json_float(out, *v);
                     out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, (t, h)) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        out.push('[');
+                        json_time(out, *t);
+                        out.push(',');
+                        json_histogram(out, h);
+                        out.push(']');
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
         }

@@ -309,6 +309,7 @@ pub(crate) fn aggregate(
             labels,
             drop_name,
             points,
+            hists: Vec::new(),
         })
         .collect();
     Ok(Val::Vector(series))
@@ -470,6 +471,7 @@ fn count_values(
                     labels,
                     drop_name: false,
                     points: Vec::new(),
+                    hists: Vec::new(),
                 });
                 out.len() - 1
             });

@@ -1,5 +1,6 @@
-//! Classic (bucket-series) histograms: `histogram_quantile`, `histogram_quantiles` and
-//! `histogram_fraction` over series with an `le` label.
+//! `histogram_quantile`, `histogram_quantiles` and `histogram_fraction`: over classic
+//! histograms (bucket series with an `le` label) and native histogram samples alike
+//! (`native_histogram` computes the latter).
 
 use std::collections::HashMap;
 
@@ -7,6 +8,7 @@ use model::Labels;
 
 use crate::ast::{Call, ExprKind, PosRange};
 use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
+use crate::native_histogram::NanNote;
 use crate::value::AnnotationKind;
 use crate::EvalError;
 use model::float::format_go_g as format_go_float;
@@ -251,6 +253,11 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
     let mut members: Vec<(Labels, Vec<(usize, f64)>)> = Vec::new();
     let mut series_bound: Vec<Option<(usize, f64)>> = Vec::with_capacity(input.len());
     for s in &input {
+        // Only float samples are buckets (histogram samples are taken on their own).
+        if s.points.is_empty() {
+            series_bound.push(None);
+            continue;
+        }
         let le = s.labels.get("le").unwrap_or("");
         let bound = parse_go_float(le);
         let Some(bound) = bound else {
@@ -288,6 +295,20 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
     let mut out_points: Vec<Vec<Vec<(i64, f64)>>> = vec![vec![Vec::new(); nq]; ngroups];
     let mut cursors = StepCursor::new(input.len());
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); ngroups];
+    // Native histograms: per input series and quantile, the points computed.
+    let mut native_points: Vec<Vec<Vec<(i64, f64)>>> = vec![Vec::new(); input.len()];
+    let mut native_next = vec![0usize; input.len()];
+    let has_native = input.iter().any(|s| !s.hists.is_empty());
+    let metric_of = |labels: &Labels| {
+        if ev.ctx.delayed_name_removal {
+            labels
+                .metric_name()
+                .map(|n| format!(" for metric name {n:?}"))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     for (si, &ts) in steps.iter().enumerate() {
         ev.ctx.tick(1 + input.len())?;
         for b in buckets.iter_mut() {
@@ -296,6 +317,57 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
         for (i, v) in cursors.at(&input, ts) {
             if let Some((g, upper)) = series_bound[i] {
                 buckets[g].push(Bucket { upper, count: v });
+            }
+        }
+        if has_native {
+            for (i, s) in input.iter().enumerate() {
+                let next = &mut native_next[i];
+                while *next < s.hists.len() && s.hists[*next].0 < ts {
+                    *next += 1;
+                }
+                let Some((_, h)) = s.hists.get(*next).filter(|(t, _)| *t == ts) else {
+                    continue;
+                };
+                // Classic buckets and a native histogram of the same series at one
+                // step: neither is evaluated.
+                if let Some(&g) = groups.get(&s.labels) {
+                    if !buckets[g].is_empty() {
+                        ev.ctx.annotate(
+                            AnnotationKind::Warning,
+                            format!(
+                                "vector contains a mix of classic and native histograms{}",
+                                metric_of(&s.labels)
+                            ),
+                            vec_pos,
+                        );
+                        buckets[g].clear();
+                        continue;
+                    }
+                }
+                if native_points[i].is_empty() {
+                    native_points[i] = vec![Vec::new(); nq];
+                }
+                for qi in 0..nq {
+                    let (value, note) = if name == "histogram_fraction" {
+                        crate::native_histogram::fraction(scalars[0][si], scalars[1][si], h)
+                    } else {
+                        crate::native_histogram::quantile(scalars[qi][si], h)
+                    };
+                    let text = match note {
+                        NanNote::None => None,
+                        NanNote::NanResult => Some("input to histogram_quantile has NaN observations, result is NaN"),
+                        NanNote::Skewed => Some("input to histogram_quantile has NaN observations, result is skewed higher"),
+                        NanNote::Excluded => Some("input to histogram_fraction has NaN observations, which are excluded from all fractions"),
+                    };
+                    if let Some(text) = text {
+                        ev.ctx.annotate(
+                            AnnotationKind::Info,
+                            format!("{text}{}", metric_of(&s.labels)),
+                            vec_pos,
+                        );
+                    }
+                    native_points[i][qi].push((ts, value));
+                }
             }
         }
         for g in 0..ngroups {
@@ -328,28 +400,43 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
         }
     }
     let mut out = Vec::new();
-    for (g, (labels, _)) in members.into_iter().enumerate() {
-        for qi in 0..nq {
-            let points = std::mem::take(&mut out_points[g][qi]);
+    let with_quantile = |labels: &Labels, qi: usize| {
+        if name != "histogram_quantiles" {
+            return labels.clone();
+        }
+        let q = scalars[qi].first().copied().unwrap_or(f64::NAN);
+        let mut b = labels.to_builder();
+        let mut text = model::float::format_go_f(q);
+        if q.is_finite() && !text.contains('.') {
+            text.push_str(".0");
+        }
+        b.set(quantile_label.clone(), text);
+        b.build()
+    };
+    for (i, per_q) in native_points.into_iter().enumerate() {
+        for (qi, points) in per_q.into_iter().enumerate() {
             if points.is_empty() {
                 continue;
             }
-            let labels = if name == "histogram_quantiles" {
-                let q = scalars[qi].first().copied().unwrap_or(f64::NAN);
-                let mut b = labels.to_builder();
-                let mut text = model::float::format_go_f(q);
-                if q.is_finite() && !text.contains('.') {
-                    text.push_str(".0");
-                }
-                b.set(quantile_label.clone(), text);
-                b.build()
-            } else {
-                labels.clone()
-            };
+            out.push(SeriesV {
+                labels: with_quantile(&input[i].labels, qi),
+                drop_name: true,
+                points,
+                hists: Vec::new(),
+            });
+        }
+    }
+    for ((labels, _), per_q) in members.into_iter().zip(out_points) {
+        for (qi, points) in per_q.into_iter().enumerate() {
+            if points.is_empty() {
+                continue;
+            }
+            let labels = with_quantile(&labels, qi);
             out.push(SeriesV {
                 labels,
                 drop_name: true,
                 points,
+                hists: Vec::new(),
             });
         }
     }

@@ -212,6 +212,7 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
                     labels,
                     drop_name: b.drop_name,
                     points: Vec::new(),
+                    hists: Vec::new(),
                 });
                 out.len() - 1
             });

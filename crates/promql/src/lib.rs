@@ -19,6 +19,7 @@ mod histogram;
 mod info;
 mod lexer;
 mod memory;
+mod native_histogram;
 mod numeric;
 mod par;
 pub mod parser;
@@ -349,6 +350,7 @@ impl Engine {
                     Value::Matrix(vec![Series {
                         labels: Labels::default(),
                         points: ev.steps().zip(v).collect(),
+                        histograms: Vec::new(),
                     }])
                 } else {
                     Value::Scalar {
@@ -372,11 +374,21 @@ impl Engine {
                     Value::Vector(
                         series
                             .into_iter()
-                            .filter_map(|s| {
-                                s.points.first().map(|p| Sample {
+                            .filter_map(|mut s| {
+                                if let Some(p) = s.points.first() {
+                                    return Some(Sample {
+                                        labels: s.labels,
+                                        t: start,
+                                        v: p.1,
+                                        h: None,
+                                    });
+                                }
+                                let h = s.hists.pop()?.1;
+                                Some(Sample {
                                     labels: s.labels,
                                     t: start,
-                                    v: p.1,
+                                    v: 0.0,
+                                    h: Some(h),
                                 })
                             })
                             .collect(),
@@ -404,6 +416,7 @@ fn sorted_matrix(series: Vec<eval::SeriesV>) -> Value {
         .map(|s| Series {
             labels: s.labels,
             points: s.points,
+            histograms: s.hists,
         })
         .collect();
     m.sort_by(|a, b| a.labels.cmp(&b.labels));

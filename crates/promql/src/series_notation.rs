@@ -2,10 +2,17 @@
 //! blocks and promtool's rule unit tests (`input_series`) write it: a series description
 //! (`metric{a="b"}`) and values such as `1 2 3`, `a+bxN` / `a-bxN` (N+1 values from `a`
 //! in steps of `b`), `axN`, `_` and `_xN` (no sample), `stale` (a staleness marker).
-//! Native histogram literals (`{{...}}`) are recognised but not decoded
-//! ([`Item::Histogram`]).
+//! Native histogram literals: `{{schema:1 sum:5 count:4 z_bucket:1 z_bucket_w:0.001
+//! buckets:[1 2] offset:0 n_buckets:[1] n_offset:1 counter_reset_hint:gauge
+//! custom_values:[1 2]}}` (absolute bucket counts, one span each side), `{{h}}xN`, and
+//! `{{a}}+{{b}}xN` / `{{a}}-{{b}}xN` (N+1 histograms from `a` in steps of `b`).
 
+use model::histogram::{CounterResetHint, FloatHistogram, Span};
 use model::Labels;
+
+/// Longest histogram literal read (a test file's line, not a service's input; bounded so
+/// that a broken file cannot make a runner allocate without limit).
+const MAX_HISTOGRAM_LITERAL: usize = 1 << 16;
 
 /// A Prometheus duration in ms (`5m`, `1h30m`, `0`, `-1m`).
 pub fn duration_ms(s: &str) -> Option<i64> {
@@ -80,12 +87,141 @@ pub fn number(s: &str) -> Option<f64> {
 }
 
 /// One value of a series line.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     Value(f64),
     Stale,
     Omitted,
-    Histogram,
+    Histogram(Box<FloatHistogram>),
+}
+
+/// Parses one histogram literal `{{...}}` (keys in any order, all optional).
+pub fn parse_histogram(text: &str) -> Result<FloatHistogram, String> {
+    if text.len() > MAX_HISTOGRAM_LITERAL {
+        return Err("histogram literal too long".into());
+    }
+    let inner = text
+        .strip_prefix("{{")
+        .and_then(|t| t.strip_suffix("}}"))
+        .ok_or_else(|| format!("bad histogram {text}"))?;
+    let mut h = FloatHistogram::default();
+    let (mut buckets, mut offset, mut n_buckets, mut n_offset) =
+        (Vec::new(), 0i32, Vec::new(), 0i32);
+    let mut rest = inner.trim();
+    let mut seen: Vec<&str> = Vec::new();
+    while !rest.is_empty() {
+        let (key, after) = rest
+            .split_once(':')
+            .ok_or_else(|| format!("bad histogram item in {text}"))?;
+        let key = key.trim();
+        if seen.contains(&key) {
+            return Err(format!("duplicate key {key:?} in {text}"));
+        }
+        seen.push(key);
+        let after = after.trim_start();
+        let (value, next) = if after.starts_with('[') {
+            let end = after
+                .find(']')
+                .ok_or_else(|| format!("unclosed list in {text}"))?;
+            (&after[..=end], &after[end + 1..])
+        } else {
+            let end = after.find(char::is_whitespace).unwrap_or(after.len());
+            (&after[..end], &after[end..])
+        };
+        rest = next.trim_start();
+        let num =
+            |v: &str| number(v).ok_or_else(|| format!("bad number {v:?} for {key} in {text}"));
+        let list = |v: &str| -> Result<Vec<f64>, String> {
+            let body = v
+                .strip_prefix('[')
+                .and_then(|b| b.strip_suffix(']'))
+                .ok_or_else(|| format!("{key} needs a list in {text}"))?;
+            body.split_whitespace().map(num).collect()
+        };
+        let int = |v: &str| -> Result<i32, String> {
+            let f = num(v)?;
+            if f.fract() != 0.0 || f.abs() > f64::from(i32::MAX) {
+                return Err(format!("{key} must be an integer in {text}"));
+            }
+            Ok(f as i32)
+        };
+        match key {
+            "schema" => h.schema = int(value)?,
+            "sum" => h.sum = num(value)?,
+            "count" => h.count = num(value)?,
+            "z_bucket" => h.zero_count = num(value)?,
+            "z_bucket_w" => h.zero_threshold = num(value)?,
+            "custom_values" => h.custom_values = list(value)?,
+            "buckets" => buckets = list(value)?,
+            "offset" => offset = int(value)?,
+            "n_buckets" => n_buckets = list(value)?,
+            "n_offset" => n_offset = int(value)?,
+            "counter_reset_hint" => {
+                h.counter_reset_hint = match value {
+                    "unknown" => CounterResetHint::Unknown,
+                    "reset" => CounterResetHint::CounterReset,
+                    "not_reset" => CounterResetHint::NotCounterReset,
+                    "gauge" => CounterResetHint::Gauge,
+                    other => return Err(format!("bad counter_reset_hint {other:?} in {text}")),
+                }
+            }
+            other => return Err(format!("unknown histogram key {other:?} in {text}")),
+        }
+    }
+    if !buckets.is_empty() {
+        h.positive_spans = vec![Span::new(offset, buckets.len() as u32)];
+        h.positive_buckets = buckets;
+    }
+    if !n_buckets.is_empty() {
+        h.negative_spans = vec![Span::new(n_offset, n_buckets.len() as u32)];
+        h.negative_buckets = n_buckets;
+    }
+    Ok(h)
+}
+
+/// Expands a histogram item: `{{h}}`, `{{h}}xN`, `{{a}}+{{b}}xN`, `{{a}}-{{b}}xN`.
+fn expand_histograms(tok: &str) -> Result<Vec<FloatHistogram>, String> {
+    let (body, times) = match tok.rsplit_once("}}x") {
+        Some((b, n)) => (
+            format!("{b}}}}}"),
+            n.parse::<usize>().map_err(|_| format!("bad item {tok}"))?,
+        ),
+        None => (tok.to_string(), 0),
+    };
+    // `{{a}}+{{b}}` or `{{a}}-{{b}}`.
+    let (base, step) = match body.find("}}+{{").or_else(|| body.find("}}-{{")) {
+        Some(i) => {
+            let sign = &body[i + 2..i + 3];
+            (&body[..i + 2], Some((sign == "-", &body[i + 3..])))
+        }
+        None => (body.as_str(), None),
+    };
+    let base = parse_histogram(base)?;
+    let Some((negative, step)) = step else {
+        return Ok(vec![base; times + 1]);
+    };
+    let step = parse_histogram(step)?;
+    let mut out = Vec::with_capacity(times + 1);
+    let mut cur = base;
+    out.push(cur.clone());
+    for _ in 0..times {
+        if cur.schema > step.schema {
+            return Err(format!(
+                "error combining histograms: cannot merge from schema {} to {}",
+                step.schema, cur.schema
+            ));
+        }
+        let mut next = cur.clone();
+        let combined = if negative {
+            next.sub(&step)
+        } else {
+            next.add(&step)
+        };
+        combined.map_err(|e| format!("error combining histograms: {e}"))?;
+        out.push(next.clone());
+        cur = next;
+    }
+    Ok(out)
 }
 
 /// The whitespace-separated items of a values text (a `{{...}}` literal is one item).
@@ -123,11 +259,11 @@ pub fn expand_items(text: &str) -> Result<Vec<Item>, String> {
     let mut out = Vec::new();
     for tok in split_items(text) {
         if tok.starts_with("{{") {
-            let n = tok
-                .rsplit_once("}}x")
-                .and_then(|(_, n)| n.parse::<usize>().ok())
-                .unwrap_or(0);
-            out.extend(std::iter::repeat_n(Item::Histogram, n + 1));
+            out.extend(
+                expand_histograms(&tok)?
+                    .into_iter()
+                    .map(|h| Item::Histogram(Box::new(h))),
+            );
             continue;
         }
         if tok == "stale" {

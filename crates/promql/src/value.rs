@@ -1,5 +1,6 @@
 //! Query results and annotations.
 
+use model::histogram::FloatHistogram;
 use model::Labels;
 
 use crate::ast::PosRange;
@@ -10,6 +11,8 @@ pub struct Series {
     pub labels: Labels,
     /// `(timestamp ms, value)`, ascending.
     pub points: Vec<(i64, f64)>,
+    /// `(timestamp ms, native histogram)`, ascending.
+    pub histograms: Vec<(i64, FloatHistogram)>,
 }
 
 /// One element of an instant vector.
@@ -17,7 +20,10 @@ pub struct Series {
 pub struct Sample {
     pub labels: Labels,
     pub t: i64,
+    /// The value, when the sample is a float (`h` is `None`).
     pub v: f64,
+    /// The value, when the sample is a native histogram.
+    pub h: Option<FloatHistogram>,
 }
 
 /// A query's value.

@@ -3,6 +3,8 @@
 //! series a rule stopped producing, the restore of alerts' `for` state, and the numbers
 //! upstream exports about groups and rules.
 
+use crate::recording::RuleSamples;
+use crate::Rejected;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -601,14 +603,19 @@ fn append_rule_output(
     let (ts, offset) = (ctx.ts, ctx.offset);
     let result = match rule {
         GroupRule::Recording(r) => r.eval(env, ts, offset, ctx.limit),
-        GroupRule::Alerting(r) => r.eval(
-            env,
-            ts,
-            offset,
-            ctx.limit,
-            &ctx.opts.external_labels,
-            &ctx.opts.external_url,
-        ),
+        GroupRule::Alerting(r) => r
+            .eval(
+                env,
+                ts,
+                offset,
+                ctx.limit,
+                &ctx.opts.external_labels,
+                &ctx.opts.external_url,
+            )
+            .map(|floats| RuleSamples {
+                floats,
+                histograms: Vec::new(),
+            }),
     };
     let vector = match result {
         Ok(v) => v,
@@ -631,7 +638,19 @@ fn append_rule_output(
         ));
     }
 
-    match env.appender.append(&vector) {
+    let appended = env.appender.append(&vector.floats).and_then(|floats| {
+        if vector.histograms.is_empty() {
+            return Ok(floats);
+        }
+        env.appender
+            .append_histograms(&vector.histograms)
+            .map(|h| Rejected {
+                out_of_order: floats.out_of_order + h.out_of_order,
+                duplicates: floats.duplicates + h.duplicates,
+                out_of_bounds: floats.out_of_bounds + h.out_of_bounds,
+            })
+    });
+    match appended {
         Ok(rejected) => {
             if let Some(e) = rejected.error_text() {
                 rule.status_mut().fail(e.to_string());
@@ -643,7 +662,12 @@ fn append_rule_output(
             return;
         }
     }
-    let returned: HashSet<Labels> = vector.into_iter().map(|(l, _, _)| l).collect();
+    let returned: HashSet<Labels> = vector
+        .floats
+        .into_iter()
+        .map(|(l, _, _)| l)
+        .chain(vector.histograms.into_iter().map(|(l, _, _)| l))
+        .collect();
     let stale: Vec<(Labels, i64, f64)> = previous
         .iter()
         .filter(|l| !returned.contains(*l))

@@ -74,27 +74,50 @@ impl RecordingRule {
         ts: i64,
         query_offset_ms: i64,
         limit: i64,
-    ) -> Result<Vec<(Labels, i64, f64)>, String> {
+    ) -> Result<RuleSamples, String> {
         let vector = env.query(&self.expr, &self.expr_text, ts - query_offset_ms)?;
         let mut out = Vec::with_capacity(vector.len());
+        let mut histograms = Vec::new();
         for sample in vector {
             let mut b = sample.labels.to_builder();
             b.set(METRIC_NAME, self.name.as_str());
             for (name, value) in &self.labels {
                 b.set(name.as_str(), value.as_str());
             }
-            out.push((b.build(), sample.t, sample.v));
+            match sample.h {
+                Some(h) => histograms.push((b.build(), sample.t, h)),
+                None => out.push((b.build(), sample.t, sample.v)),
+            }
         }
-        if contains_same_labelset(&out) {
+        let mut all: Vec<(Labels, i64, f64)> = out.clone();
+        all.extend(histograms.iter().map(|(l, t, _)| (l.clone(), *t, 0.0)));
+        if contains_same_labelset(&all) {
             return Err(ERR_DUPLICATE_RECORDING_LABELSET.to_string());
         }
-        if limit > 0 && out.len() as i64 > limit {
+        if limit > 0 && all.len() as i64 > limit {
             return Err(format!(
                 "exceeded limit of {limit} with {} series",
-                out.len()
+                all.len()
             ));
         }
-        Ok(out)
+        Ok(RuleSamples {
+            floats: out,
+            histograms,
+        })
+    }
+}
+
+/// A rule evaluation's samples: floats, and native histograms (a recording rule's query
+/// may give either).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct RuleSamples {
+    pub floats: Vec<(Labels, i64, f64)>,
+    pub histograms: Vec<(Labels, i64, model::histogram::FloatHistogram)>,
+}
+
+impl RuleSamples {
+    pub fn len(&self) -> usize {
+        self.floats.len() + self.histograms.len()
     }
 }
 

@@ -45,11 +45,39 @@ pub trait Appender: Sync {
     /// was stored (e.g. the WAL write failed); single refused samples are counted in the
     /// `Ok` value.
     fn append(&self, samples: &[(Labels, i64, f64)]) -> Result<Rejected, String>;
+
+    /// Appends native histogram samples, as [`Appender::append`] does floats.
+    fn append_histograms(
+        &self,
+        samples: &[(Labels, i64, model::histogram::FloatHistogram)],
+    ) -> Result<Rejected, String>;
 }
 
 impl Appender for tsdb::Db {
     fn append(&self, samples: &[(Labels, i64, f64)]) -> Result<Rejected, String> {
         let r = tsdb::Db::append(self, samples).map_err(|e| e.to_string())?;
+        Ok(Rejected {
+            out_of_order: r.out_of_order,
+            duplicates: r.duplicates,
+            out_of_bounds: r.out_of_bounds,
+        })
+    }
+
+    fn append_histograms(
+        &self,
+        samples: &[(Labels, i64, model::histogram::FloatHistogram)],
+    ) -> Result<Rejected, String> {
+        let samples: Vec<(Labels, i64, model::histogram::HistogramValue)> = samples
+            .iter()
+            .map(|(l, t, h)| {
+                (
+                    l.clone(),
+                    *t,
+                    model::histogram::HistogramValue::Float(h.clone()),
+                )
+            })
+            .collect();
+        let r = tsdb::Db::append_histograms(self, &samples).map_err(|e| e.to_string())?;
         Ok(Rejected {
             out_of_order: r.out_of_order,
             duplicates: r.duplicates,
@@ -97,6 +125,7 @@ impl Env<'_> {
                 labels: Labels::default(),
                 t,
                 v,
+                h: None,
             }]),
             _ => Err("rule result is not a vector or scalar".to_string()),
         }

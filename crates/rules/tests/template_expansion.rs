@@ -47,6 +47,7 @@ impl Case {
                 labels: Labels::from_pairs(l.iter().copied()),
                 t: 0,
                 v: *v,
+                h: None,
             })
             .collect();
         self

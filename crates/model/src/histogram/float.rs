@@ -47,6 +47,29 @@ impl FloatHistogram {
             .map(|(index, count)| bucket_at(index, *count, self.schema, &[], false))
     }
 
+    /// Every bucket from the lowest up: negative buckets, the zero bucket when it has
+    /// observations, positive buckets (upstream's `AllBucketIterator`). A negative or
+    /// positive bucket reaching into the zero bucket ends at the zero threshold. Reversed,
+    /// this is upstream's `AllReverseBucketIterator`.
+    pub fn all_buckets(&self) -> Vec<Bucket<f64>> {
+        let threshold = self.zero_threshold;
+        let clamp = |mut b: Bucket<f64>| {
+            if b.upper < 0.0 && b.upper > -threshold {
+                b.upper = -threshold;
+            } else if b.lower > 0.0 && b.lower < threshold {
+                b.lower = threshold;
+            }
+            b
+        };
+        let mut out: Vec<Bucket<f64>> = self.negative_bucket_iter().map(clamp).collect();
+        out.reverse();
+        if self.zero_count > 0.0 {
+            out.push(self.zero_bucket());
+        }
+        out.extend(self.positive_bucket_iter().map(clamp));
+        out
+    }
+
     /// The zero bucket, `[-threshold, threshold]`.
     pub fn zero_bucket(&self) -> Bucket<f64> {
         Bucket {

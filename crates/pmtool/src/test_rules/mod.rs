@@ -192,7 +192,7 @@ fn input_samples(tg: &TestGroup, mint: i64) -> Result<Vec<InputSample>, String> 
                 Item::Value(v) => points.push((t, v)),
                 Item::Stale => points.push((t, model::stale_nan())),
                 Item::Omitted => {}
-                Item::Histogram => {
+                Item::Histogram(_) => {
                     return Err(format!(
                         "input series {:?}: native histogram samples are not supported by pmtool",
                         is.series
@@ -530,6 +530,7 @@ fn instant_query(
             labels: Labels::default(),
             t,
             v,
+            h: None,
         }]),
         _ => Err("rule result is not a vector or scalar".to_string()),
     }

@@ -165,6 +165,7 @@ impl Ev<'_, '_> {
                     labels: s.labels,
                     drop_name: s.drop_name,
                     points: pts,
+                    hists: Vec::new(),
                 });
             }
         }
@@ -275,6 +276,7 @@ impl Ev<'_, '_> {
                                 labels,
                                 drop_name: b.return_bool,
                                 points: Vec::new(),
+                                hists: Vec::new(),
                             });
                             out.len() - 1
                         });

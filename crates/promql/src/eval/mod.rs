@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
+use model::histogram::FloatHistogram;
 use model::{Label, Labels, MatchOp, Matcher};
 
 use crate::ast::*;
@@ -26,7 +27,11 @@ mod selectors;
 pub(crate) struct SeriesV {
     pub labels: Labels,
     pub drop_name: bool,
+    /// Float points, in time order.
     pub points: Vec<(i64, f64)>,
+    /// Native histogram points, in time order (at other times than the floats: a series
+    /// has one sample per time, of either kind).
+    pub hists: Vec<(i64, FloatHistogram)>,
 }
 
 /// The value of a node over all steps.
@@ -159,6 +164,7 @@ impl<'a, 'c> Ev<'a, 'c> {
             (UnaryOp::Neg, Val::Vector(mut series)) => {
                 for s in &mut series {
                     s.points.iter_mut().for_each(|p| p.1 = -p.1);
+                    s.hists.iter_mut().for_each(|p| p.1.mul(-1.0));
                     s.drop_name = true;
                 }
                 Val::Vector(series)
@@ -176,7 +182,8 @@ impl<'a, 'c> Ev<'a, 'c> {
             .into_iter()
             .filter_map(|mut s| {
                 s.points.retain(|(pt, _)| *pt > t - range && *pt <= t);
-                (!s.points.is_empty()).then_some(s)
+                s.hists.retain(|(pt, _)| *pt > t - range && *pt <= t);
+                (!s.points.is_empty() || !s.hists.is_empty()).then_some(s)
             })
             .collect();
         Ok(Val::Matrix(out))
@@ -198,7 +205,7 @@ impl<'a, 'c> Ev<'a, 'c> {
         };
         let n = match &val {
             Val::Vector(series) | Val::Matrix(series) => {
-                series.iter().map(|s| s.points.len()).sum()
+                series.iter().map(|s| s.points.len() + s.hists.len()).sum()
             }
             Val::Scalar(values) => values.len(),
             Val::String(_) => 0,
@@ -254,9 +261,14 @@ impl<'a, 'c> Ev<'a, 'c> {
                             Some(v) => steps.iter().map(|t| (*t, v)).collect(),
                             None => Vec::new(),
                         };
+                        let h = s.hists.pop().map(|p| p.1);
+                        s.hists = match h {
+                            Some(h) => steps.iter().map(|t| (*t, h.clone())).collect(),
+                            None => Vec::new(),
+                        };
                         s
                     })
-                    .filter(|s| !s.points.is_empty())
+                    .filter(|s| !s.points.is_empty() || !s.hists.is_empty())
                     .collect(),
             ),
             other => other,
@@ -364,6 +376,7 @@ pub(crate) fn finish_series(series: Vec<SeriesV>) -> EvResult<Vec<SeriesV>> {
         match slots.iter().find(|i| out[**i].labels == s.labels) {
             Some(&i) => {
                 out[i].points.extend(s.points);
+                out[i].hists.extend(s.hists);
                 needs_sort.push(i);
             }
             None => {
@@ -373,9 +386,13 @@ pub(crate) fn finish_series(series: Vec<SeriesV>) -> EvResult<Vec<SeriesV>> {
         }
     }
     for i in needs_sort {
-        let pts = &mut out[i].points;
-        pts.sort_by_key(|p| p.0);
-        if pts.windows(2).any(|w| w[0].0 == w[1].0) {
+        let s = &mut out[i];
+        s.points.sort_by_key(|p| p.0);
+        s.hists.sort_by_key(|p| p.0);
+        let mut times: Vec<i64> = s.points.iter().map(|p| p.0).collect();
+        times.extend(s.hists.iter().map(|p| p.0));
+        times.sort_unstable();
+        if times.windows(2).any(|w| w[0] == w[1]) {
             return Err(exec("vector cannot contain metrics with the same labelset"));
         }
     }

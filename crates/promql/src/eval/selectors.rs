@@ -50,7 +50,7 @@ impl Ev<'_, '_> {
             }
         };
         self.pass_on_storage_warnings(warnings);
-        let samples: usize = data.iter().map(|s| s.samples.len()).sum();
+        let samples: usize = data.iter().map(|s| s.len()).sum();
         self.ctx
             .samples_loaded
             .set(self.ctx.samples_loaded.get().saturating_add(samples as u64));
@@ -121,6 +121,7 @@ impl Ev<'_, '_> {
         if let Some((from, to)) = clip {
             for s in &mut data {
                 s.retain(|(t, _)| *t >= from && *t <= to);
+                s.histograms.retain(|(t, _)| *t >= from && *t <= to);
             }
         }
         let mut out = Vec::with_capacity(data.len());
@@ -128,6 +129,7 @@ impl Ev<'_, '_> {
         for s in data {
             self.ctx.tick(1)?;
             let mut points = Vec::new();
+            let mut hists = Vec::new();
             if smoothed {
                 let samples: Vec<(i64, f64)> = s
                     .samples
@@ -143,7 +145,7 @@ impl Ev<'_, '_> {
                     }
                 }
             } else {
-                let mut idx = 0;
+                let (mut idx, mut hidx) = (0, 0);
                 for ts in self.steps() {
                     // One series over a long subquery has billions of steps.
                     self.ctx.tick(1)?;
@@ -151,32 +153,53 @@ impl Ev<'_, '_> {
                     while idx < s.samples.len() && s.samples[idx].0 <= rt {
                         idx += 1;
                     }
-                    if idx == 0 {
-                        continue;
+                    while hidx < s.histograms.len() && s.histograms[hidx].0 <= rt {
+                        hidx += 1;
                     }
-                    let (t, v) = s.samples[idx - 1];
-                    if t > rt - lb && !model::is_stale_nan(v) {
-                        points.push((
-                            ts,
+                    // The newest sample of either kind.
+                    let float = idx.checked_sub(1).map(|i| s.samples[i]);
+                    let hist = hidx.checked_sub(1).map(|i| &s.histograms[i]);
+                    let newest_is_float = match (float, hist) {
+                        (Some((tf, _)), Some((th, _))) => tf > *th,
+                        (f, _) => f.is_some(),
+                    };
+                    match (float, hist) {
+                        (Some((t, v)), _)
+                            if newest_is_float && t > rt - lb && !model::is_stale_nan(v) =>
+                        {
+                            points.push((
+                                ts,
+                                match value {
+                                    SelectorValue::Value => v,
+                                    SelectorValue::Timestamp => t as f64 / 1000.0,
+                                    SelectorValue::StartTimestamp => {
+                                        s.starts.get(idx - 1).copied().unwrap_or(0) as f64 / 1000.0
+                                    }
+                                },
+                            ));
+                        }
+                        (_, Some((t, h)))
+                            if !newest_is_float && *t > rt - lb && !model::is_stale_nan(h.sum) =>
+                        {
                             match value {
-                                SelectorValue::Value => v,
-                                SelectorValue::Timestamp => t as f64 / 1000.0,
-                                SelectorValue::StartTimestamp => {
-                                    s.starts.get(idx - 1).copied().unwrap_or(0) as f64 / 1000.0
-                                }
-                            },
-                        ));
+                                SelectorValue::Value => hists.push((ts, h.clone())),
+                                SelectorValue::Timestamp => points.push((ts, *t as f64 / 1000.0)),
+                                SelectorValue::StartTimestamp => points.push((ts, 0.0)),
+                            }
+                        }
+                        _ => {}
                     }
                 }
             }
-            if !points.is_empty() {
+            if !points.is_empty() || !hists.is_empty() {
                 // Counted as the result grows, so that it stops at the limit.
-                held += points.len();
+                held += points.len() + hists.len();
                 self.ctx.count_samples(held)?;
                 out.push(SeriesV {
                     labels: s.labels,
                     drop_name: false,
                     points,
+                    hists,
                 });
             }
         }
@@ -202,14 +225,20 @@ impl Ev<'_, '_> {
                     .collect(),
                 mode => funcs::extended_points(&s.points, rs, we, mode),
             };
-            if !pts.is_empty() {
+            let hists: Vec<(i64, model::histogram::FloatHistogram)> = s
+                .hists
+                .into_iter()
+                .filter(|(pt, _)| *pt > rs && *pt <= we)
+                .collect();
+            if !pts.is_empty() || !hists.is_empty() {
                 // A range vector returned by an instant query holds its samples too.
-                held += pts.len();
+                held += pts.len() + hists.len();
                 self.ctx.count_samples(held)?;
                 out.push(SeriesV {
                     labels: s.labels,
                     drop_name: false,
                     points: pts,
+                    hists,
                 });
             }
         }
@@ -257,6 +286,7 @@ impl Ev<'_, '_> {
                 }
                 // Staleness markers are not samples of a range.
                 buf.retain(|(_, v)| !model::is_stale_nan(*v));
+                buf.histograms.retain(|(_, h)| !model::is_stale_nan(h.sum));
                 if with_starts {
                     starts.push(buf.starts);
                 }
@@ -264,6 +294,7 @@ impl Ev<'_, '_> {
                     labels,
                     drop_name: false,
                     points: buf.points,
+                    hists: buf.histograms,
                 })
             })
             .collect::<EvResult<_>>()?;
@@ -322,6 +353,7 @@ impl Ev<'_, '_> {
                     labels: Labels::default(),
                     drop_name: false,
                     points: sub.steps().zip(values).collect(),
+                    hists: Vec::new(),
                 }],
                 _ => Vec::new(),
             }

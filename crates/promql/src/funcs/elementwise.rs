@@ -19,6 +19,7 @@ pub(crate) fn vector(ev: &Ev, c: &Call) -> EvResult<Val> {
         labels: Labels::default(),
         drop_name: false,
         points: ev.steps().zip(s).collect(),
+        hists: Vec::new(),
     }]))
 }
 
@@ -56,11 +57,29 @@ pub(crate) fn min_max_of(ev: &Ev, c: &Call) -> EvResult<Val> {
     ))
 }
 
+/// `histogram_count`, `_sum`, `_avg`, `_stddev`, `_stdvar`: a float from each histogram
+/// sample; float samples are left out.
 #[inline(never)]
 pub(crate) fn native_histogram(ev: &Ev, c: &Call) -> EvResult<Val> {
-    // Float samples are not histograms: nothing to report.
-    let _ = ev.eval_vector(&c.args[0])?;
-    Ok(Val::Vector(Vec::new()))
+    let input = ev.eval_vector(&c.args[0])?;
+    let f: fn(&model::histogram::FloatHistogram) -> f64 = match c.func.name {
+        "histogram_count" => |h| h.count,
+        "histogram_sum" => |h| h.sum,
+        "histogram_avg" => |h| h.sum / h.count,
+        "histogram_stddev" => |h| crate::native_histogram::variance(h).sqrt(),
+        _ => crate::native_histogram::variance,
+    };
+    Ok(Val::Vector(
+        input
+            .into_iter()
+            .filter_map(|mut s| {
+                s.points = s.hists.iter().map(|(t, h)| (*t, f(h))).collect();
+                s.hists = Vec::new();
+                s.drop_name = true;
+                (!s.points.is_empty()).then_some(s)
+            })
+            .collect(),
+    ))
 }
 
 #[inline(never)]
@@ -160,6 +179,8 @@ pub(crate) fn map_values(
                 .iter()
                 .filter_map(|&(t, v)| f(v, t).map(|nv| (t, nv)))
                 .collect();
+            // Functions of float values leave histogram samples out, as upstream's do.
+            s.hists = Vec::new();
             s.drop_name = true;
             (!s.points.is_empty()).then_some(s)
         })

@@ -29,6 +29,7 @@ pub(crate) fn absent(ev: &Ev, c: &Call) -> EvResult<Val> {
             labels,
             drop_name: false,
             points,
+            hists: Vec::new(),
         }]
     }))
 }

@@ -2,7 +2,8 @@
 //! function, so that a nested call like `abs(abs(...))` keeps only a small frame per
 //! level on the stack. By job:
 //! - `range`: functions over range vectors (`rate`, `*_over_time`, ...), window by window
-//!   on all cores; `window`: what they compute over one window;
+//!   on all cores; `window`: what they compute over one window of floats, `hwindow` over
+//!   one holding native histograms;
 //! - `elementwise`: functions of each value, constants, scalar/vector conversions;
 //! - `time`: timestamps and calendar fields; `labels`: `absent`, sorts, label functions;
 //! - elsewhere: `histogram` (classic bucket functions) and `info`.
@@ -20,6 +21,7 @@ use crate::value::AnnotationKind;
 use crate::EvalError;
 
 mod elementwise;
+mod hwindow;
 mod labels;
 mod range;
 mod time;

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use model::float::format_go_g as format_go_float;
 
+use super::hwindow::{floats_despite_histograms, hist_window_value, Notes, Out};
 use super::*;
 
 const ANCHORED_OK: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
@@ -93,6 +94,10 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
         let samples = &s.points;
         let mut outcome = SeriesOutcome::default();
         let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
+        let hists = &s.hists;
+        let mut hpoints: Vec<(i64, model::histogram::FloatHistogram)> = Vec::new();
+        let (mut hlo, mut hhi) = (0usize, 0usize);
+        let metric = s.labels.metric_name().unwrap_or("").to_string();
         // Overlapping starts, counted once per series: `overlaps[i]` pairs among the first
         // `i` samples, so a window asks in constant time.
         let overlaps: Vec<usize> =
@@ -124,6 +129,47 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             }
             let w = &samples[lo..hi];
             let sts = starts.get(lo..hi).unwrap_or(&[]);
+            while hhi < hists.len() && hists[hhi].0 <= we {
+                hhi += 1;
+            }
+            while hlo < hhi && hists[hlo].0 <= rs {
+                hlo += 1;
+            }
+            if hlo > hhi {
+                hlo = hhi;
+            }
+            let hw = &hists[hlo..hhi];
+            if !hw.is_empty() && mode == RangeMode::Plain {
+                ticker.tick(hw.len() + w.len() + 1)?;
+                if is_absent {
+                    outcome.present_steps.push(si);
+                    continue;
+                }
+                if is_quantile && outcome.bad_quantile.is_none() {
+                    let q = scalar_arg(0, si);
+                    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                        outcome.bad_quantile = Some(q);
+                    }
+                }
+                if floats_despite_histograms(range_fn) && !w.is_empty() {
+                    if let Some(v) =
+                        window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
+                    {
+                        points.push((ts, v));
+                    }
+                    let mut notes = Vec::new();
+                    hist_window_value(range_fn, w, hw, rs, we, range, &metric, &mut notes);
+                    outcome.notes.extend(notes);
+                    continue;
+                }
+                match hist_window_value(range_fn, w, hw, rs, we, range, &metric, &mut outcome.notes)
+                {
+                    Some(Out::Float(v)) => points.push((ts, v)),
+                    Some(Out::Hist(h)) => hpoints.push((ts, h)),
+                    None => {}
+                }
+                continue;
+            }
             // Pairs inside the window: those ending at samples lo+1 ..= hi-1.
             if outcome.start_overlap.is_none()
                 && hi > lo + 1
@@ -187,10 +233,10 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                 points.push((ts, v));
             }
         }
-        if points.is_empty() {
+        if points.is_empty() && hpoints.is_empty() {
             return Ok(outcome);
         }
-        if counter_fn {
+        if counter_fn && !points.is_empty() {
             if let Some(metric) = s.labels.metric_name() {
                 if !(metric.ends_with("_total")
                     || metric.ends_with("_sum")
@@ -201,7 +247,8 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                 }
             }
         }
-        let held = held_total.fetch_add(points.len(), AtomicOrdering::Relaxed) + points.len();
+        let n = points.len() + hpoints.len();
+        let held = held_total.fetch_add(n, AtomicOrdering::Relaxed) + n;
         if held > max_samples {
             return Err(EvalError::TooManySamples);
         }
@@ -209,6 +256,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             labels: s.labels,
             drop_name: if keeps_name { s.drop_name } else { true },
             points,
+            hists: hpoints,
         });
         Ok(outcome)
     };
@@ -240,6 +288,9 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                 c.args[0].pos,
             );
         }
+        for (kind, text) in outcome.notes {
+            ev.ctx.annotate(kind, text, marg.pos);
+        }
         if let Some(metric) = outcome.start_overlap {
             ev.ctx.annotate(
                 AnnotationKind::Warning,
@@ -267,7 +318,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             present[si] = true;
         }
         if let Some(series) = outcome.series {
-            held += series.points.len();
+            held += series.points.len() + series.hists.len();
             if held > max_samples {
                 return Err(EvalError::TooManySamples);
             }
@@ -292,6 +343,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                 labels,
                 drop_name: false,
                 points,
+                hists: Vec::new(),
             }]
         }));
     }
@@ -311,12 +363,14 @@ struct SeriesOutcome {
     not_a_counter: Option<String>,
     /// The series' metric name, when a sample's start overlapped the previous sample.
     start_overlap: Option<String>,
+    /// Annotations of windows with histograms.
+    notes: Notes,
 }
 
 /// The value of a range function over one plain window `(rs, re]`.
 /// A range function, resolved once per call instead of by name for every window.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum RangeFn {
+pub(super) enum RangeFn {
     Rate,
     Increase,
     Delta,

@@ -46,6 +46,7 @@ pub(crate) fn date(ev: &Ev, c: &Call) -> EvResult<Val> {
             labels: Labels::default(),
             drop_name: false,
             points: ev.steps().map(|t| (t, t as f64 / 1000.0)).collect(),
+            hists: Vec::new(),
         }],
         Some(arg) => ev.eval_vector(arg)?,
     };

@@ -326,3 +326,37 @@ fn health_follows_append_failures() {
         Some("out of order sample")
     );
 }
+
+/// A rule whose query gives native histograms records histograms (not floats), and they
+/// go stale like float results.
+#[test]
+fn histogram_results_are_recorded_as_histograms() {
+    use model::histogram::{FloatHistogram, HistogramValue, Span};
+    let t = TestDb::new();
+    let h = FloatHistogram {
+        count: 6.0,
+        sum: 12.5,
+        positive_spans: vec![Span::new(0, 2)],
+        positive_buckets: vec![2.0, 4.0],
+        ..FloatHistogram::default()
+    };
+    t.db.append_histograms(&[(
+        labels(&[("__name__", "latency"), ("job", "a")]),
+        T0,
+        HistogramValue::Float(h.clone()),
+    )])
+    .unwrap();
+    let yaml = "groups:\n- name: g\n  rules:\n  - record: job:latency:doubled\n    expr: last_over_time(latency[1m])\n";
+    let mut g = group(yaml, opts(), false);
+    g.eval(&t.env(), T0);
+    assert_eq!(g.rules()[0].status().health, rules::RuleHealth::Good);
+    let m = model::Matcher::new(model::MatchOp::Equal, "__name__", "job:latency:doubled").unwrap();
+    let found = t.db.select(&[m], T0, T0);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].samples.is_empty(), "{:?}", found[0].samples);
+    assert!(
+        found[0].histograms[0].1.equals(&h),
+        "{:?}",
+        found[0].histograms
+    );
+}

@@ -1,0 +1,487 @@
+//! Range functions over a window that holds native histogram samples (with or without
+//! floats), as upstream's functions treat them: `rate`/`increase`/`delta` and
+//! `irate`/`idelta` give histograms, `sum_`/`avg_over_time` add them up, `count_`,
+//! `last_`/`first_`, `ts_of_*`, `present_over_time`, `changes` and `resets` count both
+//! kinds, and the float-only functions ignore histograms with an info.
+
+use model::histogram::{CounterResetHint, FloatHistogram, HistogramError};
+
+use super::range::RangeFn;
+use crate::value::AnnotationKind;
+
+/// A window's result.
+pub(super) enum Out {
+    Float(f64),
+    Hist(FloatHistogram),
+}
+
+/// Annotations a window gave: kind and text (the query adds the position).
+pub(super) type Notes = Vec<(AnnotationKind, String)>;
+
+fn mixed(metric: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Warning,
+        format!("encountered a mix of histograms and floats for metric name {metric:?}"),
+    )
+}
+
+fn ignored(metric: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Info,
+        format!("ignored histograms in a range containing both floats and histograms for metric name {metric:?}"),
+    )
+}
+
+fn mixed_schemas(metric: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Warning,
+        format!("vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"),
+    )
+}
+
+fn not_counter(metric: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Warning,
+        format!("this native histogram metric is not a counter: {metric:?}"),
+    )
+}
+
+fn not_gauge(metric: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Warning,
+        format!("this native histogram metric is not a gauge: {metric:?}"),
+    )
+}
+
+fn reconciled(operation: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Info,
+        format!("mismatched custom buckets were reconciled during {operation}"),
+    )
+}
+
+/// The value of range function `f` over a window of floats `w` and histograms `hw` (`hw`
+/// not empty), `(rs, re]`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn hist_window_value(
+    f: Option<RangeFn>,
+    w: &[(i64, f64)],
+    hw: &[(i64, FloatHistogram)],
+    rs: i64,
+    re: i64,
+    range: i64,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<Out> {
+    let f = f?;
+    match f {
+        RangeFn::Rate | RangeFn::Increase | RangeFn::Delta => {
+            if !w.is_empty() {
+                notes.push(mixed(metric));
+                return None;
+            }
+            let counter = f != RangeFn::Delta;
+            extrapolated_histogram_rate(
+                hw,
+                rs,
+                re,
+                range,
+                counter,
+                f == RangeFn::Rate,
+                metric,
+                notes,
+            )
+            .map(Out::Hist)
+        }
+        RangeFn::Irate | RangeFn::Idelta => {
+            instant_value(w, hw, f == RangeFn::Irate, metric, notes)
+        }
+        RangeFn::SumOverTime | RangeFn::AvgOverTime => {
+            if !w.is_empty() {
+                notes.push(mixed(metric));
+                return None;
+            }
+            sum_histograms(hw, f == RangeFn::AvgOverTime, metric, notes).map(Out::Hist)
+        }
+        RangeFn::CountOverTime => Some(Out::Float((w.len() + hw.len()) as f64)),
+        RangeFn::PresentOverTime => Some(Out::Float(1.0)),
+        RangeFn::LastOverTime => {
+            let h = &hw[hw.len() - 1];
+            match w.last() {
+                Some(&(t, v)) if h.0 < t => Some(Out::Float(v)),
+                _ => Some(Out::Hist(h.1.clone())),
+            }
+        }
+        RangeFn::FirstOverTime => {
+            let h = &hw[0];
+            match w.first() {
+                Some(&(t, v)) if t < h.0 => Some(Out::Float(v)),
+                _ => Some(Out::Hist(h.1.clone())),
+            }
+        }
+        RangeFn::TsOfLastOverTime => {
+            let t = w
+                .last()
+                .map_or(hw[hw.len() - 1].0, |p| p.0.max(hw[hw.len() - 1].0));
+            Some(Out::Float(t as f64 / 1000.0))
+        }
+        RangeFn::TsOfFirstOverTime => {
+            let t = w.first().map_or(hw[0].0, |p| p.0.min(hw[0].0));
+            Some(Out::Float(t as f64 / 1000.0))
+        }
+        RangeFn::Changes | RangeFn::Resets => {
+            Some(Out::Float(changes_or_resets(w, hw, f == RangeFn::Changes)))
+        }
+        // Float-only functions: histograms are ignored (with an info when they were beside
+        // floats that gave a value).
+        RangeFn::Deriv | RangeFn::PredictLinear => {
+            if w.is_empty() {
+                return None;
+            }
+            notes.push(ignored(metric));
+            None
+        }
+        _ => {
+            if !w.is_empty() {
+                notes.push(ignored(metric));
+            }
+            None
+        }
+    }
+}
+
+/// Whether the float-only function `f` still computes over the window's floats when it
+/// also holds histograms (the histograms ignored, with an info).
+pub(super) fn floats_despite_histograms(f: Option<RangeFn>) -> bool {
+    matches!(
+        f,
+        Some(
+            RangeFn::MinOverTime
+                | RangeFn::MaxOverTime
+                | RangeFn::TsOfMinOverTime
+                | RangeFn::TsOfMaxOverTime
+                | RangeFn::StddevOverTime
+                | RangeFn::StdvarOverTime
+                | RangeFn::QuantileOverTime
+                | RangeFn::MadOverTime
+                | RangeFn::Deriv
+                | RangeFn::PredictLinear
+                | RangeFn::DoubleExponentialSmoothing
+        )
+    )
+}
+
+/// `changes` or `resets` over floats and histograms in time order: a change of kind
+/// counts as a change and as a reset.
+fn changes_or_resets(w: &[(i64, f64)], hw: &[(i64, FloatHistogram)], changes: bool) -> f64 {
+    enum S<'a> {
+        F(f64),
+        H(&'a FloatHistogram),
+    }
+    let mut merged: Vec<(i64, S<'_>)> = w.iter().map(|&(t, v)| (t, S::F(v))).collect();
+    merged.extend(hw.iter().map(|(t, h)| (*t, S::H(h))));
+    merged.sort_by_key(|(t, _)| *t);
+    let mut n = 0;
+    for pair in merged.windows(2) {
+        let counted = match (&pair[0].1, &pair[1].1) {
+            (S::F(a), S::F(b)) => {
+                if changes {
+                    a != b && !(a.is_nan() && b.is_nan())
+                } else {
+                    b < a
+                }
+            }
+            (S::H(a), S::H(b)) => {
+                if changes {
+                    !b.equals(a)
+                } else {
+                    b.detect_reset(a)
+                }
+            }
+            _ => true,
+        };
+        n += usize::from(counted);
+    }
+    n as f64
+}
+
+/// `irate`/`idelta`: from the last two samples of either kind.
+fn instant_value(
+    w: &[(i64, f64)],
+    hw: &[(i64, FloatHistogram)],
+    rate: bool,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<Out> {
+    if w.len() + hw.len() < 2 {
+        return None;
+    }
+    enum S<'a> {
+        F(f64),
+        H(&'a FloatHistogram),
+    }
+    let mut last: Vec<(i64, S<'_>)> = w[w.len().saturating_sub(2)..]
+        .iter()
+        .map(|&(t, v)| (t, S::F(v)))
+        .collect();
+    last.extend(
+        hw[hw.len().saturating_sub(2)..]
+            .iter()
+            .map(|(t, h)| (*t, S::H(h))),
+    );
+    last.sort_by_key(|(t, _)| *t);
+    let n = last.len();
+    let (t0, s0) = &last[n - 2];
+    let (t1, s1) = &last[n - 1];
+    let interval = t1 - t0;
+    if interval == 0 {
+        return None;
+    }
+    let secs = interval as f64 / 1000.0;
+    match (s0, s1) {
+        (S::F(a), S::F(b)) => {
+            let v = if rate && b < a { *b } else { b - a };
+            Some(Out::Float(if rate { v / secs } else { v }))
+        }
+        (S::H(a), S::H(b)) => {
+            let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+            if rate && (gauge(a) || gauge(b)) {
+                notes.push(not_counter(metric));
+            }
+            if !rate && (!gauge(a) || !gauge(b)) {
+                notes.push(not_gauge(metric));
+            }
+            let mut out = (*b).clone();
+            if !rate || !b.detect_reset(a) {
+                match out.sub(a) {
+                    Err(HistogramError::IncompatibleSchemas) => {
+                        notes.push(mixed_schemas(metric));
+                        return None;
+                    }
+                    Ok(c) if c.custom_bounds_reconciled => notes.push(reconciled("subtraction")),
+                    _ => {}
+                }
+            }
+            out.counter_reset_hint = CounterResetHint::Gauge;
+            out.compact(0);
+            if rate {
+                out.div(secs);
+            }
+            Some(Out::Hist(out))
+        }
+        _ => {
+            notes.push(mixed(metric));
+            None
+        }
+    }
+}
+
+/// `sum_over_time` or `avg_over_time` of histograms.
+fn sum_histograms(
+    hw: &[(i64, FloatHistogram)],
+    avg: bool,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<FloatHistogram> {
+    let (mut reset_seen, mut not_reset_seen, mut reconciled_seen) = (false, false, false);
+    let mut track = |h: &FloatHistogram| match h.counter_reset_hint {
+        CounterResetHint::CounterReset => reset_seen = true,
+        CounterResetHint::NotCounterReset => not_reset_seen = true,
+        _ => {}
+    };
+    let mut sum = hw[0].1.clone();
+    track(&sum);
+    // The mean is kept incrementally once the sum overflows (as for floats).
+    let mut mean: Option<FloatHistogram> = None;
+    for (i, (_, h)) in hw.iter().enumerate().skip(1) {
+        track(h);
+        let count = (i + 1) as f64;
+        let result = match &mut mean {
+            None => {
+                let mut next = sum.clone();
+                let r = next.add(h);
+                if avg && overflows(&next) {
+                    let mut m = sum.clone();
+                    m.div(count - 1.0);
+                    let q = (count - 1.0) / count;
+                    m.mul(q);
+                    let mut part = h.clone();
+                    part.div(count);
+                    let r = m.add(&part);
+                    mean = Some(m);
+                    r
+                } else {
+                    sum = next;
+                    r
+                }
+            }
+            Some(m) => {
+                m.mul((count - 1.0) / count);
+                let mut part = h.clone();
+                part.div(count);
+                m.add(&part)
+            }
+        };
+        match result {
+            Err(HistogramError::IncompatibleSchemas) => {
+                notes.push(mixed_schemas(metric));
+                return None;
+            }
+            Ok(c) if c.custom_bounds_reconciled => reconciled_seen = true,
+            _ => {}
+        }
+    }
+    if reset_seen && not_reset_seen {
+        notes.push((
+            AnnotationKind::Warning,
+            "conflicting counter resets during histogram aggregation".to_string(),
+        ));
+    }
+    if reconciled_seen {
+        notes.push(reconciled("aggregation"));
+    }
+    Some(match mean {
+        Some(m) => m,
+        None => {
+            if avg {
+                sum.div(hw.len() as f64);
+            }
+            sum
+        }
+    })
+}
+
+/// Whether a sum overflowed (upstream's `HasOverflow`).
+fn overflows(h: &FloatHistogram) -> bool {
+    h.count.is_infinite()
+        || h.zero_count.is_infinite()
+        || h.sum.is_infinite()
+        || h.positive_buckets.iter().any(|b| b.is_infinite())
+        || h.negative_buckets.iter().any(|b| b.is_infinite())
+}
+
+/// `rate`, `increase` (`counter`) or `delta` of a window of histograms, extrapolated to
+/// the window's edges as for floats (upstream's `extrapolatedRate` with `histogramRate`).
+#[allow(clippy::too_many_arguments)]
+fn extrapolated_histogram_rate(
+    hw: &[(i64, FloatHistogram)],
+    rs: i64,
+    re: i64,
+    range: i64,
+    counter: bool,
+    rate: bool,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<FloatHistogram> {
+    if hw.len() < 2 {
+        return None;
+    }
+    let mut result = histogram_rate(hw, counter, metric, notes)?;
+    let (first_t, last_t) = (hw[0].0, hw[hw.len() - 1].0);
+    let n_minus_one = (hw.len() - 1) as f64;
+    let mut duration_to_start = (first_t - rs) as f64 / 1000.0;
+    let mut duration_to_end = (re - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let average = sampled / n_minus_one;
+    let threshold = average * 1.1;
+    if duration_to_start >= threshold {
+        duration_to_start = average / 2.0;
+    }
+    if counter && result.count > 0.0 && hw[0].1.count >= 0.0 {
+        let to_zero = sampled * (hw[0].1.count / result.count);
+        if to_zero < duration_to_start {
+            duration_to_start = to_zero;
+        }
+    }
+    if duration_to_end >= threshold {
+        duration_to_end = average / 2.0;
+    }
+    let mut factor = if sampled != 0.0 {
+        (sampled + duration_to_start + duration_to_end) / sampled
+    } else {
+        1.0
+    };
+    if rate {
+        factor /= range as f64 / 1000.0;
+    }
+    result.mul(factor);
+    Some(result)
+}
+
+/// Upstream's `histogramRate`: the last histogram minus the first (at the lowest schema
+/// of the window), with every counter reset's histogram added back.
+fn histogram_rate(
+    points: &[(i64, FloatHistogram)],
+    counter: bool,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<FloatHistogram> {
+    let mut prev = points[0].1.clone();
+    let last = &points[points.len() - 1].1;
+    let mut custom = prev.uses_custom_buckets();
+    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    if counter && (gauge(&prev) || gauge(last)) {
+        notes.push(not_counter(metric));
+    }
+    // A reset between the first two: the first is left out (its layout does not matter).
+    if counter {
+        let second = &points[1].1;
+        if second.detect_reset(&prev) {
+            prev = FloatHistogram {
+                schema: second.schema,
+                custom_values: second.custom_values.clone(),
+                ..FloatHistogram::default()
+            };
+            custom = second.uses_custom_buckets();
+        }
+    }
+    if last.uses_custom_buckets() != custom {
+        notes.push(mixed_schemas(metric));
+        return None;
+    }
+    let mut min_schema = last.schema.min(prev.schema);
+    for (_, curr) in &points[1..points.len() - 1] {
+        if !counter {
+            continue;
+        }
+        if gauge(curr) {
+            notes.push(not_counter(metric));
+        }
+        min_schema = min_schema.min(curr.schema);
+        if curr.uses_custom_buckets() != custom {
+            notes.push(mixed_schemas(metric));
+            return None;
+        }
+    }
+    let mut h = last.clone();
+    h.reduce_resolution(min_schema);
+    match h.sub(&prev) {
+        Err(HistogramError::IncompatibleSchemas) => {
+            notes.push(mixed_schemas(metric));
+            return None;
+        }
+        Ok(c) if c.custom_bounds_reconciled => notes.push(reconciled("subtraction")),
+        _ => {}
+    }
+    if counter {
+        let mut prev = &prev;
+        for (_, curr) in &points[1..] {
+            if curr.detect_reset(prev) {
+                match h.add(prev) {
+                    Err(HistogramError::IncompatibleSchemas) => {
+                        notes.push(mixed_schemas(metric));
+                        return None;
+                    }
+                    Ok(c) if c.custom_bounds_reconciled => notes.push(reconciled("addition")),
+                    _ => {}
+                }
+            }
+            prev = curr;
+        }
+    } else if !gauge(&points[0].1) || !gauge(last) {
+        notes.push(not_gauge(metric));
+    }
+    h.counter_reset_hint = CounterResetHint::Gauge;
+    h.compact(0);
+    Some(h)
+}
