@@ -7,7 +7,9 @@ use std::hash::{Hash, Hasher};
 use model::Labels;
 
 use crate::ast::{AggregateExpr, AggregateOp, PosRange};
-use crate::eval::{Ev, EvResult, SeriesV, StepCursor, Val};
+use model::histogram::{CounterResetHint, FloatHistogram, HistogramError};
+
+use crate::eval::{Ev, EvResult, HistCursor, SeriesV, StepCursor, Val};
 use crate::numeric::{kahan_inc, nan_last, quantile_of};
 use crate::value::AnnotationKind;
 use crate::EvalError;
@@ -29,6 +31,87 @@ fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
             .cloned()
             .collect(),
     )
+}
+
+/// A group's histograms at one step, for `sum` and `avg` (upstream's
+/// `groupedAggregation` histogram fields).
+#[derive(Clone, Default)]
+struct HistAcc {
+    seen: bool,
+    value: Option<FloatHistogram>,
+    /// The incremental mean, once the sum overflowed (`avg`).
+    mean: Option<FloatHistogram>,
+    count: f64,
+    incompatible: bool,
+    reset_seen: bool,
+    not_reset_seen: bool,
+}
+
+impl HistAcc {
+    fn track(&mut self, h: &FloatHistogram) {
+        match h.counter_reset_hint {
+            CounterResetHint::CounterReset => self.reset_seen = true,
+            CounterResetHint::NotCounterReset => self.not_reset_seen = true,
+            _ => {}
+        }
+    }
+
+    /// Adds `h`; `Err` with the annotation when the histograms cannot be added.
+    fn add(&mut self, h: &FloatHistogram, avg: bool) -> Result<bool, HistogramError> {
+        self.track(h);
+        self.count += 1.0;
+        let Some(value) = &mut self.value else {
+            self.value = Some(h.clone());
+            return Ok(false);
+        };
+        if !avg {
+            return value.add(h).map(|c| c.custom_bounds_reconciled);
+        }
+        if self.mean.is_none() {
+            let mut next = value.clone();
+            let reconciled = next.add(h)?.custom_bounds_reconciled;
+            if !overflows(&next) {
+                *value = next;
+                return Ok(reconciled);
+            }
+            let mut mean = value.clone();
+            mean.div(self.count - 1.0);
+            self.mean = Some(mean);
+        }
+        let count = self.count;
+        let Some(mean) = &mut self.mean else {
+            return Ok(false);
+        };
+        mean.mul((count - 1.0) / count);
+        let mut part = h.clone();
+        part.div(count);
+        mean.add(&part).map(|c| c.custom_bounds_reconciled)
+    }
+
+    /// The sum or mean.
+    fn result(&mut self, avg: bool) -> Option<FloatHistogram> {
+        let mut h = match self.mean.take() {
+            Some(m) => m,
+            None => {
+                let mut v = self.value.take()?;
+                if avg {
+                    v.div(self.count);
+                }
+                v
+            }
+        };
+        h.compact(0);
+        Some(h)
+    }
+}
+
+/// Whether a histogram sum overflowed (upstream's `HasOverflow`).
+fn overflows(h: &FloatHistogram) -> bool {
+    h.count.is_infinite()
+        || h.zero_count.is_infinite()
+        || h.sum.is_infinite()
+        || h.positive_buckets.iter().any(|b| b.is_infinite())
+        || h.negative_buckets.iter().any(|b| b.is_infinite())
 }
 
 #[derive(Clone, Default)]
@@ -185,7 +268,18 @@ pub(crate) fn aggregate(
 
     let ngroups = groups.len();
     let mut out: Vec<Vec<(i64, f64)>> = vec![Vec::new(); ngroups];
+    let mut hout: Vec<Vec<(i64, FloatHistogram)>> = vec![Vec::new(); ngroups];
     let mut cursors = StepCursor::new(input.len());
+    let mut hcursors = HistCursor::new(input.len());
+    let has_hists = input.iter().any(|s| !s.hists.is_empty());
+    let mut haccs: Vec<HistAcc> = if has_hists {
+        vec![HistAcc::default(); ngroups]
+    } else {
+        Vec::new()
+    };
+    let mut htouched: Vec<usize> = Vec::new();
+    let expr_pos = a.expr.pos;
+    let op_name = format!("{:?}", a.op).to_lowercase();
     let mut accs: Vec<Acc> = vec![Acc::default(); ngroups];
     let mut values: Vec<Vec<f64>> = if a.op == AggregateOp::Quantile {
         vec![Vec::new(); ngroups]
@@ -275,7 +369,98 @@ pub(crate) fn aggregate(
                 _ => {}
             }
         }
+        if has_hists {
+            htouched.clear();
+            for (i, h) in hcursors.at(&input, ts) {
+                let g = group_of[i];
+                match a.op {
+                    AggregateOp::Sum | AggregateOp::Avg => {
+                        let hacc = &mut haccs[g];
+                        if !hacc.seen {
+                            *hacc = HistAcc {
+                                seen: true,
+                                ..HistAcc::default()
+                            };
+                            htouched.push(g);
+                        }
+                        if hacc.incompatible {
+                            continue;
+                        }
+                        match hacc.add(h, a.op == AggregateOp::Avg) {
+                            Ok(true) => ev.ctx.annotate(
+                                AnnotationKind::Info,
+                                "mismatched custom buckets were reconciled during aggregation"
+                                    .into(),
+                                expr_pos,
+                            ),
+                            Ok(false) => {}
+                            Err(_) => {
+                                hacc.incompatible = true;
+                                let metric = input[i].labels.metric_name().unwrap_or("");
+                                ev.ctx.annotate(
+                                    AnnotationKind::Warning,
+                                    format!("vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"),
+                                    expr_pos,
+                                );
+                            }
+                        }
+                    }
+                    AggregateOp::Count | AggregateOp::Group => {
+                        let acc = &mut accs[g];
+                        if !acc.seen {
+                            *acc = Acc {
+                                seen: true,
+                                ..Acc::default()
+                            };
+                            touched.push(g);
+                        }
+                        acc.count += 1.0;
+                    }
+                    AggregateOp::Min
+                    | AggregateOp::Max
+                    | AggregateOp::Stddev
+                    | AggregateOp::Stdvar
+                    | AggregateOp::Quantile => ev.ctx.annotate(
+                        AnnotationKind::Info,
+                        format!("ignored histogram in {op_name} aggregation"),
+                        expr_pos,
+                    ),
+                    _ => {}
+                }
+            }
+            for &g in &htouched {
+                let hacc = &mut haccs[g];
+                hacc.seen = false;
+                let float_too = accs[g].seen;
+                if float_too {
+                    // Floats and histograms in one group: neither is the result.
+                    ev.ctx.annotate(
+                        AnnotationKind::Warning,
+                        "encountered a mix of histograms and floats for aggregation".into(),
+                        expr_pos,
+                    );
+                    accs[g].seen = false;
+                    continue;
+                }
+                if hacc.reset_seen && hacc.not_reset_seen {
+                    ev.ctx.annotate(
+                        AnnotationKind::Warning,
+                        "conflicting counter resets during histogram aggregation".into(),
+                        expr_pos,
+                    );
+                }
+                if hacc.incompatible {
+                    continue;
+                }
+                if let Some(h) = hacc.result(a.op == AggregateOp::Avg) {
+                    hout[g].push((ts, h));
+                }
+            }
+        }
         for &g in &touched {
+            if !accs[g].seen {
+                continue;
+            }
             let acc = &mut accs[g];
             let v = match a.op {
                 AggregateOp::Sum => acc.value + acc.comp,
@@ -304,12 +489,13 @@ pub(crate) fn aggregate(
     let series = groups
         .into_iter()
         .zip(out)
-        .filter(|(_, pts)| !pts.is_empty())
-        .map(|((labels, drop_name), points)| SeriesV {
+        .zip(hout)
+        .filter(|((_, pts), hists)| !pts.is_empty() || !hists.is_empty())
+        .map(|(((labels, drop_name), points), hists)| SeriesV {
             labels,
             drop_name,
             points,
-            hists: Vec::new(),
+            hists,
         })
         .collect();
     Ok(Val::Vector(series))

@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 
+use model::histogram::FloatHistogram;
 use model::Labels;
 
-use super::{exec, Ev, EvResult, SeriesV, StepCursor, Val};
+use super::{exec, Ev, EvResult, SeriesV, Val};
 use crate::ast::*;
+use crate::value::AnnotationKind;
 
 impl Ev<'_, '_> {
     /// On the evaluator's recursive path: kept out of line so that `eval`'s own frame
@@ -33,10 +35,10 @@ impl Ev<'_, '_> {
                     .collect(),
             )),
             (Val::Vector(v), Val::Scalar(s)) => {
-                Ok(Val::Vector(self.vector_scalar(b, v, &s, false)?))
+                Ok(Val::Vector(self.vector_scalar(b, v, &s, false, pos)?))
             }
             (Val::Scalar(s), Val::Vector(v)) => {
-                Ok(Val::Vector(self.vector_scalar(b, v, &s, true)?))
+                Ok(Val::Vector(self.vector_scalar(b, v, &s, true, pos)?))
             }
             (Val::Vector(l), Val::Vector(r)) => {
                 if b.op.is_set() {
@@ -59,6 +61,7 @@ impl Ev<'_, '_> {
         series: Vec<SeriesV>,
         scalar: &[f64],
         swap: bool,
+        pos: PosRange,
     ) -> EvResult<Vec<SeriesV>> {
         let arithmetic = !b.op.is_comparison();
         let mut out = Vec::with_capacity(series.len());
@@ -79,10 +82,43 @@ impl Ev<'_, '_> {
                     points.push((t, value));
                 }
             }
-            if points.is_empty() {
+            let mut hists = Vec::new();
+            for (t, h) in std::mem::take(&mut s.hists) {
+                let sv = scalar[self.step_index(t)];
+                let (l, r) = if swap {
+                    (Operand::F(sv), Operand::H(&h))
+                } else {
+                    (Operand::H(&h), Operand::F(sv))
+                };
+                let (value, keep) = match elem_binop(b.op, l, r) {
+                    Ok((value, keep, info)) => {
+                        if let Some((kind, text)) = info {
+                            self.ctx.annotate(kind, text, pos);
+                        }
+                        (value, keep)
+                    }
+                    Err((kind, text)) => {
+                        self.ctx.annotate(kind, text, pos);
+                        continue;
+                    }
+                };
+                if b.return_bool {
+                    points.push((t, if keep { 1.0 } else { 0.0 }));
+                } else if keep {
+                    match value {
+                        Computed::F(v) => points.push((t, v)),
+                        Computed::H(h) => hists.push((t, h)),
+                    }
+                }
+            }
+            if points.is_empty() && hists.is_empty() {
                 continue;
             }
+            if !hists.is_empty() && points.windows(2).any(|w| w[1].0 < w[0].0) {
+                points.sort_by_key(|p| p.0);
+            }
             s.points = points;
+            s.hists = hists;
             if arithmetic || b.return_bool {
                 s.drop_name = true;
             }
@@ -109,21 +145,27 @@ impl Ev<'_, '_> {
         let nsig = sig_ids.len();
         let steps: Vec<i64> = self.steps().collect();
         // Per step, which signatures each side has, via time-indexed cursors.
-        let mut lpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); lhs.len()];
-        let mut rpoints: Vec<Vec<(i64, f64)>> = vec![Vec::new(); rhs.len()];
-        let mut lcur = StepCursor::new(lhs.len());
-        let mut rcur = StepCursor::new(rhs.len());
+        let empty = |s: &SeriesV| SeriesV {
+            labels: s.labels.clone(),
+            drop_name: s.drop_name,
+            points: Vec::new(),
+            hists: Vec::new(),
+        };
+        let mut lout: Vec<SeriesV> = lhs.iter().map(empty).collect();
+        let mut rout: Vec<SeriesV> = rhs.iter().map(empty).collect();
+        let mut lcur = SampleCursor::new(lhs.len());
+        let mut rcur = SampleCursor::new(rhs.len());
         let mut seen_l = vec![u32::MAX; nsig];
         let mut seen_r = vec![u32::MAX; nsig];
         for (si, &ts) in steps.iter().enumerate() {
             // Each step looks at every series of both sides.
             self.ctx.tick(1 + lhs.len() + rhs.len())?;
             let stamp = si as u32;
-            let lhere: Vec<(usize, f64)> = lcur.at(&lhs, ts).collect();
+            let lhere = lcur.at(&lhs, ts);
             for &(i, _) in &lhere {
                 seen_l[lsig[i] as usize] = stamp;
             }
-            let rhere: Vec<(usize, f64)> = rcur.at(&rhs, ts).collect();
+            let rhere = rcur.at(&rhs, ts);
             for &(i, _) in &rhere {
                 seen_r[rsig[i] as usize] = stamp;
             }
@@ -131,45 +173,34 @@ impl Ev<'_, '_> {
                 BinaryOp::And => {
                     for (i, v) in lhere {
                         if seen_r[lsig[i] as usize] == stamp {
-                            lpoints[i].push((ts, v));
+                            push_sample(&mut lout[i], ts, v);
                         }
                     }
                 }
                 BinaryOp::Unless => {
                     for (i, v) in lhere {
                         if seen_r[lsig[i] as usize] != stamp {
-                            lpoints[i].push((ts, v));
+                            push_sample(&mut lout[i], ts, v);
                         }
                     }
                 }
                 _ => {
                     for (i, v) in lhere {
-                        lpoints[i].push((ts, v));
+                        push_sample(&mut lout[i], ts, v);
                     }
                     for (i, v) in rhere {
                         if seen_l[rsig[i] as usize] != stamp {
-                            rpoints[i].push((ts, v));
+                            push_sample(&mut rout[i], ts, v);
                         }
                     }
                 }
             }
         }
-        let mut out = Vec::new();
-        for (s, pts) in lhs
+        Ok(lout
             .into_iter()
-            .zip(lpoints)
-            .chain(rhs.into_iter().zip(rpoints))
-        {
-            if !pts.is_empty() {
-                out.push(SeriesV {
-                    labels: s.labels,
-                    drop_name: s.drop_name,
-                    points: pts,
-                    hists: Vec::new(),
-                });
-            }
-        }
-        Ok(out)
+            .chain(rout)
+            .filter(|s| !s.points.is_empty() || !s.hists.is_empty())
+            .collect())
     }
 
     fn vector_vector(
@@ -177,7 +208,7 @@ impl Ev<'_, '_> {
         b: &BinaryExpr,
         lhs: Vec<SeriesV>,
         rhs: Vec<SeriesV>,
-        _pos: PosRange,
+        pos: PosRange,
     ) -> EvResult<Vec<SeriesV>> {
         let m = b.matching.clone().unwrap_or_default();
         let swapped = m.card == Cardinality::OneToMany;
@@ -205,9 +236,9 @@ impl Ev<'_, '_> {
         let mut out_index: HashMap<Labels, usize> = HashMap::new();
         // (many index or u32::MAX for a filled side, one index or u32::MAX) -> output.
         let mut pair_out: HashMap<(u32, u32), usize> = HashMap::new();
-        let mut mcur = StepCursor::new(many.len());
-        let mut ocur = StepCursor::new(one.len());
-        let mut one_at: Vec<(u32, usize, f64)> = vec![(u32::MAX, 0, 0.0); nsig];
+        let mut mcur = SampleCursor::new(many.len());
+        let mut ocur = SampleCursor::new(one.len());
+        let mut one_at: Vec<(u32, usize, Operand<'_>)> = vec![(u32::MAX, 0, Operand::F(0.0)); nsig];
         let mut matched: Vec<u32> = vec![u32::MAX; nsig];
         let mut inserted: Vec<(u32, Vec<usize>)> = vec![(u32::MAX, Vec::new()); nsig];
         let arithmetic = !b.op.is_comparison();
@@ -216,8 +247,8 @@ impl Ev<'_, '_> {
             // Each step looks at every series of both sides.
             self.ctx.tick(1 + many.len() + one.len())?;
             let stamp = si as u32;
-            let many_here: Vec<(usize, f64)> = mcur.at(&many, ts).collect();
-            let one_here: Vec<(usize, f64)> = ocur.at(&one, ts).collect();
+            let many_here = mcur.at(&many, ts);
+            let one_here = ocur.at(&one, ts);
             if many_here.is_empty() && one_here.is_empty() {
                 continue;
             }
@@ -241,8 +272,8 @@ impl Ev<'_, '_> {
                             one_idx: u32,
                             many_labels: &Labels,
                             one_labels: &Labels,
-                            many_v: f64,
-                            one_v: f64,
+                            many_v: Operand<'_>,
+                            one_v: Operand<'_>,
                             sig: usize,
                             out: &mut Vec<SeriesV>|
              -> EvResult<()> {
@@ -251,7 +282,18 @@ impl Ev<'_, '_> {
                 } else {
                     (many_v, one_v)
                 };
-                let (mut value, keep) = scalar_op(b.op, l, r);
+                let (mut value, keep) = match elem_binop(b.op, l, r) {
+                    Ok((value, keep, info)) => {
+                        if let Some((kind, text)) = info {
+                            self.ctx.annotate(kind, text, pos);
+                        }
+                        (value, keep)
+                    }
+                    Err((kind, text)) => {
+                        self.ctx.annotate(kind, text, pos);
+                        return Ok(());
+                    }
+                };
                 // One-to-one matches are counted before comparisons filter, so two
                 // series for one match group fail even if a comparison drops them.
                 if m.card == Cardinality::OneToOne {
@@ -263,7 +305,7 @@ impl Ev<'_, '_> {
                     matched[sig] = stamp;
                 }
                 if b.return_bool {
-                    value = if keep { 1.0 } else { 0.0 };
+                    value = Computed::F(if keep { 1.0 } else { 0.0 });
                 } else if !keep {
                     return Ok(());
                 }
@@ -298,10 +340,15 @@ impl Ev<'_, '_> {
                     ins.1.push(idx);
                 }
                 let series = &mut out[idx];
-                if series.points.last().is_some_and(|p| p.0 == ts) {
+                if series.points.last().is_some_and(|p| p.0 == ts)
+                    || series.hists.last().is_some_and(|p| p.0 == ts)
+                {
                     return Err(exec("vector cannot contain metrics with the same labelset"));
                 }
-                series.points.push((ts, value));
+                match value {
+                    Computed::F(v) => series.points.push((ts, v)),
+                    Computed::H(h) => series.hists.push((ts, h)),
+                }
                 Ok(())
             };
             let mut one_matched: Vec<u32> = Vec::new();
@@ -328,7 +375,7 @@ impl Ev<'_, '_> {
                         &many[i].labels,
                         &synth,
                         v,
-                        fv,
+                        Operand::F(fv),
                         sig,
                         &mut out,
                     )?;
@@ -347,7 +394,7 @@ impl Ev<'_, '_> {
                         i as u32,
                         &synth,
                         &one[i].labels,
-                        fv,
+                        Operand::F(fv),
                         v,
                         sig as usize,
                         &mut out,
@@ -356,8 +403,160 @@ impl Ev<'_, '_> {
             }
         }
         let _ = arithmetic;
-        out.retain(|s| !s.points.is_empty());
+        out.retain(|s| !s.points.is_empty() || !s.hists.is_empty());
         Ok(out)
+    }
+}
+
+/// The samples of series at step times, floats and histograms alike (call `at` with
+/// increasing times).
+struct SampleCursor {
+    floats: Vec<usize>,
+    hists: Vec<usize>,
+}
+
+impl SampleCursor {
+    fn new(n: usize) -> Self {
+        Self {
+            floats: vec![0; n],
+            hists: vec![0; n],
+        }
+    }
+
+    fn at<'a>(&mut self, series: &'a [SeriesV], ts: i64) -> Vec<(usize, Operand<'a>)> {
+        let mut out = Vec::new();
+        for (i, s) in series.iter().enumerate() {
+            let f = &mut self.floats[i];
+            if let Some(&(t, v)) = s.points.get(*f) {
+                if t == ts {
+                    *f += 1;
+                    out.push((i, Operand::F(v)));
+                    continue;
+                }
+            }
+            let h = &mut self.hists[i];
+            if let Some((t, hv)) = s.hists.get(*h) {
+                if *t == ts {
+                    *h += 1;
+                    out.push((i, Operand::H(hv)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Pushes a sample to a series' floats or histograms.
+fn push_sample(s: &mut SeriesV, ts: i64, v: Operand<'_>) {
+    match v {
+        Operand::F(v) => s.points.push((ts, v)),
+        Operand::H(h) => s.hists.push((ts, h.clone())),
+    }
+}
+
+/// One side of an operation on one sample.
+#[derive(Clone, Copy)]
+pub(crate) enum Operand<'a> {
+    F(f64),
+    H(&'a FloatHistogram),
+}
+
+/// An operation's value on one sample.
+pub(crate) enum Computed {
+    F(f64),
+    H(FloatHistogram),
+}
+
+/// An annotation an operation gives: kind and text.
+type Note = (AnnotationKind, String);
+
+fn incompatible_types(op: BinaryOp, l: &str, r: &str) -> Note {
+    let o = op.text();
+    (
+        AnnotationKind::Info,
+        format!("incompatible sample types encountered for binary operator {o:?}: {l} {o} {r}"),
+    )
+}
+
+/// Prometheus's `vectorElemBinop` for any mix of floats and histograms: the value, whether
+/// to keep it, and an info to add; `Err` drops the sample with an annotation.
+pub(crate) fn elem_binop(
+    op: BinaryOp,
+    l: Operand<'_>,
+    r: Operand<'_>,
+) -> Result<(Computed, bool, Option<Note>), Note> {
+    use AnnotationKind::{Info, Warning};
+    match (l, r) {
+        (Operand::F(a), Operand::F(b)) => {
+            if matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
+                return Err(incompatible_types(op, "float", "float"));
+            }
+            let (v, keep) = scalar_op(op, a, b);
+            Ok((Computed::F(v), keep, None))
+        }
+        (Operand::F(a), Operand::H(h)) => match op {
+            BinaryOp::Mul => {
+                let mut out = h.clone();
+                out.mul(a);
+                out.compact(0);
+                Ok((Computed::H(out), true, None))
+            }
+            _ => Err(incompatible_types(op, "float", "histogram")),
+        },
+        (Operand::H(h), Operand::F(b)) => match op {
+            BinaryOp::Mul | BinaryOp::Div => {
+                let mut out = h.clone();
+                if op == BinaryOp::Mul {
+                    out.mul(b);
+                } else {
+                    out.div(b);
+                }
+                out.compact(0);
+                Ok((Computed::H(out), true, None))
+            }
+            _ => Err(incompatible_types(op, "histogram", "float")),
+        },
+        (Operand::H(a), Operand::H(b)) => match op {
+            BinaryOp::Add | BinaryOp::Sub => {
+                let mut out = a.clone();
+                let (combined, name) = if op == BinaryOp::Add {
+                    (out.add(b), "addition")
+                } else {
+                    (out.sub(b), "subtraction")
+                };
+                let combined = combined.map_err(|_| {
+                    (
+                        Warning,
+                        format!(
+                            "incompatible bucket layout encountered for binary operator {}",
+                            op.text()
+                        ),
+                    )
+                })?;
+                if op == BinaryOp::Sub {
+                    out.counter_reset_hint = model::histogram::CounterResetHint::Gauge;
+                }
+                if combined.counter_reset_collision {
+                    return Err((
+                        Warning,
+                        format!("conflicting counter resets during histogram {name}"),
+                    ));
+                }
+                out.compact(0);
+                let info = combined.custom_bounds_reconciled.then(|| {
+                    (
+                        Info,
+                        format!("mismatched custom buckets were reconciled during {name}"),
+                    )
+                });
+                Ok((Computed::H(out), true, info))
+            }
+            BinaryOp::Eql | BinaryOp::Neq => {
+                let equal = a.equals(b);
+                Ok((Computed::H(a.clone()), equal == (op == BinaryOp::Eql), None))
+            }
+            _ => Err(incompatible_types(op, "histogram", "histogram")),
+        },
     }
 }
 

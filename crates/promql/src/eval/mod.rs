@@ -342,6 +342,35 @@ impl StepCursor {
     }
 }
 
+/// Like [`StepCursor`], over the series' histogram points.
+pub(crate) struct HistCursor(Vec<usize>);
+
+impl HistCursor {
+    pub fn new(series: usize) -> Self {
+        Self(vec![0; series])
+    }
+
+    /// The series (index, histogram) with a histogram point at `ts`; call with increasing
+    /// `ts`.
+    pub fn at<'a>(
+        &'a mut self,
+        series: &'a [SeriesV],
+        ts: i64,
+    ) -> impl Iterator<Item = (usize, &'a FloatHistogram)> + 'a {
+        series
+            .iter()
+            .zip(self.0.iter_mut())
+            .enumerate()
+            .filter_map(move |(i, (s, pos))| {
+                let (t, h) = s.hists.get(*pos)?;
+                (*t == ts).then(|| {
+                    *pos += 1;
+                    (i, h)
+                })
+            })
+    }
+}
+
 /// A range function's input: series with all samples its windows need.
 pub(crate) struct RangeSource {
     pub series: Vec<SeriesV>,
