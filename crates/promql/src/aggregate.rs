@@ -130,7 +130,7 @@ pub(crate) fn aggregate(
     input: Vec<SeriesV>,
     param: Option<Vec<f64>>,
     label_param: Option<String>,
-    param_pos: PosRange,
+    (param_pos, agg_pos): (PosRange, PosRange),
 ) -> EvResult<Val> {
     let steps: Vec<i64> = ev.steps().collect();
     // Group of each series.
@@ -239,6 +239,7 @@ pub(crate) fn aggregate(
                 groups.len(),
                 param.unwrap_or_default(),
                 &steps,
+                agg_pos,
             );
         }
         AggregateOp::Limitk | AggregateOp::LimitRatio => {
@@ -250,6 +251,7 @@ pub(crate) fn aggregate(
                 groups.len(),
                 param.unwrap_or_default(),
                 &steps,
+                agg_pos,
             );
         }
         AggregateOp::CountValues => {
@@ -516,6 +518,9 @@ fn labels_hash(labels: &Labels) -> u64 {
     h.finish()
 }
 
+/// `topk`, `bottomk` (histograms ignored, with an info), `limitk`, `limit_ratio` (which
+/// keep histograms as they keep floats).
+#[allow(clippy::too_many_arguments)]
 fn select_k(
     ev: &Ev,
     a: &AggregateExpr,
@@ -524,10 +529,16 @@ fn select_k(
     ngroups: usize,
     param: Vec<f64>,
     steps: &[i64],
+    agg_pos: PosRange,
 ) -> EvResult<Val> {
     let mut out_points: Vec<Vec<(i64, f64)>> = vec![Vec::new(); input.len()];
+    let mut out_hists: Vec<Vec<(i64, FloatHistogram)>> = vec![Vec::new(); input.len()];
     let mut cursors = StepCursor::new(input.len());
-    let mut members: Vec<Vec<(usize, f64)>> = vec![Vec::new(); ngroups];
+    let mut hpos = vec![0usize; input.len()];
+    let has_hists = input.iter().any(|s| !s.hists.is_empty());
+    let ranks = matches!(a.op, AggregateOp::Topk | AggregateOp::Bottomk);
+    // (series, value, index of its histogram at this step when the sample is one).
+    let mut members: Vec<Vec<(usize, f64, Option<usize>)>> = vec![Vec::new(); ngroups];
     // For instant queries the output order matters: groups in order of appearance, then
     // rank within the group.
     let mut order: Vec<usize> = Vec::new();
@@ -546,14 +557,42 @@ fn select_k(
             m.clear();
         }
         for (i, v) in cursors.at(&input, ts) {
-            members[group_of[i]].push((i, v));
+            members[group_of[i]].push((i, v, None));
+        }
+        if has_hists {
+            for (i, s) in input.iter().enumerate() {
+                let p = &mut hpos[i];
+                while *p < s.hists.len() && s.hists[*p].0 < ts {
+                    *p += 1;
+                }
+                if s.hists.get(*p).is_some_and(|h| h.0 == ts) {
+                    if ranks {
+                        ev.ctx.annotate(
+                            AnnotationKind::Info,
+                            format!(
+                                "ignored histogram in {} aggregation",
+                                format!("{:?}", a.op).to_lowercase()
+                            ),
+                            agg_pos,
+                        );
+                    } else {
+                        members[group_of[i]].push((i, 0.0, Some(*p)));
+                    }
+                }
+            }
+            if !ranks {
+                // Series order, floats and histograms alike.
+                for m in members.iter_mut() {
+                    m.sort_by_key(|x| x.0);
+                }
+            }
         }
         let p = param.get(si).copied().unwrap_or(f64::NAN);
         match a.op {
             AggregateOp::LimitRatio => {
                 let ratio = p.clamp(-1.0, 1.0);
                 for m in &members {
-                    for &(i, v) in m {
+                    for &(i, v, h) in m {
                         let off = ratio_offsets[i];
                         let keep = if ratio >= 0.0 {
                             off < ratio
@@ -561,7 +600,10 @@ fn select_k(
                             off >= 1.0 + ratio
                         };
                         if keep {
-                            out_points[i].push((ts, v));
+                            match h {
+                                Some(hi) => out_hists[i].push((ts, input[i].hists[hi].1.clone())),
+                                None => out_points[i].push((ts, v)),
+                            }
                             if si == 0 {
                                 order.push(i);
                             }
@@ -592,8 +634,11 @@ fn select_k(
                         AggregateOp::Bottomk => m.sort_by(|x, y| nan_last(x.1, y.1, false)),
                         _ => {}
                     }
-                    for &(i, v) in m.iter().take(k) {
-                        out_points[i].push((ts, v));
+                    for &(i, v, h) in m.iter().take(k) {
+                        match h {
+                            Some(hi) => out_hists[i].push((ts, input[i].hists[hi].1.clone())),
+                            None => out_points[i].push((ts, v)),
+                        }
                         if si == 0 {
                             order.push(i);
                         }
@@ -609,16 +654,18 @@ fn select_k(
         for i in order {
             if let Some(mut s) = input[i].take() {
                 s.points = std::mem::take(&mut out_points[i]);
+                s.hists = std::mem::take(&mut out_hists[i]);
                 out.push(s);
             }
         }
     } else {
         for (i, slot) in input.iter_mut().enumerate() {
-            if out_points[i].is_empty() {
+            if out_points[i].is_empty() && out_hists[i].is_empty() {
                 continue;
             }
             if let Some(mut s) = slot.take() {
                 s.points = std::mem::take(&mut out_points[i]);
+                s.hists = std::mem::take(&mut out_hists[i]);
                 out.push(s);
             }
         }

@@ -218,9 +218,9 @@ pub enum BinaryOp {
     And,
     Or,
     Unless,
-    /// `</`: trim the upper part of native histograms (parsed, not evaluated yet).
+    /// `</`: keep the observations of native histograms below a value.
     TrimUpper,
-    /// `>/`: trim the lower part of native histograms (parsed, not evaluated yet).
+    /// `>/`: keep the observations of native histograms above a value.
     TrimLower,
 }
 

@@ -151,8 +151,6 @@ impl Runner {
                 }
             }
             if nhcb {
-                // load_with_nhcb also stores each classic histogram as a native one under
-                // the base name.
                 if let Some(name) = labels.metric_name() {
                     for suffix in ["_bucket", "_sum", "_count"] {
                         if let Some(base) = name.strip_suffix(suffix) {
@@ -169,6 +167,14 @@ impl Runner {
         }
         if pending_starts.is_some() {
             return Err("@st line has no following sample line".into());
+        }
+        if nhcb {
+            // load_with_nhcb also stores each classic histogram family as a native
+            // histogram with custom buckets under the base name (upstream's
+            // appendCustomHistogram).
+            for (labels, hs) in classic_as_nhcb(&per_series)? {
+                per_series_h.entry(labels).or_default().extend(hs);
+            }
         }
         let mut samples: Vec<(Labels, i64, f64, i64)> = per_series
             .into_iter()
@@ -217,6 +223,58 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// The classic histogram families among `series`, as native histograms with custom
+/// buckets: per family (labels without `le`, base name), one per time.
+fn classic_as_nhcb(
+    series: &BTreeMap<Labels, Vec<(i64, f64, i64)>>,
+) -> Result<Vec<(Labels, Vec<(i64, FloatHistogram)>)>, String> {
+    use model::histogram::nhcb::{classic_part, ClassicHistogram, ClassicPart, Converted};
+    let mut families: BTreeMap<Labels, BTreeMap<i64, ClassicHistogram>> = BTreeMap::new();
+    for (labels, points) in series {
+        let Some((part, base)) = labels.metric_name().and_then(classic_part) else {
+            continue;
+        };
+        let le = if part == ClassicPart::Bucket {
+            match labels.get("le").map(str::parse::<f64>) {
+                Some(Ok(le)) if !le.is_nan() => Some(le),
+                Some(_) => continue,
+                None => return Err(format!("expected bucket label in metric {labels}")),
+            }
+        } else {
+            None
+        };
+        let mut b = labels.to_builder();
+        b.set(model::METRIC_NAME, base);
+        b.delete("le");
+        let family = families.entry(b.build()).or_default();
+        for &(t, v, _) in points {
+            let h = family.entry(t).or_default();
+            match part {
+                ClassicPart::Bucket => h.set_bucket(le.unwrap_or(f64::NAN), v),
+                ClassicPart::Count => h.set_count(v),
+                ClassicPart::Sum => h.set_sum(v),
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (labels, by_time) in families {
+        let mut hs = Vec::new();
+        for (t, h) in by_time {
+            let h = match h.convert().map_err(|e| e.to_string())? {
+                Converted::Int(h) => {
+                    h.validate().map_err(|e| e.to_string())?;
+                    h.to_float()
+                }
+                Converted::Float(h) => h,
+            };
+            h.validate().map_err(|e| e.to_string())?;
+            hs.push((t, h));
+        }
+        out.push((labels, hs));
+    }
+    Ok(out)
 }
 
 fn check_annotations(e: &Expect, res: &promql::QueryResult) -> Result<(), String> {

@@ -18,7 +18,9 @@ mod buckets;
 mod compact;
 mod float;
 mod int;
+pub mod nhcb;
 mod reset;
+mod trim;
 mod validate;
 
 pub use arith::Combined;

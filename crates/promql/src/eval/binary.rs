@@ -63,7 +63,7 @@ impl Ev<'_, '_> {
         swap: bool,
         pos: PosRange,
     ) -> EvResult<Vec<SeriesV>> {
-        let arithmetic = !b.op.is_comparison();
+        let arithmetic = changes_metric_schema(b.op);
         let mut out = Vec::with_capacity(series.len());
         for mut s in series {
             self.ctx.tick(1 + s.points.len())?;
@@ -241,7 +241,7 @@ impl Ev<'_, '_> {
         let mut one_at: Vec<(u32, usize, Operand<'_>)> = vec![(u32::MAX, 0, Operand::F(0.0)); nsig];
         let mut matched: Vec<u32> = vec![u32::MAX; nsig];
         let mut inserted: Vec<(u32, Vec<usize>)> = vec![(u32::MAX, Vec::new()); nsig];
-        let arithmetic = !b.op.is_comparison();
+        let arithmetic = changes_metric_schema(b.op);
         let steps: Vec<i64> = self.steps().collect();
         for (si, &ts) in steps.iter().enumerate() {
             // Each step looks at every series of both sides.
@@ -514,6 +514,11 @@ pub(crate) fn elem_binop(
                 out.compact(0);
                 Ok((Computed::H(out), true, None))
             }
+            BinaryOp::TrimUpper | BinaryOp::TrimLower => {
+                let mut out = h.clone();
+                out.trim_buckets(b, op == BinaryOp::TrimUpper);
+                Ok((Computed::H(out), true, None))
+            }
             _ => Err(incompatible_types(op, "histogram", "float")),
         },
         (Operand::H(a), Operand::H(b)) => match op {
@@ -600,10 +605,26 @@ pub(crate) fn match_labels(labels: &Labels, on: bool, names: &[String]) -> Label
     )
 }
 
+/// Whether the operator's result is no longer the metric (upstream's
+/// `changesMetricSchema`): arithmetic drops the name; comparisons and the histogram trims
+/// keep it.
+fn changes_metric_schema(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::Add
+            | BinaryOp::Sub
+            | BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::Pow
+            | BinaryOp::Mod
+            | BinaryOp::Atan2
+    )
+}
+
 /// The labels of a vector/vector operation's result (Prometheus's `resultMetric`).
 fn result_metric(many: &Labels, one: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
     let mut b = many.to_builder();
-    if !op.is_comparison() {
+    if changes_metric_schema(op) {
         b.delete(model::METRIC_NAME);
         b.delete("__type__");
         b.delete("__unit__");

@@ -309,7 +309,7 @@ impl<'a, 'c> Ev<'a, 'c> {
         };
         let input = self.eval_vector(&a.expr)?;
         let param_pos = a.param.as_ref().map(|p| p.pos).unwrap_or(pos);
-        crate::aggregate::aggregate(self, a, input, param_scalar, param_string, param_pos)
+        crate::aggregate::aggregate(self, a, input, param_scalar, param_string, (param_pos, pos))
     }
 }
 

@@ -368,7 +368,17 @@ impl Ev<'_, '_> {
         match &e.unwrap_parens().kind {
             ExprKind::Matrix(ms) => self.range_source_selector(ms, with_starts),
             ExprKind::Subquery(sq) => {
-                let (series, range, offset, at) = self.eval_subquery(sq)?;
+                let (mut series, range, offset, at) = self.eval_subquery(sq)?;
+                // A subquery's histograms are not consecutive samples: their reset hints
+                // say nothing about each other (upstream sets them to unknown).
+                use model::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
+                for s in &mut series {
+                    for (_, h) in &mut s.hists {
+                        if matches!(h.counter_reset_hint, CounterReset | NotCounterReset) {
+                            h.counter_reset_hint = Unknown;
+                        }
+                    }
+                }
                 Ok(RangeSource {
                     series,
                     starts: Vec::new(),
