@@ -225,11 +225,14 @@ impl Runner {
     }
 }
 
+/// A series' histogram samples: (time, histogram).
+type HistogramPoints = Vec<(i64, FloatHistogram)>;
+
 /// The classic histogram families among `series`, as native histograms with custom
 /// buckets: per family (labels without `le`, base name), one per time.
 fn classic_as_nhcb(
     series: &BTreeMap<Labels, Vec<(i64, f64, i64)>>,
-) -> Result<Vec<(Labels, Vec<(i64, FloatHistogram)>)>, String> {
+) -> Result<Vec<(Labels, HistogramPoints)>, String> {
     use model::histogram::nhcb::{classic_part, ClassicHistogram, ClassicPart, Converted};
     let mut families: BTreeMap<Labels, BTreeMap<i64, ClassicHistogram>> = BTreeMap::new();
     for (labels, points) in series {
