@@ -692,12 +692,20 @@ fn count_values(
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<SeriesV> = Vec::new();
     let mut cursors = StepCursor::new(input.len());
+    let mut hcursors = HistCursor::new(input.len());
     for &ts in steps {
         ev.ctx.tick(1 + input.len())?;
         let mut counts: Vec<(usize, f64)> = Vec::new();
-        for (i, v) in cursors.at(&input, ts) {
+        // A histogram's value is its text form, as upstream's `String`.
+        let mut here: Vec<(usize, String)> = cursors
+            .at(&input, ts)
+            .map(|(i, v)| (i, format_float_f(v)))
+            .collect();
+        here.extend(hcursors.at(&input, ts).map(|(i, h)| (i, h.to_string())));
+        here.sort_by_key(|x| x.0);
+        for (i, text) in here {
             let mut b = groups[group_of[i]].0.to_builder();
-            b.set(label.clone(), format_float_f(v));
+            b.set(label.clone(), text);
             let labels = b.build();
             let idx = *index.entry(labels.clone()).or_insert_with(|| {
                 out.push(SeriesV {

@@ -126,7 +126,7 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
         // Samples outside the base selector's time range are not visible.
         info_series = ev.eval_vector_selector_clipped(
             &vs,
-            crate::eval::SelectorValue::Timestamp,
+            crate::eval::SelectorValue::InfoTimestamp,
             Some((visible_from, visible_to)),
         )?;
     }

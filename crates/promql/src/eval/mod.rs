@@ -52,6 +52,8 @@ pub(crate) enum SelectorValue {
     Value,
     Timestamp,
     StartTimestamp,
+    /// The timestamp of an info series' float sample (a histogram sample is an error).
+    InfoTimestamp,
 }
 
 /// State shared by the evaluator and its sub-evaluators (subqueries).

@@ -171,7 +171,9 @@ impl Ev<'_, '_> {
                                 ts,
                                 match value {
                                     SelectorValue::Value => v,
-                                    SelectorValue::Timestamp => t as f64 / 1000.0,
+                                    SelectorValue::Timestamp | SelectorValue::InfoTimestamp => {
+                                        t as f64 / 1000.0
+                                    }
                                     SelectorValue::StartTimestamp => {
                                         s.starts.get(idx - 1).copied().unwrap_or(0) as f64 / 1000.0
                                     }
@@ -185,6 +187,9 @@ impl Ev<'_, '_> {
                                 SelectorValue::Value => hists.push((ts, h.clone())),
                                 SelectorValue::Timestamp => points.push((ts, *t as f64 / 1000.0)),
                                 SelectorValue::StartTimestamp => points.push((ts, 0.0)),
+                                SelectorValue::InfoTimestamp => {
+                                    return Err(exec("info sample should be float"))
+                                }
                             }
                         }
                         _ => {}

@@ -8,7 +8,12 @@ pub(crate) fn absent(ev: &Ev, c: &Call) -> EvResult<Val> {
     let v = ev.eval_vector(&c.args[0])?;
     let mut present = vec![false; ev.num_steps()];
     for s in &v {
-        for &(t, _) in &s.points {
+        for t in s
+            .points
+            .iter()
+            .map(|p| p.0)
+            .chain(s.hists.iter().map(|p| p.0))
+        {
             present[((t - ev.start) / ev.interval.max(1)) as usize] = true;
         }
     }
@@ -84,6 +89,13 @@ pub(crate) fn sort(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> {
         }
     }
     let value = |s: &SeriesV| s.points.first().map(|p| p.1).unwrap_or(f64::NAN);
+    if matches!(name, "sort" | "sort_desc") {
+        // Histogram samples are left out (upstream's `filterFloats`).
+        for s in &mut input {
+            s.hists.clear();
+        }
+        input.retain(|s| !s.points.is_empty());
+    }
     match name {
         "sort" => input.sort_by(|a, b| nan_last(value(a), value(b), false)),
         "sort_desc" => input.sort_by(|a, b| nan_last(value(a), value(b), true)),
