@@ -128,6 +128,7 @@ pub(crate) fn info(ev: &Ev, c: &Call) -> EvResult<Val> {
             &vs,
             crate::eval::SelectorValue::InfoTimestamp,
             Some((visible_from, visible_to)),
+            c.args[0].pos,
         )?;
     }
     let steps: Vec<i64> = ev.steps().collect();

@@ -135,7 +135,7 @@ impl<'a, 'c> Ev<'a, 'c> {
             ExprKind::Binary(b) => self.eval_binary(b, e.pos)?,
             ExprKind::Aggregate(a) => self.eval_aggregate(a, e.pos)?,
             ExprKind::Call(c) => funcs::call(self, c, e.pos)?,
-            ExprKind::Vector(vs) => self.eval_selector_value(vs)?,
+            ExprKind::Vector(vs) => self.eval_selector_value(vs, e.pos)?,
             ExprKind::Matrix(ms) => Val::Matrix(self.eval_matrix_raw(ms)?),
             ExprKind::Subquery(sq) => self.eval_subquery_value(sq)?,
         };
@@ -148,10 +148,12 @@ impl<'a, 'c> Ev<'a, 'c> {
     }
 
     #[inline(never)]
-    fn eval_selector_value(&self, vs: &VectorSelector) -> EvResult<Val> {
-        Ok(Val::Vector(
-            self.eval_vector_selector(vs, SelectorValue::Value)?,
-        ))
+    fn eval_selector_value(&self, vs: &VectorSelector, pos: PosRange) -> EvResult<Val> {
+        Ok(Val::Vector(self.eval_vector_selector(
+            vs,
+            SelectorValue::Value,
+            pos,
+        )?))
     }
 
     #[inline(never)]

@@ -85,8 +85,9 @@ impl Ev<'_, '_> {
         &self,
         vs: &VectorSelector,
         value: SelectorValue,
+        pos: PosRange,
     ) -> EvResult<Vec<SeriesV>> {
-        self.eval_vector_selector_clipped(vs, value, None)
+        self.eval_vector_selector_clipped(vs, value, None, pos)
     }
 
     /// Like [`Self::eval_vector_selector`], seeing only samples in `clip` (`info()` sees
@@ -96,6 +97,7 @@ impl Ev<'_, '_> {
         vs: &VectorSelector,
         value: SelectorValue,
         clip: Option<(i64, i64)>,
+        pos: PosRange,
     ) -> EvResult<Vec<SeriesV>> {
         let off = Self::offset_ms(&vs.offset);
         let at = Self::at_ms(&vs.at);
@@ -137,11 +139,35 @@ impl Ev<'_, '_> {
                     .copied()
                     .filter(|(_, v)| !model::is_stale_nan(*v))
                     .collect();
+                let histograms: Vec<&(i64, model::histogram::FloatHistogram)> = s
+                    .histograms
+                    .iter()
+                    .filter(|(_, h)| !model::is_stale_nan(h.sum))
+                    .collect();
+                let metric = s.labels.metric_name().unwrap_or("");
                 for ts in self.steps() {
                     self.ctx.tick(1)?;
                     let rt = at.unwrap_or(ts) - off;
-                    if let Some(v) = funcs::smoothed_value(&samples, rt, lb) {
-                        points.push((ts, v));
+                    let in_window = |t: i64| t > rt - lb && t <= rt + lb;
+                    let hlo = histograms.partition_point(|p| p.0 <= rt - lb);
+                    let hhi = histograms.partition_point(|p| p.0 <= rt + lb);
+                    let hw = &histograms[hlo..hhi];
+                    if hw.is_empty() {
+                        if let Some(v) = funcs::smoothed_value(&samples, rt, lb) {
+                            points.push((ts, v));
+                        }
+                        continue;
+                    }
+                    if samples.iter().any(|p| in_window(p.0)) {
+                        self.ctx.annotate(
+                            AnnotationKind::Warning,
+                            format!("encountered a mix of histograms and floats for metric name {metric:?}"),
+                            pos,
+                        );
+                        continue;
+                    }
+                    if let Some(h) = self.smoothed_histogram(hw, rt, metric, pos) {
+                        hists.push((ts, h));
                     }
                 }
             } else {
@@ -209,6 +235,61 @@ impl Ev<'_, '_> {
             }
         }
         Ok(out)
+    }
+
+    /// A `smoothed` selector's histogram at `rt` from the samples around it (upstream's
+    /// smoothed vector selector): the sample at `rt`, else interpolated between the two
+    /// around it, else the one before (its reset hint dropped).
+    fn smoothed_histogram(
+        &self,
+        hw: &[&(i64, model::histogram::FloatHistogram)],
+        rt: i64,
+        metric: &str,
+        pos: PosRange,
+    ) -> Option<model::histogram::FloatHistogram> {
+        use model::histogram::CounterResetHint;
+        let i = hw.partition_point(|p| p.0 < rt);
+        if i < hw.len() && hw[i].0 == rt {
+            return Some(hw[i].1.clone());
+        }
+        let prev = hw.get(i.checked_sub(1)?)?;
+        let Some(next) = hw.get(i) else {
+            let mut h = prev.1.clone();
+            h.counter_reset_hint = CounterResetHint::Unknown;
+            return Some(h);
+        };
+        let schemas_warning = || {
+            self.ctx.annotate(
+                AnnotationKind::Warning,
+                format!("vector contains a mix of histograms with exponential and custom buckets schemas for metric name {metric:?}"),
+                pos,
+            )
+        };
+        if prev.1.uses_custom_buckets() != next.1.uses_custom_buckets() {
+            schemas_warning();
+            return None;
+        }
+        let gauge =
+            |h: &model::histogram::FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+        let counter = !gauge(&prev.1) || !gauge(&next.1);
+        let mut notes = Vec::new();
+        let h = funcs::interpolate_histograms(
+            (prev.0, &prev.1),
+            (next.0, &next.1),
+            rt,
+            counter,
+            &mut notes,
+        );
+        for (kind, text) in notes {
+            self.ctx.annotate(kind, text, pos);
+        }
+        match h {
+            Ok(h) => Some(h),
+            Err(_) => {
+                schemas_warning();
+                None
+            }
+        }
     }
 
     /// A range selector as a query result: the raw samples of its window at the end.

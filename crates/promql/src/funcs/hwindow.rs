@@ -485,3 +485,202 @@ fn histogram_rate(
     h.compact(0);
     Some(h)
 }
+
+/// Upstream's `interpolateHistograms`: the histogram at `t` between two samples, linearly
+/// (for a counter reset between them, from zero to the second).
+pub(crate) fn interpolate_histograms(
+    (t1, h1): (i64, &FloatHistogram),
+    (t2, h2): (i64, &FloatHistogram),
+    t: i64,
+    counter: bool,
+    notes: &mut Notes,
+) -> Result<FloatHistogram, HistogramError> {
+    if t == t1 {
+        return Ok(h1.clone());
+    }
+    if t == t2 {
+        return Ok(h2.clone());
+    }
+    let fraction = (t - t1) as f64 / (t2 - t1) as f64;
+    let mut result = h2.clone();
+    if counter && h2.detect_reset(h1) {
+        result.mul(fraction);
+        return Ok(result);
+    }
+    if result.sub(h1)?.custom_bounds_reconciled {
+        notes.push(reconciled("subtraction"));
+    }
+    result.mul(fraction);
+    if result.add(h1)?.custom_bounds_reconciled {
+        notes.push(reconciled("addition"));
+    }
+    Ok(result)
+}
+
+/// The first and last sample an `anchored`/`smoothed` window uses (upstream's searches
+/// in `extendedRate`): the last sample at or before the range start, and (smoothed) the
+/// first at or after its end.
+fn extended_indexes(times: &[i64], rs: i64, re: i64, smoothed: bool) -> Option<(usize, usize)> {
+    let n = times.len();
+    if n == 0 {
+        return None;
+    }
+    let k = (0..n - 1).find(|&i| times[i] > rs).unwrap_or(n - 1);
+    let first = k.saturating_sub(1);
+    let mut last = n - 1;
+    if smoothed {
+        last = (0..n - 1).find(|&i| times[i] >= re).unwrap_or(n - 1);
+    }
+    if times[last] <= rs || (smoothed && times[first] > re) {
+        return None;
+    }
+    Some((first, last))
+}
+
+/// `rate`, `increase` or `delta` over an `anchored` or `smoothed` window of histograms
+/// (upstream's `extendedHistogramRate`).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn extended_histogram_rate(
+    h: &[(i64, FloatHistogram)],
+    rs: i64,
+    re: i64,
+    range: i64,
+    smoothed: bool,
+    counter: bool,
+    rate: bool,
+    metric: &str,
+    notes: &mut Notes,
+) -> Option<FloatHistogram> {
+    let times: Vec<i64> = h.iter().map(|p| p.0).collect();
+    let (first, last) = extended_indexes(&times, rs, re, smoothed)?;
+    let custom = h[first].1.uses_custom_buckets();
+    for (_, p) in &h[first..=last] {
+        if p.uses_custom_buckets() != custom {
+            notes.push(mixed_schemas(metric));
+            return None;
+        }
+        if counter && p.counter_reset_hint == CounterResetHint::Gauge {
+            notes.push(not_counter(metric));
+        }
+    }
+    let pick = |i: usize, j: usize, at: i64, notes: &mut Notes| {
+        interpolate_histograms((h[i].0, &h[i].1), (h[j].0, &h[j].1), at, counter, notes)
+    };
+    let left = if smoothed && h[first].0 < rs && first + 1 < h.len() {
+        pick(first, first + 1, rs, notes)
+    } else {
+        Ok(h[first].1.clone())
+    };
+    let right = if smoothed && last > 0 && h[last].0 > re {
+        pick(last - 1, last, re, notes)
+    } else {
+        Ok(h[last].1.clone())
+    };
+    let (Ok(left), Ok(right)) = (left, right) else {
+        notes.push(mixed_schemas(metric));
+        return None;
+    };
+    let gauge = |x: &FloatHistogram| x.counter_reset_hint == CounterResetHint::Gauge;
+    if !counter && (!gauge(&left) || !gauge(&right)) {
+        notes.push(not_gauge(metric));
+    }
+    let mut result = right.clone();
+    match result.sub(&left) {
+        Err(_) => {
+            notes.push(mixed_schemas(metric));
+            return None;
+        }
+        Ok(c) if c.custom_bounds_reconciled => notes.push(reconciled("subtraction")),
+        Ok(_) => {}
+    }
+    if counter {
+        // Every reset's histogram added back (upstream's `correctForCounterResetsHistogram`).
+        let mut from = first + 1;
+        let mut prev = &left;
+        if smoothed
+            && h[first].0 < rs
+            && first + 1 < h.len()
+            && h[first + 1].1.detect_reset(&h[first].1)
+        {
+            prev = &h[first + 1].1;
+            from += 1;
+        }
+        let mut correction: Option<FloatHistogram> = None;
+        let mut add = |x: &FloatHistogram, notes: &mut Notes| -> bool {
+            match &mut correction {
+                None => {
+                    correction = Some(x.clone());
+                    true
+                }
+                Some(c) => match c.add(x) {
+                    Err(_) => {
+                        notes.push(mixed_schemas(metric));
+                        false
+                    }
+                    Ok(r) => {
+                        if r.custom_bounds_reconciled {
+                            notes.push(reconciled("addition"));
+                        }
+                        true
+                    }
+                },
+            }
+        };
+        if from <= last {
+            for (_, p) in &h[from..last] {
+                if p.detect_reset(prev) && !add(prev, notes) {
+                    return None;
+                }
+                prev = p;
+            }
+            if right.detect_reset(prev) && !add(prev, notes) {
+                return None;
+            }
+        }
+        if let Some(c) = correction {
+            match result.add(&c) {
+                Err(_) => {
+                    notes.push(mixed_schemas(metric));
+                    return None;
+                }
+                Ok(r) if r.custom_bounds_reconciled => notes.push(reconciled("addition")),
+                Ok(_) => {}
+            }
+        }
+    }
+    if rate {
+        result.div(range as f64 / 1000.0);
+    }
+    result.counter_reset_hint = CounterResetHint::Gauge;
+    result.compact(0);
+    Some(result)
+}
+
+/// `changes` or `resets` over an anchored window of floats and histograms: the newest
+/// sample at or before the range start, then every sample after it.
+pub(super) fn anchored_changes_or_resets(
+    floats: &[(i64, f64)],
+    hists: &[(i64, FloatHistogram)],
+    rs: i64,
+    changes: bool,
+) -> Option<f64> {
+    let fa = floats.partition_point(|p| p.0 <= rs);
+    let ha = hists.partition_point(|p| p.0 <= rs);
+    if fa == floats.len() && ha == hists.len() {
+        // Nothing strictly after the range start.
+        return None;
+    }
+    // The anchor: the newest sample at or before the start, of either kind.
+    let (f_from, h_from) = match (fa.checked_sub(1), ha.checked_sub(1)) {
+        (Some(i), Some(j)) if floats[i].0 >= hists[j].0 => (i, ha),
+        (Some(_), Some(j)) => (fa, j),
+        (Some(i), None) => (i, ha),
+        (None, Some(j)) => (fa, j),
+        (None, None) => (fa, ha),
+    };
+    Some(changes_or_resets(
+        &floats[f_from..],
+        &hists[h_from..],
+        changes,
+    ))
+}

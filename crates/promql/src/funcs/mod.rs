@@ -33,6 +33,7 @@ use range::range_function;
 use time::*;
 use window::*;
 
+pub(crate) use hwindow::interpolate_histograms;
 pub(crate) use labels::regex_any_of;
 pub(crate) use window::{extended_points, smoothed_value};
 

@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicUsize, Ordering as AtomicOrdering};
 
 use model::float::format_go_g as format_go_float;
 
-use super::hwindow::{floats_despite_histograms, hist_window_value, Notes, Out};
+use super::hwindow::{
+    anchored_changes_or_resets, extended_histogram_rate, floats_despite_histograms,
+    hist_window_value, Notes, Out,
+};
 use super::*;
 
 const ANCHORED_OK: &[&str] = &["changes", "delta", "increase", "rate", "resets"];
@@ -186,6 +189,63 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             // Checked by work done, not by steps: one step's window can hold millions
             // of samples.
             ticker.tick(w.len() + 1)?;
+            if mode != RangeMode::Plain && !hists.is_empty() {
+                // The extended window of histograms.
+                let helo = hists.partition_point(|p| p.0 <= rs - lookback);
+                let hehi = if mode == RangeMode::Smoothed {
+                    hists.partition_point(|p| p.0 <= we + lookback)
+                } else {
+                    hhi
+                };
+                let fh = &hists[helo..hehi];
+                if !fh.is_empty() {
+                    ticker.tick(fh.len() + 1)?;
+                    let elo = samples.partition_point(|p| p.0 <= rs - lookback);
+                    let ehi = if mode == RangeMode::Smoothed {
+                        samples.partition_point(|p| p.0 <= we + lookback)
+                    } else {
+                        hi
+                    };
+                    let f = &samples[elo..ehi];
+                    let smoothed = mode == RangeMode::Smoothed;
+                    let out = match range_fn {
+                        Some(RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)
+                            if !f.is_empty() =>
+                        {
+                            outcome.notes.push((
+                                AnnotationKind::Warning,
+                                format!("encountered a mix of histograms and floats for metric name {metric:?}"),
+                            ));
+                            None
+                        }
+                        Some(k @ (RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)) => {
+                            extended_histogram_rate(
+                                fh,
+                                rs,
+                                we,
+                                range,
+                                smoothed,
+                                k != RangeFn::Delta,
+                                k == RangeFn::Rate,
+                                &metric,
+                                &mut outcome.notes,
+                            )
+                            .map(Out::Hist)
+                        }
+                        Some(k @ (RangeFn::Changes | RangeFn::Resets)) => {
+                            anchored_changes_or_resets(f, fh, rs, k == RangeFn::Changes)
+                                .map(Out::Float)
+                        }
+                        _ => None,
+                    };
+                    match out {
+                        Some(Out::Float(v)) => points.push((ts, v)),
+                        Some(Out::Hist(h)) => hpoints.push((ts, h)),
+                        None => {}
+                    }
+                    continue;
+                }
+            }
             let value = if mode != RangeMode::Plain {
                 // The extended window: from a lookback before the range start.
                 let elo = samples.partition_point(|p| p.0 <= rs - lookback);

@@ -9,11 +9,18 @@ pub(crate) fn timestamps(ev: &Ev, c: &Call) -> EvResult<Val> {
     let arg = &c.args[0];
     let series = if c.func.name == "timestamp" {
         match &arg.unwrap_parens().kind {
-            ExprKind::Vector(vs) => ev.eval_vector_selector(vs, SelectorValue::Timestamp)?,
+            ExprKind::Vector(vs) => {
+                ev.eval_vector_selector(vs, SelectorValue::Timestamp, arg.pos)?
+            }
             _ => {
                 let mut v = ev.eval_vector(arg)?;
                 for s in &mut v {
-                    s.points.iter_mut().for_each(|p| p.1 = p.0 as f64 / 1000.0);
+                    // Every sample's time, histograms' too.
+                    let hist_times = std::mem::take(&mut s.hists).into_iter().map(|(t, _)| t);
+                    let mut times: Vec<i64> =
+                        s.points.iter().map(|p| p.0).chain(hist_times).collect();
+                    times.sort_unstable();
+                    s.points = times.into_iter().map(|t| (t, t as f64 / 1000.0)).collect();
                 }
                 v
             }
@@ -23,7 +30,7 @@ pub(crate) fn timestamps(ev: &Ev, c: &Call) -> EvResult<Val> {
         // used): any other argument gives nothing.
         match &arg.unwrap_parens().kind {
             ExprKind::Vector(vs) if ev.ctx.use_start_timestamps => {
-                ev.eval_vector_selector(vs, SelectorValue::StartTimestamp)?
+                ev.eval_vector_selector(vs, SelectorValue::StartTimestamp, arg.pos)?
             }
             _ => Vec::new(),
         }
