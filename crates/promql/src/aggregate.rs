@@ -10,6 +10,7 @@ use crate::ast::{AggregateExpr, AggregateOp, PosRange};
 use model::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 
 use crate::eval::{Ev, EvResult, HistCursor, SeriesV, StepCursor, Val};
+use crate::histogram_sum::KahanHist;
 use crate::numeric::{kahan_inc, nan_last, quantile_of};
 use crate::value::AnnotationKind;
 use crate::EvalError;
@@ -38,80 +39,27 @@ fn group_labels(labels: &Labels, grouping: &[String], without: bool) -> Labels {
 #[derive(Clone, Default)]
 struct HistAcc {
     seen: bool,
-    value: Option<FloatHistogram>,
-    /// The incremental mean, once the sum overflowed (`avg`).
-    mean: Option<FloatHistogram>,
-    count: f64,
+    sum: Option<KahanHist>,
     incompatible: bool,
     reset_seen: bool,
     not_reset_seen: bool,
 }
 
 impl HistAcc {
-    fn track(&mut self, h: &FloatHistogram) {
+    fn add(&mut self, h: &FloatHistogram, avg: bool) -> Result<bool, HistogramError> {
         match h.counter_reset_hint {
             CounterResetHint::CounterReset => self.reset_seen = true,
             CounterResetHint::NotCounterReset => self.not_reset_seen = true,
             _ => {}
         }
-    }
-
-    /// Adds `h`; `Err` with the annotation when the histograms cannot be added.
-    fn add(&mut self, h: &FloatHistogram, avg: bool) -> Result<bool, HistogramError> {
-        self.track(h);
-        self.count += 1.0;
-        let Some(value) = &mut self.value else {
-            self.value = Some(h.clone());
-            return Ok(false);
-        };
-        if !avg {
-            return value.add(h).map(|c| c.custom_bounds_reconciled);
-        }
-        if self.mean.is_none() {
-            let mut next = value.clone();
-            let reconciled = next.add(h)?.custom_bounds_reconciled;
-            if !overflows(&next) {
-                *value = next;
-                return Ok(reconciled);
-            }
-            let mut mean = value.clone();
-            mean.div(self.count - 1.0);
-            self.mean = Some(mean);
-        }
-        let count = self.count;
-        let Some(mean) = &mut self.mean else {
-            return Ok(false);
-        };
-        mean.mul((count - 1.0) / count);
-        let mut part = h.clone();
-        part.div(count);
-        mean.add(&part).map(|c| c.custom_bounds_reconciled)
-    }
-
-    /// The sum or mean.
-    fn result(&mut self, avg: bool) -> Option<FloatHistogram> {
-        let mut h = match self.mean.take() {
-            Some(m) => m,
+        match &mut self.sum {
             None => {
-                let mut v = self.value.take()?;
-                if avg {
-                    v.div(self.count);
-                }
-                v
+                self.sum = Some(KahanHist::new(h));
+                Ok(false)
             }
-        };
-        h.compact(0);
-        Some(h)
+            Some(acc) => acc.add(h, avg),
+        }
     }
-}
-
-/// Whether a histogram sum overflowed (upstream's `HasOverflow`).
-fn overflows(h: &FloatHistogram) -> bool {
-    h.count.is_infinite()
-        || h.zero_count.is_infinite()
-        || h.sum.is_infinite()
-        || h.positive_buckets.iter().any(|b| b.is_infinite())
-        || h.negative_buckets.iter().any(|b| b.is_infinite())
 }
 
 #[derive(Clone, Default)]
@@ -454,8 +402,8 @@ pub(crate) fn aggregate(
                 if hacc.incompatible {
                     continue;
                 }
-                if let Some(h) = hacc.result(a.op == AggregateOp::Avg) {
-                    hout[g].push((ts, h));
+                if let Some(acc) = hacc.sum.take() {
+                    hout[g].push((ts, acc.result(a.op == AggregateOp::Avg)));
                 }
             }
         }

@@ -16,6 +16,7 @@ mod eval;
 mod funcs;
 pub mod functions;
 mod histogram;
+mod histogram_sum;
 mod info;
 mod lexer;
 mod memory;

@@ -4,18 +4,7 @@
 
 use std::cmp::Ordering;
 
-/// Neumaier-compensated summation step (Prometheus's `kahanSumInc`).
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+pub(crate) use model::float::kahan_inc;
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks; NaN sorts
 /// first.

@@ -136,7 +136,7 @@ impl FloatHistogram {
     /// Upstream's rules for the hint of a sum: equal hints stay, a gauge makes a gauge,
     /// unknown wins otherwise, and `CounterReset` against `NotCounterReset` is a collision
     /// (the hint becomes unknown).
-    fn adjust_counter_reset(&mut self, other: &FloatHistogram) -> bool {
+    pub(super) fn adjust_counter_reset(&mut self, other: &FloatHistogram) -> bool {
         use CounterResetHint::*;
         match (self.counter_reset_hint, other.counter_reset_hint) {
             (a, b) if a == b => false,
@@ -175,7 +175,7 @@ impl FloatHistogram {
     /// Makes the zero buckets of this histogram and `other` equally wide (the wider one,
     /// widened further past populated buckets it would cut); returns `other`'s zero count
     /// at that width. This histogram's buckets inside its new zero bucket are moved into it.
-    fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
+    pub(super) fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
         let mut other_zero = other.zero_count;
         let mut other_threshold = other.zero_threshold;
         while other_threshold != self.zero_threshold {
@@ -302,7 +302,7 @@ pub(super) fn add_to_shared_bounds(
 }
 
 /// (index, count) of each bucket of a list, in order.
-fn indexed(spans: &[Span], buckets: &[f64]) -> Vec<(i32, f64)> {
+pub(super) fn indexed(spans: &[Span], buckets: &[f64]) -> Vec<(i32, f64)> {
     span_indices(spans).zip(buckets.iter().copied()).collect()
 }
 
@@ -345,7 +345,7 @@ fn merge(a: Vec<(i32, f64)>, b: Vec<(i32, f64)>, sign: f64) -> (Vec<Span>, Vec<f
 }
 
 /// Spans and counts for ordered (index, count) pairs: adjacent indices share a span.
-fn from_indexed(pairs: impl Iterator<Item = (i32, f64)>) -> (Vec<Span>, Vec<f64>) {
+pub(super) fn from_indexed(pairs: impl Iterator<Item = (i32, f64)>) -> (Vec<Span>, Vec<f64>) {
     let (mut spans, mut counts) = (Vec::<Span>::new(), Vec::new());
     let mut last: Option<i32> = None;
     for (index, count) in pairs {

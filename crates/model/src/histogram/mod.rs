@@ -18,6 +18,7 @@ mod buckets;
 mod compact;
 mod float;
 mod int;
+mod kahan;
 pub mod nhcb;
 mod reset;
 mod trim;
@@ -27,6 +28,7 @@ pub use arith::Combined;
 pub use buckets::{bucket_bound, Bucket, BucketCount};
 pub use float::FloatHistogram;
 pub use int::Histogram;
+pub use kahan::KahanSum;
 pub use validate::HistogramError;
 
 /// A native histogram sample as it is appended and logged: integer or float.

@@ -7,6 +7,7 @@
 use model::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 
 use super::range::RangeFn;
+use crate::histogram_sum::KahanHist;
 use crate::value::AnnotationKind;
 
 /// A window's result.
@@ -289,46 +290,17 @@ fn sum_histograms(
         CounterResetHint::NotCounterReset => not_reset_seen = true,
         _ => {}
     };
-    let mut sum = hw[0].1.clone();
-    track(&sum);
-    // The mean is kept incrementally once the sum overflows (as for floats).
-    let mut mean: Option<FloatHistogram> = None;
-    for (i, (_, h)) in hw.iter().enumerate().skip(1) {
+    track(&hw[0].1);
+    let mut acc = KahanHist::new(&hw[0].1);
+    for (_, h) in &hw[1..] {
         track(h);
-        let count = (i + 1) as f64;
-        let result = match &mut mean {
-            None => {
-                let mut next = sum.clone();
-                let r = next.add(h);
-                if avg && overflows(&next) {
-                    let mut m = sum.clone();
-                    m.div(count - 1.0);
-                    let q = (count - 1.0) / count;
-                    m.mul(q);
-                    let mut part = h.clone();
-                    part.div(count);
-                    let r = m.add(&part);
-                    mean = Some(m);
-                    r
-                } else {
-                    sum = next;
-                    r
-                }
-            }
-            Some(m) => {
-                m.mul((count - 1.0) / count);
-                let mut part = h.clone();
-                part.div(count);
-                m.add(&part)
-            }
-        };
-        match result {
-            Err(HistogramError::IncompatibleSchemas) => {
+        match acc.add(h, avg) {
+            Err(_) => {
                 notes.push(mixed_schemas(metric));
                 return None;
             }
-            Ok(c) if c.custom_bounds_reconciled => reconciled_seen = true,
-            _ => {}
+            Ok(true) => reconciled_seen = true,
+            Ok(false) => {}
         }
     }
     if reset_seen && not_reset_seen {
@@ -340,24 +312,7 @@ fn sum_histograms(
     if reconciled_seen {
         notes.push(reconciled("aggregation"));
     }
-    Some(match mean {
-        Some(m) => m,
-        None => {
-            if avg {
-                sum.div(hw.len() as f64);
-            }
-            sum
-        }
-    })
-}
-
-/// Whether a sum overflowed (upstream's `HasOverflow`).
-fn overflows(h: &FloatHistogram) -> bool {
-    h.count.is_infinite()
-        || h.zero_count.is_infinite()
-        || h.sum.is_infinite()
-        || h.positive_buckets.iter().any(|b| b.is_infinite())
-        || h.negative_buckets.iter().any(|b| b.is_infinite())
+    Some(acc.result(avg))
 }
 
 /// `rate`, `increase` (`counter`) or `delta` of a window of histograms, extrapolated to
