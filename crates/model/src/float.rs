@@ -56,6 +56,20 @@ pub fn format_openmetrics_float(v: f64) -> String {
     text
 }
 
+/// Neumaier-compensated summation step (Prometheus's `kahansum.Inc`): `sum + inc`, with
+/// the rounding error added to the compensation `c` (reset when the sum is infinite).
+pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,18 +88,4 @@ mod tests {
         assert_eq!(format_openmetrics_float(10.0), "10.0");
         assert_eq!(format_openmetrics_float(f64::INFINITY), "+Inf");
     }
-}
-
-/// Neumaier-compensated summation step (Prometheus's `kahansum.Inc`): `sum + inc`, with
-/// the rounding error added to the compensation `c` (reset when the sum is infinite).
-pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
 }
