@@ -247,7 +247,8 @@ pub(crate) fn classic(ev: &Ev, c: &Call, _pos: PosRange) -> EvResult<Val> {
         }
     }
     let _ = matches!(c.args[vec_idx].kind, ExprKind::Vector(_));
-    let input = ev.eval_vector(&c.args[vec_idx])?;
+    // The buckets are needed: no stats decoding below.
+    let input = ev.with_stats_decoding(false, || ev.eval_vector(&c.args[vec_idx]))?;
     // Group the bucket series by their labels without `le`.
     let mut groups: HashMap<Labels, usize> = HashMap::new();
     let mut members: Vec<(Labels, Vec<(usize, f64)>)> = Vec::new();

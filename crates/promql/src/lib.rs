@@ -327,6 +327,7 @@ impl Engine {
             subquery_step: self.opts.subquery_step_ms,
             delayed_name_removal: self.opts.delayed_name_removal,
             use_start_timestamps: self.opts.use_start_timestamps,
+            stats_decoding: Default::default(),
             deadline: timeout.map(|t| Instant::now() + t),
             cancel: qopts.cancel,
             annotations: Default::default(),

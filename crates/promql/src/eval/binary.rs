@@ -8,14 +8,21 @@ use model::Labels;
 use super::{exec, Ev, EvResult, SeriesV, Val};
 use crate::ast::*;
 use crate::value::AnnotationKind;
+use crate::EvalError;
 
 impl Ev<'_, '_> {
     /// On the evaluator's recursive path: kept out of line so that `eval`'s own frame
     /// stays small.
     #[inline(never)]
     pub(super) fn eval_binary(&self, b: &BinaryExpr, pos: PosRange) -> EvResult<Val> {
-        let lhs = self.eval(&b.lhs)?;
-        let rhs = self.eval(&b.rhs)?;
+        let (lhs, rhs) = if matches!(b.op, BinaryOp::TrimUpper | BinaryOp::TrimLower) {
+            // Trimming needs the buckets: no stats decoding below.
+            self.with_stats_decoding(false, || {
+                Ok::<_, EvalError>((self.eval(&b.lhs)?, self.eval(&b.rhs)?))
+            })?
+        } else {
+            (self.eval(&b.lhs)?, self.eval(&b.rhs)?)
+        };
         match (lhs, rhs) {
             (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
                 l.iter()

@@ -64,6 +64,10 @@ pub(crate) struct Ctx<'a> {
     pub subquery_step: i64,
     pub delayed_name_removal: bool,
     pub use_start_timestamps: bool,
+    /// Whether selectors evaluated now feed only `histogram_count`/`_sum`/`_avg` (no
+    /// subquery, quantile or trim in between): their histograms' unknown reset hints are
+    /// then worked out sample by sample, as upstream's `HistogramStatsIterator` does.
+    pub stats_decoding: Cell<bool>,
     pub deadline: Option<Instant>,
     pub cancel: Option<&'a AtomicBool>,
     pub annotations: RefCell<Vec<Annotation>>,
@@ -97,6 +101,15 @@ pub(crate) fn is_metadata_label(name: &str) -> bool {
 }
 
 impl<'a, 'c> Ev<'a, 'c> {
+    /// Runs `f` with selectors in stats decoding mode (`on`) or not, restoring the mode
+    /// after.
+    pub fn with_stats_decoding<T>(&self, on: bool, f: impl FnOnce() -> T) -> T {
+        let before = self.ctx.stats_decoding.replace(on);
+        let out = f();
+        self.ctx.stats_decoding.set(before);
+        out
+    }
+
     pub fn steps(&self) -> impl Iterator<Item = i64> {
         let (start, end, interval) = (self.start, self.end, self.interval.max(1));
         (0..)

@@ -108,8 +108,10 @@ impl Ev<'_, '_> {
             None => (self.start - off, self.end - off),
         };
         let maxt = if smoothed { last_ref + lb } else { last_ref };
-        // One evaluation time: only each series' last sample matters.
-        let single = first_ref == last_ref && !smoothed && clip.is_none();
+        // One evaluation time: only each series' last sample matters (except for stats
+        // decoding, which compares each histogram with the one before).
+        let stats = self.ctx.stats_decoding.get();
+        let single = first_ref == last_ref && !smoothed && clip.is_none() && !stats;
         let mut data = if single {
             self.ctx.check_interrupt()?;
             self.select_within_budget(|admit| {
@@ -120,6 +122,11 @@ impl Ev<'_, '_> {
         } else {
             self.select(&vs.matchers, first_ref - lb + 1, maxt)?
         };
+        if stats {
+            for s in &mut data {
+                detect_reset_hints(&mut s.histograms);
+            }
+        }
         if let Some((from, to)) = clip {
             for s in &mut data {
                 s.retain(|(t, _)| *t >= from && *t <= to);
@@ -360,7 +367,12 @@ impl Ev<'_, '_> {
             }
             RangeMode::Plain => {}
         }
-        let data = self.select(&vs.matchers, mint, maxt)?;
+        let mut data = self.select(&vs.matchers, mint, maxt)?;
+        if self.ctx.stats_decoding.get() {
+            for s in &mut data {
+                detect_reset_hints(&mut s.histograms);
+            }
+        }
         let mut starts = Vec::new();
         let series = data
             .into_iter()
@@ -433,7 +445,8 @@ impl Ev<'_, '_> {
             // billion). Only an inner expression that selects nothing at all would get
             // away with it (Prometheus would then answer, after walking every step).
             self.ctx.check_size(sub.num_steps(), 1)?;
-            match sub.eval(&sq.expr)? {
+            // Reset detection needs the buckets: no stats decoding inside a subquery.
+            match self.with_stats_decoding(false, || sub.eval(&sq.expr))? {
                 Val::Vector(v) => v,
                 Val::Scalar(values) => vec![SeriesV {
                     labels: Labels::default(),
@@ -477,5 +490,29 @@ impl Ev<'_, '_> {
             }
             _ => Err(exec("expected range vector")),
         }
+    }
+}
+
+/// Upstream's `HistogramStatsIterator` hints: a histogram whose reset hint is unknown gets
+/// `CounterReset` or `NotCounterReset` by comparison with the histogram before it (the
+/// first one loaded stays unknown; stale markers are skipped).
+fn detect_reset_hints(histograms: &mut [(i64, model::histogram::FloatHistogram)]) {
+    use model::histogram::CounterResetHint;
+    let mut last: Option<usize> = None;
+    for i in 0..histograms.len() {
+        if model::is_stale_nan(histograms[i].1.sum) {
+            continue;
+        }
+        if histograms[i].1.counter_reset_hint == CounterResetHint::Unknown {
+            if let Some(j) = last {
+                let reset = histograms[i].1.detect_reset(&histograms[j].1);
+                histograms[i].1.counter_reset_hint = if reset {
+                    CounterResetHint::CounterReset
+                } else {
+                    CounterResetHint::NotCounterReset
+                };
+            }
+        }
+        last = Some(i);
     }
 }

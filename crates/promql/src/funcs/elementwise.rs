@@ -61,7 +61,15 @@ pub(crate) fn min_max_of(ev: &Ev, c: &Call) -> EvResult<Val> {
 /// sample; float samples are left out.
 #[inline(never)]
 pub(crate) fn native_histogram(ev: &Ev, c: &Call) -> EvResult<Val> {
-    let input = ev.eval_vector(&c.args[0])?;
+    let stats = matches!(
+        c.func.name,
+        "histogram_count" | "histogram_sum" | "histogram_avg"
+    );
+    let input = if stats {
+        ev.with_stats_decoding(true, || ev.eval_vector(&c.args[0]))?
+    } else {
+        ev.eval_vector(&c.args[0])?
+    };
     let f: fn(&model::histogram::FloatHistogram) -> f64 = match c.func.name {
         "histogram_count" => |h| h.count,
         "histogram_sum" => |h| h.sum,
