@@ -31,7 +31,10 @@ mod protobuf;
 mod value;
 
 pub use parser::{Entry, Exemplar, Parser, Sample};
-pub use protobuf::{encode_untyped_family, protobuf_to_text, UntypedSample, MAX_MESSAGE_BYTES};
+pub use protobuf::{
+    decode_protobuf, encode_untyped_family, protobuf_to_text, NativeHistogramSample,
+    ProtobufOptions, UntypedSample, MAX_MESSAGE_BYTES,
+};
 pub use value::parse_float;
 
 use std::borrow::Cow;

@@ -6,11 +6,14 @@
 //! (with the `+Inf` bucket added when absent), `_sum` and `_count` series, summaries
 //! `quantile` series, `_sum` and `_count`, as Prometheus's protobuf parser yields them;
 //! `le` and `quantile` values are written in OpenMetrics' float form, as Prometheus
-//! writes them. Native histogram buckets and exemplars are not kept.
+//! writes them. With native histograms on ([`ProtobufOptions`]), a histogram that has
+//! native buckets comes out as a native histogram sample instead (its classic series too
+//! when asked for); exemplars are not kept.
 
 use std::fmt::Write;
 
 use model::float::format_openmetrics_float;
+use model::histogram::HistogramValue;
 
 /// Largest single `MetricFamily` message accepted (the whole body is bounded by the
 /// scrape's body size limit already; this bounds one allocation).
@@ -73,6 +76,14 @@ struct Bucket {
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
+struct BucketSpan {
+    #[prost(sint32, tag = "1")]
+    offset: i32,
+    #[prost(uint32, tag = "2")]
+    length: u32,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
 struct Histogram {
     #[prost(uint64, tag = "1")]
     sample_count: u64,
@@ -82,6 +93,98 @@ struct Histogram {
     sample_sum: f64,
     #[prost(message, repeated, tag = "3")]
     bucket: Vec<Bucket>,
+    #[prost(sint32, tag = "5")]
+    schema: i32,
+    #[prost(double, tag = "6")]
+    zero_threshold: f64,
+    #[prost(uint64, tag = "7")]
+    zero_count: u64,
+    #[prost(double, tag = "8")]
+    zero_count_float: f64,
+    #[prost(message, repeated, tag = "9")]
+    negative_span: Vec<BucketSpan>,
+    #[prost(sint64, repeated, tag = "10")]
+    negative_delta: Vec<i64>,
+    #[prost(double, repeated, tag = "11")]
+    negative_count: Vec<f64>,
+    #[prost(message, repeated, tag = "12")]
+    positive_span: Vec<BucketSpan>,
+    #[prost(sint64, repeated, tag = "13")]
+    positive_delta: Vec<i64>,
+    #[prost(double, repeated, tag = "14")]
+    positive_count: Vec<f64>,
+}
+
+impl Histogram {
+    /// Whether it has native buckets (upstream's `isNativeHistogram`).
+    fn is_native(&self) -> bool {
+        !self.positive_span.is_empty()
+            || !self.negative_span.is_empty()
+            || self.zero_threshold > 0.0
+            || self.zero_count > 0
+            || self.zero_count_float > 0.0
+    }
+
+    /// The native histogram (float when its counts are floats).
+    fn native(&self, gauge: bool) -> HistogramValue {
+        use model::histogram::{CounterResetHint, FloatHistogram, Histogram as IntHistogram, Span};
+        let hint = if gauge {
+            CounterResetHint::Gauge
+        } else {
+            CounterResetHint::Unknown
+        };
+        let spans = |s: &[BucketSpan]| -> Vec<Span> {
+            s.iter().map(|s| Span::new(s.offset, s.length)).collect()
+        };
+        if self.sample_count_float > 0.0 || self.zero_count_float > 0.0 {
+            return HistogramValue::Float(FloatHistogram {
+                counter_reset_hint: hint,
+                schema: self.schema,
+                zero_threshold: self.zero_threshold,
+                zero_count: self.zero_count_float,
+                count: self.sample_count_float,
+                sum: self.sample_sum,
+                positive_spans: spans(&self.positive_span),
+                negative_spans: spans(&self.negative_span),
+                positive_buckets: self.positive_count.clone(),
+                negative_buckets: self.negative_count.clone(),
+                custom_values: Vec::new(),
+            });
+        }
+        HistogramValue::Int(IntHistogram {
+            counter_reset_hint: hint,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count,
+            count: self.sample_count,
+            sum: self.sample_sum,
+            positive_spans: spans(&self.positive_span),
+            negative_spans: spans(&self.negative_span),
+            positive_buckets: self.positive_delta.clone(),
+            negative_buckets: self.negative_delta.clone(),
+            custom_values: Vec::new(),
+        })
+    }
+}
+
+/// What to make of protobuf histograms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProtobufOptions {
+    /// Histograms with native buckets become native histogram samples
+    /// (`scrape_native_histograms`).
+    pub native_histograms: bool,
+    /// Their classic series are kept too (`always_scrape_classic_histograms`).
+    pub classic_too: bool,
+}
+
+/// A native histogram sample of a protobuf body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NativeHistogramSample {
+    pub name: String,
+    /// The labels in the order written (the metric name not among them).
+    pub labels: Vec<(String, String)>,
+    pub timestamp_ms: Option<i64>,
+    pub value: HistogramValue,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -170,9 +273,19 @@ pub const MAX_TEXT_GROWTH: usize = 16;
 /// Decodes a delimited protobuf body into the Prometheus text format (1.0.0). The error
 /// says which message (counted from 1) could not be read and why. The text may be at
 /// most [`MAX_TEXT_GROWTH`] times the body (and at least 16 MiB).
-pub fn protobuf_to_text(mut body: &[u8]) -> Result<String, String> {
+pub fn protobuf_to_text(body: &[u8]) -> Result<String, String> {
+    decode_protobuf(body, ProtobufOptions::default()).map(|(text, _)| text)
+}
+
+/// Decodes a delimited protobuf body into the text it stands for and, with native
+/// histograms on, the native histogram samples (see [`protobuf_to_text`]).
+pub fn decode_protobuf(
+    mut body: &[u8],
+    opts: ProtobufOptions,
+) -> Result<(String, Vec<NativeHistogramSample>), String> {
     let max = body.len().saturating_mul(MAX_TEXT_GROWTH).max(16 << 20);
     let mut out = String::with_capacity(body.len() * 2);
+    let mut natives = Vec::new();
     let mut index = 0;
     while !body.is_empty() {
         index += 1;
@@ -189,13 +302,19 @@ pub fn protobuf_to_text(mut body: &[u8]) -> Result<String, String> {
         body = rest;
         let family = <MetricFamily as prost::Message>::decode(message)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
-        write_family(&mut out, &family, max)
+        write_family(&mut out, &mut natives, &family, max, opts)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
     }
-    Ok(out)
+    Ok((out, natives))
 }
 
-fn write_family(out: &mut String, family: &MetricFamily, max: usize) -> Result<(), String> {
+fn write_family(
+    out: &mut String,
+    natives: &mut Vec<NativeHistogramSample>,
+    family: &MetricFamily,
+    max: usize,
+    opts: ProtobufOptions,
+) -> Result<(), String> {
     if family.name.is_empty() {
         return Err("metric family without a name".into());
     }
@@ -266,6 +385,21 @@ fn write_family(out: &mut String, family: &MetricFamily, max: usize) -> Result<(
             }
             _ => {
                 let h = metric.histogram.clone().unwrap_or_default();
+                if opts.native_histograms && h.is_native() {
+                    natives.push(NativeHistogramSample {
+                        name: name.clone(),
+                        labels: metric
+                            .label
+                            .iter()
+                            .map(|l| (l.name.clone(), l.value.clone()))
+                            .collect(),
+                        timestamp_ms: (ts != 0).then_some(ts),
+                        value: h.native(family.kind == GAUGE_HISTOGRAM),
+                    });
+                    if !opts.classic_too || h.bucket.is_empty() {
+                        continue;
+                    }
+                }
                 let count = if h.sample_count_float > 0.0 {
                     h.sample_count_float
                 } else {
@@ -441,6 +575,7 @@ mod tests {
                             cumulative_count_float: 0.0,
                             upper_bound: 1.0,
                         }],
+                        ..Histogram::default()
                     }),
                     timestamp_ms: 1234,
                     ..Metric::default()
@@ -478,6 +613,70 @@ mod tests {
             .collect::<Result<Vec<_>, _>>()
             .unwrap();
         assert!(parsed.len() > 10);
+    }
+
+    #[test]
+    fn native_histograms_come_out_as_samples_with_their_classic_series_on_request() {
+        let family = MetricFamily {
+            name: "rpc_seconds".into(),
+            kind: HISTOGRAM,
+            metric: vec![Metric {
+                label: labels(&[("svc", "a")]),
+                histogram: Some(Histogram {
+                    sample_count: 5,
+                    sample_sum: 2.5,
+                    schema: 0,
+                    zero_threshold: 1e-128,
+                    zero_count: 1,
+                    positive_span: vec![BucketSpan {
+                        offset: 0,
+                        length: 2,
+                    }],
+                    positive_delta: vec![1, 2],
+                    bucket: vec![Bucket {
+                        cumulative_count: 2,
+                        cumulative_count_float: 0.0,
+                        upper_bound: 1.0,
+                    }],
+                    ..Histogram::default()
+                }),
+                ..Metric::default()
+            }],
+            ..MetricFamily::default()
+        };
+        let body = delimited(&[family]);
+        // Off: the classic series only.
+        let (text, natives) = decode_protobuf(&body, ProtobufOptions::default()).unwrap();
+        assert!(natives.is_empty());
+        assert!(
+            text.contains("rpc_seconds_bucket{svc=\"a\",le=\"1.0\"} 2"),
+            "{text}"
+        );
+        // On: the native histogram, and no classic series.
+        let on = ProtobufOptions {
+            native_histograms: true,
+            classic_too: false,
+        };
+        let (text, natives) = decode_protobuf(&body, on).unwrap();
+        assert_eq!(natives.len(), 1);
+        assert!(!text.contains("rpc_seconds_bucket"), "{text}");
+        let HistogramValue::Int(h) = &natives[0].value else {
+            panic!("an integer histogram")
+        };
+        assert_eq!((h.count, h.zero_count, h.sum), (5, 1, 2.5));
+        assert_eq!(h.positive_buckets, vec![1, 2]);
+        assert_eq!(
+            natives[0].labels,
+            vec![("svc".to_string(), "a".to_string())]
+        );
+        // Both.
+        let both = ProtobufOptions {
+            native_histograms: true,
+            classic_too: true,
+        };
+        let (text, natives) = decode_protobuf(&body, both).unwrap();
+        assert_eq!(natives.len(), 1);
+        assert!(text.contains("rpc_seconds_count{svc=\"a\"} 5"), "{text}");
     }
 
     #[test]

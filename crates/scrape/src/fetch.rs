@@ -35,6 +35,8 @@ pub(crate) const SCRAPE_TIMEOUT_ERROR: &str = "context deadline exceeded (scrape
 pub(crate) struct Fetched {
     pub body: Vec<u8>,
     pub format: Format,
+    /// Native histogram samples of a protobuf body (with `scrape_native_histograms`).
+    pub histograms: Vec<exposition::NativeHistogramSample>,
     /// Bytes received after decompression, before any protobuf-to-text conversion
     /// (`scrape_body_size_bytes`, and the size the next body is pre-sized for).
     pub size: usize,
@@ -92,8 +94,14 @@ pub(crate) async fn fetch_http(scrape: &HttpScrape<'_>) -> Result<Fetched, Fetch
         .fallback_scrape_protocol
         .as_ref()
         .map(|p| p.as_str());
-    let (body, format) = decode(body, &content_type, fallback)?;
-    Ok(Fetched { body, format, size })
+    let (body, format, histograms) =
+        decode(body, &content_type, fallback, protobuf_options(scrape.job))?;
+    Ok(Fetched {
+        body,
+        format,
+        histograms,
+        size,
+    })
 }
 
 /// Sends the request and reads the body, inflating a gzip one as it arrives, under the
@@ -305,19 +313,34 @@ impl Write for CappedBody {
     }
 }
 
+/// What a job takes from protobuf histograms: native ones with
+/// `scrape_native_histograms`, their classic series too with
+/// `always_scrape_classic_histograms`.
+pub(crate) fn protobuf_options(job: &ScrapeConfig) -> exposition::ProtobufOptions {
+    exposition::ProtobufOptions {
+        native_histograms: job.scrape_native_histograms == Some(true),
+        classic_too: job.always_scrape_classic_histograms == Some(true),
+    }
+}
+
+/// A decoded body: the text to parse, its format, and native histogram samples.
+type Decoded = (Vec<u8>, Format, Vec<exposition::NativeHistogramSample>);
+
 /// The exposition a body is parsed as, from its Content-Type (or the job's
-/// `fallback_scrape_protocol`); a protobuf body is converted into the text it stands for.
-fn decode(
+/// `fallback_scrape_protocol`); a protobuf body is converted into the text it stands for
+/// and its native histograms.
+pub(crate) fn decode(
     body: Vec<u8>,
     content_type: &str,
     fallback: Option<&str>,
-) -> Result<(Vec<u8>, Format), FetchError> {
+    opts: exposition::ProtobufOptions,
+) -> Result<Decoded, FetchError> {
     let protobuf = Format::is_protobuf(content_type)
         || (Format::from_content_type(content_type).is_none()
             && fallback == Some("PrometheusProto"));
     if protobuf {
-        let text = exposition::protobuf_to_text(&body)?;
-        return Ok((text.into_bytes(), Format::PrometheusText));
+        let (text, histograms) = exposition::decode_protobuf(&body, opts)?;
+        return Ok((text.into_bytes(), Format::PrometheusText, histograms));
     }
     let format = match Format::from_content_type(content_type) {
         Some(f) => f,
@@ -332,7 +355,7 @@ fn decode(
             }
         },
     };
-    Ok((body, format))
+    Ok((body, format, Vec::new()))
 }
 
 /// A reqwest error with its cause chain (connection refusals and TLS failures read

@@ -2,7 +2,8 @@
 //! their labels and relabeling, one loop per target that fetches (with the job's TLS and
 //! authentication), parses, relabels, enforces limits, appends to the TSDB with the report
 //! series (`up`, `scrape_duration_seconds`, …) and writes staleness markers for series
-//! that vanish, targets that fail and targets that go away.
+//! that vanish, targets that fail and targets that go away. Native histograms come from
+//! protobuf bodies (`native`).
 
 mod cache;
 mod client;
@@ -10,6 +11,7 @@ mod fetch;
 pub mod file_sd;
 mod json_log;
 mod manager;
+mod native;
 mod oauth2;
 mod relabel;
 mod scrape_loop;

@@ -216,6 +216,8 @@ pub(crate) struct ScrapeLoop {
     pub forced_error: Arc<Mutex<Option<String>>>,
     /// The pool's `scrape_failure_log_file`, if any (swapped on every configuration load).
     pub failure_log: crate::manager::FailureLogSlot,
+    /// The native histogram series of the last scrape, for staleness markers.
+    histogram_series: crate::native::HistogramSeries,
     /// What the TLS files looked like when the client was built: certificates rotated on
     /// disk (cert-manager and the like) are picked up by the next scrape, as Go re-reads
     /// them.
@@ -283,6 +285,7 @@ impl ScrapeLoop {
             start_timestamps: false,
             forced_error: Arc::new(Mutex::new(None)),
             failure_log: Arc::new(Mutex::new(None)),
+            histogram_series: Default::default(),
             tls_files,
         }
     }
@@ -360,7 +363,7 @@ impl ScrapeLoop {
                 if fetched.size > 0 {
                     self.last_body_len = fetched.size;
                 }
-                self.ingest(&fetched.body, fetched.format, t)
+                self.ingest(&fetched.body, fetched.format, &fetched.histograms, t)
             }
             Err(e) => {
                 if e.body_too_large() {
@@ -426,6 +429,7 @@ impl ScrapeLoop {
         &mut self,
         body: &[u8],
         format: Format,
+        histograms: &[exposition::NativeHistogramSample],
         t: i64,
     ) -> Result<(usize, usize, usize), String> {
         if self.cache_format != Some(format) {
@@ -433,6 +437,11 @@ impl ScrapeLoop {
             self.cache_format = Some(format);
         }
         let mut scraped = self.parse_body(body, format, t)?;
+        let native = self.label_histograms(
+            histograms,
+            t,
+            scraped.by_ref.len() + scraped.by_labels.len(),
+        )?;
         let mut outcome = scraped.store(&self.db);
         if let Ok(r) = &outcome {
             if !r.unknown.is_empty() {
@@ -446,7 +455,8 @@ impl ScrapeLoop {
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
-        let post = scraped.by_ref.len() + scraped.by_labels.len();
+        let native_new = self.store_histograms(native, t)?;
+        let post = scraped.by_ref.len() + scraped.by_labels.len() + histograms.len();
         // What the last scrape had and this one has not: a staleness marker.
         let gone: Vec<(u64, i64, f64)> = self
             .cache
@@ -469,7 +479,79 @@ impl ScrapeLoop {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .metadata = families;
-        Ok((scraped.scraped, post, appended.result.new_series))
+        Ok((
+            scraped.scraped + histograms.len(),
+            post,
+            appended.result.new_series + native_new,
+        ))
+    }
+
+    /// Labels the scrape's native histograms as float samples are labelled, and applies
+    /// the job's histogram limits; `floats` samples came before (for `sample_limit`).
+    fn label_histograms(
+        &self,
+        histograms: &[exposition::NativeHistogramSample],
+        t: i64,
+        floats: usize,
+    ) -> Result<Vec<(Labels, i64, model::histogram::HistogramValue)>, String> {
+        let job = &self.job;
+        let mut out = Vec::with_capacity(histograms.len());
+        for s in histograms {
+            let mut b = LabelsBuilder::default();
+            for (name, value) in crate::native::sample_labels(s) {
+                b.set(name, value);
+            }
+            self.merge_target_labels(&mut b);
+            let labels = b.build();
+            let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
+                continue;
+            };
+            check_label_limits(job, &labels)?;
+            if job.metric_name_validation_scheme.is_legacy() && !legacy_names(&labels) {
+                return Err(format!("invalid metric name or label names: {labels}"));
+            }
+            let at = s.timestamp_ms.filter(|_| job.honor_timestamps).unwrap_or(t);
+            let value = crate::native::apply_limits(job, s.value.clone())?;
+            out.push((labels, at, value));
+            let limit = job.sample_limit;
+            if limit > 0 && (floats + out.len()) as u64 > limit {
+                return Err(format!("sample limit exceeded: more than {limit} samples"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Appends this scrape's histograms and marks the histogram series it no longer has
+    /// stale; returns the number of new series.
+    fn store_histograms(
+        &mut self,
+        batch: Vec<(Labels, i64, model::histogram::HistogramValue)>,
+        t: i64,
+    ) -> Result<usize, String> {
+        let mut seen = std::collections::HashMap::with_capacity(batch.len());
+        let mut new_series = 0;
+        if !batch.is_empty() {
+            let r = self
+                .db
+                .append_histogram_batch(&[], &batch)
+                .map_err(|e| format!("appending to storage: {e}"))?;
+            new_series = r.result.new_series;
+            for ((labels, _, _), r) in batch.into_iter().zip(r.refs) {
+                seen.insert(labels, r);
+            }
+        }
+        let gone: Vec<(u64, i64, f64)> = self
+            .histogram_series
+            .finish(seen)
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
+            .collect();
+        if !gone.is_empty() {
+            if let Err(e) = self.db.append_batch(&gone, &[]) {
+                log_append_error(&e, "writing staleness markers");
+            }
+        }
+        Ok(new_series)
     }
 
     /// Staleness markers for every series of the last successful scrape (the target went
@@ -478,6 +560,7 @@ impl ScrapeLoop {
         self.cache
             .end_all()
             .into_iter()
+            .chain(self.histogram_series.end_all())
             .map(|r| (r, t, model::stale_nan()))
             .collect()
     }
@@ -534,7 +617,12 @@ impl ScrapeLoop {
                 format!("local source gave unsupported Content-Type {content_type:?}")
             })?;
             let size = body.len();
-            return Ok(Fetched { body, format, size });
+            return Ok(Fetched {
+                body,
+                format,
+                histograms: Vec::new(),
+                size,
+            });
         }
         crate::fetch::fetch_http(&HttpScrape {
             client: &self.client,

@@ -297,11 +297,6 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 "scrape config with job name {name:?}: convert_classic_histograms_to_nhcb: native histograms are not supported by promethium yet; leave it off (classic histograms are stored as they are)"
             ));
         }
-        if job.scrape_native_histograms == Some(true) {
-            return Err(format!(
-                "scrape config with job name {name:?}: scrape_native_histograms: native histograms are not supported by promethium yet; leave it off (classic histograms are scraped)"
-            ));
-        }
     }
     remote::WriteStorage::check(&config.remote_write).map_err(|e| e.to_string())?;
     for rw in &config.remote_write {

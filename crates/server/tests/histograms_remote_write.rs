@@ -2,8 +2,6 @@
 //! are stored, and our sender forwards them to Debian's Prometheus 2.42
 //! (`--enable-feature=native-histograms`), where every one arrives with its counts. Then
 //! both answer the same queries over them with the same JSON: raw histograms, `rate`,
-//! `increase`, `delta`, `count_over_time`, `histogram_count` and `histogram_sum`. Then
-//! both answer the same queries over them with the same JSON: raw histograms, `rate`,
 //! `increase`, `delta`, `count_over_time`, `histogram_count` and `histogram_sum`.
 
 mod common;

@@ -341,7 +341,25 @@ impl MemSeries {
             self.last_bits = v.to_bits();
             return;
         }
-        if self.open_hist.is_some() {
+        if let Some(kind) = self.open_hist.as_ref().map(|h| h.encoding()) {
+            if model::is_stale_nan(v) {
+                // A staleness marker of a histogram series is a histogram stale marker,
+                // as upstream's head turns it into: the chunk goes on.
+                let marker = if kind == Encoding::Histogram {
+                    HistogramValue::Int(model::histogram::Histogram {
+                        sum: v,
+                        ..Default::default()
+                    })
+                } else {
+                    HistogramValue::Float(model::histogram::FloatHistogram {
+                        sum: v,
+                        ..Default::default()
+                    })
+                };
+                self.append_histogram(t, &marker, chunk_range, disk, keep);
+                self.last_bits = v.to_bits();
+                return;
+            }
             self.close_open(disk);
         }
         if !self.open.is_empty()
