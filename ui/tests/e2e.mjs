@@ -3,6 +3,8 @@
 //   - without credentials the page is refused (401); with them it loads;
 //   - a query typed with autocompletion runs, its row shows in the table and its series is
 //     drawn in the graph;
+//   - a native histogram scraped (protobuf, from a target served here) shows as bucket bars
+//     in the table tab and as a heatmap in the graph tab;
 //   - the targets page shows the scraped target as up;
 //   - the alerts page shows a firing and a pending rule, their alerts' labels, active time and
 //     rendered annotations, and keeps its state filter in the address; the rules page shows a
@@ -13,6 +15,7 @@
 // Run by scripts/test after the cargo tests (which build target/debug/promethium).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, createWriteStream, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -43,6 +46,9 @@ function fail(message) {
 function cleanup() {
   try {
     server?.kill('SIGKILL');
+  } catch {}
+  try {
+    histogramTarget?.close();
   } catch {}
   rmSync(dir, { recursive: true, force: true });
 }
@@ -75,6 +81,47 @@ async function waitFor(what, fn, ms = 30_000) {
   }
 }
 
+// ---- A protobuf target with one native histogram (io.prometheus.client.MetricFamily,
+// length-delimited), encoded by hand: the test depends on no protobuf library.
+function varint(n) {
+  const out = [];
+  let v = BigInt(n);
+  while (v >= 0x80n) {
+    out.push(Number((v & 0x7fn) | 0x80n));
+    v >>= 7n;
+  }
+  out.push(Number(v));
+  return Buffer.from(out);
+}
+const zigzag = (n) => (n >= 0 ? 2 * n : -2 * n - 1);
+const key = (tag, wire) => varint((tag << 3) | wire);
+const lenField = (tag, bytes) => Buffer.concat([key(tag, 2), varint(bytes.length), bytes]);
+const intField = (tag, n) => Buffer.concat([key(tag, 0), varint(n)]);
+const doubleField = (tag, x) => {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(x);
+  return Buffer.concat([key(tag, 1), b]);
+};
+const BUCKET_SHARES = [1, 3, 6, 3, 1];
+/** ui_latency_seconds at `step`: five schema-0 buckets (1,2] .. (16,32] growing 1:3:6:3:1. */
+function histogramBody(step) {
+  const k = step + 1;
+  const counts = BUCKET_SHARES.map((s) => s * k);
+  const deltas = counts.map((c, i) => c - (i ? counts[i - 1] : 0));
+  const histogram = Buffer.concat([
+    intField(1, counts.reduce((a, b) => a + b, 0)),
+    doubleField(2, 7.5 * k),
+    intField(5, zigzag(0)),
+    doubleField(6, 2 ** -128),
+    lenField(12, Buffer.concat([intField(1, zigzag(1)), intField(2, counts.length)])),
+    lenField(13, Buffer.concat(deltas.map((d) => varint(zigzag(d))))),
+  ]);
+  const metric = Buffer.concat([lenField(1, Buffer.concat([lenField(1, Buffer.from('path')), lenField(2, Buffer.from('/api'))])), lenField(7, histogram)]);
+  const family = Buffer.concat([lenField(1, Buffer.from('ui_latency_seconds')), lenField(2, Buffer.from('Latency.')), intField(3, 4), lenField(4, metric)]);
+  return Buffer.concat([varint(family.length), family]);
+}
+let histogramTarget = null;
+
 const t0 = Date.now();
 function step(name) {
   console.log(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${name}`);
@@ -88,6 +135,12 @@ async function main() {
   writeFileSync(join(dir, 'web.yml'), `basic_auth_users:\n  ${USER}: ${hash}\n`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
+  histogramTarget = createHttpServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited' });
+    res.end(histogramBody(Math.floor(Date.now() / 5000) % 1000));
+  });
+  await new Promise((r) => histogramTarget.listen(0, '127.0.0.1', r));
+  const histogramPort = histogramTarget.address().port;
   writeFileSync(
     join(dir, 'prometheus.yml'),
     [
@@ -112,6 +165,9 @@ async function main() {
       '    basic_auth:',
       `      username: ${USER}`,
       `      password: ${PASSWORD}`,
+      '  - job_name: histograms',
+      '    scrape_native_histograms: true',
+      `    static_configs: [{targets: ['127.0.0.1:${histogramPort}']}]`,
       '',
     ].join('\n'),
   );
@@ -342,6 +398,39 @@ async function main() {
   await page.keyboard.press('Enter');
 
   step('graph checked');
+
+  // A native histogram: bucket bars in the table tab, a heatmap in the graph tab.
+  await page.goto(`${base}/query?g0.expr=ui_latency_seconds&g0.tab=table`);
+  const bars = page.locator('.result-table .histogram-bars .histogram-bar');
+  await bars.first().waitFor({ timeout: 15_000 });
+  check((await bars.count()) === BUCKET_SHARES.length, `bucket bars: ${await bars.count()}`);
+  const summary = await page.locator('.result-table .histogram-summary').first().textContent();
+  check(/count: \d+ sum: [\d.]+/.test(summary), `histogram summary: ${summary}`);
+  // The tallest bar is the middle bucket, (4, 8], and each says its bucket and count.
+  const heights = await bars.evaluateAll((els) => els.map((e) => e.firstElementChild.getBoundingClientRect().height));
+  check(heights.indexOf(Math.max(...heights)) === 2 && heights[0] < heights[1], `bar heights: ${heights}`);
+  const title = await bars.nth(2).getAttribute('title');
+  check(/^\(4, 8\]: \d+$/.test(title), `bar title: ${title}`);
+  await page.screenshot({ path: join(shots, 'query-histogram-table.png') });
+  await page.goto(`${base}/query?g0.expr=${encodeURIComponent('rate(ui_latency_seconds[30s])')}&g0.tab=graph&g0.range_input=1m`);
+  const heat = page.locator('.heatmap canvas');
+  await heat.waitFor({ timeout: 15_000 });
+  const caption = await page.locator('.heatmap figcaption').textContent();
+  check(caption.includes('job="histograms"'), `heatmap caption: ${caption}`);
+  const shaded = await heat.evaluate((canvas) => {
+    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+    return n;
+  });
+  check(shaded > 500, `the heatmap is blank (${shaded} painted pixels)`);
+  // Hovering the right edge, halfway up, names the time, a bucket and its count.
+  const box = await heat.boundingBox();
+  await page.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+  const tip = await page.locator('.heatmap-tip').textContent();
+  check(/\(\d+, \d+\]: [\d.e+-]+/.test(tip), `heatmap tip: ${tip}`);
+  await page.screenshot({ path: join(shots, 'query-histogram-heatmap.png') });
+  step('histograms checked');
   // Targets: the scraped target is up.
   await page.goto(`${base}/targets`);
   await page.locator('tr.target-row[data-health="up"]').first().waitFor({ timeout: 20_000 });

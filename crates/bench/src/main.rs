@@ -2,6 +2,7 @@
 //! connect to (or listen on) loopback addresses, and every run ends by itself after its
 //! duration.
 
+mod native_histograms;
 mod queries;
 mod remote_write;
 mod rules;
@@ -90,6 +91,10 @@ enum Command {
         /// Ticks after which the live values repeat.
         #[arg(long, default_value_t = 8)]
         live_period_ticks: u64,
+        /// Serve native histograms with this many buckets each (protobuf), `families` x
+        /// `series` of them, instead of counters and gauges.
+        #[arg(long, conflicts_with_all = ["ticks", "live"])]
+        native_histogram_buckets: Option<u32>,
     },
     /// Writes the rule benchmark's rule file (one recording rule per family and zone of the
     /// query benchmark's data set) and prints how many series the rules output.
@@ -407,6 +412,7 @@ async fn main() -> anyhow::Result<()> {
             live,
             live_lead_ms,
             live_period_ticks,
+            native_histogram_buckets,
         } => {
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -432,6 +438,7 @@ async fn main() -> anyhow::Result<()> {
                     lead_ms: live_lead_ms,
                     period_ticks: live_period_ticks.max(1),
                 }),
+                native_histogram_buckets,
             })
             .await
         }

@@ -32,6 +32,8 @@ pub struct Options {
     pub deterministic: Option<Deterministic>,
     /// The query benchmark's families, live (for the rule benchmark).
     pub live: Option<Live>,
+    /// Native histograms with this many buckets (protobuf) instead of counters and gauges.
+    pub native_histogram_buckets: Option<u32>,
 }
 
 /// The rule benchmark's workload (`scripts/bench-rules`): the query benchmark's families and
@@ -180,6 +182,16 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
 
     let started = Instant::now();
+    let histogram_buckets = opts.native_histogram_buckets;
+    let render = move |families: u32, series: u32, second: u64| match histogram_buckets {
+        Some(buckets) => crate::native_histograms::render(families, series, buckets, second),
+        None => render(families, series, second),
+    };
+    let content_type = if histogram_buckets.is_some() {
+        crate::native_histograms::CONTENT_TYPE
+    } else {
+        "text/plain; version=0.0.4; charset=utf-8"
+    };
     let first_body = render(opts.families, opts.series, 0);
     let body_len = first_body.len();
     let body: Shared = Arc::new(RwLock::new(Arc::new(first_body)));
@@ -239,7 +251,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             (Some(t), None) => Mode::Ticks(i as u32, t.clone()),
             (None, None) => Mode::Shared,
         };
-        tokio::spawn(accept_loop(listener, body.clone(), mode));
+        tokio::spawn(accept_loop(listener, body.clone(), mode, content_type));
     }
 
     let (families, series) = (opts.families, opts.series);
@@ -285,7 +297,7 @@ fn current(body: &Shared) -> Arc<Vec<u8>> {
     body.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-async fn accept_loop(listener: TcpListener, body: Shared, mode: Mode) {
+async fn accept_loop(listener: TcpListener, body: Shared, mode: Mode, content_type: &'static str) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
@@ -293,7 +305,7 @@ async fn accept_loop(listener: TcpListener, body: Shared, mode: Mode) {
                 let mode = mode.clone();
                 tokio::spawn(async move {
                     // Errors only end the connection; the scraper reconnects.
-                    let _ = serve(stream, body, mode).await;
+                    let _ = serve(stream, body, mode, content_type).await;
                 });
             }
             // E.g. out of file descriptors: back off instead of spinning.
@@ -303,7 +315,12 @@ async fn accept_loop(listener: TcpListener, body: Shared, mode: Mode) {
 }
 
 /// Answers every request on a keep-alive connection with the current body, until EOF.
-async fn serve(mut stream: TcpStream, body: Shared, mode: Mode) -> anyhow::Result<()> {
+async fn serve(
+    mut stream: TcpStream,
+    body: Shared,
+    mode: Mode,
+    content_type: &str,
+) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf: Vec<u8> = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
@@ -341,7 +358,7 @@ async fn serve(mut stream: TcpStream, body: Shared, mode: Mode) -> anyhow::Resul
             Mode::Shared => current(&body),
         };
         let head = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await?;
@@ -360,7 +377,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn hash(kind: u64, family: u32, series: u32, second: u64) -> u64 {
+pub(crate) fn hash(kind: u64, family: u32, series: u32, second: u64) -> u64 {
     mix(mix(mix(kind ^ u64::from(family)) ^ u64::from(series)) ^ second)
 }
 

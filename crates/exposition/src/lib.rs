@@ -32,8 +32,9 @@ mod value;
 
 pub use parser::{Entry, Exemplar, Parser, Sample};
 pub use protobuf::{
-    decode_protobuf, encode_untyped_family, protobuf_to_text, NativeHistogramSample,
-    ProtobufOptions, UntypedSample, MAX_MESSAGE_BYTES,
+    classic_buckets, decode_protobuf, encode_histogram_family, encode_untyped_family,
+    protobuf_to_text, HistogramFamilySample, NativeHistogramSample, ProtobufOptions, UntypedSample,
+    MAX_MESSAGE_BYTES,
 };
 pub use value::parse_float;
 

@@ -98,7 +98,7 @@ impl Runner {
         }
         // A later line for the same series replaces an earlier one, as upstream.
         let mut per_series: BTreeMap<Labels, Vec<(i64, f64, i64)>> = BTreeMap::new();
-        let mut per_series_h: BTreeMap<Labels, Vec<(i64, FloatHistogram)>> = BTreeMap::new();
+        let mut per_series_h: BTreeMap<Labels, Vec<(i64, FloatHistogram, i64)>> = BTreeMap::new();
         // An `@st` line: its series and start-time offsets, for the sample line after it.
         let mut pending_starts: Option<(Labels, Vec<Option<i64>>)> = None;
         for (_, line) in lines {
@@ -145,7 +145,7 @@ impl Runner {
                         if !self.histogram_series.contains(&labels) {
                             self.histogram_series.push(labels.clone());
                         }
-                        hists.push((t, *h));
+                        hists.push((t, *h, st));
                     }
                     Item::Omitted => {}
                 }
@@ -173,7 +173,10 @@ impl Runner {
             // histogram with custom buckets under the base name (upstream's
             // appendCustomHistogram).
             for (labels, hs) in classic_as_nhcb(&per_series)? {
-                per_series_h.entry(labels).or_default().extend(hs);
+                per_series_h
+                    .entry(labels)
+                    .or_default()
+                    .extend(hs.into_iter().map(|(t, h)| (t, h, 0)));
             }
         }
         let mut samples: Vec<(Labels, i64, f64, i64)> = per_series
@@ -181,11 +184,11 @@ impl Runner {
             .flat_map(|(l, pts)| pts.into_iter().map(move |(t, v, st)| (l.clone(), t, v, st)))
             .collect();
         samples.sort_by_key(|s| s.1);
-        let mut histograms: Vec<(Labels, i64, HistogramValue)> = per_series_h
+        let mut histograms: Vec<(Labels, i64, HistogramValue, i64)> = per_series_h
             .into_iter()
             .flat_map(|(l, hs)| {
                 hs.into_iter()
-                    .map(move |(t, h)| (l.clone(), t, HistogramValue::Float(h)))
+                    .map(move |(t, h, st)| (l.clone(), t, HistogramValue::Float(h), st))
             })
             .collect();
         histograms.sort_by_key(|s| s.1);
@@ -210,9 +213,15 @@ impl Runner {
             let (now, later) = hists.split_at(m);
             hists = later;
             if !now.is_empty() {
+                let starts: Vec<i64> = now.iter().map(|s| s.3).collect();
+                let plain: Vec<(Labels, i64, HistogramValue)> = now
+                    .iter()
+                    .map(|(l, t, h, _)| (l.clone(), *t, h.clone()))
+                    .collect();
                 let r = db
-                    .append_histograms(now)
-                    .map_err(|e| format!("append: {e}"))?;
+                    .append_histogram_batch_with_starts(&[], &plain, &[], &starts)
+                    .map_err(|e| format!("append: {e}"))?
+                    .result;
                 if r.invalid_histograms > 0 {
                     return Err(format!(
                         "{} invalid histograms in the load",

@@ -4,7 +4,7 @@
 //! lowering the resolution, appended as histogram samples; series the previous scrape had
 //! and this one has not get staleness markers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use exposition::NativeHistogramSample;
 use model::histogram::{FloatHistogram, Histogram, HistogramValue, EXPONENTIAL_SCHEMA_MIN};
@@ -113,29 +113,140 @@ pub(crate) fn apply_limits(
     })
 }
 
-/// The histogram series of the last successful scrape (labels → storage ref), for
-/// staleness markers.
+/// A scrape's histograms ready to append: by series ref where the cache knows the series,
+/// by labels where it does not; each with its cache key.
 #[derive(Default)]
-pub(crate) struct HistogramSeries {
-    last: HashMap<Labels, u64>,
+pub(crate) struct Prepared {
+    pub by_ref: Vec<(u64, i64, HistogramValue)>,
+    pub by_ref_keys: Vec<u64>,
+    pub by_labels: Vec<(Labels, i64, HistogramValue)>,
+    pub by_labels_keys: Vec<u64>,
 }
 
-impl HistogramSeries {
-    /// Records this scrape's series; returns the refs of those that are gone.
-    pub fn finish(&mut self, now: HashMap<Labels, u64>) -> Vec<u64> {
-        let gone = self
-            .last
-            .iter()
-            .filter(|(l, _)| !now.contains_key(*l))
-            .map(|(_, r)| *r)
-            .collect();
-        self.last = now;
+/// One histogram series as the target wrote it, and what it became.
+struct CachedSeries {
+    name: String,
+    labels: Vec<(String, String)>,
+    /// `None`: dropped by `metric_relabel_configs`.
+    labels_out: Option<Labels>,
+    series_ref: Option<u64>,
+    /// The scrape that last had it.
+    generation: u64,
+}
+
+/// The native histogram series of a target's scrapes, as the float scrape cache: a
+/// series' labels are built, relabelled and checked once, and its samples go to storage by
+/// ref after that; entries a scrape does not have are dropped. It also keeps the refs of
+/// the last successful scrape, for staleness markers.
+#[derive(Default)]
+pub(crate) struct HistogramCache {
+    entries: HashMap<u64, CachedSeries>,
+    hasher: std::collections::hash_map::RandomState,
+    generation: u64,
+    last_refs: HashSet<u64>,
+}
+
+impl HistogramCache {
+    fn key(&self, s: &NativeHistogramSample) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = self.hasher.build_hasher();
+        s.name.hash(&mut h);
+        s.labels.hash(&mut h);
+        h.finish()
+    }
+
+    /// Labels (`label` does what a cache miss needs: target labels, relabelling, limits;
+    /// `Ok(None)` when dropped), applies the job's histogram limits and `sample_limit`
+    /// (`floats` samples came before).
+    pub fn prepare(
+        &mut self,
+        job: &ScrapeConfig,
+        histograms: &[NativeHistogramSample],
+        t: i64,
+        floats: usize,
+        label: impl Fn(&NativeHistogramSample) -> Result<Option<Labels>, String>,
+    ) -> Result<Prepared, String> {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut out = Prepared::default();
+        let mut kept = 0usize;
+        for s in histograms {
+            let key = self.key(s);
+            let hit = self
+                .entries
+                .get(&key)
+                .is_some_and(|e| e.name == s.name && e.labels == s.labels);
+            if !hit {
+                let labels_out = label(s)?;
+                // A hash collision with another series: the newer one takes the slot.
+                self.entries.insert(
+                    key,
+                    CachedSeries {
+                        name: s.name.clone(),
+                        labels: s.labels.clone(),
+                        labels_out,
+                        series_ref: None,
+                        generation,
+                    },
+                );
+            }
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            entry.generation = generation;
+            let Some(labels) = &entry.labels_out else {
+                continue;
+            };
+            let at = s.timestamp_ms.filter(|_| job.honor_timestamps).unwrap_or(t);
+            let value = apply_limits(job, s.value.clone())?;
+            kept += 1;
+            let limit = job.sample_limit;
+            if limit > 0 && (floats + kept) as u64 > limit {
+                return Err(format!("sample limit exceeded: more than {limit} samples"));
+            }
+            match entry.series_ref {
+                Some(r) => {
+                    out.by_ref.push((r, at, value));
+                    out.by_ref_keys.push(key);
+                }
+                None => {
+                    out.by_labels.push((labels.clone(), at, value));
+                    out.by_labels_keys.push(key);
+                }
+            }
+        }
+        self.entries.retain(|_, e| e.generation == generation);
+        Ok(out)
+    }
+
+    /// Records the refs storage gave the series appended by labels.
+    pub fn set_refs(&mut self, keys: &[u64], refs: &[u64]) {
+        for (key, r) in keys.iter().zip(refs) {
+            if let Some(e) = self.entries.get_mut(key) {
+                e.series_ref = Some(*r);
+            }
+        }
+    }
+
+    /// The labels of a cached series (to append it again by labels when storage no longer
+    /// has its ref), forgetting the ref.
+    pub fn forget_ref(&mut self, key: u64) -> Option<Labels> {
+        let e = self.entries.get_mut(&key)?;
+        e.series_ref = None;
+        e.labels_out.clone()
+    }
+
+    /// Records this scrape's series refs; returns those of the last scrape that are gone.
+    pub fn finish(&mut self, now: HashSet<u64>) -> Vec<u64> {
+        let gone = self.last_refs.difference(&now).copied().collect();
+        self.last_refs = now;
         gone
     }
 
-    /// Every series of the last scrape (the target went away); forgotten.
+    /// Every series of the last scrape (the target went away); the cache is emptied.
     pub fn end_all(&mut self) -> Vec<u64> {
-        std::mem::take(&mut self.last).into_values().collect()
+        self.entries.clear();
+        std::mem::take(&mut self.last_refs).into_iter().collect()
     }
 }
 

@@ -217,7 +217,7 @@ pub(crate) struct ScrapeLoop {
     /// The pool's `scrape_failure_log_file`, if any (swapped on every configuration load).
     pub failure_log: crate::manager::FailureLogSlot,
     /// The native histogram series of the last scrape, for staleness markers.
-    histogram_series: crate::native::HistogramSeries,
+    histogram_series: crate::native::HistogramCache,
     /// What the TLS files looked like when the client was built: certificates rotated on
     /// disk (cert-manager and the like) are picked up by the next scrape, as Go re-reads
     /// them.
@@ -455,8 +455,9 @@ impl ScrapeLoop {
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
+        let native_kept = native.by_ref.len() + native.by_labels.len();
         let native_new = self.store_histograms(native, t)?;
-        let post = scraped.by_ref.len() + scraped.by_labels.len() + histograms.len();
+        let post = scraped.by_ref.len() + scraped.by_labels.len() + native_kept;
         // What the last scrape had and this one has not: a staleness marker.
         let gone: Vec<(u64, i64, f64)> = self
             .cache
@@ -486,17 +487,18 @@ impl ScrapeLoop {
         ))
     }
 
-    /// Labels the scrape's native histograms as float samples are labelled, and applies
-    /// the job's histogram limits; `floats` samples came before (for `sample_limit`).
+    /// Labels the scrape's native histograms as float samples are labelled (through the
+    /// histogram cache), and applies the job's histogram limits; `floats` samples came
+    /// before (for `sample_limit`).
     fn label_histograms(
-        &self,
+        &mut self,
         histograms: &[exposition::NativeHistogramSample],
         t: i64,
         floats: usize,
-    ) -> Result<Vec<(Labels, i64, model::histogram::HistogramValue)>, String> {
-        let job = &self.job;
-        let mut out = Vec::with_capacity(histograms.len());
-        for s in histograms {
+    ) -> Result<crate::native::Prepared, String> {
+        let job = Arc::clone(&self.job);
+        let mut cache = std::mem::take(&mut self.histogram_series);
+        let prepared = cache.prepare(&job, histograms, t, floats, |s| {
             let mut b = LabelsBuilder::default();
             for (name, value) in crate::native::sample_labels(s) {
                 b.set(name, value);
@@ -504,40 +506,59 @@ impl ScrapeLoop {
             self.merge_target_labels(&mut b);
             let labels = b.build();
             let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
-                continue;
+                return Ok(None);
             };
-            check_label_limits(job, &labels)?;
+            check_label_limits(&job, &labels)?;
             if job.metric_name_validation_scheme.is_legacy() && !legacy_names(&labels) {
                 return Err(format!("invalid metric name or label names: {labels}"));
             }
-            let at = s.timestamp_ms.filter(|_| job.honor_timestamps).unwrap_or(t);
-            let value = crate::native::apply_limits(job, s.value.clone())?;
-            out.push((labels, at, value));
-            let limit = job.sample_limit;
-            if limit > 0 && (floats + out.len()) as u64 > limit {
-                return Err(format!("sample limit exceeded: more than {limit} samples"));
-            }
-        }
-        Ok(out)
+            Ok(Some(labels))
+        });
+        self.histogram_series = cache;
+        prepared
     }
 
     /// Appends this scrape's histograms and marks the histogram series it no longer has
     /// stale; returns the number of new series.
     fn store_histograms(
         &mut self,
-        batch: Vec<(Labels, i64, model::histogram::HistogramValue)>,
+        mut batch: crate::native::Prepared,
         t: i64,
     ) -> Result<usize, String> {
-        let mut seen = std::collections::HashMap::with_capacity(batch.len());
+        let mut seen =
+            std::collections::HashSet::with_capacity(batch.by_ref.len() + batch.by_labels.len());
         let mut new_series = 0;
-        if !batch.is_empty() {
+        if !batch.by_ref.is_empty() || !batch.by_labels.is_empty() {
             let r = self
                 .db
-                .append_histogram_batch(&[], &batch)
+                .append_histogram_batch(&batch.by_ref, &batch.by_labels)
                 .map_err(|e| format!("appending to storage: {e}"))?;
             new_series = r.result.new_series;
-            for ((labels, _, _), r) in batch.into_iter().zip(r.refs) {
-                seen.insert(labels, r);
+            self.histogram_series
+                .set_refs(&batch.by_labels_keys, &r.refs);
+            seen.extend(r.refs.iter().copied());
+            let unknown: std::collections::HashSet<usize> = r.unknown.iter().copied().collect();
+            let mut again = Vec::new();
+            let mut again_keys = Vec::new();
+            for (i, ((series_ref, at, value), key)) in
+                batch.by_ref.drain(..).zip(&batch.by_ref_keys).enumerate()
+            {
+                if !unknown.contains(&i) {
+                    seen.insert(series_ref);
+                } else if let Some(labels) = self.histogram_series.forget_ref(*key) {
+                    // Storage dropped the series since: by labels, as a new one.
+                    again.push((labels, at, value));
+                    again_keys.push(*key);
+                }
+            }
+            if !again.is_empty() {
+                let r = self
+                    .db
+                    .append_histogram_batch(&[], &again)
+                    .map_err(|e| format!("appending to storage: {e}"))?;
+                new_series += r.result.new_series;
+                self.histogram_series.set_refs(&again_keys, &r.refs);
+                seen.extend(r.refs.iter().copied());
             }
         }
         let gone: Vec<(u64, i64, f64)> = self

@@ -4,7 +4,9 @@
 //! (`--enable-feature=native-histograms`). Both ask for protobuf first, and
 //! `histogram_count`, `histogram_sum` and `histogram_quantile(0.9, rate(...[1m]))` agree
 //! between the two. A second job of ours applies `native_histogram_bucket_limit` (the
-//! resolution drops, the count stays) and `always_scrape_classic_histograms`.
+//! resolution drops, the count stays) and `always_scrape_classic_histograms`. And
+//! Prometheus federates our histograms (`/federate` in protobuf, native buckets) and holds
+//! the same ones.
 
 mod common;
 
@@ -262,11 +264,12 @@ fn close(a: f64, b: f64) -> bool {
 fn native_histograms_scraped_agree_with_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     let (target, accepts) = start_target();
+    let port = free_port();
     let prometheus = Peer::prometheus(
         dir.path(),
         free_port(),
         &format!(
-            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: nh\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: nh\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params: {{'match[]': ['{{job=\"nh\"}}']}}\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n    metric_relabel_configs: [{{target_label: job, replacement: fed}}]\n"
         ),
         None,
         &["--enable-feature=native-histograms"],
@@ -279,8 +282,7 @@ fn native_histograms_scraped_agree_with_prometheus() {
         ),
     )
     .unwrap();
-    let ours = Server::start(dir.path(), &["--config.file=prometheus.yml"]);
-    let port = ours.addr.port();
+    let ours = Server::start_on(dir.path(), port, &["--config.file=prometheus.yml"]);
 
     // Three steps, each compared 3.5 s into it, once there is a minute's rate to take
     // (the first step needs an earlier one in its window).
@@ -373,4 +375,28 @@ fn native_histograms_scraped_agree_with_prometheus() {
     assert_eq!(classic.len(), 1, "{classic:?}");
     let no_classic = values(port, "rpc_duration_seconds_count{job=\"nh\"}", at);
     assert!(no_classic.is_empty(), "{no_classic:?}");
+
+    // Federated: Prometheus holds our histograms, counter and gauge, as we hold them.
+    for (theirs, mine) in [
+        (
+            "histogram_count(rpc_duration_seconds{job=\"fed\"})",
+            "histogram_count(rpc_duration_seconds{job=\"nh\"})",
+        ),
+        (
+            "histogram_sum(queue_size_bytes{job=\"fed\"})",
+            "histogram_sum(queue_size_bytes{job=\"nh\"})",
+        ),
+        (
+            "histogram_count(queue_size_bytes{job=\"fed\"})",
+            "histogram_count(queue_size_bytes{job=\"nh\"})",
+        ),
+    ] {
+        let want = values(port, mine, at);
+        let got = values(prometheus.port, theirs, at);
+        assert!(
+            !want.is_empty() && got.len() == want.len() && close(got[0].1, want[0].1),
+            "{theirs}: Prometheus {got:?}, ours {want:?}; its log: {}",
+            prometheus.log_text()
+        );
+    }
 }

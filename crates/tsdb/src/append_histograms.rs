@@ -18,18 +18,31 @@ impl Db {
         by_ref: &[(u64, i64, HistogramValue)],
         by_labels: &[(Labels, i64, HistogramValue)],
     ) -> Result<BatchResult, DbError> {
+        self.append_histogram_batch_with_starts(by_ref, by_labels, &[], &[])
+    }
+
+    /// [`Db::append_histogram_batch`] with each sample's start timestamp (0: none;
+    /// `by_ref_starts` and `by_labels_starts` empty, or one per sample).
+    pub fn append_histogram_batch_with_starts(
+        &self,
+        by_ref: &[(u64, i64, HistogramValue)],
+        by_labels: &[(Labels, i64, HistogramValue)],
+        by_ref_starts: &[i64],
+        by_labels_starts: &[i64],
+    ) -> Result<BatchResult, DbError> {
         let mut out = BatchResult::default();
         let result = &mut out.result;
         let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
         let max_t_before = head.max_t;
         let mut new_series = Vec::new();
-        let mut accepted: Vec<(u64, i64, HistogramValue)> = Vec::new();
+        let mut accepted: Vec<(u64, i64, HistogramValue, i64)> = Vec::new();
         let apply = |head: &mut crate::head::Head,
                      r: u64,
                      t: i64,
                      h: &HistogramValue,
+                     st: i64,
                      result: &mut AppendResult,
-                     accepted: &mut Vec<(u64, i64, HistogramValue)>| {
+                     accepted: &mut Vec<(u64, i64, HistogramValue, i64)>| {
             let valid = match h {
                 // A stale marker is only its sum.
                 _ if model::is_stale_nan(h.sum()) => Ok(()),
@@ -42,9 +55,9 @@ impl Db {
             }
             match head.check_histogram(r, t, h) {
                 Ok(true) => {
-                    head.append_histogram(r, t, h);
+                    head.append_histogram(r, t, h, st);
                     result.appended += 1;
-                    accepted.push((r, t, h.clone()));
+                    accepted.push((r, t, h.clone(), st));
                 }
                 Ok(false) => {}
                 Err(Rejection::OutOfOrder) => result.out_of_order += 1,
@@ -57,16 +70,18 @@ impl Db {
                 out.unknown.push(i);
                 continue;
             }
-            apply(&mut head, *r, *t, h, result, &mut accepted);
+            let st = by_ref_starts.get(i).copied().unwrap_or(0);
+            apply(&mut head, *r, *t, h, st, result, &mut accepted);
         }
         out.refs.reserve(by_labels.len());
-        for (labels, t, h) in by_labels {
+        for (i, (labels, t, h)) in by_labels.iter().enumerate() {
             let (r, created) = head.get_or_create(labels);
             if created {
                 new_series.push((r, labels.clone()));
             }
             out.refs.push(r);
-            apply(&mut head, r, *t, h, result, &mut accepted);
+            let st = by_labels_starts.get(i).copied().unwrap_or(0);
+            apply(&mut head, r, *t, h, st, result, &mut accepted);
         }
         result.new_series = new_series.len();
         let mut records = Vec::with_capacity(2);
@@ -77,7 +92,7 @@ impl Db {
             series.append(&mut new_series);
             records.push(wal::Record::Series(series));
         }
-        let taken_back: Vec<(u64, i64)> = accepted.iter().map(|(r, t, _)| (*r, *t)).collect();
+        let taken_back: Vec<(u64, i64)> = accepted.iter().map(|(r, t, _, _)| (*r, *t)).collect();
         if !accepted.is_empty() {
             records.push(wal::Record::Histograms(accepted));
         }

@@ -186,22 +186,35 @@ fn merge_overlapping(
                     }
                 }
             }
-            Encoding::Histogram => {
-                for (t, h) in HistogramIter::from_bytes(&bytes).into_iter().flatten() {
-                    histograms.push((t, rank[*i], HistogramValue::Int(h)));
-                }
-            }
-            Encoding::FloatHistogram => {
-                for (t, h) in FloatHistogramIter::from_bytes(&bytes).into_iter().flatten() {
-                    histograms.push((t, rank[*i], HistogramValue::Float(h)));
+            histogram => {
+                let Some((plain, bytes, starts)) = histogram.split_starts(&bytes) else {
+                    continue;
+                };
+                let st = |j: usize| starts.get(j).copied().unwrap_or(0);
+                if plain == Encoding::Histogram {
+                    for (j, (t, h)) in HistogramIter::from_bytes(bytes)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        histograms.push((t, rank[*i], HistogramValue::Int(h), st(j)));
+                    }
+                } else {
+                    for (j, (t, h)) in FloatHistogramIter::from_bytes(bytes)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        histograms.push((t, rank[*i], HistogramValue::Float(h), st(j)));
+                    }
                 }
             }
         }
     }
     floats.sort_by_key(|(t, i, _, _)| (*t, *i));
     floats.dedup_by_key(|(t, _, _, _)| *t);
-    histograms.sort_by_key(|(t, i, _)| (*t, *i));
-    histograms.dedup_by_key(|(t, _, _)| *t);
+    histograms.sort_by_key(|(t, i, _, _)| (*t, *i));
+    histograms.dedup_by_key(|(t, _, _, _)| *t);
     let plain: Vec<(i64, f64)> = floats.iter().map(|(t, _, v, _)| (*t, *v)).collect();
     let starts: Vec<i64> = if floats.iter().any(|s| s.3 != 0) {
         floats.iter().map(|s| s.3).collect()
@@ -213,7 +226,7 @@ fn merge_overlapping(
         .map(|(a, b, bytes)| (a, b, Encoding::of_float_chunk(&bytes), bytes))
         .collect();
     out.extend(encode_histograms(
-        histograms.into_iter().map(|(t, _, h)| (t, h)),
+        histograms.into_iter().map(|(t, _, h, st)| (t, h, st)),
     ));
     out.sort_by_key(|c| c.0);
     Ok(out)

@@ -356,9 +356,9 @@ impl Head {
         Err(Rejection::OutOfOrder)
     }
 
-    /// Appends a checked histogram sample (or, in replay, skips one that is not newer or
-    /// is out of bounds).
-    pub fn append_histogram(&mut self, r: u64, t: i64, h: &HistogramValue) -> bool {
+    /// Appends a checked histogram sample with its start timestamp (0: none), or, in
+    /// replay, skips one that is not newer or is out of bounds.
+    pub fn append_histogram(&mut self, r: u64, t: i64, h: &HistogramValue, st: i64) -> bool {
         if t < self.min_valid_t {
             return false;
         }
@@ -375,7 +375,7 @@ impl Head {
         if s.has_newest(keep) && t <= s.max_t {
             return false;
         }
-        s.append_histogram(t, h, range, disk, keep);
+        s.append_histogram(t, h, st, range, disk, keep);
         self.max_t = self.max_t.max(t);
         true
     }

@@ -180,12 +180,12 @@ fn replay_into(head: &mut head::Head, wal_dir: &Path) -> Result<ReplayReport, Db
                     batched = 0;
                 }
                 let started = Instant::now();
-                for (r, t, h) in samples {
+                for (r, t, h, st) in samples {
                     if !head.contains(r) {
                         orphans.add(r);
                         continue;
                     }
-                    head.append_histogram(r, t, &h);
+                    head.append_histogram(r, t, &h, st);
                 }
                 samples_time += started.elapsed();
             }

@@ -21,6 +21,9 @@ pub struct SeriesData {
     /// Native histogram samples, in time order (a series may have floats at some times and
     /// histograms at others).
     pub histograms: Vec<(i64, FloatHistogram)>,
+    /// The histogram samples' start timestamps: empty when none has one, else one per
+    /// histogram (0: none).
+    pub hist_starts: Vec<i64>,
 }
 
 impl SeriesData {
@@ -30,6 +33,7 @@ impl SeriesData {
             samples: buf.points,
             starts: buf.starts,
             histograms: buf.histograms,
+            hist_starts: buf.hist_starts,
         }
     }
 
@@ -40,6 +44,7 @@ impl SeriesData {
             samples,
             starts: Vec::new(),
             histograms: Vec::new(),
+            hist_starts: Vec::new(),
         }
     }
 
@@ -60,6 +65,7 @@ impl SeriesData {
                 points: self.samples,
                 starts: self.starts,
                 histograms: self.histograms,
+                hist_starts: self.hist_starts,
             },
         )
     }
@@ -70,9 +76,11 @@ impl SeriesData {
             points: std::mem::take(&mut self.samples),
             starts: std::mem::take(&mut self.starts),
             histograms: std::mem::take(&mut self.histograms),
+            hist_starts: std::mem::take(&mut self.hist_starts),
         };
         f(&mut buf);
-        (self.samples, self.starts, self.histograms) = (buf.points, buf.starts, buf.histograms);
+        (self.samples, self.starts, self.histograms, self.hist_starts) =
+            (buf.points, buf.starts, buf.histograms, buf.hist_starts);
     }
 
     /// Keeps only the last sample.
@@ -303,12 +311,14 @@ impl Db {
                     samples: vec![(t, v)],
                     starts: if st == 0 { Vec::new() } else { vec![st] },
                     histograms: Vec::new(),
+                    hist_starts: Vec::new(),
                 },
-                Newest::Histogram(t, h) => SeriesData {
+                Newest::Histogram(t, h, st) => SeriesData {
                     labels,
                     samples: Vec::new(),
                     starts: Vec::new(),
                     histograms: vec![(t, h)],
+                    hist_starts: if st == 0 { Vec::new() } else { vec![st] },
                 },
             })
         });

@@ -57,6 +57,8 @@ const RECORD_OOO_FLUSH: u8 = 7;
 
 /// Native histogram samples (see `wal/histogram.rs`).
 const RECORD_HISTOGRAMS: u8 = 8;
+/// Native histogram samples with start timestamps (see `wal/histogram.rs`).
+const RECORD_HISTOGRAMS_WITH_STARTS: u8 = 9;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +77,8 @@ pub enum Record {
         done: bool,
     },
     /// Native histogram samples (ref, t, histogram), in order.
-    Histograms(Vec<(u64, i64, model::histogram::HistogramValue)>),
+    /// Ref, time, histogram, start timestamp (0: none).
+    Histograms(Vec<(u64, i64, model::histogram::HistogramValue, i64)>),
 }
 
 pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -159,8 +162,13 @@ impl Record {
                 encode_uvarint(out, zigzag(*below));
             }
             Record::Histograms(samples) => {
-                out.push(RECORD_HISTOGRAMS);
-                histogram::encode(out, samples);
+                let with_starts = samples.iter().any(|s| s.3 != 0);
+                out.push(if with_starts {
+                    RECORD_HISTOGRAMS_WITH_STARTS
+                } else {
+                    RECORD_HISTOGRAMS
+                });
+                histogram::encode(out, samples, with_starts);
             }
         }
     }
@@ -263,7 +271,12 @@ impl Record {
                 let below = unzigzag(decode_uvarint(buf, &mut pos)?);
                 Some(Record::OooFlush { below, done })
             }
-            RECORD_HISTOGRAMS => Some(Record::Histograms(histogram::decode(buf, &mut pos, count)?)),
+            RECORD_HISTOGRAMS => Some(Record::Histograms(histogram::decode(
+                buf, &mut pos, count, false,
+            )?)),
+            RECORD_HISTOGRAMS_WITH_STARTS => Some(Record::Histograms(histogram::decode(
+                buf, &mut pos, count, true,
+            )?)),
             _ => None,
         }
     }
@@ -438,7 +451,7 @@ struct CheckpointOut {
     /// Histogram samples kept, in log order. Floats and histograms are written in the
     /// order they came (a series may change from one to the other, and replay takes each
     /// series' samples in time order).
-    histograms: Vec<(u64, i64, model::histogram::HistogramValue)>,
+    histograms: Vec<(u64, i64, model::histogram::HistogramValue, i64)>,
 }
 
 impl CheckpointOut {
@@ -557,14 +570,14 @@ pub fn checkpoint(
                 }
                 Record::OooFlush { .. } => {}
                 Record::Histograms(samples) => {
-                    for (r, t, h) in samples {
+                    for (r, t, h, st) in samples {
                         if t >= min_t && keep_series(r) {
                             if let Err(e) = out.before(true) {
                                 pending_error = Some(e);
                                 return;
                             }
                             report.samples_kept += 1;
-                            out.histograms.push((r, t, h));
+                            out.histograms.push((r, t, h, st));
                         }
                     }
                 }

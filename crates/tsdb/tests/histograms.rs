@@ -196,3 +196,54 @@ fn histograms_are_checked() {
     assert_eq!(r.invalid_histograms, 1);
     assert_eq!(select(&db, "x").histograms.len(), 1);
 }
+
+/// The start timestamp of histogram step `i`: a cumulative series that restarts every 70
+/// steps (the start is the restart's time), with none known for the first 10 steps.
+fn start_at(i: i64) -> i64 {
+    if i < 10 {
+        0
+    } else {
+        (i / 70) * 70 * S + 1
+    }
+}
+
+fn check_starts(db: &Db, upto: i64, context: &str) {
+    let s = select(db, "with_starts");
+    assert_eq!(s.histograms.len(), upto as usize, "{context}");
+    assert_eq!(s.hist_starts.len(), upto as usize, "{context}");
+    for (i, (&st, (t, h))) in s.hist_starts.iter().zip(&s.histograms).enumerate() {
+        assert_eq!(*t, i as i64 * S, "{context}");
+        assert_eq!(st, start_at(i as i64), "{context}: start of sample {i}");
+        assert_eq!(h.count, int_at(i as i64).count as f64, "{context}");
+    }
+    // The newest sample carries its start too.
+    let m = Matcher::new(MatchOp::Equal, "__name__", "with_starts").unwrap();
+    let last = db.select_last(&[m], 0, i64::MAX);
+    assert_eq!(last[0].hist_starts, vec![start_at(upto - 1)], "{context}");
+}
+
+#[test]
+fn start_timestamps_of_histograms_survive_head_wal_blocks_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let steps = 200;
+    {
+        let db = Db::open_with(dir.path(), opts(20 * S)).unwrap();
+        for i in 0..steps {
+            let batch = [(labels("with_starts"), i * S, HistogramValue::Int(int_at(i)))];
+            let r = db
+                .append_histogram_batch_with_starts(&[], &batch, &[], &[start_at(i)])
+                .unwrap();
+            assert_eq!(r.result.appended, 1);
+        }
+        check_starts(&db, steps, "head");
+    }
+    let db = Db::open_with(dir.path(), opts(20 * S)).unwrap();
+    check_starts(&db, steps, "after restart");
+    db.maintain().unwrap();
+    check_starts(&db, steps, "blocks and head");
+    db.maintain().unwrap();
+    check_starts(&db, steps, "compacted");
+    drop(db);
+    let db = Db::open_with(dir.path(), opts(20 * S)).unwrap();
+    check_starts(&db, steps, "restarted with blocks");
+}

@@ -4,6 +4,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatSeries, formatTime, formatValue, h } from '../util.js';
+import { renderHeatmaps } from './histogram.js';
 
 const MAX_SERIES = 500;
 
@@ -24,10 +25,27 @@ function toNumber(v) {
 }
 
 /**
- * Draws a matrix result in `container` over [start, end] every `step` seconds.
- * Returns {destroy()}.
+ * Draws a matrix result in `container` over [start, end] every `step` seconds: float
+ * samples as lines, native histograms as heatmaps below them. Returns {destroy()}.
  */
-export function renderGraph(container, result, { start, end, step, stacked }) {
+export function renderGraph(container, result, opts) {
+  const histograms = result.filter((s) => s.histograms?.length);
+  const floats = result.filter((s) => s.values?.length || !s.histograms?.length);
+  const lines = floats.length ? renderLines(container, floats, opts) : null;
+  if (histograms.length) {
+    const heatmaps = h('div', { class: 'heatmaps' });
+    container.append(heatmaps);
+    renderHeatmaps(heatmaps, histograms, opts);
+  }
+  return {
+    chart: lines?.chart ?? null,
+    destroy() {
+      lines?.destroy();
+    },
+  };
+}
+
+function renderLines(container, result, { start, end, step, stacked }) {
   const series = result.slice(0, MAX_SERIES);
   // The steps in whole milliseconds, as the server computes them (no float drift).
   const startMs = Math.round(start * 1000);

@@ -1,5 +1,6 @@
 // The table tab: an instant query's result as rows.
 import { formatSeries, formatTime, h } from '../util.js';
+import { histogramBars } from './histogram.js';
 
 const MAX_ROWS = 10000;
 
@@ -16,13 +17,16 @@ export function renderTable(data) {
   const rows = shown.map((s) => {
     const series = h('span', { class: 'mono series-name' }, formatSeries(s.metric || {}));
     if (resultType === 'vector') {
+      if (s.histogram) return [series, histogramBars(s.histogram[1])];
       return [series, h('span', { class: 'mono' }, s.value ? s.value[1] : '')];
     }
-    // A range vector: every sample with its time.
-    const values = (s.values || []).map(([t, v]) =>
-      h('div', { class: 'mono' }, `${v} @${t}`, h('span', { class: 'muted' }, ` (${formatTime(t * 1000)})`)),
-    );
-    return [series, h('div', {}, values)];
+    // A range vector: every sample with its time, floats and histograms in time order.
+    const at = (t) => h('span', { class: 'muted' }, ` @${t} (${formatTime(t * 1000)})`);
+    const points = [
+      ...(s.values || []).map(([t, v]) => [t, h('div', { class: 'mono' }, `${v}`, at(t))]),
+      ...(s.histograms || []).map(([t, hist]) => [t, h('div', { class: 'range-histogram' }, histogramBars(hist), at(t))]),
+    ].sort((a, b) => a[0] - b[0]);
+    return [series, h('div', {}, points.map(([, el]) => el))];
   });
   const out = [table(['Series', 'Value'], rows)];
   if (result.length > MAX_ROWS) {

@@ -393,6 +393,8 @@ pub(crate) struct RangeSource {
     pub series: Vec<SeriesV>,
     /// Empty, or per series its samples' start timestamps (each empty when it has none).
     pub starts: Vec<Vec<i64>>,
+    /// The same for its histogram samples.
+    pub hist_starts: Vec<Vec<i64>>,
     pub range: i64,
     pub offset: i64,
     pub at: Option<i64>,

@@ -130,7 +130,9 @@ impl Ev<'_, '_> {
         if let Some((from, to)) = clip {
             for s in &mut data {
                 s.retain(|(t, _)| *t >= from && *t <= to);
-                s.histograms.retain(|(t, _)| *t >= from && *t <= to);
+                retain_histograms(&mut s.histograms, &mut s.hist_starts, |(t, _)| {
+                    *t >= from && *t <= to
+                });
             }
         }
         let mut out = Vec::with_capacity(data.len());
@@ -219,7 +221,11 @@ impl Ev<'_, '_> {
                             match value {
                                 SelectorValue::Value => hists.push((ts, h.clone())),
                                 SelectorValue::Timestamp => points.push((ts, *t as f64 / 1000.0)),
-                                SelectorValue::StartTimestamp => points.push((ts, 0.0)),
+                                SelectorValue::StartTimestamp => points.push((
+                                    ts,
+                                    s.hist_starts.get(hidx - 1).copied().unwrap_or(0) as f64
+                                        / 1000.0,
+                                )),
                                 SelectorValue::InfoTimestamp => {
                                     return Err(exec("info sample should be float"))
                                 }
@@ -374,6 +380,7 @@ impl Ev<'_, '_> {
             }
         }
         let mut starts = Vec::new();
+        let mut hist_starts = Vec::new();
         let series = data
             .into_iter()
             .map(|s| {
@@ -381,12 +388,16 @@ impl Ev<'_, '_> {
                 let (labels, mut buf) = s.into_parts();
                 if !with_starts {
                     buf.starts.clear();
+                    buf.hist_starts.clear();
                 }
                 // Staleness markers are not samples of a range.
                 buf.retain(|(_, v)| !model::is_stale_nan(*v));
-                buf.histograms.retain(|(_, h)| !model::is_stale_nan(h.sum));
+                retain_histograms(&mut buf.histograms, &mut buf.hist_starts, |(_, h)| {
+                    !model::is_stale_nan(h.sum)
+                });
                 if with_starts {
                     starts.push(buf.starts);
+                    hist_starts.push(buf.hist_starts);
                 }
                 Ok(SeriesV {
                     labels,
@@ -399,6 +410,7 @@ impl Ev<'_, '_> {
         Ok(RangeSource {
             series,
             starts,
+            hist_starts,
             range,
             offset: off,
             at,
@@ -481,6 +493,7 @@ impl Ev<'_, '_> {
                 Ok(RangeSource {
                     series,
                     starts: Vec::new(),
+                    hist_starts: Vec::new(),
                     range,
                     offset,
                     at,
@@ -515,4 +528,28 @@ fn detect_reset_hints(histograms: &mut [(i64, model::histogram::FloatHistogram)]
         }
         last = Some(i);
     }
+}
+
+/// Keeps the histograms `keep` accepts, and their start timestamps with them (`starts`:
+/// empty, or one per histogram).
+fn retain_histograms(
+    histograms: &mut Vec<(i64, model::histogram::FloatHistogram)>,
+    starts: &mut Vec<i64>,
+    mut keep: impl FnMut(&(i64, model::histogram::FloatHistogram)) -> bool,
+) {
+    if starts.is_empty() {
+        histograms.retain(keep);
+        return;
+    }
+    let mut kept_starts = Vec::with_capacity(starts.len());
+    let mut i = 0;
+    histograms.retain(|h| {
+        let k = keep(h);
+        if k {
+            kept_starts.push(starts.get(i).copied().unwrap_or(0));
+        }
+        i += 1;
+        k
+    });
+    *starts = kept_starts;
 }

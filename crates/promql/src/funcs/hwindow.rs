@@ -7,6 +7,7 @@
 use model::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 
 use super::range::RangeFn;
+use super::window::is_start_reset;
 use crate::histogram_sum::KahanHist;
 use crate::value::AnnotationKind;
 
@@ -62,12 +63,13 @@ fn reconciled(operation: &str) -> (AnnotationKind, String) {
 }
 
 /// The value of range function `f` over a window of floats `w` and histograms `hw` (`hw`
-/// not empty), `(rs, re]`.
+/// not empty), `(rs, re]`; `hsts` are the histograms' start timestamps (empty: none).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn hist_window_value(
     f: Option<RangeFn>,
     w: &[(i64, f64)],
     hw: &[(i64, FloatHistogram)],
+    hsts: &[i64],
     rs: i64,
     re: i64,
     range: i64,
@@ -84,6 +86,7 @@ pub(super) fn hist_window_value(
             let counter = f != RangeFn::Delta;
             extrapolated_histogram_rate(
                 hw,
+                if counter { hsts } else { &[] },
                 rs,
                 re,
                 range,
@@ -95,7 +98,7 @@ pub(super) fn hist_window_value(
             .map(Out::Hist)
         }
         RangeFn::Irate | RangeFn::Idelta => {
-            instant_value(w, hw, f == RangeFn::Irate, metric, notes)
+            instant_value(w, hw, hsts, f == RangeFn::Irate, metric, notes)
         }
         RangeFn::SumOverTime | RangeFn::AvgOverTime => {
             if !w.is_empty() {
@@ -130,9 +133,12 @@ pub(super) fn hist_window_value(
             let t = w.first().map_or(hw[0].0, |p| p.0.min(hw[0].0));
             Some(Out::Float(t as f64 / 1000.0))
         }
-        RangeFn::Changes | RangeFn::Resets => {
-            Some(Out::Float(changes_or_resets(w, hw, f == RangeFn::Changes)))
-        }
+        RangeFn::Changes | RangeFn::Resets => Some(Out::Float(changes_or_resets(
+            w,
+            hw,
+            hsts,
+            f == RangeFn::Changes,
+        ))),
         // Float-only functions: histograms are ignored (with an info when they were beside
         // floats that gave a value).
         RangeFn::Deriv | RangeFn::PredictLinear => {
@@ -174,13 +180,24 @@ pub(super) fn floats_despite_histograms(f: Option<RangeFn>) -> bool {
 
 /// `changes` or `resets` over floats and histograms in time order: a change of kind
 /// counts as a change and as a reset.
-fn changes_or_resets(w: &[(i64, f64)], hw: &[(i64, FloatHistogram)], changes: bool) -> f64 {
+/// A histogram's start timestamp saying it restarted counts as a reset too (`hsts`: the
+/// histograms' start timestamps, or empty).
+fn changes_or_resets(
+    w: &[(i64, f64)],
+    hw: &[(i64, FloatHistogram)],
+    hsts: &[i64],
+    changes: bool,
+) -> f64 {
     enum S<'a> {
         F(f64),
-        H(&'a FloatHistogram),
+        H(&'a FloatHistogram, i64),
     }
     let mut merged: Vec<(i64, S<'_>)> = w.iter().map(|&(t, v)| (t, S::F(v))).collect();
-    merged.extend(hw.iter().map(|(t, h)| (*t, S::H(h))));
+    merged.extend(
+        hw.iter()
+            .enumerate()
+            .map(|(i, (t, h))| (*t, S::H(h, hsts.get(i).copied().unwrap_or(0)))),
+    );
     merged.sort_by_key(|(t, _)| *t);
     let mut n = 0;
     for pair in merged.windows(2) {
@@ -192,11 +209,11 @@ fn changes_or_resets(w: &[(i64, f64)], hw: &[(i64, FloatHistogram)], changes: bo
                     b < a
                 }
             }
-            (S::H(a), S::H(b)) => {
+            (S::H(a, st_a), S::H(b, st_b)) => {
                 if changes {
                     !b.equals(a)
                 } else {
-                    b.detect_reset(a)
+                    b.detect_reset(a) || is_start_reset(*st_a, pair[0].0, *st_b, pair[1].0)
                 }
             }
             _ => true,
@@ -210,6 +227,7 @@ fn changes_or_resets(w: &[(i64, f64)], hw: &[(i64, FloatHistogram)], changes: bo
 fn instant_value(
     w: &[(i64, f64)],
     hw: &[(i64, FloatHistogram)],
+    hsts: &[i64],
     rate: bool,
     metric: &str,
     notes: &mut Notes,
@@ -253,7 +271,13 @@ fn instant_value(
                 notes.push(not_gauge(metric));
             }
             let mut out = (*b).clone();
-            if !rate || !b.detect_reset(a) {
+            // The last two histograms' start timestamps may say the counter restarted.
+            let n = hw.len();
+            let start_reset = rate
+                && n >= 2
+                && hsts.len() == n
+                && is_start_reset(hsts[n - 2], hw[n - 2].0, hsts[n - 1], hw[n - 1].0);
+            if !rate || !(start_reset || b.detect_reset(a)) {
                 match out.sub(a) {
                     Err(HistogramError::IncompatibleSchemas) => {
                         notes.push(mixed_schemas(metric));
@@ -320,6 +344,7 @@ fn sum_histograms(
 #[allow(clippy::too_many_arguments)]
 fn extrapolated_histogram_rate(
     hw: &[(i64, FloatHistogram)],
+    hsts: &[i64],
     rs: i64,
     re: i64,
     range: i64,
@@ -328,21 +353,57 @@ fn extrapolated_histogram_rate(
     metric: &str,
     notes: &mut Notes,
 ) -> Option<FloatHistogram> {
-    if hw.len() < 2 {
+    let hsts = if hsts.len() == hw.len() { hsts } else { &[] };
+    // A first sample whose counter started inside the window (the range start is
+    // exclusive) counts from zero at its start instead of extrapolating: then even a
+    // single sample gives a result.
+    let started_inside = counter
+        && hsts
+            .first()
+            .is_some_and(|&st0| st0 != 0 && st0 > rs && st0 < hw[0].0);
+    if hw.is_empty() || (hw.len() < 2 && !started_inside) {
         return None;
     }
-    let mut result = histogram_rate(hw, counter, metric, notes)?;
+    let mut result = if hw.len() > 1 {
+        Some(histogram_rate(hw, hsts, counter, metric, notes)?)
+    } else {
+        None
+    };
     let (first_t, last_t) = (hw[0].0, hw[hw.len() - 1].0);
     let n_minus_one = (hw.len() - 1) as f64;
     let mut duration_to_start = (first_t - rs) as f64 / 1000.0;
     let mut duration_to_end = (re - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let average = sampled / n_minus_one;
+    let mut sampled = (last_t - first_t) as f64 / 1000.0;
+    let average = if hw.len() > 1 {
+        sampled / n_minus_one
+    } else {
+        0.0
+    };
     let threshold = average * 1.1;
-    if duration_to_start >= threshold {
+    if started_inside {
+        duration_to_start = 0.0;
+        sampled = (last_t - hsts[0]) as f64 / 1000.0;
+        match &mut result {
+            None => {
+                let mut first = hw[0].1.clone();
+                first.counter_reset_hint = CounterResetHint::Gauge;
+                result = Some(first);
+            }
+            Some(r) => match r.add(&hw[0].1) {
+                Err(HistogramError::IncompatibleSchemas) => {
+                    notes.push(mixed_schemas(metric));
+                    return None;
+                }
+                Ok(c) if c.custom_bounds_reconciled => notes.push(reconciled("addition")),
+                _ => {}
+            },
+        }
+    }
+    let mut result = result?;
+    if !started_inside && duration_to_start >= threshold {
         duration_to_start = average / 2.0;
     }
-    if counter && result.count > 0.0 && hw[0].1.count >= 0.0 {
+    if !started_inside && counter && result.count > 0.0 && hw[0].1.count >= 0.0 {
         let to_zero = sampled * (hw[0].1.count / result.count);
         if to_zero < duration_to_start {
             duration_to_start = to_zero;
@@ -367,6 +428,7 @@ fn extrapolated_histogram_rate(
 /// of the window), with every counter reset's histogram added back.
 fn histogram_rate(
     points: &[(i64, FloatHistogram)],
+    starts: &[i64],
     counter: bool,
     metric: &str,
     notes: &mut Notes,
@@ -381,7 +443,9 @@ fn histogram_rate(
     // A reset between the first two: the first is left out (its layout does not matter).
     if counter {
         let second = &points[1].1;
-        if second.detect_reset(&prev) {
+        let start_reset =
+            starts.len() > 1 && is_start_reset(starts[0], points[0].0, starts[1], points[1].0);
+        if start_reset || second.detect_reset(&prev) {
             prev = FloatHistogram {
                 schema: second.schema,
                 custom_values: second.custom_values.clone(),
@@ -420,8 +484,10 @@ fn histogram_rate(
     }
     if counter {
         let mut prev = &prev;
-        for (_, curr) in &points[1..] {
-            if curr.detect_reset(prev) {
+        for (i, (t, curr)) in points[1..].iter().enumerate() {
+            let start_reset =
+                i + 1 < starts.len() && is_start_reset(starts[i], points[i].0, starts[i + 1], *t);
+            if start_reset || curr.detect_reset(prev) {
                 match h.add(prev) {
                     Err(HistogramError::IncompatibleSchemas) => {
                         notes.push(mixed_schemas(metric));
@@ -636,6 +702,7 @@ pub(super) fn anchored_changes_or_resets(
     Some(changes_or_resets(
         &floats[f_from..],
         &hists[h_from..],
+        &[],
         changes,
     ))
 }

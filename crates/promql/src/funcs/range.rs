@@ -92,114 +92,179 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
     let held_total = AtomicUsize::new(0);
     let (range, offset, at, mode) = (src.range, src.offset, src.at, src.mode);
     // Each series is independent: evaluated on all cores when there are many.
-    let eval_series = |(s, starts): (SeriesV, Vec<i64>)| -> EvResult<SeriesOutcome> {
-        interrupt.check()?;
-        let samples = &s.points;
-        let mut outcome = SeriesOutcome::default();
-        let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
-        let hists = &s.hists;
-        let mut hpoints: Vec<(i64, model::histogram::FloatHistogram)> = Vec::new();
-        let (mut hlo, mut hhi) = (0usize, 0usize);
-        let metric = s.labels.metric_name().unwrap_or("").to_string();
-        // Overlapping starts, counted once per series: `overlaps[i]` pairs among the first
-        // `i` samples, so a window asks in constant time.
-        let overlaps: Vec<usize> =
-            if counter_fn && !starts.is_empty() && starts.len() == samples.len() {
-                std::iter::once(0)
-                    .chain((0..samples.len()).scan(0, |n, i| {
-                        if i > 0 && start_overlaps(starts[i - 1], samples[i - 1].0, starts[i]) {
-                            *n += 1;
-                        }
-                        Some(*n)
-                    }))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-        let (mut lo, mut hi) = (0usize, 0usize);
-        let mut ticker = interrupt.ticker();
-        for (si, &ts) in steps.iter().enumerate() {
-            let we = at.unwrap_or(ts) - offset;
-            let rs = we - range;
-            while hi < samples.len() && samples[hi].0 <= we {
-                hi += 1;
-            }
-            while lo < hi && samples[lo].0 <= rs {
-                lo += 1;
-            }
-            if lo > hi {
-                lo = hi;
-            }
-            let w = &samples[lo..hi];
-            let sts = starts.get(lo..hi).unwrap_or(&[]);
-            while hhi < hists.len() && hists[hhi].0 <= we {
-                hhi += 1;
-            }
-            while hlo < hhi && hists[hlo].0 <= rs {
-                hlo += 1;
-            }
-            if hlo > hhi {
-                hlo = hhi;
-            }
-            let hw = &hists[hlo..hhi];
-            if !hw.is_empty() && mode == RangeMode::Plain {
-                ticker.tick(hw.len() + w.len() + 1)?;
-                if is_absent {
-                    outcome.present_steps.push(si);
-                    continue;
-                }
-                if is_quantile && outcome.bad_quantile.is_none() {
-                    let q = scalar_arg(0, si);
-                    if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                        outcome.bad_quantile = Some(q);
-                    }
-                }
-                if floats_despite_histograms(range_fn) && !w.is_empty() {
-                    if let Some(v) =
-                        window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
-                    {
-                        points.push((ts, v));
-                    }
-                    let mut notes = Vec::new();
-                    hist_window_value(range_fn, w, hw, rs, we, range, &metric, &mut notes);
-                    outcome.notes.extend(notes);
-                    continue;
-                }
-                match hist_window_value(range_fn, w, hw, rs, we, range, &metric, &mut outcome.notes)
-                {
-                    Some(Out::Float(v)) => points.push((ts, v)),
-                    Some(Out::Hist(h)) => hpoints.push((ts, h)),
-                    None => {}
-                }
-                continue;
-            }
-            // Pairs inside the window: those ending at samples lo+1 ..= hi-1.
-            if outcome.start_overlap.is_none()
-                && hi > lo + 1
-                && overlaps
-                    .get(hi)
-                    .zip(overlaps.get(lo + 1))
-                    .is_some_and(|(a, b)| a > b)
-            {
-                outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
-            }
-            if w.len() > max_samples {
-                return Err(EvalError::TooManySamples);
-            }
-            // Checked by work done, not by steps: one step's window can hold millions
-            // of samples.
-            ticker.tick(w.len() + 1)?;
-            if mode != RangeMode::Plain && !hists.is_empty() {
-                // The extended window of histograms.
-                let helo = hists.partition_point(|p| p.0 <= rs - lookback);
-                let hehi = if mode == RangeMode::Smoothed {
-                    hists.partition_point(|p| p.0 <= we + lookback)
+    let eval_series =
+        |(s, starts, hstarts): (SeriesV, Vec<i64>, Vec<i64>)| -> EvResult<SeriesOutcome> {
+            interrupt.check()?;
+            let samples = &s.points;
+            let mut outcome = SeriesOutcome::default();
+            let mut points = Vec::with_capacity(steps.len().min(samples.len() + 1));
+            let hists = &s.hists;
+            let mut hpoints: Vec<(i64, model::histogram::FloatHistogram)> = Vec::new();
+            let (mut hlo, mut hhi) = (0usize, 0usize);
+            let metric = s.labels.metric_name().unwrap_or("").to_string();
+            // Overlapping starts, counted once per series: `overlaps[i]` pairs among the first
+            // `i` samples, so a window asks in constant time.
+            let overlaps: Vec<usize> =
+                if counter_fn && !starts.is_empty() && starts.len() == samples.len() {
+                    std::iter::once(0)
+                        .chain((0..samples.len()).scan(0, |n, i| {
+                            if i > 0 && start_overlaps(starts[i - 1], samples[i - 1].0, starts[i]) {
+                                *n += 1;
+                            }
+                            Some(*n)
+                        }))
+                        .collect()
                 } else {
-                    hhi
+                    Vec::new()
                 };
-                let fh = &hists[helo..hehi];
-                if !fh.is_empty() {
-                    ticker.tick(fh.len() + 1)?;
+            let (mut lo, mut hi) = (0usize, 0usize);
+            let mut ticker = interrupt.ticker();
+            for (si, &ts) in steps.iter().enumerate() {
+                let we = at.unwrap_or(ts) - offset;
+                let rs = we - range;
+                while hi < samples.len() && samples[hi].0 <= we {
+                    hi += 1;
+                }
+                while lo < hi && samples[lo].0 <= rs {
+                    lo += 1;
+                }
+                if lo > hi {
+                    lo = hi;
+                }
+                let w = &samples[lo..hi];
+                let sts = starts.get(lo..hi).unwrap_or(&[]);
+                while hhi < hists.len() && hists[hhi].0 <= we {
+                    hhi += 1;
+                }
+                while hlo < hhi && hists[hlo].0 <= rs {
+                    hlo += 1;
+                }
+                if hlo > hhi {
+                    hlo = hhi;
+                }
+                let hw = &hists[hlo..hhi];
+                let hsts = if counter_fn || name == "irate" || name == "resets" {
+                    hstarts.get(hlo..hhi).unwrap_or(&[])
+                } else {
+                    &[]
+                };
+                if !hw.is_empty() && mode == RangeMode::Plain {
+                    ticker.tick(hw.len() + w.len() + 1)?;
+                    if is_absent {
+                        outcome.present_steps.push(si);
+                        continue;
+                    }
+                    if is_quantile && outcome.bad_quantile.is_none() {
+                        let q = scalar_arg(0, si);
+                        if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                            outcome.bad_quantile = Some(q);
+                        }
+                    }
+                    if floats_despite_histograms(range_fn) && !w.is_empty() {
+                        if let Some(v) =
+                            window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
+                        {
+                            points.push((ts, v));
+                        }
+                        let mut notes = Vec::new();
+                        hist_window_value(
+                            range_fn, w, hw, hsts, rs, we, range, &metric, &mut notes,
+                        );
+                        outcome.notes.extend(notes);
+                        continue;
+                    }
+                    match hist_window_value(
+                        range_fn,
+                        w,
+                        hw,
+                        hsts,
+                        rs,
+                        we,
+                        range,
+                        &metric,
+                        &mut outcome.notes,
+                    ) {
+                        Some(Out::Float(v)) => points.push((ts, v)),
+                        Some(Out::Hist(h)) => hpoints.push((ts, h)),
+                        None => {}
+                    }
+                    continue;
+                }
+                // Pairs inside the window: those ending at samples lo+1 ..= hi-1.
+                if outcome.start_overlap.is_none()
+                    && hi > lo + 1
+                    && overlaps
+                        .get(hi)
+                        .zip(overlaps.get(lo + 1))
+                        .is_some_and(|(a, b)| a > b)
+                {
+                    outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
+                }
+                if w.len() > max_samples {
+                    return Err(EvalError::TooManySamples);
+                }
+                // Checked by work done, not by steps: one step's window can hold millions
+                // of samples.
+                ticker.tick(w.len() + 1)?;
+                if mode != RangeMode::Plain && !hists.is_empty() {
+                    // The extended window of histograms.
+                    let helo = hists.partition_point(|p| p.0 <= rs - lookback);
+                    let hehi = if mode == RangeMode::Smoothed {
+                        hists.partition_point(|p| p.0 <= we + lookback)
+                    } else {
+                        hhi
+                    };
+                    let fh = &hists[helo..hehi];
+                    if !fh.is_empty() {
+                        ticker.tick(fh.len() + 1)?;
+                        let elo = samples.partition_point(|p| p.0 <= rs - lookback);
+                        let ehi = if mode == RangeMode::Smoothed {
+                            samples.partition_point(|p| p.0 <= we + lookback)
+                        } else {
+                            hi
+                        };
+                        let f = &samples[elo..ehi];
+                        let smoothed = mode == RangeMode::Smoothed;
+                        let out = match range_fn {
+                            Some(RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)
+                                if !f.is_empty() =>
+                            {
+                                outcome.notes.push((
+                                AnnotationKind::Warning,
+                                format!("encountered a mix of histograms and floats for metric name {metric:?}"),
+                            ));
+                                None
+                            }
+                            Some(k @ (RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)) => {
+                                extended_histogram_rate(
+                                    fh,
+                                    rs,
+                                    we,
+                                    range,
+                                    smoothed,
+                                    k != RangeFn::Delta,
+                                    k == RangeFn::Rate,
+                                    &metric,
+                                    &mut outcome.notes,
+                                )
+                                .map(Out::Hist)
+                            }
+                            Some(k @ (RangeFn::Changes | RangeFn::Resets)) => {
+                                anchored_changes_or_resets(f, fh, rs, k == RangeFn::Changes)
+                                    .map(Out::Float)
+                            }
+                            _ => None,
+                        };
+                        match out {
+                            Some(Out::Float(v)) => points.push((ts, v)),
+                            Some(Out::Hist(h)) => hpoints.push((ts, h)),
+                            None => {}
+                        }
+                        continue;
+                    }
+                }
+                let value = if mode != RangeMode::Plain {
+                    // The extended window: from a lookback before the range start.
                     let elo = samples.partition_point(|p| p.0 <= rs - lookback);
                     let ehi = if mode == RangeMode::Smoothed {
                         samples.partition_point(|p| p.0 <= we + lookback)
@@ -207,124 +272,85 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                         hi
                     };
                     let f = &samples[elo..ehi];
-                    let smoothed = mode == RangeMode::Smoothed;
-                    let out = match range_fn {
-                        Some(RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)
-                            if !f.is_empty() =>
-                        {
-                            outcome.notes.push((
-                                AnnotationKind::Warning,
-                                format!("encountered a mix of histograms and floats for metric name {metric:?}"),
-                            ));
-                            None
+                    match range_fn {
+                        Some(RangeFn::Rate) => extended_rate(f, rs, we, range, mode, true, true),
+                        Some(RangeFn::Increase) => {
+                            extended_rate(f, rs, we, range, mode, true, false)
                         }
-                        Some(k @ (RangeFn::Rate | RangeFn::Increase | RangeFn::Delta)) => {
-                            extended_histogram_rate(
-                                fh,
-                                rs,
-                                we,
-                                range,
-                                smoothed,
-                                k != RangeFn::Delta,
-                                k == RangeFn::Rate,
-                                &metric,
-                                &mut outcome.notes,
-                            )
-                            .map(Out::Hist)
-                        }
+                        Some(RangeFn::Delta) => extended_rate(f, rs, we, range, mode, false, false),
                         Some(k @ (RangeFn::Changes | RangeFn::Resets)) => {
-                            anchored_changes_or_resets(f, fh, rs, k == RangeFn::Changes)
-                                .map(Out::Float)
+                            if w.is_empty() {
+                                None
+                            } else {
+                                let anchor = f.partition_point(|p| p.0 <= rs);
+                                let seq = &f[anchor.saturating_sub(1)..];
+                                Some(if k == RangeFn::Changes {
+                                    changes_count(seq)
+                                } else {
+                                    resets_count(seq, &[])
+                                })
+                            }
                         }
                         _ => None,
-                    };
-                    match out {
-                        Some(Out::Float(v)) => points.push((ts, v)),
-                        Some(Out::Hist(h)) => hpoints.push((ts, h)),
-                        None => {}
+                    }
+                } else {
+                    window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
+                };
+                if is_quantile && !w.is_empty() && outcome.bad_quantile.is_none() {
+                    let q = scalar_arg(0, si);
+                    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                        outcome.bad_quantile = Some(q);
+                    }
+                }
+                if is_absent {
+                    if !w.is_empty() {
+                        outcome.present_steps.push(si);
                     }
                     continue;
                 }
+                if let Some(v) = value {
+                    points.push((ts, v));
+                }
             }
-            let value = if mode != RangeMode::Plain {
-                // The extended window: from a lookback before the range start.
-                let elo = samples.partition_point(|p| p.0 <= rs - lookback);
-                let ehi = if mode == RangeMode::Smoothed {
-                    samples.partition_point(|p| p.0 <= we + lookback)
-                } else {
-                    hi
-                };
-                let f = &samples[elo..ehi];
-                match range_fn {
-                    Some(RangeFn::Rate) => extended_rate(f, rs, we, range, mode, true, true),
-                    Some(RangeFn::Increase) => extended_rate(f, rs, we, range, mode, true, false),
-                    Some(RangeFn::Delta) => extended_rate(f, rs, we, range, mode, false, false),
-                    Some(k @ (RangeFn::Changes | RangeFn::Resets)) => {
-                        if w.is_empty() {
-                            None
-                        } else {
-                            let anchor = f.partition_point(|p| p.0 <= rs);
-                            let seq = &f[anchor.saturating_sub(1)..];
-                            Some(if k == RangeFn::Changes {
-                                changes_count(seq)
-                            } else {
-                                resets_count(seq, &[])
-                            })
-                        }
+            if points.is_empty() && hpoints.is_empty() {
+                return Ok(outcome);
+            }
+            if counter_fn && !points.is_empty() {
+                if let Some(metric) = s.labels.metric_name() {
+                    if !(metric.ends_with("_total")
+                        || metric.ends_with("_sum")
+                        || metric.ends_with("_count")
+                        || metric.ends_with("_bucket"))
+                    {
+                        outcome.not_a_counter = Some(metric.to_string());
                     }
-                    _ => None,
-                }
-            } else {
-                window_value(range_fn, w, sts, rs, we, range, ts, |i| scalar_arg(i, si))
-            };
-            if is_quantile && !w.is_empty() && outcome.bad_quantile.is_none() {
-                let q = scalar_arg(0, si);
-                if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    outcome.bad_quantile = Some(q);
                 }
             }
-            if is_absent {
-                if !w.is_empty() {
-                    outcome.present_steps.push(si);
-                }
-                continue;
+            let n = points.len() + hpoints.len();
+            let held = held_total.fetch_add(n, AtomicOrdering::Relaxed) + n;
+            if held > max_samples {
+                return Err(EvalError::TooManySamples);
             }
-            if let Some(v) = value {
-                points.push((ts, v));
-            }
-        }
-        if points.is_empty() && hpoints.is_empty() {
-            return Ok(outcome);
-        }
-        if counter_fn && !points.is_empty() {
-            if let Some(metric) = s.labels.metric_name() {
-                if !(metric.ends_with("_total")
-                    || metric.ends_with("_sum")
-                    || metric.ends_with("_count")
-                    || metric.ends_with("_bucket"))
-                {
-                    outcome.not_a_counter = Some(metric.to_string());
-                }
-            }
-        }
-        let n = points.len() + hpoints.len();
-        let held = held_total.fetch_add(n, AtomicOrdering::Relaxed) + n;
-        if held > max_samples {
-            return Err(EvalError::TooManySamples);
-        }
-        outcome.series = Some(SeriesV {
-            labels: s.labels,
-            drop_name: if keeps_name { s.drop_name } else { true },
-            points,
-            hists: hpoints,
-        });
-        Ok(outcome)
-    };
+            outcome.series = Some(SeriesV {
+                labels: s.labels,
+                drop_name: if keeps_name { s.drop_name } else { true },
+                points,
+                hists: hpoints,
+            });
+            Ok(outcome)
+        };
     let mut starts = src.starts.into_iter();
-    let items: Vec<(SeriesV, Vec<i64>)> = src
+    let mut hist_starts = src.hist_starts.into_iter();
+    let items: Vec<(SeriesV, Vec<i64>, Vec<i64>)> = src
         .series
         .into_iter()
-        .map(|s| (s, starts.next().unwrap_or_default()))
+        .map(|s| {
+            (
+                s,
+                starts.next().unwrap_or_default(),
+                hist_starts.next().unwrap_or_default(),
+            )
+        })
         .collect();
     let outcomes = crate::par::map(items, steps.len(), eval_series);
     let mut out = Vec::with_capacity(outcomes.len());

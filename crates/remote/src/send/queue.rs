@@ -376,7 +376,7 @@ impl Reader {
                 .collect(),
             Record::Histograms(s) => s
                 .into_iter()
-                .map(|(r, t, h)| (r, t, 0.0, 0, Some(Arc::new(h))))
+                .map(|(r, t, h, st)| (r, t, 0.0, st, Some(Arc::new(h))))
                 .collect(),
         };
         Counters::add(&self.counters.read, samples.len());

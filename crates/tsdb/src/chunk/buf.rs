@@ -8,13 +8,14 @@ use super::{Encoding, XorIter};
 pub enum Newest {
     /// Time, value, start timestamp (0: none).
     Float(i64, f64, i64),
-    Histogram(i64, FloatHistogram),
+    /// Time, histogram, start timestamp (0: none).
+    Histogram(i64, FloatHistogram, i64),
 }
 
 impl Newest {
     pub fn t(&self) -> i64 {
         match self {
-            Self::Float(t, _, _) | Self::Histogram(t, _) => *t,
+            Self::Float(t, _, _) | Self::Histogram(t, _, _) => *t,
         }
     }
 }
@@ -28,6 +29,8 @@ pub struct SampleBuf {
     /// Empty when no sample has a start timestamp; otherwise one per point (0: none).
     pub starts: Vec<i64>,
     pub histograms: Vec<(i64, FloatHistogram)>,
+    /// Empty when no histogram sample has a start timestamp; otherwise one per histogram.
+    pub hist_starts: Vec<i64>,
 }
 
 impl SampleBuf {
@@ -49,6 +52,39 @@ impl SampleBuf {
         mint: i64,
         maxt: i64,
     ) -> bool {
+        if encoding.has_histogram_starts() {
+            let Some((plain, bytes, starts)) = encoding.split_starts(bytes) else {
+                return false;
+            };
+            let before = self.histograms.len();
+            let ok = self.extend_from_encoded(plain, bytes, mint, maxt);
+            // The samples kept are a run of the chunk's: the ones at their times.
+            let added = &self.histograms[before..];
+            if !added.is_empty() {
+                let mut chosen = Vec::with_capacity(added.len());
+                let mut next = 0usize;
+                let times = times_of(plain, bytes);
+                for (t, _) in added {
+                    while next < times.len() && times[next] < *t {
+                        next += 1;
+                    }
+                    chosen.push(starts.get(next).copied().unwrap_or(0));
+                }
+                if chosen.iter().any(|&st| st != 0) || !self.hist_starts.is_empty() {
+                    self.hist_starts.resize(before, 0);
+                    self.hist_starts.extend(chosen);
+                }
+            }
+            return ok;
+        }
+        let ok = self.extend_plain(encoding, bytes, mint, maxt);
+        if !self.hist_starts.is_empty() {
+            self.hist_starts.resize(self.histograms.len(), 0);
+        }
+        ok
+    }
+
+    fn extend_plain(&mut self, encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> bool {
         match encoding {
             Encoding::Xor | Encoding::XorWithStarts => match XorIter::from_bytes(bytes) {
                 Some(iter) => {
@@ -87,7 +123,14 @@ impl SampleBuf {
                 }
                 !iter.failed()
             }
+            // Split before getting here.
+            Encoding::HistogramWithStarts | Encoding::FloatHistogramWithStarts => false,
         }
+    }
+
+    /// The start timestamp of histogram `i` (0: none).
+    pub fn hist_start(&self, i: usize) -> i64 {
+        self.hist_starts.get(i).copied().unwrap_or(0)
     }
 
     /// Appends one sample.
@@ -129,6 +172,11 @@ impl SampleBuf {
 
     /// Appends another buffer's samples.
     pub fn append(&mut self, mut other: SampleBuf) {
+        if !other.hist_starts.is_empty() || !self.hist_starts.is_empty() {
+            self.hist_starts.resize(self.histograms.len(), 0);
+            other.hist_starts.resize(other.histograms.len(), 0);
+            self.hist_starts.append(&mut other.hist_starts);
+        }
         self.histograms.append(&mut other.histograms);
         if other.starts.is_empty() && self.starts.is_empty() {
             self.points.append(&mut other.points);
@@ -143,8 +191,19 @@ impl SampleBuf {
     /// Sorts by time and keeps the first of samples sharing a timestamp.
     pub fn sort_dedup(&mut self) {
         if self.histograms.windows(2).any(|w| w[1].0 <= w[0].0) {
-            self.histograms.sort_by_key(|(t, _)| *t);
-            self.histograms.dedup_by_key(|(t, _)| *t);
+            if self.hist_starts.is_empty() {
+                self.histograms.sort_by_key(|(t, _)| *t);
+                self.histograms.dedup_by_key(|(t, _)| *t);
+            } else {
+                let mut all: Vec<((i64, FloatHistogram), i64)> = self
+                    .histograms
+                    .drain(..)
+                    .zip(self.hist_starts.drain(..))
+                    .collect();
+                all.sort_by_key(|((t, _), _)| *t);
+                all.dedup_by_key(|((t, _), _)| *t);
+                (self.histograms, self.hist_starts) = all.into_iter().unzip();
+            }
         }
         if !self.points.windows(2).any(|w| w[1].0 <= w[0].0) {
             return;
@@ -170,9 +229,15 @@ impl SampleBuf {
                 self.starts.clear();
                 let keep = self.histograms.len() - 1;
                 self.histograms.drain(..keep);
+                if !self.hist_starts.is_empty() {
+                    self.hist_starts.drain(..keep);
+                }
                 return;
             }
-            _ => self.histograms.clear(),
+            _ => {
+                self.histograms.clear();
+                self.hist_starts.clear();
+            }
         }
         let keep = self.points.len().saturating_sub(1);
         self.points.drain(..keep);
@@ -204,5 +269,18 @@ impl SampleBuf {
     /// The start timestamp of point `i` (0: none).
     pub fn start(&self, i: usize) -> i64 {
         self.starts.get(i).copied().unwrap_or(0)
+    }
+}
+
+/// The sample times of a plain histogram chunk.
+fn times_of(encoding: Encoding, bytes: &[u8]) -> Vec<i64> {
+    match encoding {
+        Encoding::Histogram => HistogramIter::from_bytes(bytes)
+            .map(|it| it.map(|(t, _)| t).collect())
+            .unwrap_or_default(),
+        Encoding::FloatHistogram => FloatHistogramIter::from_bytes(bytes)
+            .map(|it| it.map(|(t, _)| t).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - `bits`: bit streams and the shared number and value codes;
 //! - `xor`: float samples (encoding 1, plus our start-timestamp variant);
-//! - `histogram`: integer and float histograms (encodings 2 and 3);
+//! - `histogram`: integer and float histograms (encodings 2 and 3, and our 0x82 and 0x83
+//!   with start timestamps);
 //! - `buf`: decoded samples as queries take them;
 //! - `slice`: re-encoding histograms, and the part of a chunk inside a time range.
 
@@ -28,6 +29,10 @@ pub enum Encoding {
     Histogram,
     /// Float histograms (Prometheus's 3).
     FloatHistogram,
+    /// Integer histograms with start timestamps (our 0x82; see `histogram::starts`).
+    HistogramWithStarts,
+    /// Float histograms with start timestamps (our 0x83).
+    FloatHistogramWithStarts,
 }
 
 impl Encoding {
@@ -37,6 +42,8 @@ impl Encoding {
             Self::XorWithStarts => 0x81,
             Self::Histogram => 2,
             Self::FloatHistogram => 3,
+            Self::HistogramWithStarts => 0x82,
+            Self::FloatHistogramWithStarts => 0x83,
         }
     }
 
@@ -46,6 +53,8 @@ impl Encoding {
             0x81 => Some(Self::XorWithStarts),
             2 => Some(Self::Histogram),
             3 => Some(Self::FloatHistogram),
+            0x82 => Some(Self::HistogramWithStarts),
+            0x83 => Some(Self::FloatHistogramWithStarts),
             _ => None,
         }
     }
@@ -61,6 +70,11 @@ impl Encoding {
 
     /// The number of samples in chunk bytes of this encoding (0 if too short to say).
     pub fn sample_count(self, bytes: &[u8]) -> u16 {
+        let bytes = if self.has_histogram_starts() {
+            histogram::starts::histogram_part(bytes).unwrap_or(&[])
+        } else {
+            bytes
+        };
         match (self, bytes) {
             (Self::Xor | Self::XorWithStarts, _) => sample_count(bytes),
             (_, [a, b, ..]) => u16::from_be_bytes([*a, *b]),
@@ -69,6 +83,45 @@ impl Encoding {
     }
 
     pub fn is_histogram(self) -> bool {
-        matches!(self, Self::Histogram | Self::FloatHistogram)
+        matches!(
+            self,
+            Self::Histogram
+                | Self::FloatHistogram
+                | Self::HistogramWithStarts
+                | Self::FloatHistogramWithStarts
+        )
+    }
+
+    /// A histogram encoding that also holds start timestamps.
+    pub fn has_histogram_starts(self) -> bool {
+        matches!(
+            self,
+            Self::HistogramWithStarts | Self::FloatHistogramWithStarts
+        )
+    }
+
+    /// Splits chunk bytes of a histogram encoding into the plain histogram encoding, its
+    /// bytes, and the start timestamps (empty for a plain one); `None` when cut short.
+    pub fn split_starts(self, bytes: &[u8]) -> Option<(Encoding, &[u8], Vec<i64>)> {
+        match self {
+            Self::HistogramWithStarts => {
+                let (h, st) = histogram::starts::split(bytes)?;
+                Some((Self::Histogram, h, st))
+            }
+            Self::FloatHistogramWithStarts => {
+                let (h, st) = histogram::starts::split(bytes)?;
+                Some((Self::FloatHistogram, h, st))
+            }
+            other => Some((other, bytes, Vec::new())),
+        }
+    }
+
+    /// The encoding holding start timestamps too, for a histogram encoding.
+    pub fn with_starts(self) -> Self {
+        match self {
+            Self::Histogram => Self::HistogramWithStarts,
+            Self::FloatHistogram => Self::FloatHistogramWithStarts,
+            other => other,
+        }
     }
 }

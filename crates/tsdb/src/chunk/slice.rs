@@ -19,7 +19,38 @@ const HISTOGRAMS_PER_CHUNK: u16 = 120;
 /// Histogram samples (sorted by time) as chunks: integer ones in encoding 2, float ones in
 /// 3, a new chunk where the kind changes, where the encoder cuts (a counter reset) and every
 /// [`HISTOGRAMS_PER_CHUNK`] samples.
-pub fn encode_histograms(samples: impl IntoIterator<Item = (i64, HistogramValue)>) -> Vec<Encoded> {
+///
+/// Each sample comes with its start timestamp (0: none); a chunk where any sample has one
+/// is written with them (encodings 0x82 and 0x83).
+pub fn encode_histograms(
+    samples: impl IntoIterator<Item = (i64, HistogramValue, i64)>,
+) -> Vec<Encoded> {
+    let mut starts: Vec<(i64, i64)> = Vec::new();
+    let plain = samples.into_iter().map(|(t, h, st)| {
+        starts.push((t, st));
+        (t, h)
+    });
+    let mut chunks = encode_plain_histograms(plain);
+    if starts.iter().all(|(_, st)| *st == 0) {
+        return chunks;
+    }
+    // Samples are in time order, one per timestamp: a chunk's are those between its
+    // first and last.
+    for (first, last, encoding, bytes) in &mut chunks {
+        let lo = starts.partition_point(|(t, _)| t < first);
+        let hi = starts.partition_point(|(t, _)| t <= last);
+        let mine: Vec<i64> = starts[lo..hi].iter().map(|(_, st)| *st).collect();
+        if mine.iter().any(|&st| st != 0) {
+            *bytes = super::histogram::starts::join(bytes, &mine);
+            *encoding = encoding.with_starts();
+        }
+    }
+    chunks
+}
+
+fn encode_plain_histograms(
+    samples: impl IntoIterator<Item = (i64, HistogramValue)>,
+) -> Vec<Encoded> {
     enum Open {
         Int(HistogramChunk),
         Float(FloatHistogramChunk),
@@ -113,19 +144,30 @@ pub fn chunk_range(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Ve
             let bytes = chunk.bytes();
             vec![(first, last, Encoding::of_float_chunk(&bytes), bytes)]
         }
-        Encoding::Histogram => encode_histograms(
-            HistogramIter::from_bytes(bytes)
-                .into_iter()
-                .flatten()
-                .filter(|(t, _)| inside(*t))
-                .map(|(t, h)| (t, HistogramValue::Int(h))),
-        ),
-        Encoding::FloatHistogram => encode_histograms(
-            FloatHistogramIter::from_bytes(bytes)
-                .into_iter()
-                .flatten()
-                .filter(|(t, _)| inside(*t))
-                .map(|(t, h)| (t, HistogramValue::Float(h))),
-        ),
+        histogram => {
+            let Some((plain, bytes, starts)) = histogram.split_starts(bytes) else {
+                return Vec::new();
+            };
+            let st = |i: usize| starts.get(i).copied().unwrap_or(0);
+            if plain == Encoding::Histogram {
+                encode_histograms(
+                    HistogramIter::from_bytes(bytes)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                        .filter(|(_, (t, _))| inside(*t))
+                        .map(|(i, (t, h))| (t, HistogramValue::Int(h), st(i))),
+                )
+            } else {
+                encode_histograms(
+                    FloatHistogramIter::from_bytes(bytes)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                        .filter(|(_, (t, _))| inside(*t))
+                        .map(|(i, (t, h))| (t, HistogramValue::Float(h), st(i))),
+                )
+            }
+        }
     }
 }

@@ -134,7 +134,7 @@ impl MemSeries {
     fn truncate_mixed_from(&mut self, from: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
         enum Kept {
             Float(f64, i64),
-            Histogram(HistogramValue),
+            Histogram(HistogramValue, i64),
         }
         let mut reopened: Vec<(Encoding, Vec<u8>)> = Vec::new();
         if let Some(h) = self.open_hist.take() {
@@ -163,14 +163,27 @@ impl MemSeries {
                         }
                     }
                 }
-                Encoding::Histogram => {
-                    for (t, h) in HistogramIter::from_bytes(bytes).into_iter().flatten() {
-                        kept.push((t, Kept::Histogram(HistogramValue::Int(h))));
-                    }
-                }
-                Encoding::FloatHistogram => {
-                    for (t, h) in FloatHistogramIter::from_bytes(bytes).into_iter().flatten() {
-                        kept.push((t, Kept::Histogram(HistogramValue::Float(h))));
+                histogram => {
+                    let Some((plain, bytes, starts)) = histogram.split_starts(bytes) else {
+                        continue;
+                    };
+                    let st = |i: usize| starts.get(i).copied().unwrap_or(0);
+                    if plain == Encoding::Histogram {
+                        for (i, (t, h)) in HistogramIter::from_bytes(bytes)
+                            .into_iter()
+                            .flatten()
+                            .enumerate()
+                        {
+                            kept.push((t, Kept::Histogram(HistogramValue::Int(h), st(i))));
+                        }
+                    } else {
+                        for (i, (t, h)) in FloatHistogramIter::from_bytes(bytes)
+                            .into_iter()
+                            .flatten()
+                            .enumerate()
+                        {
+                            kept.push((t, Kept::Histogram(HistogramValue::Float(h), st(i))));
+                        }
                     }
                 }
             }
@@ -180,7 +193,7 @@ impl MemSeries {
         for (t, sample) in kept {
             match sample {
                 Kept::Float(v, st) => self.append(t, v, st, chunk_range, disk, true),
-                Kept::Histogram(h) => self.append_histogram(t, &h, chunk_range, disk, true),
+                Kept::Histogram(h, st) => self.append_histogram(t, &h, st, chunk_range, disk, true),
             }
         }
         if self.open.is_empty() && self.open_hist.is_none() {
@@ -192,13 +205,16 @@ impl MemSeries {
     fn refresh_last(&mut self, disk: Option<&ChunkDisk>) {
         if let Some(c) = self.closed.last().filter(|c| c.encoding.is_histogram()) {
             if self.open.is_empty() && self.open_hist.is_none() {
-                let last = c.bytes(disk).ok().and_then(|bytes| match c.encoding {
-                    Encoding::Histogram => HistogramIter::from_bytes(&bytes)?
-                        .last()
-                        .map(|(t, h)| (t, HistogramValue::Int(h))),
-                    _ => FloatHistogramIter::from_bytes(&bytes)?
-                        .last()
-                        .map(|(t, h)| (t, HistogramValue::Float(h))),
+                let last = c.bytes(disk).ok().and_then(|bytes| {
+                    let (plain, bytes, _) = c.encoding.split_starts(&bytes)?;
+                    match plain {
+                        Encoding::Histogram => HistogramIter::from_bytes(bytes)?
+                            .last()
+                            .map(|(t, h)| (t, HistogramValue::Int(h))),
+                        _ => FloatHistogramIter::from_bytes(bytes)?
+                            .last()
+                            .map(|(t, h)| (t, HistogramValue::Float(h))),
+                    }
                 });
                 (self.max_t, self.last_bits) = match last {
                     Some((t, h)) => (t, super::series::histogram_identity(&h)),

@@ -17,91 +17,152 @@ const HISTOGRAM_CHUNK_BYTES: usize = 1024;
 /// Fewer samples than this never make a histogram chunk full, however large they are.
 const MIN_HISTOGRAMS_PER_CHUNK: u16 = 10;
 
-/// The open chunk of a series whose newest samples are histograms.
+/// The open chunk of a series whose newest samples are histograms, with their start
+/// timestamps once any sample of the chunk had one.
 #[derive(Debug, Clone)]
-pub(crate) enum OpenHistogram {
+pub(crate) struct OpenHistogram {
+    chunk: HistChunk,
+    /// Empty while no sample of the chunk had a start timestamp; else one per sample.
+    starts: Vec<i64>,
+}
+
+#[derive(Debug, Clone)]
+enum HistChunk {
     Int(HistogramChunk),
     Float(FloatHistogramChunk),
 }
 
 impl OpenHistogram {
     fn for_value(h: &HistogramValue) -> Self {
-        match h {
-            HistogramValue::Int(_) => Self::Int(HistogramChunk::new()),
-            HistogramValue::Float(_) => Self::Float(FloatHistogramChunk::new()),
+        let chunk = match h {
+            HistogramValue::Int(_) => HistChunk::Int(HistogramChunk::new()),
+            HistogramValue::Float(_) => HistChunk::Float(FloatHistogramChunk::new()),
+        };
+        Self {
+            chunk,
+            starts: Vec::new(),
         }
     }
 
     fn same_kind(&self, h: &HistogramValue) -> bool {
         matches!(
-            (self, h),
-            (Self::Int(_), HistogramValue::Int(_)) | (Self::Float(_), HistogramValue::Float(_))
+            (&self.chunk, h),
+            (HistChunk::Int(_), HistogramValue::Int(_))
+                | (HistChunk::Float(_), HistogramValue::Float(_))
         )
     }
 
     pub(crate) fn encoding(&self) -> Encoding {
-        match self {
-            Self::Int(_) => Encoding::Histogram,
-            Self::Float(_) => Encoding::FloatHistogram,
+        let plain = match self.chunk {
+            HistChunk::Int(_) => Encoding::Histogram,
+            HistChunk::Float(_) => Encoding::FloatHistogram,
+        };
+        if self.starts.is_empty() {
+            plain
+        } else {
+            plain.with_starts()
         }
     }
 
     pub(crate) fn len(&self) -> u16 {
-        match self {
-            Self::Int(c) => c.len(),
-            Self::Float(c) => c.len(),
+        match &self.chunk {
+            HistChunk::Int(c) => c.len(),
+            HistChunk::Float(c) => c.len(),
         }
     }
 
     fn size(&self) -> usize {
-        match self {
-            Self::Int(c) => c.size(),
-            Self::Float(c) => c.size(),
+        match &self.chunk {
+            HistChunk::Int(c) => c.size(),
+            HistChunk::Float(c) => c.size(),
         }
     }
 
     pub(crate) fn bytes(&self) -> Vec<u8> {
-        match self {
-            Self::Int(c) => c.bytes(),
-            Self::Float(c) => c.bytes(),
+        let plain = match &self.chunk {
+            HistChunk::Int(c) => c.bytes(),
+            HistChunk::Float(c) => c.bytes(),
+        };
+        if self.starts.is_empty() {
+            plain
+        } else {
+            crate::chunk::histogram::starts::join(&plain, &self.starts)
         }
     }
 
     fn last_timestamp(&self) -> i64 {
-        match self {
-            Self::Int(c) => c.last_timestamp(),
-            Self::Float(c) => c.last_timestamp(),
+        match &self.chunk {
+            HistChunk::Int(c) => c.last_timestamp(),
+            HistChunk::Float(c) => c.last_timestamp(),
         }
     }
 
-    /// Appends `h` (of this chunk's kind); `prev` is the chunk before, when this one was
-    /// just started. The outcome says whether the chunk was replaced or a new one cut.
-    fn append(&mut self, t: i64, h: &HistogramValue, prev: Option<&Self>) -> Appended<Self> {
-        match (self, h) {
-            (Self::Int(c), HistogramValue::Int(h)) => {
-                let prev = match prev {
-                    Some(Self::Int(p)) => Some(p),
+    /// Appends `h` (of this chunk's kind) with its start timestamp `st` (0: none); `prev`
+    /// is the chunk before, when this one was just started. The outcome says whether the
+    /// chunk was replaced or a new one cut.
+    fn append(
+        &mut self,
+        t: i64,
+        h: &HistogramValue,
+        st: i64,
+        prev: Option<&Self>,
+    ) -> Appended<Self> {
+        let appended = match (&mut self.chunk, h) {
+            (HistChunk::Int(c), HistogramValue::Int(h)) => {
+                let prev = match prev.map(|p| &p.chunk) {
+                    Some(HistChunk::Int(p)) => Some(p),
                     _ => None,
                 };
                 match c.append(t, h, prev) {
                     Appended::InPlace => Appended::InPlace,
-                    Appended::Recoded(c) => Appended::Recoded(Self::Int(c)),
-                    Appended::Cut(c) => Appended::Cut(Self::Int(c)),
+                    Appended::Recoded(c) => Appended::Recoded(HistChunk::Int(c)),
+                    Appended::Cut(c) => Appended::Cut(HistChunk::Int(c)),
                 }
             }
-            (Self::Float(c), HistogramValue::Float(h)) => {
-                let prev = match prev {
-                    Some(Self::Float(p)) => Some(p),
+            (HistChunk::Float(c), HistogramValue::Float(h)) => {
+                let prev = match prev.map(|p| &p.chunk) {
+                    Some(HistChunk::Float(p)) => Some(p),
                     _ => None,
                 };
                 match c.append(t, h, prev) {
                     Appended::InPlace => Appended::InPlace,
-                    Appended::Recoded(c) => Appended::Recoded(Self::Float(c)),
-                    Appended::Cut(c) => Appended::Cut(Self::Float(c)),
+                    Appended::Recoded(c) => Appended::Recoded(HistChunk::Float(c)),
+                    Appended::Cut(c) => Appended::Cut(HistChunk::Float(c)),
                 }
             }
             // The caller cuts a new chunk when the kind changes.
-            _ => Appended::InPlace,
+            _ => return Appended::InPlace,
+        };
+        let with_st = |mut starts: Vec<i64>, before: usize| {
+            if st != 0 || !starts.is_empty() {
+                starts.resize(before, 0);
+                starts.push(st);
+            }
+            starts
+        };
+        match appended {
+            Appended::InPlace => {
+                let before = usize::from(self.len()).saturating_sub(1);
+                self.starts = with_st(std::mem::take(&mut self.starts), before);
+                Appended::InPlace
+            }
+            Appended::Recoded(chunk) => {
+                let mut next = Self {
+                    chunk,
+                    starts: std::mem::take(&mut self.starts),
+                };
+                let before = usize::from(next.len()).saturating_sub(1);
+                next.starts = with_st(next.starts, before);
+                Appended::Recoded(next)
+            }
+            Appended::Cut(chunk) => {
+                // A series that had start timestamps keeps chunks that can store them.
+                let had = !self.starts.is_empty();
+                Appended::Cut(Self {
+                    chunk,
+                    starts: if st != 0 || had { vec![st] } else { Vec::new() },
+                })
+            }
         }
     }
 }
@@ -278,6 +339,7 @@ impl MemSeries {
         &mut self,
         t: i64,
         h: &HistogramValue,
+        st: i64,
         chunk_range: i64,
         disk: Option<&ChunkDisk>,
         keep: bool,
@@ -311,7 +373,7 @@ impl MemSeries {
                 self.open_hist.insert(Box::new(OpenHistogram::for_value(h)))
             }
         };
-        match open.append(t, h, prev.as_deref()) {
+        match open.append(t, h, st, prev.as_deref()) {
             Appended::InPlace => {}
             Appended::Recoded(c) => **open = c,
             Appended::Cut(c) => {
@@ -356,7 +418,7 @@ impl MemSeries {
                         ..Default::default()
                     })
                 };
-                self.append_histogram(t, &marker, chunk_range, disk, keep);
+                self.append_histogram(t, &marker, 0, chunk_range, disk, keep);
                 self.last_bits = v.to_bits();
                 return;
             }
@@ -539,5 +601,8 @@ fn last_in(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Option<New
     }
     let mut buf = SampleBuf::default();
     buf.extend_from_encoded(encoding, bytes, mint, maxt);
-    buf.histograms.pop().map(|(t, h)| Newest::Histogram(t, h))
+    let st = buf.hist_start(buf.histograms.len().saturating_sub(1));
+    buf.histograms
+        .pop()
+        .map(|(t, h)| Newest::Histogram(t, h, st))
 }

@@ -4,7 +4,9 @@
 //! zero count and count (`uvarint` each for integers, `f64` for floats), `f64` sum, positive
 //! then negative spans (`uvarint n`, then zigzag offset and `uvarint` length each),
 //! positive then negative buckets (`uvarint n`, then zigzag deltas or `f64` counts), custom
-//! bounds (`uvarint n`, `f64` each). Floats are little-endian bits.
+//! bounds (`uvarint n`, `f64` each). Floats are little-endian bits. Type `9` is the same
+//! with each sample's start timestamp after its histogram (zigzag `varint`; 0: none).
+//! Writers use `9` only when a sample of the record has a start timestamp.
 //!
 //! Every count read is checked against the bytes left (each item takes at least one), so a
 //! damaged record cannot make replay allocate without bound.
@@ -13,9 +15,13 @@ use model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramVal
 
 use super::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
 
-pub(super) fn encode(out: &mut Vec<u8>, samples: &[(u64, i64, HistogramValue)]) {
+pub(super) fn encode(
+    out: &mut Vec<u8>,
+    samples: &[(u64, i64, HistogramValue, i64)],
+    with_starts: bool,
+) {
     encode_uvarint(out, samples.len() as u64);
-    for (r, t, h) in samples {
+    for (r, t, h, st) in samples {
         encode_uvarint(out, *r);
         encode_uvarint(out, zigzag(*t));
         match h {
@@ -52,6 +58,9 @@ pub(super) fn encode(out: &mut Vec<u8>, samples: &[(u64, i64, HistogramValue)]) 
                 put_floats(out, &h.custom_values);
             }
         }
+        if with_starts {
+            encode_uvarint(out, zigzag(*st));
+        }
     }
 }
 
@@ -59,7 +68,8 @@ pub(super) fn decode(
     buf: &[u8],
     pos: &mut usize,
     count: usize,
-) -> Option<Vec<(u64, i64, HistogramValue)>> {
+    with_starts: bool,
+) -> Option<Vec<(u64, i64, HistogramValue, i64)>> {
     let mut out = Vec::with_capacity(count.min(buf.len()));
     for _ in 0..count {
         let r = decode_uvarint(buf, pos)?;
@@ -117,7 +127,12 @@ pub(super) fn decode(
             }
             _ => return None,
         };
-        out.push((r, t, h));
+        let st = if with_starts {
+            unzigzag(decode_uvarint(buf, pos)?)
+        } else {
+            0
+        };
+        out.push((r, t, h, st));
     }
     Some(out)
 }

@@ -255,7 +255,7 @@ fn damaged_frames(data: &[u8], from: usize, to: usize) -> (Option<usize>, Option
         match &record {
             Record::Series(s) => content.series += s.len(),
             Record::OooSamples(s) => s.iter().for_each(|&(r, t, _, _)| note(r, t)),
-            Record::Histograms(s) => s.iter().for_each(|&(r, t, _)| note(r, t)),
+            Record::Histograms(s) => s.iter().for_each(|&(r, t, _, _)| note(r, t)),
             Record::OooFlush { .. } => {}
             other => {
                 for j in 0..other.sample_count() {

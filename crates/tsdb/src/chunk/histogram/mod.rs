@@ -11,6 +11,7 @@
 mod float;
 mod int;
 mod layout;
+pub(crate) mod starts;
 
 use model::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use model::is_stale_nan;
