@@ -126,7 +126,7 @@ impl Histogram {
     }
 
     /// The native histogram (float when its counts are floats).
-    fn native(&self, gauge: bool) -> HistogramValue {
+    fn into_native(self, gauge: bool) -> HistogramValue {
         use model::histogram::{CounterResetHint, FloatHistogram, Histogram as IntHistogram, Span};
         let hint = if gauge {
             CounterResetHint::Gauge
@@ -146,8 +146,8 @@ impl Histogram {
                 sum: self.sample_sum,
                 positive_spans: spans(&self.positive_span),
                 negative_spans: spans(&self.negative_span),
-                positive_buckets: self.positive_count.clone(),
-                negative_buckets: self.negative_count.clone(),
+                positive_buckets: self.positive_count,
+                negative_buckets: self.negative_count,
                 custom_values: Vec::new(),
             });
         }
@@ -160,8 +160,8 @@ impl Histogram {
             sum: self.sample_sum,
             positive_spans: spans(&self.positive_span),
             negative_spans: spans(&self.negative_span),
-            positive_buckets: self.positive_delta.clone(),
-            negative_buckets: self.negative_delta.clone(),
+            positive_buckets: self.positive_delta,
+            negative_buckets: self.negative_delta,
             custom_values: Vec::new(),
         })
     }
@@ -180,7 +180,8 @@ pub struct ProtobufOptions {
 /// A native histogram sample of a protobuf body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NativeHistogramSample {
-    pub name: String,
+    /// The family's name, shared by its samples.
+    pub name: std::sync::Arc<str>,
     /// The labels in the order written (the metric name not among them).
     pub labels: Vec<(String, String)>,
     pub timestamp_ms: Option<i64>,
@@ -412,7 +413,7 @@ pub fn decode_protobuf(
         body = rest;
         let family = <MetricFamily as prost::Message>::decode(message)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
-        write_family(&mut out, &mut natives, &family, max, opts)
+        write_family(&mut out, &mut natives, family, max, opts)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
     }
     Ok((out, natives))
@@ -421,7 +422,7 @@ pub fn decode_protobuf(
 fn write_family(
     out: &mut String,
     natives: &mut Vec<NativeHistogramSample>,
-    family: &MetricFamily,
+    family: MetricFamily,
     max: usize,
     opts: ProtobufOptions,
 ) -> Result<(), String> {
@@ -452,7 +453,9 @@ fn write_family(
             format!("the body expands to more than {max} bytes of samples (labels repeated on too many lines)")
         })
     };
-    for metric in &family.metric {
+    // Shared by the family's native histogram samples.
+    let shared_name: std::sync::Arc<str> = std::sync::Arc::from(name.as_str());
+    for mut metric in family.metric {
         if let Some(e) = too_large(out) {
             return Err(e);
         }
@@ -494,21 +497,34 @@ fn write_family(
                 );
             }
             _ => {
-                let h = metric.histogram.clone().unwrap_or_default();
+                let h = metric.histogram.take().unwrap_or_default();
                 if opts.native_histograms && h.is_native() {
+                    let gauge = family.kind == GAUGE_HISTOGRAM;
+                    let timestamp_ms = (ts != 0).then_some(ts);
+                    if !opts.classic_too || h.bucket.is_empty() {
+                        // The common case: the decoded message moves into the sample.
+                        natives.push(NativeHistogramSample {
+                            name: std::sync::Arc::clone(&shared_name),
+                            labels: metric
+                                .label
+                                .into_iter()
+                                .map(|l| (l.name, l.value))
+                                .collect(),
+                            timestamp_ms,
+                            value: h.into_native(gauge),
+                        });
+                        continue;
+                    }
                     natives.push(NativeHistogramSample {
-                        name: name.clone(),
+                        name: std::sync::Arc::clone(&shared_name),
                         labels: metric
                             .label
                             .iter()
                             .map(|l| (l.name.clone(), l.value.clone()))
                             .collect(),
-                        timestamp_ms: (ts != 0).then_some(ts),
-                        value: h.native(family.kind == GAUGE_HISTOGRAM),
+                        timestamp_ms,
+                        value: h.clone().into_native(gauge),
                     });
-                    if !opts.classic_too || h.bucket.is_empty() {
-                        continue;
-                    }
                 }
                 let count = if h.sample_count_float > 0.0 {
                     h.sample_count_float

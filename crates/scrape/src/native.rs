@@ -64,7 +64,8 @@ fn to_int(f: &FloatHistogram, hint_from: &Histogram) -> Histogram {
 }
 
 /// Applies the job's bucket limit and minimum bucket factor by lowering the resolution;
-/// `Err` when the limit cannot be met.
+/// `Err` when the limit cannot be met, or the histogram is invalid (then the scrape fails,
+/// as upstream's does on an invalid histogram).
 pub(crate) fn apply_limits(
     job: &ScrapeConfig,
     value: HistogramValue,
@@ -73,7 +74,7 @@ pub(crate) fn apply_limits(
     // them: such a histogram is refused first, naming what is wrong.
     let valid = match &value {
         HistogramValue::Int(h) => h.validate(),
-        HistogramValue::Float(f) => f.validate(),
+        HistogramValue::Float(h) => h.validate(),
     };
     valid.map_err(|e| format!("invalid native histogram: {e}"))?;
     let limit = job.native_histogram_bucket_limit as usize;
@@ -82,16 +83,28 @@ pub(crate) fn apply_limits(
     } else {
         model::histogram::EXPONENTIAL_SCHEMA_MAX
     };
+    let (buckets, schema, custom) = match &value {
+        HistogramValue::Int(h) => (
+            h.positive_buckets.len() + h.negative_buckets.len(),
+            h.schema,
+            h.uses_custom_buckets(),
+        ),
+        HistogramValue::Float(h) => (
+            h.positive_buckets.len() + h.negative_buckets.len(),
+            h.schema,
+            h.uses_custom_buckets(),
+        ),
+    };
+    let over_limit = limit > 0 && buckets > limit;
+    let over_schema = schema > max && !custom;
+    if !over_limit && !over_schema {
+        return Ok(value);
+    }
     let (mut f, int) = match &value {
         HistogramValue::Int(h) => (h.to_float(), Some(h)),
         HistogramValue::Float(f) => (f.clone(), None),
     };
     let buckets = |f: &FloatHistogram| f.positive_buckets.len() + f.negative_buckets.len();
-    let over_limit = limit > 0 && buckets(&f) > limit;
-    let over_schema = f.schema > max && !f.uses_custom_buckets();
-    if !over_limit && !over_schema {
-        return Ok(value);
-    }
     if over_schema {
         f.reduce_resolution(max);
     }
@@ -125,7 +138,7 @@ pub(crate) struct Prepared {
 
 /// One histogram series as the target wrote it, and what it became.
 struct CachedSeries {
-    name: String,
+    name: std::sync::Arc<str>,
     labels: Vec<(String, String)>,
     /// `None`: dropped by `metric_relabel_configs`.
     labels_out: Option<Labels>,
@@ -141,15 +154,16 @@ struct CachedSeries {
 #[derive(Default)]
 pub(crate) struct HistogramCache {
     entries: HashMap<u64, CachedSeries>,
-    hasher: std::collections::hash_map::RandomState,
     generation: u64,
     last_refs: HashSet<u64>,
 }
 
 impl HistogramCache {
-    fn key(&self, s: &NativeHistogramSample) -> u64 {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut h = self.hasher.build_hasher();
+    /// A fast hash of the series as written (entries compare the whole key on a hit, so
+    /// a collision costs a relabelling, never a wrong series).
+    fn key(s: &NativeHistogramSample) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
         s.name.hash(&mut h);
         s.labels.hash(&mut h);
         h.finish()
@@ -161,7 +175,7 @@ impl HistogramCache {
     pub fn prepare(
         &mut self,
         job: &ScrapeConfig,
-        histograms: &[NativeHistogramSample],
+        histograms: Vec<NativeHistogramSample>,
         t: i64,
         floats: usize,
         label: impl Fn(&NativeHistogramSample) -> Result<Option<Labels>, String>,
@@ -171,18 +185,18 @@ impl HistogramCache {
         let mut out = Prepared::default();
         let mut kept = 0usize;
         for s in histograms {
-            let key = self.key(s);
+            let key = Self::key(&s);
             let hit = self
                 .entries
                 .get(&key)
                 .is_some_and(|e| e.name == s.name && e.labels == s.labels);
             if !hit {
-                let labels_out = label(s)?;
+                let labels_out = label(&s)?;
                 // A hash collision with another series: the newer one takes the slot.
                 self.entries.insert(
                     key,
                     CachedSeries {
-                        name: s.name.clone(),
+                        name: std::sync::Arc::clone(&s.name),
                         labels: s.labels.clone(),
                         labels_out,
                         series_ref: None,
@@ -198,7 +212,7 @@ impl HistogramCache {
                 continue;
             };
             let at = s.timestamp_ms.filter(|_| job.honor_timestamps).unwrap_or(t);
-            let value = apply_limits(job, s.value.clone())?;
+            let value = apply_limits(job, s.value)?;
             kept += 1;
             let limit = job.sample_limit;
             if limit > 0 && (floats + kept) as u64 > limit {
@@ -255,7 +269,7 @@ pub(crate) fn sample_labels(s: &NativeHistogramSample) -> impl Iterator<Item = (
     s.labels
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
-        .chain(std::iter::once(("__name__", s.name.as_str())))
+        .chain(std::iter::once(("__name__", &*s.name)))
 }
 
 #[cfg(test)]

@@ -363,7 +363,7 @@ impl ScrapeLoop {
                 if fetched.size > 0 {
                     self.last_body_len = fetched.size;
                 }
-                self.ingest(&fetched.body, fetched.format, &fetched.histograms, t)
+                self.ingest(&fetched.body, fetched.format, fetched.histograms, t)
             }
             Err(e) => {
                 if e.body_too_large() {
@@ -429,9 +429,10 @@ impl ScrapeLoop {
         &mut self,
         body: &[u8],
         format: Format,
-        histograms: &[exposition::NativeHistogramSample],
+        histograms: Vec<exposition::NativeHistogramSample>,
         t: i64,
     ) -> Result<(usize, usize, usize), String> {
+        let histogram_count = histograms.len();
         if self.cache_format != Some(format) {
             self.cache.clear();
             self.cache_format = Some(format);
@@ -481,7 +482,7 @@ impl ScrapeLoop {
             .unwrap_or_else(|p| p.into_inner())
             .metadata = families;
         Ok((
-            scraped.scraped + histograms.len(),
+            scraped.scraped + histogram_count,
             post,
             appended.result.new_series + native_new,
         ))
@@ -492,7 +493,7 @@ impl ScrapeLoop {
     /// before (for `sample_limit`).
     fn label_histograms(
         &mut self,
-        histograms: &[exposition::NativeHistogramSample],
+        histograms: Vec<exposition::NativeHistogramSample>,
         t: i64,
         floats: usize,
     ) -> Result<crate::native::Prepared, String> {

@@ -43,9 +43,14 @@ impl BitWriter {
         let total = whole + usize::from(partial > 0);
         if self.bytes.len() + total > self.bytes.capacity() {
             // Grow by small steps, not doubling: a head holds one open chunk per series (a
-            // million of them), and doubling would leave a third of that memory unused.
-            self.bytes
-                .reserve_exact(if self.bytes.is_empty() { 48 } else { 32 });
+            // million of them), and doubling would leave a third of that memory unused. A
+            // quarter of what is there bounds the copies of a kilobyte histogram chunk.
+            let step = if self.bytes.is_empty() {
+                48
+            } else {
+                (self.bytes.len() / 4).max(32)
+            };
+            self.bytes.reserve_exact(step);
         }
         let aligned = v << (64 - u32::from(n));
         self.bytes
@@ -226,10 +231,25 @@ pub(super) fn write_varbit_int(w: &mut BitWriter, v: i64) {
             } else {
                 (1u64 << (ones + 1)) - 2
             };
-            w.write_bits(prefix, ones.min(7) + 1);
-            w.write_bits(v as u64, width);
+            write_prefixed(w, prefix, ones.min(7) + 1, v as u64, width);
             return;
         }
+    }
+}
+
+/// A varbit prefix and its value, in one write when they fit 64 bits together.
+#[inline]
+fn write_prefixed(w: &mut BitWriter, prefix: u64, prefix_bits: u8, value: u64, width: u8) {
+    if u32::from(prefix_bits) + u32::from(width) <= 64 {
+        let value = if width == 64 {
+            value
+        } else {
+            value & ((1u64 << width) - 1)
+        };
+        w.write_bits((prefix << width) | value, prefix_bits + width);
+    } else {
+        w.write_bits(prefix, prefix_bits);
+        w.write_bits(value, width);
     }
 }
 
@@ -248,8 +268,7 @@ pub(super) fn write_varbit_uint(w: &mut BitWriter, v: u64) {
             } else {
                 (1u64 << (ones + 1)) - 2
             };
-            w.write_bits(prefix, ones.min(7) + 1);
-            w.write_bits(v, width);
+            write_prefixed(w, prefix, ones.min(7) + 1, v, width);
             return;
         }
     }

@@ -173,8 +173,19 @@ impl OpenHistogram {
 pub(crate) fn histogram_identity(h: &HistogramValue) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = rustc_hash::FxHasher::default();
-    let spans =
-        |s: &[model::histogram::Span]| s.iter().map(|s| (s.offset, s.length)).collect::<Vec<_>>();
+    // Lengths first, so that different splits of the same values differ; no allocation.
+    let spans = |s: &[model::histogram::Span], hasher: &mut rustc_hash::FxHasher| {
+        s.len().hash(hasher);
+        for span in s {
+            (span.offset, span.length).hash(hasher);
+        }
+    };
+    let floats = |v: &[f64], hasher: &mut rustc_hash::FxHasher| {
+        v.len().hash(hasher);
+        for x in v {
+            x.to_bits().hash(hasher);
+        }
+    };
     match h {
         HistogramValue::Int(h) => {
             0u8.hash(&mut hasher);
@@ -186,17 +197,13 @@ pub(crate) fn histogram_identity(h: &HistogramValue) -> u64 {
                 h.sum.to_bits(),
             )
                 .hash(&mut hasher);
-            (spans(&h.positive_spans), spans(&h.negative_spans)).hash(&mut hasher);
+            spans(&h.positive_spans, &mut hasher);
+            spans(&h.negative_spans, &mut hasher);
             (&h.positive_buckets, &h.negative_buckets).hash(&mut hasher);
-            h.custom_values
-                .iter()
-                .map(|v| v.to_bits())
-                .collect::<Vec<_>>()
-                .hash(&mut hasher);
+            floats(&h.custom_values, &mut hasher);
         }
         HistogramValue::Float(h) => {
             1u8.hash(&mut hasher);
-            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             (
                 h.schema,
                 h.zero_threshold.to_bits(),
@@ -205,13 +212,11 @@ pub(crate) fn histogram_identity(h: &HistogramValue) -> u64 {
                 h.sum.to_bits(),
             )
                 .hash(&mut hasher);
-            (spans(&h.positive_spans), spans(&h.negative_spans)).hash(&mut hasher);
-            (
-                bits(&h.positive_buckets),
-                bits(&h.negative_buckets),
-                bits(&h.custom_values),
-            )
-                .hash(&mut hasher);
+            spans(&h.positive_spans, &mut hasher);
+            spans(&h.negative_spans, &mut hasher);
+            floats(&h.positive_buckets, &mut hasher);
+            floats(&h.negative_buckets, &mut hasher);
+            floats(&h.custom_values, &mut hasher);
         }
     }
     hasher.finish()

@@ -207,6 +207,19 @@ impl Encoding for HistogramChunk {
     fn last_counts(&self) -> (Vec<f64>, Vec<f64>) {
         (absolute(&self.positive), absolute(&self.negative))
     }
+    fn bucket_went_down(&self, h: &Histogram) -> bool {
+        // Running sums of both delta lists, without building the counts.
+        let went_down = |old: &[i64], new: &[i64]| {
+            let (mut a, mut b) = (0i64, 0i64);
+            old.iter().zip(new).any(|(x, y)| {
+                a = a.wrapping_add(*x);
+                b = b.wrapping_add(*y);
+                b < a
+            })
+        };
+        went_down(&self.positive, &h.positive_buckets)
+            || went_down(&self.negative, &h.negative_buckets)
+    }
     fn write_sample(&mut self, t: i64, h: &Histogram) {
         self.encode_sample(t, h);
     }

@@ -168,6 +168,12 @@ trait Encoding: Sized {
     fn last_totals(&self) -> (f64, f64, f64);
     /// The last sample's absolute bucket counts.
     fn last_counts(&self) -> (Vec<f64>, Vec<f64>);
+    /// Whether a bucket of `h`, laid out as the last sample's, holds less than there.
+    fn bucket_went_down(&self, h: &Self::Sample) -> bool {
+        let (positive, negative) = self.last_counts();
+        let went_down = |old: &[f64], new: &[f64]| old.iter().zip(new).any(|(a, b)| b < a);
+        went_down(&positive, &h.positive_counts()) || went_down(&negative, &h.negative_counts())
+    }
     /// Encodes one more sample, which must fit the layout.
     fn write_sample(&mut self, t: i64, h: &Self::Sample);
     /// This chunk's samples again, each with the buckets `inserts` add, over new spans.
@@ -293,6 +299,17 @@ fn fit_counter<E: Encoding>(chunk: &E, h: &E::Sample) -> Fit {
     }
     if h.zero_count() < zero_count {
         fit.header = CounterResetHeader::CounterReset;
+        return fit;
+    }
+    // The usual case, the same buckets as before: only a bucket that went down matters.
+    if layout.positive_spans.as_slice() == h.positive_spans()
+        && layout.negative_spans.as_slice() == h.negative_spans()
+    {
+        if chunk.bucket_went_down(h) {
+            fit.header = CounterResetHeader::CounterReset;
+        } else {
+            fit.ok = true;
+        }
         return fit;
     }
     let (positive, negative) = chunk.last_counts();
