@@ -31,11 +31,13 @@ fuzz_target!(|data: &[u8]| {
                 labels: Labels::from_pairs([("instance", "b"), ("__value__", "x")]),
                 t: 0,
                 v: 2.5,
+                h: None,
             },
             promql::Sample {
                 labels: Labels::from_pairs([("instance", "a")]),
                 t: 0,
                 v: f64::NAN,
+                h: None,
             },
         ])
     };

@@ -153,7 +153,7 @@ fn receive(
     } else {
         &[]
     };
-    let appended = match db.append_batch_with_starts(&[], &[], &translation.samples, starts) {
+    let mut appended = match db.append_batch_with_starts(&[], &[], &translation.samples, starts) {
         Ok(r) => r.result,
         Err(e) => {
             tracing::error!(err = %e, "Error appending remote write");
@@ -163,7 +163,35 @@ fn receive(
             });
         }
     };
-    let rejected = appended.out_of_order + appended.out_of_bounds + appended.duplicates;
+    // Exponential histogram points, as native histograms.
+    if !translation.histograms.is_empty() {
+        let hist_starts: &[i64] = if store_start_timestamps {
+            &translation.histogram_start_timestamps
+        } else {
+            &[]
+        };
+        match db.append_histogram_batch_with_starts(&[], &translation.histograms, &[], hist_starts)
+        {
+            Ok(r) => {
+                let r = r.result;
+                appended.out_of_order += r.out_of_order;
+                appended.out_of_bounds += r.out_of_bounds;
+                appended.duplicates += r.duplicates;
+                appended.invalid_histograms += r.invalid_histograms;
+            }
+            Err(e) => {
+                tracing::error!(err = %e, "Error appending remote write");
+                return Ok(Answer::Failed {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    text: e.to_string(),
+                });
+            }
+        }
+    }
+    let rejected = appended.out_of_order
+        + appended.out_of_bounds
+        + appended.duplicates
+        + appended.invalid_histograms;
     if rejected > 0 {
         // Upstream answers these 400 so that senders do not retry; its appender then takes
         // back the whole request, ours keeps the samples it did take.
@@ -171,6 +199,7 @@ fn receive(
             (appended.out_of_order, "out of order sample"),
             (appended.out_of_bounds, "out of bounds"),
             (appended.duplicates, "duplicate sample for timestamp"),
+            (appended.invalid_histograms, "invalid native histogram"),
         ]
         .into_iter()
         .filter(|(n, _)| *n > 0)
@@ -178,7 +207,7 @@ fn receive(
         .collect();
         let text = format!(
             "{rejected} of {} samples refused ({})",
-            translation.samples.len(),
+            translation.samples.len() + translation.histograms.len(),
             reasons.join(", ")
         );
         tracing::warn!(err = %text, "Samples of an OTLP write request refused");
@@ -187,14 +216,9 @@ fn receive(
             text,
         });
     }
-    let native = translation.native_histogram_points;
     Ok(Answer::Accepted {
-        rejected: native,
-        message: if native > 0 {
-            format!("{native} exponential histogram data points rejected: promethium cannot store native histograms yet")
-        } else {
-            String::new()
-        },
+        rejected: 0,
+        message: String::new(),
     })
 }
 

@@ -1,10 +1,10 @@
 //! The OTLP metrics receiver with the real binary: the OpenTelemetry Python SDK's OTLP/HTTP
-//! exporter pushes a counter, an up-down counter, an observable gauge and an explicit-bucket
-//! histogram, and the series read back through `/api/v1/query` are exactly the ones
+//! exporter pushes a counter, an up-down counter, an observable gauge, an explicit-bucket
+//! histogram and an exponential histogram (a native histogram here), and the series read back through `/api/v1/query` are exactly the ones
 //! Prometheus 3 makes of them (names, label sets, values, `target_info`), with prometheus.yml's
 //! `otlp` section applied; a gzip-compressed OTLP/JSON request built here is answered in
-//! JSON with a partial success for its exponential histogram, and a point without a
-//! recorded value ends its series; a delta sum fails the request whole, as upstream; the
+//! JSON, its exponential histogram stored as a native histogram (buckets shifted by one,
+//! as upstream's translator does), and a point without a recorded value ends its series; a delta sum fails the request whole, as upstream; the
 //! receiver is off unless enabled and refuses what it does not take.
 //!
 //! The SDK comes from PyPI into `target/otel-venv` (scripts/test makes it; this test makes
@@ -77,6 +77,7 @@ from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExp
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
 
 resource = Resource.create({
@@ -89,7 +90,11 @@ reader = PeriodicExportingMetricReader(
     OTLPMetricExporter(endpoint=sys.argv[1], timeout=10),
     export_interval_millis=3_600_000,
 )
-provider = MeterProvider(resource=resource, metric_readers=[reader])
+provider = MeterProvider(
+    resource=resource,
+    metric_readers=[reader],
+    views=[View(instrument_name="message.size", aggregation=ExponentialBucketHistogramAggregation(max_size=20))],
+)
 meter = provider.get_meter("checkout.meter", "1.2.3")
 
 requests = meter.create_counter("http.server.requests", unit="{request}")
@@ -110,6 +115,9 @@ duration = meter.create_histogram(
 )
 for v in (0.003, 0.05, 0.05, 0.5, 2.0):
     duration.record(v, {"http.request.method": "GET"})
+size = meter.create_histogram("message.size", unit="By")
+for v in (3, 100, 100, 5000):
+    size.record(v)
 
 flushed = provider.force_flush(10_000)
 provider.shutdown()
@@ -252,12 +260,32 @@ fn the_python_sdk_pushes_and_we_store_what_prometheus_would() {
         ),
     ];
     let rows: Vec<(&[(&str, &str)], &str)> = rows.iter().map(|(l, v)| (l.as_slice(), *v)).collect();
+    let at = now_s();
     assert_eq!(
-        series(port, "{job=\"shop/checkout\"}", now_s()),
+        series(
+            port,
+            "{job=\"shop/checkout\",__name__!=\"message_size_bytes\"}",
+            at
+        ),
         expected(&rows),
         "{}",
         server.log_text()
     );
+    // The exponential histogram (the SDK picks the scale that fits 20 buckets) is a native
+    // histogram with the SDK's count and sum, and its observations in the right buckets.
+    for (q, want) in [
+        ("histogram_count(message_size_bytes)", 4.0),
+        ("histogram_sum(message_size_bytes)", 5203.0),
+        ("histogram_fraction(0, 64, message_size_bytes)", 0.25),
+        ("histogram_fraction(4096, 8192, message_size_bytes)", 0.25),
+    ] {
+        let got = query_value(port, q, at);
+        assert!(
+            got.is_some_and(|v| (v - want).abs() < 1e-9),
+            "{q}: {got:?}, want {want}; {}",
+            server.log_text()
+        );
+    }
 }
 
 /// Gzip of `data`.
@@ -268,7 +296,7 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 #[test]
-fn json_gzip_partial_success_and_staleness() {
+fn json_gzip_exponential_histogram_and_staleness() {
     let dir = tempfile::tempdir().unwrap();
     let server = start_receiver(dir.path());
     let port = server.addr.port();
@@ -302,13 +330,7 @@ fn json_gzip_partial_success_and_staleness() {
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
-    assert_eq!(
-        answer,
-        serde_json::json!({"partialSuccess": {
-            "rejectedDataPoints": "1",
-            "errorMessage": "1 exponential histogram data points rejected: promethium cannot store native histograms yet"
-        }})
-    );
+    assert_eq!(answer, serde_json::json!({}));
 
     let common: &[(&str, &str)] = &[
         ("deployment_environment", "prod"),
@@ -348,7 +370,23 @@ fn json_gzip_partial_success_and_staleness() {
     ];
     let rows: Vec<(&[(&str, &str)], &str)> = rows.iter().map(|(l, v)| (l.as_slice(), *v)).collect();
     let at = (t_ms as f64 + 500.0) / 1000.0;
-    assert_eq!(series(port, "{job=\"json-svc\"}", at), expected(&rows));
+    assert_eq!(
+        series(
+            port,
+            "{job=\"json-svc\",__name__!=\"payload_size_bytes\"}",
+            at
+        ),
+        expected(&rows)
+    );
+    // The exponential histogram: scale 2, OTLP bucket 0 (1, 2^¼] is Prometheus's bucket 1.
+    let h = instant_query(port, "payload_size_bytes", &at.to_string()).unwrap();
+    assert_eq!(h.as_array().map(Vec::len), Some(1), "{h}");
+    assert_eq!(h[0]["metric"]["job"], "json-svc", "{h}");
+    assert_eq!(
+        h[0]["histogram"][1],
+        serde_json::json!({"count": "1", "sum": "0", "buckets": [[0, "1", "1.189207115002721", "1"]]}),
+        "{h}"
+    );
 
     // A point without a recorded value a second later: the series ends there.
     let later = format!("{}", (t_ms + 1000) * 1_000_000);

@@ -248,13 +248,48 @@ struct ExponentialHistogramDataPoint {
     #[serde(deserialize_with = "nullable")]
     attributes: Vec<KeyValue>,
     #[serde(
+        rename = "startTimeUnixNano",
+        alias = "start_time_unix_nano",
+        deserialize_with = "uint64"
+    )]
+    start_time_unix_nano: u64,
+    #[serde(
         rename = "timeUnixNano",
         alias = "time_unix_nano",
         deserialize_with = "uint64"
     )]
     time_unix_nano: u64,
+    #[serde(deserialize_with = "uint64")]
+    count: u64,
+    #[serde(deserialize_with = "some_double")]
+    sum: Option<f64>,
     #[serde(deserialize_with = "int32")]
     scale: i32,
+    #[serde(
+        rename = "zeroCount",
+        alias = "zero_count",
+        deserialize_with = "uint64"
+    )]
+    zero_count: u64,
+    #[serde(deserialize_with = "nullable")]
+    positive: Option<ExponentialBuckets>,
+    #[serde(deserialize_with = "nullable")]
+    negative: Option<ExponentialBuckets>,
+    #[serde(deserialize_with = "uint32")]
+    flags: u32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExponentialBuckets {
+    #[serde(deserialize_with = "int32")]
+    offset: i32,
+    #[serde(
+        rename = "bucketCounts",
+        alias = "bucket_counts",
+        deserialize_with = "uint64s"
+    )]
+    bucket_counts: Vec<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -433,10 +468,23 @@ impl Metric {
                 .data_points
                 .into_iter()
                 .map(|p| {
+                    let buckets = |b: Option<ExponentialBuckets>| {
+                        b.map(|b| proto::Buckets {
+                            offset: b.offset,
+                            bucket_counts: b.bucket_counts,
+                        })
+                    };
                     Ok(proto::ExponentialHistogramDataPoint {
                         attributes: key_values(p.attributes)?,
+                        start_time_unix_nano: p.start_time_unix_nano,
                         time_unix_nano: p.time_unix_nano,
+                        count: p.count,
+                        sum: p.sum,
                         scale: p.scale,
+                        zero_count: p.zero_count,
+                        positive: buckets(p.positive),
+                        negative: buckets(p.negative),
+                        flags: p.flags,
                     })
                 })
                 .collect::<Result<_, String>>()?;

@@ -178,16 +178,40 @@ pub struct HistogramDataPoint {
     pub flags: u32,
 }
 
-/// An exponential histogram point: refused (promethium cannot store native histograms
-/// yet), so only what upstream checks before storing it is read.
+/// An exponential histogram point: stored as a native histogram (exemplars, min and max
+/// are not read).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExponentialHistogramDataPoint {
     #[prost(message, repeated, tag = "1")]
     pub attributes: Vec<KeyValue>,
+    #[prost(fixed64, tag = "2")]
+    pub start_time_unix_nano: u64,
     #[prost(fixed64, tag = "3")]
     pub time_unix_nano: u64,
+    #[prost(fixed64, tag = "4")]
+    pub count: u64,
+    #[prost(double, optional, tag = "5")]
+    pub sum: Option<f64>,
     #[prost(sint32, tag = "6")]
     pub scale: i32,
+    #[prost(fixed64, tag = "7")]
+    pub zero_count: u64,
+    #[prost(message, optional, tag = "8")]
+    pub positive: Option<Buckets>,
+    #[prost(message, optional, tag = "9")]
+    pub negative: Option<Buckets>,
+    #[prost(uint32, tag = "10")]
+    pub flags: u32,
+}
+
+/// The buckets of one sign of an exponential histogram point: counts from bucket index
+/// `offset` on, bucket `i` holding (base^i, base^(i+1)].
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Buckets {
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    #[prost(uint64, repeated, tag = "2")]
+    pub bucket_counts: Vec<u64>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]

@@ -152,9 +152,11 @@ pub struct Translation {
     pub errors: Vec<String>,
     /// What upstream logs and counts; the request is not refused for these.
     pub warnings: Vec<Warning>,
-    /// Exponential histogram points: valid, but promethium cannot store native
-    /// histograms yet, so they are rejected (a partial success).
-    pub native_histogram_points: usize,
+    /// Exponential histogram points as native histograms (labels, ms, histogram), in
+    /// request order.
+    pub histograms: Vec<(Labels, i64, model::histogram::HistogramValue)>,
+    /// Each histogram's start timestamp in ms (0: none), parallel to `histograms`.
+    pub histogram_start_timestamps: Vec<i64>,
 }
 
 /// The request's series would take more memory than [`MAX_TRANSLATED_BYTES`].
@@ -480,6 +482,30 @@ impl<'s> Converter<'s> {
         Ok(())
     }
 
+    fn push_histogram(
+        &mut self,
+        labels: Labels,
+        t: i64,
+        h: model::histogram::Histogram,
+        st: i64,
+    ) -> Result<(), Failure> {
+        const LABEL_OVERHEAD: usize = 48;
+        const HISTOGRAM_OVERHEAD: usize = 160;
+        self.charge(
+            HISTOGRAM_OVERHEAD
+                + 8 * (h.positive_buckets.len() + h.negative_buckets.len())
+                + labels
+                    .iter()
+                    .map(|l| l.name.len() + l.value.len() + LABEL_OVERHEAD)
+                    .sum::<usize>(),
+        )?;
+        self.out
+            .histograms
+            .push((labels, t, model::histogram::HistogramValue::Int(h)));
+        self.out.histogram_start_timestamps.push(st);
+        Ok(())
+    }
+
     fn warn_empty(&mut self, metric: &Metric) {
         self.out.warnings.push(Warning {
             category: WarningCategory::EmptyDataPoints,
@@ -563,22 +589,23 @@ impl<'s> Converter<'s> {
                 if h.data_points.is_empty() {
                     self.warn_empty(metric);
                 }
+                let delta = h.aggregation_temporality == proto::AGGREGATION_TEMPORALITY_DELTA;
                 for p in &h.data_points {
-                    // What upstream checks before appending a native histogram: its scale
-                    // and its labels.
-                    if p.scale < -4 {
-                        return Err(Failure::Error(format!(
-                            "cannot convert exponential to native histogram. Scale must be >= -4, was {}",
-                            p.scale
-                        )));
-                    }
-                    self.labels(
-                        &p.attributes,
-                        &RESERVED_LABEL_NAMES,
-                        true,
-                        &[(model::METRIC_NAME, &name)],
+                    let histogram = exponential_to_native(p, delta)?;
+                    let labels = self
+                        .labels(
+                            &p.attributes,
+                            &RESERVED_LABEL_NAMES,
+                            true,
+                            &[(model::METRIC_NAME, &name)],
+                        )?
+                        .build();
+                    self.push_histogram(
+                        labels,
+                        ms(p.time_unix_nano),
+                        histogram,
+                        ms(p.start_time_unix_nano),
                     )?;
-                    self.out.native_histogram_points += 1;
                 }
             }
             MetricData::Summary(s) => {
@@ -726,3 +753,138 @@ fn named(base: &LabelsBuilder, name: &str, extra: Option<(&str, String)>) -> Lab
 
 #[cfg(test)]
 mod tests;
+
+/// The most buckets an exponential histogram point may have on one side (a point over it
+/// is an error rather than memory spent on it).
+const MAX_EXPONENTIAL_BUCKETS: usize = 1 << 16;
+
+/// An exponential histogram point as a native histogram (upstream's
+/// `exponentialToNativeHistogram`): the scale is the schema (above 8, buckets are merged
+/// down to 8; below -4, an error), OTLP's bucket `i`, (base^i, base^(i+1)], is
+/// Prometheus's `i + 1`; the zero threshold is Prometheus's default; delta points are gauge
+/// histograms; a point without a recorded value is a staleness marker.
+fn exponential_to_native(
+    p: &proto::ExponentialHistogramDataPoint,
+    delta: bool,
+) -> Result<model::histogram::Histogram, String> {
+    use model::histogram::{
+        CounterResetHint, Histogram, EXPONENTIAL_SCHEMA_MAX, EXPONENTIAL_SCHEMA_MIN,
+    };
+    let mut scale = p.scale;
+    if scale < EXPONENTIAL_SCHEMA_MIN {
+        return Err(format!(
+            "cannot convert exponential to native histogram. Scale must be >= {EXPONENTIAL_SCHEMA_MIN}, was {scale}"
+        ));
+    }
+    let mut scale_down = 0;
+    if scale > EXPONENTIAL_SCHEMA_MAX {
+        scale_down = scale - EXPONENTIAL_SCHEMA_MAX;
+        scale = EXPONENTIAL_SCHEMA_MAX;
+    }
+    let side = |b: &Option<proto::Buckets>| -> Result<_, String> {
+        let Some(b) = b else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        if b.bucket_counts.len() > MAX_EXPONENTIAL_BUCKETS {
+            return Err(format!(
+                "exponential histogram data point has {} buckets, more than {MAX_EXPONENTIAL_BUCKETS}",
+                b.bucket_counts.len()
+            ));
+        }
+        Ok(convert_buckets_layout(
+            &b.bucket_counts,
+            b.offset,
+            scale_down,
+        ))
+    };
+    let (positive_spans, positive_buckets) = side(&p.positive)?;
+    let (negative_spans, negative_buckets) = side(&p.negative)?;
+    let mut h = Histogram {
+        counter_reset_hint: if delta {
+            CounterResetHint::Gauge
+        } else {
+            CounterResetHint::Unknown
+        },
+        schema: scale,
+        zero_threshold: 1e-128,
+        zero_count: p.zero_count,
+        positive_spans,
+        positive_buckets,
+        negative_spans,
+        negative_buckets,
+        ..Histogram::default()
+    };
+    if p.flags & proto::FLAG_NO_RECORDED_VALUE != 0 {
+        h.sum = model::stale_nan();
+        h.count = model::stale_nan().to_bits();
+    } else {
+        h.sum = p.sum.unwrap_or(0.0);
+        h.count = p.count;
+    }
+    Ok(h)
+}
+
+/// OTLP bucket counts from `offset` as Prometheus spans and deltas (upstream's
+/// `convertBucketsLayout` with `adjustOffset`): indexes shifted by one, `scale_down`
+/// halvings merging neighbours, gaps of up to two empty buckets filled in, longer ones
+/// starting a new span.
+fn convert_buckets_layout(
+    counts: &[u64],
+    offset: i32,
+    scale_down: i32,
+) -> (Vec<model::histogram::Span>, Vec<i64>) {
+    use model::histogram::Span;
+    /// Spans and deltas as they are built.
+    struct Layout {
+        spans: Vec<Span>,
+        deltas: Vec<i64>,
+        prev: i64,
+    }
+    impl Layout {
+        fn append(&mut self, count: i64) {
+            if let Some(last) = self.spans.last_mut() {
+                last.length += 1;
+            }
+            self.deltas.push(count.wrapping_sub(self.prev));
+            self.prev = count;
+        }
+        /// Up to two empty buckets are written out; a longer gap starts a new span.
+        fn gap(&mut self, gap: i32) {
+            if gap > 2 {
+                self.spans.push(Span::new(gap, 0));
+            } else {
+                for _ in 0..gap.max(0) {
+                    self.append(0);
+                }
+            }
+        }
+    }
+    if counts.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let mut layout = Layout {
+        spans: vec![Span::new((offset >> scale_down) + 1, 0)],
+        deltas: Vec::with_capacity(counts.len()),
+        prev: 0,
+    };
+    let mut bucket_idx = (offset >> scale_down) + 1;
+    let mut count = 0i64;
+    for (i, &c) in counts.iter().enumerate() {
+        let next_idx = ((i as i32).wrapping_add(offset) >> scale_down) + 1;
+        if bucket_idx == next_idx {
+            count = count.wrapping_add(c as i64);
+            continue;
+        }
+        if count == 0 {
+            count = c as i64;
+            continue;
+        }
+        layout.gap(next_idx - bucket_idx - 1);
+        layout.append(count);
+        count = c as i64;
+        bucket_idx = next_idx;
+    }
+    layout.gap((((counts.len() as i32).wrapping_add(offset) - 1) >> scale_down) + 1 - bucket_idx);
+    layout.append(count);
+    (layout.spans, layout.deltas)
+}

@@ -799,6 +799,7 @@ fn temporality_exponential(name: &str, temporality: i32) -> Metric {
                 attributes: vec![kv("test_label", "test_value")],
                 time_unix_nano: 100_000_000_000,
                 scale: 0,
+                ..Default::default()
             }],
             aggregation_temporality: temporality,
         }),
@@ -1054,7 +1055,7 @@ fn temporality() {
         };
         let t = translate(&single(metrics), &settings).unwrap();
         assert_eq!(samples(&t), want, "{name}");
-        assert_eq!(t.native_histogram_points, native, "{name}");
+        assert_eq!(t.histograms.len(), native, "{name}");
         let want_errors: Vec<&str> = if error.is_empty() {
             vec![]
         } else {
@@ -1452,6 +1453,7 @@ fn translation_strategies() {
                 attributes: attrs(),
                 time_unix_nano: ts,
                 scale: 2,
+                ..Default::default()
             }],
             aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE,
         }),
@@ -1511,7 +1513,7 @@ fn translation_strategies() {
         };
         let t = translate(&req, &Settings::from_config(&config, false, LOOKBACK_MS)).unwrap();
         assert!(t.errors.is_empty(), "{strategy}: {:?}", t.errors);
-        assert_eq!(t.native_histogram_points, 1, "{strategy}");
+        assert_eq!(t.histograms.len(), 1, "{strategy}");
         let series = |name: String, le: Option<&str>| {
             let mut pairs = vec![
                 ("__name__", name),
@@ -1683,5 +1685,100 @@ fn stale_points_and_limits() {
             ("a__b", "c"),
             ("key_private", "p")
         ])
+    );
+}
+
+/// Upstream's `TestConvertBucketsLayout` cases (zero offset, offset 1, positive offset),
+/// each at scale-downs 0, 1 and 2.
+#[test]
+fn exponential_bucket_layouts_as_upstream() {
+    use model::histogram::Span;
+    /// Per scale-down: the spans and deltas wanted.
+    type Layouts = Vec<(i32, Vec<Span>, Vec<i64>)>;
+    let cases: Vec<(i32, Vec<u64>, Layouts)> = vec![
+        (
+            0,
+            vec![4, 3, 2, 1],
+            vec![
+                (0, vec![Span::new(1, 4)], vec![4, -1, -1, -1]),
+                (1, vec![Span::new(1, 2)], vec![7, -4]),
+                (2, vec![Span::new(1, 1)], vec![10]),
+            ],
+        ),
+        (
+            1,
+            vec![4, 3, 2, 1],
+            vec![
+                (0, vec![Span::new(2, 4)], vec![4, -1, -1, -1]),
+                (1, vec![Span::new(1, 3)], vec![4, 1, -4]),
+                (2, vec![Span::new(1, 2)], vec![9, -8]),
+            ],
+        ),
+        (
+            4,
+            vec![4, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+            vec![
+                (
+                    0,
+                    vec![Span::new(5, 4), Span::new(12, 1)],
+                    vec![4, -2, -2, 2, -1],
+                ),
+                (1, vec![Span::new(3, 2), Span::new(6, 1)], vec![6, -4, -1]),
+            ],
+        ),
+    ];
+    for (offset, counts, layouts) in cases {
+        for (scale_down, spans, deltas) in layouts {
+            assert_eq!(
+                super::convert_buckets_layout(&counts, offset, scale_down),
+                (spans, deltas),
+                "offset {offset}, scale down {scale_down}"
+            );
+        }
+    }
+}
+
+#[test]
+fn exponential_points_become_native_histograms() {
+    let point = ExponentialHistogramDataPoint {
+        count: 11,
+        sum: Some(7.5),
+        scale: 10,
+        zero_count: 1,
+        positive: Some(crate::otlp::proto::Buckets {
+            offset: 0,
+            bucket_counts: vec![4, 3, 2, 1],
+        }),
+        ..Default::default()
+    };
+    // Scale 10 is brought down to 8 (four buckets merge into one).
+    let h = super::exponential_to_native(&point, false).unwrap();
+    assert_eq!(h.schema, 8);
+    assert_eq!(h.positive_spans, vec![model::histogram::Span::new(1, 1)]);
+    assert_eq!(h.positive_buckets, vec![10]);
+    assert_eq!((h.count, h.zero_count, h.sum), (11, 1, 7.5));
+    assert_eq!(
+        h.counter_reset_hint,
+        model::histogram::CounterResetHint::Unknown
+    );
+    assert!(h.validate().is_ok());
+    // Delta temporality: a gauge histogram. No recorded value: a staleness marker.
+    let delta = super::exponential_to_native(&point, true).unwrap();
+    assert_eq!(
+        delta.counter_reset_hint,
+        model::histogram::CounterResetHint::Gauge
+    );
+    let stale = ExponentialHistogramDataPoint {
+        flags: 1,
+        ..point.clone()
+    };
+    assert!(model::is_stale_nan(
+        super::exponential_to_native(&stale, false).unwrap().sum
+    ));
+    // Below scale -4: upstream's error.
+    let coarse = ExponentialHistogramDataPoint { scale: -5, ..point };
+    assert_eq!(
+        super::exponential_to_native(&coarse, false).unwrap_err(),
+        "cannot convert exponential to native histogram. Scale must be >= -4, was -5"
     );
 }
