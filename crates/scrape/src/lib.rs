@@ -12,6 +12,7 @@ pub mod file_sd;
 mod json_log;
 mod manager;
 mod native;
+mod nhcb;
 mod oauth2;
 mod relabel;
 mod scrape_loop;

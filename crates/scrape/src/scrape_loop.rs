@@ -99,6 +99,8 @@ struct Scraped {
     by_labels_starts: Vec<i64>,
     metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
+    /// Classic histograms converted to native ones (`convert_classic_histograms_to_nhcb`).
+    nhcb: Vec<exposition::NativeHistogramSample>,
 }
 
 impl Scraped {
@@ -432,12 +434,14 @@ impl ScrapeLoop {
         histograms: Vec<exposition::NativeHistogramSample>,
         t: i64,
     ) -> Result<(usize, usize, usize), String> {
-        let histogram_count = histograms.len();
         if self.cache_format != Some(format) {
             self.cache.clear();
             self.cache_format = Some(format);
         }
         let mut scraped = self.parse_body(body, format, t)?;
+        let mut histograms = histograms;
+        histograms.append(&mut scraped.nhcb);
+        let histogram_count = histograms.len();
         let native = self.label_histograms(
             histograms,
             t,
@@ -666,7 +670,12 @@ impl ScrapeLoop {
             by_labels_starts: Vec::new(),
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
+            nhcb: Vec::new(),
         };
+        let mut nhcb = (job.convert_classic_histograms_to_nhcb == Some(true))
+            .then(crate::nhcb::NhcbCollector::default);
+        let keep_classic = job.always_scrape_classic_histograms == Some(true);
+        let mut last_family = String::new();
         let limit = job.sample_limit;
         let mut created =
             (self.start_timestamps && format == Format::OpenMetrics).then(CreatedTimes::default);
@@ -678,6 +687,10 @@ impl ScrapeLoop {
                 Entry::Sample(sample) => sample,
                 Entry::Type { name, kind } => {
                     last_type = kind;
+                    if nhcb.is_some() {
+                        last_family.clear();
+                        last_family.push_str(&name);
+                    }
                     if let Some(c) = &mut created {
                         c.family = Some((name.to_string(), kind));
                     }
@@ -701,6 +714,14 @@ impl ScrapeLoop {
                 }
             };
             out.scraped += 1;
+            if let Some(c) = &mut nhcb {
+                if last_type == MetricType::Histogram
+                    && c.take(&last_family, &sample)?
+                    && !keep_classic
+                {
+                    continue;
+                }
+            }
             let explicit = sample.timestamp_ms.filter(|_| job.honor_timestamps);
             let track = explicit.is_none() || job.track_timestamps_staleness;
             let at = explicit.unwrap_or(t);
@@ -747,6 +768,9 @@ impl ScrapeLoop {
         if let Some(c) = created {
             out.by_ref_starts = c.resolve(&c.by_ref);
             out.by_labels_starts = c.resolve(&c.by_labels);
+        }
+        if let Some(c) = nhcb {
+            out.nhcb = c.finish();
         }
         Ok(out)
     }

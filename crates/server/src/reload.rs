@@ -292,11 +292,6 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 ));
             }
         }
-        if job.convert_classic_histograms_to_nhcb == Some(true) {
-            return Err(format!(
-                "scrape config with job name {name:?}: convert_classic_histograms_to_nhcb: native histograms are not supported by promethium yet; leave it off (classic histograms are stored as they are)"
-            ));
-        }
     }
     remote::WriteStorage::check(&config.remote_write).map_err(|e| e.to_string())?;
     for rw in &config.remote_write {

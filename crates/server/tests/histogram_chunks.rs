@@ -398,10 +398,17 @@ fn prometheus_histogram_chunks_are_ours_byte_for_byte() {
         ],
     )
     .wait_listening();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    // The data depend on how many steps fit before now: `HISTOGRAM_CHUNKS_NOW_MS` replays
+    // the data set of another moment (the first `steps` of each series are the same).
+    let now = std::env::var("HISTOGRAM_CHUNKS_NOW_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as i64
+        });
     // From a block boundary at least 4 hours back: the first block is a whole one.
     let t0 = (now - 2 * BLOCK) / BLOCK * BLOCK;
     let all = series(t0, (now - t0) / STEP);

@@ -1,11 +1,16 @@
 //! Bit streams, and the number and value codes Prometheus's chunk encodings share:
 //! varints, the "varbit" prefix codes of histogram chunks, and Gorilla's XOR value code.
 
-/// Bits written most significant first, appended to a byte vector.
+/// Bits written most significant first, appended to a byte vector, exactly as Go's
+/// `bstream` lays them out (chunk bytes must be Prometheus's, byte for byte): a write of a
+/// whole number of bytes that starts on a byte boundary leaves an empty byte after them
+/// (Go's `writeByte` appends the next byte as it fills one), which the next write fills,
+/// and which stays, zero, at the end of a chunk that ends there.
 #[derive(Debug, Clone, Default)]
 pub(super) struct BitWriter {
     pub(super) bytes: Vec<u8>,
-    /// Bits still free in the last byte (0 means start a new byte).
+    /// Bits still free in the last byte: 0 means the next bit starts a new byte, 8 that
+    /// the last byte is the empty one Go's `writeByte` leaves.
     free: u8,
 }
 
@@ -21,6 +26,9 @@ impl BitWriter {
         if n == 0 {
             return;
         }
+        // Go writes whole bytes with `writeByte` and the rest bit by bit: whole bytes from a
+        // byte boundary end with an empty byte after them.
+        let empty_byte_after = n.is_multiple_of(8) && (self.free == 0 || self.free == 8);
         let mut v = if n == 64 {
             value
         } else {
@@ -33,29 +41,40 @@ impl BitWriter {
             }
             self.free -= take;
             n -= take;
-            if n == 0 {
-                return;
+            if n > 0 {
+                v &= (1u64 << n) - 1;
             }
-            v &= (1u64 << n) - 1;
         }
-        let whole = usize::from(n / 8);
-        let partial = n % 8;
-        let total = whole + usize::from(partial > 0);
-        if self.bytes.len() + total > self.bytes.capacity() {
-            // Grow by small steps, not doubling: a head holds one open chunk per series (a
-            // million of them), and doubling would leave a third of that memory unused. A
-            // quarter of what is there bounds the copies of a kilobyte histogram chunk.
+        if n > 0 {
+            let whole = usize::from(n / 8);
+            let partial = n % 8;
+            let total = whole + usize::from(partial > 0);
+            self.reserve(total + 1);
+            let aligned = v << (64 - u32::from(n));
+            self.bytes
+                .extend_from_slice(&aligned.to_be_bytes()[..total]);
+            self.free = if partial > 0 { 8 - partial } else { 0 };
+        }
+        if empty_byte_after {
+            self.reserve(1);
+            self.bytes.push(0);
+            self.free = 8;
+        }
+    }
+
+    /// Room for `more` bytes, grown by small steps, not doubling: a head holds one open
+    /// chunk per series (a million of them), and doubling would leave a third of that
+    /// memory unused. A quarter of what is there bounds the copies of a kilobyte
+    /// histogram chunk.
+    fn reserve(&mut self, more: usize) {
+        if self.bytes.len() + more > self.bytes.capacity() {
             let step = if self.bytes.is_empty() {
                 48
             } else {
                 (self.bytes.len() / 4).max(32)
             };
-            self.bytes.reserve_exact(step);
+            self.bytes.reserve_exact(step.max(more));
         }
-        let aligned = v << (64 - u32::from(n));
-        self.bytes
-            .extend_from_slice(&aligned.to_be_bytes()[..total]);
-        self.free = if partial > 0 { 8 - partial } else { 0 };
     }
 
     pub(super) fn write_byte(&mut self, byte: u8) {
@@ -362,4 +381,28 @@ pub(super) fn write_xor(
     let significant = 64 - new_leading - new_trailing;
     w.write_bits(u64::from(significant & 63), 6);
     w.write_bits(xor >> new_trailing, significant);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Go's `bstream`: `writeByte` on a byte boundary leaves an empty byte after the one
+    /// it fills; bits written one by one do not.
+    #[test]
+    fn whole_bytes_on_a_boundary_leave_an_empty_byte_as_go_does() {
+        let mut w = BitWriter::default();
+        w.write_byte(0xab);
+        assert_eq!(w.bytes, [0xab, 0]);
+        w.write_bits(0b101, 3);
+        assert_eq!(w.bytes, [0xab, 0b1010_0000]);
+        // Off a boundary: no empty byte.
+        w.write_byte(0xff);
+        assert_eq!(w.bytes, [0xab, 0b1011_1111, 0b1110_0000]);
+        // Bits that end on a boundary: none either.
+        w.write_bits(0b11111, 5);
+        assert_eq!(w.bytes, [0xab, 0b1011_1111, 0xff]);
+        w.write_bits(0x1234, 16);
+        assert_eq!(w.bytes, [0xab, 0b1011_1111, 0xff, 0x12, 0x34, 0]);
+    }
 }
