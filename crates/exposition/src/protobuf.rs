@@ -497,34 +497,35 @@ fn write_family(
                 );
             }
             _ => {
-                let h = metric.histogram.take().unwrap_or_default();
+                let mut h = metric.histogram.take().unwrap_or_default();
                 if opts.native_histograms && h.is_native() {
                     let gauge = family.kind == GAUGE_HISTOGRAM;
-                    let timestamp_ms = (ts != 0).then_some(ts);
-                    if !opts.classic_too || h.bucket.is_empty() {
-                        // The common case: the decoded message moves into the sample.
-                        natives.push(NativeHistogramSample {
-                            name: std::sync::Arc::clone(&shared_name),
-                            labels: metric
-                                .label
-                                .into_iter()
-                                .map(|l| (l.name, l.value))
-                                .collect(),
-                            timestamp_ms,
-                            value: h.into_native(gauge),
-                        });
-                        continue;
-                    }
-                    natives.push(NativeHistogramSample {
-                        name: std::sync::Arc::clone(&shared_name),
-                        labels: metric
+                    let classic_too = opts.classic_too && !h.bucket.is_empty();
+                    // The common case, native only: the decoded message moves into the
+                    // sample; the classic series need copies of what they share.
+                    let (native, labels) = if classic_too {
+                        let labels = metric
                             .label
                             .iter()
                             .map(|l| (l.name.clone(), l.value.clone()))
-                            .collect(),
-                        timestamp_ms,
-                        value: h.clone().into_native(gauge),
+                            .collect();
+                        (h.clone(), labels)
+                    } else {
+                        let labels = std::mem::take(&mut metric.label)
+                            .into_iter()
+                            .map(|l| (l.name, l.value))
+                            .collect();
+                        (std::mem::take(&mut h), labels)
+                    };
+                    natives.push(NativeHistogramSample {
+                        name: std::sync::Arc::clone(&shared_name),
+                        labels,
+                        timestamp_ms: (ts != 0).then_some(ts),
+                        value: native.into_native(gauge),
                     });
+                    if !classic_too {
+                        continue;
+                    }
                 }
                 let count = if h.sample_count_float > 0.0 {
                     h.sample_count_float

@@ -157,6 +157,14 @@ impl Db {
         if self.wal_failing.load(Ordering::Relaxed) {
             self.wal_write_succeeded();
         }
+        self.count_appended(result);
+        Ok(out)
+    }
+
+    /// Adds a written batch's outcome to the head's counters (samples appended, and
+    /// refused as out of order, out of bounds or duplicates).
+    pub(crate) fn count_appended(&self, result: &AppendResult) {
+        let s = &self.stats;
         s.samples_appended
             .fetch_add(result.appended as u64, Ordering::Relaxed);
         s.out_of_order
@@ -169,7 +177,6 @@ impl Db {
             .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
         s.duplicates
             .fetch_add(result.duplicates as u64, Ordering::Relaxed);
-        Ok(out)
     }
 
     /// Undoes a batch whose WAL write failed (the head's write lock still held): its

@@ -119,14 +119,7 @@ impl Db {
         if self.wal_failing.load(Ordering::Relaxed) {
             self.wal_write_succeeded();
         }
-        s.samples_appended
-            .fetch_add(result.appended as u64, Ordering::Relaxed);
-        s.out_of_order
-            .fetch_add(result.out_of_order as u64, Ordering::Relaxed);
-        s.out_of_bounds
-            .fetch_add(result.out_of_bounds as u64, Ordering::Relaxed);
-        s.duplicates
-            .fetch_add(result.duplicates as u64, Ordering::Relaxed);
+        self.count_appended(result);
         Ok(out)
     }
 

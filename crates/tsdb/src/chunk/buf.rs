@@ -52,39 +52,11 @@ impl SampleBuf {
         mint: i64,
         maxt: i64,
     ) -> bool {
-        if encoding.has_histogram_starts() {
-            let Some((plain, bytes, starts)) = encoding.split_starts(bytes) else {
-                return false;
-            };
-            let before = self.histograms.len();
-            let ok = self.extend_from_encoded(plain, bytes, mint, maxt);
-            // The samples kept are a run of the chunk's: the ones at their times.
-            let added = &self.histograms[before..];
-            if !added.is_empty() {
-                let mut chosen = Vec::with_capacity(added.len());
-                let mut next = 0usize;
-                let times = times_of(plain, bytes);
-                for (t, _) in added {
-                    while next < times.len() && times[next] < *t {
-                        next += 1;
-                    }
-                    chosen.push(starts.get(next).copied().unwrap_or(0));
-                }
-                if chosen.iter().any(|&st| st != 0) || !self.hist_starts.is_empty() {
-                    self.hist_starts.resize(before, 0);
-                    self.hist_starts.extend(chosen);
-                }
-            }
-            return ok;
-        }
-        let ok = self.extend_plain(encoding, bytes, mint, maxt);
-        if !self.hist_starts.is_empty() {
-            self.hist_starts.resize(self.histograms.len(), 0);
-        }
-        ok
-    }
-
-    fn extend_plain(&mut self, encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> bool {
+        // A histogram chunk with start timestamps: the plain chunk, one start per sample.
+        let Some((encoding, bytes, starts)) = encoding.split_starts(bytes) else {
+            return false;
+        };
+        let start = |i: usize| starts.get(i).copied().unwrap_or(0);
         match encoding {
             Encoding::Xor | Encoding::XorWithStarts => match XorIter::from_bytes(bytes) {
                 Some(iter) => {
@@ -97,14 +69,14 @@ impl SampleBuf {
                 let Some(mut iter) = HistogramIter::from_bytes(bytes) else {
                     return false;
                 };
-                for (t, h) in iter.by_ref() {
+                for (i, (t, h)) in iter.by_ref().enumerate() {
                     if t > maxt {
                         return true;
                     }
                     if t >= mint {
                         let mut f = h.to_float();
                         super::histogram::reduce_reserved_schema(&mut f);
-                        self.histograms.push((t, f));
+                        self.push_histogram(t, f, start(i));
                     }
                 }
                 !iter.failed()
@@ -113,18 +85,30 @@ impl SampleBuf {
                 let Some(mut iter) = FloatHistogramIter::from_bytes(bytes) else {
                     return false;
                 };
-                for (t, h) in iter.by_ref() {
+                for (i, (t, h)) in iter.by_ref().enumerate() {
                     if t > maxt {
                         return true;
                     }
                     if t >= mint {
-                        self.histograms.push((t, h));
+                        self.push_histogram(t, h, start(i));
                     }
                 }
                 !iter.failed()
             }
-            // Split before getting here.
+            // `split_starts` gives plain encodings only.
             Encoding::HistogramWithStarts | Encoding::FloatHistogramWithStarts => false,
+        }
+    }
+
+    /// Appends one histogram sample with its start timestamp (0: none), as [`Self::push`]
+    /// a float.
+    fn push_histogram(&mut self, t: i64, h: FloatHistogram, st: i64) {
+        if st != 0 && self.hist_starts.len() < self.histograms.len() {
+            self.hist_starts.resize(self.histograms.len(), 0);
+        }
+        self.histograms.push((t, h));
+        if !self.hist_starts.is_empty() || st != 0 {
+            self.hist_starts.push(st);
         }
     }
 
@@ -269,18 +253,5 @@ impl SampleBuf {
     /// The start timestamp of point `i` (0: none).
     pub fn start(&self, i: usize) -> i64 {
         self.starts.get(i).copied().unwrap_or(0)
-    }
-}
-
-/// The sample times of a plain histogram chunk.
-fn times_of(encoding: Encoding, bytes: &[u8]) -> Vec<i64> {
-    match encoding {
-        Encoding::Histogram => HistogramIter::from_bytes(bytes)
-            .map(|it| it.map(|(t, _)| t).collect())
-            .unwrap_or_default(),
-        Encoding::FloatHistogram => FloatHistogramIter::from_bytes(bytes)
-            .map(|it| it.map(|(t, _)| t).collect())
-            .unwrap_or_default(),
-        _ => Vec::new(),
     }
 }
