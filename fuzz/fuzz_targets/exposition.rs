@@ -4,7 +4,10 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    for format in [exposition::Format::PrometheusText, exposition::Format::OpenMetrics] {
+    for format in [
+        exposition::Format::PrometheusText,
+        exposition::Format::OpenMetrics,
+    ] {
         for entry in exposition::Parser::new(data, format) {
             if entry.is_err() {
                 break;

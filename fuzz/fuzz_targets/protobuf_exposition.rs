@@ -1,7 +1,8 @@
 //! Any protobuf scrape body (`application/vnd.google.protobuf`, delimited MetricFamily
 //! messages) converts to text and native histograms or to an error, never a panic, within
 //! its size bound; the text it gives parses as the text format, and every native
-//! histogram either validates or is reported invalid.
+//! histogram either validates or is reported invalid; every exemplar refers to a sample
+//! of the text.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -11,15 +12,27 @@ fuzz_target!(|data: &[u8]| {
         native_histograms: data.first().is_some_and(|b| b & 1 == 1),
         classic_too: data.first().is_some_and(|b| b & 2 == 2),
     };
-    let Ok((text, histograms)) = exposition::decode_protobuf(data, opts) else {
+    let Ok(decoded) = exposition::decode_protobuf(data, opts) else {
         return;
     };
-    for entry in exposition::Parser::new(text.as_bytes(), exposition::Format::PrometheusText) {
-        if entry.is_err() {
-            break;
+    let mut samples = 0;
+    let mut failed = false;
+    for entry in
+        exposition::Parser::new(decoded.text.as_bytes(), exposition::Format::PrometheusText)
+    {
+        match entry {
+            Ok(exposition::Entry::Sample(_)) => samples += 1,
+            Ok(_) => {}
+            Err(_) => {
+                failed = true;
+                break;
+            }
         }
     }
-    for h in histograms {
+    if !failed {
+        assert!(decoded.exemplars.iter().all(|(n, _)| *n < samples));
+    }
+    for h in decoded.histograms {
         if let model::histogram::HistogramValue::Int(h) = h.value {
             if h.validate().is_ok() {
                 let _ = h.to_float();

@@ -1,8 +1,9 @@
 //! The Prometheus HTTP API v1 endpoints over storage, the PromQL engine and scraping:
 //! `query`, `query_range`, `format_query`, `parse_query`, `series`, `labels`,
-//! `label/<name>/values`, `targets`, `scrape_pools`, metadata and status, with
+//! `label/<name>/values`, `query_exemplars`, `targets`, `scrape_pools`, metadata and status, with
 //! Prometheus's JSON envelope and error types.
 
+mod exemplars;
 mod form;
 mod query;
 mod tree;
@@ -88,6 +89,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route(
             "/api/v1/parse_query",
             get(query::parse_query).post(query::parse_query),
+        )
+        .route(
+            "/api/v1/query_exemplars",
+            get(exemplars::query_exemplars).post(exemplars::query_exemplars),
         )
         .route("/api/v1/series", get(series).post(series))
         .route("/api/v1/labels", get(labels).post(labels))

@@ -123,7 +123,7 @@ pub(crate) fn json_time(out: &mut String, ms: i64) {
     }
 }
 
-fn json_labels(out: &mut String, labels: &Labels) {
+pub(crate) fn json_labels(out: &mut String, labels: &Labels) {
     out.push('{');
     for (i, l) in labels.iter().enumerate() {
         if i > 0 {

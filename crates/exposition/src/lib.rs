@@ -33,8 +33,8 @@ mod value;
 pub use parser::{Entry, Exemplar, Parser, Sample};
 pub use protobuf::{
     classic_buckets, decode_protobuf, encode_histogram_family, encode_untyped_family,
-    protobuf_to_text, HistogramFamilySample, NativeHistogramSample, ProtobufOptions, UntypedSample,
-    MAX_MESSAGE_BYTES,
+    protobuf_to_text, DecodedProtobuf, HistogramFamilySample, NativeHistogramSample,
+    ProtobufOptions, UntypedSample, MAX_MESSAGE_BYTES,
 };
 pub use value::parse_float;
 

@@ -1,11 +1,13 @@
 //! The data model shared by scraping, storage and queries: label sets, samples and native
 //! histograms.
 
+pub mod exemplar;
 pub mod float;
 pub mod histogram;
 mod labels;
 pub mod time;
 
+pub use exemplar::Exemplar;
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 
 /// One value of one series at one time (milliseconds since the epoch).

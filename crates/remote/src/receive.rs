@@ -150,10 +150,8 @@ pub struct WriteBatch {
     pub samples: Vec<(Labels, i64, f64)>,
     /// Native histogram samples to append, series after series in request order.
     pub histograms: Vec<(Labels, i64, HistogramValue)>,
-    /// Exemplars: not stored (promethium has no exemplar storage yet). A 2.0 request's are
-    /// refused (an error each series, so a 400); a 1.0 request's are dropped silently, as
-    /// upstream's 1.0 handler drops those its storage does not take.
-    pub exemplars: usize,
+    /// Exemplars to append, with their series, in request order.
+    pub exemplars: Vec<(Labels, model::Exemplar)>,
     /// Samples of series refused for their labels
     /// (`prometheus_api_remote_write_invalid_labels_samples_total`).
     pub invalid_label_samples: usize,
@@ -187,8 +185,14 @@ pub fn decode_v1(body: &[u8], now_ms: i64) -> Result<WriteBatch, Refused> {
             ts.samples.iter().map(|s| (s.timestamp, s.value)),
             now_ms,
         );
-        batch.exemplars += ts.exemplars.len();
         push_histograms(&mut batch, &labels, &ts.histograms, now_ms);
+        for e in ts.exemplars {
+            let pairs = e.labels.into_iter().map(|l| (l.name, l.value));
+            batch.exemplars.push((
+                labels.clone(),
+                exemplar(Labels::from_pairs(pairs), e.value, e.timestamp),
+            ));
+        }
     }
     Ok(batch)
 }
@@ -231,25 +235,29 @@ pub fn decode_v2(body: &[u8], now_ms: i64) -> Result<WriteBatch, Refused> {
             now_ms,
         );
         push_histograms(&mut batch, &labels, &ts.histograms, now_ms);
-        let mut decoded_exemplars = 0;
         for e in &ts.exemplars {
             match resolve_refs(&e.labels_refs, &req.symbols) {
-                Ok(_) => decoded_exemplars += 1,
+                Ok(pairs) => batch.exemplars.push((
+                    labels.clone(),
+                    exemplar(Labels::from_pairs(pairs), e.value, e.timestamp),
+                )),
                 Err(err) => batch
                     .errors
                     .push(format!("parsing exemplar for series {labels}: {err}")),
             }
         }
-        // 2.0 forbids a 2xx answer when any exemplar sent was not written, and exemplars
-        // cannot be stored yet: the rest of the request is written, the answer is a 400.
-        if decoded_exemplars > 0 {
-            batch.errors.push(format!(
-                "{decoded_exemplars} exemplars refused for series {labels}: promethium does not store exemplars yet"
-            ));
-        }
-        batch.exemplars += ts.exemplars.len();
     }
     Ok(batch)
+}
+
+/// Upstream's `ToExemplar`: a timestamp of 0 means none was given.
+fn exemplar(labels: Labels, value: f64, timestamp_ms: i64) -> model::Exemplar {
+    model::Exemplar {
+        labels,
+        value,
+        timestamp_ms,
+        has_timestamp: timestamp_ms != 0,
+    }
 }
 
 fn push_samples(

@@ -198,9 +198,9 @@ fn v2_labels_come_from_the_symbols_table_and_bad_series_are_errors() {
 }
 
 #[test]
-fn v2_exemplars_are_refused_and_their_samples_written() {
-    // Spec 2.0: no 2xx when any exemplar sent was not written, and exemplars are not stored
-    // yet. An exemplar with a reference outside the table is an error of its own.
+fn exemplars_are_decoded_with_their_series() {
+    // An exemplar with a reference outside the table is an error (a 400), the others are
+    // appended with their series.
     let req = proto::RequestV2 {
         symbols: ["", "__name__", "up", "trace_id", "abc"]
             .map(String::from)
@@ -229,29 +229,31 @@ fn v2_exemplars_are_refused_and_their_samples_written() {
     };
     let batch = decode_v2(&req.encode_to_vec(), NOW).unwrap();
     assert_eq!(batch.samples.len(), 1);
-    assert_eq!(batch.exemplars, 2);
-    assert_eq!(batch.errors.len(), 2, "{:?}", batch.errors);
+    assert_eq!(batch.exemplars.len(), 1);
+    let (series, e) = &batch.exemplars[0];
+    assert_eq!(series.get("__name__"), Some("up"));
+    assert_eq!(e.labels.get("trace_id"), Some("abc"));
+    assert_eq!((e.value, e.timestamp_ms, e.has_timestamp), (1.0, NOW, true));
+    assert_eq!(batch.errors.len(), 1, "{:?}", batch.errors);
     assert!(batch.errors[0].contains("outside of symbols table"));
-    assert_eq!(
-        batch.errors[1],
-        "1 exemplars refused for series {__name__=\"up\"}: promethium does not store exemplars yet"
-    );
 
-    // 1.0: dropped, no error (upstream's 1.0 handler only logs what its storage refuses).
+    // 1.0 the same; a timestamp of 0 is none.
     let req = proto::WriteRequest {
         timeseries: vec![proto::TimeSeries {
             labels: vec![label("__name__", "up")],
             samples: vec![sample(NOW, 1.0)],
             exemplars: vec![proto::Exemplar {
                 labels: vec![label("trace_id", "abc")],
-                value: 1.0,
-                timestamp: NOW,
+                value: 2.0,
+                timestamp: 0,
             }],
             ..Default::default()
         }],
         ..Default::default()
     };
     let batch = decode_v1(&req.encode_to_vec(), NOW).unwrap();
-    assert_eq!((batch.samples.len(), batch.exemplars), (1, 1));
+    assert_eq!((batch.samples.len(), batch.exemplars.len()), (1, 1));
+    let (_, e) = &batch.exemplars[0];
+    assert_eq!((e.value, e.has_timestamp), (2.0, false));
     assert!(batch.errors.is_empty(), "{:?}", batch.errors);
 }

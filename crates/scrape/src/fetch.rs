@@ -37,6 +37,8 @@ pub(crate) struct Fetched {
     pub format: Format,
     /// Native histogram samples of a protobuf body (with `scrape_native_histograms`).
     pub histograms: Vec<exposition::NativeHistogramSample>,
+    /// Exemplars of a protobuf body's samples, by sample number in `body`.
+    pub exemplars: Vec<(usize, model::Exemplar)>,
     /// Bytes received after decompression, before any protobuf-to-text conversion
     /// (`scrape_body_size_bytes`, and the size the next body is pre-sized for).
     pub size: usize,
@@ -94,12 +96,13 @@ pub(crate) async fn fetch_http(scrape: &HttpScrape<'_>) -> Result<Fetched, Fetch
         .fallback_scrape_protocol
         .as_ref()
         .map(|p| p.as_str());
-    let (body, format, histograms) =
+    let (body, format, histograms, exemplars) =
         decode(body, &content_type, fallback, protobuf_options(scrape.job))?;
     Ok(Fetched {
         body,
         format,
         histograms,
+        exemplars,
         size,
     })
 }
@@ -323,8 +326,14 @@ pub(crate) fn protobuf_options(job: &ScrapeConfig) -> exposition::ProtobufOption
     }
 }
 
-/// A decoded body: the text to parse, its format, and native histogram samples.
-type Decoded = (Vec<u8>, Format, Vec<exposition::NativeHistogramSample>);
+/// A decoded body: the text to parse, its format, native histogram samples and a protobuf
+/// body's exemplars (by sample number).
+type Decoded = (
+    Vec<u8>,
+    Format,
+    Vec<exposition::NativeHistogramSample>,
+    Vec<(usize, model::Exemplar)>,
+);
 
 /// The exposition a body is parsed as, from its Content-Type (or the job's
 /// `fallback_scrape_protocol`); a protobuf body is converted into the text it stands for
@@ -339,8 +348,13 @@ pub(crate) fn decode(
         || (Format::from_content_type(content_type).is_none()
             && fallback == Some("PrometheusProto"));
     if protobuf {
-        let (text, histograms) = exposition::decode_protobuf(&body, opts)?;
-        return Ok((text.into_bytes(), Format::PrometheusText, histograms));
+        let decoded = exposition::decode_protobuf(&body, opts)?;
+        return Ok((
+            decoded.text.into_bytes(),
+            Format::PrometheusText,
+            decoded.histograms,
+            decoded.exemplars,
+        ));
     }
     let format = match Format::from_content_type(content_type) {
         Some(f) => f,
@@ -355,7 +369,7 @@ pub(crate) fn decode(
             }
         },
     };
-    Ok((body, format, Vec::new()))
+    Ok((body, format, Vec::new(), Vec::new()))
 }
 
 /// A reqwest error with its cause chain (connection refusals and TLS failures read

@@ -134,6 +134,9 @@ pub(crate) struct Prepared {
     pub by_ref_keys: Vec<u64>,
     pub by_labels: Vec<(Labels, i64, HistogramValue)>,
     pub by_labels_keys: Vec<u64>,
+    /// Exemplars of `by_ref` samples' series, and of `by_labels` samples' (by index).
+    pub exemplars_by_ref: Vec<(u64, model::Exemplar)>,
+    pub exemplars_by_labels: Vec<(usize, model::Exemplar)>,
 }
 
 /// One histogram series as the target wrote it, and what it became.
@@ -184,7 +187,7 @@ impl HistogramCache {
         let generation = self.generation;
         let mut out = Prepared::default();
         let mut kept = 0usize;
-        for s in histograms {
+        for mut s in histograms {
             let key = Self::key(&s);
             let hit = self
                 .entries
@@ -218,12 +221,18 @@ impl HistogramCache {
             if limit > 0 && (floats + kept) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));
             }
+            let exemplars = std::mem::take(&mut s.exemplars);
             match entry.series_ref {
                 Some(r) => {
+                    out.exemplars_by_ref
+                        .extend(exemplars.into_iter().map(|e| (r, e)));
                     out.by_ref.push((r, at, value));
                     out.by_ref_keys.push(key);
                 }
                 None => {
+                    let i = out.by_labels.len();
+                    out.exemplars_by_labels
+                        .extend(exemplars.into_iter().map(|e| (i, e)));
                     out.by_labels.push((labels.clone(), at, value));
                     out.by_labels_keys.push(key);
                 }

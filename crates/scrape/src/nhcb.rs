@@ -119,6 +119,8 @@ impl NhcbCollector {
                     labels: p.labels,
                     timestamp_ms: p.timestamp_ms,
                     value,
+                    // Exemplars of converted histograms are not kept.
+                    exemplars: Vec::new(),
                 })
             })
             .collect()

@@ -101,6 +101,9 @@ struct Scraped {
     scraped: usize,
     /// Classic histograms converted to native ones (`convert_classic_histograms_to_nhcb`).
     nhcb: Vec<exposition::NativeHistogramSample>,
+    /// Exemplars of `by_ref` samples' series, and of `by_labels` samples' (by index).
+    exemplars_by_ref: Vec<(u64, model::Exemplar)>,
+    exemplars_by_labels: Vec<(usize, model::Exemplar)>,
 }
 
 impl Scraped {
@@ -365,7 +368,7 @@ impl ScrapeLoop {
                 if fetched.size > 0 {
                     self.last_body_len = fetched.size;
                 }
-                self.ingest(&fetched.body, fetched.format, fetched.histograms, t)
+                self.ingest(fetched, t)
             }
             Err(e) => {
                 if e.body_too_large() {
@@ -427,19 +430,24 @@ impl ScrapeLoop {
 
     /// Parses and appends one body; returns (samples scraped, samples after metric
     /// relabeling, new series).
-    fn ingest(
-        &mut self,
-        body: &[u8],
-        format: Format,
-        histograms: Vec<exposition::NativeHistogramSample>,
-        t: i64,
-    ) -> Result<(usize, usize, usize), String> {
+    fn ingest(&mut self, mut fetched: Fetched, t: i64) -> Result<(usize, usize, usize), String> {
+        let (body, format) = (&fetched.body[..], fetched.format);
         if self.cache_format != Some(format) {
             self.cache.clear();
             self.cache_format = Some(format);
         }
-        let mut scraped = self.parse_body(body, format, t)?;
-        let mut histograms = histograms;
+        // Exemplars are only looked at when they are stored.
+        let exemplars = self
+            .db
+            .exemplars_enabled()
+            .then_some(&fetched.exemplars[..]);
+        let mut scraped = self.parse_body(body, format, t, exemplars)?;
+        let mut histograms = std::mem::take(&mut fetched.histograms);
+        if exemplars.is_none() {
+            for h in &mut histograms {
+                h.exemplars.clear();
+            }
+        }
         histograms.append(&mut scraped.nhcb);
         let histogram_count = histograms.len();
         let native = self.label_histograms(
@@ -455,11 +463,18 @@ impl ScrapeLoop {
                 // identical repeats and are not stored twice.
                 let gone: Vec<u64> = r.unknown.iter().map(|i| scraped.by_ref[*i].0).collect();
                 self.cache.forget(&gone);
-                scraped = self.parse_body(body, format, t)?;
+                scraped = self.parse_body(body, format, t, exemplars)?;
                 outcome = scraped.store(&self.db);
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
+        let mut exemplars = std::mem::take(&mut scraped.exemplars_by_ref);
+        exemplars.extend(
+            std::mem::take(&mut scraped.exemplars_by_labels)
+                .into_iter()
+                .filter_map(|(i, e)| appended.refs.get(i).map(|r| (*r, e))),
+        );
+        self.store_exemplars(exemplars);
         let native_kept = native.by_ref.len() + native.by_labels.len();
         let native_new = self.store_histograms(native, t)?;
         let post = scraped.by_ref.len() + scraped.by_labels.len() + native_kept;
@@ -490,6 +505,21 @@ impl ScrapeLoop {
             post,
             appended.result.new_series + native_new,
         ))
+    }
+
+    /// Appends a scrape's exemplars. As in Prometheus, those refused (out of order, label
+    /// sets too long) do not fail the scrape; out-of-order ones are logged.
+    fn store_exemplars(&self, exemplars: Vec<(u64, model::Exemplar)>) {
+        if exemplars.is_empty() {
+            return;
+        }
+        match self.db.append_exemplars(exemplars) {
+            Ok(r) if r.out_of_order > 0 => {
+                tracing::warn!(url = %self.target.url, num_dropped = r.out_of_order, "Error on ingesting out-of-order exemplars")
+            }
+            Ok(_) => {}
+            Err(e) => log_append_error(&e, "appending exemplars"),
+        }
     }
 
     /// Labels the scrape's native histograms as float samples are labelled (through the
@@ -541,6 +571,13 @@ impl ScrapeLoop {
             new_series = r.result.new_series;
             self.histogram_series
                 .set_refs(&batch.by_labels_keys, &r.refs);
+            let mut exemplars = std::mem::take(&mut batch.exemplars_by_ref);
+            exemplars.extend(
+                std::mem::take(&mut batch.exemplars_by_labels)
+                    .into_iter()
+                    .filter_map(|(i, e)| r.refs.get(i).map(|r| (*r, e))),
+            );
+            self.store_exemplars(exemplars);
             seen.extend(r.refs.iter().copied());
             let unknown: std::collections::HashSet<usize> = r.unknown.iter().copied().collect();
             let mut again = Vec::new();
@@ -647,6 +684,7 @@ impl ScrapeLoop {
                 body,
                 format,
                 histograms: Vec::new(),
+                exemplars: Vec::new(),
                 size,
             });
         }
@@ -660,7 +698,16 @@ impl ScrapeLoop {
         .await
     }
 
-    fn parse_body(&mut self, body: &[u8], format: Format, t: i64) -> Result<Scraped, String> {
+    /// Parses a body into samples to append; `exemplars`: `None` when exemplars are not
+    /// stored, else a protobuf body's (by sample number; a text body's come with its
+    /// samples).
+    fn parse_body(
+        &mut self,
+        body: &[u8],
+        format: Format,
+        t: i64,
+        exemplars: Option<&[(usize, model::Exemplar)]>,
+    ) -> Result<Scraped, String> {
         let job = Arc::clone(&self.job);
         self.cache.begin();
         let mut out = Scraped {
@@ -671,7 +718,11 @@ impl ScrapeLoop {
             metadata: std::collections::BTreeMap::new(),
             scraped: 0,
             nhcb: Vec::new(),
+            exemplars_by_ref: Vec::new(),
+            exemplars_by_labels: Vec::new(),
         };
+        let want_exemplars = exemplars.is_some();
+        let mut listed = exemplars.unwrap_or(&[]).iter().peekable();
         let mut nhcb = (job.convert_classic_histograms_to_nhcb == Some(true))
             .then(crate::nhcb::NhcbCollector::default);
         let keep_classic = job.always_scrape_classic_histograms == Some(true);
@@ -714,6 +765,27 @@ impl ScrapeLoop {
                 }
             };
             out.scraped += 1;
+            // This sample's exemplar: written with it (OpenMetrics), or listed by number
+            // (protobuf).
+            let mut exemplar = None;
+            if want_exemplars {
+                let number = out.scraped - 1;
+                while listed.peek().is_some_and(|(n, _)| *n < number) {
+                    listed.next();
+                }
+                if let Some((_, e)) = listed.next_if(|(n, _)| *n == number) {
+                    exemplar = Some(e.clone());
+                } else if let Some(e) = &sample.exemplar {
+                    exemplar = Some(model::Exemplar {
+                        labels: model::Labels::from_pairs(
+                            e.labels.iter().map(|(n, v)| (n.as_ref(), v.as_ref())),
+                        ),
+                        value: e.value,
+                        timestamp_ms: e.timestamp_ms.unwrap_or(0),
+                        has_timestamp: e.timestamp_ms.is_some(),
+                    });
+                }
+            }
             if let Some(c) = &mut nhcb {
                 if last_type == MetricType::Histogram
                     && c.take(&last_family, &sample)?
@@ -726,9 +798,19 @@ impl ScrapeLoop {
             let track = explicit.is_none() || job.track_timestamps_staleness;
             let at = explicit.unwrap_or(t);
             let start_id = created.as_mut().and_then(|c| c.sample(&sample));
+            // Without a timestamp of its own, an exemplar has its sample's.
+            let exemplar = exemplar.map(|mut e| {
+                if !e.has_timestamp {
+                    e.timestamp_ms = at;
+                }
+                e
+            });
             let key = self.cache.key(sample.series);
             match self.cache.lookup(key, track) {
                 Lookup::Hit(series_ref) => {
+                    if let Some(e) = exemplar {
+                        out.exemplars_by_ref.push((series_ref, e));
+                    }
                     out.by_ref.push((series_ref, at, sample.value));
                     if let Some(c) = &mut created {
                         c.by_ref.push(start_id);
@@ -755,6 +837,9 @@ impl ScrapeLoop {
                         return Err(format!("invalid metric name or label names: {labels}"));
                     }
                     self.cache.add(key, track);
+                    if let Some(e) = exemplar {
+                        out.exemplars_by_labels.push((out.by_labels.len(), e));
+                    }
                     out.by_labels.push((labels, at, sample.value));
                     if let Some(c) = &mut created {
                         c.by_labels.push(start_id);

@@ -543,7 +543,11 @@ mod tests {
             native_histograms: true,
             classic_too: false,
         };
-        let (back, natives) = exposition::decode_protobuf(&proto, opts).unwrap();
+        let exposition::DecodedProtobuf {
+            text: back,
+            histograms: natives,
+            ..
+        } = exposition::decode_protobuf(&proto, opts).unwrap();
         assert_eq!(natives.len(), 2, "{natives:?}");
         let model::histogram::HistogramValue::Float(got) = &natives[0].value else {
             panic!("float counts")

@@ -261,6 +261,7 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
             remote_write: Arc::clone(&remote_write),
             remote_read: Arc::clone(&remote_read),
             agent: flags.agent(),
+            exemplar_storage: flags.feature_enabled("exemplar-storage"),
         },
     )?);
     // Counted by every listener, shown in /metrics.

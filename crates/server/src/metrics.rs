@@ -491,6 +491,46 @@ impl Collector for TsdbCollector {
             let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             ConstCounter::new(value.load(Relaxed)).encode(metric)?;
         }
+        let ex = self.0.exemplar_stats();
+        for (name, help, value) in [
+            (
+                "prometheus_tsdb_exemplar_exemplars_appended",
+                "Total number of appended exemplars.",
+                ex.appended_total,
+            ),
+            (
+                "prometheus_tsdb_exemplar_out_of_order_exemplars",
+                "Total number of out of order exemplar ingestion failed attempts.",
+                ex.out_of_order_total,
+            ),
+        ] {
+            let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            ConstCounter::new(value).encode(metric)?;
+        }
+        for (name, help, value) in [
+            (
+                "prometheus_tsdb_exemplar_exemplars_in_storage",
+                "Number of exemplars currently in circular storage.",
+                ex.in_storage as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+                "Number of series with exemplars currently in circular storage.",
+                ex.series_in_storage as f64,
+            ),
+            (
+                "prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds",
+                "The timestamp of the oldest exemplar stored in circular storage.",
+                ex.oldest_timestamp_ms as f64 / 1000.0,
+            ),
+            (
+                "prometheus_tsdb_exemplar_max_exemplars",
+                "Total number of exemplars the exemplar storage can store, resizeable.",
+                ex.max_exemplars as f64,
+            ),
+        ] {
+            encode_gauge(&mut encoder, name, help, value)?;
+        }
         Ok(())
     }
 }

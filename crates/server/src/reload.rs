@@ -25,7 +25,13 @@ pub struct Appliers {
     /// `--agent`: rule files, alerting and remote read are refused, as Prometheus's agent
     /// refuses them.
     pub agent: bool,
+    /// `--enable-feature=exemplar-storage`: `storage.exemplars.max_exemplars` sizes the
+    /// exemplar storage (100000 when the file does not say).
+    pub exemplar_storage: bool,
 }
+
+/// Prometheus's `DefaultExemplarsConfig`.
+pub const DEFAULT_MAX_EXEMPLARS: usize = 100_000;
 
 /// Prometheus's retention when neither time nor size is set.
 const DEFAULT_RETENTION: Duration = Duration::from_secs(15 * 24 * 3600);
@@ -169,6 +175,16 @@ fn apply(
     appliers
         .db
         .set_out_of_order_time_window(config.storage.out_of_order_time_window());
+    if appliers.exemplar_storage {
+        let max = config
+            .storage
+            .exemplars
+            .as_ref()
+            .map_or(DEFAULT_MAX_EXEMPLARS, |e| {
+                usize::try_from(e.max_exemplars).unwrap_or(0)
+            });
+        appliers.db.resize_exemplars(max);
+    }
     let external_labels = model::Labels::from_pairs(
         config
             .global

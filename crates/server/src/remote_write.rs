@@ -68,6 +68,7 @@ pub async fn write(
 struct Answer {
     samples_written: usize,
     histograms_written: usize,
+    exemplars_written: usize,
     /// Refused parts (400), empty when all was written.
     errors: Vec<String>,
     /// Storage failed: nothing written (500).
@@ -84,16 +85,20 @@ impl Answer {
             StatusCode::NO_CONTENT.into_response()
         };
         if message == MessageType::V2 {
-            let (written, histograms) = if self.storage_error.is_some() {
-                (0, 0)
+            let (written, histograms, exemplars) = if self.storage_error.is_some() {
+                (0, 0, 0)
             } else {
-                (self.samples_written, self.histograms_written)
+                (
+                    self.samples_written,
+                    self.histograms_written,
+                    self.exemplars_written,
+                )
             };
             let h = response.headers_mut();
             for (name, n) in [
                 ("x-prometheus-remote-write-samples-written", written),
                 ("x-prometheus-remote-write-histograms-written", histograms),
-                ("x-prometheus-remote-write-exemplars-written", 0),
+                ("x-prometheus-remote-write-exemplars-written", exemplars),
             ] {
                 h.insert(HeaderName::from_static(name), HeaderValue::from(n));
             }
@@ -128,17 +133,44 @@ fn receive(
         db.append_histograms(&batch.histograms)
             .map(|histograms| (floats, histograms))
     });
-    let (appended, histograms) = match appended {
+    // Exemplars after their series' samples: they belong to series the head has.
+    let exemplars_sent = batch.exemplars.len();
+    let appended = appended.and_then(|(floats, histograms)| {
+        db.append_exemplars_by_labels(batch.exemplars)
+            .map(|exemplars| (floats, histograms, exemplars))
+    });
+    let (appended, histograms, exemplars) = match appended {
         Ok(r) => r,
         Err(e) => {
             return Ok(Answer {
                 samples_written: 0,
                 histograms_written: 0,
+                exemplars_written: 0,
                 errors,
                 storage_error: Some(e.to_string()),
             })
         }
     };
+    // As upstream: out-of-order exemplars fail a 2.0 request (a 400, the rest written) and
+    // are only logged for 1.0; other refusals (label sets too long) are only logged.
+    if exemplars.out_of_order > 0 {
+        tracing::warn!(
+            num_dropped = exemplars.out_of_order,
+            "Error on ingesting out-of-order exemplars"
+        );
+        if message == MessageType::V2 {
+            errors.push(format!(
+                "out of order exemplar: {} of {exemplars_sent} exemplars refused",
+                exemplars.out_of_order
+            ));
+        }
+    }
+    if exemplars.too_long > 0 {
+        tracing::debug!(
+            dropped = exemplars.too_long,
+            "exemplars of a remote write request refused: label set longer than 128 UTF-8 characters"
+        );
+    }
     let histograms_refused = histograms.out_of_order
         + histograms.out_of_bounds
         + histograms.duplicates
@@ -195,6 +227,8 @@ fn receive(
     Ok(Answer {
         samples_written: batch.samples.len() - rejected,
         histograms_written: batch.histograms.len() - histograms_refused,
+        // Repeats of stored exemplars count as written, as upstream counts them.
+        exemplars_written: exemplars.appended + exemplars.ignored,
         errors,
         storage_error: None,
     })

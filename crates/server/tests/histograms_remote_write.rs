@@ -73,11 +73,27 @@ fn histograms_received_are_forwarded_to_prometheus() {
         ],
     )
     .wait_listening();
+    // A second receiver, written to without `send_native_histograms`: it gets no
+    // histograms (the setting's default, as in Prometheus), only floats.
+    let plain_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        plain_dir.path().join("prometheus.yml"),
+        "scrape_configs: []\n",
+    )
+    .unwrap();
+    let plain = Server::start(
+        plain_dir.path(),
+        &[
+            "--config.file=prometheus.yml",
+            "--web.enable-remote-write-receiver",
+        ],
+    );
     std::fs::write(
         dir.path().join("prometheus.yml"),
         format!(
-            "scrape_configs: []\nremote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config: {{batch_send_deadline: 500ms}}\n",
-            prometheus.port
+            "scrape_configs: []\nremote_write:\n  - url: http://127.0.0.1:{}/api/v1/write\n    send_native_histograms: true\n    queue_config: {{batch_send_deadline: 500ms}}\n  - url: http://127.0.0.1:{}/api/v1/write\n    queue_config: {{batch_send_deadline: 500ms}}\n",
+            prometheus.port,
+            plain.addr.port()
         ),
     )
     .unwrap();
@@ -137,6 +153,55 @@ fn histograms_received_are_forwarded_to_prometheus() {
         &snappy_protobuf(&request),
     );
     assert_eq!(reply.status, 204, "{}", reply.text());
+    // A float series after the histograms: once the second receiver has it, its queue has
+    // read past the histograms.
+    let after = proto::WriteRequest {
+        timeseries: vec![proto::TimeSeries {
+            labels: vec![proto::Label {
+                name: "__name__".into(),
+                value: "after_histograms".into(),
+            }],
+            samples: vec![proto::Sample {
+                value: 1.0,
+                timestamp: now,
+            }],
+            ..Default::default()
+        }],
+        metadata: vec![],
+    };
+    let reply = post_remote_write(
+        &ours,
+        &[
+            ("Content-Type", "application/x-protobuf"),
+            ("Content-Encoding", "snappy"),
+            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+        ],
+        &snappy_protobuf(&after),
+    );
+    assert_eq!(reply.status, 204, "{}", reply.text());
+    let now_s = (now as f64 / 1000.0).to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while instant_query(plain.addr.port(), "after_histograms", &now_s)
+        .and_then(|v| v.as_array().map(|a| a.len()))
+        != Some(1)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the second receiver never got after_histograms; our log: {}",
+            ours.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let series = plain.get(
+        "/api/v1/series?match[]=%7B__name__%3D~%22hist_.*%22%7D",
+        &[],
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&series.body).unwrap();
+    assert_eq!(
+        answer["data"],
+        serde_json::json!([]),
+        "histograms sent without send_native_histograms"
+    );
 
     let at = (t0 + (N - 1) * 1000) as f64 / 1000.0;
     let want = |f: &dyn Fn(i64) -> f64| -> Vec<(f64, f64)> {

@@ -251,6 +251,11 @@ impl Head {
             .and_then(|refs| refs.iter().find(|r| matches(r)).copied())
     }
 
+    /// The ref of a series, if the head has it.
+    pub fn lookup(&self, labels: &Labels) -> Option<u64> {
+        self.lookup_hashed(labels, self.hash_labels(labels))
+    }
+
     /// The ref of a series, creating it if needed (`true` when new).
     pub fn get_or_create(&mut self, labels: &Labels) -> (u64, bool) {
         let h = self.hash_labels(labels);

@@ -15,12 +15,14 @@
 
 mod agent;
 mod append;
+mod append_exemplars;
 mod append_histograms;
 mod backfill;
 mod block;
 mod chunk;
 mod compact;
 mod dirformat;
+mod exemplars;
 mod head;
 mod head_chunks;
 mod lock;
@@ -39,6 +41,7 @@ use std::time::Duration;
 use model::Labels;
 
 pub use agent::AgentOptions;
+pub use append_exemplars::ExemplarResult;
 pub use backfill::{list_blocks, write_blocks};
 pub use block::{is_block_dir_name, new_ulid, read_meta, Block, BlockMeta, BlockStats};
 pub use chunk::histogram::{
@@ -47,6 +50,7 @@ pub use chunk::histogram::{
 };
 pub use chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 pub use dirformat::crc32c;
+pub use exemplars::{ExemplarError, ExemplarStats, SeriesExemplars};
 pub use head::{HeadStats, Rejection};
 pub use open::UnreadableBlock;
 pub use select::{Admit, Refused, SeriesData};
@@ -100,6 +104,9 @@ pub struct Options {
     pub max_block_ms: i64,
     /// Agent mode (`--agent`): a WAL-only store (see `agent`).
     pub agent: Option<AgentOptions>,
+    /// Exemplars kept in memory (`--enable-feature=exemplar-storage` with
+    /// `storage.exemplars.max_exemplars`); 0: none are stored.
+    pub max_exemplars: usize,
 }
 
 impl Default for Options {
@@ -124,6 +131,7 @@ impl Options {
             min_block_ms: DEFAULT_BLOCK_MS,
             max_block_ms: max.max(DEFAULT_BLOCK_MS),
             agent: None,
+            max_exemplars: 0,
         }
     }
 }
@@ -202,6 +210,8 @@ pub struct Db {
     _lock: lock::DirLock,
     opts: Options,
     head: RwLock<head::Head>,
+    /// Exemplars (see `exemplars`); taken before the WAL's lock when both are.
+    exemplars: RwLock<exemplars::ExemplarStore>,
     wal: Mutex<wal::WalWriter>,
     /// Series created by appends whose WAL write failed: logged before anything else by
     /// the next write (see `append`).

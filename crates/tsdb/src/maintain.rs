@@ -431,6 +431,7 @@ mod crash_mid_cut {
                 min_block_ms: 10 * S,
                 max_block_ms: 90 * S,
                 agent: None,
+                max_exemplars: 0,
             },
         )
         .unwrap();

@@ -85,7 +85,8 @@ impl Db {
         if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.min_valid_t = newest;
         }
-        let replay = replay_into(&mut head, &wal_dir)?;
+        let mut exemplars = crate::exemplars::ExemplarStore::new(opts.max_exemplars);
+        let replay = replay_into(&mut head, &mut exemplars, &wal_dir)?;
         report_damage(&replay);
         let mut writer = wal::WalWriter::open(&wal_dir)
             .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
@@ -108,6 +109,7 @@ impl Db {
             _lock: lock_file,
             opts,
             head: RwLock::new(head),
+            exemplars: RwLock::new(exemplars),
             wal: Mutex::new(writer),
             unlogged_series: Mutex::new(Vec::new()),
             wal_failing: AtomicBool::new(false),
@@ -150,7 +152,11 @@ impl Orphans {
 /// Replays the WAL into the head: series are created as their records come; samples are
 /// applied in batches on every core (each core owning a range of series, so order per
 /// series holds) while a reader thread reads, checks and decodes segments.
-fn replay_into(head: &mut head::Head, wal_dir: &Path) -> Result<ReplayReport, DbError> {
+fn replay_into(
+    head: &mut head::Head,
+    exemplars: &mut crate::exemplars::ExemplarStore,
+    wal_dir: &Path,
+) -> Result<ReplayReport, DbError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut batch: Vec<wal::Record> = Vec::new();
     let mut batched = 0usize;
@@ -169,6 +175,18 @@ fn replay_into(head: &mut head::Head, wal_dir: &Path) -> Result<ReplayReport, Db
             // the flush markers are rare: no batching).
             wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples, orphans),
             wal::Record::OooFlush { below, done } => head.ooo.replay_marker(below, done),
+            // Taken as they were when logged: those refused then (out of order, too long)
+            // are refused again; those of series gone are dropped.
+            wal::Record::Exemplars(logged) => {
+                if exemplars.max() == 0 {
+                    return;
+                }
+                for (r, e) in logged {
+                    if let Some(labels) = head.series(r).map(|s| head.labels_of(s)) {
+                        let _ = exemplars.add(&labels, e);
+                    }
+                }
+            }
             // Histograms are appended in log order after the float samples batched before
             // them (a series may change from one to the other).
             wal::Record::Histograms(samples) => {

@@ -7,7 +7,7 @@
 //! samples (`uvarint count`, then per sample `uvarint ref`, zigzag `varint timestamp ms`,
 //! `f64` LE value bits), `3` samples with deltas, `4` samples with start timestamps, `5`/`6`
 //! out-of-order samples (as `3`/`4`), `7` out-of-order flush markers (see ARCHITECTURE.md), `8`
-//! native histogram samples (`wal/histogram`);
+//! native histogram samples (`wal/histogram`), `10` exemplars (`wal/exemplar`);
 //! a payload starting with `0x80` is another payload compressed with Snappy.
 //!
 //! `writer` appends (all records of a call or none), `replay` reads back (a torn tail is
@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
 
+mod exemplar;
 mod histogram;
 mod replay;
 mod tail;
@@ -59,6 +60,8 @@ const RECORD_OOO_FLUSH: u8 = 7;
 const RECORD_HISTOGRAMS: u8 = 8;
 /// Native histogram samples with start timestamps (see `wal/histogram.rs`).
 const RECORD_HISTOGRAMS_WITH_STARTS: u8 = 9;
+/// Exemplars (see `wal/exemplar.rs`).
+const RECORD_EXEMPLARS: u8 = 10;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,8 @@ pub enum Record {
     /// Native histogram samples (ref, t, histogram), in order.
     /// Ref, time, histogram, start timestamp (0: none).
     Histograms(Vec<(u64, i64, model::histogram::HistogramValue, i64)>),
+    /// Exemplars of series (ref, exemplar), for the exemplar storage.
+    Exemplars(Vec<(u64, model::Exemplar)>),
 }
 
 pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -170,6 +175,10 @@ impl Record {
                 });
                 histogram::encode(out, samples, with_starts);
             }
+            Record::Exemplars(exemplars) => {
+                out.push(RECORD_EXEMPLARS);
+                exemplar::encode(out, exemplars);
+            }
         }
     }
 
@@ -181,7 +190,8 @@ impl Record {
             Record::Series(_)
             | Record::OooSamples(_)
             | Record::OooFlush { .. }
-            | Record::Histograms(_) => 0,
+            | Record::Histograms(_)
+            | Record::Exemplars(_) => 0,
         }
     }
 
@@ -193,7 +203,8 @@ impl Record {
             Record::Series(_)
             | Record::OooSamples(_)
             | Record::OooFlush { .. }
-            | Record::Histograms(_) => None,
+            | Record::Histograms(_)
+            | Record::Exemplars(_) => None,
             Record::Samples(s) => s.get(j).map(|&(r, t, v)| (r, t, v, 0)),
             Record::SamplesWithStarts(s) => s.get(j).copied(),
         }
@@ -277,6 +288,7 @@ impl Record {
             RECORD_HISTOGRAMS_WITH_STARTS => Some(Record::Histograms(histogram::decode(
                 buf, &mut pos, count, true,
             )?)),
+            RECORD_EXEMPLARS => Some(Record::Exemplars(exemplar::decode(buf, &mut pos, count)?)),
             _ => None,
         }
     }
@@ -436,6 +448,7 @@ pub struct CheckpointReport {
     pub samples_kept: usize,
     /// Out-of-order samples kept (still in the out-of-order head).
     pub ooo_samples_kept: usize,
+    pub exemplars_kept: usize,
     pub segments_removed: usize,
 }
 
@@ -452,6 +465,8 @@ struct CheckpointOut {
     /// order they came (a series may change from one to the other, and replay takes each
     /// series' samples in time order).
     histograms: Vec<(u64, i64, model::histogram::HistogramValue, i64)>,
+    /// Exemplars kept, in log order (the exemplar storage takes them in that order).
+    exemplars: Vec<(u64, model::Exemplar)>,
 }
 
 impl CheckpointOut {
@@ -473,9 +488,11 @@ impl CheckpointOut {
         let write_ooo = self.ooo.len() >= 50_000 || (force && !self.ooo.is_empty());
         let write_histograms =
             self.histograms.len() >= 5_000 || (force && !self.histograms.is_empty());
+        let write_exemplars =
+            self.exemplars.len() >= 10_000 || (force && !self.exemplars.is_empty());
         // Series before any sample of theirs: replay drops samples of unknown series.
         if self.series.len() >= 10_000
-            || ((force || write_samples || write_ooo || write_histograms)
+            || ((force || write_samples || write_ooo || write_histograms || write_exemplars)
                 && !self.series.is_empty())
         {
             self.writer
@@ -498,13 +515,17 @@ impl CheckpointOut {
             self.writer
                 .log(&[Record::Histograms(std::mem::take(&mut self.histograms))])?;
         }
+        if write_exemplars {
+            self.writer
+                .log(&[Record::Exemplars(std::mem::take(&mut self.exemplars))])?;
+        }
         Ok(())
     }
 }
 
 /// Folds the previous checkpoint and segments `..=upto` into `checkpoint.<upto>`: series
-/// records for which `keep_series` holds and samples (in-order and out-of-order) at or
-/// after `min_t`; then deletes those segments and older checkpoints. Written under a
+/// records for which `keep_series` holds and their samples (in-order and out-of-order) and
+/// exemplars at or after `min_t`; then deletes those segments and older checkpoints. Written under a
 /// temporary name and renamed, so a crash part-way leaves the old state intact.
 ///
 /// Out-of-order flush markers are dropped: the caller folds only segments logged before
@@ -532,6 +553,7 @@ pub fn checkpoint(
         samples: Vec::new(),
         ooo: Vec::new(),
         histograms: Vec::new(),
+        exemplars: Vec::new(),
     };
     let mut pending_error: Option<io::Error> = None;
     let mut sources: Vec<(PathBuf, u64)> = Vec::new();
@@ -569,6 +591,14 @@ pub fn checkpoint(
                     }
                 }
                 Record::OooFlush { .. } => {}
+                Record::Exemplars(exemplars) => {
+                    for (r, e) in exemplars {
+                        if e.timestamp_ms >= min_t && keep_series(r) {
+                            report.exemplars_kept += 1;
+                            out.exemplars.push((r, e));
+                        }
+                    }
+                }
                 Record::Histograms(samples) => {
                     for (r, t, h, st) in samples {
                         if t >= min_t && keep_series(r) {

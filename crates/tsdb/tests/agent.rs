@@ -21,6 +21,7 @@ fn agent(dir: &std::path::Path) -> Db {
             max_time: Duration::from_secs(3600),
             truncate_every: Duration::ZERO,
         }),
+        max_exemplars: 0,
         ..Options::default()
     };
     Db::open_with(dir, opts).unwrap()

@@ -16,6 +16,7 @@ fn opts(block: i64) -> Options {
         min_block_ms: block,
         max_block_ms: block * 9,
         agent: None,
+        max_exemplars: 0,
     }
 }
 

@@ -14,6 +14,7 @@ fn opts() -> Options {
         min_block_ms: 10 * S,
         max_block_ms: 90 * S,
         agent: None,
+        max_exemplars: 0,
     }
 }
 

@@ -76,6 +76,9 @@ pub(crate) struct QueuedSample {
     pub v: f64,
     /// A native histogram sample (then `v` is not used).
     pub histogram: Option<Arc<HistogramValue>>,
+    /// An exemplar of the series instead of a sample (then `v` and `histogram` are not
+    /// used; `t` is the exemplar's time).
+    pub exemplar: Option<Arc<model::Exemplar>>,
     /// Start (created) timestamp, 0 when none: sent by 2.0 only.
     pub st: i64,
     /// The WAL record it came from (see `ledger`), and that record's segment.
@@ -160,19 +163,30 @@ pub(crate) fn encode_v1(samples: &[QueuedSample]) -> Body {
                 &owned
             }
         };
+        let exemplars: Vec<Option<Vec<u8>>> = members
+            .iter()
+            .map(|&i| samples[i].exemplar.as_deref().map(exemplar_v1))
+            .collect();
         let samples_len: usize = members
             .iter()
-            .map(|&i| match &samples[i].histogram {
-                None => field_len(9 + 1 + varint_len(samples[i].t as u64)),
-                Some(h) => field_len(histogram_message(h, samples[i].t).encoded_len()),
+            .zip(&exemplars)
+            .map(|(&i, exemplar)| match (exemplar, &samples[i].histogram) {
+                (Some(e), _) => field_len(e.len()),
+                (None, None) => field_len(9 + 1 + varint_len(samples[i].t as u64)),
+                (None, Some(h)) => field_len(histogram_message(h, samples[i].t).encoded_len()),
             })
             .sum();
         // TimeSeries as WriteRequest field 1.
         plain.push(0x0a);
         put_varint(&mut plain, (labels.len() + samples_len) as u64);
         plain.extend_from_slice(labels);
-        for i in members {
+        for (i, exemplar) in members.into_iter().zip(exemplars) {
             let s = &samples[i];
+            if let Some(e) = exemplar {
+                // TimeSeries.exemplars, field 3.
+                put_bytes_field(&mut plain, 0x1a, &e);
+                continue;
+            }
             highest = highest.max(s.t);
             match &s.histogram {
                 None => put_sample(&mut plain, 0x12, s.v, s.t, None),
@@ -232,6 +246,12 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
         }
         for &i in &members {
             let s = &samples[i];
+            if let Some(e) = &s.exemplar {
+                // TimeSeries.exemplars, field 4.
+                let message = exemplar_v2(e, &mut refs, &mut symbols);
+                put_bytes_field(&mut body, 0x22, &message);
+                continue;
+            }
             highest = highest.max(s.t);
             match &s.histogram {
                 None => put_sample(&mut body, 0x12, s.v, s.t, Some(s.st)),
@@ -271,6 +291,39 @@ pub(crate) fn encode_v2(samples: &[QueuedSample], families: Option<&FamilyMap>) 
     }
 }
 
+/// 1.0's `Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3; }`.
+fn exemplar_v1(e: &model::Exemplar) -> Vec<u8> {
+    let mut out = v1_labels(&e.labels);
+    out.push(0x11);
+    out.extend_from_slice(&e.value.to_le_bytes());
+    out.push(0x18);
+    put_varint(&mut out, e.timestamp_ms as u64);
+    out
+}
+
+/// 2.0's `Exemplar { repeated uint32 labels_refs = 1; double value = 2; int64 timestamp =
+/// 3; }`, its label strings added to the request's symbols.
+fn exemplar_v2<'a>(
+    e: &'a model::Exemplar,
+    refs: &mut FxHashMap<&'a str, u32>,
+    symbols: &mut Vec<&'a str>,
+) -> Vec<u8> {
+    let mut packed = Vec::new();
+    for l in e.labels.iter() {
+        put_varint(&mut packed, u64::from(refs_of(refs, symbols, &l.name)));
+        put_varint(&mut packed, u64::from(refs_of(refs, symbols, &l.value)));
+    }
+    let mut out = Vec::with_capacity(packed.len() + 24);
+    if !packed.is_empty() {
+        put_bytes_field(&mut out, 0x0a, &packed);
+    }
+    out.push(0x11);
+    out.extend_from_slice(&e.value.to_le_bytes());
+    out.push(0x18);
+    put_varint(&mut out, e.timestamp_ms as u64);
+    out
+}
+
 /// The `Histogram` message (the same in 1.0 and 2.0).
 fn histogram_message(h: &HistogramValue, t: i64) -> crate::proto::Histogram {
     crate::proto::Histogram::from_model(h, t)
@@ -295,6 +348,7 @@ mod tests {
             t,
             v,
             histogram: None,
+            exemplar: None,
             st,
             record: 0,
             segment: 0,

@@ -164,10 +164,6 @@ impl WriteStorage {
                     reason: "round_robin_dns is not supported by promethium yet; leave it off (each request resolves the host anew)".into(),
                 });
             }
-            if cfg.send_native_histograms || cfg.send_exemplars {
-                // Accepted: the WAL holds neither yet (native histograms and exemplars
-                // are not stored), so there is nothing of either to send.
-            }
         }
         Ok(())
     }

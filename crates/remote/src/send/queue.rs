@@ -24,8 +24,15 @@ use super::metrics::{desired_shards, Counters, DropReason, EwmaRate, QueueMetric
 use super::shard::{self, ShardContext};
 use super::{now_ms, SendOptions, WalSource};
 
-/// A sample read from the WAL: ref, time, float value, start timestamp, or a histogram.
-type RecordSample = (u64, i64, f64, i64, Option<Arc<HistogramValue>>);
+/// What a WAL record holds to send: a float sample, a histogram or an exemplar.
+enum Payload {
+    Float(f64),
+    Histogram(Arc<HistogramValue>),
+    Exemplar(Arc<model::Exemplar>),
+}
+
+/// A sample read from the WAL: ref, time, start timestamp and what it is.
+type RecordSample = (u64, i64, i64, Payload);
 
 /// How often the shard count is recomputed (upstream's `shardUpdateDuration`).
 const SHARD_UPDATE: Duration = Duration::from_secs(10);
@@ -58,6 +65,9 @@ struct Settings {
     max_shards: usize,
     max_samples_per_send: usize,
     v2: bool,
+    /// `send_native_histograms` and `send_exemplars`: otherwise those records are skipped.
+    send_histograms: bool,
+    send_exemplars: bool,
 }
 
 impl Queue {
@@ -83,6 +93,8 @@ impl Queue {
             max_shards: q.max_shards.max(1) as usize,
             max_samples_per_send: q.max_samples_per_send.max(1) as usize,
             v2: cfg.protobuf_message.is_v2(),
+            send_histograms: cfg.send_native_histograms,
+            send_exemplars: cfg.send_exemplars,
         };
         let counters = Arc::new(Counters::default());
         counters
@@ -369,14 +381,31 @@ impl Reader {
                 self.ledger_read(0, after);
                 return true;
             }
-            Record::Samples(s) => s.into_iter().map(|(r, t, v)| (r, t, v, 0, None)).collect(),
+            Record::Samples(s) => s
+                .into_iter()
+                .map(|(r, t, v)| (r, t, 0, Payload::Float(v)))
+                .collect(),
             Record::SamplesWithStarts(s) | Record::OooSamples(s) => s
                 .into_iter()
-                .map(|(r, t, v, st)| (r, t, v, st, None))
+                .map(|(r, t, v, st)| (r, t, st, Payload::Float(v)))
                 .collect(),
+            // Histograms and exemplars only when the entry asks for them, as Prometheus
+            // reads those records only then.
+            Record::Histograms(_) if !self.settings.send_histograms => {
+                self.ledger_read(0, after);
+                return true;
+            }
+            Record::Exemplars(_) if !self.settings.send_exemplars => {
+                self.ledger_read(0, after);
+                return true;
+            }
             Record::Histograms(s) => s
                 .into_iter()
-                .map(|(r, t, h, st)| (r, t, 0.0, st, Some(Arc::new(h))))
+                .map(|(r, t, h, st)| (r, t, st, Payload::Histogram(Arc::new(h))))
+                .collect(),
+            Record::Exemplars(e) => e
+                .into_iter()
+                .map(|(r, e)| (r, e.timestamp_ms, 0, Payload::Exemplar(Arc::new(e))))
                 .collect(),
         };
         Counters::add(&self.counters.read, samples.len());
@@ -388,7 +417,7 @@ impl Reader {
         };
         let mut out: Vec<(u64, QueuedSample)> = Vec::with_capacity(samples.len());
         let mut newest = i64::MIN;
-        for (r, t, v, st, histogram) in samples {
+        for (r, t, st, payload) in samples {
             newest = newest.max(t);
             if give_up {
                 Counters::add(&self.counters.given_up, 1);
@@ -414,8 +443,18 @@ impl Reader {
                 QueuedSample {
                     series,
                     t,
-                    v,
-                    histogram,
+                    v: match &payload {
+                        Payload::Float(v) => *v,
+                        _ => 0.0,
+                    },
+                    histogram: match &payload {
+                        Payload::Histogram(h) => Some(Arc::clone(h)),
+                        _ => None,
+                    },
+                    exemplar: match payload {
+                        Payload::Exemplar(e) => Some(e),
+                        _ => None,
+                    },
                     st,
                     record: 0,
                     segment: after.segment,

@@ -409,6 +409,10 @@ impl Flags {
     /// Storage options from the retention and block flags, with Prometheus's defaults.
     pub fn tsdb_options(&self) -> tsdb::Options {
         let mut opts = tsdb::Options::with_retention(self.retention_ms(), self.retention_bytes());
+        // Sized again by the configuration file's `storage.exemplars` once it is loaded.
+        if self.feature_enabled("exemplar-storage") && !self.pending.agent {
+            opts.max_exemplars = crate::reload::DEFAULT_MAX_EXEMPLARS;
+        }
         opts.min_block_ms = millis(self.min_block_duration).max(1);
         opts.max_block_ms = self.max_block_ms().max(opts.min_block_ms);
         if self.pending.agent {

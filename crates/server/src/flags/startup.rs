@@ -57,6 +57,10 @@ const ACTING_FEATURES: &[(&str, &str)] = &[
         "Experimental concurrent rule evaluation enabled.",
     ),
     (
+        "exemplar-storage",
+        "Experimental in-memory exemplar storage enabled",
+    ),
+    (
         "st-storage",
         "Experimental start timestamp storage enabled.",
     ),
@@ -75,7 +79,6 @@ const ACTING_FEATURES: &[(&str, &str)] = &[
 pub const PENDING_FEATURES: &[&str] = &[
     "created-timestamp-zero-ingestion",
     "delayed-compaction",
-    "exemplar-storage",
     "extra-scrape-metrics",
     "fast-startup",
     "histograms-st-encoding",

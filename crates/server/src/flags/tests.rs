@@ -575,7 +575,7 @@ fn pending_flags_warn_only_when_they_would_matter() {
 #[test]
 fn feature_names_as_prometheus_knows_them() {
     let notices =
-        parse(&["--enable-feature=st-storage,exemplar-storage,no-such-thing,native-histograms"])
+        parse(&["--enable-feature=st-storage,search-api,no-such-thing,native-histograms"])
             .unwrap()
             .notices();
     assert_eq!(
@@ -586,7 +586,7 @@ fn feature_names_as_prometheus_knows_them() {
             option: None
         }
     );
-    assert!(notices[1].warn && notices[1].option.as_deref() == Some("exemplar-storage"));
+    assert!(notices[1].warn && notices[1].option.as_deref() == Some("search-api"));
     assert_eq!(notices[2].message, "Unknown option for --enable-feature");
     assert_eq!(notices[2].option.as_deref(), Some("no-such-thing"));
     assert!(notices[3].message.contains("no-op"));

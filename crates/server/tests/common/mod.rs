@@ -399,6 +399,7 @@ pub fn start_remote_write_receiver(dir: &Path) -> Server {
         &[
             "--config.file=prometheus.yml",
             "--web.enable-remote-write-receiver",
+            "--enable-feature=exemplar-storage",
         ],
     )
 }

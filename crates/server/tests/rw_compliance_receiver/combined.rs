@@ -1,6 +1,5 @@
 //! Go's `combined_test.go`: samples or histograms with their metadata and exemplars in one
-//! request, many of them, odd characters, and metadata or exemplars without data. All but
-//! the refusals need exemplars or native histograms stored, so are ignored.
+//! request, many of them, odd characters, and metadata or exemplars without data.
 
 use crate::helpers::*;
 use crate::run_request;
@@ -24,7 +23,6 @@ const ALL_BUCKETS: Buckets = Buckets {
 // TestSamplesWithMetadataAndExemplars. Go: TestSamplesWithMetadataAndExemplars/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_samples_with_metadata_and_exemplars,
     test_samples_with_metadata_and_exemplars_returns_204,
     succeeds: {
@@ -55,7 +53,6 @@ compliance_test!(
 // TestHistogramsWithMetadataAndExemplars. Go: TestHistogramsWithMetadataAndExemplars/#00
 // and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_histograms_with_metadata_and_exemplars,
     test_histograms_with_metadata_and_exemplars_returns_204,
     succeeds: {
@@ -81,7 +78,6 @@ compliance_test!(
 
 // TestComplexSamplesRequest. Go: TestComplexSamplesRequest/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_complex_samples_request,
     test_complex_samples_request_returns_204,
     succeeds: {
@@ -111,7 +107,6 @@ compliance_test!(
 
 // TestComplexHistogramsRequest. Go: TestComplexHistogramsRequest/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_complex_histograms_request,
     test_complex_histograms_request_returns_204,
     succeeds: {
@@ -158,7 +153,6 @@ compliance_test!(
 // TestMultipleMetricFamiliesSamples. Go: TestMultipleMetricFamiliesSamples/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_multiple_metric_families_samples,
     test_multiple_metric_families_samples_returns_204,
     succeeds: {
@@ -190,7 +184,6 @@ compliance_test!(
 // TestMultipleMetricFamiliesHistograms. Go: TestMultipleMetricFamiliesHistograms/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_multiple_metric_families_histograms,
     test_multiple_metric_families_histograms_returns_204,
     succeeds: {
@@ -239,7 +232,7 @@ mod test_edge_case_combinations {
     }
 
     // TestEdgeCaseCombinations/exemplars_without_data: upstream expects the exemplar written.
-    // Refused as metadata_without_data is (and exemplars are not stored yet).
+    // Refused as metadata_without_data is.
     #[test]
     #[ignore = "refused by design: a TimeSeries without samples breaks a MUST of the spec"]
     fn exemplars_without_data() {
@@ -260,7 +253,6 @@ mod test_edge_case_combinations {
 
     // TestEdgeCaseCombinations/mixed_timestamp_data
     #[test]
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     fn mixed_timestamp_data() {
         let old = basic_metric("old_metric");
         let opts = RequestOpts {
@@ -287,7 +279,6 @@ mod test_edge_case_combinations {
 // TestManySamples: 50 counters with metadata and an exemplar each. Go: TestManySamples/#00
 // and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_many_samples,
     test_many_samples_returns_204,
     succeeds: {
@@ -313,7 +304,6 @@ compliance_test!(
 // TestManyHistograms: 50 histograms with metadata and an exemplar each. Go:
 // TestManyHistograms/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_many_histograms,
     test_many_histograms_returns_204,
     succeeds: {
@@ -345,7 +335,6 @@ compliance_test!(
 
 // TestSpecialCharactersCombined. Go: TestSpecialCharactersCombined/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_special_characters_combined,
     test_special_characters_combined_returns_204,
     succeeds: {
@@ -380,7 +369,6 @@ compliance_test!(
 // TestCustomBucketsHistogramWithExemplar. Go: TestCustomBucketsHistogramWithExemplar/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_custom_buckets_histogram_with_exemplar,
     test_custom_buckets_histogram_with_exemplar_returns_204,
     succeeds: {

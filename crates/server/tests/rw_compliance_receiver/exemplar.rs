@@ -1,6 +1,5 @@
-//! Go's `exemplar_test.go`: exemplars on the samples of their series. Promethium does not
-//! store exemplars yet and refuses them (a 400, the samples written), so every case that
-//! expects them written is ignored; the refusals upstream expects are checked.
+//! Go's `exemplar_test.go`: exemplars on the samples of their series, written and read back
+//! with `/api/v1/query_exemplars`; the refusals upstream expects are checked.
 
 use crate::helpers::*;
 use crate::run_request;
@@ -25,7 +24,6 @@ mod test_exemplars {
 
     // TestExemplars/basic_exemplar(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         basic_exemplar,
         basic_exemplar_returns_204,
         succeeds: sample_with_exemplar(
@@ -37,7 +35,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_with_span_id(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_with_span_id,
         exemplar_with_span_id_returns_204,
         succeeds: sample_with_exemplar(
@@ -49,7 +46,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_without_trace_id(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_without_trace_id,
         exemplar_without_trace_id_returns_204,
         succeeds: sample_with_exemplar(
@@ -61,7 +57,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_with_multiple_labels(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_with_multiple_labels,
         exemplar_with_multiple_labels_returns_204,
         succeeds: sample_with_exemplar(
@@ -73,7 +68,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_no_labels(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_no_labels,
         exemplar_no_labels_returns_204,
         succeeds: sample_with_exemplar(basic_metric("simple_counter"), labels(&[]), 1.0)
@@ -81,7 +75,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_with_special_chars(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_with_special_chars,
         exemplar_with_special_chars_returns_204,
         succeeds: sample_with_exemplar(
@@ -93,7 +86,6 @@ mod test_exemplars {
 
     // TestExemplars/exemplar_with_unicode(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         exemplar_with_unicode,
         exemplar_with_unicode_returns_204,
         succeeds: sample_with_exemplar(
@@ -107,7 +99,6 @@ mod test_exemplars {
 // TestExemplarWithCreatedTimestamp (SHOULD): an exemplar on a counter with its created
 // (start) timestamp. Go: TestExemplarWithCreatedTimestamp/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_exemplar_with_created_timestamp,
     test_exemplar_with_created_timestamp_returns_204,
     succeeds: {
@@ -132,7 +123,6 @@ compliance_test!(
 // TestMultipleExemplars: three samples, each with an exemplar. Go: TestMultipleExemplars/#00
 // and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_multiple_exemplars,
     test_multiple_exemplars_returns_204,
     succeeds: {
@@ -159,7 +149,6 @@ compliance_test!(
 // TestExemplarTimestamps: three samples of one series an hour ago, a minute ago and now,
 // each with an exemplar of its time. Go: TestExemplarTimestamps/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     test_exemplar_timestamps,
     test_exemplar_timestamps_returns_204,
     succeeds: {
@@ -222,7 +211,6 @@ mod test_exemplar_validation {
 
     // TestExemplarValidation/exemplar_with_valid_name
     #[test]
-    #[ignore = "needs exemplar storage (refused with a 400 until then)"]
     fn exemplar_with_valid_name() {
         check(basic_metric("valid_metric"), true);
     }
@@ -243,7 +231,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/zero_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         zero_value,
         zero_value_returns_204,
         succeeds: special_value(0.0)
@@ -251,7 +238,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/negative_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         negative_value,
         negative_value_returns_204,
         succeeds: special_value(-123.456)
@@ -259,7 +245,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/large_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         large_value,
         large_value_returns_204,
         succeeds: special_value(1e10)
@@ -267,7 +252,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/small_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         small_value,
         small_value_returns_204,
         succeeds: special_value(1e-10)
@@ -275,7 +259,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/nan_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         nan_value,
         nan_value_returns_204,
         succeeds: special_value(NORMAL_NAN)
@@ -283,7 +266,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/inf_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         inf_value,
         inf_value_returns_204,
         succeeds: special_value(f64::INFINITY)
@@ -291,7 +273,6 @@ mod test_exemplar_special_values {
 
     // TestExemplarSpecialValues/-inf_value(_returns_204)
     compliance_test!(
-        #[ignore = "needs exemplar storage (refused with a 400 until then)"]
         minus_inf_value,
         minus_inf_value_returns_204,
         succeeds: special_value(f64::NEG_INFINITY)

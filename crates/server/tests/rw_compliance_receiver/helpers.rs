@@ -333,6 +333,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub float_samples: Vec<SentSample>,
+    /// Exemplars sent: (series labels, exemplar labels, value, timestamp ms).
+    pub exemplars: Vec<(LabelPairs, LabelPairs, f64, i64)>,
 }
 
 impl HttpRequest {
@@ -559,6 +561,18 @@ pub fn generate_request(opts: &RequestOpts) -> HttpRequest {
         ],
         body: common::snappy_protobuf(&request),
         float_samples: sent_samples(&opts.samples, now),
+        exemplars: opts
+            .exemplars
+            .iter()
+            .map(|e| {
+                (
+                    e.labels.clone(),
+                    e.exemplar_labels.clone(),
+                    e.value,
+                    now + e.offset_ms,
+                )
+            })
+            .collect(),
     }
 }
 
@@ -593,6 +607,7 @@ pub fn generate_rw1_request(samples: &[SampleWithLabels]) -> HttpRequest {
         ],
         body: common::snappy_protobuf(&request),
         float_samples: sent_samples(samples, now),
+        exemplars: Vec::new(),
     }
 }
 

@@ -1,6 +1,5 @@
-//! Go's `histograms_test.go`: native histograms. Promethium does not store them yet and
-//! refuses them (a 400), so every case that expects them written is ignored; the refusal
-//! upstream expects (a count that does not add up) is checked.
+//! Go's `histograms_test.go`: native histograms (with exemplars) written, and the refusal
+//! upstream expects (a count that does not add up) checked.
 
 use crate::helpers::*;
 
@@ -200,7 +199,6 @@ compliance_test!(
 
 // TestHistogramWithExemplar. Go: TestHistogramWithExemplar/#00 and /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_histogram_with_exemplar,
     test_histogram_with_exemplar_returns_204,
     succeeds: {
@@ -223,7 +221,6 @@ compliance_test!(
 // TestHistogramWithMetadataAndExemplar. Go: TestHistogramWithMetadataAndExemplar/#00 and
 // /_returns_204.
 compliance_test!(
-    #[ignore = "needs exemplar storage"]
     test_histogram_with_metadata_and_exemplar,
     test_histogram_with_metadata_and_exemplar_returns_204,
     succeeds: {

@@ -12,7 +12,10 @@
 //! is read back with `/api/v1/query` (a stale marker, which queries do not return, with
 //! `/api/v1/series`).
 //!
-//! Cases that need native histograms or exemplars stored are `#[ignore]`d with the reason;
+//! After a 2xx, every exemplar sent is read back with `/api/v1/query_exemplars` too (the
+//! receiver runs with `--enable-feature=exemplar-storage`).
+//!
+//! Cases that cannot pass yet are `#[ignore]`d with the reason;
 //! `cargo test --test rw_compliance_receiver -- --ignored` shows how they fail today.
 //!
 //! This file is Go's `main_test.go` (`runRequest`, against a server of our own rather than
@@ -51,6 +54,49 @@ pub fn run_request(request: &HttpRequest, expected: &ExpectedAnswer) {
     validate_response(expected, &reply);
     if reply.status / 100 == 2 {
         assert_stored(&server, &request.float_samples);
+        assert_exemplars_stored(&server, &request.exemplars);
+    }
+}
+
+/// Each exemplar sent is answered by `/api/v1/query_exemplars` for its series, with its
+/// labels, value and time.
+fn assert_exemplars_stored(
+    server: &Server,
+    exemplars: &[(helpers::LabelPairs, helpers::LabelPairs, f64, i64)],
+) {
+    for (series, labels, value, timestamp_ms) in exemplars {
+        let want_series: BTreeMap<String, String> = series.iter().cloned().collect();
+        let want_labels: BTreeMap<String, String> = labels.iter().cloned().collect();
+        let selector = format!(
+            "{{__name__={}}}",
+            serde_json::Value::from(metric_name(series))
+        );
+        let reply = server.get(
+            &format!(
+                "/api/v1/query_exemplars?query={}&start=0&end=99999999999",
+                common::urlencode(&selector)
+            ),
+            &[],
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        let found = answer["data"].as_array().is_some_and(|all| {
+            all.iter()
+                .filter(|s| answered_labels(&s["seriesLabels"]) == want_series)
+                .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
+                .any(|e| {
+                    answered_labels(&e["labels"]) == want_labels
+                        && e["value"]
+                            .as_str()
+                            .and_then(|v| v.parse::<f64>().ok())
+                            .is_some_and(|v| v == *value || (v.is_nan() && value.is_nan()))
+                        && e["timestamp"].as_f64().map(|t| (t * 1000.0).round() as i64)
+                            == Some(*timestamp_ms)
+                })
+        });
+        assert!(
+            found,
+            "exemplar {want_labels:?} {value} at {timestamp_ms} of {want_series:?} not in {answer}"
+        );
     }
 }
 

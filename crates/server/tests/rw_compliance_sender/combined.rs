@@ -48,7 +48,6 @@ fn samples_with_metadata() {
 
 /// Go: TestCombinedFeatures/samples_with_exemplars (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn samples_with_exemplars() {
     let scrape_data = "# TYPE request_count counter\n\
                        request_count 1000 # {trace_id=\"abc123\",span_id=\"def456\"} 999 1234567890.123\n";
@@ -72,7 +71,6 @@ fn samples_with_exemplars() {
 
 /// Go: TestCombinedFeatures/histogram_with_metadata_and_exemplars (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn histogram_with_metadata_and_exemplars() {
     let scrape_data = "# HELP request_duration_seconds Request duration in seconds\n\
                        # TYPE request_duration_seconds histogram\n\

@@ -2,8 +2,8 @@
 //!
 //! Upstream's checks run over whatever exemplars arrived, so with none they pass; beyond
 //! upstream, each case also asserts that the scraped exemplar arrived (the sender is
-//! configured with `send_exemplars: true`, as upstream's Prometheus is). promethium does not
-//! store exemplars yet, so those cases are ignored until it does.
+//! configured with `send_exemplars: true` and runs with `--enable-feature=exemplar-storage`,
+//! as upstream's Prometheus does).
 
 use std::collections::BTreeMap;
 
@@ -37,7 +37,6 @@ fn require_exemplar(req: &CapturedRequest, label: &str, value: &str) {
 
 /// Go: TestExemplarEncoding/exemplar_with_trace_id (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_with_trace_id() {
     let scrape_data = "# TYPE http_request_duration_seconds histogram\n\
                        http_request_duration_seconds_bucket{le=\"0.1\"} 50 # {trace_id=\"abc123xyz\"} 0.05 1234567890.123\n\
@@ -68,7 +67,6 @@ fn exemplar_with_trace_id() {
 
 /// Go: TestExemplarEncoding/exemplar_with_span_id (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_with_span_id() {
     let scrape_data = "# TYPE http_requests_total counter\n\
                        http_requests_total 1000 # {trace_id=\"abc123\",span_id=\"def456\"} 999 1234567890.5\n";
@@ -91,7 +89,6 @@ fn exemplar_with_span_id() {
 
 /// Go: TestExemplarEncoding/exemplar_value_valid (MUST)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_value_valid() {
     let scrape_data = "# TYPE test_counter counter\n\
                        test_counter 100 # {trace_id=\"test123\"} 99.5 1234567890.0\n";
@@ -109,7 +106,6 @@ fn exemplar_value_valid() {
 
 /// Go: TestExemplarEncoding/exemplar_timestamp_valid (MUST)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_timestamp_valid() {
     let scrape_data = "# TYPE test_counter counter\n\
                        test_counter 100 # {trace_id=\"test123\"} 99 1234567890.123\n";
@@ -127,7 +123,6 @@ fn exemplar_timestamp_valid() {
 
 /// Go: TestExemplarEncoding/exemplar_labels_valid_refs (MUST)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_labels_valid_refs() {
     let scrape_data = "# TYPE test_metric counter\n\
                        test_metric 100 # {trace_id=\"xyz\"} 99 1234567890.0\n";
@@ -150,7 +145,6 @@ fn exemplar_labels_valid_refs() {
 
 /// Go: TestExemplarEncoding/exemplar_custom_labels (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_custom_labels() {
     let scrape_data = "# TYPE test_counter counter\n\
                        test_counter 50 # {user_id=\"user123\",request_id=\"req456\"} 49 1234567890.0\n";
@@ -178,7 +172,6 @@ fn exemplar_custom_labels() {
 
 /// Go: TestExemplarEncoding/exemplar_on_histogram (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_on_histogram() {
     let scrape_data = "# TYPE request_duration histogram\n\
                        request_duration_bucket{le=\"0.1\"} 10 # {trace_id=\"hist123\"} 0.05 1234567890.0\n\
@@ -204,7 +197,6 @@ fn exemplar_on_histogram() {
 
 /// Go: TestExemplarEncoding/exemplar_labels_even_length (MUST)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn exemplar_labels_even_length() {
     let scrape_data = "# TYPE test_counter counter\n\
                        test_counter 100 # {trace_id=\"test\"} 99 1234567890.0\n";
@@ -224,7 +216,6 @@ fn exemplar_labels_even_length() {
 
 /// Go: TestExemplarEncoding/multiple_exemplars_per_series (MAY)
 #[test]
-#[ignore = "needs exemplars stored (issue 14)"]
 fn multiple_exemplars_per_series() {
     let scrape_data = "# TYPE test_histogram histogram\n\
                        test_histogram_bucket{le=\"0.1\"} 10 # {trace_id=\"ex1\"} 0.05 1234567890.0\n\
@@ -244,4 +235,45 @@ fn multiple_exemplars_per_series() {
         require_exemplar(req, "trace_id", "ex1");
         require_exemplar(req, "trace_id", "ex2");
     });
+}
+
+/// Beyond upstream: exemplars are sent only with `send_exemplars: true` (the default is
+/// false). Two queues read the same WAL over several scrapes; only the one asking for
+/// exemplars sends them.
+#[test]
+fn exemplars_stay_home_without_send_exemplars() {
+    use crate::helpers::{sender_config, MockReceiver, MockScrapeTarget, Sender, SenderSettings};
+    use std::time::Duration;
+    let scrape_data = "# TYPE http_requests_total counter\n\
+                       http_requests_total 1000 # {trace_id=\"abc123\"} 1 1234567890.5\n";
+    let with = MockReceiver::new();
+    let without = MockReceiver::new();
+    let target = MockScrapeTarget::new(scrape_data);
+    let config = sender_config(&target.host_port(), &with.url(), &SenderSettings::default());
+    let second = format!(
+        "  - url: \"{}\"\n    name: no_exemplars\n    protobuf_message: io.prometheus.write.v2.Request\n    queue_config: {{batch_send_deadline: 100ms}}\n",
+        without.url()
+    );
+    let config = config.replacen("scrape_configs:", &format!("{second}scrape_configs:"), 1);
+    let sender = Sender::start_with_config(&config);
+    with.wait_for(
+        Duration::from_secs(30),
+        &sender,
+        "an exemplar",
+        |requests| requests.iter().find(|r| !exemplars(r).is_empty()).cloned(),
+    );
+    let requests = without.wait_for(
+        Duration::from_secs(30),
+        &sender,
+        "three requests with http_requests_total",
+        |requests| {
+            let n = requests
+                .iter()
+                .filter(|r| r.metric_names().iter().any(|n| n == "http_requests_total"))
+                .count();
+            (n >= 3).then(|| requests.to_vec())
+        },
+    );
+    let sent: usize = requests.iter().map(|r| exemplars(r).len()).sum();
+    assert_eq!(sent, 0, "exemplars sent without send_exemplars");
 }

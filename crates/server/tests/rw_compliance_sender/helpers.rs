@@ -1060,7 +1060,15 @@ impl Sender {
     pub fn start_with_config(config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("prometheus.yml"), config).unwrap();
-        let server = common::Server::start(dir.path(), &["--config.file=prometheus.yml"]);
+        // Exemplars are stored (and so sent with `send_exemplars`) only with this feature,
+        // in Prometheus as here.
+        let server = common::Server::start(
+            dir.path(),
+            &[
+                "--config.file=prometheus.yml",
+                "--enable-feature=exemplar-storage",
+            ],
+        );
         Self { server, _dir: dir }
     }
 

@@ -24,9 +24,9 @@
 //! - Upstream's RW 1.0 cases run the sender in 2.0 and skip themselves when they see a 2.0
 //!   request; here the sender is configured for 1.0 (`prometheus.WriteRequest`) so they
 //!   check 1.0 requests.
-//! - Cases that cannot pass yet are `#[ignore]`d with the reason (native histograms and
-//!   exemplars are not stored, metadata is not sent, or upstream's scrape data is not valid
-//!   exposition text); `cargo test -p promethium-server --test rw_compliance_sender --
+//! - The sender runs with `--enable-feature=exemplar-storage` and `send_exemplars: true`.
+//! - Cases that cannot pass are `#[ignore]`d with the reason (upstream's scrape data is
+//!   not valid exposition text); `cargo test -p promethium-server --test rw_compliance_sender --
 //!   --ignored` shows how they fail today.
 //!
 //! The cases mostly wait on timers (the first scrape comes up to a second after start);

@@ -2,8 +2,7 @@
 //!
 //! Upstream's checks pass whenever any series arrives (`foundMetadata ||
 //! len(req.Request.Timeseries) > 0`); beyond upstream, each case also asserts what its
-//! description says the sender SHOULD (or MAY) send, as Prometheus does, which fails until
-//! promethium sends metadata: those cases are ignored until then.
+//! description says the sender SHOULD (or MAY) send, as Prometheus does.
 
 use std::collections::BTreeMap;
 

@@ -8,164 +8,24 @@
 //! `le` and `quantile` values are written in OpenMetrics' float form, as Prometheus
 //! writes them. With native histograms on ([`ProtobufOptions`]), a histogram that has
 //! native buckets comes out as a native histogram sample instead (its classic series too
-//! when asked for); exemplars are not kept.
+//! when asked for). Exemplars come out beside the text, by sample number
+//! ([`DecodedProtobuf`]). `messages` holds the prost messages, `encode` writes families
+//! (federation).
 
 use std::fmt::Write;
 
 use model::float::format_openmetrics_float;
 use model::histogram::HistogramValue;
 
+mod encode;
+mod messages;
+
+pub use encode::*;
+use messages::*;
+
 /// Largest single `MetricFamily` message accepted (the whole body is bounded by the
 /// scrape's body size limit already; this bounds one allocation).
 pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct LabelPair {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(string, tag = "2")]
-    value: String,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Gauge {
-    #[prost(double, tag = "1")]
-    value: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Counter {
-    #[prost(double, tag = "1")]
-    value: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Quantile {
-    #[prost(double, tag = "1")]
-    quantile: f64,
-    #[prost(double, tag = "2")]
-    value: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Summary {
-    #[prost(uint64, tag = "1")]
-    sample_count: u64,
-    #[prost(double, tag = "2")]
-    sample_sum: f64,
-    #[prost(message, repeated, tag = "3")]
-    quantile: Vec<Quantile>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Untyped {
-    /// proto2's optional field: written even when zero, so that a negative zero keeps its
-    /// sign on the way out (federation), as Go writes it.
-    #[prost(double, optional, tag = "1")]
-    value: Option<f64>,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Bucket {
-    #[prost(uint64, tag = "1")]
-    cumulative_count: u64,
-    #[prost(double, tag = "4")]
-    cumulative_count_float: f64,
-    #[prost(double, tag = "2")]
-    upper_bound: f64,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct BucketSpan {
-    #[prost(sint32, tag = "1")]
-    offset: i32,
-    #[prost(uint32, tag = "2")]
-    length: u32,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Histogram {
-    #[prost(uint64, tag = "1")]
-    sample_count: u64,
-    #[prost(double, tag = "4")]
-    sample_count_float: f64,
-    #[prost(double, tag = "2")]
-    sample_sum: f64,
-    #[prost(message, repeated, tag = "3")]
-    bucket: Vec<Bucket>,
-    #[prost(sint32, tag = "5")]
-    schema: i32,
-    #[prost(double, tag = "6")]
-    zero_threshold: f64,
-    #[prost(uint64, tag = "7")]
-    zero_count: u64,
-    #[prost(double, tag = "8")]
-    zero_count_float: f64,
-    #[prost(message, repeated, tag = "9")]
-    negative_span: Vec<BucketSpan>,
-    #[prost(sint64, repeated, tag = "10")]
-    negative_delta: Vec<i64>,
-    #[prost(double, repeated, tag = "11")]
-    negative_count: Vec<f64>,
-    #[prost(message, repeated, tag = "12")]
-    positive_span: Vec<BucketSpan>,
-    #[prost(sint64, repeated, tag = "13")]
-    positive_delta: Vec<i64>,
-    #[prost(double, repeated, tag = "14")]
-    positive_count: Vec<f64>,
-}
-
-impl Histogram {
-    /// Whether it has native buckets (upstream's `isNativeHistogram`).
-    fn is_native(&self) -> bool {
-        !self.positive_span.is_empty()
-            || !self.negative_span.is_empty()
-            || self.zero_threshold > 0.0
-            || self.zero_count > 0
-            || self.zero_count_float > 0.0
-    }
-
-    /// The native histogram (float when its counts are floats).
-    fn into_native(self, gauge: bool) -> HistogramValue {
-        use model::histogram::{CounterResetHint, FloatHistogram, Histogram as IntHistogram, Span};
-        let hint = if gauge {
-            CounterResetHint::Gauge
-        } else {
-            CounterResetHint::Unknown
-        };
-        let spans = |s: &[BucketSpan]| -> Vec<Span> {
-            s.iter().map(|s| Span::new(s.offset, s.length)).collect()
-        };
-        if self.sample_count_float > 0.0 || self.zero_count_float > 0.0 {
-            return HistogramValue::Float(FloatHistogram {
-                counter_reset_hint: hint,
-                schema: self.schema,
-                zero_threshold: self.zero_threshold,
-                zero_count: self.zero_count_float,
-                count: self.sample_count_float,
-                sum: self.sample_sum,
-                positive_spans: spans(&self.positive_span),
-                negative_spans: spans(&self.negative_span),
-                positive_buckets: self.positive_count,
-                negative_buckets: self.negative_count,
-                custom_values: Vec::new(),
-            });
-        }
-        HistogramValue::Int(IntHistogram {
-            counter_reset_hint: hint,
-            schema: self.schema,
-            zero_threshold: self.zero_threshold,
-            zero_count: self.zero_count,
-            count: self.sample_count,
-            sum: self.sample_sum,
-            positive_spans: spans(&self.positive_span),
-            negative_spans: spans(&self.negative_span),
-            positive_buckets: self.positive_delta,
-            negative_buckets: self.negative_delta,
-            custom_values: Vec::new(),
-        })
-    }
-}
 
 /// What to make of protobuf histograms.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -186,195 +46,29 @@ pub struct NativeHistogramSample {
     pub labels: Vec<(String, String)>,
     pub timestamp_ms: Option<i64>,
     pub value: HistogramValue,
+    /// Its exemplars (only those with a timestamp, as Prometheus keeps them), sorted by
+    /// [`model::exemplar::compare`].
+    pub exemplars: Vec<model::Exemplar>,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
-struct Metric {
-    #[prost(message, repeated, tag = "1")]
-    label: Vec<LabelPair>,
-    #[prost(message, optional, tag = "2")]
-    gauge: Option<Gauge>,
-    #[prost(message, optional, tag = "3")]
-    counter: Option<Counter>,
-    #[prost(message, optional, tag = "4")]
-    summary: Option<Summary>,
-    #[prost(message, optional, tag = "5")]
-    untyped: Option<Untyped>,
-    #[prost(message, optional, tag = "7")]
-    histogram: Option<Histogram>,
-    #[prost(int64, tag = "6")]
-    timestamp_ms: i64,
+/// A decoded protobuf body.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecodedProtobuf {
+    /// The Prometheus text (1.0.0) its float samples stand for.
+    pub text: String,
+    /// Native histogram samples (with `native_histograms`).
+    pub histograms: Vec<NativeHistogramSample>,
+    /// Exemplars of the text's samples: (sample number in the text, counted from 0, the
+    /// exemplar). One without a timestamp of its own has `has_timestamp` false and gets
+    /// the sample's time when stored.
+    pub exemplars: Vec<(usize, model::Exemplar)>,
 }
 
-#[derive(Clone, PartialEq, prost::Message)]
-struct MetricFamily {
-    #[prost(string, tag = "1")]
-    name: String,
-    #[prost(string, tag = "2")]
-    help: String,
-    #[prost(int32, tag = "3")]
-    kind: i32,
-    #[prost(message, repeated, tag = "4")]
-    metric: Vec<Metric>,
-    #[prost(string, tag = "5")]
-    unit: String,
+/// The text being written and the number of samples in it.
+struct TextOut {
+    text: String,
+    samples: usize,
 }
-
-/// One untyped sample of [`encode_untyped_family`]: labels in the order to write them (the
-/// metric name not among them), value and timestamp.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UntypedSample {
-    pub labels: Vec<(String, String)>,
-    pub value: f64,
-    pub timestamp_ms: i64,
-}
-
-/// Appends one `MetricFamily` of untyped samples to `out`, length-delimited as the
-/// protobuf exposition (`encoding=delimited`) carries it: what federation answers.
-pub fn encode_untyped_family(out: &mut Vec<u8>, name: &str, samples: &[UntypedSample]) {
-    let family = MetricFamily {
-        name: name.to_string(),
-        kind: UNTYPED,
-        metric: samples
-            .iter()
-            .map(|s| Metric {
-                label: s
-                    .labels
-                    .iter()
-                    .map(|(name, value)| LabelPair {
-                        name: name.clone(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-                untyped: Some(Untyped {
-                    value: Some(s.value),
-                }),
-                timestamp_ms: s.timestamp_ms,
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    // Writing to a Vec cannot fail.
-    let _ = prost::Message::encode_length_delimited(&family, out);
-}
-
-/// One histogram sample of [`encode_histogram_family`]: labels in the order to write them
-/// (the metric name not among them), the histogram and its timestamp.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HistogramFamilySample {
-    pub labels: Vec<(String, String)>,
-    pub value: model::histogram::FloatHistogram,
-    pub timestamp_ms: i64,
-}
-
-/// Appends one histogram `MetricFamily` (a gauge histogram with `gauge`) to `out`,
-/// length-delimited, as federation answers native histograms: standard schemas with their
-/// native buckets (float counts), custom bucket histograms (NHCB) as classic buckets.
-pub fn encode_histogram_family(
-    out: &mut Vec<u8>,
-    name: &str,
-    gauge: bool,
-    samples: &[HistogramFamilySample],
-) {
-    let family = MetricFamily {
-        name: name.to_string(),
-        kind: if gauge { GAUGE_HISTOGRAM } else { HISTOGRAM },
-        metric: samples
-            .iter()
-            .map(|s| Metric {
-                label: s
-                    .labels
-                    .iter()
-                    .map(|(name, value)| LabelPair {
-                        name: name.clone(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-                histogram: Some(histogram_message(&s.value)),
-                timestamp_ms: s.timestamp_ms,
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    // Writing to a Vec cannot fail.
-    let _ = prost::Message::encode_length_delimited(&family, out);
-}
-
-/// Upstream's `makeNativeHistogram`, or `makeClassicHistogram` for custom buckets.
-fn histogram_message(h: &model::histogram::FloatHistogram) -> Histogram {
-    let spans = |spans: &[model::histogram::Span]| -> Vec<BucketSpan> {
-        spans
-            .iter()
-            .map(|s| BucketSpan {
-                offset: s.offset,
-                length: s.length,
-            })
-            .collect()
-    };
-    if h.uses_custom_buckets() {
-        return Histogram {
-            sample_count_float: h.count,
-            sample_sum: h.sum,
-            bucket: classic_buckets(h)
-                .into_iter()
-                .map(|(upper_bound, cumulative)| Bucket {
-                    cumulative_count: 0,
-                    cumulative_count_float: cumulative,
-                    upper_bound,
-                })
-                .collect(),
-            ..Histogram::default()
-        };
-    }
-    Histogram {
-        sample_count_float: h.count,
-        sample_sum: h.sum,
-        schema: h.schema,
-        zero_threshold: h.zero_threshold,
-        zero_count_float: h.zero_count,
-        negative_span: spans(&h.negative_spans),
-        negative_count: h.negative_buckets.clone(),
-        positive_span: spans(&h.positive_spans),
-        positive_count: h.positive_buckets.clone(),
-        ..Histogram::default()
-    }
-}
-
-/// A custom bucket histogram's classic buckets: (upper bound, cumulative count) for every
-/// custom bound, the `+Inf` bucket left for the reader to add from the count.
-pub fn classic_buckets(h: &model::histogram::FloatHistogram) -> Vec<(f64, f64)> {
-    let mut counts = vec![0.0; h.custom_values.len()];
-    let mut index: i64 = 0;
-    let mut next = h.positive_buckets.iter();
-    for span in &h.positive_spans {
-        index += i64::from(span.offset);
-        for _ in 0..span.length {
-            let c = next.next().copied().unwrap_or(0.0);
-            if let Some(slot) = usize::try_from(index).ok().and_then(|i| counts.get_mut(i)) {
-                *slot = c;
-            }
-            index += 1;
-        }
-    }
-    let mut cumulative = 0.0;
-    h.custom_values
-        .iter()
-        .zip(counts)
-        .map(|(&le, c)| {
-            cumulative += c;
-            (le, cumulative)
-        })
-        .collect()
-}
-
-const COUNTER: i32 = 0;
-const GAUGE: i32 = 1;
-const SUMMARY: i32 = 2;
-const UNTYPED: i32 = 3;
-const HISTOGRAM: i32 = 4;
-const GAUGE_HISTOGRAM: i32 = 5;
 
 /// How much larger than the protobuf body its text may grow: a real exposition grows two
 /// to four times (labels repeated on every bucket line); a hostile one (many empty
@@ -385,18 +79,19 @@ pub const MAX_TEXT_GROWTH: usize = 16;
 /// says which message (counted from 1) could not be read and why. The text may be at
 /// most [`MAX_TEXT_GROWTH`] times the body (and at least 16 MiB).
 pub fn protobuf_to_text(body: &[u8]) -> Result<String, String> {
-    decode_protobuf(body, ProtobufOptions::default()).map(|(text, _)| text)
+    decode_protobuf(body, ProtobufOptions::default()).map(|d| d.text)
 }
 
-/// Decodes a delimited protobuf body into the text it stands for and, with native
-/// histograms on, the native histogram samples (see [`protobuf_to_text`]).
-pub fn decode_protobuf(
-    mut body: &[u8],
-    opts: ProtobufOptions,
-) -> Result<(String, Vec<NativeHistogramSample>), String> {
+/// Decodes a delimited protobuf body into the text it stands for, its exemplars and, with
+/// native histograms on, the native histogram samples (see [`protobuf_to_text`]).
+pub fn decode_protobuf(mut body: &[u8], opts: ProtobufOptions) -> Result<DecodedProtobuf, String> {
     let max = body.len().saturating_mul(MAX_TEXT_GROWTH).max(16 << 20);
-    let mut out = String::with_capacity(body.len() * 2);
+    let mut out = TextOut {
+        text: String::with_capacity(body.len() * 2),
+        samples: 0,
+    };
     let mut natives = Vec::new();
+    let mut exemplars = Vec::new();
     let mut index = 0;
     while !body.is_empty() {
         index += 1;
@@ -413,15 +108,40 @@ pub fn decode_protobuf(
         body = rest;
         let family = <MetricFamily as prost::Message>::decode(message)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
-        write_family(&mut out, &mut natives, family, max, opts)
+        write_family(&mut out, &mut natives, &mut exemplars, family, max, opts)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
     }
-    Ok((out, natives))
+    Ok(DecodedProtobuf {
+        text: out.text,
+        histograms: natives,
+        exemplars,
+    })
+}
+
+/// A native histogram's exemplars: its own list when it has one, else its buckets'; only
+/// those with a timestamp (Prometheus drops the others), sorted.
+fn native_exemplars(h: &Histogram) -> Vec<model::Exemplar> {
+    let listed: Vec<&Exemplar> = if h.exemplars.is_empty() {
+        h.bucket
+            .iter()
+            .filter_map(|b| b.exemplar.as_ref())
+            .collect()
+    } else {
+        h.exemplars.iter().collect()
+    };
+    let mut out: Vec<model::Exemplar> = listed
+        .into_iter()
+        .filter(|e| e.timestamp.is_some())
+        .map(|e| e.to_model(0))
+        .collect();
+    out.sort_by(model::exemplar::compare);
+    out
 }
 
 fn write_family(
-    out: &mut String,
+    out: &mut TextOut,
     natives: &mut Vec<NativeHistogramSample>,
+    exemplars: &mut Vec<(usize, model::Exemplar)>,
     family: MetricFamily,
     max: usize,
     opts: ProtobufOptions,
@@ -441,15 +161,15 @@ fn write_family(
     };
     if !family.help.is_empty() {
         let _ = writeln!(
-            out,
+            out.text,
             "# HELP {} {}",
             quoted_name(name),
             escape_help(&family.help)
         );
     }
-    let _ = writeln!(out, "# TYPE {} {kind}", quoted_name(name));
-    let too_large = |out: &String| {
-        (out.len() > max).then(|| {
+    let _ = writeln!(out.text, "# TYPE {} {kind}", quoted_name(name));
+    let too_large = |out: &TextOut| {
+        (out.text.len() > max).then(|| {
             format!("the body expands to more than {max} bytes of samples (labels repeated on too many lines)")
         })
     };
@@ -464,6 +184,9 @@ fn write_family(
             COUNTER => {
                 let v = metric.counter.as_ref().map_or(f64::NAN, |c| c.value);
                 sample(out, name, "", &metric.label, None, v, ts);
+                if let Some(e) = metric.counter.as_ref().and_then(|c| c.exemplar.as_ref()) {
+                    exemplars.push((out.samples - 1, e.to_model(ts)));
+                }
             }
             GAUGE => {
                 let v = metric.gauge.as_ref().map_or(f64::NAN, |g| g.value);
@@ -521,6 +244,7 @@ fn write_family(
                         name: std::sync::Arc::clone(&shared_name),
                         labels,
                         timestamp_ms: (ts != 0).then_some(ts),
+                        exemplars: native_exemplars(&native),
                         value: native.into_native(gauge),
                     });
                     if !classic_too {
@@ -545,6 +269,9 @@ fn write_family(
                     };
                     let extra = ("le", format_openmetrics_float(b.upper_bound));
                     sample(out, name, "_bucket", &metric.label, Some(&extra), value, ts);
+                    if let Some(e) = &b.exemplar {
+                        exemplars.push((out.samples - 1, e.to_model(ts)));
+                    }
                 }
                 if !saw_inf {
                     let extra = ("le", "+Inf".to_string());
@@ -561,7 +288,7 @@ fn write_family(
 /// One sample line: `name{labels} value [timestamp]`, names quoted inside the braces
 /// when they are not legacy names (text format 1.0.0).
 fn sample(
-    out: &mut String,
+    out: &mut TextOut,
     family: &str,
     suffix: &str,
     labels: &[LabelPair],
@@ -569,6 +296,8 @@ fn sample(
     value: f64,
     timestamp_ms: i64,
 ) {
+    out.samples += 1;
+    let out = &mut out.text;
     let name = format!("{family}{suffix}");
     let legacy = is_legacy_metric_name(&name);
     if legacy {
@@ -683,7 +412,10 @@ mod tests {
                 kind: COUNTER,
                 metric: vec![Metric {
                     label: labels(&[("code", "200")]),
-                    counter: Some(Counter { value: 7.0 }),
+                    counter: Some(Counter {
+                        value: 7.0,
+                        exemplar: None,
+                    }),
                     ..Metric::default()
                 }],
                 unit: String::new(),
@@ -701,6 +433,7 @@ mod tests {
                             cumulative_count: 2,
                             cumulative_count_float: 0.0,
                             upper_bound: 1.0,
+                            exemplar: None,
                         }],
                         ..Histogram::default()
                     }),
@@ -764,6 +497,7 @@ mod tests {
                         cumulative_count: 2,
                         cumulative_count_float: 0.0,
                         upper_bound: 1.0,
+                        exemplar: None,
                     }],
                     ..Histogram::default()
                 }),
@@ -773,7 +507,11 @@ mod tests {
         };
         let body = delimited(&[family]);
         // Off: the classic series only.
-        let (text, natives) = decode_protobuf(&body, ProtobufOptions::default()).unwrap();
+        let DecodedProtobuf {
+            text,
+            histograms: natives,
+            ..
+        } = decode_protobuf(&body, ProtobufOptions::default()).unwrap();
         assert!(natives.is_empty());
         assert!(
             text.contains("rpc_seconds_bucket{svc=\"a\",le=\"1.0\"} 2"),
@@ -784,7 +522,11 @@ mod tests {
             native_histograms: true,
             classic_too: false,
         };
-        let (text, natives) = decode_protobuf(&body, on).unwrap();
+        let DecodedProtobuf {
+            text,
+            histograms: natives,
+            ..
+        } = decode_protobuf(&body, on).unwrap();
         assert_eq!(natives.len(), 1);
         assert!(!text.contains("rpc_seconds_bucket"), "{text}");
         let HistogramValue::Int(h) = &natives[0].value else {
@@ -801,9 +543,115 @@ mod tests {
             native_histograms: true,
             classic_too: true,
         };
-        let (text, natives) = decode_protobuf(&body, both).unwrap();
+        let DecodedProtobuf {
+            text,
+            histograms: natives,
+            ..
+        } = decode_protobuf(&body, both).unwrap();
         assert_eq!(natives.len(), 1);
         assert!(text.contains("rpc_seconds_count{svc=\"a\"} 5"), "{text}");
+    }
+
+    fn exemplar(trace: &str, value: f64, at_ms: Option<i64>) -> Exemplar {
+        Exemplar {
+            label: labels(&[("trace_id", trace)]),
+            value,
+            timestamp: at_ms.map(|ms| Timestamp {
+                seconds: ms / 1000,
+                nanos: (ms % 1000) as i32 * 1_000_000,
+            }),
+        }
+    }
+
+    #[test]
+    fn exemplars_come_with_their_sample_numbers() {
+        let counter = MetricFamily {
+            name: "requests_total".into(),
+            kind: COUNTER,
+            metric: vec![Metric {
+                counter: Some(Counter {
+                    value: 7.0,
+                    exemplar: Some(exemplar("c", 1.0, None)),
+                }),
+                ..Metric::default()
+            }],
+            ..MetricFamily::default()
+        };
+        let bucket = |le: f64, count: u64, e: Option<Exemplar>| Bucket {
+            cumulative_count: count,
+            cumulative_count_float: 0.0,
+            upper_bound: le,
+            exemplar: e,
+        };
+        let histogram = MetricFamily {
+            name: "rpc_seconds".into(),
+            kind: HISTOGRAM,
+            metric: vec![Metric {
+                histogram: Some(Histogram {
+                    sample_count: 3,
+                    sample_sum: 1.0,
+                    schema: 0,
+                    zero_threshold: 1e-128,
+                    positive_span: vec![BucketSpan {
+                        offset: 0,
+                        length: 1,
+                    }],
+                    positive_delta: vec![3],
+                    bucket: vec![
+                        bucket(0.5, 1, Some(exemplar("b1", 0.2, Some(1500)))),
+                        // No timestamp: kept for the classic series, not the native one.
+                        bucket(1.0, 3, Some(exemplar("b2", 0.9, None))),
+                    ],
+                    ..Histogram::default()
+                }),
+                ..Metric::default()
+            }],
+            ..MetricFamily::default()
+        };
+        let body = delimited(&[counter, histogram]);
+        let both = ProtobufOptions {
+            native_histograms: true,
+            classic_too: true,
+        };
+        let decoded = decode_protobuf(&body, both).unwrap();
+        // Samples: requests_total (0), rpc_seconds_bucket le=0.5 (1), le=1.0 (2), +Inf
+        // (3), _sum, _count.
+        let got: Vec<(usize, &str, bool)> = decoded
+            .exemplars
+            .iter()
+            .map(|(n, e)| (*n, e.labels.get("trace_id").unwrap(), e.has_timestamp))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(0, "c", false), (1, "b1", true), (2, "b2", false)]
+        );
+        assert_eq!(decoded.exemplars[1].1.timestamp_ms, 1500);
+        let native = &decoded.histograms[0].exemplars;
+        assert_eq!(native.len(), 1);
+        assert_eq!((native[0].value, native[0].timestamp_ms), (0.2, 1500));
+
+        // A native histogram's own list wins over its buckets'; untimed ones are dropped.
+        let mut h = Histogram {
+            schema: 0,
+            zero_threshold: 1e-128,
+            zero_count: 1,
+            sample_count: 1,
+            bucket: vec![bucket(1.0, 1, Some(exemplar("b", 1.0, Some(5))))],
+            exemplars: vec![
+                exemplar("late", 2.0, Some(3000)),
+                exemplar("untimed", 2.0, None),
+                exemplar("early", 2.0, Some(2000)),
+            ],
+            ..Histogram::default()
+        };
+        let natives = native_exemplars(&h);
+        let traces: Vec<&str> = natives
+            .iter()
+            .map(|e| e.labels.get("trace_id").unwrap())
+            .collect();
+        assert_eq!(traces, vec!["early", "late"]);
+        h.exemplars.clear();
+        assert_eq!(native_exemplars(&h).len(), 1);
     }
 
     #[test]
