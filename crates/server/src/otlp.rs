@@ -188,6 +188,23 @@ fn receive(
             }
         }
     }
+    // Exemplars after their series' samples (stored with --enable-feature=exemplar-storage;
+    // refusals are logged, not errors, as upstream's OTLP path does).
+    match db.append_exemplars_by_labels(translation.exemplars) {
+        Ok(r) if r.out_of_order + r.too_long > 0 => tracing::debug!(
+            out_of_order = r.out_of_order,
+            too_long = r.too_long,
+            "exemplars of an OTLP write request refused"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            tracing::error!(err = %e, "Error appending remote write");
+            return Ok(Answer::Failed {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                text: e.to_string(),
+            });
+        }
+    }
     let rejected = appended.out_of_order
         + appended.out_of_bounds
         + appended.duplicates

@@ -216,18 +216,27 @@ fn remote_write(port: u16, all: &BTreeMap<&'static str, Vec<(i64, HistogramValue
             timeseries,
             metadata: vec![],
         });
-        let reply = send_request(
-            ([127, 0, 0, 1], port).into(),
-            "POST",
-            "/api/v1/write",
-            &[
-                ("Content-Type", "application/x-protobuf"),
-                ("Content-Encoding", "snappy"),
-                ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-            ],
-            &body,
-            &|| std::fs::read_to_string(log).unwrap_or_default(),
-        );
+        // Prometheus answers 503 while its storage is still starting (it listens before):
+        // retried for a while, as a sender would.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let reply = loop {
+            let reply = send_request(
+                ([127, 0, 0, 1], port).into(),
+                "POST",
+                "/api/v1/write",
+                &[
+                    ("Content-Type", "application/x-protobuf"),
+                    ("Content-Encoding", "snappy"),
+                    ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+                ],
+                &body,
+                &|| std::fs::read_to_string(log).unwrap_or_default(),
+            );
+            if reply.status != 503 || Instant::now() > deadline {
+                break reply;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
         assert_eq!(reply.status, 204, "batch at step {start}: {}", reply.text());
     }
 }

@@ -73,12 +73,14 @@ fn otel_python() -> PathBuf {
 /// What the Python program pushes, once (and again at shutdown, the same cumulative values).
 const PYTHON_PUSH: &str = r#"
 import sys
+from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.metrics.view import ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 
 resource = Resource.create({
     "service.name": "checkout",
@@ -97,8 +99,13 @@ provider = MeterProvider(
 )
 meter = provider.get_meter("checkout.meter", "1.2.3")
 
+# Measurements in a sampled span carry exemplars with its trace and span ids (the SDK's
+# default, trace-based exemplar filter).
+tracer = TracerProvider().get_tracer("push")
+span = tracer.start_span("work")
 requests = meter.create_counter("http.server.requests", unit="{request}")
-requests.add(5, {"http.request.method": "GET"})
+with trace.use_span(span):
+    requests.add(5, {"http.request.method": "GET"})
 requests.add(2, {"http.request.method": "POST"})
 queue = meter.create_up_down_counter("queue.size", unit="{item}")
 queue.add(7)
@@ -113,15 +120,20 @@ duration = meter.create_histogram(
     unit="s",
     explicit_bucket_boundaries_advisory=[0.005, 0.1, 1],
 )
-for v in (0.003, 0.05, 0.05, 0.5, 2.0):
-    duration.record(v, {"http.request.method": "GET"})
+with trace.use_span(span):
+    for v in (0.003, 0.05, 0.05, 0.5, 2.0):
+        duration.record(v, {"http.request.method": "GET"})
 size = meter.create_histogram("message.size", unit="By")
-for v in (3, 100, 100, 5000):
-    size.record(v)
+with trace.use_span(span):
+    for v in (3, 100, 100, 5000):
+        size.record(v)
+span.end()
 
 flushed = provider.force_flush(10_000)
 provider.shutdown()
 print(resource.attributes["telemetry.sdk.version"])
+context = span.get_span_context()
+print(format(context.trace_id, "032x"), format(context.span_id, "016x"))
 sys.exit(0 if flushed else 1)
 "#;
 
@@ -174,7 +186,11 @@ fn start_receiver(dir: &Path) -> Server {
     std::fs::write(dir.join("prometheus.yml"), CONFIG).unwrap();
     Server::start(
         dir,
-        &["--config.file=prometheus.yml", "--web.enable-otlp-receiver"],
+        &[
+            "--config.file=prometheus.yml",
+            "--web.enable-otlp-receiver",
+            "--enable-feature=exemplar-storage",
+        ],
     )
 }
 
@@ -200,7 +216,15 @@ fn the_python_sdk_pushes_and_we_store_what_prometheus_would() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}\n{}", server.log_text());
     assert!(!stderr.contains("Failed to export"), "{stderr}");
-    let sdk_version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let mut lines = stdout.lines();
+    let sdk_version = lines.next().unwrap_or_default().trim().to_string();
+    let (trace_id, span_id) = lines
+        .next()
+        .and_then(|l| l.split_once(' '))
+        .map(|(t, s)| (t.to_string(), s.to_string()))
+        .unwrap_or_default();
+    assert_eq!((trace_id.len(), span_id.len()), (32, 16), "{stdout}");
 
     let common: &[(&str, &str)] = &[
         ("deployment_environment", "test"),
@@ -286,6 +310,55 @@ fn the_python_sdk_pushes_and_we_store_what_prometheus_would() {
             server.log_text()
         );
     }
+    // Exemplars, as upstream's translator makes them: the span's ids as `trace_id` and
+    // `span_id`; a sum's with its series (none for the POSTs, outside the span); a
+    // classic histogram's with the first bucket whose bound holds its value; an
+    // exponential histogram's with the native histogram.
+    let exemplars = |q: &str| -> Vec<(String, f64)> {
+        let reply = server.get(
+            &format!(
+                "/api/v1/query_exemplars?query={}&start=0&end={}",
+                urlencode(q),
+                at + 60.0
+            ),
+            &[],
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+        let mut out = Vec::new();
+        for series in answer["data"].as_array().into_iter().flatten() {
+            let le = series["seriesLabels"]["le"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            for e in series["exemplars"].as_array().into_iter().flatten() {
+                assert_eq!(e["labels"]["trace_id"], trace_id.as_str(), "{e}");
+                assert_eq!(e["labels"]["span_id"], span_id.as_str(), "{e}");
+                let value: f64 = e["value"].as_str().unwrap().parse().unwrap();
+                out.push((le.clone(), value));
+            }
+        }
+        out.sort_by(|a, b| a.1.total_cmp(&b.1));
+        out
+    };
+    assert_eq!(
+        exemplars("http_server_requests_total"),
+        vec![(String::new(), 5.0)]
+    );
+    assert_eq!(
+        exemplars("http_server_request_duration_seconds_bucket"),
+        vec![
+            ("0.005".into(), 0.003),
+            ("0.1".into(), 0.05),
+            ("1".into(), 0.5),
+            ("+Inf".into(), 2.0)
+        ]
+    );
+    let sizes = exemplars("message_size_bytes");
+    assert!(!sizes.is_empty(), "no exemplar of message_size_bytes");
+    assert!(
+        sizes.iter().all(|(_, v)| [3.0, 100.0, 5000.0].contains(v)),
+        "{sizes:?}"
+    );
 }
 
 /// Gzip of `data`.
@@ -311,7 +384,9 @@ fn json_gzip_exponential_histogram_and_staleness() {
     let body = format!(
         r#"{{"resourceMetrics":[{{"resource":{resource},"scopeMetrics":[{{"scope":{{"name":"json.scope"}},"metrics":[
           {{"name":"jobs.done","unit":"1","sum":{{"aggregationTemporality":2,"isMonotonic":true,"dataPoints":[
-            {{"attributes":[{{"key":"queue","value":{{"stringValue":"a"}}}}],"startTimeUnixNano":"{st}","timeUnixNano":"{t}","asInt":"42"}}]}}}},
+            {{"attributes":[{{"key":"queue","value":{{"stringValue":"a"}}}}],"startTimeUnixNano":"{st}","timeUnixNano":"{t}","asInt":"42",
+              "exemplars":[{{"timeUnixNano":"{t}","asInt":"7","traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"eee19b7ec3c1b174",
+                "filteredAttributes":[{{"key":"user.id","value":{{"stringValue":"u1"}}}}]}}]}}]}}}},
           {{"name":"temperature","unit":"Cel","gauge":{{"dataPoints":[{{"timeUnixNano":{t},"asDouble":21.5}}]}}}},
           {{"name":"rpc.latency","unit":"ms","summary":{{"dataPoints":[{{"timeUnixNano":"{t}","count":"10","sum":123.5,
             "quantileValues":[{{"quantile":0.5,"value":9}},{{"quantile":0.99,"value":40}}]}}]}}}},
@@ -387,6 +462,30 @@ fn json_gzip_exponential_histogram_and_staleness() {
         serde_json::json!({"count": "1", "sum": "0", "buckets": [[0, "1", "1.189207115002721", "1"]]}),
         "{h}"
     );
+    // The sum's exemplar: ids in lower-case hex, the filtered attribute under its own name.
+    let reply = server.get(
+        "/api/v1/query_exemplars?query=jobs_done_total&start=0&end=9999999999",
+        &[],
+    );
+    let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    let exemplar = &answer["data"][0]["exemplars"][0];
+    assert_eq!(
+        (&exemplar["labels"], &exemplar["value"]),
+        (
+            &serde_json::json!({
+                "span_id": "eee19b7ec3c1b174",
+                "trace_id": "5b8efff798038103d269b633813fc60c",
+                "user.id": "u1"
+            }),
+            &serde_json::json!("7")
+        ),
+        "{answer}"
+    );
+    assert_eq!(
+        exemplar["timestamp"].as_f64(),
+        Some(t_ms as f64 / 1000.0),
+        "{answer}"
+    );
 
     // A point without a recorded value a second later: the series ends there.
     let later = format!("{}", (t_ms + 1000) * 1_000_000);
@@ -417,6 +516,7 @@ fn gauge_metric(name: &str, t_ns: u64) -> proto::Metric {
                 start_time_unix_nano: 0,
                 time_unix_nano: t_ns,
                 value: Some(proto::NumberValue::AsDouble(1.0)),
+                exemplars: vec![],
                 flags: 0,
             }],
         })),

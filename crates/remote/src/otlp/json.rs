@@ -201,8 +201,39 @@ struct NumberDataPoint {
     as_double: Option<f64>,
     #[serde(rename = "asInt", alias = "as_int", deserialize_with = "some_int64")]
     as_int: Option<i64>,
+    #[serde(deserialize_with = "nullable")]
+    exemplars: Vec<Exemplar>,
     #[serde(deserialize_with = "uint32")]
     flags: u32,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Exemplar {
+    #[serde(
+        rename = "filteredAttributes",
+        alias = "filtered_attributes",
+        deserialize_with = "nullable"
+    )]
+    filtered_attributes: Vec<KeyValue>,
+    #[serde(
+        rename = "timeUnixNano",
+        alias = "time_unix_nano",
+        deserialize_with = "uint64"
+    )]
+    time_unix_nano: u64,
+    #[serde(
+        rename = "asDouble",
+        alias = "as_double",
+        deserialize_with = "some_double"
+    )]
+    as_double: Option<f64>,
+    #[serde(rename = "asInt", alias = "as_int", deserialize_with = "some_int64")]
+    as_int: Option<i64>,
+    #[serde(rename = "spanId", alias = "span_id", deserialize_with = "hex_id")]
+    span_id: Vec<u8>,
+    #[serde(rename = "traceId", alias = "trace_id", deserialize_with = "hex_id")]
+    trace_id: Vec<u8>,
 }
 
 #[derive(Deserialize, Default)]
@@ -238,6 +269,8 @@ struct HistogramDataPoint {
         deserialize_with = "doubles"
     )]
     explicit_bounds: Vec<f64>,
+    #[serde(deserialize_with = "nullable")]
+    exemplars: Vec<Exemplar>,
     #[serde(deserialize_with = "uint32")]
     flags: u32,
 }
@@ -275,6 +308,8 @@ struct ExponentialHistogramDataPoint {
     positive: Option<ExponentialBuckets>,
     #[serde(deserialize_with = "nullable")]
     negative: Option<ExponentialBuckets>,
+    #[serde(deserialize_with = "nullable")]
+    exemplars: Vec<Exemplar>,
     #[serde(deserialize_with = "uint32")]
     flags: u32,
 }
@@ -454,6 +489,7 @@ impl Metric {
                         sum: p.sum,
                         bucket_counts: p.bucket_counts,
                         explicit_bounds: p.explicit_bounds,
+                        exemplars: exemplars(p.exemplars)?,
                         flags: p.flags,
                     })
                 })
@@ -485,6 +521,7 @@ impl Metric {
                         positive: buckets(p.positive),
                         negative: buckets(p.negative),
                         flags: p.flags,
+                        exemplars: exemplars(p.exemplars)?,
                     })
                 })
                 .collect::<Result<_, String>>()?;
@@ -550,7 +587,31 @@ fn number_points(points: Vec<NumberDataPoint>) -> Result<Vec<proto::NumberDataPo
                 start_time_unix_nano: p.start_time_unix_nano,
                 time_unix_nano: p.time_unix_nano,
                 value,
+                exemplars: exemplars(p.exemplars)?,
                 flags: p.flags,
+            })
+        })
+        .collect()
+}
+
+fn exemplars(exemplars: Vec<Exemplar>) -> Result<Vec<proto::Exemplar>, String> {
+    exemplars
+        .into_iter()
+        .map(|e| {
+            let value = match (e.as_double, e.as_int) {
+                (Some(_), Some(_)) => {
+                    return Err("an exemplar has both asDouble and asInt".to_string())
+                }
+                (Some(d), None) => Some(proto::ExemplarValue::AsDouble(d)),
+                (None, Some(i)) => Some(proto::ExemplarValue::AsInt(i)),
+                (None, None) => None,
+            };
+            Ok(proto::Exemplar {
+                filtered_attributes: key_values(e.filtered_attributes)?,
+                time_unix_nano: e.time_unix_nano,
+                value,
+                span_id: e.span_id,
+                trace_id: e.trace_id,
             })
         })
         .collect()
@@ -759,6 +820,26 @@ fn temporality<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
             .map(|v| v as i32),
     })?;
     Ok(value.unwrap_or(0))
+}
+
+/// A trace or span id: OTLP/JSON writes them in hex, not base64 (empty: none).
+fn hex_id<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+    if text.len() % 2 != 0 || text.len() > 64 {
+        return Err(de::Error::custom(format!(
+            "a trace or span id is not an even number of hex digits: {text:?}"
+        )));
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                .ok_or_else(|| {
+                    de::Error::custom(format!("a trace or span id is not hex: {text:?}"))
+                })
+        })
+        .collect()
 }
 
 /// Base64 in either alphabet, padded or not, as protobuf's JSON mapping allows.

@@ -1,9 +1,9 @@
 //! The OTLP metrics messages as `prost` structs, written from opentelemetry-proto's
 //! `collector/metrics/v1/metrics_service.proto`, `metrics/v1/metrics.proto`,
 //! `common/v1/common.proto` and `resource/v1/resource.proto`. Only the fields the
-//! translation reads are declared: the others (exemplars, which promethium cannot store
-//! yet, min/max, metric metadata, entity references, dropped counts) are skipped by the
-//! decoder as unknown fields, so they cost nothing to receive.
+//! translation reads are declared: the others (min/max, metric metadata, entity
+//! references, dropped counts) are skipped by the decoder as unknown fields, so they cost
+//! nothing to receive.
 
 /// `ExportMetricsServiceRequest`: the body of `POST /v1/metrics`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -145,8 +145,34 @@ pub struct NumberDataPoint {
     pub time_unix_nano: u64,
     #[prost(oneof = "NumberValue", tags = "4, 6")]
     pub value: Option<NumberValue>,
+    #[prost(message, repeated, tag = "5")]
+    pub exemplars: Vec<Exemplar>,
     #[prost(uint32, tag = "8")]
     pub flags: u32,
+}
+
+/// An exemplar of a point: a sampled measurement with its trace and span.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Exemplar {
+    #[prost(message, repeated, tag = "7")]
+    pub filtered_attributes: Vec<KeyValue>,
+    #[prost(fixed64, tag = "2")]
+    pub time_unix_nano: u64,
+    #[prost(oneof = "ExemplarValue", tags = "3, 6")]
+    pub value: Option<ExemplarValue>,
+    #[prost(bytes = "vec", tag = "4")]
+    pub span_id: Vec<u8>,
+    #[prost(bytes = "vec", tag = "5")]
+    pub trace_id: Vec<u8>,
+}
+
+/// `Exemplar.value`.
+#[derive(Clone, Copy, PartialEq, prost::Oneof)]
+pub enum ExemplarValue {
+    #[prost(double, tag = "3")]
+    AsDouble(f64),
+    #[prost(sfixed64, tag = "6")]
+    AsInt(i64),
 }
 
 /// `NumberDataPoint.value`.
@@ -174,12 +200,14 @@ pub struct HistogramDataPoint {
     pub bucket_counts: Vec<u64>,
     #[prost(double, repeated, tag = "7")]
     pub explicit_bounds: Vec<f64>,
+    #[prost(message, repeated, tag = "8")]
+    pub exemplars: Vec<Exemplar>,
     #[prost(uint32, tag = "10")]
     pub flags: u32,
 }
 
-/// An exponential histogram point: stored as a native histogram (exemplars, min and max
-/// are not read).
+/// An exponential histogram point: stored as a native histogram (min and max are not
+/// read).
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ExponentialHistogramDataPoint {
     #[prost(message, repeated, tag = "1")]
@@ -202,6 +230,8 @@ pub struct ExponentialHistogramDataPoint {
     pub negative: Option<Buckets>,
     #[prost(uint32, tag = "10")]
     pub flags: u32,
+    #[prost(message, repeated, tag = "11")]
+    pub exemplars: Vec<Exemplar>,
 }
 
 /// The buckets of one sign of an exponential histogram point: counts from bucket index

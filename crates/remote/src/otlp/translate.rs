@@ -7,9 +7,10 @@
 //! `quantile` series plus `_sum`/`_count`, `NoRecordedValue` points as staleness markers,
 //! and a `target_info` series per resource spanning its points' times.
 //!
-//! What upstream appends and promethium cannot store yet is counted instead:
-//! exponential histogram points (native histograms). Exemplars are dropped, as
-//! Prometheus drops them without exemplar storage.
+//! Exemplars of sums, classic histogram buckets (by value) and exponential histograms come
+//! out with their series (upstream's `getPromExemplars`: `trace_id`, `span_id` and the
+//! filtered attributes when they fit in 128 characters); the caller stores them when the
+//! exemplar storage is on.
 
 use std::collections::{HashMap, HashSet};
 
@@ -157,6 +158,8 @@ pub struct Translation {
     pub histograms: Vec<(Labels, i64, model::histogram::HistogramValue)>,
     /// Each histogram's start timestamp in ms (0: none), parallel to `histograms`.
     pub histogram_start_timestamps: Vec<i64>,
+    /// Exemplars with their series' labels, in request order.
+    pub exemplars: Vec<(Labels, model::Exemplar)>,
 }
 
 /// The request's series would take more memory than [`MAX_TRANSLATED_BYTES`].
@@ -249,6 +252,56 @@ fn point_times(metric: &Metric) -> Vec<u64> {
 /// OTLP's nanoseconds to Prometheus's milliseconds (upstream's `convertTimeStamp`).
 fn ms(ns: u64) -> i64 {
     (ns as i64) / 1_000_000
+}
+
+/// The most characters an exemplar's labels take with its filtered attributes (upstream's
+/// `maxExemplarRunes`): past it, only `trace_id` and `span_id` are kept.
+const MAX_EXEMPLAR_CHARS: usize = 128;
+
+/// Upstream's `getPromExemplars`: `trace_id` and `span_id` in hex (when not all zeros),
+/// the filtered attributes as they are (when everything fits in
+/// [`MAX_EXEMPLAR_CHARS`]), the time in ms (none when 0).
+fn prom_exemplars(exemplars: &[proto::Exemplar]) -> Result<Vec<model::Exemplar>, String> {
+    let mut out = Vec::with_capacity(exemplars.len());
+    for e in exemplars {
+        let value = match e.value {
+            Some(proto::ExemplarValue::AsDouble(d)) => d,
+            Some(proto::ExemplarValue::AsInt(i)) => i as f64,
+            None => return Err("unsupported exemplar value type: Empty".into()),
+        };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut chars = 0;
+        for (key, id) in [("trace_id", &e.trace_id), ("span_id", &e.span_id)] {
+            if id.iter().any(|b| *b != 0) {
+                let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+                chars += key.len() + hex.len();
+                pairs.push((key.to_string(), hex));
+            }
+        }
+        let attributes: Vec<(String, String)> = e
+            .filtered_attributes
+            .iter()
+            .map(|kv| {
+                let value = as_string(kv.value.as_ref());
+                (kv.key.clone(), value)
+            })
+            .collect();
+        chars += attributes
+            .iter()
+            .map(|(k, v)| k.chars().count() + v.chars().count())
+            .sum::<usize>();
+        if chars <= MAX_EXEMPLAR_CHARS {
+            pairs.extend(attributes);
+        }
+        let timestamp_ms = ms(e.time_unix_nano);
+        out.push(model::Exemplar {
+            labels: Labels::from_pairs(pairs),
+            value,
+            timestamp_ms,
+            has_timestamp: timestamp_ms != 0,
+        });
+    }
+    Ok(out)
 }
 
 /// The value of a point, or the staleness marker for a point flagged as having none.
@@ -555,6 +608,8 @@ impl<'s> Converter<'s> {
                 if data_points.is_empty() {
                     self.warn_empty(metric);
                 }
+                // Upstream keeps the exemplars of sums, not of gauges.
+                let sum = matches!(data, MetricData::Sum(_));
                 for p in data_points {
                     let labels = self
                         .labels(
@@ -569,6 +624,12 @@ impl<'s> Converter<'s> {
                         Some(proto::NumberValue::AsDouble(d)) => d,
                         None => 0.0,
                     };
+                    if sum && !p.exemplars.is_empty() {
+                        let exemplars = prom_exemplars(&p.exemplars)?;
+                        self.out
+                            .exemplars
+                            .extend(exemplars.into_iter().map(|e| (labels.clone(), e)));
+                    }
                     self.push(
                         labels,
                         ms(p.time_unix_nano),
@@ -600,6 +661,12 @@ impl<'s> Converter<'s> {
                             &[(model::METRIC_NAME, &name)],
                         )?
                         .build();
+                    if !p.exemplars.is_empty() {
+                        let exemplars = prom_exemplars(&p.exemplars)?;
+                        self.out
+                            .exemplars
+                            .extend(exemplars.into_iter().map(|e| (labels.clone(), e)));
+                    }
                     self.push_histogram(
                         labels,
                         ms(p.time_unix_nano),
@@ -637,14 +704,24 @@ impl<'s> Converter<'s> {
         let count = point_value(p.count as f64, p.flags);
         self.push(named(&base, &format!("{name}_count"), None), t, count, st)?;
         let bucket_name = format!("{name}_bucket");
+        // Each exemplar goes with the first bucket whose bound is at least its value,
+        // walking both in order as upstream does (it takes them as sorted); the rest with
+        // `+Inf`.
+        let mut exemplars = prom_exemplars(&p.exemplars)?.into_iter().peekable();
         let mut cumulative = 0u64;
         for (bound, n) in p.explicit_bounds.iter().zip(&p.bucket_counts) {
             cumulative = cumulative.wrapping_add(*n);
             let le = model::float::format_go_f(*bound);
             let labels = named(&base, &bucket_name, Some(("le", le)));
+            while let Some(e) = exemplars.next_if(|e| e.value <= *bound) {
+                self.out.exemplars.push((labels.clone(), e));
+            }
             self.push(labels, t, point_value(cumulative as f64, p.flags), st)?;
         }
         let labels = named(&base, &bucket_name, Some(("le", "+Inf".into())));
+        self.out
+            .exemplars
+            .extend(exemplars.map(|e| (labels.clone(), e)));
         self.push(labels, t, count, st)
     }
 

@@ -59,6 +59,7 @@ fn number_point(t_ns: u64, value: NumberValue, attributes: Vec<KeyValue>) -> Num
         start_time_unix_nano: 0,
         time_unix_nano: t_ns,
         value: Some(value),
+        exemplars: vec![],
         flags: 0,
     }
 }
@@ -723,6 +724,7 @@ fn histogram_data_points() {
         sum: None,
         bucket_counts: vec![],
         explicit_bounds: vec![],
+        exemplars: vec![],
         flags: 0,
     };
     let cases = vec![
@@ -818,6 +820,7 @@ fn temporality_explicit(name: &str, temporality: i32) -> Metric {
                 sum: Some(30.0),
                 bucket_counts: vec![10, 10, 0],
                 explicit_bounds: vec![1.0, 2.0],
+                exemplars: vec![],
                 flags: 0,
             }],
             aggregation_temporality: temporality,
@@ -1441,6 +1444,7 @@ fn translation_strategies() {
                 sum: Some(30.0),
                 bucket_counts: vec![2, 2, 2, 2, 2, 2],
                 explicit_bounds: vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+                exemplars: vec![],
                 flags: 0,
             }],
             aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE,
@@ -1571,6 +1575,7 @@ fn stale_points_and_limits() {
         sum: Some(1.0),
         bucket_counts: vec![1, 1],
         explicit_bounds: vec![0.5],
+        exemplars: vec![],
         flags: FLAG_NO_RECORDED_VALUE,
     };
     let t = translate(
@@ -1627,6 +1632,7 @@ fn stale_points_and_limits() {
                 sum: None,
                 bucket_counts: vec![0; 1000],
                 explicit_bounds: bounds,
+                exemplars: vec![],
                 flags: 0,
             }],
             aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE,
@@ -1780,5 +1786,116 @@ fn exponential_points_become_native_histograms() {
     assert_eq!(
         super::exponential_to_native(&coarse, false).unwrap_err(),
         "cannot convert exponential to native histogram. Scale must be >= -4, was -5"
+    );
+}
+
+/// Upstream's `getPromExemplars` (`TestGetPromExemplars`): ids in hex when not zero, the
+/// filtered attributes only while everything fits in 128 characters, no timestamp for 0,
+/// and a value-less exemplar an error.
+#[test]
+fn exemplars_as_upstream_makes_them() {
+    let exemplar = |attributes: Vec<KeyValue>, t: u64, value: Option<ExemplarValue>| Exemplar {
+        filtered_attributes: attributes,
+        time_unix_nano: t,
+        value,
+        span_id: vec![0x0a; 8],
+        trace_id: vec![0; 16],
+    };
+    let got = prom_exemplars(&[
+        exemplar(
+            vec![kv("user", "u1")],
+            NOW_NS,
+            Some(ExemplarValue::AsInt(7)),
+        ),
+        exemplar(
+            vec![kv("big", &"x".repeat(120))],
+            0,
+            Some(ExemplarValue::AsDouble(0.5)),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        got[0],
+        model::Exemplar {
+            labels: lbls(&[("span_id", "0a0a0a0a0a0a0a0a"), ("user", "u1")]),
+            value: 7.0,
+            timestamp_ms: (NOW_NS / 1_000_000) as i64,
+            has_timestamp: true,
+        }
+    );
+    // 16 + 7 + 3 + 120 characters: over 128, so the attribute is left out.
+    assert_eq!(got[1].labels, lbls(&[("span_id", "0a0a0a0a0a0a0a0a")]));
+    assert!(!got[1].has_timestamp);
+    assert_eq!(
+        prom_exemplars(&[exemplar(vec![], NOW_NS, None)]),
+        Err("unsupported exemplar value type: Empty".to_string())
+    );
+}
+
+/// A classic histogram's exemplars go with the first bucket whose bound holds them, the
+/// rest with `+Inf`; a sum's with its series; a gauge's nowhere.
+#[test]
+fn exemplars_go_with_their_series() {
+    let exemplar = |v: f64| Exemplar {
+        value: Some(ExemplarValue::AsDouble(v)),
+        time_unix_nano: NOW_NS,
+        trace_id: vec![1; 16],
+        ..Default::default()
+    };
+    let mut histogram = temporality_explicit("h", AGGREGATION_TEMPORALITY_CUMULATIVE);
+    if let Some(MetricData::Histogram(h)) = &mut histogram.data {
+        h.data_points[0].exemplars =
+            vec![exemplar(0.5), exemplar(1.0), exemplar(1.5), exemplar(9.0)];
+    }
+    let number = |v: f64| NumberDataPoint {
+        time_unix_nano: NOW_NS,
+        value: Some(NumberValue::AsDouble(1.0)),
+        exemplars: vec![exemplar(v)],
+        ..Default::default()
+    };
+    let sum = metric(
+        "s",
+        MetricData::Sum(Sum {
+            data_points: vec![number(3.0)],
+            aggregation_temporality: AGGREGATION_TEMPORALITY_CUMULATIVE,
+            is_monotonic: true,
+        }),
+    );
+    let gauge = metric(
+        "g",
+        MetricData::Gauge(Gauge {
+            data_points: vec![number(4.0)],
+        }),
+    );
+    let request = ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![histogram, sum, gauge],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    };
+    let out = translate(&request, &Settings::default()).unwrap();
+    let got: Vec<(String, String, f64)> = out
+        .exemplars
+        .iter()
+        .map(|(labels, e)| {
+            (
+                labels.metric_name().unwrap_or("").to_string(),
+                labels.get("le").unwrap_or("").to_string(),
+                e.value,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("h_bucket".into(), "1".into(), 0.5),
+            ("h_bucket".into(), "1".into(), 1.0),
+            ("h_bucket".into(), "2".into(), 1.5),
+            ("h_bucket".into(), "+Inf".into(), 9.0),
+            ("s".into(), String::new(), 3.0),
+        ]
     );
 }
