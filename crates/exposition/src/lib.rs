@@ -26,15 +26,17 @@
 //! assert_eq!(samples, 1);
 //! ```
 
+mod label_pairs;
 mod parser;
 mod protobuf;
 mod value;
 
+pub use label_pairs::LabelPairs;
 pub use parser::{Entry, Exemplar, Parser, Sample};
 pub use protobuf::{
-    classic_buckets, decode_protobuf, encode_histogram_family, encode_untyped_family,
-    protobuf_to_text, DecodedProtobuf, HistogramFamilySample, NativeHistogramSample,
-    ProtobufOptions, UntypedSample, MAX_MESSAGE_BYTES,
+    classic_buckets, decode_protobuf, decode_protobuf_with_prost_only, encode_histogram_family,
+    encode_untyped_family, protobuf_to_text, DecodedProtobuf, HistogramFamilySample,
+    NativeHistogramSample, ProtobufOptions, UntypedSample, MAX_MESSAGE_BYTES,
 };
 pub use value::parse_float;
 

@@ -4,7 +4,7 @@
 //! lowering the resolution, appended as histogram samples; series the previous scrape had
 //! and this one has not get staleness markers.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use exposition::NativeHistogramSample;
 use model::histogram::{FloatHistogram, Histogram, HistogramValue, EXPONENTIAL_SCHEMA_MIN};
@@ -142,7 +142,7 @@ pub(crate) struct Prepared {
 /// One histogram series as the target wrote it, and what it became.
 struct CachedSeries {
     name: std::sync::Arc<str>,
-    labels: Vec<(String, String)>,
+    labels: exposition::LabelPairs,
     /// `None`: dropped by `metric_relabel_configs`.
     labels_out: Option<Labels>,
     series_ref: Option<u64>,
@@ -156,9 +156,9 @@ struct CachedSeries {
 /// the last successful scrape, for staleness markers.
 #[derive(Default)]
 pub(crate) struct HistogramCache {
-    entries: HashMap<u64, CachedSeries>,
+    entries: FxHashMap<u64, CachedSeries>,
     generation: u64,
-    last_refs: HashSet<u64>,
+    last_refs: FxHashSet<u64>,
 }
 
 impl HistogramCache {
@@ -260,7 +260,7 @@ impl HistogramCache {
     }
 
     /// Records this scrape's series refs; returns those of the last scrape that are gone.
-    pub fn finish(&mut self, now: HashSet<u64>) -> Vec<u64> {
+    pub fn finish(&mut self, now: FxHashSet<u64>) -> Vec<u64> {
         let gone = self.last_refs.difference(&now).copied().collect();
         self.last_refs = now;
         gone
@@ -277,7 +277,6 @@ impl HistogramCache {
 pub(crate) fn sample_labels(s: &NativeHistogramSample) -> impl Iterator<Item = (&str, &str)> {
     s.labels
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
         .chain(std::iter::once(("__name__", &*s.name)))
 }
 

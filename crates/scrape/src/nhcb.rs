@@ -116,7 +116,9 @@ impl NhcbCollector {
                 };
                 Some(NativeHistogramSample {
                     name: p.family,
-                    labels: p.labels,
+                    labels: exposition::LabelPairs::from_pairs(
+                        p.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+                    ),
                     timestamp_ms: p.timestamp_ms,
                     value,
                     // Exemplars of converted histograms are not kept.
@@ -169,7 +171,10 @@ mod tests {
         // "/b" is not cumulative: dropped, as upstream's parser drops it.
         assert_eq!(out.len(), 1);
         assert_eq!(&*out[0].name, "rpc_seconds");
-        assert_eq!(out[0].labels, vec![("path".to_string(), "/a".to_string())]);
+        assert_eq!(
+            out[0].labels.iter().collect::<Vec<_>>(),
+            vec![("path", "/a")]
+        );
         let HistogramValue::Int(h) = &out[0].value else {
             panic!("whole counts give an integer histogram")
         };

@@ -560,8 +560,8 @@ impl ScrapeLoop {
         mut batch: crate::native::Prepared,
         t: i64,
     ) -> Result<usize, String> {
-        let mut seen =
-            std::collections::HashSet::with_capacity(batch.by_ref.len() + batch.by_labels.len());
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(batch.by_ref.len() + batch.by_labels.len());
         let mut new_series = 0;
         if !batch.by_ref.is_empty() || !batch.by_labels.is_empty() {
             let r = self
@@ -579,7 +579,7 @@ impl ScrapeLoop {
             );
             self.store_exemplars(exemplars);
             seen.extend(r.refs.iter().copied());
-            let unknown: std::collections::HashSet<usize> = r.unknown.iter().copied().collect();
+            let unknown: rustc_hash::FxHashSet<usize> = r.unknown.iter().copied().collect();
             let mut again = Vec::new();
             let mut again_keys = Vec::new();
             for (i, ((series_ref, at, value), key)) in

@@ -23,10 +23,10 @@ impl Db {
 
     /// [`Db::append_histogram_batch`] with each sample's start timestamp (0: none;
     /// `by_ref_starts` and `by_labels_starts` empty, or one per sample).
-    pub fn append_histogram_batch_with_starts(
+    pub fn append_histogram_batch_with_starts<'a>(
         &self,
-        by_ref: &[(u64, i64, HistogramValue)],
-        by_labels: &[(Labels, i64, HistogramValue)],
+        by_ref: &'a [(u64, i64, HistogramValue)],
+        by_labels: &'a [(Labels, i64, HistogramValue)],
         by_ref_starts: &[i64],
         by_labels_starts: &[i64],
     ) -> Result<BatchResult, DbError> {
@@ -35,14 +35,16 @@ impl Db {
         let mut head = self.head.write().unwrap_or_else(|p| p.into_inner());
         let max_t_before = head.max_t;
         let mut new_series = Vec::new();
-        let mut accepted: Vec<(u64, i64, HistogramValue, i64)> = Vec::new();
+        // Borrowed from the caller's samples: the WAL record is encoded from them.
+        let mut accepted: Vec<(u64, i64, &HistogramValue, i64)> =
+            Vec::with_capacity(by_ref.len() + by_labels.len());
         let apply = |head: &mut crate::head::Head,
                      r: u64,
                      t: i64,
-                     h: &HistogramValue,
+                     h: &'a HistogramValue,
                      st: i64,
                      result: &mut AppendResult,
-                     accepted: &mut Vec<(u64, i64, HistogramValue, i64)>| {
+                     accepted: &mut Vec<(u64, i64, &'a HistogramValue, i64)>| {
             let valid = match h {
                 // A stale marker is only its sum.
                 _ if model::is_stale_nan(h.sum()) => Ok(()),
@@ -57,7 +59,7 @@ impl Db {
                 Ok(true) => {
                     head.append_histogram(r, t, h, st);
                     result.appended += 1;
-                    accepted.push((r, t, h.clone(), st));
+                    accepted.push((r, t, h, st));
                 }
                 Ok(false) => {}
                 Err(Rejection::OutOfOrder) => result.out_of_order += 1,
@@ -94,7 +96,9 @@ impl Db {
         }
         let taken_back: Vec<(u64, i64)> = accepted.iter().map(|(r, t, _, _)| (*r, *t)).collect();
         if !accepted.is_empty() {
-            records.push(wal::Record::Histograms(accepted));
+            records.push(wal::Record::Encoded(wal::encode_histograms(
+                accepted.iter().copied(),
+            )));
         }
         let logged = if records.is_empty() {
             Ok(())

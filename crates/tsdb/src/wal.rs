@@ -84,6 +84,27 @@ pub enum Record {
     Histograms(Vec<(u64, i64, model::histogram::HistogramValue, i64)>),
     /// Exemplars of series (ref, exemplar), for the exemplar storage.
     Exemplars(Vec<(u64, model::Exemplar)>),
+    /// A record already encoded (type byte first), written as it is: appends of
+    /// histograms encode theirs from the caller's samples instead of copying each
+    /// histogram into a record first ([`encode_histograms`]). Never read back as such.
+    Encoded(Vec<u8>),
+}
+
+/// A histogram samples record (type 8, or 9 when a sample has a start timestamp) encoded
+/// from borrowed samples (ref, time, histogram, start timestamp).
+pub fn encode_histograms<'a>(
+    samples: impl ExactSizeIterator<Item = (u64, i64, &'a model::histogram::HistogramValue, i64)>
+        + Clone,
+) -> Vec<u8> {
+    let with_starts = samples.clone().any(|s| s.3 != 0);
+    let mut out = Vec::with_capacity(64 * samples.len() + 16);
+    out.push(if with_starts {
+        RECORD_HISTOGRAMS_WITH_STARTS
+    } else {
+        RECORD_HISTOGRAMS
+    });
+    histogram::encode(&mut out, samples, with_starts);
+    out
 }
 
 pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
@@ -173,8 +194,13 @@ impl Record {
                 } else {
                     RECORD_HISTOGRAMS
                 });
-                histogram::encode(out, samples, with_starts);
+                histogram::encode(
+                    out,
+                    samples.iter().map(|(r, t, h, st)| (*r, *t, h, *st)),
+                    with_starts,
+                );
             }
+            Record::Encoded(bytes) => out.extend_from_slice(bytes),
             Record::Exemplars(exemplars) => {
                 out.push(RECORD_EXEMPLARS);
                 exemplar::encode(out, exemplars);
@@ -191,7 +217,8 @@ impl Record {
             | Record::OooSamples(_)
             | Record::OooFlush { .. }
             | Record::Histograms(_)
-            | Record::Exemplars(_) => 0,
+            | Record::Exemplars(_)
+            | Record::Encoded(_) => 0,
         }
     }
 
@@ -204,7 +231,8 @@ impl Record {
             | Record::OooSamples(_)
             | Record::OooFlush { .. }
             | Record::Histograms(_)
-            | Record::Exemplars(_) => None,
+            | Record::Exemplars(_)
+            | Record::Encoded(_) => None,
             Record::Samples(s) => s.get(j).map(|&(r, t, v)| (r, t, v, 0)),
             Record::SamplesWithStarts(s) => s.get(j).copied(),
         }

@@ -19,6 +19,7 @@ use model::histogram::HistogramValue;
 
 mod encode;
 mod messages;
+mod native_fast;
 
 pub use encode::*;
 use messages::*;
@@ -43,7 +44,7 @@ pub struct NativeHistogramSample {
     /// The family's name, shared by its samples.
     pub name: std::sync::Arc<str>,
     /// The labels in the order written (the metric name not among them).
-    pub labels: Vec<(String, String)>,
+    pub labels: crate::LabelPairs,
     pub timestamp_ms: Option<i64>,
     pub value: HistogramValue,
     /// Its exemplars (only those with a timestamp, as Prometheus keeps them), sorted by
@@ -84,7 +85,25 @@ pub fn protobuf_to_text(body: &[u8]) -> Result<String, String> {
 
 /// Decodes a delimited protobuf body into the text it stands for, its exemplars and, with
 /// native histograms on, the native histogram samples (see [`protobuf_to_text`]).
-pub fn decode_protobuf(mut body: &[u8], opts: ProtobufOptions) -> Result<DecodedProtobuf, String> {
+pub fn decode_protobuf(body: &[u8], opts: ProtobufOptions) -> Result<DecodedProtobuf, String> {
+    decode_with(body, opts, true)
+}
+
+/// [`decode_protobuf`] without the hand-written path for native histogram families: every
+/// family through prost. For tests and the fuzz target, which check that both agree.
+#[doc(hidden)]
+pub fn decode_protobuf_with_prost_only(
+    body: &[u8],
+    opts: ProtobufOptions,
+) -> Result<DecodedProtobuf, String> {
+    decode_with(body, opts, false)
+}
+
+fn decode_with(
+    mut body: &[u8],
+    opts: ProtobufOptions,
+    fast: bool,
+) -> Result<DecodedProtobuf, String> {
     let max = body.len().saturating_mul(MAX_TEXT_GROWTH).max(16 << 20);
     let mut out = TextOut {
         text: String::with_capacity(body.len() * 2),
@@ -106,6 +125,12 @@ pub fn decode_protobuf(mut body: &[u8], opts: ProtobufOptions) -> Result<Decoded
         }
         let (message, rest) = body.split_at(len);
         body = rest;
+        if fast && opts.native_histograms && !opts.classic_too {
+            if let Some(family) = native_fast::decode(message, &mut natives) {
+                write_header(&mut out, family.name, family.help, "histogram");
+                continue;
+            }
+        }
         let family = <MetricFamily as prost::Message>::decode(message)
             .map_err(|e| format!("protobuf message {index}: {e}"))?;
         write_family(&mut out, &mut natives, &mut exemplars, family, max, opts)
@@ -159,15 +184,7 @@ fn write_family(
         HISTOGRAM | GAUGE_HISTOGRAM => "histogram",
         other => return Err(format!("unknown metric type {other}")),
     };
-    if !family.help.is_empty() {
-        let _ = writeln!(
-            out.text,
-            "# HELP {} {}",
-            quoted_name(name),
-            escape_help(&family.help)
-        );
-    }
-    let _ = writeln!(out.text, "# TYPE {} {kind}", quoted_name(name));
+    write_header(out, name, &family.help, kind);
     let too_large = |out: &TextOut| {
         (out.text.len() > max).then(|| {
             format!("the body expands to more than {max} bytes of samples (labels repeated on too many lines)")
@@ -226,19 +243,16 @@ fn write_family(
                     let classic_too = opts.classic_too && !h.bucket.is_empty();
                     // The common case, native only: the decoded message moves into the
                     // sample; the classic series need copies of what they share.
-                    let (native, labels) = if classic_too {
-                        let labels = metric
+                    let labels = crate::LabelPairs::from_pairs(
+                        metric
                             .label
                             .iter()
-                            .map(|l| (l.name.clone(), l.value.clone()))
-                            .collect();
-                        (h.clone(), labels)
+                            .map(|l| (l.name.as_str(), l.value.as_str())),
+                    );
+                    let native = if classic_too {
+                        h.clone()
                     } else {
-                        let labels = std::mem::take(&mut metric.label)
-                            .into_iter()
-                            .map(|l| (l.name, l.value))
-                            .collect();
-                        (std::mem::take(&mut h), labels)
+                        std::mem::take(&mut h)
                     };
                     natives.push(NativeHistogramSample {
                         name: std::sync::Arc::clone(&shared_name),
@@ -283,6 +297,19 @@ fn write_family(
         }
     }
     Ok(())
+}
+
+/// A family's `# HELP` (when it has one) and `# TYPE` lines.
+fn write_header(out: &mut TextOut, name: &str, help: &str, kind: &str) {
+    if !help.is_empty() {
+        let _ = writeln!(
+            out.text,
+            "# HELP {} {}",
+            quoted_name(name),
+            escape_help(help)
+        );
+    }
+    let _ = writeln!(out.text, "# TYPE {} {kind}", quoted_name(name));
 }
 
 /// One sample line: `name{labels} value [timestamp]`, names quoted inside the braces
@@ -535,8 +562,8 @@ mod tests {
         assert_eq!((h.count, h.zero_count, h.sum), (5, 1, 2.5));
         assert_eq!(h.positive_buckets, vec![1, 2]);
         assert_eq!(
-            natives[0].labels,
-            vec![("svc".to_string(), "a".to_string())]
+            natives[0].labels.iter().collect::<Vec<_>>(),
+            vec![("svc", "a")]
         );
         // Both.
         let both = ProtobufOptions {
@@ -550,6 +577,128 @@ mod tests {
         } = decode_protobuf(&body, both).unwrap();
         assert_eq!(natives.len(), 1);
         assert!(text.contains("rpc_seconds_count{svc=\"a\"} 5"), "{text}");
+    }
+
+    /// The hand-written path and prost agree on every family shape, and the fast one is
+    /// taken for the common case.
+    #[test]
+    fn the_fast_path_agrees_with_prost() {
+        let span = |offset, length| BucketSpan { offset, length };
+        let native = |hist: Histogram| Metric {
+            label: labels(&[("service", "api"), ("le_not", "x")]),
+            histogram: Some(hist),
+            timestamp_ms: 0,
+            ..Metric::default()
+        };
+        let int = Histogram {
+            sample_count: 10,
+            sample_sum: 12.5,
+            schema: 3,
+            zero_threshold: 1e-128,
+            zero_count: 1,
+            positive_span: vec![span(-2, 3), span(4, 1)],
+            positive_delta: vec![1, 2, -1, 5],
+            negative_span: vec![span(0, 1)],
+            negative_delta: vec![1],
+            ..Histogram::default()
+        };
+        let float = Histogram {
+            sample_count_float: 4.5,
+            zero_count_float: 0.5,
+            schema: -1,
+            zero_threshold: 0.01,
+            positive_span: vec![span(0, 2)],
+            positive_count: vec![1.5, 2.5],
+            ..Histogram::default()
+        };
+        let mut with_classic = int.clone();
+        with_classic.bucket = vec![Bucket {
+            cumulative_count: 3,
+            cumulative_count_float: 0.0,
+            upper_bound: 1.0,
+            exemplar: None,
+        }];
+        let mut with_exemplar = int.clone();
+        with_exemplar.exemplars = vec![exemplar("t", 1.0, Some(5))];
+        let classic_only = Histogram {
+            sample_count: 1,
+            bucket: with_classic.bucket.clone(),
+            ..Histogram::default()
+        };
+        let family = |name: &str, kind, metrics: Vec<Metric>| MetricFamily {
+            name: name.into(),
+            help: "Help \\ text.".into(),
+            kind,
+            metric: metrics,
+            unit: String::new(),
+        };
+        let mut stamped = native(int.clone());
+        stamped.timestamp_ms = 1_700_000_000_123;
+        let families = vec![
+            family("a", HISTOGRAM, vec![native(int.clone()), stamped]),
+            family("b", GAUGE_HISTOGRAM, vec![native(float.clone())]),
+            family("c", HISTOGRAM, vec![native(with_classic)]),
+            family("d", HISTOGRAM, vec![native(with_exemplar)]),
+            family(
+                "e",
+                HISTOGRAM,
+                vec![native(int.clone()), native(classic_only)],
+            ),
+            family("f", COUNTER, vec![]),
+            family("g", HISTOGRAM, vec![]),
+        ];
+        let opts = ProtobufOptions {
+            native_histograms: true,
+            classic_too: false,
+        };
+        for f in &families {
+            let body = delimited(std::slice::from_ref(f));
+            assert_eq!(
+                decode_protobuf(&body, opts),
+                decode_protobuf_with_prost_only(&body, opts),
+                "{}",
+                f.name
+            );
+        }
+        let body = delimited(&families);
+        assert_eq!(
+            decode_protobuf(&body, opts),
+            decode_protobuf_with_prost_only(&body, opts)
+        );
+        // Which families the fast path takes.
+        for (f, fast) in families
+            .iter()
+            .zip([true, true, true, false, false, false, true])
+        {
+            let message = f.encode_to_vec();
+            let mut natives = Vec::new();
+            let took = native_fast::decode(&message, &mut natives).is_some();
+            assert_eq!(took, fast, "{}", f.name);
+            assert_eq!(natives.len(), if took { f.metric.len() } else { 0 });
+        }
+        // Unpacked repeated fields (prost writes them packed) decode the same.
+        let mut unpacked = Vec::new();
+        prost::encoding::sint64::encode_repeated(13, &[1, 2, 3], &mut unpacked);
+        prost::encoding::message::encode_repeated(12, &[span(0, 3)], &mut unpacked);
+        prost::encoding::uint64::encode(1, &6, &mut unpacked);
+        let mut metric = Vec::new();
+        prost::encoding::bytes::encode(7, &unpacked, &mut metric);
+        let mut message = Vec::new();
+        prost::encoding::string::encode(1, &"u".to_string(), &mut message);
+        prost::encoding::int32::encode(3, &HISTOGRAM, &mut message);
+        prost::encoding::bytes::encode(4, &metric, &mut message);
+        let mut body = Vec::new();
+        prost::encoding::encode_varint(message.len() as u64, &mut body);
+        body.extend_from_slice(&message);
+        let fast = decode_protobuf(&body, opts).unwrap();
+        assert_eq!(
+            Ok(fast.clone()),
+            decode_protobuf_with_prost_only(&body, opts)
+        );
+        let HistogramValue::Int(h) = &fast.histograms[0].value else {
+            panic!("an integer histogram")
+        };
+        assert_eq!(h.positive_buckets, vec![1, 2, 3]);
     }
 
     fn exemplar(trace: &str, value: f64, at_ms: Option<i64>) -> Exemplar {

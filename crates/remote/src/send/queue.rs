@@ -377,7 +377,8 @@ impl Reader {
                 self.ledger_read(0, after);
                 return true;
             }
-            Record::OooFlush { .. } => {
+            // (`Encoded` is only ever written, never read back as such.)
+            Record::OooFlush { .. } | Record::Encoded(_) => {
                 self.ledger_read(0, after);
                 return true;
             }

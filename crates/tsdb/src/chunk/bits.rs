@@ -12,9 +12,23 @@ pub(super) struct BitWriter {
     /// Bits still free in the last byte: 0 means the next bit starts a new byte, 8 that
     /// the last byte is the empty one Go's `writeByte` leaves.
     free: u8,
+    /// Grows by half of what is there (histogram chunks: a kilobyte each, a few
+    /// thousand open at once) rather than by a quarter (float chunks: a hundred bytes or
+    /// so, up to millions open).
+    large: bool,
 }
 
 impl BitWriter {
+    /// A writer for a large stream (a histogram chunk): `capacity` bytes to begin with,
+    /// grown by half.
+    pub(super) fn large(capacity: usize) -> Self {
+        Self {
+            bytes: Vec::with_capacity(capacity),
+            free: 0,
+            large: true,
+        }
+    }
+
     pub(super) fn write_bit(&mut self, bit: bool) {
         self.write_bits(u64::from(bit), 1);
     }
@@ -68,7 +82,9 @@ impl BitWriter {
     /// histogram chunk.
     fn reserve(&mut self, more: usize) {
         if self.bytes.len() + more > self.bytes.capacity() {
-            let step = if self.bytes.is_empty() {
+            let step = if self.large {
+                (self.bytes.len() / 2).max(64)
+            } else if self.bytes.is_empty() {
                 48
             } else {
                 (self.bytes.len() / 4).max(32)

@@ -15,15 +15,15 @@ use model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramVal
 
 use super::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
 
-pub(super) fn encode(
+pub(super) fn encode<'a>(
     out: &mut Vec<u8>,
-    samples: &[(u64, i64, HistogramValue, i64)],
+    samples: impl ExactSizeIterator<Item = (u64, i64, &'a HistogramValue, i64)>,
     with_starts: bool,
 ) {
     encode_uvarint(out, samples.len() as u64);
     for (r, t, h, st) in samples {
-        encode_uvarint(out, *r);
-        encode_uvarint(out, zigzag(*t));
+        encode_uvarint(out, r);
+        encode_uvarint(out, zigzag(t));
         match h {
             HistogramValue::Int(h) => {
                 out.push(0);
@@ -59,7 +59,7 @@ pub(super) fn encode(
             }
         }
         if with_starts {
-            encode_uvarint(out, zigzag(*st));
+            encode_uvarint(out, zigzag(st));
         }
     }
 }

@@ -78,7 +78,10 @@ pub struct FloatHistogramChunk {
 
 impl FloatHistogramChunk {
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            stream: BitWriter::large(super::CHUNK_START_BYTES),
+            ..Self::default()
+        }
     }
 
     pub fn len(&self) -> u16 {

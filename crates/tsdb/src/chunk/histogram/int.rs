@@ -46,6 +46,7 @@ impl HistogramChunk {
     pub fn new() -> Self {
         Self {
             leading: 0xff,
+            stream: BitWriter::large(super::CHUNK_START_BYTES),
             ..Self::default()
         }
     }

@@ -21,6 +21,11 @@ pub use float::{FloatHistogramChunk, FloatHistogramIter};
 pub use int::{HistogramChunk, HistogramIter};
 pub use layout::CounterResetHeader;
 
+/// Bytes a histogram chunk's stream starts with: the header and a first sample of a few
+/// dozen buckets fit, and growth by half reaches the kilobyte a chunk is cut at in a few
+/// steps.
+const CHUNK_START_BYTES: usize = 160;
+
 use layout::{
     adjust_for_inserts, expand_counter_spans, expand_spans_both_ways, insert_buckets, Insert,
     Layout,
