@@ -417,12 +417,25 @@ async function main() {
   await heat.waitFor({ timeout: 15_000 });
   const caption = await page.locator('.heatmap figcaption').textContent();
   check(caption.includes('job="histograms"'), `heatmap caption: ${caption}`);
-  const shaded = await heat.evaluate((canvas) => {
-    const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
-    let n = 0;
-    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
-    return n;
-  });
+  // The canvas is painted once the range query answers (and a rate needs two scrapes):
+  // polled for a while rather than read once.
+  const painted = () =>
+    heat.evaluate((canvas) => {
+      const { data } = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height);
+      let n = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] > 0) n++;
+      return n;
+    });
+  let shaded = await painted();
+  for (let tries = 0; shaded <= 500 && tries < 20; tries++) {
+    await page.waitForTimeout(500);
+    if (tries % 4 === 3) {
+      // Ask again: the first answer may have come before the second scrape.
+      await page.reload();
+      await heat.waitFor({ timeout: 15_000 });
+    }
+    shaded = await painted();
+  }
   check(shaded > 500, `the heatmap is blank (${shaded} painted pixels)`);
   // Hovering the right edge, halfway up, names the time, a bucket and its count.
   const box = await heat.boundingBox();
