@@ -360,33 +360,19 @@ impl ExemplarStore {
         kept
     }
 
-    /// Every stored exemplar with its series, oldest stored first.
-    pub fn for_each(&self, mut f: impl FnMut(&Labels, &Exemplar)) {
-        let n = self.entries.len();
-        let start = if n == self.max { self.next } else { 0 };
-        for k in 0..n {
-            let e = &self.entries[(start + k) % n.max(1)];
-            if e.series != NONE {
-                f(&self.series[e.series].labels, &e.exemplar);
-            }
-        }
-    }
-
+    /// Every entry of the buffer holds an exemplar (a slot is only emptied to be filled
+    /// again at once), so the counts follow from its length, and the oldest stored is the
+    /// one `next` overwrites once the buffer is full, else the first.
     pub fn stats(&self) -> ExemplarStats {
-        let in_storage = self.entries.iter().filter(|e| e.series != NONE).count();
-        let mut oldest = 0;
-        self.for_each(|_, e| {
-            if oldest == 0 {
-                oldest = e.timestamp_ms;
-            }
-        });
+        let full = self.entries.len() == self.max;
+        let oldest = self.entries.get(if full { self.next } else { 0 });
         ExemplarStats {
             appended_total: self.appended_total,
             out_of_order_total: self.out_of_order_total,
-            in_storage,
+            in_storage: self.entries.len(),
             series_in_storage: self.index.len(),
             max_exemplars: self.max,
-            oldest_timestamp_ms: oldest,
+            oldest_timestamp_ms: oldest.map_or(0, |e| e.exemplar.timestamp_ms),
         }
     }
 }

@@ -172,19 +172,13 @@ pub(super) fn decode<'a>(
 fn metric(message: &[u8], gauge: bool) -> Option<(crate::LabelPairs, i64, HistogramValue)> {
     let mut r = Reader::new(message);
     // Names and values take at most the metric's bytes, plus their length prefixes.
-    let mut labels = crate::label_pairs::LabelPairsBuilder::with_capacity(0);
-    let mut sized = false;
+    let mut labels =
+        crate::label_pairs::LabelPairsBuilder::with_capacity(message.len().min(1024) + 16);
     let mut timestamp_ms = 0i64;
     let mut histogram = None;
     while !r.done() {
         match r.key()? {
             (1, LEN) => {
-                if !sized {
-                    labels = crate::label_pairs::LabelPairsBuilder::with_capacity(
-                        message.len().min(1024) + 16,
-                    );
-                    sized = true;
-                }
                 let (name, value) = label(r.bytes()?)?;
                 labels.push(name, value);
             }

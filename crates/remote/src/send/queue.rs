@@ -439,23 +439,19 @@ impl Reader {
                 self.counters.dropped(DropReason::TooOld, 1);
                 continue;
             }
+            let (v, histogram, exemplar) = match payload {
+                Payload::Float(v) => (v, None, None),
+                Payload::Histogram(h) => (0.0, Some(h), None),
+                Payload::Exemplar(e) => (0.0, None, Some(e)),
+            };
             out.push((
                 r,
                 QueuedSample {
                     series,
                     t,
-                    v: match &payload {
-                        Payload::Float(v) => *v,
-                        _ => 0.0,
-                    },
-                    histogram: match &payload {
-                        Payload::Histogram(h) => Some(Arc::clone(h)),
-                        _ => None,
-                    },
-                    exemplar: match payload {
-                        Payload::Exemplar(e) => Some(e),
-                        _ => None,
-                    },
+                    v,
+                    histogram,
+                    exemplar,
                     st,
                     record: 0,
                     segment: after.segment,
