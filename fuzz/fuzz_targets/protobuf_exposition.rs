@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = exposition::ProtobufOptions {
         native_histograms: data.first().is_some_and(|b| b & 1 == 1),
         classic_too: data.first().is_some_and(|b| b & 2 == 2),
+        histograms_hint: usize::from(data.get(1).copied().unwrap_or(0)),
     };
     let decoded = exposition::decode_protobuf(data, opts);
     // Compared as text: a NaN sum is equal to itself there.

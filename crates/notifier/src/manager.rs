@@ -190,7 +190,7 @@ impl Manager {
             let set = match set {
                 Planned::Keep(old) => old,
                 Planned::New(cfg) => {
-                    let client = scrape::build_http_client(&cfg.http).map_err(|e| e.0)?;
+                    let client = httpclient::build_http_client(&cfg.http).map_err(|e| e.0)?;
                     let set = Arc::new(AmSet {
                         cfg,
                         client,
@@ -337,7 +337,7 @@ fn check_supported(cfg: &AlertmanagerConfig) -> Result<(), String> {
         return Err("alertmanager config: sigv4 is not supported by promethium yet".into());
     }
     if let Some(oauth2) = &cfg.http.oauth2 {
-        scrape::check_oauth2(oauth2).map_err(|e| format!("alertmanager config: {e}"))?;
+        httpclient::check_oauth2(oauth2).map_err(|e| format!("alertmanager config: {e}"))?;
     }
     let other: Vec<&str> = cfg
         .sd

@@ -201,7 +201,7 @@ impl Shared {
             .timeout(timeout)
             .header("User-Agent", USER_AGENT)
             .header("Content-Type", "application/json");
-        for (name, value) in scrape::request_headers_with_oauth2(&self.cfg.http).await? {
+        for (name, value) in httpclient::request_headers_with_oauth2(&self.cfg.http).await? {
             req = req.header(name, value);
         }
         let resp = req.body(body).send().await.map_err(describe)?;

@@ -25,9 +25,9 @@ fn client(t: &Target) -> anyhow::Result<Client> {
             .map_err(|e| anyhow::anyhow!("error loading HTTP client config: {e}"))?,
         None => promconfig::HttpClientConfig::defaults(),
     };
-    let http = scrape::build_http_client(&config)
+    let http = httpclient::build_http_client(&config)
         .map_err(|e| anyhow::anyhow!("error creating API client: {}", e.0))?;
-    let mut auth = scrape::authorization_header(&config)
+    let mut auth = httpclient::authorization_header(&config)
         .map_err(|e| anyhow::anyhow!("error creating API client: {e}"))?;
     let invalid = || {
         anyhow::anyhow!(

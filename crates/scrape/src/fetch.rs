@@ -80,6 +80,8 @@ pub(crate) struct HttpScrape<'a> {
     /// The last body's size: the buffer is reserved for it at once, since growing a large
     /// buffer by doubling costs copies and churns the allocator on every scrape.
     pub size_hint: usize,
+    /// The last body's native histogram count, for the same reason.
+    pub histograms_hint: usize,
 }
 
 /// Fetches and decodes one body. Parsing and appending come after the deadline, as in
@@ -96,8 +98,12 @@ pub(crate) async fn fetch_http(scrape: &HttpScrape<'_>) -> Result<Fetched, Fetch
         .fallback_scrape_protocol
         .as_ref()
         .map(|p| p.as_str());
-    let (body, format, histograms, exemplars) =
-        decode(body, &content_type, fallback, protobuf_options(scrape.job))?;
+    let (body, format, histograms, exemplars) = decode(
+        body,
+        &content_type,
+        fallback,
+        protobuf_options(scrape.job, scrape.histograms_hint),
+    )?;
     Ok(Fetched {
         body,
         format,
@@ -134,7 +140,7 @@ async fn read_body(
             "X-Prometheus-Scrape-Timeout-Seconds",
             format!("{}", timeout.as_secs_f64()),
         );
-    for (name, value) in crate::oauth2::request_headers_with_oauth2(&job.http).await? {
+    for (name, value) in httpclient::request_headers_with_oauth2(&job.http).await? {
         request = request.header(name, value);
     }
     let mut response = request.send().await.map_err(describe)?;
@@ -319,10 +325,14 @@ impl Write for CappedBody {
 /// What a job takes from protobuf histograms: native ones with
 /// `scrape_native_histograms`, their classic series too with
 /// `always_scrape_classic_histograms`.
-pub(crate) fn protobuf_options(job: &ScrapeConfig) -> exposition::ProtobufOptions {
+pub(crate) fn protobuf_options(
+    job: &ScrapeConfig,
+    histograms_hint: usize,
+) -> exposition::ProtobufOptions {
     exposition::ProtobufOptions {
         native_histograms: job.scrape_native_histograms == Some(true),
         classic_too: job.always_scrape_classic_histograms == Some(true),
+        histograms_hint,
     }
 }
 

@@ -13,18 +13,13 @@ mod json_log;
 mod manager;
 mod native;
 mod nhcb;
-mod oauth2;
 mod relabel;
 mod scrape_loop;
 mod target;
 
-pub use client::{
-    accept_header, authorization_header, build_client, build_http_client, read_body_limited,
-    request_headers, ClientError,
-};
+pub use client::{accept_header, build_client};
 pub use json_log::{json_string, JsonLogFile};
 pub use manager::{ActiveTarget, LocalSource, Manager};
-pub use oauth2::{check_oauth2, oauth2_authorization, request_headers_with_oauth2};
 pub use relabel::relabel;
 pub use scrape_loop::{MetricMetadata, TargetStatus};
 pub use target::{target_labels, TargetError};

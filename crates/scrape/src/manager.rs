@@ -1,5 +1,6 @@
-//! Scrape pools: one per job, its targets discovered from `static_configs` and
-//! `file_sd_configs` (re-read when the files change), one loop per target.
+//! Scrape pools: one per job, its targets discovered from `static_configs`,
+//! `file_sd_configs` (re-read when the files change) and the mechanisms of the
+//! `discovery` crate (their updates applied as they come), one loop per target.
 
 use crate::file_sd;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,11 @@ struct Pool {
     dropped: Vec<Labels>,
     dropped_count: usize,
     watcher: Option<tokio::task::JoinHandle<()>>,
+    /// The job's other discovery mechanisms (stopped when dropped), the task applying
+    /// their updates, and the targets of their last update.
+    discovery: Option<discovery::Set>,
+    discovery_watcher: Option<tokio::task::JoinHandle<()>>,
+    discovered: Vec<Labels>,
 }
 
 /// A target as the targets API reports it.
@@ -124,6 +130,9 @@ impl Manager {
                 dropped: Vec::new(),
                 dropped_count: 0,
                 watcher: None,
+                discovery: None,
+                discovery_watcher: None,
+                discovered: Vec::new(),
             };
             // Fingerprint before reading, so that a change after this point is noticed.
             let files = file_sd::fingerprint(&job.sd);
@@ -134,6 +143,19 @@ impl Manager {
                     Arc::downgrade(self),
                     Arc::clone(&job),
                     files,
+                )));
+            }
+            if discovery::has_discoverers(&job.sd) {
+                let (set, updates) = discovery::Set::start(
+                    &job.job_name,
+                    discovery::discoverers(&job.sd, &job.job_name),
+                    DISCOVERY_UPDATE_PERIOD,
+                );
+                pool.discovery = Some(set);
+                pool.discovery_watcher = Some(tokio::spawn(watch_discovery(
+                    Arc::downgrade(self),
+                    Arc::clone(&job),
+                    updates,
                 )));
             }
             pools.insert(job.job_name.clone(), pool);
@@ -313,6 +335,10 @@ impl Manager {
             if let Some(w) = pool.watcher.take() {
                 w.abort();
             }
+            if let Some(w) = pool.discovery_watcher.take() {
+                w.abort();
+            }
+            pool.discovery = None;
             for (_, t) in std::mem::take(&mut pool.targets) {
                 let _ = t.stop.send(true);
                 tasks.push(t.task);
@@ -328,6 +354,10 @@ fn stop_pool(mut pool: Pool) {
     if let Some(w) = pool.watcher.take() {
         w.abort();
     }
+    if let Some(w) = pool.discovery_watcher.take() {
+        w.abort();
+    }
+    pool.discovery = None;
     for (_, t) in std::mem::take(&mut pool.targets) {
         let _ = t.stop.send(true);
     }
@@ -407,11 +437,42 @@ async fn watch_files(
         let Some(manager) = manager.upgrade() else {
             return;
         };
-        let groups = discover(&job);
+        let mut targets = discover(&job);
         let mut pools = manager.lock();
         let Some(pool) = pools.get_mut(&job.job_name) else {
             return;
         };
-        manager.sync_targets(pool, &groups);
+        targets.extend(pool.discovered.iter().cloned());
+        manager.sync_targets(pool, &targets);
+    }
+}
+
+/// How often, at most, a job's targets change for its discovery mechanisms' updates
+/// (Prometheus's discovery manager sends at most every 5 s).
+pub const DISCOVERY_UPDATE_PERIOD: Duration = Duration::from_secs(5);
+
+/// Applies a job's discovery updates to its pool as they come: its static and file
+/// targets with the discovered ones. The targets last known stay while a mechanism fails.
+async fn watch_discovery(
+    manager: std::sync::Weak<Manager>,
+    job: Arc<ScrapeConfig>,
+    mut updates: tokio::sync::watch::Receiver<Option<Vec<discovery::Group>>>,
+) {
+    while updates.changed().await.is_ok() {
+        let Some(groups) = updates.borrow_and_update().clone() else {
+            continue;
+        };
+        let Some(manager) = manager.upgrade() else {
+            return;
+        };
+        let discovered = discovery::targets_of(&groups);
+        let mut targets = discover(&job);
+        let mut pools = manager.lock();
+        let Some(pool) = pools.get_mut(&job.job_name) else {
+            return;
+        };
+        targets.extend(discovered.iter().cloned());
+        pool.discovered = discovered;
+        manager.sync_targets(pool, &targets);
     }
 }

@@ -185,7 +185,12 @@ impl HistogramCache {
     ) -> Result<Prepared, String> {
         self.generation += 1;
         let generation = self.generation;
-        let mut out = Prepared::default();
+        // Most series are known from the last scrape: their samples go by ref.
+        let mut out = Prepared {
+            by_ref: Vec::with_capacity(histograms.len()),
+            by_ref_keys: Vec::with_capacity(histograms.len()),
+            ..Prepared::default()
+        };
         let mut kept = 0usize;
         for mut s in histograms {
             let key = Self::key(&s);

@@ -209,6 +209,8 @@ pub(crate) struct ScrapeLoop {
     /// vanished (staleness markers).
     cache: SeriesCache,
     last_body_len: usize,
+    /// The native histograms of the last body that had any (see `last_body_len`).
+    last_histogram_count: usize,
     cache_format: Option<Format>,
     report_refs: Option<Vec<u64>>,
     accept: String,
@@ -283,6 +285,7 @@ impl ScrapeLoop {
             status,
             cache: SeriesCache::new(),
             last_body_len: 0,
+            last_histogram_count: 0,
             cache_format: None,
             report_refs: None,
             accept,
@@ -367,6 +370,9 @@ impl ScrapeLoop {
                 // pre-sizing, as in Prometheus.
                 if fetched.size > 0 {
                     self.last_body_len = fetched.size;
+                }
+                if !fetched.histograms.is_empty() {
+                    self.last_histogram_count = fetched.histograms.len();
                 }
                 self.ingest(fetched, t)
             }
@@ -694,6 +700,7 @@ impl ScrapeLoop {
             url: &self.target.url,
             accept: &self.accept,
             size_hint: self.last_body_len,
+            histograms_hint: self.last_histogram_count,
         })
         .await
     }

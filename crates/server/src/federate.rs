@@ -542,6 +542,7 @@ mod tests {
         let opts = exposition::ProtobufOptions {
             native_histograms: true,
             classic_too: false,
+            ..exposition::ProtobufOptions::default()
         };
         let exposition::DecodedProtobuf {
             text: back,

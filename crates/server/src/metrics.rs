@@ -187,6 +187,7 @@ impl ServerMetrics {
             &self.remote_write,
             openmetrics,
         ));
+        extra.push_str(&discovery_text(openmetrics));
         match out.strip_suffix("# EOF\n") {
             Some(head) if openmetrics => out = format!("{head}{extra}# EOF\n"),
             _ => out.push_str(&extra),
@@ -242,6 +243,41 @@ pub(crate) fn family(
         };
         let _ = writeln!(out, "{name}{suffix}{labels} {}", value(*v));
     }
+}
+
+/// Service discovery's `prometheus_sd_*` families.
+fn discovery_text(openmetrics: bool) -> String {
+    let samples = discovery::metrics_snapshot();
+    let mut out = String::new();
+    let mut i = 0;
+    while let Some(first) = samples.get(i) {
+        let end = samples[i..]
+            .iter()
+            .position(|s| s.family != first.family)
+            .map_or(samples.len(), |n| i + n);
+        let rows: Vec<(String, &str, f64)> = samples[i..end]
+            .iter()
+            .map(|s| {
+                let labels = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                (labels, &s.name[s.family.len()..], s.value)
+            })
+            .collect();
+        family(
+            &mut out,
+            openmetrics,
+            first.family,
+            first.kind,
+            first.help,
+            &rows,
+        );
+        i = end;
+    }
+    out
 }
 
 /// The rule groups' metrics (labelled `rule_group="<file>;<name>"`, as upstream) and the

@@ -261,14 +261,31 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
         }
         for key in job.sd.configured() {
-            if key != "static_configs" && key != "file_sd_configs" {
+            if !matches!(
+                key,
+                "static_configs" | "file_sd_configs" | "http_sd_configs"
+            ) {
                 return Err(format!(
-                    "scrape config with job name {name:?}: {key} is not supported by promethium yet; list the targets in static_configs, or have a tool write them to files read by file_sd_configs"
+                    "scrape config with job name {name:?}: {key} is not supported by promethium yet; list the targets in static_configs, have a tool write them to files read by file_sd_configs, or serve them for http_sd_configs"
                 ));
             }
         }
+        // As Prometheus fails a reload on a discovery whose client cannot be built.
+        for sd in job.sd.http_sd_configs.iter().flatten() {
+            httpclient::build_http_client(&sd.http).map_err(|e| {
+                format!(
+                    "scrape config with job name {name:?}: http_sd_configs: {}",
+                    e.0
+                )
+            })?;
+            if let Some(oauth2) = &sd.http.oauth2 {
+                httpclient::check_oauth2(oauth2).map_err(|e| {
+                    format!("scrape config with job name {name:?}: http_sd_configs: {e}")
+                })?;
+            }
+        }
         if let Some(oauth2) = &job.http.oauth2 {
-            scrape::check_oauth2(oauth2)
+            httpclient::check_oauth2(oauth2)
                 .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
         }
         let tls = &job.http.tls_config;
@@ -311,16 +328,16 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
     }
     remote::WriteStorage::check(&config.remote_write).map_err(|e| e.to_string())?;
     for rw in &config.remote_write {
-        if let Err(e) = scrape::build_http_client(&rw.http) {
+        if let Err(e) = httpclient::build_http_client(&rw.http) {
             return Err(format!("remote_write {}: {}", rw.name(), e.0));
         }
     }
     for rr in &config.remote_read {
         let name = if rr.name.is_empty() { "" } else { &rr.name };
         if let Some(oauth2) = &rr.http.oauth2 {
-            scrape::check_oauth2(oauth2).map_err(|e| format!("remote_read {name}: {e}"))?;
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("remote_read {name}: {e}"))?;
         }
-        if let Err(e) = scrape::build_http_client(&rr.http) {
+        if let Err(e) = httpclient::build_http_client(&rr.http) {
             return Err(format!("remote_read {name}: {}", e.0));
         }
     }

@@ -36,6 +36,9 @@ pub struct ProtobufOptions {
     pub native_histograms: bool,
     /// Their classic series are kept too (`always_scrape_classic_histograms`).
     pub classic_too: bool,
+    /// Room reserved up front for this many native histogram samples (a scrape passes
+    /// the count of the target's last one), instead of growing the list by doubling.
+    pub histograms_hint: usize,
 }
 
 /// A native histogram sample of a protobuf body.
@@ -109,7 +112,8 @@ fn decode_with(
         text: String::with_capacity(body.len() * 2),
         samples: 0,
     };
-    let mut natives = Vec::new();
+    // Bounded by the body: a native histogram takes a few bytes of it at least.
+    let mut natives = Vec::with_capacity(opts.histograms_hint.min(body.len() / 4));
     let mut exemplars = Vec::new();
     let mut index = 0;
     while !body.is_empty() {
@@ -548,6 +552,7 @@ mod tests {
         let on = ProtobufOptions {
             native_histograms: true,
             classic_too: false,
+            ..ProtobufOptions::default()
         };
         let DecodedProtobuf {
             text,
@@ -569,6 +574,7 @@ mod tests {
         let both = ProtobufOptions {
             native_histograms: true,
             classic_too: true,
+            ..ProtobufOptions::default()
         };
         let DecodedProtobuf {
             text,
@@ -650,6 +656,7 @@ mod tests {
         let opts = ProtobufOptions {
             native_histograms: true,
             classic_too: false,
+            ..ProtobufOptions::default()
         };
         for f in &families {
             let body = delimited(std::slice::from_ref(f));
@@ -761,6 +768,7 @@ mod tests {
         let both = ProtobufOptions {
             native_histograms: true,
             classic_too: true,
+            ..ProtobufOptions::default()
         };
         let decoded = decode_protobuf(&body, both).unwrap();
         // Samples: requests_total (0), rpc_seconds_bucket le=0.5 (1), le=1.0 (2), +Inf

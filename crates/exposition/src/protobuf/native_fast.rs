@@ -42,7 +42,18 @@ impl<'a> Reader<'a> {
     }
 
     /// A varint as prost reads it: at most ten bytes, the tenth at most 1.
+    #[inline]
     fn varint(&mut self) -> Option<u64> {
+        // Most are one byte: keys, lengths, small bucket deltas.
+        let first = *self.buf.get(self.pos)?;
+        if first < 0x80 {
+            self.pos += 1;
+            return Some(u64::from(first));
+        }
+        self.varint_long()
+    }
+
+    fn varint_long(&mut self) -> Option<u64> {
         let mut value = 0u64;
         for i in 0..10 {
             let b = *self.buf.get(self.pos)?;

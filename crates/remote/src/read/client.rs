@@ -39,7 +39,7 @@ pub struct ReadClient {
 impl ReadClient {
     pub fn new(cfg: &RemoteReadConfig) -> Result<Self, String> {
         let url = cfg.url.as_ref().ok_or("url for remote_read is empty")?;
-        let http = scrape::build_http_client(&cfg.http).map_err(|e| e.0)?;
+        let http = httpclient::build_http_client(&cfg.http).map_err(|e| e.0)?;
         Ok(Self {
             name: if cfg.name.is_empty() {
                 url.redacted()
@@ -100,7 +100,7 @@ impl ReadClient {
             .header("Content-Encoding", "snappy")
             .header("Content-Type", "application/x-protobuf")
             .header("X-Prometheus-Remote-Read-Version", "0.1.0");
-        for (name, value) in scrape::request_headers_with_oauth2(&self.http_config).await? {
+        for (name, value) in httpclient::request_headers_with_oauth2(&self.http_config).await? {
             post = post.header(name, value);
         }
         for (name, value) in &self.headers {
@@ -118,7 +118,7 @@ impl ReadClient {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-streamed-protobuf"));
         let max = self.max_frame_bytes.saturating_mul(4);
-        let body = scrape::read_body_limited(response, max, || {
+        let body = httpclient::read_body_limited(response, max, || {
             format!("remote read response larger than {max} bytes")
         })
         .await?;

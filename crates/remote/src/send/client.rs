@@ -79,7 +79,7 @@ impl StoreClient {
     pub fn new(cfg: &RemoteWriteConfig, user_agent: &str) -> Result<Self, String> {
         let parsed = cfg.url.as_ref().ok_or("url for remote_write is empty")?;
         let (url, shown) = (parsed.raw.clone(), parsed.redacted());
-        let http = scrape::build_http_client(&cfg.http).map_err(|e| e.0)?;
+        let http = httpclient::build_http_client(&cfg.http).map_err(|e| e.0)?;
         Ok(Self {
             http,
             url,
@@ -129,7 +129,7 @@ impl StoreClient {
             request = request.header("Retry-Attempt", attempt.to_string());
         }
         // Authentication and `http_headers` are read per request: their files may change.
-        for (name, value) in scrape::request_headers_with_oauth2(&self.http_config)
+        for (name, value) in httpclient::request_headers_with_oauth2(&self.http_config)
             .await
             .map_err(|e| StoreError::Recoverable {
                 message: e,

@@ -153,7 +153,7 @@ impl WriteStorage {
                 return Err(refuse("google_iam"));
             }
             if let Some(oauth2) = &cfg.http.oauth2 {
-                scrape::check_oauth2(oauth2).map_err(|reason| ConfigError {
+                httpclient::check_oauth2(oauth2).map_err(|reason| ConfigError {
                     name: name.clone(),
                     reason,
                 })?;

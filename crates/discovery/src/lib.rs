@@ -1,0 +1,75 @@
+//! Service discovery: each mechanism of a job's `*_sd_configs` finds target groups (a
+//! source, its targets' label sets and labels common to them) and sends the groups that
+//! changed; a [`Set`] runs a job's mechanisms and hands the scrape manager every group it
+//! holds, at most once per update period, as Prometheus's discovery manager does.
+//!
+//! Mechanisms: `http_sd_configs` ([`http`]). `static_configs` and `file_sd_configs` are
+//! read by the scrape manager itself.
+
+pub mod http;
+mod metrics;
+mod refresh;
+mod set;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+pub use metrics::{snapshot as metrics_snapshot, MetricSample};
+pub use set::{targets_of, Set};
+
+/// Label names to values, as Prometheus's `model.LabelSet`.
+pub type LabelSet = BTreeMap<String, String>;
+
+/// A group of targets (upstream's `targetgroup.Group`): each target is a label set (at
+/// least `__address__`), `labels` apply to all of them unless a target sets the same name,
+/// and `source` names the group within its mechanism. A group without targets says its
+/// source has none any more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Group {
+    pub source: String,
+    pub targets: Vec<LabelSet>,
+    pub labels: LabelSet,
+}
+
+/// Where a mechanism sends the groups it found (those that changed, or all of them).
+pub type Updates = tokio::sync::mpsc::Sender<Vec<Group>>;
+
+/// One mechanism's configured instance, running until the receiving side is dropped.
+pub trait Discoverer: Send {
+    fn run(self: Box<Self>, updates: Updates) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
+
+/// Why a mechanism could not be started (its HTTP client settings, for one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryError(pub String);
+
+impl std::fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DiscoveryError {}
+
+/// The mechanisms of `sd` this crate runs, each named for its metrics by `set_name` (the
+/// job name) and mechanism; a mechanism that cannot start is logged and left out, as
+/// Prometheus counts it in `prometheus_sd_failed_configs`.
+pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Discoverer>> {
+    let mut out: Vec<Box<dyn Discoverer>> = Vec::new();
+    for cfg in sd.http_sd_configs.iter().flatten() {
+        match http::HttpDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
+    out
+}
+
+/// Whether `sd` has a mechanism this crate runs.
+pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
+    !sd.http_sd_configs.is_empty()
+}

@@ -1,0 +1,163 @@
+//! The `prometheus_sd_*` metrics, named and labelled as Prometheus's discovery manager and
+//! mechanisms name them, kept in one process-wide registry that `/metrics` reads.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// One sample of a metric family, for the server's `/metrics`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    /// The family's name (a summary's samples add `_sum` and `_count`).
+    pub family: &'static str,
+    pub help: &'static str,
+    /// `counter`, `gauge` or `summary`.
+    pub kind: &'static str,
+    /// The sample's name: the family's, or with `_sum`/`_count` for a summary.
+    pub name: String,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+#[derive(Default)]
+struct Registry {
+    /// (config, mechanism) → failed refreshes.
+    refresh_failures: BTreeMap<(String, &'static str), u64>,
+    /// (config, mechanism) → (seconds spent, refreshes).
+    refresh_durations: BTreeMap<(String, &'static str), (f64, u64)>,
+    http_failures: u64,
+    /// config → targets in its groups now.
+    discovered_targets: BTreeMap<String, usize>,
+    received_updates: u64,
+    updates: u64,
+    failed_configs: BTreeMap<String, usize>,
+}
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    static REGISTRY: OnceLock<Mutex<Registry>> = OnceLock::new();
+    REGISTRY
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn refreshed(config: &str, mechanism: &'static str, took: Duration, failed: bool) {
+    let mut r = registry();
+    let key = (config.to_string(), mechanism);
+    let d = r.refresh_durations.entry(key.clone()).or_default();
+    d.0 += took.as_secs_f64();
+    d.1 += 1;
+    let failures = r.refresh_failures.entry(key).or_default();
+    if failed {
+        *failures += 1;
+    }
+}
+
+pub(crate) fn http_failure() {
+    registry().http_failures += 1;
+}
+
+pub(crate) fn received_update() {
+    registry().received_updates += 1;
+}
+
+pub(crate) fn sent_update(config: &str, targets: usize) {
+    let mut r = registry();
+    r.updates += 1;
+    r.discovered_targets.insert(config.to_string(), targets);
+}
+
+/// A set stopped (its job removed or changed): its gauges go with it.
+pub(crate) fn forget(config: &str) {
+    let mut r = registry();
+    r.discovered_targets.remove(config);
+    r.failed_configs.remove(config);
+}
+
+pub(crate) fn failed_config(config: &str) {
+    *registry()
+        .failed_configs
+        .entry(config.to_string())
+        .or_default() += 1;
+}
+
+/// Every sample, family by family (families with no sample yet are left out).
+pub fn snapshot() -> Vec<MetricSample> {
+    let r = registry();
+    let mut out = Vec::new();
+    let scrape = || vec![("name", "scrape".to_string())];
+    let sample = |family, help, kind, labels, value| MetricSample {
+        family,
+        help,
+        kind,
+        name: family.to_string(),
+        labels,
+        value,
+    };
+    for (config, n) in &r.discovered_targets {
+        out.push(sample(
+            "prometheus_sd_discovered_targets",
+            "Current number of discovered targets.",
+            "gauge",
+            vec![("config", config.clone()), ("name", "scrape".into())],
+            *n as f64,
+        ));
+    }
+    out.push(sample(
+        "prometheus_sd_failed_configs",
+        "Current number of service discovery configurations that failed to load.",
+        "gauge",
+        scrape(),
+        r.failed_configs.values().sum::<usize>() as f64,
+    ));
+    out.push(sample(
+        "prometheus_sd_received_updates_total",
+        "Total number of update events received from the SD providers.",
+        "counter",
+        scrape(),
+        r.received_updates as f64,
+    ));
+    out.push(sample(
+        "prometheus_sd_updates_total",
+        "Total number of update events sent to the SD consumers.",
+        "counter",
+        scrape(),
+        r.updates as f64,
+    ));
+    out.push(sample(
+        "prometheus_sd_http_failures_total",
+        "Number of HTTP service discovery refresh failures.",
+        "counter",
+        Vec::new(),
+        r.http_failures as f64,
+    ));
+    for ((config, mechanism), n) in &r.refresh_failures {
+        out.push(sample(
+            "prometheus_sd_refresh_failures_total",
+            "Number of refresh failures for the given SD mechanism.",
+            "counter",
+            vec![
+                ("config", config.clone()),
+                ("mechanism", mechanism.to_string()),
+            ],
+            *n as f64,
+        ));
+    }
+    for ((config, mechanism), (sum, count)) in &r.refresh_durations {
+        let labels = vec![
+            ("config", config.clone()),
+            ("mechanism", mechanism.to_string()),
+        ];
+        let help = "The duration of a refresh for the given SD mechanism.";
+        let family = "prometheus_sd_refresh_duration_seconds";
+        out.push(MetricSample {
+            name: format!("{family}_sum"),
+            ..sample(family, help, "summary", labels.clone(), *sum)
+        });
+        out.push(MetricSample {
+            name: format!("{family}_count"),
+            ..sample(family, help, "summary", labels, *count as f64)
+        });
+    }
+    out
+}
