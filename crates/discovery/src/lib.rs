@@ -3,9 +3,10 @@
 //! changed; a [`Set`] runs a job's mechanisms and hands the scrape manager every group it
 //! holds, at most once per update period, as Prometheus's discovery manager does.
 //!
-//! Mechanisms: `http_sd_configs` ([`http`]). `static_configs` and `file_sd_configs` are
+//! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]). `static_configs` and `file_sd_configs` are
 //! read by the scrape manager itself.
 
+pub mod dns;
 pub mod http;
 mod metrics;
 mod refresh;
@@ -66,10 +67,22 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    for cfg in sd.dns_sd_configs.iter().flatten() {
+        match dns::DnsDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
     out
 }
 
+/// The `*_sd_configs` keys this crate runs.
+pub const MECHANISMS: &[&str] = &["http_sd_configs", "dns_sd_configs"];
+
 /// Whether `sd` has a mechanism this crate runs.
 pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
-    !sd.http_sd_configs.is_empty()
+    !sd.http_sd_configs.is_empty() || !sd.dns_sd_configs.is_empty()
 }

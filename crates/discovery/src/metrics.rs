@@ -26,6 +26,8 @@ struct Registry {
     /// (config, mechanism) → (seconds spent, refreshes).
     refresh_durations: BTreeMap<(String, &'static str), (f64, u64)>,
     http_failures: u64,
+    dns_lookups: u64,
+    dns_lookup_failures: u64,
     /// config → targets in its groups now.
     discovered_targets: BTreeMap<String, usize>,
     received_updates: u64,
@@ -55,6 +57,14 @@ pub(crate) fn refreshed(config: &str, mechanism: &'static str, took: Duration, f
 
 pub(crate) fn http_failure() {
     registry().http_failures += 1;
+}
+
+pub(crate) fn dns_lookup(failed: bool) {
+    let mut r = registry();
+    r.dns_lookups += 1;
+    if failed {
+        r.dns_lookup_failures += 1;
+    }
 }
 
 pub(crate) fn received_update() {
@@ -130,6 +140,20 @@ pub fn snapshot() -> Vec<MetricSample> {
         "counter",
         Vec::new(),
         r.http_failures as f64,
+    ));
+    out.push(sample(
+        "prometheus_sd_dns_lookups_total",
+        "The number of DNS-SD lookups.",
+        "counter",
+        Vec::new(),
+        r.dns_lookups as f64,
+    ));
+    out.push(sample(
+        "prometheus_sd_dns_lookup_failures_total",
+        "The number of DNS-SD lookup failures.",
+        "counter",
+        Vec::new(),
+        r.dns_lookup_failures as f64,
     ));
     for ((config, mechanism), n) in &r.refresh_failures {
         out.push(sample(

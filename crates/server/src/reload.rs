@@ -261,10 +261,9 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
                 .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
         }
         for key in job.sd.configured() {
-            if !matches!(
-                key,
-                "static_configs" | "file_sd_configs" | "http_sd_configs"
-            ) {
+            if !matches!(key, "static_configs" | "file_sd_configs")
+                && !discovery::MECHANISMS.contains(&key)
+            {
                 return Err(format!(
                     "scrape config with job name {name:?}: {key} is not supported by promethium yet; list the targets in static_configs, have a tool write them to files read by file_sd_configs, or serve them for http_sd_configs"
                 ));
