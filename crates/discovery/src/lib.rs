@@ -3,10 +3,12 @@
 //! changed; a [`Set`] runs a job's mechanisms and hands the scrape manager every group it
 //! holds, at most once per update period, as Prometheus's discovery manager does.
 //!
-//! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]). `static_configs` and `file_sd_configs` are
+//! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]),
+//! `docker_sd_configs` ([`docker`]). `static_configs` and `file_sd_configs` are
 //! read by the scrape manager itself.
 
 pub mod dns;
+pub mod docker;
 pub mod http;
 mod metrics;
 mod refresh;
@@ -76,13 +78,45 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    for cfg in sd.docker_sd_configs.iter().flatten() {
+        match docker::DockerDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
     out
 }
 
+/// Whether every mechanism of `sd` this crate runs can start (clients build, settings
+/// make sense): what a configuration load fails on, naming the section.
+pub fn check(sd: &promconfig::SdConfigs) -> Result<(), String> {
+    for cfg in sd.http_sd_configs.iter().flatten() {
+        http::HttpDiscovery::new(cfg, "").map_err(|e| format!("http_sd_configs: {e}"))?;
+        if let Some(oauth2) = &cfg.http.oauth2 {
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("http_sd_configs: {e}"))?;
+        }
+    }
+    for cfg in sd.dns_sd_configs.iter().flatten() {
+        dns::DnsDiscovery::new(cfg, "").map_err(|e| format!("dns_sd_configs: {e}"))?;
+    }
+    for cfg in sd.docker_sd_configs.iter().flatten() {
+        docker::DockerDiscovery::new(cfg, "").map_err(|e| format!("docker_sd_configs: {e}"))?;
+        if let Some(oauth2) = &cfg.http.oauth2 {
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("docker_sd_configs: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
 /// The `*_sd_configs` keys this crate runs.
-pub const MECHANISMS: &[&str] = &["http_sd_configs", "dns_sd_configs"];
+pub const MECHANISMS: &[&str] = &["http_sd_configs", "dns_sd_configs", "docker_sd_configs"];
 
 /// Whether `sd` has a mechanism this crate runs.
 pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
-    !sd.http_sd_configs.is_empty() || !sd.dns_sd_configs.is_empty()
+    !sd.http_sd_configs.is_empty()
+        || !sd.dns_sd_configs.is_empty()
+        || !sd.docker_sd_configs.is_empty()
 }

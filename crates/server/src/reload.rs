@@ -270,19 +270,8 @@ pub fn check_supported(config: &promconfig::Config) -> Result<(), String> {
             }
         }
         // As Prometheus fails a reload on a discovery whose client cannot be built.
-        for sd in job.sd.http_sd_configs.iter().flatten() {
-            httpclient::build_http_client(&sd.http).map_err(|e| {
-                format!(
-                    "scrape config with job name {name:?}: http_sd_configs: {}",
-                    e.0
-                )
-            })?;
-            if let Some(oauth2) = &sd.http.oauth2 {
-                httpclient::check_oauth2(oauth2).map_err(|e| {
-                    format!("scrape config with job name {name:?}: http_sd_configs: {e}")
-                })?;
-            }
-        }
+        discovery::check(&job.sd)
+            .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;
         if let Some(oauth2) = &job.http.oauth2 {
             httpclient::check_oauth2(oauth2)
                 .map_err(|e| format!("scrape config with job name {name:?}: {e}"))?;

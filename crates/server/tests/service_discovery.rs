@@ -94,11 +94,14 @@ fn http_sd_targets_match_prometheus() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert_eq!(mine, theirs);
-    assert_eq!(mine[0].1["rack"], "r1");
-    assert_eq!(
-        mine[0].0["__meta_url"],
-        format!("http://127.0.0.1:{sd}/targets")
-    );
+    // Sorted by their discovered labels, whose order follows the random ports: found by rack.
+    let r1 = mine
+        .iter()
+        .find(|(_, l)| l["rack"] == "r1")
+        .expect("the rack r1 target");
+    assert_eq!(r1.1["team"], "db");
+    assert_eq!(r1.0["__meta_url"], format!("http://127.0.0.1:{sd}/targets"));
+    assert!(mine.iter().any(|(_, l)| l["rack"] == "r2"));
     for port in [ours_port, theirs_port] {
         assert_eq!(
             metric(
