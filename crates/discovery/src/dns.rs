@@ -15,7 +15,7 @@ use hickory_proto::rr::{Name, RData, RecordType};
 use promconfig::sd::dns::DnsSdConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::{Discoverer, DiscoveryError, Group, LabelSet, Updates};
+use crate::{join_host_port, Discoverer, DiscoveryError, Group, LabelSet, Updates};
 
 /// Where upstream reads the resolver settings.
 const RESOLV_CONF: &str = "/etc/resolv.conf";
@@ -224,15 +224,6 @@ async fn join_all<T: Send + 'static>(
     out
 }
 
-/// Go's `net.JoinHostPort`: IPv6 addresses (anything with a colon) in brackets.
-fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
 /// Upstream's `lookupWithSearchPath`: the names of the search list in turn; the first
 /// successful answer wins; an empty answer when every server answered (NXDOMAIN) for
 /// every name; an error when some name got no viable answer.
@@ -299,12 +290,8 @@ async fn ask_server(
     record_type: RecordType,
     server: SocketAddr,
 ) -> Result<Message, String> {
-    let fqdn = if name.ends_with('.') {
-        name.to_string()
-    } else {
-        format!("{name}.")
-    };
-    let query_name = Name::from_ascii(&fqdn).map_err(|e| format!("invalid name {name:?}: {e}"))?;
+    let query_name =
+        Name::from_ascii(fqdn(name)).map_err(|e| format!("invalid name {name:?}: {e}"))?;
     let id: u16 = rand_id();
     let mut message = Message::new();
     message

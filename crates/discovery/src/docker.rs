@@ -13,7 +13,7 @@ use std::time::Duration;
 use promconfig::sd::moby::DockerSdConfig;
 use serde::Deserialize;
 
-use crate::{Discoverer, DiscoveryError, Group, LabelSet, Updates};
+use crate::{join_host_port, Discoverer, DiscoveryError, Group, LabelSet, Updates};
 
 /// The most of one Docker API answer read.
 const MAX_ANSWER_BYTES: usize = 64 << 20;
@@ -324,14 +324,6 @@ pub fn sanitize_label_name(name: &str) -> String {
             }
         })
         .collect()
-}
-
-fn join_host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
 }
 
 fn percent_encode(s: &str) -> String {

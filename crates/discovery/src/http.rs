@@ -14,7 +14,6 @@ const MAX_BODY_BYTES: usize = 64 << 20;
 
 /// One `http_sd_configs` entry, ready to run.
 pub struct HttpDiscovery {
-    url: String,
     config: HttpSdConfig,
     client: reqwest::Client,
     set_name: String,
@@ -27,7 +26,6 @@ impl HttpDiscovery {
         let client =
             httpclient::build_http_client(&config.http).map_err(|e| DiscoveryError(e.0))?;
         Ok(Self {
-            url: config.url.clone(),
             config: config.clone(),
             client,
             set_name: set_name.to_string(),
@@ -49,14 +47,15 @@ impl crate::refresh::Refresh for HttpDiscovery {
             crate::metrics::http_failure();
         }
         let mut groups = result?;
+        let url = &self.config.url;
         for (i, g) in groups.iter_mut().enumerate() {
-            g.source = source(&self.url, i);
-            g.labels.insert("__meta_url".into(), self.url.clone());
+            g.source = source(url, i);
+            g.labels.insert("__meta_url".into(), url.clone());
         }
         let len = groups.len();
         for i in len..self.last_len {
             groups.push(Group {
-                source: source(&self.url, i),
+                source: source(url, i),
                 ..Group::default()
             });
         }
@@ -70,7 +69,7 @@ impl HttpDiscovery {
         let interval = self.config.refresh_interval.0;
         let mut request = self
             .client
-            .get(&self.url)
+            .get(&self.config.url)
             .timeout(interval.max(Duration::from_millis(1)))
             .header("Accept", "application/json")
             .header(

@@ -43,6 +43,15 @@ pub trait Discoverer: Send {
     fn run(self: Box<Self>, updates: Updates) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
+/// Go's `net.JoinHostPort`: IPv6 addresses (anything with a colon) in brackets.
+pub(crate) fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 /// Why a mechanism could not be started (its HTTP client settings, for one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryError(pub String);
