@@ -13,7 +13,9 @@ use std::time::Duration;
 use promconfig::sd::moby::DockerSdConfig;
 use serde::Deserialize;
 
-use crate::{join_host_port, Discoverer, DiscoveryError, Group, LabelSet, Updates};
+use crate::{
+    join_host_port, sanitize_label_name, Discoverer, DiscoveryError, Group, LabelSet, Updates,
+};
 
 /// The most of one Docker API answer read.
 const MAX_ANSWER_BYTES: usize = 64 << 20;
@@ -311,19 +313,6 @@ fn network_labels(n: &Network, prefix: &str) -> LabelSet {
         );
     }
     labels
-}
-
-/// Upstream's `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn percent_encode(s: &str) -> String {

@@ -83,7 +83,7 @@ impl HttpDiscovery {
         for (name, value) in httpclient::request_headers_with_oauth2(&self.config.http).await? {
             request = request.header(name, value);
         }
-        let response = request.send().await.map_err(|e| describe(&e))?;
+        let response = request.send().await.map_err(|e| httpclient::describe(&e))?;
         let status = response.status();
         if status != reqwest::StatusCode::OK {
             return Err(format!(
@@ -180,15 +180,4 @@ pub fn parse_groups(body: &[u8]) -> Result<Vec<Group>, String> {
         });
     }
     Ok(out)
-}
-
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -4,12 +4,13 @@
 //! holds, at most once per update period, as Prometheus's discovery manager does.
 //!
 //! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]),
-//! `docker_sd_configs` ([`docker`]). `static_configs` and `file_sd_configs` are
+//! `docker_sd_configs` ([`docker`]), `kubernetes_sd_configs` ([`kubernetes`]). `static_configs` and `file_sd_configs` are
 //! read by the scrape manager itself.
 
 pub mod dns;
 pub mod docker;
 pub mod http;
+pub mod kubernetes;
 mod metrics;
 mod refresh;
 mod set;
@@ -44,12 +45,25 @@ pub trait Discoverer: Send {
 }
 
 /// Go's `net.JoinHostPort`: IPv6 addresses (anything with a colon) in brackets.
-pub(crate) fn join_host_port(host: &str, port: u16) -> String {
+pub(crate) fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     }
+}
+
+/// Upstream's `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
+pub fn sanitize_label_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Why a mechanism could not be started (its HTTP client settings, for one).
@@ -96,6 +110,15 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    for cfg in sd.kubernetes_sd_configs.iter().flatten() {
+        match kubernetes::KubernetesDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
     out
 }
 
@@ -117,15 +140,32 @@ pub fn check(sd: &promconfig::SdConfigs) -> Result<(), String> {
             httpclient::check_oauth2(oauth2).map_err(|e| format!("docker_sd_configs: {e}"))?;
         }
     }
+    for cfg in sd.kubernetes_sd_configs.iter().flatten() {
+        // Only what can be checked without the cluster: a kubeconfig file that reads and
+        // HTTP client settings that build (the in-cluster account exists only in a pod).
+        if !cfg.kubeconfig_file.is_empty() || cfg.api_server.is_some() {
+            kubernetes::KubernetesDiscovery::new(cfg, "")
+                .map_err(|e| format!("kubernetes_sd_configs: {e}"))?;
+        }
+        if let Some(oauth2) = &cfg.http.oauth2 {
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("kubernetes_sd_configs: {e}"))?;
+        }
+    }
     Ok(())
 }
 
 /// The `*_sd_configs` keys this crate runs.
-pub const MECHANISMS: &[&str] = &["http_sd_configs", "dns_sd_configs", "docker_sd_configs"];
+pub const MECHANISMS: &[&str] = &[
+    "http_sd_configs",
+    "dns_sd_configs",
+    "docker_sd_configs",
+    "kubernetes_sd_configs",
+];
 
 /// Whether `sd` has a mechanism this crate runs.
 pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
     !sd.http_sd_configs.is_empty()
         || !sd.dns_sd_configs.is_empty()
         || !sd.docker_sd_configs.is_empty()
+        || !sd.kubernetes_sd_configs.is_empty()
 }

@@ -33,6 +33,9 @@ struct Registry {
     received_updates: u64,
     updates: u64,
     failed_configs: BTreeMap<String, usize>,
+    /// (role, event) → Kubernetes events handled.
+    kubernetes_events: BTreeMap<(&'static str, &'static str), u64>,
+    kubernetes_failures: u64,
 }
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -76,6 +79,31 @@ pub(crate) fn sent_update(config: &str, targets: usize) {
     r.updates += 1;
     r.discovered_targets.insert(config.to_string(), targets);
 }
+
+/// A Kubernetes event a role handled (`event` is add, update or delete).
+pub(crate) fn kubernetes_event(role: &'static str, event: &'static str) {
+    *registry()
+        .kubernetes_events
+        .entry((role, event))
+        .or_default() += 1;
+}
+
+/// A failed Kubernetes list or watch request.
+pub(crate) fn kubernetes_failure() {
+    registry().kubernetes_failures += 1;
+}
+
+/// The roles and events `prometheus_sd_kubernetes_events_total` always has, as
+/// Prometheus registers them at start.
+const KUBERNETES_ROLES: [&str; 6] = [
+    "endpointslice",
+    "endpoints",
+    "node",
+    "pod",
+    "service",
+    "ingress",
+];
+const KUBERNETES_EVENTS: [&str; 3] = ["add", "delete", "update"];
 
 /// A set stopped (its job removed or changed): its gauges go with it.
 pub(crate) fn forget(config: &str) {
@@ -154,6 +182,33 @@ pub fn snapshot() -> Vec<MetricSample> {
         "counter",
         Vec::new(),
         r.dns_lookup_failures as f64,
+    ));
+    let mut events: Vec<(&str, &str)> = Vec::new();
+    for role in KUBERNETES_ROLES {
+        for event in KUBERNETES_EVENTS {
+            events.push((event, role));
+        }
+    }
+    // Series in label order, as Prometheus writes them: by event, then role.
+    events.sort_unstable();
+    for (event, role) in events {
+        out.push(sample(
+            "prometheus_sd_kubernetes_events_total",
+            "The number of Kubernetes events handled.",
+            "counter",
+            vec![("event", event.to_string()), ("role", role.to_string())],
+            r.kubernetes_events
+                .get(&(role, event))
+                .copied()
+                .unwrap_or(0) as f64,
+        ));
+    }
+    out.push(sample(
+        "prometheus_sd_kubernetes_failures_total",
+        "The number of failed WATCH/LIST requests.",
+        "counter",
+        Vec::new(),
+        r.kubernetes_failures as f64,
     ));
     for ((config, mechanism), n) in &r.refresh_failures {
         out.push(sample(

@@ -204,7 +204,7 @@ async fn upstream_docker_tests() {
 #[test]
 fn label_names_are_sanitized_as_upstream() {
     assert_eq!(
-        discovery::docker::sanitize_label_name("com.docker.compose-project/x"),
+        discovery::sanitize_label_name("com.docker.compose-project/x"),
         "com_docker_compose_project_x"
     );
 }

@@ -629,6 +629,19 @@ pub async fn read_body_limited(
     Ok(body)
 }
 
+/// A request error with its chain of causes (reqwest's own text stops at the first),
+/// as Go's wrapped errors read: `error sending request: connection refused`.
+pub fn describe(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 fn read_secret(file: &str) -> Result<String, String> {
     std::fs::read_to_string(file)
         .map(|s| s.trim_end_matches(['\n', '\r']).to_string())

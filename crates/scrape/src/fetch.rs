@@ -388,14 +388,7 @@ fn describe(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
         return FetchError::Failed(SCRAPE_TIMEOUT_ERROR.to_string());
     }
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    FetchError::Failed(text)
+    FetchError::Failed(httpclient::describe(&e))
 }
 
 #[cfg(test)]
