@@ -13,7 +13,10 @@ use std::time::Duration;
 use promconfig::sd::moby::DockerSdConfig;
 use serde::Deserialize;
 
-use crate::{join_host_port, Discoverer, DiscoveryError, Group, LabelSet, Updates};
+pub use crate::sanitize_label_name;
+use crate::{
+    join_host_port, null_as_default, Discoverer, DiscoveryError, Group, LabelSet, Updates,
+};
 
 /// The most of one Docker API answer read.
 const MAX_ANSWER_BYTES: usize = 64 << 20;
@@ -285,16 +288,6 @@ impl Discoverer for DockerDiscovery {
     }
 }
 
-/// A JSON `null` read as the type's default (the Docker API writes `null` for empty
-/// lists and maps).
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
 /// A network's labels (upstream's `getNetworksLabels`).
 fn network_labels(n: &Network, prefix: &str) -> LabelSet {
     let mut labels = LabelSet::from([
@@ -311,19 +304,6 @@ fn network_labels(n: &Network, prefix: &str) -> LabelSet {
         );
     }
     labels
-}
-
-/// Upstream's `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
-pub fn sanitize_label_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 fn percent_encode(s: &str) -> String {

@@ -182,7 +182,8 @@ pub fn parse_groups(body: &[u8]) -> Result<Vec<Group>, String> {
     Ok(out)
 }
 
-fn describe(e: &reqwest::Error) -> String {
+/// A client error with its causes (the connection refused, the timeout), as Go prints them.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

@@ -4,9 +4,10 @@
 //! holds, at most once per update period, as Prometheus's discovery manager does.
 //!
 //! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]),
-//! `docker_sd_configs` ([`docker`]). `static_configs` and `file_sd_configs` are
-//! read by the scrape manager itself.
+//! `docker_sd_configs` ([`docker`]), `consul_sd_configs` ([`consul`]). `static_configs`
+//! and `file_sd_configs` are read by the scrape manager itself.
 
+pub mod consul;
 pub mod dns;
 pub mod docker;
 pub mod http;
@@ -44,12 +45,35 @@ pub trait Discoverer: Send {
 }
 
 /// Go's `net.JoinHostPort`: IPv6 addresses (anything with a colon) in brackets.
-pub(crate) fn join_host_port(host: &str, port: u16) -> String {
+pub(crate) fn join_host_port(host: &str, port: impl std::fmt::Display) -> String {
     if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
     }
+}
+
+/// Upstream's `strutil.SanitizeLabelName`: every character outside `[a-zA-Z0-9_]` becomes `_`.
+pub fn sanitize_label_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// A JSON `null` read as the type's default, as Go's encoding/json leaves a field it
+/// reads `null` for (the Docker and Consul APIs write `null` for empty lists and maps).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Why a mechanism could not be started (its HTTP client settings, for one).
@@ -96,6 +120,15 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    for cfg in sd.consul_sd_configs.iter().flatten() {
+        match consul::ConsulDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
     out
 }
 
@@ -117,15 +150,27 @@ pub fn check(sd: &promconfig::SdConfigs) -> Result<(), String> {
             httpclient::check_oauth2(oauth2).map_err(|e| format!("docker_sd_configs: {e}"))?;
         }
     }
+    for cfg in sd.consul_sd_configs.iter().flatten() {
+        consul::ConsulDiscovery::new(cfg, "").map_err(|e| format!("consul_sd_configs: {e}"))?;
+        if let Some(oauth2) = &cfg.http.oauth2 {
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("consul_sd_configs: {e}"))?;
+        }
+    }
     Ok(())
 }
 
 /// The `*_sd_configs` keys this crate runs.
-pub const MECHANISMS: &[&str] = &["http_sd_configs", "dns_sd_configs", "docker_sd_configs"];
+pub const MECHANISMS: &[&str] = &[
+    "http_sd_configs",
+    "dns_sd_configs",
+    "docker_sd_configs",
+    "consul_sd_configs",
+];
 
 /// Whether `sd` has a mechanism this crate runs.
 pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
     !sd.http_sd_configs.is_empty()
         || !sd.dns_sd_configs.is_empty()
         || !sd.docker_sd_configs.is_empty()
+        || !sd.consul_sd_configs.is_empty()
 }
