@@ -1,6 +1,6 @@
 //! What service discovery reads from endpoints and files it does not control: an HTTP SD
-//! answer's target groups, and a resolv.conf. Neither may panic; a parsed group list
-//! keeps every target's address.
+//! answer's target groups, a resolv.conf, and Consul's catalog and health answers. None
+//! may panic; a parsed group list or Consul target keeps every target's address.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,6 +10,10 @@ fuzz_target!(|data: &[u8]| {
         for g in &groups {
             assert!(g.targets.iter().all(|t| t.contains_key("__address__")));
         }
+    }
+    let _ = discovery::consul::parse_catalog_answer(data);
+    if let Ok(targets) = discovery::consul::parse_health_answer(data, ",") {
+        assert!(targets.iter().all(|t| t.contains_key("__address__")));
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let config = discovery::dns::parse_resolv_conf(text);

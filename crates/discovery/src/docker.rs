@@ -14,7 +14,8 @@ use promconfig::sd::moby::DockerSdConfig;
 use serde::Deserialize;
 
 use crate::{
-    join_host_port, sanitize_label_name, Discoverer, DiscoveryError, Group, LabelSet, Updates,
+    join_host_port, null_as_default, sanitize_label_name, Discoverer, DiscoveryError, Group,
+    LabelSet, Updates,
 };
 
 /// The most of one Docker API answer read.
@@ -285,16 +286,6 @@ impl Discoverer for DockerDiscovery {
             "docker", set_name, interval, updates, *self,
         ))
     }
-}
-
-/// A JSON `null` read as the type's default (the Docker API writes `null` for empty
-/// lists and maps).
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de> + Default,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A network's labels (upstream's `getNetworksLabels`).

@@ -4,9 +4,11 @@
 //! holds, at most once per update period, as Prometheus's discovery manager does.
 //!
 //! Mechanisms: `http_sd_configs` ([`http`]), `dns_sd_configs` ([`dns`]),
-//! `docker_sd_configs` ([`docker`]), `kubernetes_sd_configs` ([`kubernetes`]). `static_configs` and `file_sd_configs` are
+//! `docker_sd_configs` ([`docker`]), `consul_sd_configs` ([`consul`]),
+//! `kubernetes_sd_configs` ([`kubernetes`]). `static_configs` and `file_sd_configs` are
 //! read by the scrape manager itself.
 
+pub mod consul;
 pub mod dns;
 pub mod docker;
 pub mod http;
@@ -66,6 +68,17 @@ pub fn sanitize_label_name(name: &str) -> String {
         .collect()
 }
 
+/// A JSON `null` read as the type's default, as Go's encoding/json leaves a field it
+/// reads `null` for (the Docker, Consul and Kubernetes APIs write `null` for empty lists
+/// and maps).
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(<Option<T> as serde::Deserialize>::deserialize(d)?.unwrap_or_default())
+}
+
 /// Why a mechanism could not be started (its HTTP client settings, for one).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoveryError(pub String);
@@ -110,6 +123,15 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    for cfg in sd.consul_sd_configs.iter().flatten() {
+        match consul::ConsulDiscovery::new(cfg, set_name) {
+            Ok(d) => out.push(Box::new(d)),
+            Err(e) => {
+                metrics::failed_config(set_name);
+                tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
+            }
+        }
+    }
     for cfg in sd.kubernetes_sd_configs.iter().flatten() {
         match kubernetes::KubernetesDiscovery::new(cfg, set_name) {
             Ok(d) => out.push(Box::new(d)),
@@ -140,6 +162,12 @@ pub fn check(sd: &promconfig::SdConfigs) -> Result<(), String> {
             httpclient::check_oauth2(oauth2).map_err(|e| format!("docker_sd_configs: {e}"))?;
         }
     }
+    for cfg in sd.consul_sd_configs.iter().flatten() {
+        consul::ConsulDiscovery::new(cfg, "").map_err(|e| format!("consul_sd_configs: {e}"))?;
+        if let Some(oauth2) = &cfg.http.oauth2 {
+            httpclient::check_oauth2(oauth2).map_err(|e| format!("consul_sd_configs: {e}"))?;
+        }
+    }
     for cfg in sd.kubernetes_sd_configs.iter().flatten() {
         // Only what can be checked without the cluster: a kubeconfig file that reads and
         // HTTP client settings that build (the in-cluster account exists only in a pod).
@@ -159,6 +187,7 @@ pub const MECHANISMS: &[&str] = &[
     "http_sd_configs",
     "dns_sd_configs",
     "docker_sd_configs",
+    "consul_sd_configs",
     "kubernetes_sd_configs",
 ];
 
@@ -167,5 +196,6 @@ pub fn has_discoverers(sd: &promconfig::SdConfigs) -> bool {
     !sd.http_sd_configs.is_empty()
         || !sd.dns_sd_configs.is_empty()
         || !sd.docker_sd_configs.is_empty()
+        || !sd.consul_sd_configs.is_empty()
         || !sd.kubernetes_sd_configs.is_empty()
 }

@@ -28,6 +28,9 @@ struct Registry {
     http_failures: u64,
     dns_lookups: u64,
     dns_lookup_failures: u64,
+    consul_rpc_failures: u64,
+    /// Consul call (`services` or `service`) → (seconds spent, calls).
+    consul_rpc_durations: BTreeMap<&'static str, (f64, u64)>,
     /// config → targets in its groups now.
     discovered_targets: BTreeMap<String, usize>,
     received_updates: u64,
@@ -68,6 +71,21 @@ pub(crate) fn dns_lookup(failed: bool) {
     if failed {
         r.dns_lookup_failures += 1;
     }
+}
+
+/// A Consul API call that failed (upstream's `prometheus_sd_consul_rpc_failures_total`).
+pub(crate) fn consul_rpc_failure() {
+    registry().consul_rpc_failures += 1;
+}
+
+/// A Consul API call made: `call` is `services` (the catalog's service list) or
+/// `service` (one service's instances), both under the `catalog` endpoint as upstream
+/// labels them.
+pub(crate) fn consul_rpc(call: &'static str, took: Duration) {
+    let mut r = registry();
+    let d = r.consul_rpc_durations.entry(call).or_default();
+    d.0 += took.as_secs_f64();
+    d.1 += 1;
 }
 
 pub(crate) fn received_update() {
@@ -183,6 +201,35 @@ pub fn snapshot() -> Vec<MetricSample> {
         Vec::new(),
         r.dns_lookup_failures as f64,
     ));
+    out.push(sample(
+        "prometheus_sd_consul_rpc_failures_total",
+        "The number of Consul RPC call failures.",
+        "counter",
+        Vec::new(),
+        r.consul_rpc_failures as f64,
+    ));
+    // Both series exist from the start, as upstream creates them with its metrics.
+    for call in ["service", "services"] {
+        let (sum, count) = r
+            .consul_rpc_durations
+            .get(call)
+            .copied()
+            .unwrap_or_default();
+        let labels = vec![
+            ("call", call.to_string()),
+            ("endpoint", "catalog".to_string()),
+        ];
+        let help = "The duration of a Consul RPC call in seconds.";
+        let family = "prometheus_sd_consul_rpc_duration_seconds";
+        out.push(MetricSample {
+            name: format!("{family}_sum"),
+            ..sample(family, help, "summary", labels.clone(), sum)
+        });
+        out.push(MetricSample {
+            name: format!("{family}_count"),
+            ..sample(family, help, "summary", labels, count as f64)
+        });
+    }
     let mut events: Vec<(&str, &str)> = Vec::new();
     for role in KUBERNETES_ROLES {
         for event in KUBERNETES_EVENTS {
