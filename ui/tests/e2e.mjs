@@ -168,6 +168,9 @@ async function main() {
       '  - job_name: histograms',
       '    scrape_native_histograms: true',
       `    static_configs: [{targets: ['127.0.0.1:${histogramPort}']}]`,
+      // An HTTP SD endpoint nothing serves: the Service discovery page says it is failing.
+      '  - job_name: failing-sd',
+      "    http_sd_configs: [{url: 'http://127.0.0.1:1/sd', refresh_interval: 1s}]",
       '',
     ].join('\n'),
   );
@@ -498,7 +501,16 @@ async function main() {
     await page.locator('h1').first().waitFor();
     await page.waitForFunction(() => !document.querySelector('main').textContent.includes('Loading'), null, { timeout: 15_000 });
     step(`${path} checked`);
-    const shown = await page.locator('.alert.error').allTextContents();
+    const shown = await page.locator('.alert.error:not(.sd-failing)').allTextContents();
+    if (path === '/service-discovery') {
+      // The failing mechanism, under its pool, with the refused connection.
+      const failing = page.locator('section.pool[data-pool="failing-sd"] .sd-failing');
+      await failing.waitFor({ timeout: 15_000 });
+      const text = await failing.textContent();
+      check(/http: refresh: .*(refused|connect)/i.test(text), `failing discovery on /service-discovery: ${text}`);
+      const others = await page.locator('section.pool:not([data-pool="failing-sd"]) .sd-failing').count();
+      check(others === 0, `${others} healthy pools shown as failing`);
+    }
     check(shown.length === 0, `${path} shows an error: ${shown.join(' | ')}`);
     if (path === '/status') {
       // The rule file and the Alertmanager the configuration names.

@@ -99,6 +99,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/label/{name}/values", get(label_values))
         .route("/api/v1/targets", get(targets))
         .route("/api/v1/scrape_pools", get(scrape_pools))
+        .route("/api/v1/status/service_discovery", get(service_discovery))
         .route("/api/v1/targets/metadata", get(targets_metadata))
         .route("/api/v1/metadata", get(metadata))
         .route("/api/v1/status/tsdb", get(tsdb_status))
@@ -408,6 +409,33 @@ async fn scrape_pools(State(state): Shared) -> Response {
         json!({"scrapePools": state.scrape.scrape_pools()}),
         Vec::new(),
     )
+}
+
+/// `/api/v1/status/service_discovery` (Promethium's own; Prometheus has no such
+/// endpoint): every running discovery mechanism by job, with the calls failing now and
+/// since when. The targets last discovered stay in force while they fail; this is what
+/// the Service discovery page shows about it.
+async fn service_discovery() -> Response {
+    let data: Vec<Value> = discovery::health_snapshot()
+        .into_iter()
+        .map(|m| {
+            let failures: Vec<Value> = m
+                .failures
+                .iter()
+                .map(|f| {
+                    let ms = f
+                        .since
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_millis() as i64)
+                        .unwrap_or(0);
+                    json!({"what": f.what, "error": f.error,
+                        "since": model::time::format_rfc3339_ms(ms)})
+                })
+                .collect();
+            json!({"job": m.job, "mechanism": m.mechanism, "failures": failures})
+        })
+        .collect();
+    success(json!(data), Vec::new())
 }
 
 fn optional_limit(params: &[(String, String)], name: &str) -> Result<Option<usize>, ApiError> {

@@ -2,6 +2,7 @@
 //! connect to (or listen on) loopback addresses, and every run ends by itself after its
 //! duration.
 
+mod kube_api;
 mod native_histograms;
 mod queries;
 mod remote_write;
@@ -51,6 +52,29 @@ enum Command {
         /// Seconds of flooding before the first legitimate login.
         #[arg(long, default_value_t = 2)]
         warmup: u64,
+    },
+    /// A fake Kubernetes API server with `pods` pods changing `rate` times per second
+    /// (the Kubernetes discovery benchmark).
+    KubeApi {
+        /// Listening address (must be on loopback).
+        #[arg(long, default_value = "127.0.0.1:19443")]
+        listen: SocketAddr,
+        #[arg(long, default_value_t = 10_000)]
+        pods: usize,
+        /// Changes per second during the churn.
+        #[arg(long, default_value_t = 50)]
+        rate: u64,
+        /// Seconds before the churn starts.
+        #[arg(long, default_value_t = 60)]
+        warmup_secs: u64,
+        #[arg(long, default_value_t = 120)]
+        churn_secs: u64,
+        /// Where the file-SD file and the pod lists are written.
+        #[arg(long)]
+        out_dir: std::path::PathBuf,
+        /// Seconds after which the server exits by itself.
+        #[arg(long, default_value_t = 300)]
+        duration_secs: u64,
     },
     /// Serves synthetic scrape targets (the same changing exposition on each of `count`
     /// loopback addresses) for the storage benchmark.
@@ -360,6 +384,26 @@ async fn flood(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::KubeApi {
+            listen,
+            pods,
+            rate,
+            warmup_secs,
+            churn_secs,
+            out_dir,
+            duration_secs,
+        } => {
+            kube_api::run(kube_api::Options {
+                listen,
+                pods,
+                rate,
+                warmup_secs,
+                churn_secs,
+                out_dir,
+                duration_secs,
+            })
+            .await
+        }
         Command::Flood {
             target,
             flood_source,

@@ -11,16 +11,19 @@
 pub mod consul;
 pub mod dns;
 pub mod docker;
+mod health;
 pub mod http;
 pub mod kubernetes;
 mod metrics;
 mod refresh;
 mod set;
+mod shared;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
+pub use health::{snapshot as health_snapshot, Failure, Health, MechanismHealth};
 pub use metrics::{snapshot as metrics_snapshot, MetricSample};
 pub use set::{targets_of, Set};
 
@@ -38,12 +41,53 @@ pub struct Group {
     pub labels: LabelSet,
 }
 
+impl AsRef<Group> for Group {
+    fn as_ref(&self) -> &Group {
+        self
+    }
+}
+
 /// Where a mechanism sends the groups it found (those that changed, or all of them).
 pub type Updates = tokio::sync::mpsc::Sender<Vec<Group>>;
 
+/// Where groups go once shared (a [`Set`] and a shared mechanism's subscribers hold
+/// the same groups, not copies).
+pub type SharedUpdates = tokio::sync::mpsc::Sender<Vec<std::sync::Arc<Group>>>;
+
 /// One mechanism's configured instance, running until the receiving side is dropped.
-pub trait Discoverer: Send {
+pub trait Discoverer: Send + 'static {
     fn run(self: Box<Self>, updates: Updates) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// As [`Discoverer::run`], sending the groups shared; a mechanism that holds shared
+    /// groups already (a subscription to a shared one) sends them without copying.
+    fn run_shared(
+        self: Box<Self>,
+        updates: SharedUpdates,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        Box::pin(async move {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Group>>(1);
+            let run = self.run(tx);
+            tokio::pin!(run);
+            loop {
+                tokio::select! {
+                    _ = &mut run => return,
+                    groups = rx.recv() => {
+                        let Some(groups) = groups else { return };
+                        let shared = groups.into_iter().map(std::sync::Arc::new).collect();
+                        if updates.send(shared).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+    }
+
+    /// Where the mechanism says whether it is failing, when it is shared between jobs
+    /// (each job lists it); the others list their own health when they run.
+    fn health(&self) -> Option<(&'static str, Health)> {
+        None
+    }
 }
 
 /// Go's `net.JoinHostPort`: IPv6 addresses (anything with a colon) in brackets.
@@ -132,9 +176,22 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
             }
         }
     }
+    // Kubernetes watches are shared by jobs configuring them alike (upstream's discovery
+    // manager shares every provider so; for watches it matters).
+    static KUBERNETES: shared::Registry<promconfig::sd::kubernetes::KubernetesSdConfig> =
+        shared::Registry::new();
     for cfg in sd.kubernetes_sd_configs.iter().flatten() {
-        match kubernetes::KubernetesDiscovery::new(cfg, set_name) {
-            Ok(d) => out.push(Box::new(d)),
+        let start = || {
+            kubernetes::KubernetesDiscovery::new(cfg, set_name)
+                .map(|d| Box::new(d) as Box<dyn Discoverer>)
+        };
+        match KUBERNETES.subscribe(cfg, start) {
+            Ok(d) => {
+                if let Some((mechanism, health)) = d.health() {
+                    health::register(set_name, mechanism, &health);
+                }
+                out.push(d)
+            }
             Err(e) => {
                 metrics::failed_config(set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")

@@ -24,6 +24,8 @@ pub(crate) async fn run<R: Refresh>(
 ) {
     // A zero interval (refused by the configuration) must not spin.
     let interval = interval.max(Duration::from_millis(100));
+    let health = crate::Health::default();
+    crate::health::register(&config, name, &health);
     let mut next = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -38,6 +40,10 @@ pub(crate) async fn run<R: Refresh>(
             next += interval;
         }
         crate::metrics::refreshed(&config, name, started.elapsed(), result.is_err());
+        match &result {
+            Ok(_) => health.succeeded("refresh"),
+            Err(e) => health.failed("refresh", e),
+        }
         match result {
             Ok(groups) => {
                 if updates.send(groups).await.is_err() {

@@ -3,6 +3,7 @@
 //! most once per update period (Prometheus's discovery manager sends every 5 s).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -20,18 +21,19 @@ pub struct Set {
 impl Set {
     /// Starts `discoverers` under the job name `name`. The receiver holds `None` until the
     /// first groups arrive, then every group held; the first list goes out at once, later
-    /// ones at most once per `period`.
+    /// ones at most once per `period`. The groups are shared with the set (a large cluster's
+    /// groups are held once, not once more per list sent).
     pub fn start(
         name: &str,
         discoverers: Vec<Box<dyn Discoverer>>,
         period: Duration,
-    ) -> (Self, watch::Receiver<Option<Vec<Group>>>) {
+    ) -> (Self, watch::Receiver<Option<Vec<Arc<Group>>>>) {
         let (out, receiver) = watch::channel(None);
-        let (merged_tx, merged_rx) = mpsc::channel::<(usize, Vec<Group>)>(16);
+        let (merged_tx, merged_rx) = mpsc::channel::<(usize, Vec<Arc<Group>>)>(16);
         let mut tasks = Vec::new();
         for (i, d) in discoverers.into_iter().enumerate() {
             let (tx, mut rx) = mpsc::channel(1);
-            tasks.push(tokio::spawn(d.run(tx)));
+            tasks.push(tokio::spawn(d.run_shared(tx)));
             let merged = merged_tx.clone();
             tasks.push(tokio::spawn(async move {
                 while let Some(groups) = rx.recv().await {
@@ -69,11 +71,11 @@ impl Drop for Set {
 
 async fn merge(
     name: String,
-    mut updates: mpsc::Receiver<(usize, Vec<Group>)>,
-    out: watch::Sender<Option<Vec<Group>>>,
+    mut updates: mpsc::Receiver<(usize, Vec<Arc<Group>>)>,
+    out: watch::Sender<Option<Vec<Arc<Group>>>>,
     period: Duration,
 ) {
-    let mut held: BTreeMap<(usize, String), Group> = BTreeMap::new();
+    let mut held: BTreeMap<(usize, String), Arc<Group>> = BTreeMap::new();
     let mut changed = false;
     let mut last_sent: Option<Instant> = None;
     loop {
@@ -96,7 +98,7 @@ async fn merge(
             _ = out.closed() => return,
         }
         if changed && last_sent.is_none_or(|t| t.elapsed() >= period) {
-            let groups: Vec<Group> = held.values().cloned().collect();
+            let groups: Vec<Arc<Group>> = held.values().cloned().collect();
             let targets = groups.iter().map(|g| g.targets.len()).sum();
             crate::metrics::sent_update(&name, targets);
             if out.send(Some(groups)).is_err() {
@@ -110,9 +112,10 @@ async fn merge(
 
 /// The targets of `groups` as label sets: a group's labels, then its target's own (which
 /// win over the group's).
-pub fn targets_of(groups: &[Group]) -> Vec<model::Labels> {
+pub fn targets_of<G: AsRef<Group>>(groups: &[G]) -> Vec<model::Labels> {
     let mut out = Vec::new();
     for g in groups {
+        let g = g.as_ref();
         for t in &g.targets {
             let mut pairs: BTreeMap<&str, &str> = g
                 .labels

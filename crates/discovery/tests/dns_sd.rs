@@ -321,7 +321,7 @@ async fn discovery_follows_a_dns_server_on_loopback() {
         vec![Box::new(srv_sd), Box::new(a_sd)],
         Duration::from_millis(100),
     );
-    let addresses = |groups: &[Group]| -> Vec<String> {
+    let addresses = |groups: &[std::sync::Arc<Group>]| -> Vec<String> {
         let mut a: Vec<String> = discovery::targets_of(groups)
             .iter()
             .filter_map(|l| l.get("__address__").map(str::to_string))
@@ -383,7 +383,13 @@ async fn discovery_follows_a_dns_server_on_loopback() {
         ndots: 1,
     }));
     let mut tcp = DnsDiscovery::new(&config("names: [_web._tcp.svc.test.]\n"), "dns-tcp").unwrap();
-    let groups = tcp.refresh().await.unwrap();
+    let groups: Vec<std::sync::Arc<Group>> = tcp
+        .refresh()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(std::sync::Arc::new)
+        .collect();
     assert_eq!(
         addresses(&groups),
         vec!["a.svc.test:8080", "b.svc.test:8081"]

@@ -69,3 +69,62 @@ async fn failures_count_metric() {
         );
     }
 }
+
+/// A kubeconfig file's current context (its server, and its user's token file read
+/// again on every request) is how the discovery reaches the API server.
+#[tokio::test]
+async fn kubeconfig_file_gives_the_server_and_credentials() {
+    let api = kubefake::FakeApi::start().await;
+    api.apply(
+        "pods",
+        serde_json::json!({"metadata": {"name": "p", "namespace": "default"},
+            "spec": {"containers": [{"name": "c"}]}, "status": {"podIP": "10.0.0.1"}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "first-token\n").unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: fake\n  cluster: {{server: '{}'}}\ncontexts:\n- name: test\n  context: {{cluster: fake, user: me}}\nusers:\n- name: me\n  user: {{tokenFile: token}}\n",
+            api.url()
+        ),
+    )
+    .unwrap();
+    let mut config = promconfig::sd::kubernetes::KubernetesSdConfig::default();
+    goyaml::from_str(
+        &format!("role: pod\nkubeconfig_file: {}\n", kubeconfig.display()),
+        &mut config,
+    )
+    .unwrap();
+    let d = discovery::kubernetes::KubernetesDiscovery::new(&config, "kubeconfig").unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let task = tokio::spawn(discovery::Discoverer::run(Box::new(d), tx));
+    let groups = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("groups in time")
+        .expect("groups");
+    assert_eq!(groups[0].source, "pod/default/p");
+    assert_eq!(groups[0].targets[0]["__address__"], "10.0.0.1");
+    assert_eq!(api.authorizations()[0], "Bearer first-token");
+    // The token file changes (rotated): the next request carries the new one.
+    std::fs::write(dir.path().join("token"), "second-token\n").unwrap();
+    while api.open_watches() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    api.end_watches();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !api
+        .authorizations()
+        .iter()
+        .any(|a| a == "Bearer second-token")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            api.authorizations()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
+}

@@ -50,6 +50,8 @@ struct Inner {
     /// Requests to answer with `401 Unauthorized` from now on.
     failing: bool,
     requests: Vec<String>,
+    /// The `Authorization` header of each request ("" without one).
+    authorizations: Vec<String>,
 }
 
 struct Watcher {
@@ -68,22 +70,32 @@ struct Selectors {
 impl FakeApi {
     /// Starts a server on an ephemeral loopback port.
     pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(Inner::default()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("local address");
+            .expect("bind a loopback port")
+    }
+
+    /// Starts a server on `addr` (a loopback address: the fake has no authentication).
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        if !addr.ip().is_loopback() {
+            return Err(std::io::Error::other(
+                "the fake API server listens on loopback only",
+            ));
+        }
+        let state = Arc::new(Mutex::new(Inner::default()));
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self {
+        Ok(Self {
             addr,
             state,
             server,
-        }
+        })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -155,9 +167,24 @@ impl FakeApi {
         }
     }
 
+    /// Names (`namespace/name`) of the objects of `resource` now.
+    pub fn names(&self, resource: &str) -> Vec<String> {
+        self.lock()
+            .objects
+            .keys()
+            .filter(|(r, _, _)| r == resource)
+            .map(|(_, ns, name)| format!("{ns}/{name}"))
+            .collect()
+    }
+
     /// Every request so far, as `LIST <path>?<query>` or `WATCH <path>?<query>`.
     pub fn requests(&self) -> Vec<String> {
         self.lock().requests.clone()
+    }
+
+    /// The `Authorization` header of every request so far ("" when it had none).
+    pub fn authorizations(&self) -> Vec<String> {
+        self.lock().authorizations.clone()
     }
 
     /// Watches open now.
@@ -296,6 +323,7 @@ fn decode(text: &str) -> String {
 async fn handle(
     State(state): State<Arc<Mutex<Inner>>>,
     uri: Uri,
+    headers: axum::http::HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query = query_map(raw.as_deref());
@@ -307,6 +335,12 @@ async fn handle(
         uri.path(),
         raw.clone().unwrap_or_default()
     ));
+    let authorization = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    inner.authorizations.push(authorization);
     if inner.failing {
         let status = json!({"kind": "Status", "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
         return (StatusCode::UNAUTHORIZED, status.to_string()).into_response();

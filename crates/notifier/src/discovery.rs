@@ -1,6 +1,7 @@
-//! Alertmanagers of one `alertmanagers` entry: target groups from `static_configs` and
-//! `file_sd_configs`, turned into URLs as upstream's `AlertmanagerFromGroup` does
-//! (`__scheme__`, `__address__`, `__alerts_path__`, then `relabel_configs`).
+//! Alertmanagers of one `alertmanagers` entry: target groups from `static_configs`,
+//! `file_sd_configs` and the `discovery` crate's mechanisms (Kubernetes, DNS, Consul, …),
+//! turned into URLs as upstream's `AlertmanagerFromGroup` does (`__scheme__`,
+//! `__address__`, `__alerts_path__`, then `relabel_configs`).
 
 use model::Labels;
 use promconfig::{AlertmanagerConfig, TargetGroup};
@@ -45,8 +46,7 @@ pub(crate) fn from_group(
     source_file: Option<&str>,
     cfg: &AlertmanagerConfig,
 ) -> Result<(Vec<Labels>, Vec<Labels>), String> {
-    let mut kept = Vec::new();
-    let mut dropped = Vec::new();
+    let mut out = (Vec::new(), Vec::new());
     for address in &group.targets {
         let mut b = Labels::default().to_builder();
         b.set("__address__", address.clone());
@@ -60,18 +60,51 @@ pub(crate) fn from_group(
         if let Some(file) = source_file {
             b.set("__meta_filepath", file.to_string());
         }
-        let pre = b.build();
-        let Some(labels) = scrape::relabel(&pre, &cfg.relabel_configs) else {
-            dropped.push(pre);
-            continue;
-        };
-        let addr = labels.get("__address__").unwrap_or("");
-        if addr.contains('/') {
-            return Err(format!("{addr:?} is not a valid hostname"));
-        }
-        kept.push(labels);
+        relabel(b.build(), cfg, &mut out)?;
     }
-    Ok((kept, dropped))
+    Ok(out)
+}
+
+/// As [`from_group`] for a group a discovery mechanism found: each target's own labels,
+/// the configured scheme and path, then the group's labels the target does not set.
+pub(crate) fn from_discovered(
+    group: &::discovery::Group,
+    cfg: &AlertmanagerConfig,
+) -> Result<(Vec<Labels>, Vec<Labels>), String> {
+    let mut out = (Vec::new(), Vec::new());
+    for target in &group.targets {
+        let mut b = Labels::default().to_builder();
+        b.set("__scheme__", cfg.scheme.clone());
+        b.set(PATH_LABEL, post_path(&cfg.path_prefix, &cfg.api_version.0));
+        for (name, value) in &group.labels {
+            if !target.contains_key(name) {
+                b.set(name.clone(), value.clone());
+            }
+        }
+        for (name, value) in target {
+            b.set(name.clone(), value.clone());
+        }
+        relabel(b.build(), cfg, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Relabels one Alertmanager's labels into `kept` or `dropped`.
+fn relabel(
+    pre: Labels,
+    cfg: &AlertmanagerConfig,
+    (kept, dropped): &mut (Vec<Labels>, Vec<Labels>),
+) -> Result<(), String> {
+    let Some(labels) = scrape::relabel(&pre, &cfg.relabel_configs) else {
+        dropped.push(pre);
+        return Ok(());
+    };
+    let addr = labels.get("__address__").unwrap_or("");
+    if addr.contains('/') {
+        return Err(format!("{addr:?} is not a valid hostname"));
+    }
+    kept.push(labels);
+    Ok(())
 }
 
 /// Every target group of the entry: static ones, then those of the file SD files (with

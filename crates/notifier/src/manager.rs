@@ -52,6 +52,11 @@ struct AmSet {
     client: reqwest::Client,
     inner: Mutex<SetInner>,
     watcher: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The entry's discovery mechanisms (other than static and file) while it runs, and
+    /// the task taking their groups.
+    discovery: Mutex<Option<(::discovery::Set, tokio::task::JoinHandle<()>)>>,
+    /// The groups those mechanisms found last.
+    discovered: Mutex<Vec<Arc<::discovery::Group>>>,
 }
 
 #[derive(Default)]
@@ -71,8 +76,19 @@ impl AmSet {
     fn sync(&self, opts: &Options) {
         let mut active = Vec::new();
         let mut dropped = Vec::new();
-        for (group, file) in discovery::groups(&self.cfg) {
-            match discovery::from_group(&group, file.as_deref(), &self.cfg) {
+        let discovered = self
+            .discovered
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let from_static_and_files = discovery::groups(&self.cfg)
+            .into_iter()
+            .map(|(group, file)| discovery::from_group(&group, file.as_deref(), &self.cfg));
+        let from_mechanisms = discovered
+            .iter()
+            .map(|group| discovery::from_discovered(group, &self.cfg));
+        for result in from_static_and_files.chain(from_mechanisms) {
+            match result {
                 Ok((a, d)) => {
                     active.extend(a);
                     dropped.extend(d);
@@ -111,6 +127,14 @@ impl AmSet {
     }
 
     fn stop_watcher(&self) {
+        if let Some((_set, task)) = self
+            .discovery
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            task.abort();
+        }
         if let Some(w) = self
             .watcher
             .lock()
@@ -196,15 +220,31 @@ impl Manager {
                         client,
                         inner: Mutex::new(SetInner::default()),
                         watcher: Mutex::new(None),
+                        discovery: Mutex::new(None),
+                        discovered: Mutex::new(Vec::new()),
                     });
-                    fresh.push(Arc::clone(&set));
+                    fresh.push((key.clone(), Arc::clone(&set)));
                     set
                 }
             };
             sets.insert(key, set);
         }
-        for set in &fresh {
+        for (name, set) in &fresh {
             set.sync(&self.opts);
+            if ::discovery::has_discoverers(&set.cfg.sd) {
+                // `config-<i>`, as Prometheus names an alerting discovery in its metrics.
+                let (handle, updates) = ::discovery::Set::start(
+                    name,
+                    ::discovery::discoverers(&set.cfg.sd, name),
+                    DISCOVERY_UPDATE_PERIOD,
+                );
+                let task = tokio::spawn(take_discovered(
+                    Arc::downgrade(set),
+                    self.opts.clone(),
+                    updates,
+                ));
+                *set.discovery.lock().unwrap_or_else(|p| p.into_inner()) = Some((handle, task));
+            }
             if !set.cfg.sd.file_sd_configs.is_empty() {
                 let task = tokio::spawn(watch_files(
                     Arc::downgrade(set),
@@ -325,6 +365,26 @@ impl Manager {
     }
 }
 
+/// How often discovered Alertmanagers are taken over at most (Prometheus's discovery
+/// manager sends every 5 s).
+const DISCOVERY_UPDATE_PERIOD: Duration = Duration::from_secs(5);
+
+/// Takes the groups a set's mechanisms find, re-syncing its Alertmanagers on each list.
+async fn take_discovered(
+    set: Weak<AmSet>,
+    opts: Options,
+    mut updates: tokio::sync::watch::Receiver<Option<Vec<Arc<::discovery::Group>>>>,
+) {
+    while updates.changed().await.is_ok() {
+        let groups = updates.borrow_and_update().clone().unwrap_or_default();
+        let Some(set) = set.upgrade() else {
+            return;
+        };
+        *set.discovered.lock().unwrap_or_else(|p| p.into_inner()) = groups;
+        set.sync(&opts);
+    }
+}
+
 /// What this server cannot do for an `alertmanagers` entry is refused, not ignored.
 fn check_supported(cfg: &AlertmanagerConfig) -> Result<(), String> {
     if cfg.api_version.0 != "v2" {
@@ -343,14 +403,19 @@ fn check_supported(cfg: &AlertmanagerConfig) -> Result<(), String> {
         .sd
         .configured()
         .into_iter()
-        .filter(|k| !matches!(*k, "static_configs" | "file_sd_configs"))
+        .filter(|k| {
+            !matches!(*k, "static_configs" | "file_sd_configs")
+                && !::discovery::MECHANISMS.contains(k)
+        })
         .collect();
     if !other.is_empty() {
         return Err(format!(
-            "alertmanager config: {} not supported by promethium yet (static_configs and file_sd_configs are)",
-            other.join(", ")
+            "alertmanager config: {} not supported by promethium yet (static_configs, file_sd_configs, {} are)",
+            other.join(", "),
+            ::discovery::MECHANISMS.join(", ")
         ));
     }
+    ::discovery::check(&cfg.sd).map_err(|e| format!("alertmanager config: {e}"))?;
     Ok(())
 }
 

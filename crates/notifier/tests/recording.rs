@@ -484,6 +484,65 @@ alerting:
     m.stop().await;
 }
 
+/// Alertmanager pods found by Kubernetes discovery (upstream's usual setup: `role: pod`,
+/// kept by label), through a fake API server: alerts go to the pod, and when the pod is
+/// deleted the Alertmanager goes with it.
+#[tokio::test]
+async fn kubernetes_discovery_of_alertmanager_pods() {
+    let am = Recorder::start().await;
+    let api = kubefake::FakeApi::start().await;
+    let pod = |name: &str, app: &str, port: u16| {
+        serde_json::json!({
+            "metadata": {"name": name, "namespace": "monitoring", "labels": {"app": app}},
+            "spec": {"containers": [{"name": "am", "image": "alertmanager",
+                "ports": [{"name": "web", "containerPort": port, "protocol": "TCP"}]}]},
+            "status": {"phase": "Running", "podIP": "127.0.0.1"}
+        })
+    };
+    api.apply(
+        "pods",
+        pod("alertmanager-0", "alertmanager", am.addr.port()),
+    );
+    api.apply("pods", pod("web-0", "web", 8080));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &format!(
+            r#"
+alerting:
+  alertmanagers:
+  - kubernetes_sd_configs:
+    - role: pod
+      api_server: {}
+    relabel_configs:
+    - source_labels: [__meta_kubernetes_pod_label_app]
+      regex: alertmanager
+      action: keep
+"#,
+            api.url()
+        ),
+        dir.path(),
+    );
+    let m = Manager::new(Options::default());
+    m.apply_config(&cfg).unwrap();
+    let url = format!("http://{}/api/v2/alerts", am.addr);
+    wait_for("the discovered Alertmanager", || {
+        m.alertmanagers().active == vec![url.clone()]
+    })
+    .await;
+    assert_eq!(
+        m.alertmanagers().dropped,
+        vec!["http://127.0.0.1:8080/api/v2/alerts"]
+    );
+    m.send(vec![alert("A", &[])]);
+    wait_for("the POST", || am.requests().len() == 1).await;
+    api.delete("pods", "monitoring", "alertmanager-0");
+    wait_for("the deleted pod's Alertmanager gone", || {
+        m.alertmanagers().active.is_empty()
+    })
+    .await;
+    m.stop().await;
+}
+
 #[tokio::test]
 async fn stop_drains_or_drops() {
     for drain in [true, false] {
@@ -550,9 +609,9 @@ async fn reload_keeps_unchanged_sets_and_refuses_what_is_unsupported() {
     assert_eq!(all[2]["labels"]["alertname"], "a3");
     assert_eq!(all[2]["labels"]["dc"], "x");
 
-    let dns = "alerting:\n  alertmanagers:\n  - dns_sd_configs:\n    - names: ['am.example']\n      type: A\n      port: 9093\n";
-    let err = m.apply_config(&config(dns, dir.path())).unwrap_err();
-    assert!(err.contains("dns_sd_configs"), "{err}");
+    let eureka = "alerting:\n  alertmanagers:\n  - eureka_sd_configs:\n    - server: 'http://eureka.example:8761/eureka'\n";
+    let err = m.apply_config(&config(eureka, dir.path())).unwrap_err();
+    assert!(err.contains("eureka_sd_configs"), "{err}");
     // A refused configuration changes nothing.
     assert_eq!(m.alertmanagers().active, vec![url]);
     m.stop().await;

@@ -186,7 +186,16 @@ impl Manager {
         }
     }
 
-    fn sync_targets(&self, pool: &mut Pool, discovered: &[Labels]) {
+    /// Re-syncs the pool's targets with `statics` (static and file targets) and the
+    /// discovered ones it holds.
+    fn sync_targets(&self, pool: &mut Pool, statics: &[Labels]) {
+        // Taken out while the pool changes, put back after: not copied (a cluster's worth).
+        let discovered = std::mem::take(&mut pool.discovered);
+        self.sync_targets_from(pool, statics.iter().chain(discovered.iter()));
+        pool.discovered = discovered;
+    }
+
+    fn sync_targets_from<'a>(&self, pool: &mut Pool, discovered: impl Iterator<Item = &'a Labels>) {
         let job = &pool.job;
         let client = match crate::client::build_client(job) {
             Ok(c) => c,
@@ -437,12 +446,11 @@ async fn watch_files(
         let Some(manager) = manager.upgrade() else {
             return;
         };
-        let mut targets = discover(&job);
+        let targets = discover(&job);
         let mut pools = manager.lock();
         let Some(pool) = pools.get_mut(&job.job_name) else {
             return;
         };
-        targets.extend(pool.discovered.iter().cloned());
         manager.sync_targets(pool, &targets);
     }
 }
@@ -456,22 +464,21 @@ pub const DISCOVERY_UPDATE_PERIOD: Duration = Duration::from_secs(5);
 async fn watch_discovery(
     manager: std::sync::Weak<Manager>,
     job: Arc<ScrapeConfig>,
-    mut updates: tokio::sync::watch::Receiver<Option<Vec<discovery::Group>>>,
+    mut updates: tokio::sync::watch::Receiver<Option<Vec<Arc<discovery::Group>>>>,
 ) {
     while updates.changed().await.is_ok() {
-        let Some(groups) = updates.borrow_and_update().clone() else {
-            continue;
+        let discovered = match &*updates.borrow_and_update() {
+            Some(groups) => discovery::targets_of(groups),
+            None => continue,
         };
         let Some(manager) = manager.upgrade() else {
             return;
         };
-        let discovered = discovery::targets_of(&groups);
-        let mut targets = discover(&job);
+        let targets = discover(&job);
         let mut pools = manager.lock();
         let Some(pool) = pools.get_mut(&job.job_name) else {
             return;
         };
-        targets.extend(discovered.iter().cloned());
         pool.discovered = discovered;
         manager.sync_targets(pool, &targets);
     }

@@ -309,17 +309,24 @@ impl ScrapeLoop {
             Duration::from_nanos(h.finish() % interval.as_nanos().max(1) as u64)
         };
         let mut next = tokio::time::Instant::now() + offset;
+        let mut scraped_once = false;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
             self.scrape_once().await;
+            scraped_once = true;
             next += interval;
             let now = tokio::time::Instant::now();
             while next < now {
                 next += interval;
             }
+        }
+        // Stopped before its first scrape: it wrote nothing to end (as Prometheus's loop
+        // returns without staleness markers then).
+        if !scraped_once {
+            return;
         }
         let t = now_ms();
         let stale = self.end_all_series(t);

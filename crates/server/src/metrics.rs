@@ -802,6 +802,7 @@ pub fn handler_label(path: &str, prefix: &str) -> &'static str {
         "/api/v1/targets/metadata",
         "/api/v1/metadata",
         "/api/v1/scrape_pools",
+        "/api/v1/status/service_discovery",
         "/",
         "/favicon.ico",
     ];

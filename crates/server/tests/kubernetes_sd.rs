@@ -351,6 +351,20 @@ fn example_configuration_targets_match_prometheus_and_follow_watch_events() {
     }
     let keys = |t: &Targets| t.keys().cloned().collect::<Vec<_>>();
 
+    // Jobs with identical kubernetes_sd_configs share their watches: the two endpoints
+    // jobs watch endpoints, services and pods once, the two node jobs the nodes once, and
+    // the service, ingress and pod jobs one collection each.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while api.open_watches() != 7 {
+        assert!(
+            Instant::now() < deadline,
+            "open watches: {}; requests: {:#?}",
+            api.open_watches(),
+            api.requests()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // A new pod is a target, and a deleted one none, with one watch event each.
     api.apply("pods", pod("web-2", web_port + 1));
     wait_for(ours_port, "the new pod's target", |t| {
@@ -387,4 +401,57 @@ fn example_configuration_targets_match_prometheus_and_follow_watch_events() {
     wait_for(ours_port, "a pod added after the re-list", |t| {
         pod_targets(t).len() == 2
     });
+
+    // The API server refuses every request: the Service discovery page's source says which
+    // jobs fail and why, and the targets last discovered stay.
+    let before = keys(&targets(ours_port).unwrap());
+    api.fail_requests(true);
+    let failing = wait_for_discovery(ours_port, "the failures", |jobs| {
+        jobs.iter().any(|(job, _)| job == "kubernetes-pods")
+            && jobs.iter().all(|(_, error)| error.contains("401"))
+    });
+    assert!(failing.len() >= 5, "{failing:?}");
+    assert_eq!(keys(&targets(ours_port).unwrap()), before);
+    api.fail_requests(false);
+    wait_for_discovery(ours_port, "the failures cleared", |jobs| jobs.is_empty());
+}
+
+/// (job, error) of every failing discovery call, from `/api/v1/status/service_discovery`.
+fn discovery_failures(port: u16) -> Vec<(String, String)> {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let reply = send_request(
+        addr,
+        "GET",
+        "/api/v1/status/service_discovery",
+        &[],
+        b"",
+        &|| String::new(),
+    );
+    let json: Value = serde_json::from_str(&reply.text()).unwrap_or_default();
+    let mut out = Vec::new();
+    for m in json["data"].as_array().into_iter().flatten() {
+        for f in m["failures"].as_array().into_iter().flatten() {
+            out.push((
+                m["job"].as_str().unwrap_or_default().to_string(),
+                f["error"].as_str().unwrap_or_default().to_string(),
+            ));
+        }
+    }
+    out
+}
+
+fn wait_for_discovery(
+    port: u16,
+    what: &str,
+    ok: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let jobs = discovery_failures(port);
+        if ok(&jobs) {
+            return jobs;
+        }
+        assert!(Instant::now() < deadline, "{what}: {jobs:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

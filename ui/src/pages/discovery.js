@@ -1,5 +1,6 @@
 // Service discovery: per scrape pool, every discovered target with its labels before
-// relabeling and what relabeling made of them (or that it dropped the target).
+// relabeling and what relabeling made of them (or that it dropped the target), and the
+// discovery mechanisms failing now (their targets stay as last discovered).
 import { api } from '../api.js';
 import { autoRefresh, errorText, h, labelChips, poolSelect, setChildren, setQueryParams } from '../util.js';
 
@@ -22,6 +23,8 @@ export function render(root) {
   const filters = readFilters();
   const expanded = new Set(); // pools whose whole list is shown
   let data = null;
+  /** job → [{mechanism, what, error, since}] of the mechanisms failing now. */
+  let failing = new Map();
   let loader = null;
 
   const poolFilter = poolSelect('sd-pool', (pool) => {
@@ -71,6 +74,22 @@ export function render(root) {
     );
   }
 
+  function failureBox(failures) {
+    if (!failures || failures.length === 0) return null;
+    return h(
+      'div',
+      { class: 'alert error sd-failing', role: 'status' },
+      h('strong', {}, 'Discovery failing; the targets shown are the last discovered.'),
+      h(
+        'ul',
+        {},
+        failures.map((f) =>
+          h('li', {}, `${f.mechanism}: ${f.what ? `${f.what}: ` : ''}${f.error} (since ${f.since})`),
+        ),
+      ),
+    );
+  }
+
   function draw() {
     if (!data) return;
     const active = Array.isArray(data.activeTargets) ? data.activeTargets.filter((t) => t && typeof t === 'object') : [];
@@ -86,6 +105,7 @@ export function render(root) {
     for (const t of active) pool(t.scrapePool).active.push(t);
     for (const t of dropped) pool(t.scrapePool).dropped.push(t);
     for (const name of Object.keys(counts)) pool(name);
+    for (const name of failing.keys()) pool(name);
 
     const names = [...pools.keys()].sort();
     poolFilter.setPools(names, filters.pool);
@@ -113,6 +133,7 @@ export function render(root) {
             h('h2', {}, name || '(no pool)'),
             h('span', { class: 'muted' }, `${p.active.length} active, ${droppedCount} dropped`),
           ),
+          failureBox(failing.get(name)),
           items.length === 0
             ? h('p', { class: 'muted' }, p.active.length === 0 && droppedCount > 0 ? 'Only dropped targets (hidden).' : 'No targets.')
             : h(
@@ -147,9 +168,23 @@ export function render(root) {
   }
 
   loader = autoRefresh({
-    fetchData: (signal) => api('targets', { state: 'any' }, { signal }),
-    show: (res) => {
+    fetchData: async (signal) => {
+      // The mechanisms' health is ours alone: a server without it still shows targets.
+      const [targets, health] = await Promise.all([
+        api('targets', { state: 'any' }, { signal }),
+        api('status/service_discovery', {}, { signal }).catch(() => null),
+      ]);
+      return { targets, health };
+    },
+    show: ({ targets: res, health }) => {
       data = res && res.data && typeof res.data === 'object' ? res.data : {};
+      failing = new Map();
+      for (const m of Array.isArray(health?.data) ? health.data : []) {
+        if (!m || !Array.isArray(m.failures) || m.failures.length === 0) continue;
+        const list = failing.get(String(m.job)) || [];
+        for (const f of m.failures) list.push({ mechanism: String(m.mechanism), what: String(f?.what ?? ''), error: String(f?.error ?? ''), since: String(f?.since ?? '') });
+        failing.set(String(m.job), list);
+      }
       setChildren(errorBox);
       draw();
     },

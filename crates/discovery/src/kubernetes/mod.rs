@@ -49,6 +49,7 @@ pub struct KubernetesDiscovery {
     role: KubernetesRole,
     attach: AttachMetadataConfig,
     watches: Vec<WatchSpec>,
+    health: crate::Health,
 }
 
 impl KubernetesDiscovery {
@@ -117,8 +118,59 @@ impl KubernetesDiscovery {
             role: config.role,
             attach: config.attach_metadata.clone(),
             watches: watches(config, &namespaces),
+            health: crate::Health::default(),
         })
     }
+}
+
+/// What the fuzz target feeds in: `data` as a list page and as a watch stream of each
+/// kind, the objects decoded from them stored and built into groups for every role (with
+/// all metadata attached), as an API server's answers would be. Returns the groups built.
+#[doc(hidden)]
+pub fn decode_and_build(data: &[u8]) -> Vec<crate::Group> {
+    use promconfig::sd::kubernetes::PodMetadataConfig;
+    let kinds = [
+        Kind::Pod,
+        Kind::Node,
+        Kind::Service,
+        Kind::Endpoints,
+        Kind::EndpointSlice,
+        Kind::Ingress,
+        Kind::Namespace,
+        Kind::ReplicaSet,
+        Kind::Job,
+    ];
+    let attach = AttachMetadataConfig {
+        node: true,
+        namespace: true,
+        pod_metadata: PodMetadataConfig {
+            deployment: true,
+            job: true,
+            cronjob: true,
+        },
+    };
+    let mut groups = Vec::new();
+    for role in [
+        KubernetesRole::Pod,
+        KubernetesRole::Node,
+        KubernetesRole::Service,
+        KubernetesRole::Endpoints,
+        KubernetesRole::EndpointSlice,
+        KubernetesRole::Ingress,
+    ] {
+        let mut state = RoleState::new(role, attach.clone());
+        for kind in kinds {
+            let mut updates = watch::decode_list(kind, data);
+            updates.extend(watch::decode_events(kind, data));
+            for update in updates {
+                for change in state.store.apply(kind, "", update) {
+                    state.on_change(&change);
+                }
+            }
+        }
+        groups.extend(state.take_groups());
+    }
+    groups
 }
 
 /// The collections a role reads, each once.
@@ -181,6 +233,10 @@ fn watches(config: &KubernetesSdConfig, namespaces: &[String]) -> Vec<WatchSpec>
 }
 
 impl Discoverer for KubernetesDiscovery {
+    fn health(&self) -> Option<(&'static str, crate::Health)> {
+        Some(("kubernetes", self.health.clone()))
+    }
+
     fn run(self: Box<Self>, updates: Updates) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         Box::pin(self.run_until_closed(updates))
     }
@@ -205,7 +261,13 @@ impl KubernetesDiscovery {
                 .iter()
                 .enumerate()
                 .map(|(id, spec)| {
-                    tokio::spawn(watch::run(self.api.clone(), spec.clone(), id, tx.clone()))
+                    tokio::spawn(watch::run(
+                        self.api.clone(),
+                        spec.clone(),
+                        id,
+                        tx.clone(),
+                        self.health.clone(),
+                    ))
                 })
                 .collect(),
         );

@@ -54,10 +54,13 @@ pub async fn run(
     spec: WatchSpec,
     id: usize,
     out: mpsc::Sender<(usize, Update)>,
+    health: crate::Health,
 ) {
+    let what = spec.kind.path(&spec.namespace);
     let mut backoff = BACKOFF_START;
     let failed = |e: &str, backoff: &mut Duration| -> Duration {
         crate::metrics::kubernetes_failure();
+        health.failed(&what, e);
         tracing::warn!(kind = ?spec.kind, namespace = %spec.namespace, err = %e, "Kubernetes list/watch failed");
         let wait = *backoff;
         *backoff = (*backoff * 2).min(BACKOFF_MAX);
@@ -67,6 +70,7 @@ pub async fn run(
         let version = match list(&api, &spec).await {
             Ok((objects, version)) => {
                 backoff = BACKOFF_START;
+                health.succeeded(&what);
                 if out.send((id, Update::Listed(objects))).await.is_err() {
                     return;
                 }
@@ -81,9 +85,10 @@ pub async fn run(
             }
         };
         let mut version = version;
+        let watching = || health.succeeded(&what);
         loop {
             let result = tokio::select! {
-                r = watch(&api, &spec, &mut version, id, &out) => r,
+                r = watch(&api, &spec, &mut version, id, &out, &watching) => r,
                 _ = out.closed() => return,
             };
             match result {
@@ -166,6 +171,34 @@ async fn list(api: &ApiClient, spec: &WatchSpec) -> Result<(Vec<Object>, String)
     }
 }
 
+/// A list page's objects as one [`Update::Listed`] (the fuzz target's way in).
+pub fn decode_list(kind: Kind, body: &[u8]) -> Vec<Update> {
+    let Ok(page) = serde_json::from_slice::<ListPage>(body) else {
+        return Vec::new();
+    };
+    let objects = page
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|item| kind.decode(item).ok())
+        .collect();
+    vec![Update::Listed(objects)]
+}
+
+/// The updates of a watch stream's events, up to the first that does not decode.
+pub fn decode_events(kind: Kind, body: &[u8]) -> Vec<Update> {
+    let mut version = String::new();
+    let mut out = Vec::new();
+    for event in serde_json::Deserializer::from_slice(body).into_iter::<WatchEvent>() {
+        match event.map(|e| handle(kind, &e, &mut version)) {
+            Ok(Ok(Some(update))) => out.push(update),
+            Ok(Ok(None)) => {}
+            _ => break,
+        }
+    }
+    out
+}
+
 #[derive(Deserialize)]
 struct WatchEvent<'a> {
     #[serde(rename = "type")]
@@ -195,12 +228,14 @@ struct VersionMeta {
 
 /// One watch request from `version`, sending its events until the server ends it;
 /// `version` follows every event (and bookmark) so that the next watch resumes there.
+/// `started` is called once the server accepted the watch.
 async fn watch(
     api: &ApiClient,
     spec: &WatchSpec,
     version: &mut String,
     id: usize,
     out: &mpsc::Sender<(usize, Update)>,
+    started: &(dyn Fn() + Sync),
 ) -> Result<(), ApiError> {
     let path = spec.kind.path(&spec.namespace);
     let mut query = selectors(spec);
@@ -211,6 +246,7 @@ async fn watch(
         query.push(("resourceVersion", version.clone()));
     }
     let mut response = api.get(&path, &query).await?;
+    started();
     // A server that stops sending (not even bookmarks) is given up on after the
     // watch's own timeout and a margin.
     let idle = Duration::from_secs(WATCH_SECONDS + 60);
