@@ -13,7 +13,8 @@ use promconfig::{Config, ScrapeConfig, TargetGroup};
 use crate::scrape_loop::{ScrapeLoop, Target, TargetStatus};
 
 struct RunningTarget {
-    target: Target,
+    /// Shared with the target's loop.
+    target: Arc<Target>,
     status: Arc<Mutex<TargetStatus>>,
     forced_error: Arc<Mutex<Option<String>>>,
     stop: tokio::sync::watch::Sender<bool>,
@@ -36,10 +37,54 @@ struct Pool {
     dropped_count: usize,
     watcher: Option<tokio::task::JoinHandle<()>>,
     /// The job's other discovery mechanisms (stopped when dropped), the task applying
-    /// their updates, and the targets of their last update.
+    /// their updates, and the groups of their last update with their targets resolved.
     discovery: Option<discovery::Set>,
     discovery_watcher: Option<tokio::task::JoinHandle<()>>,
-    discovered: Vec<Labels>,
+    discovered: Vec<Arc<GroupTargets>>,
+}
+
+/// A discovered target resolved against its job.
+enum Resolution {
+    /// To scrape: the target as its loop and the API see it (shared with the loop).
+    Keep(Arc<Target>),
+    /// Dropped by relabeling (its labels before relabeling), or one that cannot be
+    /// scraped (its labels as discovered).
+    Dropped(Labels),
+}
+
+impl Resolution {
+    fn of(job: &ScrapeConfig, discovered: &Labels) -> Self {
+        match crate::target::resolve(job, discovered) {
+            Ok((Some((labels, meta)), pre)) => {
+                Self::Keep(Arc::new(Target::new(labels, pre, &meta)))
+            }
+            Ok((None, pre)) => Self::Dropped(pre),
+            Err(e) => {
+                tracing::warn!(job = %job.job_name, err = %e, "dropping a target");
+                Self::Dropped(discovered.clone())
+            }
+        }
+    }
+}
+
+/// One discovered group's targets, resolved once per version of the group: an update
+/// resolves only the targets of the groups that changed (the others are the same `Arc`).
+struct GroupTargets {
+    group: Arc<discovery::Group>,
+    targets: Vec<Resolution>,
+}
+
+impl GroupTargets {
+    fn resolve(job: &ScrapeConfig, group: &Arc<discovery::Group>) -> Self {
+        let targets = discovery::targets_of(std::slice::from_ref(group))
+            .iter()
+            .map(|labels| Resolution::of(job, labels))
+            .collect();
+        Self {
+            group: Arc::clone(group),
+            targets,
+        }
+    }
 }
 
 /// A target as the targets API reports it.
@@ -186,45 +231,45 @@ impl Manager {
         }
     }
 
-    /// Re-syncs the pool's targets with `statics` (static and file targets) and the
-    /// discovered ones it holds.
+    /// Re-syncs the pool's targets with `statics` (static and file targets, resolved
+    /// now) and the discovered ones it holds (resolved when their group changed).
     fn sync_targets(&self, pool: &mut Pool, statics: &[Labels]) {
+        let job = Arc::clone(&pool.job);
+        let statics: Vec<Resolution> = statics.iter().map(|l| Resolution::of(&job, l)).collect();
         // Taken out while the pool changes, put back after: not copied (a cluster's worth).
         let discovered = std::mem::take(&mut pool.discovered);
-        self.sync_targets_from(pool, statics.iter().chain(discovered.iter()));
+        let all = statics
+            .iter()
+            .chain(discovered.iter().flat_map(|g| g.targets.iter()));
+        self.sync_resolved(pool, all);
         pool.discovered = discovered;
     }
 
-    fn sync_targets_from<'a>(&self, pool: &mut Pool, discovered: impl Iterator<Item = &'a Labels>) {
-        let job = &pool.job;
-        let client = match crate::client::build_client(job) {
+    fn sync_resolved<'a>(&self, pool: &mut Pool, resolved: impl Iterator<Item = &'a Resolution>) {
+        let job = Arc::clone(&pool.job);
+        let client = match crate::client::build_client(&job) {
             Ok(c) => c,
             Err(e) => {
                 tracing::error!(job = %job.job_name, err = %e.0, "cannot scrape this job");
                 return;
             }
         };
-        let mut wanted: BTreeMap<Labels, Target> = BTreeMap::new();
+        // The first target with given labels wins, as in Prometheus.
+        let mut wanted: BTreeMap<&Labels, &Arc<Target>> = BTreeMap::new();
         pool.dropped.clear();
         pool.dropped_count = 0;
         let keep_dropped = job.keep_dropped_targets as usize;
-        for labels in discovered {
-            let dropped = match crate::target::resolve(job, labels) {
-                Ok((Some((target_labels, meta)), pre)) => {
-                    wanted
-                        .entry(target_labels.clone())
-                        .or_insert_with(|| Target::new(target_labels, pre, &meta));
+        for r in resolved {
+            let dropped = match r {
+                Resolution::Keep(target) => {
+                    wanted.entry(&target.labels).or_insert(target);
                     continue;
                 }
-                Ok((None, pre)) => pre,
-                Err(e) => {
-                    tracing::warn!(job = %job.job_name, err = %e, "dropping a target");
-                    labels.clone()
-                }
+                Resolution::Dropped(labels) => labels,
             };
             pool.dropped_count += 1;
             if keep_dropped == 0 || pool.dropped.len() < keep_dropped {
-                pool.dropped.push(dropped);
+                pool.dropped.push(dropped.clone());
             }
         }
         let gone: Vec<Labels> = pool
@@ -239,13 +284,14 @@ impl Manager {
             }
         }
         for (key, target) in wanted {
-            if pool.targets.contains_key(&key) {
+            if pool.targets.contains_key(key) {
                 continue;
             }
+            let target = Arc::clone(target);
             let mut scrape = ScrapeLoop::new(
-                Arc::clone(job),
+                Arc::clone(&job),
                 client.clone(),
-                target.clone(),
+                Arc::clone(&target),
                 Arc::clone(&self.db),
             );
             if pool.builtin {
@@ -260,7 +306,7 @@ impl Manager {
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(scrape.run(stop_rx));
             pool.targets.insert(
-                key,
+                key.clone(),
                 RunningTarget {
                     target,
                     status,
@@ -455,6 +501,26 @@ async fn watch_files(
     }
 }
 
+/// The groups' resolved targets: those of a group that did not change (the same `Arc`)
+/// taken from `held`, the others resolved now.
+fn reuse_or_resolve(
+    job: &ScrapeConfig,
+    held: Vec<Arc<GroupTargets>>,
+    groups: &[Arc<discovery::Group>],
+) -> Vec<Arc<GroupTargets>> {
+    let mut held: HashMap<*const discovery::Group, Arc<GroupTargets>> = held
+        .into_iter()
+        .map(|g| (Arc::as_ptr(&g.group), g))
+        .collect();
+    groups
+        .iter()
+        .map(|g| {
+            held.remove(&Arc::as_ptr(g))
+                .unwrap_or_else(|| Arc::new(GroupTargets::resolve(job, g)))
+        })
+        .collect()
+}
+
 /// How often, at most, a job's targets change for its discovery mechanisms' updates
 /// (Prometheus's discovery manager sends at most every 5 s).
 pub const DISCOVERY_UPDATE_PERIOD: Duration = Duration::from_secs(5);
@@ -467,8 +533,8 @@ async fn watch_discovery(
     mut updates: tokio::sync::watch::Receiver<Option<Vec<Arc<discovery::Group>>>>,
 ) {
     while updates.changed().await.is_ok() {
-        let discovered = match &*updates.borrow_and_update() {
-            Some(groups) => discovery::targets_of(groups),
+        let groups = match &*updates.borrow_and_update() {
+            Some(groups) => groups.clone(),
             None => continue,
         };
         let Some(manager) = manager.upgrade() else {
@@ -479,7 +545,7 @@ async fn watch_discovery(
         let Some(pool) = pools.get_mut(&job.job_name) else {
             return;
         };
-        pool.discovered = discovered;
+        pool.discovered = reuse_or_resolve(&job, std::mem::take(&mut pool.discovered), &groups);
         manager.sync_targets(pool, &targets);
     }
 }

@@ -200,7 +200,7 @@ impl CreatedTimes {
 pub(crate) struct ScrapeLoop {
     pub job: Arc<ScrapeConfig>,
     pub client: reqwest::Client,
-    pub target: Target,
+    pub target: Arc<Target>,
     pub db: Arc<tsdb::Db>,
     pub status: Arc<Mutex<TargetStatus>>,
     /// Series text → storage ref: a target repeats the same series every scrape, so
@@ -262,7 +262,7 @@ impl ScrapeLoop {
     pub fn new(
         job: Arc<ScrapeConfig>,
         client: reqwest::Client,
-        target: Target,
+        target: Arc<Target>,
         db: Arc<tsdb::Db>,
     ) -> Self {
         let protocols: Vec<&str> = job.scrape_protocols.iter().map(|p| p.as_str()).collect();

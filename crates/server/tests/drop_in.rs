@@ -188,7 +188,7 @@ fn a_setting_it_cannot_act_on_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("prometheus.yml"),
-        "scrape_configs:\n  - job_name: k8s\n    kubernetes_sd_configs:\n      - role: pod\n",
+        "scrape_configs:\n  - job_name: eureka\n    eureka_sd_configs:\n      - server: 'http://eureka.example:8761/eureka'\n",
     )
     .unwrap();
     let out = Command::new(promethium_bin())
@@ -199,7 +199,7 @@ fn a_setting_it_cannot_act_on_is_refused_by_name() {
     assert!(!out.status.success());
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(
-        log.contains("kubernetes_sd_configs is not supported by promethium yet"),
+        log.contains("eureka_sd_configs is not supported by promethium yet"),
         "{log}"
     );
 }

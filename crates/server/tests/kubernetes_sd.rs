@@ -1,7 +1,7 @@
 //! Kubernetes discovery through the server binary with upstream's example configuration
 //! (`documentation/examples/prometheus-kubernetes.yml`, written out below with the API
 //! server pointed at a fake one on loopback and the service account files in a temporary
-//! directory): every job's targets with the labels its relabeling gives (Debian's
+//! directory, and one job for endpoint slices added): every job's targets with the labels its relabeling gives (Debian's
 //! Prometheus 2.42 is built without Kubernetes discovery, so the expected labels are
 //! written out from upstream's rules); a pod that appears or goes is a target or none
 //! within one watch event; after the API server expires every resource version (410
@@ -138,6 +138,12 @@ scrape_configs:
       - source_labels: [__meta_kubernetes_pod_name]
         action: replace
         target_label: pod
+  # Not in upstream's example: endpoint slices, added, changed and deleted below.
+  - job_name: "kubernetes-endpointslices"
+    kubernetes_sd_configs:
+      - role: endpointslice
+        api_server: {api}
+        namespaces: {names: [monitoring]}
 "#;
 
 fn pod(name: &str, port: u16) -> Value {
@@ -352,10 +358,11 @@ fn example_configuration_targets_match_prometheus_and_follow_watch_events() {
     let keys = |t: &Targets| t.keys().cloned().collect::<Vec<_>>();
 
     // Jobs with identical kubernetes_sd_configs share their watches: the two endpoints
-    // jobs watch endpoints, services and pods once, the two node jobs the nodes once, and
-    // the service, ingress and pod jobs one collection each.
+    // jobs watch endpoints, services and pods once, the two node jobs the nodes once, the
+    // service, ingress and pod jobs one collection each, and the endpoint slice job its
+    // slices, services and pods in its namespace.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while api.open_watches() != 7 {
+    while api.open_watches() != 10 {
         assert!(
             Instant::now() < deadline,
             "open watches: {}; requests: {:#?}",
@@ -371,9 +378,65 @@ fn example_configuration_targets_match_prometheus_and_follow_watch_events() {
         pod_targets(t).len() == 2
     });
     api.delete("pods", "monitoring", "web-1");
-    let after = wait_for(ours_port, "the deleted pod's target gone", |t| {
+    wait_for(ours_port, "the deleted pod's target gone", |t| {
         let pods = pod_targets(t);
         pods.len() == 1 && pods[0].1.contains("web-2")
+    });
+    // A pod whose labels change: its target carries the new ones.
+    let mut web2 = pod("web-2", web_port + 1);
+    web2["metadata"]["labels"]["app"] = json!("web-v2");
+    api.apply("pods", web2);
+    wait_for(ours_port, "the modified pod's target", |t| {
+        let pods = pod_targets(t);
+        pods.len() == 1 && pods[0].1.contains("\"app\":\"web-v2\"")
+    });
+    // An endpoint slice added, changed and deleted: its targets follow.
+    let slice = |addresses: &[&str]| {
+        let endpoints: Vec<Value> = addresses
+            .iter()
+            .map(|a| {
+                let mut e = json!({"addresses": [a], "conditions": {"ready": true}});
+                if *a == "127.0.0.1" {
+                    e["targetRef"] =
+                        json!({"kind": "Pod", "name": "web-2", "namespace": "monitoring"});
+                }
+                e
+            })
+            .collect();
+        json!({"metadata": {"name": "web-abc", "namespace": "monitoring",
+            "labels": {"kubernetes.io/service-name": "web"}},
+            "addressType": "IPv4", "endpoints": endpoints,
+            "ports": [{"name": "http", "port": web_port + 1, "protocol": "TCP"}]})
+    };
+    let slice_targets = |t: &Targets| -> Vec<Value> {
+        t.iter()
+            .filter(|((pool, _), _)| pool == "kubernetes-endpointslices")
+            .map(|(_, d)| d.clone())
+            .collect()
+    };
+    api.apply("endpointslices", slice(&["127.0.0.1"]));
+    let t = wait_for(ours_port, "the slice's target", |t| {
+        slice_targets(t).len() == 1
+    });
+    let d = &slice_targets(&t)[0];
+    assert_eq!(d["__meta_kubernetes_endpointslice_name"], "web-abc");
+    assert_eq!(
+        d["__meta_kubernetes_endpointslice_address_target_name"],
+        "web-2"
+    );
+    assert_eq!(d["__meta_kubernetes_service_name"], "web");
+    assert_eq!(d["__meta_kubernetes_pod_label_app"], "web-v2");
+    assert_eq!(
+        d["__meta_kubernetes_endpointslice_endpoint_conditions_ready"],
+        "true"
+    );
+    api.apply("endpointslices", slice(&["127.0.0.1", "127.0.0.5"]));
+    wait_for(ours_port, "the changed slice's targets", |t| {
+        slice_targets(t).len() == 2
+    });
+    api.delete("endpointslices", "monitoring", "web-abc");
+    let after = wait_for(ours_port, "the deleted slice's targets gone", |t| {
+        slice_targets(t).is_empty() && pod_targets(t).len() == 1
     });
     // Each watch of the server resumes where it was after the API server ends it, and
     // lists again after every version expired: the targets stay, none lost or doubled.
