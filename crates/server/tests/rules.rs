@@ -699,11 +699,11 @@ fn a_bad_rule_file_fails_the_start_and_an_unsupported_alertmanager_discovery_is_
 
     std::fs::write(
         dir.path().join("prometheus.yml"),
-        "alerting:\n  alertmanagers:\n    - dns_sd_configs:\n        - names: ['am.example']\n",
+        "alerting:\n  alertmanagers:\n    - eureka_sd_configs:\n        - server: 'http://eureka.example:8761/eureka'\n",
     )
     .unwrap();
     let log = failed_start(dir.path());
-    assert!(log.contains("dns_sd_configs"), "{log}");
+    assert!(log.contains("eureka_sd_configs"), "{log}");
 }
 
 /// Runs the server in `dir` with its prometheus.yml, expecting it to refuse to start;
