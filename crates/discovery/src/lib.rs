@@ -139,12 +139,22 @@ impl std::error::Error for DiscoveryError {}
 /// job name) and mechanism; a mechanism that cannot start is logged and left out, as
 /// Prometheus counts it in `prometheus_sd_failed_configs`.
 pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Discoverer>> {
+    discoverers_for("scrape", sd, set_name)
+}
+
+/// As [`discoverers`], a mechanism that cannot start counted under `manager` (`notify`
+/// for Alertmanagers).
+pub fn discoverers_for(
+    manager: &'static str,
+    sd: &promconfig::SdConfigs,
+    set_name: &str,
+) -> Vec<Box<dyn Discoverer>> {
     let mut out: Vec<Box<dyn Discoverer>> = Vec::new();
     for cfg in sd.http_sd_configs.iter().flatten() {
         match http::HttpDiscovery::new(cfg, set_name) {
             Ok(d) => out.push(Box::new(d)),
             Err(e) => {
-                metrics::failed_config(set_name);
+                metrics::failed_config(manager, set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
             }
         }
@@ -153,7 +163,7 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
         match dns::DnsDiscovery::new(cfg, set_name) {
             Ok(d) => out.push(Box::new(d)),
             Err(e) => {
-                metrics::failed_config(set_name);
+                metrics::failed_config(manager, set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
             }
         }
@@ -162,7 +172,7 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
         match docker::DockerDiscovery::new(cfg, set_name) {
             Ok(d) => out.push(Box::new(d)),
             Err(e) => {
-                metrics::failed_config(set_name);
+                metrics::failed_config(manager, set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
             }
         }
@@ -171,7 +181,7 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
         match consul::ConsulDiscovery::new(cfg, set_name) {
             Ok(d) => out.push(Box::new(d)),
             Err(e) => {
-                metrics::failed_config(set_name);
+                metrics::failed_config(manager, set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
             }
         }
@@ -193,7 +203,7 @@ pub fn discoverers(sd: &promconfig::SdConfigs, set_name: &str) -> Vec<Box<dyn Di
                 out.push(d)
             }
             Err(e) => {
-                metrics::failed_config(set_name);
+                metrics::failed_config(manager, set_name);
                 tracing::error!(config = set_name, err = %e, "Cannot create service discovery")
             }
         }

@@ -31,11 +31,14 @@ struct Registry {
     consul_rpc_failures: u64,
     /// Consul call (`services` or `service`) → (seconds spent, calls).
     consul_rpc_durations: BTreeMap<&'static str, (f64, u64)>,
-    /// config → targets in its groups now.
-    discovered_targets: BTreeMap<String, usize>,
-    received_updates: u64,
-    updates: u64,
-    failed_configs: BTreeMap<String, usize>,
+    /// (config, manager) → targets in its groups now; the manager is `scrape` or
+    /// `notify`, as Prometheus's two discovery managers are named.
+    discovered_targets: BTreeMap<(String, &'static str), usize>,
+    /// manager → updates received from mechanisms, and sent to the consumer.
+    received_updates: BTreeMap<&'static str, u64>,
+    updates: BTreeMap<&'static str, u64>,
+    /// (manager, config) → mechanisms that could not start.
+    failed_configs: BTreeMap<(&'static str, String), usize>,
     /// (role, event) → Kubernetes events handled.
     kubernetes_events: BTreeMap<(&'static str, &'static str), u64>,
     kubernetes_failures: u64,
@@ -88,14 +91,15 @@ pub(crate) fn consul_rpc(call: &'static str, took: Duration) {
     d.1 += 1;
 }
 
-pub(crate) fn received_update() {
-    registry().received_updates += 1;
+pub(crate) fn received_update(manager: &'static str) {
+    *registry().received_updates.entry(manager).or_default() += 1;
 }
 
-pub(crate) fn sent_update(config: &str, targets: usize) {
+pub(crate) fn sent_update(manager: &'static str, config: &str, targets: usize) {
     let mut r = registry();
-    r.updates += 1;
-    r.discovered_targets.insert(config.to_string(), targets);
+    *r.updates.entry(manager).or_default() += 1;
+    r.discovered_targets
+        .insert((config.to_string(), manager), targets);
 }
 
 /// A Kubernetes event a role handled (`event` is add, update or delete).
@@ -124,24 +128,26 @@ const KUBERNETES_ROLES: [&str; 6] = [
 const KUBERNETES_EVENTS: [&str; 3] = ["add", "delete", "update"];
 
 /// A set stopped (its job removed or changed): its gauges go with it.
-pub(crate) fn forget(config: &str) {
+pub(crate) fn forget(manager: &'static str, config: &str) {
     let mut r = registry();
-    r.discovered_targets.remove(config);
-    r.failed_configs.remove(config);
+    r.discovered_targets.remove(&(config.to_string(), manager));
+    r.failed_configs.remove(&(manager, config.to_string()));
 }
 
-pub(crate) fn failed_config(config: &str) {
+pub(crate) fn failed_config(manager: &'static str, config: &str) {
     *registry()
         .failed_configs
-        .entry(config.to_string())
+        .entry((manager, config.to_string()))
         .or_default() += 1;
 }
+
+/// Prometheus's two discovery managers, whose series exist from the start.
+const MANAGERS: [&str; 2] = ["notify", "scrape"];
 
 /// Every sample, family by family (families with no sample yet are left out).
 pub fn snapshot() -> Vec<MetricSample> {
     let r = registry();
     let mut out = Vec::new();
-    let scrape = || vec![("name", "scrape".to_string())];
     let sample = |family, help, kind, labels, value| MetricSample {
         family,
         help,
@@ -150,36 +156,56 @@ pub fn snapshot() -> Vec<MetricSample> {
         labels,
         value,
     };
-    for (config, n) in &r.discovered_targets {
+    for ((config, manager), n) in &r.discovered_targets {
         out.push(sample(
             "prometheus_sd_discovered_targets",
             "Current number of discovered targets.",
             "gauge",
-            vec![("config", config.clone()), ("name", "scrape".into())],
+            vec![("config", config.clone()), ("name", manager.to_string())],
             *n as f64,
         ));
     }
-    out.push(sample(
-        "prometheus_sd_failed_configs",
-        "Current number of service discovery configurations that failed to load.",
-        "gauge",
-        scrape(),
-        r.failed_configs.values().sum::<usize>() as f64,
-    ));
-    out.push(sample(
-        "prometheus_sd_received_updates_total",
-        "Total number of update events received from the SD providers.",
-        "counter",
-        scrape(),
-        r.received_updates as f64,
-    ));
-    out.push(sample(
-        "prometheus_sd_updates_total",
-        "Total number of update events sent to the SD consumers.",
-        "counter",
-        scrape(),
-        r.updates as f64,
-    ));
+    for manager in MANAGERS {
+        let failed: usize = r
+            .failed_configs
+            .iter()
+            .filter(|((m, _), _)| *m == manager)
+            .map(|(_, n)| n)
+            .sum();
+        out.push(sample(
+            "prometheus_sd_failed_configs",
+            "Current number of service discovery configurations that failed to load.",
+            "gauge",
+            vec![("name", manager.to_string())],
+            failed as f64,
+        ));
+    }
+    // The update counters appear once a manager has used them, as in Prometheus (whose
+    // static configurations count too, so the scrape manager's are always there).
+    let used = |counts: &BTreeMap<&'static str, u64>, manager: &str| {
+        manager == "scrape" || counts.contains_key(manager)
+    };
+    for manager in MANAGERS
+        .into_iter()
+        .filter(|m| used(&r.received_updates, m))
+    {
+        out.push(sample(
+            "prometheus_sd_received_updates_total",
+            "Total number of update events received from the SD providers.",
+            "counter",
+            vec![("name", manager.to_string())],
+            r.received_updates.get(manager).copied().unwrap_or(0) as f64,
+        ));
+    }
+    for manager in MANAGERS.into_iter().filter(|m| used(&r.updates, m)) {
+        out.push(sample(
+            "prometheus_sd_updates_total",
+            "Total number of update events sent to the SD consumers.",
+            "counter",
+            vec![("name", manager.to_string())],
+            r.updates.get(manager).copied().unwrap_or(0) as f64,
+        ));
+    }
     out.push(sample(
         "prometheus_sd_http_failures_total",
         "Number of HTTP service discovery refresh failures.",

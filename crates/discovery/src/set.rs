@@ -14,6 +14,8 @@ use crate::{Discoverer, Group};
 
 /// A running discovery; dropping it stops its mechanisms.
 pub struct Set {
+    /// `scrape` or `notify` (the discovery manager, in the metrics).
+    manager: &'static str,
     name: String,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -24,6 +26,17 @@ impl Set {
     /// ones at most once per `period`. The groups are shared with the set (a large cluster's
     /// groups are held once, not once more per list sent).
     pub fn start(
+        name: &str,
+        discoverers: Vec<Box<dyn Discoverer>>,
+        period: Duration,
+    ) -> (Self, watch::Receiver<Option<Vec<Arc<Group>>>>) {
+        Self::start_for("scrape", name, discoverers, period)
+    }
+
+    /// As [`Set::start`], counted in the metrics under `manager` (`notify` for
+    /// Alertmanagers, as Prometheus names its discovery managers).
+    pub fn start_for(
+        manager: &'static str,
         name: &str,
         discoverers: Vec<Box<dyn Discoverer>>,
         period: Duration,
@@ -45,6 +58,7 @@ impl Set {
         }
         drop(merged_tx);
         tasks.push(tokio::spawn(merge(
+            manager,
             name.to_string(),
             merged_rx,
             out,
@@ -52,6 +66,7 @@ impl Set {
         )));
         (
             Self {
+                manager,
                 name: name.to_string(),
                 tasks,
             },
@@ -65,11 +80,12 @@ impl Drop for Set {
         for t in &self.tasks {
             t.abort();
         }
-        crate::metrics::forget(&self.name);
+        crate::metrics::forget(self.manager, &self.name);
     }
 }
 
 async fn merge(
+    manager: &'static str,
     name: String,
     mut updates: mpsc::Receiver<(usize, Vec<Arc<Group>>)>,
     out: watch::Sender<Option<Vec<Arc<Group>>>>,
@@ -83,7 +99,7 @@ async fn merge(
         tokio::select! {
             update = updates.recv() => {
                 let Some((mechanism, groups)) = update else { return };
-                crate::metrics::received_update();
+                crate::metrics::received_update(manager);
                 for g in groups {
                     let key = (mechanism, g.source.clone());
                     if g.targets.is_empty() {
@@ -100,7 +116,7 @@ async fn merge(
         if changed && last_sent.is_none_or(|t| t.elapsed() >= period) {
             let groups: Vec<Arc<Group>> = held.values().cloned().collect();
             let targets = groups.iter().map(|g| g.targets.len()).sum();
-            crate::metrics::sent_update(&name, targets);
+            crate::metrics::sent_update(manager, &name, targets);
             if out.send(Some(groups)).is_err() {
                 return;
             }

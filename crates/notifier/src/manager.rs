@@ -233,9 +233,10 @@ impl Manager {
             set.sync(&self.opts);
             if ::discovery::has_discoverers(&set.cfg.sd) {
                 // `config-<i>`, as Prometheus names an alerting discovery in its metrics.
-                let (handle, updates) = ::discovery::Set::start(
+                let (handle, updates) = ::discovery::Set::start_for(
+                    "notify",
                     name,
-                    ::discovery::discoverers(&set.cfg.sd, name),
+                    ::discovery::discoverers_for("notify", &set.cfg.sd, name),
                     DISCOVERY_UPDATE_PERIOD,
                 );
                 let task = tokio::spawn(take_discovered(

@@ -535,6 +535,13 @@ alerting:
     );
     m.send(vec![alert("A", &[])]);
     wait_for("the POST", || am.requests().len() == 1).await;
+    // Counted under the notify discovery manager, as Prometheus names it.
+    let discovered = discovery::metrics_snapshot().into_iter().find(|s| {
+        s.name == "prometheus_sd_discovered_targets"
+            && s.labels.contains(&("name", "notify".to_string()))
+            && s.labels.contains(&("config", "config-0".to_string()))
+    });
+    assert_eq!(discovered.map(|s| s.value), Some(2.0));
     api.delete("pods", "monitoring", "alertmanager-0");
     wait_for("the deleted pod's Alertmanager gone", || {
         m.alertmanagers().active.is_empty()

@@ -112,5 +112,12 @@ fn http_sd_targets_match_prometheus() {
             "port {port}"
         );
         assert_eq!(metric(port, "prometheus_sd_http_failures_total"), Some(0.0));
+        // Both discovery managers' series, as Prometheus registers them at start.
+        for line in [
+            "prometheus_sd_failed_configs{name=\"notify\"}",
+            "prometheus_sd_failed_configs{name=\"scrape\"}",
+        ] {
+            assert_eq!(metric(port, line), Some(0.0), "port {port}: {line}");
+        }
     }
 }
