@@ -4,7 +4,7 @@
 //! per further declared port of each such pod.
 
 use super::labels::{self, set, Context};
-use super::objects::{EndpointAddress, EndpointPort, Endpoints, Pod};
+use super::objects::{EndpointAddress, EndpointPort, Endpoints, ObjectReference, Pod};
 use super::service::service_labels;
 use crate::{join_host_port, Group, LabelSet};
 use std::sync::Arc;
@@ -27,8 +27,7 @@ pub fn build(eps: &Endpoints, cx: &Context) -> Group {
     labels::add_object_meta(&mut group.labels, meta, "endpoints");
     labels::add_namespace(&mut group.labels, cx, &meta.namespace);
 
-    // Pods seen, in order, with the ports the endpoints gave them.
-    let mut seen: Vec<(Arc<Pod>, Vec<i32>)> = Vec::new();
+    let mut seen = SeenPods::default();
     let mut add = |addr: &EndpointAddress, port: &EndpointPort, ready: &str| {
         let mut t = LabelSet::new();
         set(&mut t, "__address__", join_host_port(&addr.ip, port.port));
@@ -72,35 +71,23 @@ pub fn build(eps: &Endpoints, cx: &Context) -> Group {
                 labels::add_node(&mut t, cx, Some(&r.name));
             }
         }
-        let pod = addr
-            .target_ref
-            .as_ref()
-            .filter(|r| r.kind == "Pod")
-            .and_then(|r| cx.store.pod(&labels::key(&r.namespace, &r.name)));
-        let Some(pod) = pod else {
+        let Some(pod) = referenced_pod(cx, addr.target_ref.as_ref()) else {
             group.targets.push(t);
             return;
         };
         t.extend(labels::pod_labels(pod, cx));
-        'containers: for (container, init) in pod.all_containers() {
-            for cport in &container.ports {
-                if cport.container_port == port.port {
-                    labels::container_port_labels(
-                        &mut t,
-                        container,
-                        &cport.name,
-                        port.port,
-                        &port.protocol,
-                        init,
-                    );
-                    break 'containers;
-                }
-            }
+        if let Some((container, cport, init)) = pod.container_with_port(port.port) {
+            // The endpoint's protocol, as upstream gives it here.
+            labels::container_port_labels(
+                &mut t,
+                container,
+                &cport.name,
+                port.port,
+                &port.protocol,
+                init,
+            );
         }
-        match seen.iter_mut().find(|(p, _)| Arc::ptr_eq(p, pod)) {
-            Some((_, ports)) => ports.push(port.port),
-            None => seen.push((pod.clone(), vec![port.port])),
-        }
+        seen.note(pod, Some(port.port));
         group.targets.push(t);
     };
     for subset in &eps.subsets {
@@ -126,15 +113,46 @@ pub fn build(eps: &Endpoints, cx: &Context) -> Group {
         }
         _ => {}
     }
-    for (pod, ports) in seen {
-        group.targets.extend(other_pod_ports(&pod, &ports, cx));
-    }
+    group.targets.extend(seen.other_port_targets(cx));
     group
+}
+
+/// The pod an endpoint address refers to, when it refers to one that is known.
+pub fn referenced_pod<'a>(
+    cx: &Context<'a>,
+    target_ref: Option<&ObjectReference>,
+) -> Option<&'a Arc<Pod>> {
+    let r = target_ref.filter(|r| r.kind == "Pod")?;
+    cx.store.pod(&labels::key(&r.namespace, &r.name))
+}
+
+/// The pods an Endpoints or EndpointSlice object's addresses point at, in the order
+/// first seen, with the ports it gave them: their other declared ports become targets
+/// too.
+#[derive(Default)]
+pub struct SeenPods(Vec<(Arc<Pod>, Vec<i32>)>);
+
+impl SeenPods {
+    /// `pod` was given `port` (a slice's port may have no number).
+    pub fn note(&mut self, pod: &Arc<Pod>, port: Option<i32>) {
+        match self.0.iter().position(|(p, _)| Arc::ptr_eq(p, pod)) {
+            Some(i) => self.0[i].1.extend(port),
+            None => self.0.push((Arc::clone(pod), port.into_iter().collect())),
+        }
+    }
+
+    /// A target per declared port of each pod that no address gave it.
+    pub fn other_port_targets(self, cx: &Context) -> Vec<LabelSet> {
+        self.0
+            .iter()
+            .flat_map(|(pod, listed)| other_pod_ports(pod, listed, cx))
+            .collect()
+    }
 }
 
 /// Targets for the declared ports of a pod the endpoints did not list (none when the
 /// pod has no IP).
-pub fn other_pod_ports(pod: &Pod, listed: &[i32], cx: &Context) -> Vec<LabelSet> {
+fn other_pod_ports(pod: &Pod, listed: &[i32], cx: &Context) -> Vec<LabelSet> {
     let mut out = Vec::new();
     if pod.status.pod_ip.is_empty() {
         return out;

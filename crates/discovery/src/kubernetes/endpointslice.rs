@@ -4,11 +4,11 @@
 //! port when the endpoint is a pod; then a target per further declared port of each such
 //! pod. A dual-stack service's slices of its second address family are left empty.
 
+use super::endpoints::{referenced_pod, SeenPods};
 use super::labels::{self, set, Context};
-use super::objects::{EndpointSlice, Pod, Service, SliceEndpoint, SlicePort};
+use super::objects::{EndpointSlice, Service, SliceEndpoint, SlicePort};
 use super::service::service_labels;
 use crate::{join_host_port, sanitize_label_name, Group, LabelSet};
-use std::sync::Arc;
 
 /// The label naming a slice's service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
@@ -42,7 +42,7 @@ pub fn build(slice: &EndpointSlice, cx: &Context) -> Group {
         return group;
     }
 
-    let mut seen: Vec<(Arc<Pod>, Vec<Option<i32>>)> = Vec::new();
+    let mut seen = SeenPods::default();
     let mut add = |addr: &str, ep: &SliceEndpoint, port: &SlicePort| {
         let mut t = LabelSet::new();
         let address = match port.port {
@@ -105,37 +105,26 @@ pub fn build(slice: &EndpointSlice, cx: &Context) -> Group {
                 None => labels::add_node(&mut t, cx, ep.node_name.as_deref()),
             }
         }
-        let pod = ep
-            .target_ref
-            .as_ref()
-            .filter(|r| r.kind == "Pod")
-            .and_then(|r| cx.store.pod(&labels::key(&r.namespace, &r.name)));
-        let Some(pod) = pod else {
+        let Some(pod) = referenced_pod(cx, ep.target_ref.as_ref()) else {
             group.targets.push(t);
             return;
         };
         t.extend(labels::pod_labels(pod, cx));
-        if let Some(port_number) = port.port {
-            'containers: for (container, init) in pod.all_containers() {
-                for cport in &container.ports {
-                    if cport.container_port == port_number {
-                        labels::container_port_labels(
-                            &mut t,
-                            container,
-                            &cport.name,
-                            port_number,
-                            &cport.protocol,
-                            init,
-                        );
-                        break 'containers;
-                    }
-                }
-            }
+        if let Some((number, (container, cport, init))) = port
+            .port
+            .and_then(|n| Some((n, pod.container_with_port(n)?)))
+        {
+            // The container's protocol, as upstream gives it here.
+            labels::container_port_labels(
+                &mut t,
+                container,
+                &cport.name,
+                number,
+                &cport.protocol,
+                init,
+            );
         }
-        match seen.iter_mut().find(|(p, _)| Arc::ptr_eq(p, pod)) {
-            Some((_, ports)) => ports.push(port.port),
-            None => seen.push((pod.clone(), vec![port.port])),
-        }
+        seen.note(pod, port.port);
         group.targets.push(t);
     };
     for ep in &slice.endpoints {
@@ -145,12 +134,7 @@ pub fn build(slice: &EndpointSlice, cx: &Context) -> Group {
             }
         }
     }
-    for (pod, ports) in seen {
-        let listed: Vec<i32> = ports.into_iter().flatten().collect();
-        group
-            .targets
-            .extend(super::endpoints::other_pod_ports(&pod, &listed, cx));
-    }
+    group.targets.extend(seen.other_port_targets(cx));
     group
 }
 

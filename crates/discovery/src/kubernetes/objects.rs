@@ -114,6 +114,15 @@ impl Pod {
         let containers = self.spec.containers.iter().map(|c| (c, false));
         containers.chain(self.spec.init_containers.iter().map(|c| (c, true)))
     }
+
+    /// The first container declaring `port`, its port entry, and whether it is an init
+    /// container.
+    pub fn container_with_port(&self, port: i32) -> Option<(&Container, &ContainerPort, bool)> {
+        self.all_containers().find_map(|(container, init)| {
+            let declared = container.ports.iter().find(|p| p.container_port == port)?;
+            Some((container, declared, init))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -50,7 +50,8 @@ impl RoleState {
         let kind = object.kind();
         let primary = Self::primary(self.role);
         if kind == primary {
-            crate::metrics::kubernetes_event(role_label(kind), change.event());
+            // The role's name is its `role` label in the events metric.
+            crate::metrics::kubernetes_event(self.role.name(), change.event());
             self.stale.insert(object.key());
             return;
         }
@@ -83,12 +84,12 @@ impl RoleState {
                     return;
                 };
                 if old.status.phase != new.status.phase {
-                    let pod_key = new_key(namespace, name);
+                    let pod_key = labels::key(namespace, name);
                     self.mark(Kind::Endpoints, |o| match o {
                         Object::Endpoints(e) => e.subsets.iter().any(|s| {
                             s.addresses.iter().any(|a| {
                                 a.target_ref.as_ref().is_some_and(|r| {
-                                    r.kind == "Pod" && new_key(&r.namespace, &r.name) == pod_key
+                                    r.kind == "Pod" && labels::key(&r.namespace, &r.name) == pod_key
                                 })
                             })
                         }),
@@ -201,22 +202,5 @@ fn empty(source: String) -> Group {
     Group {
         source,
         ..Group::default()
-    }
-}
-
-fn new_key(namespace: &str, name: &str) -> String {
-    labels::key(namespace, name)
-}
-
-/// The `role` label of `prometheus_sd_kubernetes_events_total` for a kind.
-fn role_label(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Pod => "pod",
-        Kind::Node => "node",
-        Kind::Service => "service",
-        Kind::Endpoints => "endpoints",
-        Kind::EndpointSlice => "endpointslice",
-        Kind::Ingress => "ingress",
-        Kind::Namespace | Kind::ReplicaSet | Kind::Job => "",
     }
 }
