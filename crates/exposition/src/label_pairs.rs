@@ -29,6 +29,12 @@ impl LabelPairs {
         })
     }
 
+    /// The encoded pairs (equal pairs in equal order are equal bytes): what a cache
+    /// hashes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

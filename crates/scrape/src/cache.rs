@@ -105,6 +105,20 @@ impl SeriesCache {
         (u128::from(check) << 64) | u128::from(self.hasher.hash_one(series))
     }
 
+    /// The key of a series given in parts (a name and its label pairs), hashed as one
+    /// text with each part ended by a byte UTF-8 never has, so parts cannot run together.
+    pub fn key_of_parts(&self, parts: &[&[u8]]) -> u128 {
+        let mut secret = self.hasher.build_hasher();
+        let mut check = rustc_hash::FxHasher::default();
+        for part in parts {
+            secret.write(part);
+            secret.write_u8(0xff);
+            check.write(part);
+            check.write_u8(0xff);
+        }
+        (u128::from(check.finish()) << 64) | u128::from(secret.finish())
+    }
+
     /// Starts a scrape.
     pub fn begin(&mut self) {
         self.iteration += 1;
@@ -242,6 +256,14 @@ impl SeriesCache {
             .enumerate()
             .map(|(i, s)| (s.key, i))
             .collect();
+    }
+
+    /// Points the series with this key at a new ref (storage no longer had the old one;
+    /// the series was appended again by labels).
+    pub fn relink(&mut self, key: u128, series_ref: u64) {
+        if let Some(slot) = self.index.get(&key).and_then(|&p| self.slots.get_mut(p)) {
+            slot.series_ref = series_ref;
+        }
     }
 
     pub fn clear(&mut self) {

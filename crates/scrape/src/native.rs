@@ -4,12 +4,12 @@
 //! lowering the resolution, appended as histogram samples; series the previous scrape had
 //! and this one has not get staleness markers.
 
-use rustc_hash::{FxHashMap, FxHashSet};
-
 use exposition::NativeHistogramSample;
 use model::histogram::{FloatHistogram, Histogram, HistogramValue, EXPONENTIAL_SCHEMA_MIN};
 use model::Labels;
 use promconfig::ScrapeConfig;
+
+use crate::cache::{Lookup, SeriesCache};
 
 /// The error of a histogram over `native_histogram_bucket_limit` that cannot be brought
 /// under it (upstream's `errBucketLimit`).
@@ -64,26 +64,16 @@ fn to_int(f: &FloatHistogram, hint_from: &Histogram) -> Histogram {
 }
 
 /// Applies the job's bucket limit and minimum bucket factor by lowering the resolution;
-/// `Err` when the limit cannot be met, or the histogram is invalid (then the scrape fails,
-/// as upstream's does on an invalid histogram).
-pub(crate) fn apply_limits(
-    job: &ScrapeConfig,
-    value: HistogramValue,
-) -> Result<HistogramValue, String> {
-    // Spans that do not match the buckets would make the resolution change read past
-    // them: such a histogram is refused first, naming what is wrong.
-    let valid = match &value {
-        HistogramValue::Int(h) => h.validate(),
-        HistogramValue::Float(h) => h.validate(),
-    };
-    valid.map_err(|e| format!("invalid native histogram: {e}"))?;
+/// `Err` when the limit cannot be met, or a histogram to lower is invalid (then the scrape
+/// fails, as upstream's does on an invalid histogram; storage checks the others).
+pub(crate) fn apply_limits(job: &ScrapeConfig, value: &mut HistogramValue) -> Result<(), String> {
     let limit = job.native_histogram_bucket_limit as usize;
     let max = if job.native_histogram_min_bucket_factor > 1.0 {
         max_schema(job.native_histogram_min_bucket_factor)
     } else {
         model::histogram::EXPONENTIAL_SCHEMA_MAX
     };
-    let (buckets, schema, custom) = match &value {
+    let (buckets, schema, custom) = match &*value {
         HistogramValue::Int(h) => (
             h.positive_buckets.len() + h.negative_buckets.len(),
             h.schema,
@@ -98,9 +88,17 @@ pub(crate) fn apply_limits(
     let over_limit = limit > 0 && buckets > limit;
     let over_schema = schema > max && !custom;
     if !over_limit && !over_schema {
-        return Ok(value);
+        // Storage validates it (`Db::append_scraped_histograms`), once.
+        return Ok(());
     }
-    let (mut f, int) = match &value {
+    // Spans that do not match the buckets would make the resolution change read past
+    // them: such a histogram is refused first, naming what is wrong.
+    let valid = match &*value {
+        HistogramValue::Int(h) => h.validate(),
+        HistogramValue::Float(h) => h.validate(),
+    };
+    valid.map_err(|e| format!("invalid native histogram: {e}"))?;
+    let (mut f, int) = match &*value {
         HistogramValue::Int(h) => (h.to_float(), Some(h)),
         HistogramValue::Float(f) => (f.clone(), None),
     };
@@ -120,161 +118,129 @@ pub(crate) fn apply_limits(
             f.reduce_resolution(lower);
         }
     }
-    Ok(match int {
+    *value = match int {
         Some(h) => HistogramValue::Int(to_int(&f, h)),
         None => HistogramValue::Float(f),
-    })
+    };
+    Ok(())
 }
 
 /// A scrape's histograms ready to append: by series ref where the cache knows the series,
-/// by labels where it does not; each with its cache key.
+/// by labels where it does not; the values stay in `samples` (a histogram is a few hundred
+/// bytes: storage borrows it rather than have it moved around).
 #[derive(Default)]
 pub(crate) struct Prepared {
-    pub by_ref: Vec<(u64, i64, HistogramValue)>,
-    pub by_ref_keys: Vec<u64>,
-    pub by_labels: Vec<(Labels, i64, HistogramValue)>,
-    pub by_labels_keys: Vec<u64>,
+    /// Series ref, timestamp, place in `samples` and cache key (to append it again by
+    /// labels if storage no longer has the ref).
+    pub by_ref: Vec<(u64, i64, usize, u128)>,
+    /// Labels, timestamp and place in `samples`.
+    pub by_labels: Vec<(Labels, i64, usize)>,
     /// Exemplars of `by_ref` samples' series, and of `by_labels` samples' (by index).
     pub exemplars_by_ref: Vec<(u64, model::Exemplar)>,
     pub exemplars_by_labels: Vec<(usize, model::Exemplar)>,
+    /// The scrape's histograms as the target wrote them, limits applied.
+    pub samples: Vec<NativeHistogramSample>,
 }
 
-/// One histogram series as the target wrote it, and what it became.
-struct CachedSeries {
-    name: std::sync::Arc<str>,
-    labels: exposition::LabelPairs,
-    /// `None`: dropped by `metric_relabel_configs`.
-    labels_out: Option<Labels>,
-    series_ref: Option<u64>,
-    /// The scrape that last had it.
-    generation: u64,
-}
-
-/// The native histogram series of a target's scrapes, as the float scrape cache: a
-/// series' labels are built, relabelled and checked once, and its samples go to storage by
-/// ref after that; entries a scrape does not have are dropped. It also keeps the refs of
-/// the last successful scrape, for staleness markers.
-#[derive(Default)]
+/// The native histogram series of a target's scrapes, in the float samples' scrape cache
+/// ([`SeriesCache`]): a series' labels are built, relabelled and checked once, and its
+/// samples go to storage by ref after that, the cache walked in the order of the last
+/// scrape; it also tells which series of the last scrape are gone, for staleness markers.
 pub(crate) struct HistogramCache {
-    entries: FxHashMap<u64, CachedSeries>,
-    generation: u64,
-    last_refs: FxHashSet<u64>,
+    series: SeriesCache,
+}
+
+impl Default for HistogramCache {
+    fn default() -> Self {
+        Self {
+            series: SeriesCache::new(),
+        }
+    }
 }
 
 impl HistogramCache {
-    /// A fast hash of the series as written (entries compare the whole key on a hit, so
-    /// a collision costs a relabelling, never a wrong series).
-    fn key(s: &NativeHistogramSample) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = rustc_hash::FxHasher::default();
-        s.name.hash(&mut h);
-        s.labels.hash(&mut h);
-        h.finish()
-    }
-
     /// Labels (`label` does what a cache miss needs: target labels, relabelling, limits;
     /// `Ok(None)` when dropped), applies the job's histogram limits and `sample_limit`
-    /// (`floats` samples came before).
+    /// (`floats` samples came before). The scrape ends with [`HistogramCache::finish`]
+    /// when it succeeds.
     pub fn prepare(
         &mut self,
         job: &ScrapeConfig,
-        histograms: Vec<NativeHistogramSample>,
+        mut histograms: Vec<NativeHistogramSample>,
         t: i64,
         floats: usize,
         label: impl Fn(&NativeHistogramSample) -> Result<Option<Labels>, String>,
     ) -> Result<Prepared, String> {
-        self.generation += 1;
-        let generation = self.generation;
+        self.series.begin();
         // Most series are known from the last scrape: their samples go by ref.
         let mut out = Prepared {
             by_ref: Vec::with_capacity(histograms.len()),
-            by_ref_keys: Vec::with_capacity(histograms.len()),
             ..Prepared::default()
         };
         let mut kept = 0usize;
-        for mut s in histograms {
-            let key = Self::key(&s);
-            let hit = self
-                .entries
-                .get(&key)
-                .is_some_and(|e| e.name == s.name && e.labels == s.labels);
-            if !hit {
-                let labels_out = label(&s)?;
-                // A hash collision with another series: the newer one takes the slot.
-                self.entries.insert(
-                    key,
-                    CachedSeries {
-                        name: std::sync::Arc::clone(&s.name),
-                        labels: s.labels.clone(),
-                        labels_out,
-                        series_ref: None,
-                        generation,
-                    },
-                );
-            }
-            let Some(entry) = self.entries.get_mut(&key) else {
-                continue;
-            };
-            entry.generation = generation;
-            let Some(labels) = &entry.labels_out else {
-                continue;
+        for (i, s) in histograms.iter_mut().enumerate() {
+            let key = self
+                .series
+                .key_of_parts(&[s.name.as_bytes(), s.labels.as_bytes()]);
+            let lookup = self.series.lookup(key, true);
+            let labels = match lookup {
+                Lookup::Dropped => continue,
+                Lookup::Hit(_) => None,
+                Lookup::Miss => match label(s)? {
+                    Some(labels) => {
+                        self.series.add(key, true);
+                        Some(labels)
+                    }
+                    None => {
+                        self.series.add_dropped(key);
+                        continue;
+                    }
+                },
             };
             let at = s.timestamp_ms.filter(|_| job.honor_timestamps).unwrap_or(t);
-            let value = apply_limits(job, s.value)?;
+            apply_limits(job, &mut s.value)?;
             kept += 1;
             let limit = job.sample_limit;
             if limit > 0 && (floats + kept) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));
             }
             let exemplars = std::mem::take(&mut s.exemplars);
-            match entry.series_ref {
-                Some(r) => {
+            match (lookup, labels) {
+                (Lookup::Hit(r), _) => {
                     out.exemplars_by_ref
                         .extend(exemplars.into_iter().map(|e| (r, e)));
-                    out.by_ref.push((r, at, value));
-                    out.by_ref_keys.push(key);
+                    out.by_ref.push((r, at, i, key));
                 }
-                None => {
-                    let i = out.by_labels.len();
+                (_, Some(labels)) => {
+                    let n = out.by_labels.len();
                     out.exemplars_by_labels
-                        .extend(exemplars.into_iter().map(|e| (i, e)));
-                    out.by_labels.push((labels.clone(), at, value));
-                    out.by_labels_keys.push(key);
+                        .extend(exemplars.into_iter().map(|e| (n, e)));
+                    out.by_labels.push((labels, at, i));
                 }
+                // A miss has labels (or was dropped above).
+                _ => {}
             }
         }
-        self.entries.retain(|_, e| e.generation == generation);
+        out.samples = histograms;
         Ok(out)
     }
 
-    /// Records the refs storage gave the series appended by labels.
-    pub fn set_refs(&mut self, keys: &[u64], refs: &[u64]) {
-        for (key, r) in keys.iter().zip(refs) {
-            if let Some(e) = self.entries.get_mut(key) {
-                e.series_ref = Some(*r);
-            }
-        }
+    /// Ends a successful scrape: `refs` are the storage refs of the `by_labels` samples of
+    /// [`HistogramCache::prepare`], in order. Returns the refs of series the last scrape
+    /// had and this one has not.
+    pub fn finish(&mut self, refs: &[u64]) -> Vec<u64> {
+        self.series.finish(refs)
     }
 
-    /// The labels of a cached series (to append it again by labels when storage no longer
-    /// has its ref), forgetting the ref.
-    pub fn forget_ref(&mut self, key: u64) -> Option<Labels> {
-        let e = self.entries.get_mut(&key)?;
-        e.series_ref = None;
-        e.labels_out.clone()
+    /// Points a cached series at a new storage ref (storage no longer had the old one).
+    pub fn relink(&mut self, key: u128, series_ref: u64) {
+        self.series.relink(key, series_ref);
     }
 
-    /// Records this scrape's series refs; returns those of the last scrape that are gone.
-    pub fn finish(&mut self, now: FxHashSet<u64>) -> Vec<u64> {
-        let gone = self.last_refs.difference(&now).copied().collect();
-        self.last_refs = now;
-        gone
-    }
-
-    /// Every series of the last scrape (the target went away); the cache is emptied.
+    /// Every series of the last successful scrape (the scrape failed or the target went
+    /// away); they are not reported again until seen again.
     pub fn end_all(&mut self) -> Vec<u64> {
-        self.entries.clear();
-        std::mem::take(&mut self.last_refs).into_iter().collect()
+        self.series.end_all()
     }
 }
 
@@ -288,6 +254,93 @@ pub(crate) fn sample_labels(s: &NativeHistogramSample) -> impl Iterator<Item = (
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sample(name: &str, series: &str) -> NativeHistogramSample {
+        NativeHistogramSample {
+            name: name.into(),
+            labels: exposition::LabelPairs::from_pairs([("series", series)]),
+            timestamp_ms: None,
+            value: HistogramValue::Int(Histogram {
+                count: 1,
+                positive_spans: vec![model::histogram::Span {
+                    offset: 0,
+                    length: 1,
+                }],
+                positive_buckets: vec![1],
+                ..Histogram::default()
+            }),
+            exemplars: Vec::new(),
+        }
+    }
+
+    /// One scrape through the cache: the series named "drop" are dropped by relabelling;
+    /// storage gives new series refs from `next_ref`. Returns (refs appended by ref,
+    /// labels appended by labels, refs gone since the last scrape).
+    fn scrape(
+        cache: &mut HistogramCache,
+        series: &[&str],
+        next_ref: &mut u64,
+    ) -> (Vec<u64>, Vec<String>, Vec<u64>) {
+        let job = ScrapeConfig::default();
+        let samples = series.iter().map(|s| sample("h", s)).collect();
+        let prepared = cache
+            .prepare(&job, samples, 1000, 0, |s| {
+                let series = s.labels.iter().next().map(|(_, v)| v.to_string());
+                Ok((series.as_deref() != Some("drop"))
+                    .then(|| Labels::from_pairs(crate::native::sample_labels(s))))
+            })
+            .expect("prepared");
+        let by_ref: Vec<u64> = prepared.by_ref.iter().map(|(r, ..)| *r).collect();
+        let by_labels: Vec<String> = prepared
+            .by_labels
+            .iter()
+            .map(|(l, ..)| l.to_string())
+            .collect();
+        let refs: Vec<u64> = (0..by_labels.len() as u64).map(|i| *next_ref + i).collect();
+        *next_ref += refs.len() as u64;
+        let gone = cache.finish(&refs);
+        (by_ref, by_labels, gone)
+    }
+
+    #[test]
+    fn known_series_go_by_ref_and_vanished_ones_are_reported() {
+        let mut cache = HistogramCache::default();
+        let mut next = 1;
+        let (by_ref, by_labels, gone) = scrape(&mut cache, &["a", "drop", "b"], &mut next);
+        assert!(by_ref.is_empty());
+        assert_eq!(
+            by_labels,
+            [
+                r#"{__name__="h", series="a"}"#,
+                r#"{__name__="h", series="b"}"#
+            ]
+        );
+        assert!(gone.is_empty());
+        let (by_ref, by_labels, gone) = scrape(&mut cache, &["a", "drop", "b"], &mut next);
+        assert_eq!(by_ref, [1, 2]);
+        assert!(by_labels.is_empty());
+        assert!(gone.is_empty());
+        // Reordered, one gone, one new.
+        let (by_ref, by_labels, gone) = scrape(&mut cache, &["c", "a"], &mut next);
+        assert_eq!(by_ref, [1]);
+        assert_eq!(by_labels, [r#"{__name__="h", series="c"}"#]);
+        assert_eq!(gone, [2]);
+        // A series storage dropped, appended again by labels, goes by its new ref.
+        cache.relink(
+            cache
+                .series
+                .key_of_parts(&[b"h", sample("h", "a").labels.as_bytes()]),
+            9,
+        );
+        let (by_ref, _, _) = scrape(&mut cache, &["c", "a"], &mut next);
+        assert_eq!(by_ref, [3, 9]);
+        // A failed scrape ends every series once.
+        let mut all = cache.end_all();
+        all.sort();
+        assert_eq!(all, [3, 9]);
+        let (_, _, gone) = scrape(&mut cache, &["c"], &mut next);
+        assert!(gone.is_empty(), "already ended: {gone:?}");
+    }
 
     #[test]
     fn factors_pick_schemas_as_upstream() {

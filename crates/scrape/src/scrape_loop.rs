@@ -468,6 +468,9 @@ impl ScrapeLoop {
             t,
             scraped.by_ref.len() + scraped.by_labels.len(),
         )?;
+        // Histograms first: an invalid one fails the scrape before anything is stored.
+        let native_kept = native.by_ref.len() + native.by_labels.len();
+        let native_new = self.store_histograms(native, t)?;
         let mut outcome = scraped.store(&self.db);
         if let Ok(r) = &outcome {
             if !r.unknown.is_empty() {
@@ -488,8 +491,6 @@ impl ScrapeLoop {
                 .filter_map(|(i, e)| appended.refs.get(i).map(|r| (*r, e))),
         );
         self.store_exemplars(exemplars);
-        let native_kept = native.by_ref.len() + native.by_labels.len();
-        let native_new = self.store_histograms(native, t)?;
         let post = scraped.by_ref.len() + scraped.by_labels.len() + native_kept;
         // What the last scrape had and this one has not: a staleness marker.
         let gone: Vec<(u64, i64, f64)> = self
@@ -546,82 +547,115 @@ impl ScrapeLoop {
     ) -> Result<crate::native::Prepared, String> {
         let job = Arc::clone(&self.job);
         let mut cache = std::mem::take(&mut self.histogram_series);
-        let prepared = cache.prepare(&job, histograms, t, floats, |s| {
-            let mut b = LabelsBuilder::default();
-            for (name, value) in crate::native::sample_labels(s) {
-                b.set(name, value);
-            }
-            self.merge_target_labels(&mut b);
-            let labels = b.build();
-            let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
-                return Ok(None);
-            };
-            check_label_limits(&job, &labels)?;
-            if job.metric_name_validation_scheme.is_legacy() && !legacy_names(&labels) {
-                return Err(format!("invalid metric name or label names: {labels}"));
-            }
-            Ok(Some(labels))
-        });
+        let prepared = cache.prepare(&job, histograms, t, floats, |s| self.histogram_labels(s));
         self.histogram_series = cache;
         prepared
+    }
+
+    /// What a native histogram's labels become (`None`: dropped by relabelling), as for a
+    /// float sample: target labels merged, `metric_relabel_configs`, label limits.
+    fn histogram_labels(
+        &self,
+        s: &exposition::NativeHistogramSample,
+    ) -> Result<Option<Labels>, String> {
+        let job = &self.job;
+        let mut b = LabelsBuilder::default();
+        for (name, value) in crate::native::sample_labels(s) {
+            b.set(name, value);
+        }
+        self.merge_target_labels(&mut b);
+        let labels = b.build();
+        let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
+            return Ok(None);
+        };
+        check_label_limits(job, &labels)?;
+        if job.metric_name_validation_scheme.is_legacy() && !legacy_names(&labels) {
+            return Err(format!("invalid metric name or label names: {labels}"));
+        }
+        Ok(Some(labels))
     }
 
     /// Appends this scrape's histograms and marks the histogram series it no longer has
     /// stale; returns the number of new series.
     fn store_histograms(
         &mut self,
-        mut batch: crate::native::Prepared,
+        batch: crate::native::Prepared,
         t: i64,
     ) -> Result<usize, String> {
-        let mut seen = rustc_hash::FxHashSet::default();
-        seen.reserve(batch.by_ref.len() + batch.by_labels.len());
-        let mut new_series = 0;
-        if !batch.by_ref.is_empty() || !batch.by_labels.is_empty() {
-            let r = self
-                .db
-                .append_histogram_batch(&batch.by_ref, &batch.by_labels)
-                .map_err(|e| format!("appending to storage: {e}"))?;
-            new_series = r.result.new_series;
-            self.histogram_series
-                .set_refs(&batch.by_labels_keys, &r.refs);
-            let mut exemplars = std::mem::take(&mut batch.exemplars_by_ref);
-            exemplars.extend(
-                std::mem::take(&mut batch.exemplars_by_labels)
-                    .into_iter()
-                    .filter_map(|(i, e)| r.refs.get(i).map(|r| (*r, e))),
-            );
-            self.store_exemplars(exemplars);
-            seen.extend(r.refs.iter().copied());
-            let unknown: rustc_hash::FxHashSet<usize> = r.unknown.iter().copied().collect();
-            let mut again = Vec::new();
-            let mut again_keys = Vec::new();
-            for (i, ((series_ref, at, value), key)) in
-                batch.by_ref.drain(..).zip(&batch.by_ref_keys).enumerate()
-            {
-                if !unknown.contains(&i) {
-                    seen.insert(series_ref);
-                } else if let Some(labels) = self.histogram_series.forget_ref(*key) {
-                    // Storage dropped the series since: by labels, as a new one.
-                    again.push((labels, at, value));
-                    again_keys.push(*key);
+        let crate::native::Prepared {
+            by_ref: by_ref_places,
+            by_labels: by_labels_places,
+            exemplars_by_ref,
+            exemplars_by_labels,
+            samples,
+        } = batch;
+        let value = |i: usize| samples.get(i).map(|s| &s.value);
+        // Storage borrows the values; `origins` keeps what `by_ref` stands for.
+        let mut by_ref = Vec::with_capacity(by_ref_places.len());
+        let mut origins = Vec::with_capacity(by_ref_places.len());
+        for &(r, at, i, key) in &by_ref_places {
+            if let Some(v) = value(i) {
+                by_ref.push((r, at, v));
+                origins.push((key, i));
+            }
+        }
+        let by_labels: Vec<_> = by_labels_places
+            .into_iter()
+            .filter_map(|(labels, at, i)| Some((labels, at, value(i)?)))
+            .collect();
+        let stored = |e: tsdb::DbError| match e {
+            tsdb::DbError::InvalidHistogram(_) => e.to_string(),
+            e => format!("appending to storage: {e}"),
+        };
+        let r = if by_ref.is_empty() && by_labels.is_empty() {
+            Default::default()
+        } else {
+            self.db
+                .append_scraped_histograms(&by_ref, &by_labels)
+                .map_err(stored)?
+        };
+        let mut new_series = r.result.new_series;
+        let mut exemplars = exemplars_by_ref;
+        exemplars.extend(
+            exemplars_by_labels
+                .into_iter()
+                .filter_map(|(i, e)| r.refs.get(i).map(|r| (*r, e))),
+        );
+        self.store_exemplars(exemplars);
+        let gone: Vec<(u64, i64, f64)> = self
+            .histogram_series
+            .finish(&r.refs)
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
+            .collect();
+        if !r.unknown.is_empty() {
+            // Storage dropped these series since they were cached: by labels again, as
+            // new series, and the cache pointed at their new refs.
+            let mut again = Vec::with_capacity(r.unknown.len());
+            let mut again_keys = Vec::with_capacity(r.unknown.len());
+            for &n in &r.unknown {
+                let (Some(&(_, at, v)), Some(&(key, i))) = (by_ref.get(n), origins.get(n)) else {
+                    continue;
+                };
+                let Some(written) = samples.get(i) else {
+                    continue;
+                };
+                if let Some(labels) = self.histogram_labels(written)? {
+                    again.push((labels, at, v));
+                    again_keys.push(key);
                 }
             }
             if !again.is_empty() {
                 let r = self
                     .db
-                    .append_histogram_batch(&[], &again)
-                    .map_err(|e| format!("appending to storage: {e}"))?;
+                    .append_scraped_histograms(&[], &again)
+                    .map_err(stored)?;
                 new_series += r.result.new_series;
-                self.histogram_series.set_refs(&again_keys, &r.refs);
-                seen.extend(r.refs.iter().copied());
+                for (key, series_ref) in again_keys.iter().zip(&r.refs) {
+                    self.histogram_series.relink(*key, *series_ref);
+                }
             }
         }
-        let gone: Vec<(u64, i64, f64)> = self
-            .histogram_series
-            .finish(seen)
-            .into_iter()
-            .map(|r| (r, t, model::stale_nan()))
-            .collect();
         if !gone.is_empty() {
             if let Err(e) = self.db.append_batch(&gone, &[]) {
                 log_append_error(&e, "writing staleness markers");

@@ -119,12 +119,13 @@ fn deltas(counts: &[u64]) -> Vec<i64> {
 /// The body at `step`. The counter histogram's buckets (schema 0: (1,2], (2,4], (4,8],
 /// (8,16]) grow in proportion 3:3:3:1, so any rate of it has its 0.9 quantile on the
 /// boundary 8 whatever the scrape times; the gauge histogram goes up and down and moves
-/// its buckets.
-fn body_at(step: i64) -> Vec<u8> {
+/// its buckets. An `invalid` body's counter histogram has a count its buckets do not add
+/// up to.
+fn body_at(step: i64, invalid: bool) -> Vec<u8> {
     let k = (step % 1000 + 1) as u64;
     let counter_counts = [3 * k, 3 * k, 3 * k, k];
     let counter = Histogram {
-        sample_count: 10 * k,
+        sample_count: 10 * k + u64::from(invalid),
         sample_sum: 55.5 * k as f64,
         schema: 0,
         zero_threshold: 2f64.powi(-128),
@@ -202,8 +203,8 @@ fn body_at(step: i64) -> Vec<u8> {
     out
 }
 
-/// The target: every request gets the body of the current step; the Accept headers seen
-/// are kept.
+/// The target: every request gets the body of the current step (an invalid one on
+/// `/invalid`); the Accept headers seen are kept.
 fn start_target() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -227,7 +228,8 @@ fn start_target() -> (u16, Arc<Mutex<Vec<String>>>) {
             }) {
                 seen.lock().unwrap().push(accept.to_string());
             }
-            let body = body_at(now_ms() / STEP_MS);
+            let invalid = text.starts_with("GET /invalid ");
+            let body = body_at(now_ms() / STEP_MS, invalid);
             let head = format!(
                 "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
@@ -278,7 +280,7 @@ fn native_histograms_scraped_agree_with_prometheus() {
     std::fs::write(
         dir.path().join("prometheus.yml"),
         format!(
-            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: nh\n    scrape_native_histograms: true\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n  - job_name: limited\n    scrape_native_histograms: true\n    native_histogram_bucket_limit: 2\n    always_scrape_classic_histograms: true\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
+            "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: nh\n    scrape_native_histograms: true\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n  - job_name: limited\n    scrape_native_histograms: true\n    native_histogram_bucket_limit: 2\n    always_scrape_classic_histograms: true\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n  - job_name: invalid\n    scrape_native_histograms: true\n    metrics_path: /invalid\n    static_configs: [{{targets: ['127.0.0.1:{target}']}}]\n"
         ),
     )
     .unwrap();
@@ -375,6 +377,27 @@ fn native_histograms_scraped_agree_with_prometheus() {
     assert_eq!(classic.len(), 1, "{classic:?}");
     let no_classic = values(port, "rpc_duration_seconds_count{job=\"nh\"}", at);
     assert!(no_classic.is_empty(), "{no_classic:?}");
+
+    // A body with an invalid histogram fails its scrape, naming what is wrong, and
+    // nothing of it is stored (not its float counter either), as in Prometheus.
+    let up = values(port, "up{job=\"invalid\"}", at);
+    assert_eq!(up.len(), 1, "{up:?}");
+    assert_eq!(up[0].1, 0.0, "{up:?}");
+    let stored = values(port, "{job=\"invalid\", __name__!~\"up|scrape_.*\"}", at);
+    assert!(stored.is_empty(), "{stored:?}");
+    let targets: serde_json::Value =
+        serde_json::from_slice(&ours.get("/api/v1/targets", &[]).body).unwrap();
+    let error = targets["data"]["activeTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["labels"]["job"] == "invalid")
+        .map(|t| t["lastError"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains("invalid native histogram") && error.contains("count"),
+        "lastError: {error:?}"
+    );
 
     // Federated: Prometheus holds our histograms, counter and gauge, as we hold them.
     for (theirs, mine) in [

@@ -3,6 +3,7 @@
 //! nothing as float appends are (`append`). Histograms are only taken in order: the
 //! out-of-order head holds floats.
 
+use std::borrow::Borrow;
 use std::sync::atomic::Ordering;
 
 use model::histogram::HistogramValue;
@@ -21,14 +22,50 @@ impl Db {
         self.append_histogram_batch_with_starts(by_ref, by_labels, &[], &[])
     }
 
+    /// A scrape's histograms, as [`Db::append_histogram_batch`] but all or nothing on an
+    /// invalid histogram: the first one fails the batch ([`DbError::InvalidHistogram`])
+    /// before anything is appended, as an invalid histogram fails a scrape. Each histogram
+    /// is validated once, before the head is locked.
+    pub fn append_scraped_histograms(
+        &self,
+        by_ref: &[(u64, i64, &HistogramValue)],
+        by_labels: &[(Labels, i64, &HistogramValue)],
+    ) -> Result<BatchResult, DbError> {
+        let values = by_ref
+            .iter()
+            .map(|s| s.2)
+            .chain(by_labels.iter().map(|s| s.2));
+        for h in values {
+            let valid = match h {
+                HistogramValue::Int(h) => h.validate(),
+                HistogramValue::Float(h) => h.validate(),
+            };
+            valid.map_err(DbError::InvalidHistogram)?;
+        }
+        self.append_histograms_checked(by_ref, by_labels, &[], &[], true)
+    }
+
     /// [`Db::append_histogram_batch`] with each sample's start timestamp (0: none;
     /// `by_ref_starts` and `by_labels_starts` empty, or one per sample).
-    pub fn append_histogram_batch_with_starts<'a>(
+    pub fn append_histogram_batch_with_starts(
         &self,
-        by_ref: &'a [(u64, i64, HistogramValue)],
-        by_labels: &'a [(Labels, i64, HistogramValue)],
+        by_ref: &[(u64, i64, HistogramValue)],
+        by_labels: &[(Labels, i64, HistogramValue)],
         by_ref_starts: &[i64],
         by_labels_starts: &[i64],
+    ) -> Result<BatchResult, DbError> {
+        self.append_histograms_checked(by_ref, by_labels, by_ref_starts, by_labels_starts, false)
+    }
+
+    /// The append; `validated`: every histogram was validated already (invalid ones are
+    /// otherwise counted in `invalid_histograms` and skipped).
+    fn append_histograms_checked<'a, H: Borrow<HistogramValue>>(
+        &self,
+        by_ref: &'a [(u64, i64, H)],
+        by_labels: &'a [(Labels, i64, H)],
+        by_ref_starts: &[i64],
+        by_labels_starts: &[i64],
+        validated: bool,
     ) -> Result<BatchResult, DbError> {
         let mut out = BatchResult::default();
         let result = &mut out.result;
@@ -46,6 +83,7 @@ impl Db {
                      result: &mut AppendResult,
                      accepted: &mut Vec<(u64, i64, &'a HistogramValue, i64)>| {
             let valid = match h {
+                _ if validated => Ok(()),
                 // A stale marker is only its sum.
                 _ if model::is_stale_nan(h.sum()) => Ok(()),
                 HistogramValue::Int(h) => h.validate(),
@@ -73,7 +111,7 @@ impl Db {
                 continue;
             }
             let st = by_ref_starts.get(i).copied().unwrap_or(0);
-            apply(&mut head, *r, *t, h, st, result, &mut accepted);
+            apply(&mut head, *r, *t, h.borrow(), st, result, &mut accepted);
         }
         out.refs.reserve(by_labels.len());
         for (i, (labels, t, h)) in by_labels.iter().enumerate() {
@@ -83,7 +121,7 @@ impl Db {
             }
             out.refs.push(r);
             let st = by_labels_starts.get(i).copied().unwrap_or(0);
-            apply(&mut head, r, *t, h, st, result, &mut accepted);
+            apply(&mut head, r, *t, h.borrow(), st, result, &mut accepted);
         }
         result.new_series = new_series.len();
         let mut records = Vec::with_capacity(2);

@@ -77,6 +77,9 @@ pub enum DbError {
     /// A WAL write failed (e.g. the disk is full): nothing of the append was stored.
     #[error("writing the WAL: {0} (nothing of this append was stored)")]
     WalWrite(#[source] std::io::Error),
+    /// A scrape's histogram is invalid: nothing of the batch was stored.
+    #[error("invalid native histogram: {0}")]
+    InvalidHistogram(#[source] model::histogram::HistogramError),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -96,8 +96,14 @@ pub fn encode_histograms<'a>(
     samples: impl ExactSizeIterator<Item = (u64, i64, &'a model::histogram::HistogramValue, i64)>
         + Clone,
 ) -> Vec<u8> {
-    let with_starts = samples.clone().any(|s| s.3 != 0);
-    let mut out = Vec::with_capacity(64 * samples.len() + 16);
+    // One pass for both: whether any sample has a start timestamp, and about the record's
+    // size, so that it is written without growing (a scrape's record is tens of kilobytes).
+    let (mut with_starts, mut bound) = (false, 16usize);
+    for (_, _, h, st) in samples.clone() {
+        with_starts |= st != 0;
+        bound += histogram::estimated_len(h);
+    }
+    let mut out = Vec::with_capacity(bound);
     out.push(if with_starts {
         RECORD_HISTOGRAMS_WITH_STARTS
     } else {

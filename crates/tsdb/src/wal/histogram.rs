@@ -15,6 +15,30 @@ use model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramVal
 
 use super::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
 
+/// About the bytes [`encode`] writes for one sample, generous for the usual histogram
+/// (refs, times and counts of a few bytes, bucket deltas and span fields of one or two), so
+/// that a record is written without growing; an unusual one only makes it grow.
+pub(super) fn estimated_len(h: &HistogramValue) -> usize {
+    // ref, timestamp, kind, hint, schema, zero threshold, zero count, count, sum, start,
+    // and the five list lengths.
+    const FIXED: usize = 5 + 7 + 1 + 1 + 1 + 8 + 4 + 5 + 8 + 7 + 5;
+    let (spans, buckets) = match h {
+        HistogramValue::Int(h) => (
+            h.positive_spans.len() + h.negative_spans.len(),
+            (h.positive_buckets.len() + h.negative_buckets.len()) * 2,
+        ),
+        HistogramValue::Float(h) => (
+            h.positive_spans.len() + h.negative_spans.len(),
+            (h.positive_buckets.len() + h.negative_buckets.len()) * 8,
+        ),
+    };
+    let custom = match h {
+        HistogramValue::Int(h) => h.custom_values.len(),
+        HistogramValue::Float(h) => h.custom_values.len(),
+    };
+    FIXED + spans * 4 + buckets + custom * 8
+}
+
 pub(super) fn encode<'a>(
     out: &mut Vec<u8>,
     samples: impl ExactSizeIterator<Item = (u64, i64, &'a HistogramValue, i64)>,
