@@ -17,14 +17,23 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 /// The ref of a series that metric relabeling drops.
 const DROPPED: u64 = 0;
 
+/// 32 bytes: the key as two words (a `u128` would align the slot to 16 and make it 48).
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    key: u128,
+    key: [u64; 2],
     series_ref: u64,
-    /// The scrape that last saw it.
-    seen: u64,
+    /// The scrape that last saw it (scrapes counted modulo 2^32: only equality matters).
+    seen: u32,
     /// Whether it gets a staleness marker when it vanishes.
     tracked: bool,
+}
+
+fn split(key: u128) -> [u64; 2] {
+    [key as u64, (key >> 64) as u64]
+}
+
+fn join(key: [u64; 2]) -> u128 {
+    u128::from(key[0]) | (u128::from(key[1]) << 64)
 }
 
 /// Keys are uniform hashes already: the table uses their low bits as they are.
@@ -70,8 +79,11 @@ pub(crate) struct SeriesCache {
     hasher: RandomState,
     /// In the order of the last successful scrape.
     slots: Vec<Slot>,
-    index: HashMap<u128, usize, BuildHasherDefault<PassThrough>>,
-    iteration: u64,
+    /// Key → place in `slots`, built only when a scrape departs from the last one's order
+    /// (a target that repeats its order, the usual case, never needs it), and dropped when
+    /// the order is rebuilt.
+    index: Option<HashMap<u128, u32, BuildHasherDefault<PassThrough>>>,
+    iteration: u32,
     cursor: usize,
     /// Every lookup so far hit the slot after the previous one, from the first.
     in_order: bool,
@@ -86,7 +98,7 @@ impl SeriesCache {
         Self {
             hasher: RandomState::new(),
             slots: Vec::new(),
-            index: HashMap::default(),
+            index: None,
             iteration: 0,
             cursor: 0,
             in_order: true,
@@ -121,7 +133,7 @@ impl SeriesCache {
 
     /// Starts a scrape.
     pub fn begin(&mut self) {
-        self.iteration += 1;
+        self.iteration = self.iteration.wrapping_add(1);
         self.cursor = 0;
         self.in_order = true;
         self.order.clear();
@@ -135,13 +147,27 @@ impl SeriesCache {
         }
     }
 
+    /// The place of a key in `slots`, from the index (built now if it is not there).
+    fn find(&mut self, key: u128) -> Option<usize> {
+        let slots = &self.slots;
+        let index = self.index.get_or_insert_with(|| {
+            let mut index =
+                HashMap::with_capacity_and_hasher(slots.len(), BuildHasherDefault::default());
+            for (p, slot) in slots.iter().enumerate() {
+                index.entry(join(slot.key)).or_insert(p as u32);
+            }
+            index
+        });
+        index.get(&key).map(|&p| p as usize)
+    }
+
     /// Looks a series up; `tracked`: whether it would get a staleness marker.
     pub fn lookup(&mut self, key: u128, tracked: bool) -> Lookup {
         let position = match self.slots.get(self.cursor) {
-            Some(slot) if self.in_order && slot.key == key => Some(self.cursor),
+            Some(slot) if self.in_order && slot.key == split(key) => Some(self.cursor),
             _ => {
                 self.depart();
-                self.index.get(&key).copied()
+                self.find(key)
             }
         };
         let Some(p) = position else {
@@ -205,14 +231,15 @@ impl SeriesCache {
             })
             .collect();
         let mut slots = Vec::with_capacity(self.order.len());
-        let mut index = HashMap::with_capacity_and_hasher(self.order.len(), Default::default());
+        let mut placed: HashMap<u128, (), BuildHasherDefault<PassThrough>> =
+            HashMap::with_capacity_and_hasher(self.order.len(), BuildHasherDefault::default());
         for seen in &self.order {
             let slot = match *seen {
                 Seen::Old(p) => self.slots[p],
                 Seen::New(n) => {
                     let (key, tracked, _) = self.new[n];
                     Slot {
-                        key,
+                        key: split(key),
                         series_ref: new_refs[n],
                         seen: iteration,
                         tracked,
@@ -220,15 +247,17 @@ impl SeriesCache {
                 }
             };
             // A series written twice in one scrape keeps its first place.
-            if let std::collections::hash_map::Entry::Vacant(v) = index.entry(slot.key) {
-                v.insert(slots.len());
+            if placed.insert(join(slot.key), ()).is_none() {
                 slots.push(slot);
             }
         }
+        slots.shrink_to_fit();
         self.slots = slots;
-        self.index = index;
-        self.order.clear();
-        self.new.clear();
+        // Places changed: the index is built again when next needed. The scratch lists
+        // are let go too, as they hold an entry per series of the target.
+        self.index = None;
+        self.order = Vec::new();
+        self.new = Vec::new();
         vanished
     }
 
@@ -250,25 +279,20 @@ impl SeriesCache {
     /// Forgets the series with these refs (storage no longer has them).
     pub fn forget(&mut self, gone: &[u64]) {
         self.slots.retain(|s| !gone.contains(&s.series_ref));
-        self.index = self
-            .slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.key, i))
-            .collect();
+        self.index = None;
     }
 
     /// Points the series with this key at a new ref (storage no longer had the old one;
     /// the series was appended again by labels).
     pub fn relink(&mut self, key: u128, series_ref: u64) {
-        if let Some(slot) = self.index.get(&key).and_then(|&p| self.slots.get_mut(p)) {
+        if let Some(slot) = self.find(key).and_then(|p| self.slots.get_mut(p)) {
             slot.series_ref = series_ref;
         }
     }
 
     pub fn clear(&mut self) {
         self.slots.clear();
-        self.index.clear();
+        self.index = None;
     }
 }
 
@@ -301,6 +325,29 @@ mod tests {
         *next_ref += added;
         let gone = cache.finish(&refs);
         (seen, gone)
+    }
+
+    #[test]
+    fn a_slot_is_32_bytes() {
+        // A slot per series of every target: 48 bytes with a `u128` key.
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
+
+    #[test]
+    fn a_target_in_the_same_order_needs_no_index() {
+        let mut cache = SeriesCache::new();
+        let mut next = 1;
+        scrape(&mut cache, &["a", "b", "c"], &mut next);
+        assert!(cache.index.is_none());
+        scrape(&mut cache, &["a", "b", "c"], &mut next);
+        assert!(cache.index.is_none());
+        // A departure builds it; the new order drops it again.
+        cache.begin();
+        let key = cache.key(b"c");
+        assert_eq!(cache.lookup(key, true), Lookup::Hit(3));
+        assert!(cache.index.is_some());
+        cache.finish(&[]);
+        assert!(cache.index.is_none());
     }
 
     #[test]
