@@ -182,29 +182,31 @@ pub fn snapshot() -> Vec<MetricSample> {
     }
     // The update counters appear once a manager has used them, as in Prometheus (whose
     // static configurations count too, so the scrape manager's are always there).
-    let used = |counts: &BTreeMap<&'static str, u64>, manager: &str| {
-        manager == "scrape" || counts.contains_key(manager)
-    };
-    for manager in MANAGERS
-        .into_iter()
-        .filter(|m| used(&r.received_updates, m))
-    {
-        out.push(sample(
+    let counters = [
+        (
             "prometheus_sd_received_updates_total",
             "Total number of update events received from the SD providers.",
-            "counter",
-            vec![("name", manager.to_string())],
-            r.received_updates.get(manager).copied().unwrap_or(0) as f64,
-        ));
-    }
-    for manager in MANAGERS.into_iter().filter(|m| used(&r.updates, m)) {
-        out.push(sample(
+            &r.received_updates,
+        ),
+        (
             "prometheus_sd_updates_total",
             "Total number of update events sent to the SD consumers.",
-            "counter",
-            vec![("name", manager.to_string())],
-            r.updates.get(manager).copied().unwrap_or(0) as f64,
-        ));
+            &r.updates,
+        ),
+    ];
+    for (name, help, counts) in counters {
+        for manager in MANAGERS
+            .into_iter()
+            .filter(|m| *m == "scrape" || counts.contains_key(m))
+        {
+            out.push(sample(
+                name,
+                help,
+                "counter",
+                vec![("name", manager.to_string())],
+                counts.get(manager).copied().unwrap_or(0) as f64,
+            ));
+        }
     }
     out.push(sample(
         "prometheus_sd_http_failures_total",

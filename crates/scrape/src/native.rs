@@ -93,11 +93,9 @@ pub(crate) fn apply_limits(job: &ScrapeConfig, value: &mut HistogramValue) -> Re
     }
     // Spans that do not match the buckets would make the resolution change read past
     // them: such a histogram is refused first, naming what is wrong.
-    let valid = match &*value {
-        HistogramValue::Int(h) => h.validate(),
-        HistogramValue::Float(h) => h.validate(),
-    };
-    valid.map_err(|e| format!("invalid native histogram: {e}"))?;
+    value
+        .validate()
+        .map_err(|e| format!("invalid native histogram: {e}"))?;
     let (mut f, int) = match &*value {
         HistogramValue::Int(h) => (h.to_float(), Some(h)),
         HistogramValue::Float(f) => (f.clone(), None),

@@ -329,7 +329,11 @@ impl ScrapeLoop {
             return;
         }
         let t = now_ms();
-        let stale = self.end_all_series(t);
+        let stale: Vec<(u64, i64, f64)> = self
+            .end_all_series()
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
+            .collect();
         let report: Vec<(Labels, i64, f64)> = self
             .report_names()
             .iter()
@@ -395,10 +399,8 @@ impl ScrapeLoop {
             Ok(outcome) => (1.0, outcome.0, outcome.1, outcome.2, String::new()),
             Err(e) => {
                 // A failed scrape ends every series the target had.
-                let stale = self.end_all_series(t);
-                if let Err(err) = self.db.append_batch(&stale, &[]) {
-                    log_append_error(&err, "writing staleness markers");
-                }
+                let ended = self.end_all_series();
+                self.mark_stale(ended, t);
                 (0.0, 0, 0, 0, e)
             }
         };
@@ -484,26 +486,15 @@ impl ScrapeLoop {
             }
         }
         let appended = outcome.map_err(|e| format!("appending to storage: {e}"))?;
-        let mut exemplars = std::mem::take(&mut scraped.exemplars_by_ref);
-        exemplars.extend(
-            std::mem::take(&mut scraped.exemplars_by_labels)
-                .into_iter()
-                .filter_map(|(i, e)| appended.refs.get(i).map(|r| (*r, e))),
+        self.store_exemplars(
+            std::mem::take(&mut scraped.exemplars_by_ref),
+            std::mem::take(&mut scraped.exemplars_by_labels),
+            &appended.refs,
         );
-        self.store_exemplars(exemplars);
         let post = scraped.by_ref.len() + scraped.by_labels.len() + native_kept;
         // What the last scrape had and this one has not: a staleness marker.
-        let gone: Vec<(u64, i64, f64)> = self
-            .cache
-            .finish(&appended.refs)
-            .into_iter()
-            .map(|r| (r, t, model::stale_nan()))
-            .collect();
-        if !gone.is_empty() {
-            if let Err(e) = self.db.append_batch(&gone, &[]) {
-                log_append_error(&e, "writing staleness markers");
-            }
-        }
+        let gone = self.cache.finish(&appended.refs);
+        self.mark_stale(gone, t);
         let mut families = scraped.metadata;
         for m in families.values_mut() {
             if m.kind.is_empty() {
@@ -521,9 +512,37 @@ impl ScrapeLoop {
         ))
     }
 
-    /// Appends a scrape's exemplars. As in Prometheus, those refused (out of order, label
-    /// sets too long) do not fail the scrape; out-of-order ones are logged.
-    fn store_exemplars(&self, exemplars: Vec<(u64, model::Exemplar)>) {
+    /// Writes staleness markers at `t` for these series; a failure is logged, it does
+    /// not fail the scrape.
+    fn mark_stale(&self, refs: Vec<u64>, t: i64) {
+        if refs.is_empty() {
+            return;
+        }
+        let stale: Vec<(u64, i64, f64)> = refs
+            .into_iter()
+            .map(|r| (r, t, model::stale_nan()))
+            .collect();
+        if let Err(e) = self.db.append_batch(&stale, &[]) {
+            log_append_error(&e, "writing staleness markers");
+        }
+    }
+
+    /// Appends a scrape's exemplars: those of series appended by ref, and those of series
+    /// appended by labels (by sample index, `refs` being the refs storage gave those
+    /// samples). As in Prometheus, those refused (out of order, label sets too long) do
+    /// not fail the scrape; out-of-order ones are logged.
+    fn store_exemplars(
+        &self,
+        by_ref: Vec<(u64, model::Exemplar)>,
+        by_labels: Vec<(usize, model::Exemplar)>,
+        refs: &[u64],
+    ) {
+        let mut exemplars = by_ref;
+        exemplars.extend(
+            by_labels
+                .into_iter()
+                .filter_map(|(i, e)| refs.get(i).map(|r| (*r, e))),
+        );
         if exemplars.is_empty() {
             return;
         }
@@ -615,19 +634,8 @@ impl ScrapeLoop {
                 .map_err(stored)?
         };
         let mut new_series = r.result.new_series;
-        let mut exemplars = exemplars_by_ref;
-        exemplars.extend(
-            exemplars_by_labels
-                .into_iter()
-                .filter_map(|(i, e)| r.refs.get(i).map(|r| (*r, e))),
-        );
-        self.store_exemplars(exemplars);
-        let gone: Vec<(u64, i64, f64)> = self
-            .histogram_series
-            .finish(&r.refs)
-            .into_iter()
-            .map(|r| (r, t, model::stale_nan()))
-            .collect();
+        self.store_exemplars(exemplars_by_ref, exemplars_by_labels, &r.refs);
+        let gone = self.histogram_series.finish(&r.refs);
         if !r.unknown.is_empty() {
             // Storage dropped these series since they were cached: by labels again, as
             // new series, and the cache pointed at their new refs.
@@ -656,23 +664,16 @@ impl ScrapeLoop {
                 }
             }
         }
-        if !gone.is_empty() {
-            if let Err(e) = self.db.append_batch(&gone, &[]) {
-                log_append_error(&e, "writing staleness markers");
-            }
-        }
+        self.mark_stale(gone, t);
         Ok(new_series)
     }
 
-    /// Staleness markers for every series of the last successful scrape (the target went
-    /// down or away); they are not marked again until seen again.
-    fn end_all_series(&mut self, t: i64) -> Vec<(u64, i64, f64)> {
-        self.cache
-            .end_all()
-            .into_iter()
-            .chain(self.histogram_series.end_all())
-            .map(|r| (r, t, model::stale_nan()))
-            .collect()
+    /// Every series of the last successful scrape, to be marked stale (the target went
+    /// down or away); they are not returned again until seen again.
+    fn end_all_series(&mut self) -> Vec<u64> {
+        let mut refs = self.cache.end_all();
+        refs.extend(self.histogram_series.end_all());
+        refs
     }
 
     /// Appends `up`, `scrape_duration_seconds`, … (by cached ref after the first time).

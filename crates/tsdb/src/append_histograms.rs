@@ -36,11 +36,7 @@ impl Db {
             .map(|s| s.2)
             .chain(by_labels.iter().map(|s| s.2));
         for h in values {
-            let valid = match h {
-                HistogramValue::Int(h) => h.validate(),
-                HistogramValue::Float(h) => h.validate(),
-            };
-            valid.map_err(DbError::InvalidHistogram)?;
+            h.validate().map_err(DbError::InvalidHistogram)?;
         }
         self.append_histograms_checked(by_ref, by_labels, &[], &[], true)
     }
@@ -82,12 +78,11 @@ impl Db {
                      st: i64,
                      result: &mut AppendResult,
                      accepted: &mut Vec<(u64, i64, &'a HistogramValue, i64)>| {
-            let valid = match h {
-                _ if validated => Ok(()),
-                // A stale marker is only its sum.
-                _ if model::is_stale_nan(h.sum()) => Ok(()),
-                HistogramValue::Int(h) => h.validate(),
-                HistogramValue::Float(h) => h.validate(),
+            // A stale marker is only its sum.
+            let valid = if validated || model::is_stale_nan(h.sum()) {
+                Ok(())
+            } else {
+                h.validate()
             };
             if valid.is_err() {
                 result.invalid_histograms += 1;

@@ -47,6 +47,15 @@ impl HistogramValue {
         }
     }
 
+    /// Upstream's checks of either kind ([`Histogram::validate`],
+    /// [`FloatHistogram::validate`]).
+    pub fn validate(&self) -> Result<(), HistogramError> {
+        match self {
+            Self::Int(h) => h.validate(),
+            Self::Float(h) => h.validate(),
+        }
+    }
+
     /// As a float histogram (what queries take).
     pub fn to_float(&self) -> FloatHistogram {
         match self {

@@ -22,19 +22,17 @@ pub(super) fn estimated_len(h: &HistogramValue) -> usize {
     // ref, timestamp, kind, hint, schema, zero threshold, zero count, count, sum, start,
     // and the five list lengths.
     const FIXED: usize = 5 + 7 + 1 + 1 + 1 + 8 + 4 + 5 + 8 + 7 + 5;
-    let (spans, buckets) = match h {
+    let (spans, buckets, custom) = match h {
         HistogramValue::Int(h) => (
             h.positive_spans.len() + h.negative_spans.len(),
             (h.positive_buckets.len() + h.negative_buckets.len()) * 2,
+            h.custom_values.len(),
         ),
         HistogramValue::Float(h) => (
             h.positive_spans.len() + h.negative_spans.len(),
             (h.positive_buckets.len() + h.negative_buckets.len()) * 8,
+            h.custom_values.len(),
         ),
-    };
-    let custom = match h {
-        HistogramValue::Int(h) => h.custom_values.len(),
-        HistogramValue::Float(h) => h.custom_values.len(),
     };
     FIXED + spans * 4 + buckets + custom * 8
 }
