@@ -2,12 +2,14 @@
 //! connect to (or listen on) loopback addresses, and every run ends by itself after its
 //! duration.
 
+mod history;
 mod kube_api;
 mod native_histograms;
 mod queries;
 mod remote_write;
 mod rules;
 mod targets;
+mod upstream;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -119,6 +121,39 @@ enum Command {
         /// `series` of them, instead of counters and gauges.
         #[arg(long, conflicts_with_all = ["ticks", "live"])]
         native_histogram_buckets: Option<u32>,
+        /// Serve a real exporter's exposition instead (`http://127.0.0.1:PORT/metrics`,
+        /// fetched once a second in the text format): its real series and value patterns on
+        /// every target.
+        #[arg(long, conflicts_with_all = ["ticks", "live", "native_histogram_buckets"])]
+        upstream: Option<String>,
+    },
+    /// Writes hours of the storage benchmark's synthetic series, as OpenMetrics and as the
+    /// Prometheus text format with timestamps, for backfilling (`scripts/bench-disk`).
+    History {
+        /// Targets (an `instance` label each).
+        #[arg(long, default_value_t = 10)]
+        targets: u32,
+        /// Metric families per target (alternately counters and gauges).
+        #[arg(long, default_value_t = 50)]
+        families: u32,
+        /// Series per family and target.
+        #[arg(long, default_value_t = 100)]
+        series: u32,
+        /// First sample's time, in ms since the epoch.
+        #[arg(long)]
+        start_ms: i64,
+        /// Hours of samples.
+        #[arg(long, default_value_t = 2)]
+        hours: u32,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 15)]
+        step_secs: u32,
+        /// The OpenMetrics file to write.
+        #[arg(long)]
+        openmetrics: std::path::PathBuf,
+        /// The Prometheus text file (millisecond timestamps) to write.
+        #[arg(long)]
+        prometheus: std::path::PathBuf,
     },
     /// Writes the rule benchmark's rule file (one recording rule per family and zone of the
     /// query benchmark's data set) and prints how many series the rules output.
@@ -457,7 +492,12 @@ async fn main() -> anyhow::Result<()> {
             live_lead_ms,
             live_period_ticks,
             native_histogram_buckets,
+            upstream,
         } => {
+            let upstream = upstream
+                .as_deref()
+                .map(upstream::Upstream::parse)
+                .transpose()?;
             let now_ms = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
@@ -483,6 +523,7 @@ async fn main() -> anyhow::Result<()> {
                     period_ticks: live_period_ticks.max(1),
                 }),
                 native_histogram_buckets,
+                upstream,
             })
             .await
         }
@@ -512,6 +553,25 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::History {
+            targets,
+            families,
+            series,
+            start_ms,
+            hours,
+            step_secs,
+            openmetrics,
+            prometheus,
+        } => history::write(&history::Options {
+            targets,
+            families,
+            series,
+            start_ms,
+            hours,
+            step_secs,
+            openmetrics,
+            prometheus,
+        }),
         Command::Rules {
             out,
             families,

@@ -1,7 +1,8 @@
 //! `promethium-bench targets`: many synthetic scrape targets on loopback, for the storage
 //! benchmark (`scripts/bench-storage`). Every target serves the same exposition (the scraper
 //! tells them apart by their `instance` label): `families` metric families of `series`
-//! series each, half counters and half gauges, whose values change every second.
+//! series each, half counters and half gauges, whose values change every second; or, with
+//! `--upstream`, a real exporter's exposition fetched once a second.
 //!
 //! The HTTP/1.1 server is hand-written on purpose: it is tiny, keeps the bench crate free of
 //! a web framework, and costs next to nothing next to the servers under test.
@@ -34,6 +35,8 @@ pub struct Options {
     pub live: Option<Live>,
     /// Native histograms with this many buckets (protobuf) instead of counters and gauges.
     pub native_histogram_buckets: Option<u32>,
+    /// A real exporter's exposition, fetched once a second, instead of synthetic families.
+    pub upstream: Option<crate::upstream::Upstream>,
 }
 
 /// The rule benchmark's workload (`scripts/bench-rules`): the query benchmark's families and
@@ -192,7 +195,10 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     } else {
         "text/plain; version=0.0.4; charset=utf-8"
     };
-    let first_body = render(opts.families, opts.series, 0);
+    let first_body = match &opts.upstream {
+        Some(u) => u.fetch().await?,
+        None => render(opts.families, opts.series, 0),
+    };
     let body_len = first_body.len();
     let body: Shared = Arc::new(RwLock::new(Arc::new(first_body)));
 
@@ -211,14 +217,16 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             d.ticks, d.interval_ms, d.start_ms
         );
     }
+    let what = match &opts.upstream {
+        Some(u) => format!("{}{} refreshed every second", u.addr, u.path),
+        None => format!("{} families x {} series", opts.families, opts.series),
+    };
     eprintln!(
-        "serving {} targets on {}..{} port {}: {} families x {} series, {} bytes per scrape, for {} s",
+        "serving {} targets on {}..{} port {}: {what}, {} bytes per scrape, for {} s",
         addrs.len(),
         addrs[0],
         addrs[addrs.len() - 1],
         opts.port,
-        opts.families,
-        opts.series,
         body_len,
         opts.duration_secs,
     );
@@ -256,15 +264,29 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
 
     let (families, series) = (opts.families, opts.series);
     let renderer_body = body.clone();
+    let upstream = opts.upstream.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         tick.tick().await; // the first tick fires at once; second 0 is already rendered
+        let mut failures = 0u64;
         loop {
             tick.tick().await;
-            let second = started.elapsed().as_secs();
-            let fresh = Arc::new(render(families, series, second));
-            *renderer_body.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+            let fresh = match &upstream {
+                Some(u) => match u.fetch().await {
+                    Ok(b) => b,
+                    // The targets keep serving the last exposition; say so, once in a while.
+                    Err(e) => {
+                        failures += 1;
+                        if failures.is_power_of_two() {
+                            eprintln!("targets: upstream fetch failed ({failures} so far): {e:#}");
+                        }
+                        continue;
+                    }
+                },
+                None => render(families, series, started.elapsed().as_secs()),
+            };
+            *renderer_body.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
         }
     });
 

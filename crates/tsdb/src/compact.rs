@@ -179,11 +179,10 @@ fn merge_overlapping(
     for (i, c) in parts {
         let (encoding, bytes) = blocks[*i].read_chunk(c)?;
         match encoding {
-            Encoding::Xor | Encoding::XorWithStarts => {
-                if let Some(mut iter) = crate::chunk::XorIter::from_bytes(&bytes) {
-                    while let Some((t, v, st)) = iter.next_st() {
-                        floats.push((t, rank[*i], v, st));
-                    }
+            Encoding::Xor | Encoding::XorWithStarts | Encoding::Packed => {
+                for (t, v, st) in crate::chunk::decode_floats(encoding, &bytes).unwrap_or_default()
+                {
+                    floats.push((t, rank[*i], v, st));
                 }
             }
             histogram => {

@@ -124,8 +124,10 @@ pub(crate) struct Head {
     by_hash: HashMap<u64, u64, BuildHasherDefault<PassThrough>>,
     /// Refs whose label hash equals that of an earlier series (rare).
     collisions: HashMap<u64, Vec<u64>>,
-    /// Keyed by our own symbol ids, so a fast non-keyed hash is safe here.
-    postings: HashMap<u32, HashMap<u32, Vec<u64>, FxBuildHasher>, FxBuildHasher>,
+    /// Keyed by our own symbol ids, so a fast non-keyed hash is safe here. The refs are
+    /// stored as u32 (half the memory of a million series' lists): a ref is an index into
+    /// `series`, which would need 32 GiB before a ref outgrew them.
+    postings: HashMap<u32, HashMap<u32, Vec<u32>, FxBuildHasher>, FxBuildHasher>,
     hasher: RandomState,
     live: usize,
     /// Chunks do not cross multiples of this (the block range), in ms.
@@ -290,6 +292,9 @@ impl Head {
             if !self.keep_samples {
                 continue;
             }
+            let Ok(r) = u32::try_from(r) else {
+                continue;
+            };
             let list = self
                 .postings
                 .entry(name)
@@ -560,7 +565,7 @@ impl Head {
     }
 
     /// The refs of the series with this (name, value) pair, sorted.
-    fn postings_for(&self, name: &str, value: &str) -> &[u64] {
+    fn postings_for(&self, name: &str, value: &str) -> &[u32] {
         let (Some(n), Some(v)) = (self.symbols.lookup(name), self.symbols.lookup(value)) else {
             return &[];
         };
@@ -573,7 +578,7 @@ impl Head {
     /// The sorted union of the postings of every value of `m.name` that `m` matches.
     fn postings_matching(&self, m: &Matcher) -> Vec<u64> {
         if m.op == model::MatchOp::Equal {
-            return self.postings_for(&m.name, &m.value).to_vec();
+            return widen(self.postings_for(&m.name, &m.value));
         }
         let Some(values) = self
             .symbols
@@ -585,7 +590,7 @@ impl Head {
         let mut out = Vec::new();
         for (v, refs) in values {
             if m.matches(self.symbols.get(*v)) {
-                out.extend_from_slice(refs);
+                out.extend(refs.iter().map(|&r| u64::from(r)));
             }
         }
         out.sort_unstable();
@@ -738,7 +743,7 @@ impl Head {
         for (n, v) in affected {
             if let Some(values) = self.postings.get_mut(&n) {
                 if let Some(list) = values.get_mut(&v) {
-                    list.retain(|r| !removed.contains(r));
+                    list.retain(|r| !removed.contains(&u64::from(*r)));
                     if list.is_empty() {
                         values.remove(&v);
                     }
@@ -830,10 +835,11 @@ impl Head {
     }
 
     /// Whether any of these series has a sample in [mint, maxt].
-    fn any_in_range(&self, refs: &[u64], mint: i64, maxt: i64) -> bool {
-        refs.iter().any(|r| {
-            self.series(*r)
-                .is_some_and(|s| self.has_samples_in(*r, s, mint, maxt))
+    fn any_in_range(&self, refs: &[u32], mint: i64, maxt: i64) -> bool {
+        refs.iter().any(|&r| {
+            let r = u64::from(r);
+            self.series(r)
+                .is_some_and(|s| self.has_samples_in(r, s, mint, maxt))
         })
     }
 
@@ -879,6 +885,11 @@ impl Head {
 /// Whether [mint, maxt] is every time there is (no need to look at samples).
 fn unbounded(mint: i64, maxt: i64) -> bool {
     mint <= model::time::MIN_TIME_MS && maxt >= model::time::MAX_TIME_MS
+}
+
+/// Postings refs as the u64 refs the rest of the storage uses.
+fn widen(refs: &[u32]) -> Vec<u64> {
+    refs.iter().map(|&r| u64::from(r)).collect()
 }
 
 pub(crate) fn intersect(a: &[u64], b: &[u64]) -> Vec<u64> {

@@ -48,7 +48,7 @@ pub use chunk::histogram::{
     Appended, CounterResetHeader, FloatHistogramChunk, FloatHistogramIter, HistogramChunk,
     HistogramIter,
 };
-pub use chunk::{SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
+pub use chunk::{packed, Encoding, SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 pub use dirformat::crc32c;
 pub use exemplars::{ExemplarError, ExemplarStats, SeriesExemplars};
 pub use head::{HeadStats, Rejection};

@@ -65,6 +65,22 @@ impl SampleBuf {
                 }
                 None => false,
             },
+            Encoding::Packed => {
+                let before = self.points.len();
+                if super::packed::decode_into(bytes, &mut self.points).is_none() {
+                    return false;
+                }
+                // Keep the appended samples inside the range (they are in time order).
+                let appended = &self.points[before..];
+                let end = before + appended.partition_point(|(t, _)| *t <= maxt);
+                self.points.truncate(end);
+                let first = before + self.points[before..].partition_point(|(t, _)| *t < mint);
+                self.points.drain(before..first);
+                if !self.starts.is_empty() {
+                    self.starts.resize(self.points.len(), 0);
+                }
+                true
+            }
             Encoding::Histogram => {
                 let Some(mut iter) = HistogramIter::from_bytes(bytes) else {
                     return false;

@@ -6,12 +6,14 @@
 //! - `xor`: float samples (encoding 1, plus our start-timestamp variant);
 //! - `histogram`: integer and float histograms (encodings 2 and 3, and our 0x82 and 0x83
 //!   with start timestamps);
+//! - `packed`: floats as bit-packed scaled integers (our 0x84), in persisted blocks only;
 //! - `buf`: decoded samples as queries take them;
 //! - `slice`: re-encoding histograms, and the part of a chunk inside a time range.
 
 mod bits;
 mod buf;
 pub mod histogram;
+pub mod packed;
 pub(crate) mod slice;
 mod xor;
 
@@ -33,6 +35,9 @@ pub enum Encoding {
     HistogramWithStarts,
     /// Float histograms with start timestamps (our 0x83).
     FloatHistogramWithStarts,
+    /// Floats as bit-packed scaled integers (our 0x84; see `packed`). Block writers turn
+    /// runs of plain XOR chunks into these when that is smaller.
+    Packed,
 }
 
 impl Encoding {
@@ -44,6 +49,7 @@ impl Encoding {
             Self::FloatHistogram => 3,
             Self::HistogramWithStarts => 0x82,
             Self::FloatHistogramWithStarts => 0x83,
+            Self::Packed => 0x84,
         }
     }
 
@@ -55,6 +61,7 @@ impl Encoding {
             3 => Some(Self::FloatHistogram),
             0x82 => Some(Self::HistogramWithStarts),
             0x83 => Some(Self::FloatHistogramWithStarts),
+            0x84 => Some(Self::Packed),
             _ => None,
         }
     }
@@ -77,6 +84,7 @@ impl Encoding {
         };
         match (self, bytes) {
             (Self::Xor | Self::XorWithStarts, _) => sample_count(bytes),
+            (Self::Packed, _) => packed::sample_count(bytes),
             (_, [a, b, ..]) => u16::from_be_bytes([*a, *b]),
             _ => 0,
         }
@@ -116,6 +124,11 @@ impl Encoding {
         }
     }
 
+    /// Whether chunks of this encoding hold float samples.
+    pub fn is_float(self) -> bool {
+        matches!(self, Self::Xor | Self::XorWithStarts | Self::Packed)
+    }
+
     /// The encoding holding start timestamps too, for a histogram encoding.
     pub fn with_starts(self) -> Self {
         match self {
@@ -123,5 +136,26 @@ impl Encoding {
             Self::FloatHistogram => Self::FloatHistogramWithStarts,
             other => other,
         }
+    }
+}
+
+/// The samples of a float chunk of any float encoding, as (time, value, start timestamp
+/// (0: none)); `None` for a histogram encoding or bytes that do not decode.
+pub(crate) fn decode_floats(encoding: Encoding, bytes: &[u8]) -> Option<Vec<(i64, f64, i64)>> {
+    match encoding {
+        Encoding::Xor | Encoding::XorWithStarts => {
+            let mut iter = XorIter::from_bytes(bytes)?;
+            let mut out = Vec::with_capacity(iter.remaining());
+            while let Some(sample) = iter.next_st() {
+                out.push(sample);
+            }
+            Some(out)
+        }
+        Encoding::Packed => {
+            let mut out = Vec::new();
+            packed::decode_into(bytes, &mut out)?;
+            Some(out.into_iter().map(|(t, v)| (t, v, 0)).collect())
+        }
+        _ => None,
     }
 }

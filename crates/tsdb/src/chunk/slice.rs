@@ -144,6 +144,23 @@ pub fn chunk_range(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Ve
             let bytes = chunk.bytes();
             vec![(first, last, Encoding::of_float_chunk(&bytes), bytes)]
         }
+        Encoding::Packed => {
+            // Sliced chunks go back into the head or a new block: as XOR, which the block
+            // writer packs again.
+            let mut chunk = XorChunk::new();
+            let (mut first, mut last) = (i64::MAX, i64::MIN);
+            for (t, v, _) in super::decode_floats(encoding, bytes).unwrap_or_default() {
+                if inside(t) {
+                    first = first.min(t);
+                    last = t;
+                    chunk.append(t, v);
+                }
+            }
+            if chunk.is_empty() {
+                return Vec::new();
+            }
+            vec![(first, last, Encoding::Xor, chunk.bytes())]
+        }
         histogram => {
             let Some((plain, bytes, starts)) = histogram.split_starts(bytes) else {
                 return Vec::new();

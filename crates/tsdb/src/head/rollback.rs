@@ -156,11 +156,11 @@ impl MemSeries {
         let mut kept: Vec<(i64, Kept)> = Vec::new();
         for (encoding, bytes) in reopened.iter().rev() {
             match encoding {
-                Encoding::Xor | Encoding::XorWithStarts => {
-                    if let Some(mut iter) = XorIter::from_bytes(bytes) {
-                        while let Some((t, v, st)) = iter.next_st() {
-                            kept.push((t, Kept::Float(v, st)));
-                        }
+                Encoding::Xor | Encoding::XorWithStarts | Encoding::Packed => {
+                    for (t, v, st) in
+                        crate::chunk::decode_floats(*encoding, bytes).unwrap_or_default()
+                    {
+                        kept.push((t, Kept::Float(v, st)));
                     }
                 }
                 histogram => {

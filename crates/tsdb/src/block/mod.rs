@@ -8,9 +8,10 @@
 //!
 //! Chunk segment: 8-byte header (`0x85BD40DD` big-endian, version byte 1, 3 zero bytes),
 //! then per chunk `uvarint data length`, encoding byte (1 = XOR, 0x81 = XOR with start
-//! timestamps, 2 = integer histograms, 3 = float histograms), the data (the chunk
-//! exactly as in Prometheus: 2-byte big-endian sample count, then the bit stream) and a
-//! big-endian CRC-32 (IEEE) of encoding byte and data. A chunk reference is
+//! timestamps, 2 = integer histograms, 3 = float histograms, 0x82/0x83 histograms with
+//! start timestamps, 0x84 = packed floats, see `chunk::packed`), the data (for Prometheus's
+//! encodings the chunk exactly as in Prometheus: 2-byte big-endian sample count, then the
+//! bit stream) and a big-endian CRC-32 (IEEE) of encoding byte and data. A chunk reference is
 //! `segment number << 32 | byte offset`.
 //!
 //! Index (all integers little-endian unless varint):
@@ -30,7 +31,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, Hasher, RandomState};
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,8 +39,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use model::{Label, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::{Encoding, SampleBuf, XorChunk};
-use crate::wal::{decode_uvarint, encode_uvarint};
+use crate::chunk::{Encoding, SampleBuf};
+use crate::wal::decode_uvarint;
+
+mod writer;
+
+pub(crate) use writer::{encode_chunks, BlockWriter};
 
 const CHUNK_MAGIC: u32 = 0x85BD_40DD;
 const CHUNK_SEGMENT_MAX: u64 = 512 << 20;
@@ -129,297 +134,6 @@ fn unzigzag(z: u64) -> i64 {
 
 fn corrupt(what: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, what.into())
-}
-
-/// A writer that tracks its position and a running CRC.
-struct CountingWriter {
-    out: BufWriter<File>,
-    pos: u64,
-    crc: crc32fast::Hasher,
-}
-
-impl CountingWriter {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.crc.update(bytes);
-        self.pos += bytes.len() as u64;
-        Ok(())
-    }
-}
-
-/// Writes one block. Series must be added in label-set order.
-pub(crate) struct BlockWriter {
-    parent: PathBuf,
-    tmp: PathBuf,
-    ulid: String,
-    min_time: i64,
-    max_time: i64,
-    chunk_segment: u64,
-    chunk_out: Option<BufWriter<File>>,
-    chunk_pos: u64,
-    index: CountingWriter,
-    symbols: Vec<String>,
-    symbol_ids: HashMap<String, u32>,
-    postings: HashMap<(u32, u32), Vec<u32>>,
-    series_offsets: Vec<u64>,
-    last: Option<Labels>,
-    stats: BlockStats,
-    scratch: Vec<u8>,
-}
-
-impl BlockWriter {
-    /// Starts a block for `[min_time, max_time)` in `parent` (written under a temporary
-    /// name; [`BlockWriter::finish`] renames it into place).
-    pub fn create(parent: &Path, min_time: i64, max_time: i64) -> io::Result<Self> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let ulid = new_ulid(now);
-        let tmp = parent.join(format!("{ulid}.tmp-for-creation"));
-        fs::create_dir_all(tmp.join("chunks"))?;
-        let file = File::create(tmp.join("index"))?;
-        let mut index = CountingWriter {
-            out: BufWriter::with_capacity(1 << 16, file),
-            pos: 0,
-            crc: crc32fast::Hasher::new(),
-        };
-        index.write(INDEX_MAGIC)?;
-        index.write(&[INDEX_VERSION, 0, 0, 0])?;
-        Ok(Self {
-            parent: parent.to_path_buf(),
-            tmp,
-            ulid,
-            min_time,
-            max_time,
-            chunk_segment: 0,
-            chunk_out: None,
-            chunk_pos: 0,
-            index,
-            symbols: Vec::new(),
-            symbol_ids: HashMap::new(),
-            postings: HashMap::new(),
-            series_offsets: Vec::new(),
-            last: None,
-            stats: BlockStats::default(),
-            scratch: Vec::new(),
-        })
-    }
-
-    fn symbol(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.symbol_ids.get(s) {
-            return *id;
-        }
-        let id = self.symbols.len() as u32;
-        self.symbols.push(s.to_string());
-        self.symbol_ids.insert(s.to_string(), id);
-        id
-    }
-
-    fn write_chunk(&mut self, encoding: Encoding, data: &[u8]) -> io::Result<(u64, u32)> {
-        let framed = uvarint_len(data.len() as u64) + 1 + data.len() as u64 + 4;
-        if self.chunk_out.is_none() || self.chunk_pos + framed > CHUNK_SEGMENT_MAX {
-            if let Some(mut out) = self.chunk_out.take() {
-                out.flush()?;
-                out.get_ref().sync_all()?;
-            }
-            self.chunk_segment += 1;
-            let file = File::create(
-                self.tmp
-                    .join("chunks")
-                    .join(format!("{:06}", self.chunk_segment)),
-            )?;
-            let mut out = BufWriter::with_capacity(1 << 16, file);
-            out.write_all(&CHUNK_MAGIC.to_be_bytes())?;
-            out.write_all(&[1, 0, 0, 0])?;
-            self.chunk_out = Some(out);
-            self.chunk_pos = 8;
-        }
-        let reference = (self.chunk_segment << 32) | self.chunk_pos;
-        let Some(out) = self.chunk_out.as_mut() else {
-            return Err(io::Error::other("chunk segment not open"));
-        };
-        self.scratch.clear();
-        encode_uvarint(&mut self.scratch, data.len() as u64);
-        out.write_all(&self.scratch)?;
-        let encoding = encoding.byte();
-        out.write_all(&[encoding])?;
-        out.write_all(data)?;
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(&[encoding]);
-        crc.update(data);
-        out.write_all(&crc.finalize().to_be_bytes())?;
-        self.chunk_pos += framed;
-        Ok((reference, data.len() as u32))
-    }
-
-    /// Adds a series with its float chunks (XOR chunk bytes, sorted by time, not
-    /// overlapping).
-    pub fn add_series(&mut self, labels: &Labels, chunks: &[(i64, i64, &[u8])]) -> io::Result<()> {
-        let encoded: Vec<(i64, i64, Encoding, &[u8])> = chunks
-            .iter()
-            .map(|&(a, b, bytes)| (a, b, Encoding::of_float_chunk(bytes), bytes))
-            .collect();
-        self.add_series_encoded(labels, &encoded)
-    }
-
-    /// Adds a series with its chunks of any encoding (sorted by time, not overlapping).
-    pub fn add_series_encoded(
-        &mut self,
-        labels: &Labels,
-        chunks: &[(i64, i64, Encoding, &[u8])],
-    ) -> io::Result<()> {
-        if chunks.is_empty() {
-            return Ok(());
-        }
-        if self.last.as_ref().is_some_and(|last| last >= labels) {
-            return Err(io::Error::other(format!(
-                "series added out of order: {labels} after {}",
-                self.last
-                    .as_ref()
-                    .map(Labels::to_string)
-                    .unwrap_or_default()
-            )));
-        }
-        let series_number = self.series_offsets.len() as u32;
-        self.series_offsets.push(self.index.pos);
-        let mut entry = Vec::with_capacity(64);
-        encode_uvarint(&mut entry, labels.len() as u64);
-        for l in labels.iter() {
-            let name = self.symbol(&l.name);
-            let value = self.symbol(&l.value);
-            encode_uvarint(&mut entry, u64::from(name));
-            encode_uvarint(&mut entry, u64::from(value));
-            self.postings
-                .entry((name, value))
-                .or_default()
-                .push(series_number);
-        }
-        encode_uvarint(&mut entry, chunks.len() as u64);
-        let mut previous_max = self.min_time;
-        let mut previous_ref = 0u64;
-        for (min_t, max_t, encoding, data) in chunks {
-            let (reference, len) = self.write_chunk(*encoding, data)?;
-            encode_uvarint(&mut entry, zigzag(min_t.wrapping_sub(previous_max)));
-            encode_uvarint(&mut entry, max_t.wrapping_sub(*min_t) as u64);
-            encode_uvarint(
-                &mut entry,
-                zigzag(reference.wrapping_sub(previous_ref) as i64),
-            );
-            encode_uvarint(&mut entry, u64::from(len));
-            previous_max = *max_t;
-            previous_ref = reference;
-            self.stats.num_chunks += 1;
-            self.stats.num_samples += u64::from(encoding.sample_count(data));
-        }
-        self.index.write(&entry)?;
-        self.stats.num_series += 1;
-        self.last = Some(labels.clone());
-        Ok(())
-    }
-
-    /// Writes the index and meta.json, syncs, and renames the block into place. An empty
-    /// block is not kept (`None`).
-    pub fn finish(mut self, level: u32, sources: Vec<String>) -> io::Result<Option<BlockMeta>> {
-        if self.stats.num_series == 0 {
-            drop(self.chunk_out.take());
-            fs::remove_dir_all(&self.tmp)?;
-            return Ok(None);
-        }
-        if let Some(mut out) = self.chunk_out.take() {
-            out.flush()?;
-            out.get_ref().sync_all()?;
-        }
-        let mut buf = Vec::new();
-        let symbols_at = self.index.pos;
-        encode_uvarint(&mut buf, self.symbols.len() as u64);
-        for s in &self.symbols {
-            encode_uvarint(&mut buf, s.len() as u64);
-            buf.extend_from_slice(s.as_bytes());
-        }
-        self.index.write(&buf)?;
-        let offsets_at = self.index.pos;
-        buf.clear();
-        let mut previous = 0u64;
-        for offset in self.series_offsets.iter().chain([&symbols_at]) {
-            encode_uvarint(&mut buf, offset - previous);
-            previous = *offset;
-        }
-        self.index.write(&buf)?;
-        let postings_at = self.index.pos;
-        let mut pairs: Vec<((u32, u32), Vec<u32>)> = self.postings.drain().collect();
-        pairs.sort_by(|a, b| {
-            let name = |p: &(u32, u32)| (&self.symbols[p.0 as usize], &self.symbols[p.1 as usize]);
-            name(&a.0).cmp(&name(&b.0))
-        });
-        buf.clear();
-        encode_uvarint(&mut buf, pairs.len() as u64);
-        self.index.write(&buf)?;
-        let mut list = Vec::new();
-        for ((name, value), series) in &pairs {
-            list.clear();
-            let mut previous = 0u32;
-            for s in series {
-                encode_uvarint(&mut list, u64::from(s - previous));
-                previous = *s;
-            }
-            buf.clear();
-            encode_uvarint(&mut buf, u64::from(*name));
-            encode_uvarint(&mut buf, u64::from(*value));
-            encode_uvarint(&mut buf, list.len() as u64);
-            self.index.write(&buf)?;
-            self.index.write(&list)?;
-        }
-        let postings_end = self.index.pos;
-        buf.clear();
-        for v in [
-            symbols_at,
-            offsets_at,
-            postings_at,
-            postings_end,
-            self.series_offsets.len() as u64,
-        ] {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        self.index.write(&buf)?;
-        let crc = self.index.crc.clone().finalize();
-        self.index.out.write_all(&crc.to_le_bytes())?;
-        self.index.out.write_all(INDEX_MAGIC)?;
-        self.index.out.flush()?;
-        self.index.out.get_ref().sync_all()?;
-
-        let meta = BlockMeta {
-            ulid: self.ulid.clone(),
-            min_time: self.min_time,
-            max_time: self.max_time,
-            stats: self.stats.clone(),
-            compaction: BlockCompaction {
-                level,
-                sources: if sources.is_empty() {
-                    vec![self.ulid.clone()]
-                } else {
-                    sources
-                },
-            },
-            version: 1,
-        };
-        let json = serde_json::to_vec_pretty(&meta).map_err(io::Error::other)?;
-        let mut file = File::create(self.tmp.join("meta.json"))?;
-        file.write_all(&json)?;
-        file.sync_all()?;
-        let target = self.parent.join(&self.ulid);
-        fs::rename(&self.tmp, &target)?;
-        sync_dir(&self.parent)?;
-        Ok(Some(meta))
-    }
-}
-
-impl Drop for BlockWriter {
-    fn drop(&mut self) {
-        // An unfinished block (error or panic part-way) leaves no half-written directory.
-        if self.tmp.exists() {
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
-    }
 }
 
 /// The ULID of the oldest level-1 block whose data `meta`'s block holds: where two blocks
@@ -758,8 +472,10 @@ impl Block {
         // The encoding byte must agree with a float chunk's own header.
         let byte = buf[data_start];
         let data = &buf[data_start + 1..data_end];
-        let encoding = Encoding::from_byte(byte)
-            .filter(|e| e.is_histogram() || *e == Encoding::of_float_chunk(data));
+        let encoding = Encoding::from_byte(byte).filter(|e| {
+            *e != Encoding::Xor && *e != Encoding::XorWithStarts
+                || *e == Encoding::of_float_chunk(data)
+        });
         let Some(encoding) = encoding else {
             return Err(corrupt(format!(
                 "{}: chunk {segment}:{offset} has encoding {byte:#x}, which this server does not read",
@@ -909,27 +625,4 @@ pub(crate) fn dir_size(dir: &Path) -> u64 {
         }
     }
     total
-}
-
-/// Encodes samples (sorted by time) as XOR chunks of at most 120 samples; `starts` is
-/// empty or holds each sample's start timestamp.
-pub(crate) fn encode_chunks(samples: &[(i64, f64)], starts: &[i64]) -> Vec<(i64, i64, Vec<u8>)> {
-    let per_chunk = crate::chunk::SAMPLES_PER_CHUNK as usize;
-    samples
-        .chunks(per_chunk)
-        .enumerate()
-        .filter(|(_, part)| !part.is_empty())
-        .map(|(n, part)| {
-            let part_starts = starts.get(n * per_chunk..).unwrap_or(&[]);
-            let mut chunk = if part_starts.iter().take(part.len()).any(|st| *st != 0) {
-                XorChunk::with_starts()
-            } else {
-                XorChunk::new()
-            };
-            for (i, (t, v)) in part.iter().enumerate() {
-                chunk.append_st(*t, *v, part_starts.get(i).copied().unwrap_or(0));
-            }
-            (part[0].0, part[part.len() - 1].0, chunk.bytes())
-        })
-        .collect()
 }
