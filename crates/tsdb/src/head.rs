@@ -20,6 +20,7 @@ use crate::head_chunks::ChunkDisk;
 use crate::ooo::OooHead;
 pub(crate) use crate::open::Orphans;
 
+mod closed;
 mod rollback;
 mod series;
 
@@ -698,7 +699,7 @@ impl Head {
             }
             let r = index as u64 + 1;
             let has_samples = if self.keep_samples {
-                s.chunk_count() > 0
+                s.has_chunks()
             } else {
                 s.max_t >= t
             };

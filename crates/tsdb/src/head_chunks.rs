@@ -29,6 +29,17 @@ pub(crate) struct DiskRef {
     len: u32,
 }
 
+impl DiskRef {
+    /// File number, offset and length (for compact storage of references).
+    pub(crate) fn parts(self) -> (u32, u32, u32) {
+        (self.file, self.offset, self.len)
+    }
+
+    pub(crate) fn from_parts(file: u32, offset: u32, len: u32) -> Self {
+        Self { file, offset, len }
+    }
+}
+
 struct SpillFile {
     reader: File,
     /// The newest sample time of any chunk in the file.

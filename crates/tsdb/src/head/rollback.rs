@@ -78,9 +78,7 @@ impl MemSeries {
             || self
                 .closed
                 .iter()
-                .rev()
-                .take_while(|c| c.max_t >= from)
-                .any(|c| c.encoding.is_histogram());
+                .any(|c| c.max_t >= from && c.encoding.is_histogram());
         if histograms_involved {
             self.truncate_mixed_from(from, chunk_range, disk);
             return;
@@ -111,11 +109,6 @@ impl MemSeries {
                     if let Some(kept) = keep_before(&bytes, from) {
                         self.open = kept;
                         self.open_min_t = c.min_t;
-                        self.open_until = c
-                            .min_t
-                            .div_euclid(chunk_range)
-                            .saturating_add(1)
-                            .saturating_mul(chunk_range);
                     }
                 }
                 Err(e) => {

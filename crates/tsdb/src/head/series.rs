@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use model::histogram::HistogramValue;
 
+use super::closed::ClosedChunks;
 use crate::chunk::histogram::{Appended, FloatHistogramChunk, HistogramChunk};
 use crate::chunk::{slice, Encoding, Newest, SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 use crate::head_chunks::{ChunkDisk, DiskRef};
@@ -255,16 +256,13 @@ impl HeadChunk {
 pub(crate) struct MemSeries {
     /// Symbol ids: name, value, name, value, … in label-name order.
     pub(super) labels: Box<[u32]>,
-    pub(super) closed: Vec<HeadChunk>,
+    pub(super) closed: ClosedChunks,
     /// The open float chunk (empty while the newest samples are histograms).
     pub(super) open: XorChunk,
     /// The open histogram chunk, while the newest samples are histograms (boxed: most
     /// series never have one).
     pub(super) open_hist: Option<Box<OpenHistogram>>,
     pub(super) open_min_t: i64,
-    /// The open chunk is closed before a sample at or after this time, so that no chunk
-    /// crosses a block boundary.
-    pub(super) open_until: i64,
     /// The newest timestamp and value bits, for order and duplicate checks.
     pub max_t: i64,
     pub(super) last_bits: u64,
@@ -274,11 +272,10 @@ impl MemSeries {
     pub(super) fn new(labels: Box<[u32]>) -> Self {
         Self {
             labels,
-            closed: Vec::new(),
+            closed: ClosedChunks::default(),
             open: XorChunk::new(),
             open_hist: None,
             open_min_t: i64::MIN,
-            open_until: i64::MIN,
             max_t: i64::MIN,
             last_bits: 0,
         }
@@ -319,7 +316,7 @@ impl MemSeries {
             Some(r) => ChunkData::Disk(r),
             None => ChunkData::Memory(Arc::from(bytes)),
         };
-        self.closed.push(HeadChunk {
+        self.closed.push(&HeadChunk {
             min_t: self.open_min_t,
             max_t,
             encoding,
@@ -327,13 +324,14 @@ impl MemSeries {
         });
     }
 
-    /// Starts the open chunk's time bookkeeping at `t`.
-    fn start_open_at(&mut self, t: i64, chunk_range: i64) {
-        self.open_min_t = t;
-        self.open_until = t
+    /// The open chunk is closed before a sample at or after this time, so that no chunk
+    /// crosses a block boundary (computed, not stored: a million series would hold 8 MB of
+    /// it, and it only changes with the open chunk's first sample).
+    pub(super) fn open_until(&self, chunk_range: i64) -> i64 {
+        self.open_min_t
             .div_euclid(chunk_range)
             .saturating_add(1)
-            .saturating_mul(chunk_range);
+            .saturating_mul(chunk_range)
     }
 
     /// Appends a native histogram sample; without `keep`, only its time and identity are
@@ -361,7 +359,8 @@ impl MemSeries {
         if let Some(open) = &self.open_hist {
             let full =
                 open.size() >= HISTOGRAM_CHUNK_BYTES && open.len() >= MIN_HISTOGRAMS_PER_CHUNK;
-            if !open.same_kind(h) || full || t >= self.open_until || open.len() == u16::MAX {
+            let past_boundary = t >= self.open_until(chunk_range);
+            if !open.same_kind(h) || full || past_boundary || open.len() == u16::MAX {
                 let same_kind = open.same_kind(h);
                 let old = self.open_hist.take();
                 if let Some(old) = &old {
@@ -374,7 +373,7 @@ impl MemSeries {
         let open = match &mut self.open_hist {
             Some(open) => open,
             None => {
-                self.start_open_at(t, chunk_range);
+                self.open_min_t = t;
                 self.open_hist.insert(Box::new(OpenHistogram::for_value(h)))
             }
         };
@@ -384,7 +383,7 @@ impl MemSeries {
             Appended::Cut(c) => {
                 let old = std::mem::replace(&mut **open, c);
                 self.push_closed(old.encoding(), old.bytes(), old.last_timestamp(), disk);
-                self.start_open_at(t, chunk_range);
+                self.open_min_t = t;
             }
         }
     }
@@ -431,7 +430,7 @@ impl MemSeries {
         }
         if !self.open.is_empty()
             && (self.open.len() >= SAMPLES_PER_CHUNK
-                || t >= self.open_until
+                || t >= self.open_until(chunk_range)
                 || (st != 0 && !self.open.has_starts()))
         {
             self.close_open(disk);
@@ -440,7 +439,7 @@ impl MemSeries {
             if st != 0 && !self.open.has_starts() {
                 self.open = XorChunk::with_starts();
             }
-            self.start_open_at(t, chunk_range);
+            self.open_min_t = t;
         }
         self.open.append_st(t, v, st);
         self.max_t = t;
@@ -450,7 +449,7 @@ impl MemSeries {
     /// Samples with `mint <= t <= maxt`.
     pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
         let mut out = SampleBuf::default();
-        for c in &self.closed {
+        for c in self.closed.iter() {
             if c.max_t < mint || c.min_t > maxt {
                 continue;
             }
@@ -488,7 +487,8 @@ impl MemSeries {
                 return last;
             }
         }
-        for c in self.closed.iter().rev() {
+        let closed: Vec<HeadChunk> = self.closed.iter().collect();
+        for c in closed.into_iter().rev() {
             if c.min_t > maxt {
                 continue;
             }
@@ -514,7 +514,14 @@ impl MemSeries {
         self.closed
             .first()
             .map(|c| c.min_t)
-            .or((self.chunk_count() > 0).then_some(self.open_min_t))
+            .or(self.has_chunks().then_some(self.open_min_t))
+    }
+
+    /// Whether the series holds any chunk (cheaper than counting them).
+    pub(super) fn has_chunks(&self) -> bool {
+        !self.closed.is_empty()
+            || !self.open.is_empty()
+            || self.open_hist.as_ref().is_some_and(|h| h.len() > 0)
     }
 
     pub(super) fn chunk_count(&self) -> usize {
@@ -528,7 +535,7 @@ impl MemSeries {
     /// samples kept, while the series has a chunk; in agent mode, once it had a sample.
     pub(super) fn has_newest(&self, keep_samples: bool) -> bool {
         if keep_samples {
-            self.chunk_count() > 0
+            self.has_chunks()
         } else {
             self.max_t != i64::MIN
         }
@@ -562,12 +569,12 @@ impl MemSeries {
                 }
             })
         };
-        for c in self.closed.iter().chain(open.as_ref()) {
+        for c in self.closed.iter().chain(open) {
             if c.max_t < mint || c.min_t >= maxt {
                 continue;
             }
             if c.min_t >= mint && c.max_t < maxt {
-                out.push(c.clone());
+                out.push(c);
                 continue;
             }
             let Ok(bytes) = c.bytes(disk) else { continue };
