@@ -194,6 +194,22 @@ impl XorChunk {
         out
     }
 
+    /// The first sample's timestamp (`None` while empty): the stream starts with it as a
+    /// zigzag varint, byte aligned.
+    pub fn first_timestamp(&self) -> Option<i64> {
+        if self.count == 0 {
+            return None;
+        }
+        let mut v = 0u64;
+        for (i, b) in self.stream.bytes.iter().take(10).enumerate() {
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if *b < 0x80 {
+                return Some((v >> 1) as i64 ^ -((v & 1) as i64));
+            }
+        }
+        None
+    }
+
     /// Bytes held, for memory accounting.
     pub fn size(&self) -> usize {
         2 + self.stream.bytes.len()

@@ -85,7 +85,7 @@ impl MemSeries {
         }
         if !self.open.is_empty() && self.max_t >= from {
             let bytes = self.open.bytes();
-            self.open = if self.open_min_t < from {
+            self.open = if self.open_min_t() < from {
                 keep_before(&bytes, from).unwrap_or_else(|| XorChunk::like(&bytes))
             } else {
                 XorChunk::like(&bytes)
@@ -108,7 +108,6 @@ impl MemSeries {
                 Ok(bytes) => {
                     if let Some(kept) = keep_before(&bytes, from) {
                         self.open = kept;
-                        self.open_min_t = c.min_t;
                     }
                 }
                 Err(e) => {
