@@ -5,6 +5,7 @@
 //! that vanish, targets that fail and targets that go away. Native histograms come from
 //! protobuf bodies (`native`).
 
+mod align;
 mod cache;
 mod client;
 mod fetch;

@@ -104,6 +104,7 @@ pub struct Manager {
     pools: Mutex<BTreeMap<String, Pool>>,
     local: Mutex<Option<LocalSource>>,
     start_timestamps: std::sync::atomic::AtomicBool,
+    timestamp_tolerance_ms: std::sync::atomic::AtomicI64,
     target_limit_exceeded: std::sync::atomic::AtomicU64,
 }
 
@@ -117,6 +118,9 @@ impl Manager {
             pools: Mutex::new(BTreeMap::new()),
             local: Mutex::new(None),
             start_timestamps: std::sync::atomic::AtomicBool::new(false),
+            timestamp_tolerance_ms: std::sync::atomic::AtomicI64::new(
+                crate::align::DEFAULT_TIMESTAMP_TOLERANCE_MS,
+            ),
             target_limit_exceeded: std::sync::atomic::AtomicU64::new(0),
         })
     }
@@ -126,6 +130,15 @@ impl Manager {
     pub fn set_store_start_timestamps(&self, on: bool) {
         self.start_timestamps
             .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Align scrape timestamps to the schedule within this tolerance, for targets started
+    /// from now on (`--scrape.adjust-timestamps`, `--scrape.timestamp-tolerance`; `None` or
+    /// zero: never). On by default with 2 ms, as in Prometheus.
+    pub fn set_timestamp_tolerance(&self, tolerance: Option<std::time::Duration>) {
+        let ms = tolerance.map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.timestamp_tolerance_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How the built-in default configuration scrapes this server: in-process, so that it
@@ -299,6 +312,9 @@ impl Manager {
             }
             scrape.start_timestamps = self
                 .start_timestamps
+                .load(std::sync::atomic::Ordering::Relaxed);
+            scrape.timestamp_tolerance_ms = self
+                .timestamp_tolerance_ms
                 .load(std::sync::atomic::Ordering::Relaxed);
             scrape.failure_log = Arc::clone(&pool.failure_log);
             let status = Arc::clone(&scrape.status);

@@ -218,6 +218,9 @@ pub(crate) struct ScrapeLoop {
     pub local: Option<crate::manager::LocalSource>,
     /// Store OpenMetrics `_created` times as the samples' start timestamps.
     pub start_timestamps: bool,
+    /// Scrape times within this many ms after their slot on the schedule are stored as the
+    /// slot's time (`--scrape.adjust-timestamps`, `--scrape.timestamp-tolerance`); 0: off.
+    pub timestamp_tolerance_ms: i64,
     /// An error that fails every scrape of this loop without fetching (the pool is over
     /// its `target_limit`), set by the manager.
     pub forced_error: Arc<Mutex<Option<String>>>,
@@ -291,6 +294,7 @@ impl ScrapeLoop {
             accept,
             local: None,
             start_timestamps: false,
+            timestamp_tolerance_ms: crate::align::DEFAULT_TIMESTAMP_TOLERANCE_MS,
             forced_error: Arc::new(Mutex::new(None)),
             failure_log: Arc::new(Mutex::new(None)),
             histogram_series: Default::default(),
@@ -310,12 +314,22 @@ impl ScrapeLoop {
         };
         let mut next = tokio::time::Instant::now() + offset;
         let mut scraped_once = false;
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(i64::MAX);
+        // The schedule's slot, from the first scrape on (Prometheus's alignedScrapeTime).
+        let mut slot: Option<i64> = None;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {}
                 _ = stop.wait_for(|s| *s) => break,
             }
-            self.scrape_once().await;
+            let now = now_ms();
+            let t = if self.timestamp_tolerance_ms > 0 {
+                let slot = slot.get_or_insert(now);
+                crate::align::aligned_time(now, slot, interval_ms, self.timestamp_tolerance_ms)
+            } else {
+                now
+            };
+            self.scrape_at(t).await;
             scraped_once = true;
             next += interval;
             let now = tokio::time::Instant::now();
@@ -359,10 +373,10 @@ impl ScrapeLoop {
         b.build()
     }
 
-    /// One scrape, appended with its report series.
-    pub async fn scrape_once(&mut self) {
+    /// One scrape, appended with its report series, its samples stored at `t` (the scrape's
+    /// start, aligned to the schedule when within the tolerance).
+    async fn scrape_at(&mut self, t: i64) {
         let started = Instant::now();
-        let t = now_ms();
         let forced = self
             .forced_error
             .lock()

@@ -169,6 +169,11 @@ async fn run(flags: Flags) -> anyhow::Result<()> {
     });
     let scrape_manager = scrape::Manager::new(Arc::clone(&db));
     scrape_manager.set_store_start_timestamps(flags.feature_enabled("st-storage"));
+    scrape_manager.set_timestamp_tolerance(flags.pending.scrape_adjust_timestamps.then(|| {
+        std::time::Duration::from_nanos(
+            u64::try_from(flags.pending.scrape_timestamp_tolerance).unwrap_or(0),
+        )
+    }));
     // The metrics registry is built after the configuration (it reports on it); the
     // built-in self-scrape reads it through this slot.
     let metrics_slot: Arc<std::sync::OnceLock<Arc<metrics::ServerMetrics>>> =

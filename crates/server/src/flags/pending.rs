@@ -27,9 +27,9 @@ pub fn reason(flag: &str) -> Option<&'static str> {
         "web.search.max-limit" => "promethium has no search API yet",
         // promethium never creates a lock file, which is what these ask for.
         "storage.tsdb.no-lockfile" | "storage.agent.no-lockfile" => return None,
-        // promethium does not adjust scrape timestamps, which is what `false` asks for.
-        "scrape.adjust-timestamps" => return None,
-        "scrape.timestamp-tolerance" => "promethium does not align scrape timestamps yet",
+        // Both act: scrape timestamps are aligned to the schedule within the tolerance, as
+        // Prometheus does (`scrape::Manager::set_timestamp_tolerance`).
+        "scrape.adjust-timestamps" | "scrape.timestamp-tolerance" => return None,
         "scrape.discovery-reload-interval" => {
             "target updates are not throttled by this interval yet"
         }
