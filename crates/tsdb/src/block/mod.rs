@@ -40,7 +40,7 @@ use model::{Label, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{Encoding, SampleBuf};
-use crate::wal::decode_uvarint;
+use crate::wal::{decode_uvarint, unzigzag, zigzag};
 
 mod writer;
 
@@ -122,14 +122,6 @@ fn uvarint_len(mut v: u64) -> u64 {
         n += 1;
     }
     n
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 fn corrupt(what: impl Into<String>) -> io::Error {

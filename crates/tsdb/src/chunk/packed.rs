@@ -27,6 +27,8 @@
 //! previous integer repeated in their place so that they cost the streams nothing. A chunk
 //! with too many specials is not packed (the XOR chunks stay).
 
+use crate::wal::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
+
 /// The largest decimal exponent tried: beyond 15 digits, f64 stops being exact.
 const MAX_EXPONENT: u8 = 15;
 /// Scaled integers stay within f64's exact integers, so deltas of deltas fit an i64.
@@ -98,54 +100,54 @@ pub fn encode(samples: &[(i64, f64)]) -> Option<Vec<u8>> {
     }
 
     let mut out = Vec::with_capacity(16 + n * 2);
-    put_uvarint(&mut out, n as u64);
+    encode_uvarint(&mut out, n as u64);
     put_varint(&mut out, samples[0].0);
     if n >= 2 {
-        put_uvarint(&mut out, samples[1].0.wrapping_sub(samples[0].0) as u64);
+        encode_uvarint(&mut out, samples[1].0.wrapping_sub(samples[0].0) as u64);
     }
     if n >= 3 {
         let dods: Vec<i64> = samples
             .windows(3)
             .map(|w| (w[2].0.wrapping_sub(w[1].0)).wrapping_sub(w[1].0.wrapping_sub(w[0].0)))
             .collect();
-        write_stream(&mut out, &dods);
+        write_stream(&mut out, &dods, &plan(&dods));
     }
 
     // The transform whose stream is smallest.
     let deltas: Vec<i64> = ints.windows(2).map(|w| w[1] - w[0]).collect();
     let dods: Vec<i64> = deltas.windows(2).map(|w| w[1] - w[0]).collect();
-    let mut best = (RAW, stream_cost(&ints));
+    let mut best = (RAW, plan(&ints));
     if n >= 2 {
-        let cost = stream_cost(&deltas);
-        if cost < best.1 {
-            best = (DELTA, cost);
+        let p = plan(&deltas);
+        if p.bytes < best.1.bytes {
+            best = (DELTA, p);
         }
     }
     if n >= 3 {
-        let cost = stream_cost(&dods);
-        if cost < best.1 {
-            best = (DELTA_OF_DELTA, cost);
+        let p = plan(&dods);
+        if p.bytes < best.1.bytes {
+            best = (DELTA_OF_DELTA, p);
         }
     }
     out.push(best.0);
     out.push(e);
-    put_uvarint(&mut out, specials.len() as u64);
+    encode_uvarint(&mut out, specials.len() as u64);
     let mut next = 0usize;
     for &(i, bits) in &specials {
-        put_uvarint(&mut out, (i - next) as u64);
+        encode_uvarint(&mut out, (i - next) as u64);
         out.extend_from_slice(&bits.to_le_bytes());
         next = i + 1;
     }
     match best.0 {
-        RAW => write_stream(&mut out, &ints),
+        RAW => write_stream(&mut out, &ints, &best.1),
         DELTA => {
             put_varint(&mut out, ints[0]);
-            write_stream(&mut out, &deltas);
+            write_stream(&mut out, &deltas, &best.1);
         }
         _ => {
             put_varint(&mut out, ints[0]);
             put_varint(&mut out, deltas[0]);
-            write_stream(&mut out, &dods);
+            write_stream(&mut out, &dods, &best.1);
         }
     }
     Some(out)
@@ -306,15 +308,11 @@ fn plan(xs: &[i64]) -> StreamPlan {
     }
 }
 
-fn stream_cost(xs: &[i64]) -> usize {
-    plan(xs).bytes
-}
-
-fn write_stream(out: &mut Vec<u8>, xs: &[i64]) {
-    let p = plan(xs);
+/// Writes `xs` as the stream `p` (their plan) describes.
+fn write_stream(out: &mut Vec<u8>, xs: &[i64], p: &StreamPlan) {
     let divisor = p.gcd.max(1);
     put_varint(out, p.min);
-    put_uvarint(out, p.gcd);
+    encode_uvarint(out, p.gcd);
     out.push(p.width as u8);
     let low_mask = if p.width == 64 {
         u64::MAX
@@ -328,7 +326,7 @@ fn write_stream(out: &mut Vec<u8>, xs: &[i64]) {
         .filter(|&(_, y)| y & !low_mask != 0)
         .map(|(i, y)| (i, y.checked_shr(p.width).unwrap_or(0)))
         .collect();
-    put_uvarint(out, exceptions.len() as u64);
+    encode_uvarint(out, exceptions.len() as u64);
     let mut acc = 0u128;
     let mut filled = 0u32;
     for y in ys {
@@ -345,8 +343,8 @@ fn write_stream(out: &mut Vec<u8>, xs: &[i64]) {
     }
     let mut next = 0usize;
     for (i, high) in exceptions {
-        put_uvarint(out, (i - next) as u64);
-        put_uvarint(out, high);
+        encode_uvarint(out, (i - next) as u64);
+        encode_uvarint(out, high);
         next = i + 1;
     }
 }
@@ -397,20 +395,8 @@ fn read_stream(r: &mut Reader<'_>, count: usize) -> Option<Vec<i64>> {
     )
 }
 
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, zigzag(v));
+    encode_uvarint(out, zigzag(v));
 }
 
 /// Reads bytes from the front of a chunk; every read is bounds-checked.
@@ -438,20 +424,11 @@ impl<'a> Reader<'a> {
     }
 
     fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-        }
-        None
+        decode_uvarint(self.bytes, &mut self.at)
     }
 
     fn varint(&mut self) -> Option<i64> {
-        let z = self.uvarint()?;
-        Some((z >> 1) as i64 ^ -((z & 1) as i64))
+        self.uvarint().map(unzigzag)
     }
 }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use super::series::{ChunkData, HeadChunk};
 use crate::chunk::Encoding;
 use crate::head_chunks::DiskRef;
+use crate::wal::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
 
 const ON_DISK: u8 = 0;
 const IN_MEMORY: u8 = 1;
@@ -90,20 +91,20 @@ impl ClosedChunks {
 }
 
 fn encode(out: &mut Vec<u8>, c: &HeadChunk, previous_max: i64) {
-    put_uvarint(out, zigzag(c.min_t.wrapping_sub(previous_max)));
-    put_uvarint(out, c.max_t.wrapping_sub(c.min_t) as u64);
+    encode_uvarint(out, zigzag(c.min_t.wrapping_sub(previous_max)));
+    encode_uvarint(out, c.max_t.wrapping_sub(c.min_t) as u64);
     out.push(c.encoding.byte());
     match &c.data {
         ChunkData::Disk(r) => {
             let (file, offset, len) = r.parts();
             out.push(ON_DISK);
-            put_uvarint(out, u64::from(file));
-            put_uvarint(out, u64::from(offset));
-            put_uvarint(out, u64::from(len));
+            encode_uvarint(out, u64::from(file));
+            encode_uvarint(out, u64::from(offset));
+            encode_uvarint(out, u64::from(len));
         }
         ChunkData::Memory(data) => {
             out.push(IN_MEMORY);
-            put_uvarint(out, data.len() as u64);
+            encode_uvarint(out, data.len() as u64);
             out.extend_from_slice(data);
         }
     }
@@ -160,32 +161,8 @@ impl Iter<'_> {
     }
 
     fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-        }
-        None
+        decode_uvarint(self.bytes, &mut self.at)
     }
-}
-
-fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-fn unzigzag(z: u64) -> i64 {
-    (z >> 1) as i64 ^ -((z & 1) as i64)
-}
-
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 #[cfg(test)]
