@@ -204,7 +204,7 @@ impl Head {
     /// Whether series `r` has a sample in `[mint, maxt]` (by chunk and out-of-order
     /// time spans).
     pub fn has_samples_in(&self, r: u64, s: &MemSeries, mint: i64, maxt: i64) -> bool {
-        (s.min_t().is_some_and(|min| min <= maxt) && s.max_t >= mint)
+        (s.max_t >= mint && s.starts_at_or_before(maxt, self.disk.as_deref()))
             || self
                 .ooo
                 .span(r)
@@ -562,7 +562,13 @@ impl Head {
 
     /// The oldest sample time in the head (a scan: for maintenance, not per request).
     pub fn min_time(&self) -> Option<i64> {
-        self.series.iter().flatten().filter_map(|s| s.min_t()).min()
+        let spilled = self.disk.as_ref().and_then(|d| d.oldest_min_t());
+        self.series
+            .iter()
+            .flatten()
+            .filter_map(|s| s.min_t_unless_spilled())
+            .chain(spilled)
+            .min()
     }
 
     /// The refs of the series with this (name, value) pair, sorted.
@@ -693,7 +699,7 @@ impl Head {
         let mut removed = HashSet::new();
         for (index, slot) in self.series.iter_mut().enumerate() {
             let Some(s) = slot else { continue };
-            s.closed.retain(|c| c.max_t >= t);
+            s.closed.truncate_before(t, self.disk.as_deref());
             if !s.open.is_empty() && s.max_t < t {
                 s.open = XorChunk::new();
             }
@@ -801,12 +807,15 @@ impl Head {
             ..HeadStats::default()
         };
         for s in self.series.iter().flatten() {
-            stats.chunk_count += s.chunk_count();
-            if let Some(min) = s.min_t() {
-                stats.min_time = Some(stats.min_time.map_or(min, |m: i64| m.min(min)));
+            stats.chunk_count += s.chunks_in_memory();
+            if s.has_chunks() {
                 stats.max_time = Some(stats.max_time.map_or(s.max_t, |m: i64| m.max(s.max_t)));
             }
         }
+        if let Some(disk) = &self.disk {
+            stats.chunk_count += disk.live_records();
+        }
+        stats.min_time = self.min_time();
         let mut by_name = Vec::new();
         let mut values_per_name = Vec::new();
         let mut bytes_per_name = Vec::new();

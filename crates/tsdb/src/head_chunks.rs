@@ -4,13 +4,23 @@
 //! queries and when a block is cut. Keeping them all in memory would make the head grow by
 //! every sample until the next block (3 h of data: gigabytes for a million series), which
 //! is what Prometheus avoids with its memory-mapped `chunks_head/`. Here they are appended
-//! to files and read back with positioned reads.
+//! to files and read back through a read-only map.
+//!
+//! Each chunk is a record: a header, then the chunk bytes. The header names the series'
+//! previous record, so a series needs to hold only where its newest record is (a
+//! [`Link`], 8 bytes) and finds the older ones by following the links back: a million
+//! series then hold no per-chunk references in memory at all, however long the head.
+//! Following a link stops at a record that ends before the truncation floor (the head
+//! dropped it; its file may be gone).
+//!
+//! Record header, little-endian, [`HEADER_LEN`] bytes: the series' previous record's file
+//! (u32, 0: none) and offset (u32), this chunk's min and max time (i64 each), its encoding
+//! byte and its length (u32).
 //!
 //! The files are a cache, not a source of truth: they are deleted at start-up (the WAL
-//! replay rebuilds the head, spilling again as chunks fill) and a file is deleted once the
-//! head no longer refers to any chunk in it. Format: chunk bytes back to back (XOR
-//! encoding, as in memory), in files `000001`, `000002`, … of up to 128 MiB. If a write
-//! fails (disk full), the chunk simply stays in memory.
+//! replay rebuilds the head, spilling again as chunks fill) and a file is deleted once
+//! every record in it ends before the floor. Files `000001`, `000002`, … of up to
+//! 128 MiB. If a write fails (disk full), the chunk simply stays in memory.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -19,9 +29,19 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::chunk::Encoding;
+
 const FILE_SIZE: u64 = 128 << 20;
 
-/// Where a spilled chunk is.
+/// Bytes of a record header.
+pub(crate) const HEADER_LEN: usize = 29;
+
+/// Records are counted per minute of their max time, so that the live count after a
+/// truncation is exact for minute-aligned floors (block boundaries) without keeping a
+/// time per record.
+const COUNT_BUCKET_MS: i64 = 60_000;
+
+/// Where a spilled chunk's bytes are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DiskRef {
     file: u32,
@@ -40,10 +60,41 @@ impl DiskRef {
     }
 }
 
+/// Where a record (header and chunk) starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Link {
+    file: u32,
+    offset: u32,
+}
+
+/// A record's header, read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub link: Link,
+    /// The series' record before this one, if any was written.
+    pub prev: Option<Link>,
+    pub min_t: i64,
+    pub max_t: i64,
+    pub encoding: Encoding,
+    pub data: DiskRef,
+}
+
+/// What a record holds, for writing one.
+pub(crate) struct NewRecord<'a> {
+    pub prev: Option<Link>,
+    pub min_t: i64,
+    pub max_t: i64,
+    pub encoding: Encoding,
+    pub bytes: &'a [u8],
+}
+
 struct SpillFile {
     reader: File,
     /// The newest sample time of any chunk in the file.
     max_t: i64,
+    /// Records written here and not taken back, by minute of their max time: (count,
+    /// oldest min time among them).
+    records: BTreeMap<i64, (u32, i64)>,
     /// The file mapped into memory up to some length, so reading a chunk back is a copy
     /// instead of a system call; remapped when a read goes past it.
     map: Option<memmap2::Mmap>,
@@ -57,6 +108,8 @@ struct Inner {
     size: u64,
     /// Bytes of the current file the kernel has.
     flushed: u64,
+    /// Records ending before this are dropped (the head truncated them).
+    floor: i64,
     warned: bool,
 }
 
@@ -72,7 +125,7 @@ impl ChunkDisk {
         Self::open_with_file_size(dir, FILE_SIZE)
     }
 
-    fn open_with_file_size(dir: &Path, file_size: u64) -> io::Result<Self> {
+    pub(crate) fn open_with_file_size(dir: &Path, file_size: u64) -> io::Result<Self> {
         if dir.exists() {
             fs::remove_dir_all(dir)?;
         }
@@ -86,6 +139,7 @@ impl ChunkDisk {
                 writer: None,
                 size: 0,
                 flushed: 0,
+                floor: i64::MIN,
                 warned: false,
             }),
         })
@@ -95,10 +149,11 @@ impl ChunkDisk {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Writes a full chunk; `None` if it could not be written (it then stays in memory).
-    pub fn write(&self, bytes: &[u8], max_t: i64) -> Option<DiskRef> {
+    /// Writes a full chunk as a record; `None` if it could not be written (it then stays
+    /// in memory).
+    pub fn write(&self, record: &NewRecord<'_>) -> Option<(Link, DiskRef)> {
         let mut inner = self.lock();
-        match self.write_locked(&mut inner, bytes, max_t) {
+        match self.write_locked(&mut inner, record) {
             Ok(r) => Some(r),
             Err(e) => {
                 if !inner.warned {
@@ -110,9 +165,10 @@ impl ChunkDisk {
         }
     }
 
-    fn write_locked(&self, inner: &mut Inner, bytes: &[u8], max_t: i64) -> io::Result<DiskRef> {
-        let len = u32::try_from(bytes.len()).map_err(io::Error::other)?;
-        if inner.writer.is_none() || inner.size + u64::from(len) > self.file_size {
+    fn write_locked(&self, inner: &mut Inner, r: &NewRecord<'_>) -> io::Result<(Link, DiskRef)> {
+        let len = u32::try_from(r.bytes.len()).map_err(io::Error::other)?;
+        let total = HEADER_LEN as u64 + u64::from(len);
+        if inner.writer.is_none() || inner.size + total > self.file_size {
             if let Some(mut w) = inner.writer.take() {
                 w.flush()?;
             }
@@ -129,6 +185,7 @@ impl ChunkDisk {
                 SpillFile {
                     reader,
                     max_t: i64::MIN,
+                    records: BTreeMap::new(),
                     map: None,
                 },
             );
@@ -137,26 +194,147 @@ impl ChunkDisk {
             inner.size = 0;
             inner.flushed = 0;
         }
-        let offset = inner.size;
+        let offset = u32::try_from(inner.size).map_err(io::Error::other)?;
+        let (prev_file, prev_offset) = r.prev.map_or((0, 0), |p| (p.file, p.offset));
+        let mut header = [0u8; HEADER_LEN];
+        header[0..4].copy_from_slice(&prev_file.to_le_bytes());
+        header[4..8].copy_from_slice(&prev_offset.to_le_bytes());
+        header[8..16].copy_from_slice(&r.min_t.to_le_bytes());
+        header[16..24].copy_from_slice(&r.max_t.to_le_bytes());
+        header[24] = r.encoding.byte();
+        header[25..29].copy_from_slice(&len.to_le_bytes());
+        let mut record = Vec::with_capacity(total as usize);
+        record.extend_from_slice(&header);
+        record.extend_from_slice(r.bytes);
         let Some(writer) = inner.writer.as_mut() else {
             return Err(io::Error::other("no spill file open"));
         };
-        writer.write_all(bytes)?;
-        inner.size += u64::from(len);
-        if let Some(f) = inner.files.get_mut(&inner.current) {
-            f.max_t = f.max_t.max(max_t);
+        // One write of less than the buffer's capacity is all or nothing: the buffer is
+        // flushed first (an error leaves it as it was), then the record copied in. A
+        // larger one goes to the file directly and may stop part way: the file is then
+        // given up, so that no later record lands at an offset the size does not count.
+        if let Err(e) = writer.write_all(&record) {
+            if record.len() >= writer.capacity() {
+                inner.writer = None;
+            }
+            return Err(e);
         }
-        Ok(DiskRef {
-            file: inner.current,
-            offset: offset as u32,
+        inner.size += total;
+        let current = inner.current;
+        if let Some(f) = inner.files.get_mut(&current) {
+            f.max_t = f.max_t.max(r.max_t);
+            let bucket = f
+                .records
+                .entry(r.max_t.div_euclid(COUNT_BUCKET_MS))
+                .or_insert((0, i64::MAX));
+            bucket.0 += 1;
+            bucket.1 = bucket.1.min(r.min_t);
+        }
+        let link = Link {
+            file: current,
+            offset,
+        };
+        let data = DiskRef {
+            file: current,
+            offset: offset + HEADER_LEN as u32,
             len,
-        })
+        };
+        Ok((link, data))
+    }
+
+    /// The record at `link`; `None` when the head has dropped it (it ends before the
+    /// floor, or its file is gone).
+    pub fn record(&self, link: Link) -> io::Result<Option<Record>> {
+        let mut header = [0u8; HEADER_LEN];
+        {
+            let mut inner = self.lock();
+            if !inner.files.contains_key(&link.file) {
+                return Ok(None);
+            }
+            Self::read_locked(&mut inner, link.file, link.offset, &mut header)?;
+            let max_t = i64_at(&header, 16);
+            if max_t < inner.floor {
+                return Ok(None);
+            }
+        }
+        let prev_file = u32_at(&header, 0);
+        let encoding = Encoding::from_byte(header[24]).ok_or_else(|| {
+            io::Error::other(format!(
+                "spilled chunk record at {}:{} has an unknown encoding {}",
+                link.file, link.offset, header[24]
+            ))
+        })?;
+        Ok(Some(Record {
+            link,
+            prev: (prev_file != 0).then(|| Link {
+                file: prev_file,
+                offset: u32_at(&header, 4),
+            }),
+            min_t: i64_at(&header, 8),
+            max_t: i64_at(&header, 16),
+            encoding,
+            data: DiskRef {
+                file: link.file,
+                offset: link.offset + HEADER_LEN as u32,
+                len: u32_at(&header, 25),
+            },
+        }))
+    }
+
+    /// A chunk taken back (the newest of a series, by a failed append): no longer
+    /// counted (its bytes stay until the file goes).
+    pub fn forget(&self, data: DiskRef, max_t: i64) {
+        let mut inner = self.lock();
+        if let Some(f) = inner.files.get_mut(&data.file) {
+            let key = max_t.div_euclid(COUNT_BUCKET_MS);
+            if let Some(bucket) = f.records.get_mut(&key) {
+                bucket.0 = bucket.0.saturating_sub(1);
+                if bucket.0 == 0 {
+                    f.records.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The number of records the head still holds (exact when the floor is a whole
+    /// minute, as block boundaries are; else the floor's minute counts whole).
+    pub fn live_records(&self) -> usize {
+        let inner = self.lock();
+        let from = inner.floor.div_euclid(COUNT_BUCKET_MS);
+        inner
+            .files
+            .values()
+            .flat_map(|f| f.records.range(from..))
+            .map(|(_, (count, _))| *count as usize)
+            .sum()
+    }
+
+    /// A lower bound of the oldest sample time of the records the head still holds, not
+    /// below the floor (`None` without any).
+    pub fn oldest_min_t(&self) -> Option<i64> {
+        let inner = self.lock();
+        let from = inner.floor.div_euclid(COUNT_BUCKET_MS);
+        inner
+            .files
+            .values()
+            .flat_map(|f| f.records.range(from..))
+            .map(|(_, (_, min_t))| *min_t)
+            .min()
+            .map(|min_t| min_t.max(inner.floor))
     }
 
     /// Reads a spilled chunk back.
     pub fn read(&self, r: DiskRef) -> io::Result<Vec<u8>> {
+        let mut out = vec![0u8; r.len as usize];
         let mut inner = self.lock();
-        if r.file == inner.current && u64::from(r.offset) + u64::from(r.len) > inner.flushed {
+        Self::read_locked(&mut inner, r.file, r.offset, &mut out)?;
+        Ok(out)
+    }
+
+    /// Fills `out` from `offset` of file `number`.
+    fn read_locked(inner: &mut Inner, number: u32, offset: u32, out: &mut [u8]) -> io::Result<()> {
+        let (start, end) = (u64::from(offset), u64::from(offset) + out.len() as u64);
+        if number == inner.current && end > inner.flushed {
             let mut unflushed = None;
             if let Some(w) = inner.writer.as_mut() {
                 if w.flush().is_err() {
@@ -170,22 +348,19 @@ impl ChunkDisk {
                 None => inner.flushed = inner.size,
                 Some(buffered) => {
                     inner.flushed = inner.size - buffered.len() as u64;
-                    return Self::read_partly_buffered(&inner, r, &buffered);
+                    return Self::read_partly_buffered(inner, number, start, out, &buffered);
                 }
             }
         }
         let file = inner
             .files
-            .get_mut(&r.file)
-            .ok_or_else(|| io::Error::other(format!("spilled chunk file {} is gone", r.file)))?;
-        let start = r.offset as usize;
-        let end = start + r.len as usize;
-        if file.map.as_ref().is_none_or(|m| m.len() < end) {
+            .get_mut(&number)
+            .ok_or_else(|| io::Error::other(format!("spilled chunk file {number} is gone")))?;
+        if file.map.as_ref().is_none_or(|m| (m.len() as u64) < end) {
             let len = file.reader.metadata()?.len();
-            if len < end as u64 {
+            if len < end {
                 return Err(io::Error::other(format!(
-                    "spilled chunk file {} is shorter than a chunk in it",
-                    r.file
+                    "spilled chunk file {number} is shorter than a chunk in it"
                 )));
             }
             // SAFETY: the spill directory belongs to this process alone (the data
@@ -198,27 +373,34 @@ impl ChunkDisk {
                     .map(&file.reader)?
             });
         }
-        match file.map.as_ref().and_then(|m| m.get(start..end)) {
-            Some(bytes) => Ok(bytes.to_vec()),
-            None => {
-                let mut buf = vec![0u8; r.len as usize];
-                file.reader.read_exact_at(&mut buf, u64::from(r.offset))?;
-                Ok(buf)
-            }
+        match file
+            .map
+            .as_ref()
+            .and_then(|m| m.get(start as usize..end as usize))
+        {
+            Some(bytes) => out.copy_from_slice(bytes),
+            None => file.reader.read_exact_at(out, start)?,
         }
+        Ok(())
     }
 
-    /// Reads a chunk of the current file when its end is still in the write buffer:
+    /// Reads bytes of the current file when their end is still in the write buffer:
     /// the part the kernel has from the file, the rest from `buffered`.
-    fn read_partly_buffered(inner: &Inner, r: DiskRef, buffered: &[u8]) -> io::Result<Vec<u8>> {
-        let (start, end) = (u64::from(r.offset), u64::from(r.offset) + u64::from(r.len));
+    fn read_partly_buffered(
+        inner: &Inner,
+        number: u32,
+        start: u64,
+        out: &mut [u8],
+        buffered: &[u8],
+    ) -> io::Result<()> {
+        let end = start + out.len() as u64;
         let on_disk = inner.flushed;
-        let mut out = vec![0u8; r.len as usize];
-        let from_file = on_disk.saturating_sub(start).min(u64::from(r.len)) as usize;
+        let from_file = on_disk.saturating_sub(start).min(out.len() as u64) as usize;
         if from_file > 0 {
-            let file = inner.files.get(&r.file).ok_or_else(|| {
-                io::Error::other(format!("spilled chunk file {} is gone", r.file))
-            })?;
+            let file = inner
+                .files
+                .get(&number)
+                .ok_or_else(|| io::Error::other(format!("spilled chunk file {number} is gone")))?;
             file.reader.read_exact_at(&mut out[..from_file], start)?;
         }
         let (rest_start, rest_end) = (start.max(on_disk) - on_disk, end.max(on_disk) - on_disk);
@@ -226,17 +408,24 @@ impl ChunkDisk {
             .get(rest_start as usize..rest_end as usize)
             .ok_or_else(|| io::Error::other("a spilled chunk is neither written nor buffered"))?;
         out[from_file..].copy_from_slice(rest);
-        Ok(out)
+        Ok(())
     }
 
-    /// Deletes the files whose chunks all end before `t` (the head has dropped them).
+    /// Drops every record ending before `t` (the head has dropped those chunks): raises
+    /// the floor and deletes the files holding only such records.
     pub fn truncate_before(&self, t: i64) {
         let mut inner = self.lock();
+        inner.floor = inner.floor.max(t);
+        let floor = inner.floor;
         let current = inner.current;
+        let below = floor.div_euclid(COUNT_BUCKET_MS);
+        for f in inner.files.values_mut() {
+            f.records = f.records.split_off(&below);
+        }
         let doomed: Vec<u32> = inner
             .files
             .iter()
-            .filter(|(n, f)| **n != current && f.max_t < t)
+            .filter(|(n, f)| **n != current && f.max_t < floor)
             .map(|(n, _)| *n)
             .collect();
         for n in doomed {
@@ -248,24 +437,62 @@ impl ChunkDisk {
     }
 }
 
+fn u32_at(b: &[u8; HEADER_LEN], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn i64_at(b: &[u8; HEADER_LEN], at: usize) -> i64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    i64::from_le_bytes(w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn record(prev: Option<Link>, min_t: i64, bytes: &[u8]) -> NewRecord<'_> {
+        NewRecord {
+            prev,
+            min_t,
+            max_t: min_t + 10,
+            encoding: Encoding::Xor,
+            bytes,
+        }
+    }
+
     #[test]
-    fn write_read_and_drop_whole_files() {
+    fn records_link_back_and_whole_files_go_once_below_the_floor() {
         let dir = tempfile::tempdir().unwrap();
         let spill = dir.path().join("spill");
         std::fs::create_dir_all(&spill).unwrap();
         std::fs::write(spill.join("000009"), b"left by an earlier run").unwrap();
-        let disk = ChunkDisk::open_with_file_size(&spill, 100).unwrap();
+        // 40-byte chunks: two records per file.
+        let disk = ChunkDisk::open_with_file_size(&spill, 2 * (HEADER_LEN as u64 + 40)).unwrap();
         assert!(!spill.join("000009").exists());
-        // 40-byte chunks: two per file.
-        let refs: Vec<DiskRef> = (0..6u8)
-            .map(|i| disk.write(&[i; 40], i64::from(i) * 10).unwrap())
-            .collect();
-        for (i, r) in refs.iter().enumerate() {
-            assert_eq!(disk.read(*r).unwrap(), vec![i as u8; 40]);
+        let mut prev = None;
+        let mut written = Vec::new();
+        for i in 0..6u8 {
+            let bytes = [i; 40];
+            let (link, data) = disk
+                .write(&record(prev, i64::from(i) * 60_000, &bytes))
+                .unwrap();
+            written.push((link, data));
+            prev = Some(link);
+        }
+        for (i, (link, data)) in written.iter().enumerate() {
+            assert_eq!(disk.read(*data).unwrap(), vec![i as u8; 40]);
+            let r = disk.record(*link).unwrap().unwrap();
+            assert_eq!(
+                (r.min_t, r.max_t, r.encoding, r.data),
+                (
+                    i as i64 * 60_000,
+                    i as i64 * 60_000 + 10,
+                    Encoding::Xor,
+                    *data
+                )
+            );
+            assert_eq!(r.prev, i.checked_sub(1).map(|p| written[p].0));
         }
         let names = || {
             let mut v: Vec<String> = std::fs::read_dir(&spill)
@@ -276,13 +503,25 @@ mod tests {
             v
         };
         assert_eq!(names(), ["000001", "000002", "000003"]);
-        // Chunks ending before 25: file 1 (max 10) goes; file 2 (max 30) stays.
-        disk.truncate_before(25);
+        assert_eq!(disk.live_records(), 6);
+        assert_eq!(disk.oldest_min_t(), Some(0));
+        // Records ending before 180 s: file 1 (to 60 s) goes; file 2 (to 180 s) stays,
+        // but its record ending at 120 s is dropped.
+        disk.truncate_before(180_000);
         assert_eq!(names(), ["000002", "000003"]);
-        assert!(disk.read(refs[0]).is_err());
-        assert_eq!(disk.read(refs[3]).unwrap(), vec![3u8; 40]);
+        assert!(disk.read(written[0].1).is_err());
+        assert_eq!(disk.record(written[0].0).unwrap(), None);
+        assert_eq!(disk.record(written[2].0).unwrap(), None);
+        assert!(disk.record(written[3].0).unwrap().is_some());
+        assert_eq!(disk.live_records(), 3);
+        assert_eq!(disk.oldest_min_t(), Some(180_000));
+        // A taken-back record is no longer counted.
+        disk.forget(written[5].1, 300_010);
+        assert_eq!(disk.live_records(), 2);
         // The file being written is never dropped.
-        disk.truncate_before(1000);
+        disk.truncate_before(1_000_000);
         assert_eq!(names(), ["000003"]);
+        assert_eq!(disk.live_records(), 0);
+        assert_eq!(disk.oldest_min_t(), None);
     }
 }

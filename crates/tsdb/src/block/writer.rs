@@ -342,22 +342,19 @@ fn pack_floats<'a>(chunks: &[(i64, i64, Encoding, &'a [u8])]) -> Vec<ToWrite<'a>
                 continue;
             }
         }
-        match pack_run(run, total) {
-            Some(bytes) => out.push((
-                run[0].0,
-                run[run.len() - 1].1,
-                Encoding::Packed,
-                Cow::Owned(bytes),
-            )),
+        match repack_run(run, total) {
+            Some(repacked) => out.extend(repacked),
             None => out.extend(run.iter().map(as_is)),
         }
     }
     out
 }
 
-/// The samples of consecutive float chunks as one packed chunk, if that is smaller than
-/// they are.
-fn pack_run(run: &[(i64, i64, Encoding, &[u8])], total: usize) -> Option<Vec<u8>> {
+/// Consecutive float chunks rewritten smaller, if they can be: as one packed chunk, or
+/// else (values a packed chunk cannot make smaller, such as random floats) plain XOR
+/// chunks joined into chunks of 120 samples (the head cuts its chunks at 32, and each
+/// chunk costs its first sample in full and an index entry).
+fn repack_run<'a>(run: &[(i64, i64, Encoding, &[u8])], total: usize) -> Option<Vec<ToWrite<'a>>> {
     let mut samples = Vec::with_capacity(total);
     for &(_, _, encoding, bytes) in run {
         let decoded = crate::chunk::decode_floats(encoding, bytes)?;
@@ -366,9 +363,22 @@ fn pack_run(run: &[(i64, i64, Encoding, &[u8])], total: usize) -> Option<Vec<u8>
     if samples.windows(2).any(|w| w[1].0 <= w[0].0) {
         return None;
     }
-    let bytes = packed::encode(&samples)?;
+    let (first, last) = (samples.first()?.0, samples.last()?.0);
     let before: usize = run.iter().map(|c| c.3.len()).sum();
-    (bytes.len() < before).then_some(bytes)
+    if let Some(bytes) = packed::encode(&samples).filter(|b| b.len() < before) {
+        return Some(vec![(first, last, Encoding::Packed, Cow::Owned(bytes))]);
+    }
+    if run.len() < 2 || run.iter().any(|c| c.2 != Encoding::Xor) {
+        return None;
+    }
+    let joined = encode_chunks(&samples, &[]);
+    let after: usize = joined.iter().map(|c| c.2.len()).sum();
+    (after < before).then(|| {
+        joined
+            .into_iter()
+            .map(|(min_t, max_t, bytes)| (min_t, max_t, Encoding::Xor, Cow::Owned(bytes)))
+            .collect()
+    })
 }
 
 /// Encodes samples (sorted by time) as XOR chunks of at most 120 samples; `starts` is
@@ -495,5 +505,54 @@ mod tests {
         // Chunks with start timestamps keep them, in their own encoding.
         assert_eq!(read[3].0, vec![Encoding::XorWithStarts]);
         assert!(same_bits(&read[3].1, &with_starts));
+    }
+
+    #[test]
+    fn head_sized_xor_chunks_that_do_not_pack_are_joined_into_chunks_of_120() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let noise: Vec<(i64, f64)> = (0..200)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (i * 15_000, (x >> 11) as f64 / 7.0)
+            })
+            .collect();
+        // As the head writes them: chunks of 32 samples.
+        let chunks: Vec<(i64, i64, Vec<u8>)> = noise
+            .chunks(32)
+            .map(|part| {
+                let mut c = XorChunk::new();
+                for (t, v) in part {
+                    c.append(*t, *v);
+                }
+                (part[0].0, part[part.len() - 1].0, c.bytes())
+            })
+            .collect();
+        let before: usize = chunks.iter().map(|c| c.2.len()).sum();
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = BlockWriter::create(dir.path(), 0, 10_000_000).unwrap();
+        let refs: Vec<(i64, i64, &[u8])> = chunks
+            .iter()
+            .map(|(a, b, c)| (*a, *b, c.as_slice()))
+            .collect();
+        writer.add_series(&labels("noise"), &refs).unwrap();
+        let meta = writer.finish(1, Vec::new()).unwrap().unwrap();
+        let block = Block::open(&dir.path().join(&meta.ulid)).unwrap();
+        let s = block.series_iter().unwrap().next().unwrap().unwrap();
+        let counts: Vec<u16> = s
+            .chunks
+            .iter()
+            .map(|c| {
+                let (encoding, bytes) = block.read_chunk(c).unwrap();
+                assert_eq!(encoding, Encoding::Xor);
+                encoding.sample_count(&bytes)
+            })
+            .collect();
+        assert_eq!(counts, [120, 80]);
+        let after: u64 = s.chunks.iter().map(|c| u64::from(c.len)).sum();
+        assert!(after < before as u64, "{after} vs {before}");
+        let read = block.samples(&s, i64::MIN, i64::MAX).unwrap();
+        assert!(same_bits(&read.points, &noise));
     }
 }

@@ -77,8 +77,9 @@ impl MemSeries {
         let histograms_involved = self.open_hist.is_some()
             || self
                 .closed
-                .iter()
-                .any(|c| c.max_t >= from && c.encoding.is_histogram());
+                .newest_first(disk)
+                .take_while(|c| c.max_t >= from)
+                .any(|c| c.encoding.is_histogram());
         if histograms_involved {
             self.truncate_mixed_from(from, chunk_range, disk);
             return;
@@ -94,13 +95,15 @@ impl MemSeries {
         // Chunks the batch filled and closed: the one that was open before the batch
         // becomes the open chunk again, with its older samples.
         while self.open.is_empty() {
-            let Some(last) = self.closed.last() else {
+            let Some(last) = self.closed.last(disk) else {
                 break;
             };
             if last.max_t < from {
                 break;
             }
-            let Some(c) = self.closed.pop() else { break };
+            let Some(c) = self.closed.pop(disk) else {
+                break;
+            };
             if c.min_t >= from {
                 continue;
             }
@@ -136,8 +139,10 @@ impl MemSeries {
             self.open = XorChunk::like(&bytes);
             reopened.push((Encoding::of_float_chunk(&bytes), bytes));
         }
-        while self.closed.last().is_some_and(|c| c.max_t >= from) {
-            let Some(c) = self.closed.pop() else { break };
+        while self.closed.last(disk).is_some_and(|c| c.max_t >= from) {
+            let Some(c) = self.closed.pop(disk) else {
+                break;
+            };
             match c.bytes(disk) {
                 Ok(bytes) => reopened.push((c.encoding, bytes.into_owned())),
                 Err(e) => {
@@ -195,7 +200,7 @@ impl MemSeries {
 
     /// Sets `max_t` and `last_bits` from the newest sample held.
     fn refresh_last(&mut self, disk: Option<&ChunkDisk>) {
-        if let Some(c) = self.closed.last().filter(|c| c.encoding.is_histogram()) {
+        if let Some(c) = self.closed.last(disk).filter(|c| c.encoding.is_histogram()) {
             if self.open.is_empty() && self.open_hist.is_none() {
                 let last = c.bytes(disk).ok().and_then(|bytes| {
                     let (plain, bytes, _) = c.encoding.split_starts(&bytes)?;
@@ -226,7 +231,7 @@ impl MemSeries {
         };
         let last = if !self.open.is_empty() {
             last_of(Some(self.open.iter()))
-        } else if let Some(c) = self.closed.last() {
+        } else if let Some(c) = self.closed.last(disk) {
             match c.bytes(disk) {
                 Ok(bytes) => last_of(XorIter::from_bytes(&bytes)),
                 // The time is known; the value only serves to tell an identical repeat

@@ -8,8 +8,15 @@ use model::histogram::HistogramValue;
 
 use super::closed::ClosedChunks;
 use crate::chunk::histogram::{Appended, FloatHistogramChunk, HistogramChunk};
-use crate::chunk::{slice, Encoding, Newest, SampleBuf, XorChunk, XorIter, SAMPLES_PER_CHUNK};
+use crate::chunk::{slice, Encoding, Newest, SampleBuf, XorChunk, XorIter};
 use crate::head_chunks::{ChunkDisk, DiskRef};
+
+/// A float chunk is cut at this many samples: a quarter of Prometheus's 120. Only the open
+/// chunk is in memory (the closed ones are spill file records that cost a series nothing:
+/// see `head_chunks`), so the smaller it is cut, the less a series holds: at most 32
+/// samples, about 110 bytes of random values, where 120 took up to 560 bytes with the
+/// buffer's growth. Blocks do not keep this size: their writer packs runs of chunks.
+pub(crate) const HEAD_SAMPLES_PER_CHUNK: u16 = 32;
 
 /// A histogram chunk is cut once it holds this many bytes (and at least
 /// [`MIN_HISTOGRAMS_PER_CHUNK`] samples): histograms vary too much in size for a fixed
@@ -318,16 +325,7 @@ impl MemSeries {
         max_t: i64,
         disk: Option<&ChunkDisk>,
     ) {
-        let data = match disk.and_then(|d| d.write(&bytes, max_t)) {
-            Some(r) => ChunkData::Disk(r),
-            None => ChunkData::Memory(Arc::from(bytes)),
-        };
-        self.closed.push(&HeadChunk {
-            min_t,
-            max_t,
-            encoding,
-            data,
-        });
+        self.closed.push(encoding, bytes, min_t, max_t, disk);
     }
 
     /// The open chunk's first sample's time (`i64::MIN` without one): read from the chunk
@@ -447,7 +445,7 @@ impl MemSeries {
             self.close_open(disk);
         }
         if !self.open.is_empty()
-            && (self.open.len() >= SAMPLES_PER_CHUNK
+            && (self.open.len() >= HEAD_SAMPLES_PER_CHUNK
                 || t >= self.open_until(chunk_range)
                 || (st != 0 && !self.open.has_starts()))
         {
@@ -464,10 +462,18 @@ impl MemSeries {
     /// Samples with `mint <= t <= maxt`.
     pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
         let mut out = SampleBuf::default();
-        for c in self.closed.iter() {
-            if c.max_t < mint || c.min_t > maxt {
-                continue;
+        // Newest first, so that the walk back through the spill files stops at the first
+        // chunk before the range; then decoded oldest first.
+        let mut wanted = Vec::new();
+        for c in self.closed.newest_first(disk) {
+            if c.max_t < mint {
+                break;
             }
+            if c.min_t <= maxt {
+                wanted.push(c);
+            }
+        }
+        for c in wanted.into_iter().rev() {
             let bytes = match c.bytes(disk) {
                 Ok(b) => b,
                 Err(e) => {
@@ -502,8 +508,7 @@ impl MemSeries {
                 return last;
             }
         }
-        let closed: Vec<HeadChunk> = self.closed.iter().collect();
-        for c in closed.into_iter().rev() {
+        for c in self.closed.newest_first(disk) {
             if c.min_t > maxt {
                 continue;
             }
@@ -525,11 +530,27 @@ impl MemSeries {
         None
     }
 
-    pub fn min_t(&self) -> Option<i64> {
-        self.closed
-            .first()
-            .map(|c| c.min_t)
-            .or(self.has_chunks().then(|| self.open_min_t()))
+    /// The series' oldest sample time when it holds its oldest chunk in memory; `None`
+    /// when that is in a spill chain (the spill files' own bound covers those) or without
+    /// chunks.
+    pub fn min_t_unless_spilled(&self) -> Option<i64> {
+        match self.closed {
+            ClosedChunks::Chain(_) => None,
+            ClosedChunks::List(_) => self
+                .closed
+                .list_min_t()
+                .or(self.has_chunks().then(|| self.open_min_t())),
+        }
+    }
+
+    /// Whether the series' first sample is at or before `t`.
+    pub fn starts_at_or_before(&self, t: i64, disk: Option<&ChunkDisk>) -> bool {
+        let open_has_samples =
+            !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0);
+        if open_has_samples && self.open_min_t() <= t {
+            return true;
+        }
+        self.closed.starts_at_or_before(t, disk)
     }
 
     /// Whether the series holds any chunk (cheaper than counting them).
@@ -539,8 +560,9 @@ impl MemSeries {
             || self.open_hist.as_ref().is_some_and(|h| h.len() > 0)
     }
 
-    pub(super) fn chunk_count(&self) -> usize {
-        self.closed.len()
+    /// The chunks held in memory (the spilled ones the spill files count).
+    pub(super) fn chunks_in_memory(&self) -> usize {
+        self.closed.in_memory()
             + usize::from(
                 !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0),
             )
@@ -584,7 +606,15 @@ impl MemSeries {
                 }
             })
         };
-        for c in self.closed.iter().chain(open) {
+        let mut closed = Vec::new();
+        for c in self.closed.newest_first(disk) {
+            if c.max_t < mint {
+                break;
+            }
+            closed.push(c);
+        }
+        closed.reverse();
+        for c in closed.into_iter().chain(open) {
             if c.max_t < mint || c.min_t >= maxt {
                 continue;
             }
