@@ -12,6 +12,7 @@ mod fetch;
 pub mod file_sd;
 mod json_log;
 mod manager;
+mod metadata;
 mod native;
 mod nhcb;
 mod relabel;

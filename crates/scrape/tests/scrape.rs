@@ -1259,3 +1259,72 @@ async fn gzipped_bodies_are_scraped_and_truncated_ones_are_not() {
         .is_empty());
     manager.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_metadata_follows_the_last_good_scrape() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(dir.path()).unwrap());
+    let target = exporter(false).await;
+    let text = Some("text/plain; version=0.0.4");
+    target.serve(
+        text,
+        "# HELP a_total Requests.\n# TYPE a_total counter\na_total 1\n# TYPE b gauge\nb 2\nc 3\n",
+    );
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
+        target.addr
+    );
+    manager.apply(&config(&yaml, dir.path()));
+    let metadata = || -> Vec<String> {
+        manager
+            .active_targets()
+            .first()
+            .map(|t| {
+                t.status
+                    .metadata
+                    .iter()
+                    .map(|(n, m)| format!("{n} {} {:?} {:?}", m.kind, m.help, m.unit))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let first = ["a_total counter \"Requests.\" \"\"", "b gauge \"\" \"\""];
+    eventually("the first metadata", || metadata() == first).await;
+    // Scrapes that say the same leave it as it is.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(metadata(), first);
+    // Another help text, a family gone, one new without a type.
+    target.serve(
+        text,
+        "# HELP a_total All requests.\n# TYPE a_total counter\na_total 1\n# HELP d Dee.\nd 4\n",
+    );
+    eventually("the changed metadata", || {
+        metadata()
+            == [
+                "a_total counter \"All requests.\" \"\"",
+                "d unknown \"Dee.\" \"\"",
+            ]
+    })
+    .await;
+    // A body that fails to parse keeps the last good scrape's metadata.
+    target.serve(text, "# HELP e Eee.\ne{ 1\n");
+    eventually("up == 0", || {
+        last_value(&db, &[eq("__name__", "up")]) == Some(0.0)
+    })
+    .await;
+    assert_eq!(
+        metadata(),
+        [
+            "a_total counter \"All requests.\" \"\"",
+            "d unknown \"Dee.\" \"\""
+        ]
+    );
+    // The first body again: its metadata again, though the failed scrape's note of `e`
+    // was never published.
+    target.serve(
+        text,
+        "# HELP a_total Requests.\n# TYPE a_total counter\na_total 1\n# TYPE b gauge\nb 2\nc 3\n",
+    );
+    eventually("the first metadata again", || metadata() == first).await;
+}

@@ -100,7 +100,6 @@ struct Scraped {
     /// Start timestamps parallel to `by_ref` and `by_labels` (empty: none known).
     by_ref_starts: Vec<i64>,
     by_labels_starts: Vec<i64>,
-    metadata: std::collections::BTreeMap<String, MetricMetadata>,
     scraped: usize,
     /// Classic histograms converted to native ones (`convert_classic_histograms_to_nhcb`).
     nhcb: Vec<exposition::NativeHistogramSample>,
@@ -231,6 +230,8 @@ pub(crate) struct ScrapeLoop {
     pub failure_log: crate::manager::FailureLogSlot,
     /// The native histogram series of the last scrape, for staleness markers.
     histogram_series: crate::native::HistogramCache,
+    /// The metric metadata of the scrapes, published to `status` when it changes.
+    metadata: crate::metadata::MetadataTracker,
     /// What the TLS files looked like when the client was built: certificates rotated on
     /// disk (cert-manager and the like) are picked up by the next scrape, as Go re-reads
     /// them.
@@ -301,6 +302,7 @@ impl ScrapeLoop {
             forced_error: Arc::new(Mutex::new(None)),
             failure_log: Arc::new(Mutex::new(None)),
             histogram_series: Default::default(),
+            metadata: Default::default(),
             tls_files,
         }
     }
@@ -512,16 +514,12 @@ impl ScrapeLoop {
         // What the last scrape had and this one has not: a staleness marker.
         let gone = self.cache.finish(&appended.refs);
         self.mark_stale(gone, t);
-        let mut families = scraped.metadata;
-        for m in families.values_mut() {
-            if m.kind.is_empty() {
-                m.kind = "unknown".into();
-            }
+        if let Some(families) = self.metadata.finish() {
+            self.status
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .metadata = families;
         }
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .metadata = families;
         Ok((
             scraped.scraped + histogram_count,
             post,

@@ -2,6 +2,7 @@
 //! checked against the job's limits.
 
 use super::*;
+use crate::metadata::Said;
 
 impl ScrapeLoop {
     /// Parses a body into samples to append; `exemplars`: `None` when exemplars are not
@@ -16,12 +17,12 @@ impl ScrapeLoop {
     ) -> Result<Scraped, String> {
         let job = Arc::clone(&self.job);
         self.cache.begin();
+        self.metadata.begin();
         let mut out = Scraped {
             by_ref: Vec::with_capacity(self.cache.len()),
             by_labels: Vec::new(),
             by_ref_starts: Vec::new(),
             by_labels_starts: Vec::new(),
-            metadata: std::collections::BTreeMap::new(),
             scraped: 0,
             nhcb: Vec::new(),
             exemplars_by_ref: Vec::new(),
@@ -51,22 +52,21 @@ impl ScrapeLoop {
                     if let Some(c) = &mut created {
                         c.family = Some((name.to_string(), kind));
                     }
-                    out.metadata.entry(name.into_owned()).or_default().kind =
-                        kind.as_str().to_string();
+                    self.metadata.note(&name, Said::Type(kind));
                     continue;
                 }
                 Entry::Help { name, text } => {
                     if let Some(c) = &mut created {
                         c.metadata_for(&name);
                     }
-                    out.metadata.entry(name.into_owned()).or_default().help = text.into_owned();
+                    self.metadata.note(&name, Said::Help(&text));
                     continue;
                 }
                 Entry::Unit { name, unit } => {
                     if let Some(c) = &mut created {
                         c.metadata_for(&name);
                     }
-                    out.metadata.entry(name.into_owned()).or_default().unit = unit.into_owned();
+                    self.metadata.note(&name, Said::Unit(&unit));
                     continue;
                 }
             };
