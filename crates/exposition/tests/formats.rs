@@ -336,3 +336,31 @@ fn mutated_bodies_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_recycled_label_list_takes_the_next_samples_labels() {
+    for format in [Format::PrometheusText, Format::OpenMetrics] {
+        let body = "a{x=\"1\",y=\"2\",z=\"3\"} 1\nb{w=\"4\"} 2\nc 3\n# EOF\n";
+        let mut parser = Parser::new(body.as_bytes(), format);
+        let Some(Ok(Entry::Sample(first))) = parser.next() else {
+            panic!("no first sample");
+        };
+        assert_eq!(labels(&first), [("x", "1"), ("y", "2"), ("z", "3")]);
+        let list = first.labels.as_ptr();
+        parser.recycle(first.labels);
+        let Some(Ok(Entry::Sample(second))) = parser.next() else {
+            panic!("no second sample");
+        };
+        assert_eq!(labels(&second), [("w", "4")]);
+        assert_eq!(
+            second.labels.as_ptr(),
+            list,
+            "{format:?}: the list is reused"
+        );
+        parser.recycle(second.labels);
+        let Some(Ok(Entry::Sample(third))) = parser.next() else {
+            panic!("no third sample");
+        };
+        assert!(third.labels.is_empty());
+    }
+}

@@ -40,7 +40,14 @@ impl ScrapeLoop {
         // The type of the latest `# TYPE` line: Prometheus rewrites the `le` of histograms
         // and the `quantile` of summaries in OpenMetrics' float form (`1` → `1.0`).
         let mut last_type = MetricType::Unknown;
-        for entry in exposition::Parser::new(body, format) {
+        let mut parser = exposition::Parser::new(body, format);
+        // Each sample's label list goes back to the parser for the next sample's labels.
+        let mut done_with = None;
+        loop {
+            if let Some(labels) = done_with.take() {
+                parser.recycle(labels);
+            }
+            let Some(entry) = parser.next() else { break };
             let sample = match entry.map_err(|e| e.to_string())? {
                 Entry::Sample(sample) => sample,
                 Entry::Type { name, kind } => {
@@ -97,6 +104,7 @@ impl ScrapeLoop {
                     && c.take(&last_family, &sample)?
                     && !keep_classic
                 {
+                    done_with = Some(sample.labels);
                     continue;
                 }
             }
@@ -122,7 +130,10 @@ impl ScrapeLoop {
                         c.by_ref.push(start_id);
                     }
                 }
-                Lookup::Dropped => continue,
+                Lookup::Dropped => {
+                    done_with = Some(sample.labels);
+                    continue;
+                }
                 Lookup::Miss => {
                     let mut b = LabelsBuilder::default();
                     for (name, value) in &sample.labels {
@@ -136,6 +147,7 @@ impl ScrapeLoop {
                     let labels = b.build();
                     let Some(labels) = crate::relabel(&labels, &job.metric_relabel_configs) else {
                         self.cache.add_dropped(key);
+                        done_with = Some(sample.labels);
                         continue;
                     };
                     check_label_limits(&job, &labels)?;
@@ -155,6 +167,7 @@ impl ScrapeLoop {
             if limit > 0 && (out.by_ref.len() + out.by_labels.len()) as u64 > limit {
                 return Err(format!("sample limit exceeded: more than {limit} samples"));
             }
+            done_with = Some(sample.labels);
         }
         if let Some(c) = created {
             out.by_ref_starts = c.resolve(&c.by_ref);
