@@ -17,12 +17,25 @@ use crate::scrape_loop::MetricMetadata;
 /// What the scrapes said, family by family in the order of the last scrape.
 #[derive(Debug, Default)]
 pub(crate) struct MetadataTracker {
-    families: Vec<(String, MetricMetadata)>,
+    families: Vec<Family>,
     /// Families the current scrape has reached (the current one is the last of those).
     seen: usize,
     /// Something differs from what was last published.
     changed: bool,
 }
+
+#[derive(Debug)]
+struct Family {
+    name: String,
+    said: MetricMetadata,
+    /// Which lines (`SENT_*`) the family had in the latest scrape that reached it: a line
+    /// left out clears what an earlier scrape said.
+    sent: u8,
+}
+
+const SENT_TYPE: u8 = 1;
+const SENT_HELP: u8 = 2;
+const SENT_UNIT: u8 = 4;
 
 /// Which line of a family's metadata.
 pub(crate) enum Said<'a> {
@@ -40,35 +53,58 @@ impl MetadataTracker {
     /// A metadata line of family `name`.
     pub fn note(&mut self, name: &str, said: Said<'_>) {
         let current = self.seen.checked_sub(1);
-        let at = if current.is_some_and(|i| self.families[i].0 == name) {
-            self.seen - 1
-        } else if self.families.get(self.seen).is_some_and(|f| f.0 == name) {
-            self.seen += 1;
+        let at = if current.is_some_and(|i| self.families[i].name == name) {
             self.seen - 1
         } else {
-            // A family the last scrape did not have here: what follows is rebuilt.
-            self.families.truncate(self.seen);
-            self.families
-                .push((name.to_string(), MetricMetadata::default()));
-            self.changed = true;
+            self.leave_current();
+            if self.families.get(self.seen).is_none_or(|f| f.name != name) {
+                // A family the last scrape did not have here: what follows is rebuilt.
+                self.families.truncate(self.seen);
+                self.families.push(Family {
+                    name: name.to_string(),
+                    said: MetricMetadata::default(),
+                    sent: 0,
+                });
+                self.changed = true;
+            }
+            self.families[self.seen].sent = 0;
             self.seen += 1;
             self.seen - 1
         };
-        let m = &mut self.families[at].1;
-        let (field, text) = match said {
-            Said::Type(kind) => (&mut m.kind, kind.as_str()),
-            Said::Help(text) => (&mut m.help, text),
-            Said::Unit(unit) => (&mut m.unit, unit),
+        let family = &mut self.families[at];
+        let (field, text, bit) = match said {
+            Said::Type(kind) => (&mut family.said.kind, kind.as_str(), SENT_TYPE),
+            Said::Help(text) => (&mut family.said.help, text, SENT_HELP),
+            Said::Unit(unit) => (&mut family.said.unit, unit, SENT_UNIT),
         };
+        family.sent |= bit;
         if field != text {
             text.clone_into(field);
             self.changed = true;
         }
     }
 
+    /// The current family is done: a line it had before and not this time is cleared.
+    fn leave_current(&mut self) {
+        let Some(family) = self.seen.checked_sub(1).map(|i| &mut self.families[i]) else {
+            return;
+        };
+        for (bit, field) in [
+            (SENT_TYPE, &mut family.said.kind),
+            (SENT_HELP, &mut family.said.help),
+            (SENT_UNIT, &mut family.said.unit),
+        ] {
+            if family.sent & bit == 0 && !field.is_empty() {
+                field.clear();
+                self.changed = true;
+            }
+        }
+    }
+
     /// The scrape succeeded: the metadata to publish if it differs from what was last
     /// published (family name → type (`unknown` when not given), help, unit).
     pub fn finish(&mut self) -> Option<BTreeMap<String, MetricMetadata>> {
+        self.leave_current();
         if self.seen < self.families.len() {
             self.families.truncate(self.seen);
             self.changed = true;
@@ -77,16 +113,16 @@ impl MetadataTracker {
             return None;
         }
         let mut out: BTreeMap<String, MetricMetadata> = BTreeMap::new();
-        for (name, m) in &self.families {
-            // A family named twice: later lines win field by field, as they did when the
-            // map was built line by line.
-            let entry = out.entry(name.clone()).or_default();
-            for (to, from) in [
-                (&mut entry.kind, &m.kind),
-                (&mut entry.help, &m.help),
-                (&mut entry.unit, &m.unit),
+        for f in &self.families {
+            // A family named twice: a later line wins, as when the map was built line by
+            // line.
+            let entry = out.entry(f.name.clone()).or_default();
+            for (bit, to, from) in [
+                (SENT_TYPE, &mut entry.kind, &f.said.kind),
+                (SENT_HELP, &mut entry.help, &f.said.help),
+                (SENT_UNIT, &mut entry.unit, &f.said.unit),
             ] {
-                if !from.is_empty() {
+                if f.sent & bit != 0 {
                     to.clone_from(from);
                 }
             }
@@ -168,5 +204,33 @@ mod tests {
         // The next scrape says the same as the failed one: still published.
         let new = [("a", Said::Help("new"))];
         assert_eq!(scrape(&mut t, &new).unwrap(), ["a unknown \"new\" \"\""]);
+    }
+
+    #[test]
+    fn a_line_left_out_is_cleared() {
+        let mut t = MetadataTracker::default();
+        let both = [
+            ("a", Said::Help("X")),
+            ("a", Said::Type(MetricType::Counter)),
+        ];
+        scrape(&mut t, &both).unwrap();
+        let type_only = [("a", Said::Type(MetricType::Counter))];
+        assert_eq!(scrape(&mut t, &type_only).unwrap(), ["a counter \"\" \"\""]);
+        assert_eq!(scrape(&mut t, &type_only), None);
+        // A failed scrape's line that the next good one leaves out is not published.
+        t.begin();
+        t.note("a", Said::Help("from a failed scrape"));
+        t.note("a", Said::Type(MetricType::Counter));
+        assert_eq!(scrape(&mut t, &type_only).unwrap(), ["a counter \"\" \"\""]);
+        // A family named twice: the later line wins, even an empty one.
+        let twice = [
+            ("a", Said::Help("first")),
+            ("b", Said::Type(MetricType::Gauge)),
+            ("a", Said::Help("")),
+        ];
+        assert_eq!(
+            scrape(&mut t, &twice).unwrap(),
+            ["a unknown \"\" \"\"", "b gauge \"\" \"\""]
+        );
     }
 }

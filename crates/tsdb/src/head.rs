@@ -663,23 +663,26 @@ impl Head {
         )
     }
 
-    /// Every series' labels and its chunks within `[mint, maxt)`, for writing a block.
-    pub fn snapshot(&self, mint: i64, maxt: i64) -> (Vec<Arc<str>>, Vec<SeriesSnapshot>) {
-        let series = self
-            .series
-            .iter()
-            .enumerate()
-            .filter_map(|(index, s)| {
-                let s = s.as_deref()?;
-                let chunks = s.chunks_in(mint, maxt, self.disk.as_deref());
-                (!chunks.is_empty()).then(|| SeriesSnapshot {
+    /// Every series' labels and its chunks within `[mint, maxt)`, for writing a block; an
+    /// error when a spilled chunk cannot be read back (the cut is then not made).
+    pub fn snapshot(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> std::io::Result<(Vec<Arc<str>>, Vec<SeriesSnapshot>)> {
+        let mut series = Vec::new();
+        for (index, s) in self.series.iter().enumerate() {
+            let Some(s) = s.as_deref() else { continue };
+            let chunks = s.chunks_in(mint, maxt, self.disk.as_deref())?;
+            if !chunks.is_empty() {
+                series.push(SeriesSnapshot {
                     r: index as u64 + 1,
                     labels: s.labels.clone(),
                     chunks,
-                })
-            })
-            .collect();
-        (self.symbols.snapshot(), series)
+                });
+            }
+        }
+        Ok((self.symbols.snapshot(), series))
     }
 
     /// Drops every chunk that ends before `t` (it is in a block now) and the series left

@@ -110,6 +110,8 @@ struct Inner {
     flushed: u64,
     /// Records ending before this are dropped (the head truncated them).
     floor: i64,
+    /// A large record's write failed part way: the current file takes no more records.
+    sealed: bool,
     warned: bool,
 }
 
@@ -140,6 +142,7 @@ impl ChunkDisk {
                 size: 0,
                 flushed: 0,
                 floor: i64::MIN,
+                sealed: false,
                 warned: false,
             }),
         })
@@ -168,10 +171,14 @@ impl ChunkDisk {
     fn write_locked(&self, inner: &mut Inner, r: &NewRecord<'_>) -> io::Result<(Link, DiskRef)> {
         let len = u32::try_from(r.bytes.len()).map_err(io::Error::other)?;
         let total = HEADER_LEN as u64 + u64::from(len);
-        if inner.writer.is_none() || inner.size + total > self.file_size {
-            if let Some(mut w) = inner.writer.take() {
+        if inner.writer.is_none() || inner.sealed || inner.size + total > self.file_size {
+            // Flushed before it is let go: a writer dropped with bytes it could not write
+            // would lose records whose links are already held (and every older chunk of
+            // their series with them). On an error it stays, its buffer still readable.
+            if let Some(w) = inner.writer.as_mut() {
                 w.flush()?;
             }
+            inner.writer = None;
             let number = inner.current + 1;
             let path = self.dir.join(format!("{number:06}"));
             let file = File::options()
@@ -193,6 +200,7 @@ impl ChunkDisk {
             inner.current = number;
             inner.size = 0;
             inner.flushed = 0;
+            inner.sealed = false;
         }
         let offset = u32::try_from(inner.size).map_err(io::Error::other)?;
         let (prev_file, prev_offset) = r.prev.map_or((0, 0), |p| (p.file, p.offset));
@@ -212,10 +220,11 @@ impl ChunkDisk {
         // One write of less than the buffer's capacity is all or nothing: the buffer is
         // flushed first (an error leaves it as it was), then the record copied in. A
         // larger one goes to the file directly and may stop part way: the file is then
-        // given up, so that no later record lands at an offset the size does not count.
+        // full as far as writes go (the next one starts a new file), so that no later
+        // record lands at an offset the size does not count.
         if let Err(e) = writer.write_all(&record) {
             if record.len() >= writer.capacity() {
-                inner.writer = None;
+                inner.sealed = true;
             }
             return Err(e);
         }

@@ -165,7 +165,10 @@ impl Db {
     ) -> Result<Option<BlockMeta>, DbError> {
         let (symbols, mut series, disk) = {
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-            let (symbols, series) = head.snapshot(mint, maxt);
+            let (symbols, series) = head.snapshot(mint, maxt).map_err(io(format!(
+                "reading the head's chunks for a block of [{mint}, {maxt}) in {}",
+                self.dir.display()
+            )))?;
             (symbols, series, head.disk())
         };
         let text = |id: u32| symbols.get(id as usize).map_or("", |s| s);

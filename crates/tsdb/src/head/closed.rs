@@ -46,16 +46,45 @@ impl ClosedChunks {
             Self::Chain(link) => NewestFirst::Chain {
                 disk,
                 next: Some(*link),
+                failed: None,
             },
             Self::List(bytes) => NewestFirst::List(list_entries(bytes).collect()),
         }
     }
 
-    /// The chunks, oldest first.
+    /// The chunks, oldest first (those before a record that could not be read are left
+    /// out, logged).
     pub fn oldest_first(&self, disk: Option<&ChunkDisk>) -> Vec<HeadChunk> {
         let mut all: Vec<HeadChunk> = self.newest_first(disk).collect();
         all.reverse();
         all
+    }
+
+    /// The chunks ending at or after `mint`, oldest first; an error when a record could
+    /// not be read (a block cut must not go on without its chunks).
+    pub fn oldest_first_from(
+        &self,
+        mint: i64,
+        disk: Option<&ChunkDisk>,
+    ) -> std::io::Result<Vec<HeadChunk>> {
+        let mut walk = self.newest_first(disk);
+        let mut out = Vec::new();
+        for c in walk.by_ref() {
+            if c.max_t < mint {
+                break;
+            }
+            // Every older chunk ends before this one begins: none can reach `mint`.
+            let last = c.min_t <= mint;
+            out.push(c);
+            if last {
+                break;
+            }
+        }
+        if let Some(e) = walk.take_error() {
+            return Err(e);
+        }
+        out.reverse();
+        Ok(out)
     }
 
     pub fn last(&self, disk: Option<&ChunkDisk>) -> Option<HeadChunk> {
@@ -153,9 +182,13 @@ impl ClosedChunks {
             Self::Chain(link) => {
                 let disk = disk?;
                 let newest = read_record(disk, *link)?;
-                *self = match newest.prev.and_then(|p| read_record(disk, p)) {
-                    Some(prev) => Self::Chain(prev.link),
-                    None => Self::List(Box::default()),
+                *self = match newest.prev.map(|p| (p, disk.record(p))) {
+                    Some((_, Ok(Some(prev)))) => Self::Chain(prev.link),
+                    // Unreadable now: the link is kept (the chunks before it are not
+                    // given up; reads report the error).
+                    Some((p, Err(_))) => Self::Chain(p),
+                    // None before it, or dropped.
+                    None | Some((_, Ok(None))) => Self::List(Box::default()),
                 };
                 chunk_of(&newest)
             }
@@ -177,8 +210,14 @@ impl ClosedChunks {
     pub fn truncate_before(&mut self, t: i64, disk: Option<&ChunkDisk>) {
         match self {
             Self::Chain(link) => {
-                let newest = disk.and_then(|d| read_record(d, *link));
-                if newest.is_none_or(|r| r.max_t < t) {
+                // A record that cannot be read keeps the chain: the floor drops what is
+                // below `t` from walks anyway.
+                let dropped = match disk.map(|d| d.record(*link)) {
+                    Some(Ok(Some(newest))) => newest.max_t < t,
+                    Some(Ok(None)) | None => true,
+                    Some(Err(_)) => false,
+                };
+                if dropped {
                     *self = Self::List(Box::default());
                 }
             }
@@ -249,9 +288,21 @@ pub(crate) enum NewestFirst<'a> {
     Chain {
         disk: Option<&'a ChunkDisk>,
         next: Option<Link>,
+        /// Why the walk ended early, if a record could not be read.
+        failed: Option<std::io::Error>,
     },
     /// The list's entries, oldest first, taken from the end.
     List(Vec<HeadChunk>),
+}
+
+impl NewestFirst<'_> {
+    /// The error that ended the walk early, if one did.
+    pub fn take_error(&mut self) -> Option<std::io::Error> {
+        match self {
+            Self::Chain { failed, .. } => failed.take(),
+            Self::List(_) => None,
+        }
+    }
 }
 
 impl Iterator for NewestFirst<'_> {
@@ -259,8 +310,16 @@ impl Iterator for NewestFirst<'_> {
 
     fn next(&mut self) -> Option<HeadChunk> {
         match self {
-            Self::Chain { disk, next } => {
-                let record = read_record((*disk)?, next.take()?)?;
+            Self::Chain { disk, next, failed } => {
+                let link = next.take()?;
+                let record = match (*disk)?.record(link) {
+                    Ok(r) => r?,
+                    Err(e) => {
+                        tracing::error!(err = %e, "reading a spilled head chunk's record failed; it and the series' older chunks are left out");
+                        *failed = Some(e);
+                        return None;
+                    }
+                };
                 *next = record.prev;
                 Some(chunk_of(&record))
             }
@@ -473,5 +532,34 @@ mod tests {
         assert_eq!(all[2].bytes(d).unwrap().as_ref(), xor_chunk(120_000, 10));
         // Files already open stay readable (deleted but mapped or open).
         assert_eq!(all[1].bytes(d).unwrap().as_ref(), xor_chunk(60_000, 10));
+    }
+
+    #[test]
+    fn a_record_that_cannot_be_read_is_an_error_not_the_end_of_the_series() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill");
+        // One record a file.
+        let disk = ChunkDisk::open_with_file_size(&spill, 100).unwrap();
+        let d = Some(&disk);
+        let mut closed = ClosedChunks::default();
+        push_all(&mut closed, &[0, 60_000], d);
+        // The older record's file loses its end (nothing has mapped it yet).
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(spill.join("000001"))
+            .unwrap();
+        file.set_len(10).unwrap();
+        // A block cut gets an error instead of a series without its older chunk.
+        assert!(closed.oldest_first_from(i64::MIN, d).is_err());
+        assert_eq!(
+            spans(&closed.oldest_first_from(60_000, d).unwrap()),
+            [(60_000, 69_000)]
+        );
+        // Taking the newest back keeps the link to the unreadable one.
+        assert_eq!(closed.pop(d).map(|c| c.min_t), Some(60_000));
+        assert!(matches!(closed, ClosedChunks::Chain(_)));
+        // A truncation that cannot read the newest record keeps the series' chain.
+        closed.truncate_before(1, d);
+        assert!(matches!(closed, ClosedChunks::Chain(_)));
     }
 }

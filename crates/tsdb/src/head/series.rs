@@ -469,8 +469,13 @@ impl MemSeries {
             if c.max_t < mint {
                 break;
             }
+            // Every older chunk ends before this one begins: none can reach `mint`.
+            let last = c.min_t <= mint;
             if c.min_t <= maxt {
                 wanted.push(c);
+            }
+            if last {
+                break;
             }
         }
         for c in wanted.into_iter().rev() {
@@ -580,13 +585,14 @@ impl MemSeries {
 
     /// The chunks holding samples in `[mint, maxt)`, whole: a chunk that reaches outside
     /// the range (only possible when the block range changed between runs) is re-encoded
-    /// with just the samples inside.
+    /// with just the samples inside. An error when a spilled chunk cannot be read: a block
+    /// written without it would lose its samples once the head is truncated.
     pub(super) fn chunks_in(
         &self,
         mint: i64,
         maxt: i64,
         disk: Option<&ChunkDisk>,
-    ) -> Vec<HeadChunk> {
+    ) -> std::io::Result<Vec<HeadChunk>> {
         let mut out = Vec::new();
         let open = if let Some(h) = self.open_hist.as_ref().filter(|h| h.len() > 0) {
             Some(HeadChunk {
@@ -606,14 +612,7 @@ impl MemSeries {
                 }
             })
         };
-        let mut closed = Vec::new();
-        for c in self.closed.newest_first(disk) {
-            if c.max_t < mint {
-                break;
-            }
-            closed.push(c);
-        }
-        closed.reverse();
+        let closed = self.closed.oldest_first_from(mint, disk)?;
         for c in closed.into_iter().chain(open) {
             if c.max_t < mint || c.min_t >= maxt {
                 continue;
@@ -622,7 +621,7 @@ impl MemSeries {
                 out.push(c);
                 continue;
             }
-            let Ok(bytes) = c.bytes(disk) else { continue };
+            let bytes = c.bytes(disk)?;
             for (min_t, max_t, encoding, bytes) in
                 slice::chunk_range(c.encoding, &bytes, mint, maxt)
             {
@@ -634,7 +633,7 @@ impl MemSeries {
                 });
             }
         }
-        out
+        Ok(out)
     }
 }
 
