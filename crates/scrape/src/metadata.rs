@@ -38,6 +38,7 @@ const SENT_HELP: u8 = 2;
 const SENT_UNIT: u8 = 4;
 
 /// Which line of a family's metadata.
+#[derive(Clone, Copy)]
 pub(crate) enum Said<'a> {
     Type(MetricType),
     Help(&'a str),
@@ -143,12 +144,7 @@ mod tests {
     fn scrape(t: &mut MetadataTracker, lines: &[(&str, Said<'_>)]) -> Option<Vec<String>> {
         t.begin();
         for (name, said) in lines {
-            let said = match said {
-                Said::Type(k) => Said::Type(*k),
-                Said::Help(h) => Said::Help(h),
-                Said::Unit(u) => Said::Unit(u),
-            };
-            t.note(name, said);
+            t.note(name, *said);
         }
         t.finish().map(|m| {
             m.iter()

@@ -309,25 +309,15 @@ impl ChunkDisk {
     /// minute, as block boundaries are; else the floor's minute counts whole).
     pub fn live_records(&self) -> usize {
         let inner = self.lock();
-        let from = inner.floor.div_euclid(COUNT_BUCKET_MS);
-        inner
-            .files
-            .values()
-            .flat_map(|f| f.records.range(from..))
-            .map(|(_, (count, _))| *count as usize)
-            .sum()
+        live_buckets(&inner).map(|(count, _)| *count as usize).sum()
     }
 
     /// A lower bound of the oldest sample time of the records the head still holds, not
     /// below the floor (`None` without any).
     pub fn oldest_min_t(&self) -> Option<i64> {
         let inner = self.lock();
-        let from = inner.floor.div_euclid(COUNT_BUCKET_MS);
-        inner
-            .files
-            .values()
-            .flat_map(|f| f.records.range(from..))
-            .map(|(_, (_, min_t))| *min_t)
+        live_buckets(&inner)
+            .map(|(_, min_t)| *min_t)
             .min()
             .map(|min_t| min_t.max(inner.floor))
     }
@@ -444,6 +434,15 @@ impl ChunkDisk {
             }
         }
     }
+}
+
+/// The (count, oldest min time) of every minute of records not below the floor.
+fn live_buckets(inner: &Inner) -> impl Iterator<Item = &(u32, i64)> {
+    let from = inner.floor.div_euclid(COUNT_BUCKET_MS);
+    inner
+        .files
+        .values()
+        .flat_map(move |f| f.records.range(from..).map(|(_, bucket)| bucket))
 }
 
 fn u32_at(b: &[u8; HEADER_LEN], at: usize) -> u32 {

@@ -470,8 +470,8 @@ impl Head {
         // A timestamp the series' chunks hold already: same value, nothing to do; another
         // value, a conflicting duplicate. (So a series never has two samples at one time,
         // and queries and blocks need not choose.)
-        let disk = self.disk();
-        if t <= s.max_t && s.starts_at_or_before(t, disk.as_deref()) {
+        if t <= s.max_t {
+            let disk = self.disk();
             let held = s.samples(t, t, disk.as_deref());
             if let Some((_, old)) = held.points.first() {
                 return if old.to_bits() == v.to_bits() {

@@ -67,6 +67,20 @@ impl ClosedChunks {
         mint: i64,
         disk: Option<&ChunkDisk>,
     ) -> std::io::Result<Vec<HeadChunk>> {
+        match self.reaching(mint, disk) {
+            (_, Some(e)) => Err(e),
+            (chunks, None) => Ok(chunks),
+        }
+    }
+
+    /// The chunks ending at or after `mint`, oldest first, walked back only as far as
+    /// needed, with the error that ended the walk early, if one did (logged; the chunks
+    /// newer than the unreadable record are there).
+    pub fn reaching(
+        &self,
+        mint: i64,
+        disk: Option<&ChunkDisk>,
+    ) -> (Vec<HeadChunk>, Option<std::io::Error>) {
         let mut walk = self.newest_first(disk);
         let mut out = Vec::new();
         for c in walk.by_ref() {
@@ -80,11 +94,8 @@ impl ClosedChunks {
                 break;
             }
         }
-        if let Some(e) = walk.take_error() {
-            return Err(e);
-        }
         out.reverse();
-        Ok(out)
+        (out, walk.take_error())
     }
 
     pub fn last(&self, disk: Option<&ChunkDisk>) -> Option<HeadChunk> {
@@ -430,6 +441,15 @@ mod tests {
         }
     }
 
+    /// Spill files of one record each (the next write opens a new file), holding a
+    /// series' chunks at 0 and 60 s.
+    fn two_chunks_a_file_each(spill: &std::path::Path) -> (ChunkDisk, ClosedChunks) {
+        let disk = ChunkDisk::open_with_file_size(spill, 100).unwrap();
+        let mut closed = ClosedChunks::default();
+        push_all(&mut closed, &[0, 60_000], Some(&disk));
+        (disk, closed)
+    }
+
     fn spans(chunks: &[HeadChunk]) -> Vec<(i64, i64)> {
         chunks.iter().map(|c| (c.min_t, c.max_t)).collect()
     }
@@ -513,11 +533,8 @@ mod tests {
     fn a_chunk_that_cannot_be_spilled_turns_the_chain_into_a_list() {
         let dir = tempfile::tempdir().unwrap();
         let spill = dir.path().join("spill");
-        // One record a file: the next write opens a new file.
-        let disk = ChunkDisk::open_with_file_size(&spill, 100).unwrap();
+        let (disk, mut closed) = two_chunks_a_file_each(&spill);
         let d = Some(&disk);
-        let mut closed = ClosedChunks::default();
-        push_all(&mut closed, &[0, 60_000], d);
         assert!(matches!(closed, ClosedChunks::Chain(_)));
         // The directory is gone: no new file can be made.
         std::fs::remove_dir_all(&spill).unwrap();
@@ -538,11 +555,8 @@ mod tests {
     fn a_record_that_cannot_be_read_is_an_error_not_the_end_of_the_series() {
         let dir = tempfile::tempdir().unwrap();
         let spill = dir.path().join("spill");
-        // One record a file.
-        let disk = ChunkDisk::open_with_file_size(&spill, 100).unwrap();
+        let (disk, mut closed) = two_chunks_a_file_each(&spill);
         let d = Some(&disk);
-        let mut closed = ClosedChunks::default();
-        push_all(&mut closed, &[0, 60_000], d);
         // The older record's file loses its end (nothing has mapped it yet).
         let file = std::fs::OpenOptions::new()
             .write(true)

@@ -296,7 +296,8 @@ impl MemSeries {
         if let Some(hist) = self.open_hist.take() {
             if hist.len() > 0 {
                 let (min_t, max_t) = (hist.min_t, hist.last_timestamp());
-                self.push_closed(hist.encoding(), hist.bytes(), min_t, max_t, disk);
+                self.closed
+                    .push(hist.encoding(), hist.bytes(), min_t, max_t, disk);
             }
             return;
         }
@@ -313,19 +314,8 @@ impl MemSeries {
         let min_t = full.first_timestamp().unwrap_or(i64::MIN);
         let max_t = full.last_timestamp();
         let bytes = full.bytes();
-        self.push_closed(Encoding::of_float_chunk(&bytes), bytes, min_t, max_t, disk);
-    }
-
-    /// Adds a full chunk.
-    fn push_closed(
-        &mut self,
-        encoding: Encoding,
-        bytes: Vec<u8>,
-        min_t: i64,
-        max_t: i64,
-        disk: Option<&ChunkDisk>,
-    ) {
-        self.closed.push(encoding, bytes, min_t, max_t, disk);
+        self.closed
+            .push(Encoding::of_float_chunk(&bytes), bytes, min_t, max_t, disk);
     }
 
     /// The open chunk's first sample's time (`i64::MIN` without one): read from the chunk
@@ -381,7 +371,8 @@ impl MemSeries {
                 let old = self.open_hist.take();
                 if let Some(old) = &old {
                     let (min_t, max_t) = (old.min_t, old.last_timestamp());
-                    self.push_closed(old.encoding(), old.bytes(), min_t, max_t, disk);
+                    self.closed
+                        .push(old.encoding(), old.bytes(), min_t, max_t, disk);
                 }
                 // The chunk before tells the new one whether there was a counter reset.
                 prev = old.filter(|_| same_kind);
@@ -399,7 +390,8 @@ impl MemSeries {
             Appended::Cut(c) => {
                 let old = std::mem::replace(&mut **open, c);
                 let (min_t, max_t) = (old.min_t, old.last_timestamp());
-                self.push_closed(old.encoding(), old.bytes(), min_t, max_t, disk);
+                self.closed
+                    .push(old.encoding(), old.bytes(), min_t, max_t, disk);
             }
         }
     }
@@ -462,23 +454,9 @@ impl MemSeries {
     /// Samples with `mint <= t <= maxt`.
     pub fn samples(&self, mint: i64, maxt: i64, disk: Option<&ChunkDisk>) -> SampleBuf {
         let mut out = SampleBuf::default();
-        // Newest first, so that the walk back through the spill files stops at the first
-        // chunk before the range; then decoded oldest first.
-        let mut wanted = Vec::new();
-        for c in self.closed.newest_first(disk) {
-            if c.max_t < mint {
-                break;
-            }
-            // Every older chunk ends before this one begins: none can reach `mint`.
-            let last = c.min_t <= mint;
-            if c.min_t <= maxt {
-                wanted.push(c);
-            }
-            if last {
-                break;
-            }
-        }
-        for c in wanted.into_iter().rev() {
+        // A record that cannot be read is logged by the walk; the newer chunks still count.
+        let (reaching, _) = self.closed.reaching(mint, disk);
+        for c in reaching.into_iter().filter(|c| c.min_t <= maxt) {
             let bytes = match c.bytes(disk) {
                 Ok(b) => b,
                 Err(e) => {
@@ -550,27 +528,25 @@ impl MemSeries {
 
     /// Whether the series' first sample is at or before `t`.
     pub fn starts_at_or_before(&self, t: i64, disk: Option<&ChunkDisk>) -> bool {
-        let open_has_samples =
-            !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0);
-        if open_has_samples && self.open_min_t() <= t {
+        if self.open_has_samples() && self.open_min_t() <= t {
             return true;
         }
         self.closed.starts_at_or_before(t, disk)
     }
 
+    /// Whether the open chunk (of either kind) holds a sample.
+    fn open_has_samples(&self) -> bool {
+        !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0)
+    }
+
     /// Whether the series holds any chunk (cheaper than counting them).
     pub(super) fn has_chunks(&self) -> bool {
-        !self.closed.is_empty()
-            || !self.open.is_empty()
-            || self.open_hist.as_ref().is_some_and(|h| h.len() > 0)
+        !self.closed.is_empty() || self.open_has_samples()
     }
 
     /// The chunks held in memory (the spilled ones the spill files count).
     pub(super) fn chunks_in_memory(&self) -> usize {
-        self.closed.in_memory()
-            + usize::from(
-                !self.open.is_empty() || self.open_hist.as_ref().is_some_and(|h| h.len() > 0),
-            )
+        self.closed.in_memory() + usize::from(self.open_has_samples())
     }
 
     /// Whether `max_t` and `last_bits` are a sample the next one is checked against: with
