@@ -286,6 +286,22 @@ fn native_histograms_scraped_agree_with_prometheus() {
     .unwrap();
     let ours = Server::start_on(dir.path(), port, &["--config.file=prometheus.yml"]);
 
+    // Both servers must have scraped before the step ahead of the first compared one
+    // begins: Prometheus hands out discovered targets only every 5 s, so its first
+    // scrape can come a step later than ours.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while [prometheus.port, port]
+        .iter()
+        .any(|p| values(*p, "up{job=\"nh\"}", now_ms() as f64 / 1000.0).is_empty())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no scrape of the target within 30 s; Prometheus log: {}; ours: {}",
+            prometheus.log_text(),
+            ours.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // Three steps, each compared 3.5 s into it, once there is a minute's rate to take
     // (the first step needs an earlier one in its window).
     let first = now_ms() / STEP_MS + 2;
