@@ -13,8 +13,8 @@
 //! the time the target is scraped again (hundreds of targets later), and comparing
 //! node_exporter's 22 KB of help texts against them was a tenth of the scrape loop's
 //! CPU, almost all of it waiting for memory. The scrape's own text is hashed while it
-//! is still cached from parsing. A collision would at worst keep a target's old help
-//! text until its next change.
+//! is still cached from parsing. A collision, which only a target's own texts can cause,
+//! would at worst leave that target's metadata wrong until its next change.
 
 use std::collections::BTreeMap;
 
@@ -62,7 +62,11 @@ impl Fingerprint {
     }
 }
 
+/// Where each text's fingerprint is in [`Family::prints`].
 const NAME: usize = 0;
+const TYPE: usize = 1;
+const HELP: usize = 2;
+const UNIT: usize = 3;
 
 const SENT_TYPE: u8 = 1;
 const SENT_HELP: u8 = 2;
@@ -116,9 +120,9 @@ impl MetadataTracker {
         };
         let family = &mut self.families[at];
         let (field, text, bit, slot) = match said {
-            Said::Type(kind) => (&mut family.said.kind, kind.as_str(), SENT_TYPE, 1),
-            Said::Help(text) => (&mut family.said.help, text, SENT_HELP, 2),
-            Said::Unit(unit) => (&mut family.said.unit, unit, SENT_UNIT, 3),
+            Said::Type(kind) => (&mut family.said.kind, kind.as_str(), SENT_TYPE, TYPE),
+            Said::Help(text) => (&mut family.said.help, text, SENT_HELP, HELP),
+            Said::Unit(unit) => (&mut family.said.unit, unit, SENT_UNIT, UNIT),
         };
         family.sent |= bit;
         let print = Fingerprint::of(text);
@@ -135,9 +139,9 @@ impl MetadataTracker {
             return;
         };
         for (bit, field, slot) in [
-            (SENT_TYPE, &mut family.said.kind, 1),
-            (SENT_HELP, &mut family.said.help, 2),
-            (SENT_UNIT, &mut family.said.unit, 3),
+            (SENT_TYPE, &mut family.said.kind, TYPE),
+            (SENT_HELP, &mut family.said.help, HELP),
+            (SENT_UNIT, &mut family.said.unit, UNIT),
         ] {
             if family.sent & bit == 0 && family.prints[slot] != Fingerprint::default() {
                 field.clear();
