@@ -21,6 +21,7 @@ use crate::ooo::OooHead;
 pub(crate) use crate::open::Orphans;
 
 mod closed;
+mod cut;
 mod rollback;
 mod series;
 
@@ -112,13 +113,6 @@ fn top(mut items: Vec<(String, usize)>, limit: usize) -> Vec<(String, usize)> {
     items
 }
 
-/// Labels and in-range chunks of one series, taken from the head for a block.
-pub(crate) struct SeriesSnapshot {
-    pub r: u64,
-    pub labels: Box<[u32]>,
-    pub chunks: Vec<HeadChunk>,
-}
-
 pub(crate) struct Head {
     symbols: Symbols,
     series: Vec<Option<Box<MemSeries>>>,
@@ -171,7 +165,7 @@ impl Head {
         self.disk = Some(disk);
     }
 
-    /// The spill files, for reading snapshot chunks.
+    /// The spill files, for reading the bytes of spilled chunks.
     pub fn disk(&self) -> Option<Arc<ChunkDisk>> {
         self.disk.clone()
     }
@@ -663,32 +657,9 @@ impl Head {
         )
     }
 
-    /// Every series' labels and its chunks within `[mint, maxt)`, for writing a block; an
-    /// error when a spilled chunk cannot be read back (the cut is then not made).
-    pub fn snapshot(
-        &self,
-        mint: i64,
-        maxt: i64,
-    ) -> std::io::Result<(Vec<Arc<str>>, Vec<SeriesSnapshot>)> {
-        let mut series = Vec::new();
-        for (index, s) in self.series.iter().enumerate() {
-            let Some(s) = s.as_deref() else { continue };
-            let chunks = s.chunks_in(mint, maxt, self.disk.as_deref())?;
-            if !chunks.is_empty() {
-                series.push(SeriesSnapshot {
-                    r: index as u64 + 1,
-                    labels: s.labels.clone(),
-                    chunks,
-                });
-            }
-        }
-        Ok((self.symbols.snapshot(), series))
-    }
-
     /// Drops every chunk that ends before `t` (it is in a block now) and the series left
     /// without chunks or out-of-order samples; samples before `t` are refused from now on
-    /// (unless out of order within the window). Returns the number of series removed.
-    /// Drops what lies before `t`; returns the refs of the series removed.
+    /// (unless out of order within the window). Returns the refs of the series removed.
     pub fn truncate(&mut self, t: i64) -> Vec<u64> {
         let removed = self.truncate_series(t);
         if let Some(disk) = &self.disk {

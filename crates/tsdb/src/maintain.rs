@@ -24,6 +24,11 @@ use crate::chunk::Encoding;
 use crate::ooo::{self, Flush, FlushedSeries};
 use crate::{compact, head, io, lock, wal, Db, DbError, MaintenanceReport};
 
+/// Series whose chunks a cut fetches per hold of the head's lock (and reads before the
+/// spill files are unmapped again): about 11,000 chunks per batch for half an hour of
+/// 5-second scrapes, a few megabytes of mapped pages.
+const CUT_BATCH: usize = 1024;
+
 /// What `begin_cut` took, for the rest of the cut.
 struct Cut {
     /// The first WAL segment started after the cut began.
@@ -40,6 +45,12 @@ impl Db {
         let _guard = lock(&self.maintenance);
         let mut report = MaintenanceReport::default();
         let result = self.maintain_inner(&mut report);
+        // What queries read back from the spill files since the last pass stops counting
+        // as resident memory (see `ChunkDisk::release_maps`).
+        let disk = self.head.read().unwrap_or_else(|p| p.into_inner()).disk();
+        if let Some(disk) = disk {
+            disk.release_maps();
+        }
         if result.is_err() {
             self.stats
                 .compactions_failed
@@ -163,23 +174,17 @@ impl Db {
         maxt: i64,
         flush: &Flush,
     ) -> Result<Option<BlockMeta>, DbError> {
-        let (symbols, mut series, disk) = {
+        let (mut sets, disk) = {
             let head = self.head.read().unwrap_or_else(|p| p.into_inner());
-            let (symbols, series) = head.snapshot(mint, maxt).map_err(io(format!(
+            (head.label_sets(), head.disk())
+        };
+        sets.sort();
+        let read_context = || {
+            format!(
                 "reading the head's chunks for a block of [{mint}, {maxt}) in {}",
                 self.dir.display()
-            )))?;
-            (symbols, series, head.disk())
+            )
         };
-        let text = |id: u32| symbols.get(id as usize).map_or("", |s| s);
-        // Label sets in order, compared through the symbol table without building them.
-        let by_labels = |a: &head::SeriesSnapshot, b: &head::SeriesSnapshot| {
-            let name = |id: u32| symbols.get(id as usize).map_or("", |s| &**s);
-            let left = a.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
-            let right = b.labels.chunks_exact(2).map(|p| (name(p[0]), name(p[1])));
-            left.cmp(right)
-        };
-        series.sort_by(by_labels);
         // Out-of-order samples in the range: merged into their series' chunks, or, for
         // series with no chunk in the range, added in label order between the others.
         let mut late: FxHashMap<u64, &[ooo::Sample]> = flush
@@ -191,7 +196,18 @@ impl Db {
         let with_chunks: FxHashSet<u64> = if late.is_empty() {
             FxHashSet::default()
         } else {
-            series.iter().map(|s| s.r).collect()
+            let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+            let mut found = FxHashSet::default();
+            for r in late.keys() {
+                if !head
+                    .chunks_of(*r, mint, maxt)
+                    .map_err(io(read_context()))?
+                    .is_empty()
+                {
+                    found.insert(*r);
+                }
+            }
+            found
         };
         let late_only: Vec<&FlushedSeries> = flush
             .series
@@ -212,54 +228,76 @@ impl Db {
                 .collect();
             writer.add_series(&s.labels, &refs).map_err(io(&context))
         };
-        for s in &series {
-            let labels = Labels::from_sorted(
-                s.labels
-                    .chunks_exact(2)
-                    .map(|p| model::Label {
-                        name: text(p[0]).to_string(),
-                        value: text(p[1]).to_string(),
-                    })
-                    .collect(),
-            );
-            while let Some(before) = late_only.next_if(|l| l.labels < labels) {
-                add_late(&mut writer, before)?;
-            }
-            let mut owned: Vec<(i64, i64, Encoding, Cow<'_, [u8]>)> =
-                Vec::with_capacity(s.chunks.len());
-            for c in &s.chunks {
-                owned.push((
-                    c.min_t,
-                    c.max_t,
-                    c.encoding,
-                    c.bytes(disk.as_deref()).map_err(io(&context))?,
-                ));
-            }
-            if let Some(extra) = late.remove(&s.r) {
-                // Out-of-order samples are floats: they merge into the float chunks;
-                // histogram chunks stay as they are.
-                let (floats, histograms): (Vec<_>, Vec<_>) =
-                    owned.into_iter().partition(|c| !c.2.is_histogram());
-                let floats: Vec<(i64, i64, Cow<'_, [u8]>)> = floats
-                    .into_iter()
-                    .map(|(a, b, _, bytes)| (a, b, bytes))
+        // The chunks are fetched a batch of series at a time (the head's lock held only
+        // for that) and the spill files unmapped after each batch, so that neither the
+        // chunk references nor the pages read stay in memory for the whole cut.
+        for first in (0..sets.len()).step_by(CUT_BATCH) {
+            let batch: Vec<(usize, Vec<head::HeadChunk>)> = {
+                let head = self.head.read().unwrap_or_else(|p| p.into_inner());
+                let mut batch = Vec::with_capacity(CUT_BATCH);
+                for i in first..sets.len().min(first + CUT_BATCH) {
+                    let Some((r, _)) = sets.get(i) else { continue };
+                    let chunks = head.chunks_of(r, mint, maxt).map_err(io(read_context()))?;
+                    if !chunks.is_empty() {
+                        batch.push((i, chunks));
+                    }
+                }
+                batch
+            };
+            for (i, head_chunks) in batch {
+                let Some((r, ids)) = sets.get(i) else {
+                    continue;
+                };
+                let labels = Labels::from_sorted(
+                    ids.chunks_exact(2)
+                        .map(|p| model::Label {
+                            name: sets.text(p[0]).to_string(),
+                            value: sets.text(p[1]).to_string(),
+                        })
+                        .collect(),
+                );
+                while let Some(before) = late_only.next_if(|l| l.labels < labels) {
+                    add_late(&mut writer, before)?;
+                }
+                let mut owned: Vec<(i64, i64, Encoding, Cow<'_, [u8]>)> =
+                    Vec::with_capacity(head_chunks.len());
+                for c in &head_chunks {
+                    owned.push((
+                        c.min_t,
+                        c.max_t,
+                        c.encoding,
+                        c.bytes(disk.as_deref()).map_err(io(&context))?,
+                    ));
+                }
+                if let Some(extra) = late.remove(&r) {
+                    // Out-of-order samples are floats: they merge into the float chunks;
+                    // histogram chunks stay as they are.
+                    let (floats, histograms): (Vec<_>, Vec<_>) =
+                        owned.into_iter().partition(|c| !c.2.is_histogram());
+                    let floats: Vec<(i64, i64, Cow<'_, [u8]>)> = floats
+                        .into_iter()
+                        .map(|(a, b, _, bytes)| (a, b, bytes))
+                        .collect();
+                    owned = ooo::merge_chunks(&floats, extra)
+                        .into_iter()
+                        .map(|(a, b, bytes)| {
+                            (a, b, Encoding::of_float_chunk(&bytes), Cow::Owned(bytes))
+                        })
+                        .chain(histograms)
+                        .collect();
+                    owned.sort_by_key(|c| c.0);
+                }
+                let chunks: Vec<(i64, i64, Encoding, &[u8])> = owned
+                    .iter()
+                    .map(|(a, b, e, bytes)| (*a, *b, *e, &bytes[..]))
                     .collect();
-                owned = ooo::merge_chunks(&floats, extra)
-                    .into_iter()
-                    .map(|(a, b, bytes)| {
-                        (a, b, Encoding::of_float_chunk(&bytes), Cow::Owned(bytes))
-                    })
-                    .chain(histograms)
-                    .collect();
-                owned.sort_by_key(|c| c.0);
+                writer
+                    .add_series_encoded(&labels, &chunks)
+                    .map_err(io(&context))?;
             }
-            let chunks: Vec<(i64, i64, Encoding, &[u8])> = owned
-                .iter()
-                .map(|(a, b, e, bytes)| (*a, *b, *e, &bytes[..]))
-                .collect();
-            writer
-                .add_series_encoded(&labels, &chunks)
-                .map_err(io(&context))?;
+            if let Some(disk) = &disk {
+                disk.release_maps();
+            }
         }
         for rest in late_only {
             add_late(&mut writer, rest)?;

@@ -320,6 +320,40 @@ fn full_head_chunks_live_on_disk_until_their_block_is_cut() {
     assert_eq!(all(&db), expected(30, 0, 40 * S, 50));
 }
 
+/// How many of this process's memory maps are of files under `dir`.
+fn maps_under(dir: &Path) -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let dir = dir.to_string_lossy();
+    maps.lines().filter(|l| l.contains(&*dir)).count()
+}
+
+#[test]
+fn a_cut_reads_every_batch_of_series_and_leaves_no_spill_file_mapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = dir.path().join("head_chunks_spill");
+    let db = Db::open_with(dir.path(), opts(10 * S, 0)).unwrap();
+    // More series than a cut fetches at once (1,024), with chunks spilled to files.
+    let n = 2_500;
+    fill(&db, n, 0, 12 * S, 250);
+    // Reading spilled chunks back maps their files...
+    assert_eq!(all(&db), expected(n, 0, 12 * S, 250));
+    assert!(
+        maps_under(&spill) > 0,
+        "queries read spilled chunks through maps"
+    );
+    fill(&db, n, 12 * S, 40 * S, 250);
+    let report = db.maintain().unwrap();
+    // ...and after a maintenance pass (three cuts here) none stays mapped: the pages read
+    // no longer count as resident memory.
+    assert_eq!(maps_under(&spill), 0);
+    assert_eq!(report.head_blocks.len(), 3, "{report:?}");
+    for block in &report.head_blocks {
+        assert_eq!(block.stats.num_series, n as u64);
+        assert_eq!(block.stats.num_samples, (n * 40) as u64);
+    }
+    assert_eq!(all(&db), expected(n, 0, 40 * S, 250));
+}
+
 #[test]
 fn churned_label_values_are_forgotten_after_their_block_is_cut() {
     let dir = tempfile::tempdir().unwrap();
