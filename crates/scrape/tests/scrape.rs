@@ -146,8 +146,8 @@ async fn scrape_store_and_mark_stale() {
     assert!(
         headers
             .to_ascii_lowercase()
-            .contains("x-prometheus-scrape-timeout-seconds"),
-        "{headers}"
+            .contains("x-prometheus-scrape-timeout-seconds: 0.1\r\n"),
+        "the timeout (the interval, as none is set) in seconds, as Go formats it: {headers}"
     );
 
     // A series that disappears gets a staleness marker.

@@ -203,6 +203,8 @@ pub(crate) struct ScrapeLoop {
     pub job: Arc<ScrapeConfig>,
     pub client: reqwest::Client,
     pub target: Arc<Target>,
+    /// The target's URL, parsed once (see `HttpScrape::parsed_url`).
+    parsed_url: Option<reqwest::Url>,
     pub db: Arc<tsdb::Db>,
     pub status: Arc<Mutex<TargetStatus>>,
     /// Series text → storage ref: a target repeats the same series every scrape, so
@@ -216,6 +218,8 @@ pub(crate) struct ScrapeLoop {
     cache_format: Option<Format>,
     report_refs: Option<Vec<u64>>,
     accept: String,
+    /// The job's scrape timeout in seconds, as the request header says it.
+    timeout_header: String,
     /// Set for the built-in self-scrape: the body comes from here instead of HTTP.
     pub local: Option<crate::manager::LocalSource>,
     /// Store OpenMetrics `_created` times as the samples' start timestamps.
@@ -284,9 +288,11 @@ impl ScrapeLoop {
             metadata: std::collections::BTreeMap::new(),
         }));
         let tls_files = tls_file_stamps(&job);
+        let timeout_header = format!("{}", job.timeout().as_secs_f64());
         Self {
             job,
             client,
+            parsed_url: reqwest::Url::parse(&target.url).ok(),
             target,
             db,
             status,
@@ -295,6 +301,7 @@ impl ScrapeLoop {
             last_histogram_count: 0,
             cache_format: None,
             report_refs: None,
+            timeout_header,
             accept,
             local: None,
             start_timestamps: false,
@@ -614,7 +621,9 @@ impl ScrapeLoop {
             client: &self.client,
             job: &self.job,
             url: &self.target.url,
+            parsed_url: self.parsed_url.as_ref(),
             accept: &self.accept,
+            timeout_header: &self.timeout_header,
             size_hint: self.last_body_len,
             histograms_hint: self.last_histogram_count,
         })
