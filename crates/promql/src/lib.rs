@@ -64,20 +64,27 @@ pub trait Storage: Sync {
         admit: &tsdb::Admit<'_>,
     ) -> Result<Selected, tsdb::Refused>;
 
-    /// Like `select`, keeping only each series' last sample in the range.
+    /// Like `select`, keeping only each series' last sample in the range (what every
+    /// instant vector selector asks). Not defaulted to `select`: a wrapper that passed it
+    /// on that way would load whole lookback windows for each series, which once made
+    /// instant queries over many series several times slower. A storage with nothing
+    /// better can say so with [`keep_last`].
     fn select_last(
         &self,
         matchers: &[Matcher],
         mint: i64,
         maxt: i64,
         admit: &tsdb::Admit<'_>,
-    ) -> Result<Selected, tsdb::Refused> {
-        let (mut all, warnings) = self.select(matchers, mint, maxt, admit)?;
-        for s in &mut all {
-            s.keep_last();
-        }
-        Ok((all, warnings))
+    ) -> Result<Selected, tsdb::Refused>;
+}
+
+/// A select's series cut down to their last sample each (for `Storage::select_last`).
+pub fn keep_last(selected: Result<Selected, tsdb::Refused>) -> Result<Selected, tsdb::Refused> {
+    let (mut all, warnings) = selected?;
+    for s in &mut all {
+        s.keep_last();
     }
+    Ok((all, warnings))
 }
 
 impl Storage for tsdb::Db {

@@ -43,9 +43,19 @@ impl Storage for HalfDamaged {
         };
         Ok((found, warnings))
     }
+
+    fn select_last(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused> {
+        promql::keep_last(self.select(matchers, mint, maxt, admit))
+    }
 }
 
-/// The same data with nothing damaged (and the default `select_last`).
+/// The same data with nothing damaged.
 struct Healthy;
 
 impl Storage for Healthy {
@@ -58,6 +68,16 @@ impl Storage for Healthy {
     ) -> Result<Selected, tsdb::Refused> {
         let (found, _) = HalfDamaged.select(matchers, mint, maxt, admit)?;
         Ok((found, Vec::new()))
+    }
+
+    fn select_last(
+        &self,
+        matchers: &[Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<Selected, tsdb::Refused> {
+        promql::keep_last(self.select(matchers, mint, maxt, admit))
     }
 }
 

@@ -38,8 +38,9 @@ struct Family {
     prints: [Fingerprint; 4],
     name: String,
     said: MetricMetadata,
-    /// Which lines (`SENT_*`) the family had in the latest scrape that reached it: a line
-    /// left out clears what an earlier scrape said.
+    /// Which lines the family had in the latest scrape that reached it (bit `1 << slot`
+    /// for the slots `TYPE`, `HELP`, `UNIT`): a line left out clears what an earlier
+    /// scrape said.
     sent: u8,
 }
 
@@ -67,10 +68,6 @@ const NAME: usize = 0;
 const TYPE: usize = 1;
 const HELP: usize = 2;
 const UNIT: usize = 3;
-
-const SENT_TYPE: u8 = 1;
-const SENT_HELP: u8 = 2;
-const SENT_UNIT: u8 = 4;
 
 /// Which line of a family's metadata.
 #[derive(Clone, Copy)]
@@ -119,12 +116,12 @@ impl MetadataTracker {
             self.seen - 1
         };
         let family = &mut self.families[at];
-        let (field, text, bit, slot) = match said {
-            Said::Type(kind) => (&mut family.said.kind, kind.as_str(), SENT_TYPE, TYPE),
-            Said::Help(text) => (&mut family.said.help, text, SENT_HELP, HELP),
-            Said::Unit(unit) => (&mut family.said.unit, unit, SENT_UNIT, UNIT),
+        let (field, text, slot) = match said {
+            Said::Type(kind) => (&mut family.said.kind, kind.as_str(), TYPE),
+            Said::Help(text) => (&mut family.said.help, text, HELP),
+            Said::Unit(unit) => (&mut family.said.unit, unit, UNIT),
         };
-        family.sent |= bit;
+        family.sent |= 1 << slot;
         let print = Fingerprint::of(text);
         if family.prints[slot] != print {
             family.prints[slot] = print;
@@ -138,12 +135,12 @@ impl MetadataTracker {
         let Some(family) = self.seen.checked_sub(1).map(|i| &mut self.families[i]) else {
             return;
         };
-        for (bit, field, slot) in [
-            (SENT_TYPE, &mut family.said.kind, TYPE),
-            (SENT_HELP, &mut family.said.help, HELP),
-            (SENT_UNIT, &mut family.said.unit, UNIT),
+        for (field, slot) in [
+            (&mut family.said.kind, TYPE),
+            (&mut family.said.help, HELP),
+            (&mut family.said.unit, UNIT),
         ] {
-            if family.sent & bit == 0 && family.prints[slot] != Fingerprint::default() {
+            if family.sent & (1 << slot) == 0 && family.prints[slot] != Fingerprint::default() {
                 field.clear();
                 family.prints[slot] = Fingerprint::default();
                 self.changed = true;
@@ -167,12 +164,12 @@ impl MetadataTracker {
             // A family named twice: a later line wins, as when the map was built line by
             // line.
             let entry = out.entry(f.name.clone()).or_default();
-            for (bit, to, from) in [
-                (SENT_TYPE, &mut entry.kind, &f.said.kind),
-                (SENT_HELP, &mut entry.help, &f.said.help),
-                (SENT_UNIT, &mut entry.unit, &f.said.unit),
+            for (slot, to, from) in [
+                (TYPE, &mut entry.kind, &f.said.kind),
+                (HELP, &mut entry.help, &f.said.help),
+                (UNIT, &mut entry.unit, &f.said.unit),
             ] {
-                if f.sent & bit != 0 {
+                if f.sent & (1 << slot) != 0 {
                     to.clone_from(from);
                 }
             }

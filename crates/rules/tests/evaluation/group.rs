@@ -252,6 +252,19 @@ struct Overlapping<'a> {
     most: std::sync::atomic::AtomicUsize,
 }
 
+impl Overlapping<'_> {
+    /// Runs a select after holding it for 40 ms, counted as running meanwhile.
+    fn held<T>(&self, select: impl FnOnce() -> T) -> T {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.active.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        std::thread::sleep(Duration::from_millis(40));
+        let selected = select();
+        self.active.fetch_sub(1, SeqCst);
+        selected
+    }
+}
+
 impl promql::Storage for Overlapping<'_> {
     fn select(
         &self,
@@ -260,13 +273,17 @@ impl promql::Storage for Overlapping<'_> {
         maxt: i64,
         admit: &tsdb::Admit<'_>,
     ) -> Result<promql::Selected, tsdb::Refused> {
-        use std::sync::atomic::Ordering::SeqCst;
-        let now = self.active.fetch_add(1, SeqCst) + 1;
-        self.most.fetch_max(now, SeqCst);
-        std::thread::sleep(Duration::from_millis(40));
-        let selected = promql::Storage::select(self.db, matchers, mint, maxt, admit);
-        self.active.fetch_sub(1, SeqCst);
-        selected
+        self.held(|| promql::Storage::select(self.db, matchers, mint, maxt, admit))
+    }
+
+    fn select_last(
+        &self,
+        matchers: &[model::Matcher],
+        mint: i64,
+        maxt: i64,
+        admit: &tsdb::Admit<'_>,
+    ) -> Result<promql::Selected, tsdb::Refused> {
+        self.held(|| promql::Storage::select_last(self.db, matchers, mint, maxt, admit))
     }
 }
 
