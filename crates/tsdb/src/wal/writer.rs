@@ -10,6 +10,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 
 use super::{segment_path, segments, Record, SEGMENT_SIZE, SNAPPY};
 
@@ -29,6 +30,8 @@ pub struct WalWriter {
     /// The framed records of one call, written at once.
     batch: Vec<u8>,
     encoder: snap::raw::Encoder,
+    /// Finished segments being fsynced on threads of their own (see `cut`).
+    pending_syncs: Vec<JoinHandle<io::Result<()>>>,
 }
 
 fn open_segment(dir: &Path, n: u64) -> io::Result<File> {
@@ -55,6 +58,7 @@ impl WalWriter {
             scratch: Vec::new(),
             batch: Vec::new(),
             encoder: snap::raw::Encoder::new(),
+            pending_syncs: Vec::new(),
         })
     }
 
@@ -131,23 +135,59 @@ impl WalWriter {
         Ok(())
     }
 
-    /// Starts the next segment. The current one is fsynced first, unless it is dirty
-    /// (its tail is being abandoned).
+    /// Starts the next segment. The finished one is fsynced on a thread of its own,
+    /// unless it is dirty (its tail is being abandoned): a segment is up to 128 MiB, and
+    /// while other writes load the disk (a checkpoint, a block being written, another
+    /// process compacting) its fsync took seconds, all of them under this writer's lock,
+    /// so every append waited (Prometheus fsyncs finished segments in the background
+    /// too). [`WalWriter::sync`] waits for those threads.
     fn cut(&mut self) -> io::Result<()> {
-        if !self.dirty {
-            self.file.sync_data()?;
-        }
         let next = open_segment(&self.dir, self.segment + 1)?;
-        self.file = next;
+        let finished = std::mem::replace(&mut self.file, next);
+        if !self.dirty {
+            self.reap_syncs();
+            let copy = finished.try_clone();
+            let spawned = copy.and_then(|copy| {
+                std::thread::Builder::new()
+                    .name("wal-fsync".into())
+                    .spawn(move || copy.sync_data())
+            });
+            match spawned {
+                Ok(handle) => self.pending_syncs.push(handle),
+                // No thread to be had: fsynced here, as before.
+                Err(_) => finished.sync_data()?,
+            }
+        }
         self.segment += 1;
         self.size = 0;
         self.dirty = false;
         Ok(())
     }
 
-    /// Fsyncs the current segment.
+    /// Collects the background fsyncs that have finished; a failed one is logged (the
+    /// appends it covered were acknowledged long ago: there is no caller to tell).
+    fn reap_syncs(&mut self) {
+        let (finished, running): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending_syncs)
+            .into_iter()
+            .partition(|h| h.is_finished());
+        self.pending_syncs = running;
+        for handle in finished {
+            if let Err(e) = join_sync(handle) {
+                tracing::error!(dir = %self.dir.display(), err = %e, "fsyncing a finished WAL segment failed; its records may not survive a crash of the machine");
+            }
+        }
+    }
+
+    /// Fsyncs the current segment, after the finished ones still being fsynced.
     pub fn sync(&mut self) -> io::Result<()> {
-        self.file.sync_data()
+        let mut first_error = None;
+        for handle in self.pending_syncs.drain(..) {
+            if let Err(e) = join_sync(handle) {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.file.sync_data()?;
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Closes the current segment and starts the next; returns the new segment's number
@@ -167,5 +207,52 @@ impl WalWriter {
     /// Bytes in the current segment.
     pub fn segment_size(&self) -> u64 {
         self.size
+    }
+}
+
+/// A background fsync's result (a panicked thread counts as a failed fsync).
+fn join_sync(handle: JoinHandle<io::Result<()>>) -> io::Result<()> {
+    handle
+        .join()
+        .unwrap_or_else(|_| Err(io::Error::other("a WAL fsync thread panicked")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finished_segments_are_fsynced_in_the_background_and_sync_waits_for_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = WalWriter::open(dir.path()).unwrap();
+        for i in 0..3 {
+            writer
+                .log(&[Record::Samples(vec![(1, i, i as f64)])])
+                .unwrap();
+            assert_eq!(writer.cut_now().unwrap(), i as u64 + 1);
+        }
+        // Each cut handed its finished segment to a thread (some may be done already:
+        // they are collected at the next cut, not waited for).
+        assert!(!writer.pending_syncs.is_empty());
+        assert!(writer.pending_syncs.len() <= 3);
+        writer.sync().unwrap();
+        assert!(writer.pending_syncs.is_empty(), "sync waits for every one");
+        // Everything logged is there, in order.
+        let mut samples = Vec::new();
+        let mut state = crate::wal::replay::ScanState::default();
+        for n in 0..=3 {
+            crate::wal::replay::read_segment(
+                &segment_path(dir.path(), n),
+                n,
+                &mut state,
+                &mut |r| {
+                    if let Record::Samples(s) = r {
+                        samples.extend(s);
+                    }
+                },
+            )
+            .unwrap();
+        }
+        assert_eq!(samples, vec![(1, 0, 0.0), (1, 1, 1.0), (1, 2, 2.0)]);
     }
 }
