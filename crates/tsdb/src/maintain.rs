@@ -232,22 +232,20 @@ impl Db {
         // for that) and the spill files unmapped after each batch, so that neither the
         // chunk references nor the pages read stay in memory for the whole cut.
         for first in (0..sets.len()).step_by(CUT_BATCH) {
-            let batch: Vec<(usize, Vec<head::HeadChunk>)> = {
+            let batch: Vec<(u64, &[u32], Vec<head::HeadChunk>)> = {
                 let head = self.head.read().unwrap_or_else(|p| p.into_inner());
                 let mut batch = Vec::with_capacity(CUT_BATCH);
-                for i in first..sets.len().min(first + CUT_BATCH) {
-                    let Some((r, _)) = sets.get(i) else { continue };
+                for (r, ids) in
+                    (first..sets.len().min(first + CUT_BATCH)).filter_map(|i| sets.get(i))
+                {
                     let chunks = head.chunks_of(r, mint, maxt).map_err(io(read_context()))?;
                     if !chunks.is_empty() {
-                        batch.push((i, chunks));
+                        batch.push((r, ids, chunks));
                     }
                 }
                 batch
             };
-            for (i, head_chunks) in batch {
-                let Some((r, ids)) = sets.get(i) else {
-                    continue;
-                };
+            for (r, ids, head_chunks) in batch {
                 let labels = Labels::from_sorted(
                     ids.chunks_exact(2)
                         .map(|p| model::Label {

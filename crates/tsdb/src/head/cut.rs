@@ -34,7 +34,7 @@ impl LabelSets {
 
     /// The text of a symbol id ("" for an id the table lacks).
     pub fn text(&self, id: u32) -> &str {
-        self.symbols.get(id as usize).map_or("", |s| s)
+        symbol_text(&self.symbols, id)
     }
 
     /// The `i`-th series: its ref, and its labels as ids (name, value, name, value, …).
@@ -47,13 +47,16 @@ impl LabelSets {
     pub fn sort(&mut self) {
         let (symbols, ids) = (&self.symbols, &self.ids);
         let pairs = |e: &Entry| {
-            let name = |id: &u32| symbols.get(*id as usize).map_or("", |s| &**s);
             ids[e.start..e.start + e.len]
                 .chunks_exact(2)
-                .map(move |p| (name(&p[0]), name(&p[1])))
+                .map(|p| (symbol_text(symbols, p[0]), symbol_text(symbols, p[1])))
         };
         self.entries.sort_unstable_by(|a, b| pairs(a).cmp(pairs(b)));
     }
+}
+
+fn symbol_text(symbols: &[Arc<str>], id: u32) -> &str {
+    symbols.get(id as usize).map_or("", |s| s)
 }
 
 impl Head {

@@ -239,20 +239,12 @@ mod tests {
         assert!(writer.pending_syncs.is_empty(), "sync waits for every one");
         // Everything logged is there, in order.
         let mut samples = Vec::new();
-        let mut state = crate::wal::replay::ScanState::default();
-        for n in 0..=3 {
-            crate::wal::replay::read_segment(
-                &segment_path(dir.path(), n),
-                n,
-                &mut state,
-                &mut |r| {
-                    if let Record::Samples(s) = r {
-                        samples.extend(s);
-                    }
-                },
-            )
-            .unwrap();
-        }
+        crate::wal::replay(dir.path(), |r| {
+            if let Record::Samples(s) = r {
+                samples.extend(s);
+            }
+        })
+        .unwrap();
         assert_eq!(samples, vec![(1, 0, 0.0), (1, 1, 1.0), (1, 2, 2.0)]);
     }
 }
