@@ -203,3 +203,56 @@ fn a_checkpoint_survives_damage_in_the_segment_it_folds() {
     let report = tsdb::wal::checkpoint(&dir.path().join("wal"), 0, |_| true, 0).unwrap();
     assert_eq!(report.samples_kept, 99);
 }
+
+#[test]
+fn a_segment_larger_than_a_read_is_read_whole_and_damage_deep_in_it_is_placed_exactly() {
+    // Segments are read a few MiB at a time: records straddle those reads, and damage
+    // found after several of them is still reported at its offset in the file.
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<Labels> = (0..1000).map(|i| series(&format!("s{i}"))).collect();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let appends = 1500i64;
+    {
+        let db = Db::open(dir.path()).unwrap();
+        for t in 0..appends {
+            // Values that neither delta coding nor Snappy shrink much.
+            let batch: Vec<(Labels, i64, f64)> = names
+                .iter()
+                .map(|l| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (l.clone(), t, f64::from_bits(x >> 2))
+                })
+                .collect();
+            db.append(&batch).unwrap();
+        }
+    }
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(
+        bytes.len() > 12 << 20,
+        "the segment must span several reads: {} bytes",
+        bytes.len()
+    );
+    let offsets = record_offsets(&bytes);
+    // The record holding the samples at some t well past the first reads: a bit flips.
+    let victim = offsets
+        .iter()
+        .position(|o| *o > 9 << 20)
+        .expect("a record past 9 MiB");
+    let at = offsets[victim];
+    bytes[offsets[victim + 1] - 1] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report();
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(report.damage[0].offset, at as u64);
+    assert_eq!(report.damage[0].bytes, (offsets[victim + 1] - at) as u64);
+    let lost = report.damage[0].content.as_ref().unwrap().min_t.unwrap();
+    for name in ["s0", "s999"] {
+        let expected: Vec<i64> = (0..appends).filter(|t| *t != lost).collect();
+        assert_eq!(times(&db, name), expected, "{name}");
+    }
+}

@@ -14,8 +14,8 @@
 //!   the damaged records still decode without their checksum, their samples, series and
 //!   time range), and the damaged bytes are left on disk.
 
-use std::fs::{self, OpenOptions};
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
 use std::path::Path;
 
 use rustc_hash::FxHashSet;
@@ -282,35 +282,109 @@ pub(crate) struct ScanState {
     awaiting: usize,
 }
 
+/// Bytes read from a segment at a time: a segment is read in windows of this size (or of
+/// one record, when a record is larger), never whole (segments are 128 MiB).
+const READ_WINDOW: usize = 4 << 20;
+
+/// Counts a decoded record in `state` (and the times around earlier damage) and applies it.
+fn take(record: Record, state: &mut ScanState, apply: &mut impl FnMut(Record)) {
+    if let Some((first, last)) = sample_span(&record) {
+        let n = state.damage.len();
+        for d in &mut state.damage[n - state.awaiting..] {
+            d.time_after = Some(first);
+        }
+        state.awaiting = 0;
+        state.last_t = Some(last);
+    }
+    apply(record);
+    state.records += 1;
+}
+
 /// Reads the records of one segment file, skipping damage (see the module docs). Damage
 /// is added to `state` as corruption or, when it ends the file and looks torn, as a torn
 /// tail (the caller settles what that means for this segment); `checkpoint` is left unset.
+///
+/// The file is read in windows of [`READ_WINDOW`]; only at the first damage is the rest
+/// of it read at once, since finding the next valid record may need all of it.
 pub(crate) fn read_segment(
     path: &Path,
     segment: u64,
     state: &mut ScanState,
     apply: &mut impl FnMut(Record),
 ) -> io::Result<()> {
-    let data = fs::read(path)?;
+    let mut file = File::open(path)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_WINDOW);
+    // The file offset of `buf[0]`, and where the next frame starts in `buf`.
+    let (mut base, mut pos) = (0u64, 0usize);
+    loop {
+        // The bytes the frame at `pos` needs: its header, then its whole payload (a length
+        // over the limit is damage, left to the scan below).
+        let need = match buf.get(pos..pos + 8) {
+            Some(h) => 8 + (u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize).min(MAX_RECORD),
+            None => 8,
+        };
+        if buf.len() - pos < need {
+            buf.drain(..pos);
+            base += pos as u64;
+            pos = 0;
+            fill(&mut file, &mut buf, need.max(READ_WINDOW))?;
+            if buf.is_empty() {
+                return Ok(());
+            }
+            if buf.len() < need {
+                // The file ends inside this frame: a torn tail, for the scan to report.
+                break;
+            }
+        }
+        if let Frame::Valid(payload, next) = frame_at(&buf, pos) {
+            if let Some(record) = (!payload.is_empty())
+                .then(|| decode_payload(payload))
+                .flatten()
+            {
+                take(record, state, apply);
+                pos = next;
+                continue;
+            }
+        }
+        break;
+    }
+    buf.drain(..pos);
+    base += pos as u64;
+    file.read_to_end(&mut buf)?;
+    scan_damaged(&buf, base, segment, state, apply);
+    Ok(())
+}
+
+/// Reads from `file` until `buf` holds `want` bytes or the file ends.
+fn fill(file: &mut File, buf: &mut Vec<u8>, want: usize) -> io::Result<()> {
+    if buf.len() >= want {
+        return Ok(());
+    }
+    let missing = (want - buf.len()) as u64;
+    file.take(missing).read_to_end(buf)?;
+    Ok(())
+}
+
+/// Goes on through `data`, the rest of a segment from file offset `base`, whose first
+/// frame is damaged: every damaged span is recorded and every valid record after it
+/// applied.
+fn scan_damaged(
+    data: &[u8],
+    base: u64,
+    segment: u64,
+    state: &mut ScanState,
+    apply: &mut impl FnMut(Record),
+) {
     let mut pos = 0usize;
     while pos < data.len() {
-        let (next, record) = match frame_at(&data, pos) {
+        let (next, record) = match frame_at(data, pos) {
             // Zero-length records are never written: zeros are damage (or a torn tail),
             // not a run of empty records.
             Frame::Valid(payload, next) if !payload.is_empty() => (next, decode_payload(payload)),
             Frame::Valid(..) | Frame::Incomplete | Frame::Bad => (0, None),
         };
         if let Some(record) = record {
-            if let Some((first, last)) = sample_span(&record) {
-                let n = state.damage.len();
-                for d in &mut state.damage[n - state.awaiting..] {
-                    d.time_after = Some(first);
-                }
-                state.awaiting = 0;
-                state.last_t = Some(last);
-            }
-            apply(record);
-            state.records += 1;
+            take(record, state, apply);
             pos = next;
             continue;
         }
@@ -319,12 +393,12 @@ pub(crate) fn read_segment(
         let resume = if next > 0 {
             Some(next).filter(|n| *n < data.len())
         } else {
-            resync(&data, pos)
+            resync(data, pos)
         };
         let end = resume.unwrap_or(data.len());
-        let (records, content) = damaged_frames(&data, pos, end);
+        let (records, content) = damaged_frames(data, pos, end);
         let torn = resume.is_none()
-            && (matches!(frame_at(&data, pos), Frame::Incomplete)
+            && (matches!(frame_at(data, pos), Frame::Incomplete)
                 || data[pos..].iter().all(|b| *b == 0));
         state.damage.push(WalDamage {
             kind: if torn {
@@ -334,7 +408,7 @@ pub(crate) fn read_segment(
             },
             checkpoint: None,
             segment,
-            offset: pos as u64,
+            offset: base + pos as u64,
             bytes: (end - pos) as u64,
             records,
             content,
@@ -344,7 +418,6 @@ pub(crate) fn read_segment(
         state.awaiting += 1;
         pos = end;
     }
-    Ok(())
 }
 
 /// Reads the newest checkpoint and then every later segment in order, calling `apply` for
