@@ -19,9 +19,11 @@ use crate::chunk::{Newest, SampleBuf, XorChunk};
 use crate::head_chunks::ChunkDisk;
 use crate::ooo::OooHead;
 pub(crate) use crate::open::Orphans;
+use closed::SpillTo;
 
 mod closed;
 mod cut;
+mod recovered;
 mod rollback;
 mod series;
 
@@ -380,7 +382,7 @@ impl Head {
         if s.has_newest(keep) && t <= s.max_t {
             return false;
         }
-        s.append_histogram(t, h, st, range, disk, keep);
+        s.append_histogram(t, h, st, range, SpillTo { disk, series: r }, keep);
         self.max_t = self.max_t.max(t);
         true
     }
@@ -441,7 +443,14 @@ impl Head {
         if s.has_newest(self.keep_samples) && t <= s.max_t {
             return false;
         }
-        s.append(t, v, st, range, disk, self.keep_samples);
+        s.append(
+            t,
+            v,
+            st,
+            range,
+            SpillTo { disk, series: r },
+            self.keep_samples,
+        );
         self.max_t = self.max_t.max(t);
         true
     }
@@ -523,7 +532,7 @@ impl Head {
                                 if t < min_valid || (s.has_newest(keep) && t <= s.max_t) {
                                     continue;
                                 }
-                                s.append(t, v, st, range, disk, keep);
+                                s.append(t, v, st, range, SpillTo { disk, series: r }, keep);
                                 appended += 1;
                                 max_t = max_t.max(t);
                             }
@@ -642,6 +651,12 @@ impl Head {
 
     pub fn series(&self, r: u64) -> Option<&MemSeries> {
         self.series.get((r as usize).checked_sub(1)?)?.as_deref()
+    }
+
+    fn series_mut(&mut self, r: u64) -> Option<&mut MemSeries> {
+        self.series
+            .get_mut((r as usize).checked_sub(1)?)?
+            .as_deref_mut()
     }
 
     /// The label set of a series.

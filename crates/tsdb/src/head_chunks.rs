@@ -13,14 +13,21 @@
 //! Following a link stops at a record that ends before the truncation floor (the head
 //! dropped it; its file may be gone).
 //!
-//! Record header, little-endian, [`HEADER_LEN`] bytes: the series' previous record's file
-//! (u32, 0: none) and offset (u32), this chunk's min and max time (i64 each), its encoding
-//! byte and its length (u32).
+//! A file starts with [`FILE_MAGIC`]. Record header, little-endian, [`HEADER_LEN`] bytes:
+//! the series' previous record's file (u32, 0: none) and offset (u32), this chunk's min
+//! and max time (i64 each), its encoding byte, a flags byte ([`DETACHED`], [`TAKEN_BACK`]),
+//! its length (u32), the series' ref (u64), and a CRC32 (IEEE) of the header before it
+//! (but the flags) and the chunk bytes.
 //!
-//! The files are a cache, not a source of truth: they are deleted at start-up (the WAL
-//! replay rebuilds the head, spilling again as chunks fill) and a file is deleted once
-//! every record in it ends before the floor. Files `000001`, `000002`, … of up to
-//! 128 MiB. If a write fails (disk full), the chunk simply stays in memory.
+//! The WAL stays the source of truth: every sample of a spilled chunk is in it. The files
+//! only save a restart the work of rebuilding those chunks (at a million series, most of
+//! replay's time): at start-up `recover` gives each series its chain back when every
+//! record of it reads back whole and links to the one before, and replay then skips the
+//! WAL's samples up to the chain's end (as Prometheus does with its m-mapped chunks).
+//! Anything else (a bad checksum, a torn file, a broken link) only means that series'
+//! chunks are rebuilt from the WAL. A file is deleted once every record in it ends before
+//! the floor. Files `000001`, `000002`, … of up to 128 MiB. If a write fails (disk full),
+//! the chunk simply stays in memory.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -31,10 +38,26 @@ use std::sync::Mutex;
 
 use crate::chunk::Encoding;
 
+mod recover;
+
+pub(crate) use recover::RecoveredChain;
+
 const FILE_SIZE: u64 = 128 << 20;
 
 /// Bytes of a record header.
-pub(crate) const HEADER_LEN: usize = 29;
+pub(crate) const HEADER_LEN: usize = 42;
+
+/// The first bytes of every spill file (files without them are an older format: deleted).
+pub(crate) const FILE_MAGIC: &[u8; 8] = b"PMHCHK\x00\x01";
+
+/// Header flag: the series has older chunks this record does not link to (held in memory
+/// when it was written, after a failed write), so its chain cannot be recovered from the
+/// files alone.
+pub(crate) const DETACHED: u8 = 1;
+
+/// Header flag, set in place: the head took the chunk back (an append that closed it was
+/// rolled back), so it may hold samples that were never logged.
+pub(crate) const TAKEN_BACK: u8 = 2;
 
 /// Records are counted per minute of their max time, so that the live count after a
 /// truncation is exact for minute-aligned floors (block boundaries) without keeping a
@@ -61,7 +84,7 @@ impl DiskRef {
 }
 
 /// Where a record (header and chunk) starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Link {
     file: u32,
     offset: u32,
@@ -81,7 +104,11 @@ pub(crate) struct Record {
 
 /// What a record holds, for writing one.
 pub(crate) struct NewRecord<'a> {
+    /// The series' ref (the WAL's), so that a restart can give the chunk back to it.
+    pub series: u64,
     pub prev: Option<Link>,
+    /// See [`DETACHED`].
+    pub detached: bool,
     pub min_t: i64,
     pub max_t: i64,
     pub encoding: Encoding,
@@ -98,6 +125,30 @@ struct SpillFile {
     /// The file mapped into memory up to some length, so reading a chunk back is a copy
     /// instead of a system call; remapped when a read goes past it.
     map: Option<memmap2::Mmap>,
+}
+
+impl SpillFile {
+    /// Counts a record of the head's.
+    fn count(&mut self, min_t: i64, max_t: i64) {
+        self.max_t = self.max_t.max(max_t);
+        let bucket = self
+            .records
+            .entry(max_t.div_euclid(COUNT_BUCKET_MS))
+            .or_insert((0, i64::MAX));
+        bucket.0 += 1;
+        bucket.1 = bucket.1.min(min_t);
+    }
+
+    /// Takes a record ending at `max_t` out of the counts.
+    fn uncount(&mut self, max_t: i64) {
+        let key = max_t.div_euclid(COUNT_BUCKET_MS);
+        if let Some(bucket) = self.records.get_mut(&key) {
+            bucket.0 = bucket.0.saturating_sub(1);
+            if bucket.0 == 0 {
+                self.records.remove(&key);
+            }
+        }
+    }
 }
 
 struct Inner {
@@ -123,10 +174,12 @@ pub(crate) struct ChunkDisk {
 
 impl ChunkDisk {
     /// Starts empty in `dir`, removing what an earlier run left there.
+    #[cfg(test)]
     pub fn open(dir: &Path) -> io::Result<Self> {
         Self::open_with_file_size(dir, FILE_SIZE)
     }
 
+    #[cfg(test)]
     pub(crate) fn open_with_file_size(dir: &Path, file_size: u64) -> io::Result<Self> {
         if dir.exists() {
             fs::remove_dir_all(dir)?;
@@ -146,6 +199,89 @@ impl ChunkDisk {
                 warned: false,
             }),
         })
+    }
+
+    /// Opens `dir` as an earlier run left it: every spill file of this format is read, and
+    /// the chains that read back whole are returned by series ref (see `recover`). Records
+    /// ending before `floor` count as dropped; files holding only such records, files of
+    /// another format and anything else in `dir` are deleted. New records go to a new
+    /// file.
+    pub fn recover(
+        dir: &Path,
+        floor: i64,
+    ) -> io::Result<(Self, rustc_hash::FxHashMap<u64, RecoveredChain>)> {
+        fs::create_dir_all(dir)?;
+        let found = recover::spill_files(dir)?;
+        let first = found.first().map_or(0, |(n, _)| *n);
+        let last = found.last().map_or(0, |(n, _)| *n);
+        let mut scan = recover::Scan::new(floor, first);
+        let mut files = BTreeMap::new();
+        for (number, path) in found {
+            match recover::scan_file(&path, number, &mut scan)? {
+                None => {
+                    tracing::info!(file = %path.display(), "not a spill file of this version: deleted (the WAL holds its chunks' samples)");
+                    fs::remove_file(&path)?;
+                }
+                Some(f) => {
+                    if !f.whole {
+                        tracing::warn!(file = %path.display(), valid_bytes = f.valid_until, "a spilled head chunk file does not read back whole past this offset (a crash while writing it?): the chunks after it are rebuilt from the WAL");
+                    }
+                    files.insert(number, f.file);
+                }
+            }
+            for (link, max_t) in std::mem::take(&mut scan.replaced) {
+                if let Some(f) = files.get_mut(&link.file) {
+                    f.uncount(max_t);
+                }
+            }
+        }
+        let doomed: Vec<u32> = files
+            .iter()
+            .filter(|(_, f)| f.max_t < floor)
+            .map(|(n, _)| *n)
+            .collect();
+        for n in doomed {
+            files.remove(&n);
+            fs::remove_file(dir.join(format!("{n:06}")))?;
+        }
+        let (chains, broken) = scan.chains();
+        if !chains.is_empty() || broken > 0 {
+            tracing::info!(
+                series = chains.len(),
+                rebuilt = broken,
+                "spilled head chunks recovered (the WAL's samples up to each chain's end are skipped); the chunks of the series counted as rebuilt did not read back whole and come from the WAL"
+            );
+        }
+        let disk = Self {
+            dir: dir.to_path_buf(),
+            file_size: FILE_SIZE,
+            inner: Mutex::new(Inner {
+                files,
+                current: last,
+                writer: None,
+                size: 0,
+                flushed: 0,
+                floor,
+                sealed: false,
+                warned: false,
+            }),
+        };
+        Ok((disk, chains))
+    }
+
+    /// No longer counts the records of the chain ending at `newest` (recovered for a
+    /// series the WAL no longer has): a walk back as far as the records read.
+    pub fn forget_chain(&self, newest: Link) {
+        let mut next = Some(newest);
+        while let Some(link) = next {
+            match self.record(link) {
+                Ok(Some(r)) => {
+                    self.forget(r.data, r.max_t);
+                    next = r.prev;
+                }
+                _ => break,
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -196,21 +332,16 @@ impl ChunkDisk {
                     map: None,
                 },
             );
-            inner.writer = Some(BufWriter::with_capacity(1 << 16, file));
+            let mut writer = BufWriter::with_capacity(1 << 16, file);
+            writer.write_all(FILE_MAGIC)?;
+            inner.writer = Some(writer);
             inner.current = number;
-            inner.size = 0;
+            inner.size = FILE_MAGIC.len() as u64;
             inner.flushed = 0;
             inner.sealed = false;
         }
         let offset = u32::try_from(inner.size).map_err(io::Error::other)?;
-        let (prev_file, prev_offset) = r.prev.map_or((0, 0), |p| (p.file, p.offset));
-        let mut header = [0u8; HEADER_LEN];
-        header[0..4].copy_from_slice(&prev_file.to_le_bytes());
-        header[4..8].copy_from_slice(&prev_offset.to_le_bytes());
-        header[8..16].copy_from_slice(&r.min_t.to_le_bytes());
-        header[16..24].copy_from_slice(&r.max_t.to_le_bytes());
-        header[24] = r.encoding.byte();
-        header[25..29].copy_from_slice(&len.to_le_bytes());
+        let header = encode_header(r, len);
         let mut record = Vec::with_capacity(total as usize);
         record.extend_from_slice(&header);
         record.extend_from_slice(r.bytes);
@@ -231,13 +362,7 @@ impl ChunkDisk {
         inner.size += total;
         let current = inner.current;
         if let Some(f) = inner.files.get_mut(&current) {
-            f.max_t = f.max_t.max(r.max_t);
-            let bucket = f
-                .records
-                .entry(r.max_t.div_euclid(COUNT_BUCKET_MS))
-                .or_insert((0, i64::MAX));
-            bucket.0 += 1;
-            bucket.1 = bucket.1.min(r.min_t);
+            f.count(r.min_t, r.max_t);
         }
         let link = Link {
             file: current,
@@ -285,23 +410,44 @@ impl ChunkDisk {
             data: DiskRef {
                 file: link.file,
                 offset: link.offset + HEADER_LEN as u32,
-                len: u32_at(&header, 25),
+                len: u32_at(&header, 26),
             },
         }))
     }
 
-    /// A chunk taken back (the newest of a series, by a failed append): no longer
-    /// counted (its bytes stay until the file goes).
+    /// A chunk taken back (the newest of a series, by a rolled-back append): no longer
+    /// counted, and marked in its file so that a restart does not give it back to the
+    /// series (it may hold samples the rollback removed). The mark is a one-byte write in
+    /// place; if it fails, the chunk could come back after a restart: logged.
+    pub fn take_back(&self, link: Link, data: DiskRef, max_t: i64) {
+        self.forget(data, max_t);
+        let mut inner = self.lock();
+        let current = inner.current;
+        let flushed = match inner.writer.as_mut() {
+            Some(w) if link.file == current => w.flush(),
+            _ => Ok(()),
+        };
+        let marked = flushed.and_then(|()| {
+            let file = File::options()
+                .read(true)
+                .write(true)
+                .open(self.dir.join(format!("{:06}", link.file)))?;
+            let mut flags = [0u8; 1];
+            file.read_exact_at(&mut flags, u64::from(link.offset) + 25)?;
+            file.write_all_at(&[flags[0] | TAKEN_BACK], u64::from(link.offset) + 25)
+        });
+        if let Err(e) = marked {
+            tracing::warn!(file = link.file, offset = link.offset, err = %e, "could not mark a spilled head chunk as taken back: after a restart before the series' next chunk is written, samples of the rolled-back append may be back");
+        } else if link.file == inner.current {
+            inner.flushed = inner.size;
+        }
+    }
+
+    /// A chunk no longer counted (its bytes stay until the file goes).
     pub fn forget(&self, data: DiskRef, max_t: i64) {
         let mut inner = self.lock();
         if let Some(f) = inner.files.get_mut(&data.file) {
-            let key = max_t.div_euclid(COUNT_BUCKET_MS);
-            if let Some(bucket) = f.records.get_mut(&key) {
-                bucket.0 = bucket.0.saturating_sub(1);
-                if bucket.0 == 0 {
-                    f.records.remove(&key);
-                }
-            }
+            f.uncount(max_t);
         }
     }
 
@@ -457,6 +603,33 @@ fn live_buckets(inner: &Inner) -> impl Iterator<Item = &(u32, i64)> {
         .flat_map(move |f| f.records.range(from..).map(|(_, bucket)| bucket))
 }
 
+/// A record's header (see the module docs), its checksum over the header and `r.bytes`.
+fn encode_header(r: &NewRecord<'_>, len: u32) -> [u8; HEADER_LEN] {
+    let (prev_file, prev_offset) = r.prev.map_or((0, 0), |p| (p.file, p.offset));
+    let mut header = [0u8; HEADER_LEN];
+    header[0..4].copy_from_slice(&prev_file.to_le_bytes());
+    header[4..8].copy_from_slice(&prev_offset.to_le_bytes());
+    header[8..16].copy_from_slice(&r.min_t.to_le_bytes());
+    header[16..24].copy_from_slice(&r.max_t.to_le_bytes());
+    header[24] = r.encoding.byte();
+    header[25] = if r.detached { DETACHED } else { 0 };
+    header[26..30].copy_from_slice(&len.to_le_bytes());
+    header[30..38].copy_from_slice(&r.series.to_le_bytes());
+    let crc = record_crc(&header, r.bytes);
+    header[38..42].copy_from_slice(&crc.to_le_bytes());
+    header
+}
+
+/// The checksum of a record: its header up to the checksum but for the flags byte (set
+/// in place by [`ChunkDisk::take_back`]), then its chunk bytes.
+fn record_crc(header: &[u8; HEADER_LEN], bytes: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&header[..25]);
+    crc.update(&header[26..38]);
+    crc.update(bytes);
+    crc.finalize()
+}
+
 fn u32_at(b: &[u8; HEADER_LEN], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -473,7 +646,9 @@ mod tests {
 
     fn record(prev: Option<Link>, min_t: i64, bytes: &[u8]) -> NewRecord<'_> {
         NewRecord {
+            series: 1,
             prev,
+            detached: false,
             min_t,
             max_t: min_t + 10,
             encoding: Encoding::Xor,
@@ -488,7 +663,8 @@ mod tests {
         std::fs::create_dir_all(&spill).unwrap();
         std::fs::write(spill.join("000009"), b"left by an earlier run").unwrap();
         // 40-byte chunks: two records per file.
-        let disk = ChunkDisk::open_with_file_size(&spill, 2 * (HEADER_LEN as u64 + 40)).unwrap();
+        let disk =
+            ChunkDisk::open_with_file_size(&spill, 8 + 2 * (HEADER_LEN as u64 + 40)).unwrap();
         assert!(!spill.join("000009").exists());
         let mut prev = None;
         let mut written = Vec::new();

@@ -75,18 +75,24 @@ impl Db {
         let wal_dir = dir.join("wal");
         let mut head = head::Head::new(opts.min_block_ms);
         head.keep_samples = opts.agent.is_none();
-        let spill_dir = dir.join("head_chunks_spill");
-        match head_chunks::ChunkDisk::open(&spill_dir) {
-            Ok(disk) => head.spill_to(Arc::new(disk)),
-            Err(e) => {
-                tracing::warn!(dir = %spill_dir.display(), err = %e, "cannot use this directory for full head chunks; keeping them in memory")
-            }
-        }
         if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
             head.min_valid_t = newest;
         }
+        let spill_dir = dir.join("head_chunks_spill");
+        let mut recovered = Default::default();
+        if head.keep_samples {
+            match head_chunks::ChunkDisk::recover(&spill_dir, head.min_valid_t) {
+                Ok((disk, chains)) => {
+                    head.spill_to(Arc::new(disk));
+                    recovered = chains;
+                }
+                Err(e) => {
+                    tracing::warn!(dir = %spill_dir.display(), err = %e, "cannot use this directory for full head chunks; keeping them in memory (replay rebuilds them from the WAL)")
+                }
+            }
+        }
         let mut exemplars = crate::exemplars::ExemplarStore::new(opts.max_exemplars);
-        let replay = replay_into(&mut head, &mut exemplars, &wal_dir)?;
+        let replay = replay_into(&mut head, &mut exemplars, &wal_dir, recovered)?;
         report_damage(&replay);
         let mut writer = wal::WalWriter::open(&wal_dir)
             .map_err(io(format!("opening the WAL in {}", wal_dir.display())))?;
@@ -152,11 +158,17 @@ impl Orphans {
 /// Replays the WAL into the head: series are created as their records come; samples are
 /// applied in batches on every core (each core owning a range of series, so order per
 /// series holds) while a reader thread reads, checks and decodes segments.
+///
+/// A series given a chain of spilled chunks recovered from an earlier run (`recovered`)
+/// takes it when its series record is read, before any of its samples: those up to the
+/// chain's end are then skipped as already held.
 fn replay_into(
     head: &mut head::Head,
     exemplars: &mut crate::exemplars::ExemplarStore,
     wal_dir: &Path,
+    mut recovered: rustc_hash::FxHashMap<u64, head_chunks::RecoveredChain>,
 ) -> Result<ReplayReport, DbError> {
+    let mut attached: Vec<u64> = Vec::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut batch: Vec<wal::Record> = Vec::new();
     let mut batched = 0usize;
@@ -168,6 +180,13 @@ fn replay_into(
                 let started = Instant::now();
                 for (r, labels) in series {
                     head.insert(r, &labels);
+                    if let Some(chain) = recovered.remove(&r) {
+                        if head.attach_spilled(r, &chain) {
+                            attached.push(r);
+                        } else {
+                            recovered.insert(r, chain);
+                        }
+                    }
                 }
                 series_time += started.elapsed();
             }
@@ -242,11 +261,20 @@ fn replay_into(
     head.ooo.replay_finished();
     samples_time += started.elapsed();
     drop(batch);
+    head.settle_spilled(&attached);
+    // Chains of series the WAL no longer has (or already had samples for) are not the
+    // head's: no longer counted as its chunks.
+    if let Some(disk) = head.disk() {
+        for chain in recovered.values() {
+            disk.forget_chain(chain.newest);
+        }
+    }
     tracing::debug!(
         ?series_time,
         ?samples_time,
         "WAL replay: time creating series and appending samples (the rest is reading and decoding)"
     );
+    replay.recovered_chains = attached.len();
     replay.orphan_samples = orphans.samples;
     replay.orphan_series = orphans.refs.len();
     Ok(replay)

@@ -20,6 +20,14 @@ use crate::wal::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
 const ON_DISK: u8 = 0;
 const IN_MEMORY: u8 = 1;
 
+/// Where a series' full chunks go: the spill files, if the head has them, and the
+/// series' ref, which each record names so that a restart can give it back its chunks.
+#[derive(Clone, Copy)]
+pub(crate) struct SpillTo<'a> {
+    pub disk: Option<&'a ChunkDisk>,
+    pub series: u64,
+}
+
 #[derive(Debug)]
 pub(crate) enum ClosedChunks {
     /// Every chunk is a spill file record; this is the newest.
@@ -138,16 +146,18 @@ impl ClosedChunks {
         bytes: Vec<u8>,
         min_t: i64,
         max_t: i64,
-        disk: Option<&ChunkDisk>,
+        to: SpillTo<'_>,
     ) {
-        if let Some(disk) = disk {
+        if let Some(disk) = to.disk {
             let prev = match self {
                 Self::Chain(link) => Some(*link),
                 Self::List(list) if list.is_empty() => None,
                 Self::List(_) => {
                     let data = disk
                         .write(&NewRecord {
+                            series: to.series,
                             prev: None,
+                            detached: true,
                             min_t,
                             max_t,
                             encoding,
@@ -159,7 +169,9 @@ impl ClosedChunks {
                 }
             };
             if let Some((link, _)) = disk.write(&NewRecord {
+                series: to.series,
                 prev,
+                detached: false,
                 min_t,
                 max_t,
                 encoding,
@@ -193,6 +205,7 @@ impl ClosedChunks {
             Self::Chain(link) => {
                 let disk = disk?;
                 let newest = read_record(disk, *link)?;
+                disk.take_back(newest.link, newest.data, newest.max_t);
                 *self = match newest.prev.map(|p| (p, disk.record(p))) {
                     Some((_, Ok(Some(prev)))) => Self::Chain(prev.link),
                     // Unreadable now: the link is kept (the chunks before it are not
@@ -201,7 +214,7 @@ impl ClosedChunks {
                     // None before it, or dropped.
                     None | Some((_, Ok(None))) => Self::List(Box::default()),
                 };
-                chunk_of(&newest)
+                return Some(chunk_of(&newest));
             }
             Self::List(list) => {
                 let mut all: Vec<HeadChunk> = list_entries(list).collect();
@@ -210,6 +223,7 @@ impl ClosedChunks {
                 last
             }
         };
+        // A list's spilled chunks are written detached: a restart never recovers them.
         if let (Some(disk), ChunkData::Disk(data)) = (disk, &popped.data) {
             disk.forget(*data, popped.max_t);
         }
@@ -437,7 +451,13 @@ mod tests {
     /// Pushes chunks of 10 samples a second apart starting at each of `starts`.
     fn push_all(closed: &mut ClosedChunks, starts: &[i64], disk: Option<&ChunkDisk>) {
         for &s in starts {
-            closed.push(Encoding::Xor, xor_chunk(s, 10), s, s + 9_000, disk);
+            closed.push(
+                Encoding::Xor,
+                xor_chunk(s, 10),
+                s,
+                s + 9_000,
+                SpillTo { disk, series: 1 },
+            );
         }
     }
 

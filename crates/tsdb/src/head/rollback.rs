@@ -9,7 +9,7 @@
 
 use rustc_hash::FxHashMap;
 
-use super::{ChunkDisk, Head, MemSeries};
+use super::{ChunkDisk, Head, MemSeries, SpillTo};
 use model::histogram::HistogramValue;
 
 use crate::chunk::histogram::{FloatHistogramIter, HistogramIter};
@@ -39,7 +39,14 @@ impl Head {
                 .and_then(|i| self.series.get_mut(i))
                 .map(Option::as_deref_mut)
             {
-                s.truncate_from(from, range, disk.as_deref());
+                s.truncate_from(
+                    from,
+                    range,
+                    SpillTo {
+                        disk: disk.as_deref(),
+                        series: r,
+                    },
+                );
             }
         }
         let mut taken: FxHashMap<u64, Vec<i64>> = FxHashMap::default();
@@ -73,7 +80,8 @@ fn keep_before(bytes: &[u8], from: i64) -> Option<XorChunk> {
 impl MemSeries {
     /// Drops every sample at or after `from` (all of them came from the batch being
     /// taken back, so they are in the open chunk and in chunks the batch closed).
-    fn truncate_from(&mut self, from: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+    fn truncate_from(&mut self, from: i64, chunk_range: i64, to: SpillTo<'_>) {
+        let disk = to.disk;
         let histograms_involved = self.open_hist.is_some()
             || self
                 .closed
@@ -81,7 +89,7 @@ impl MemSeries {
                 .take_while(|c| c.max_t >= from)
                 .any(|c| c.encoding.is_histogram());
         if histograms_involved {
-            self.truncate_mixed_from(from, chunk_range, disk);
+            self.truncate_mixed_from(from, chunk_range, to);
             return;
         }
         if !self.open.is_empty() && self.max_t >= from {
@@ -126,7 +134,8 @@ impl MemSeries {
 
     /// `truncate_from` where histogram chunks are among those to cut: every chunk that
     /// reaches `from` is decoded, dropped, and its samples before `from` appended again.
-    fn truncate_mixed_from(&mut self, from: i64, chunk_range: i64, disk: Option<&ChunkDisk>) {
+    fn truncate_mixed_from(&mut self, from: i64, chunk_range: i64, to: SpillTo<'_>) {
+        let disk = to.disk;
         enum Kept {
             Float(f64, i64),
             Histogram(HistogramValue, i64),
@@ -189,8 +198,8 @@ impl MemSeries {
         self.refresh_last(disk);
         for (t, sample) in kept {
             match sample {
-                Kept::Float(v, st) => self.append(t, v, st, chunk_range, disk, true),
-                Kept::Histogram(h, st) => self.append_histogram(t, &h, st, chunk_range, disk, true),
+                Kept::Float(v, st) => self.append(t, v, st, chunk_range, to, true),
+                Kept::Histogram(h, st) => self.append_histogram(t, &h, st, chunk_range, to, true),
             }
         }
         if self.open.is_empty() && self.open_hist.is_none() {
@@ -199,7 +208,7 @@ impl MemSeries {
     }
 
     /// Sets `max_t` and `last_bits` from the newest sample held.
-    fn refresh_last(&mut self, disk: Option<&ChunkDisk>) {
+    pub(super) fn refresh_last(&mut self, disk: Option<&ChunkDisk>) {
         if let Some(c) = self.closed.last(disk).filter(|c| c.encoding.is_histogram()) {
             if self.open.is_empty() && self.open_hist.is_none() {
                 let last = c.bytes(disk).ok().and_then(|bytes| {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use model::histogram::HistogramValue;
 
-use super::closed::ClosedChunks;
+use super::closed::{ClosedChunks, SpillTo};
 use crate::chunk::histogram::{Appended, FloatHistogramChunk, HistogramChunk};
 use crate::chunk::{slice, Encoding, Newest, SampleBuf, XorChunk, XorIter};
 use crate::head_chunks::{ChunkDisk, DiskRef};
@@ -292,12 +292,12 @@ impl MemSeries {
     }
 
     /// Closes the open chunk (of either kind), if it has samples.
-    pub(super) fn close_open(&mut self, disk: Option<&ChunkDisk>) {
+    pub(super) fn close_open(&mut self, to: SpillTo<'_>) {
         if let Some(hist) = self.open_hist.take() {
             if hist.len() > 0 {
                 let (min_t, max_t) = (hist.min_t, hist.last_timestamp());
                 self.closed
-                    .push(hist.encoding(), hist.bytes(), min_t, max_t, disk);
+                    .push(hist.encoding(), hist.bytes(), min_t, max_t, to);
             }
             return;
         }
@@ -315,7 +315,7 @@ impl MemSeries {
         let max_t = full.last_timestamp();
         let bytes = full.bytes();
         self.closed
-            .push(Encoding::of_float_chunk(&bytes), bytes, min_t, max_t, disk);
+            .push(Encoding::of_float_chunk(&bytes), bytes, min_t, max_t, to);
     }
 
     /// The open chunk's first sample's time (`i64::MIN` without one): read from the chunk
@@ -350,7 +350,7 @@ impl MemSeries {
         h: &HistogramValue,
         st: i64,
         chunk_range: i64,
-        disk: Option<&ChunkDisk>,
+        to: SpillTo<'_>,
         keep: bool,
     ) {
         self.max_t = t;
@@ -359,7 +359,7 @@ impl MemSeries {
             return;
         }
         if !self.open.is_empty() {
-            self.close_open(disk);
+            self.close_open(to);
         }
         let mut prev = None;
         if let Some(open) = &self.open_hist {
@@ -372,7 +372,7 @@ impl MemSeries {
                 if let Some(old) = &old {
                     let (min_t, max_t) = (old.min_t, old.last_timestamp());
                     self.closed
-                        .push(old.encoding(), old.bytes(), min_t, max_t, disk);
+                        .push(old.encoding(), old.bytes(), min_t, max_t, to);
                 }
                 // The chunk before tells the new one whether there was a counter reset.
                 prev = old.filter(|_| same_kind);
@@ -391,7 +391,7 @@ impl MemSeries {
                 let old = std::mem::replace(&mut **open, c);
                 let (min_t, max_t) = (old.min_t, old.last_timestamp());
                 self.closed
-                    .push(old.encoding(), old.bytes(), min_t, max_t, disk);
+                    .push(old.encoding(), old.bytes(), min_t, max_t, to);
             }
         }
     }
@@ -406,7 +406,7 @@ impl MemSeries {
         v: f64,
         st: i64,
         chunk_range: i64,
-        disk: Option<&ChunkDisk>,
+        to: SpillTo<'_>,
         keep: bool,
     ) {
         if !keep {
@@ -430,18 +430,18 @@ impl MemSeries {
                         ..Default::default()
                     })
                 };
-                self.append_histogram(t, &marker, 0, chunk_range, disk, keep);
+                self.append_histogram(t, &marker, 0, chunk_range, to, keep);
                 self.last_bits = v.to_bits();
                 return;
             }
-            self.close_open(disk);
+            self.close_open(to);
         }
         if !self.open.is_empty()
             && (self.open.len() >= HEAD_SAMPLES_PER_CHUNK
                 || t >= self.open_until(chunk_range)
                 || (st != 0 && !self.open.has_starts()))
         {
-            self.close_open(disk);
+            self.close_open(to);
         }
         if self.open.is_empty() && st != 0 && !self.open.has_starts() {
             self.open = XorChunk::with_starts();

@@ -122,6 +122,9 @@ pub struct ReplayReport {
     /// in damaged bytes), and how many distinct refs they had.
     pub orphan_samples: u64,
     pub orphan_series: usize,
+    /// Series whose full chunks came back from the spill files (their samples up to
+    /// those chunks' end were not replayed).
+    pub recovered_chains: usize,
 }
 
 impl ReplayReport {

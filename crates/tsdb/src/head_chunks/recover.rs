@@ -1,0 +1,383 @@
+//! Start-up: reading the spill files an earlier run left, and giving each series back the
+//! chain of chunks it had, where that chain can be trusted whole.
+//!
+//! A series' chain is recovered when its records since the floor read back with matching
+//! checksums, each linking to the one before it, and its oldest links to nothing or to a
+//! record below the floor (dropped by the head). Its newer records may be missing (a file
+//! torn or damaged past them): replay appends the WAL's samples after the chain's end, so
+//! only its older part is needed whole. A series whose records do not fit that (a link to
+//! a record that cannot be read, a chunk taken back) is not recovered at all: recovering
+//! the newer part of a chain would put a gap in the series, since replay skips the samples
+//! up to the chain's end.
+//!
+//! A file is read up to its first record that does not read back whole (a crash may tear
+//! the last record of the file being written); what follows in it is not used, and new
+//! records go to a new file.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use super::{
+    i64_at, record_crc, u32_at, Link, SpillFile, DETACHED, FILE_MAGIC, HEADER_LEN, TAKEN_BACK,
+};
+use crate::chunk::Encoding;
+
+/// A chunk larger than this is not one the head writes: the header is damaged.
+const MAX_CHUNK: u32 = 64 << 20;
+
+/// A series' chain as recovered: its newest record, and its time span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecoveredChain {
+    pub newest: Link,
+    pub min_t: i64,
+    pub max_t: i64,
+}
+
+/// What a scan of the files found for one series so far.
+struct Scanned {
+    newest: Link,
+    /// The record the newest links to (a taken-back record is replaced by one with the
+    /// same predecessor: see [`Scan::add`]).
+    newest_prev: Option<Link>,
+    newest_max_t: i64,
+    min_t: i64,
+    /// A record of the series did not fit its chain: nothing of it is recovered.
+    broken: bool,
+}
+
+/// One valid record's header, as read.
+struct Header {
+    link: Link,
+    prev: Option<Link>,
+    min_t: i64,
+    max_t: i64,
+    /// [`DETACHED`] or [`TAKEN_BACK`]: the series' chain cannot be recovered.
+    detached: bool,
+    series: u64,
+}
+
+/// The scan: records of every file, in file order (which is write order).
+pub(super) struct Scan {
+    floor: i64,
+    /// The lowest file number present: a link to a lower one points at a deleted file
+    /// (deleted only when every record in it was below the floor).
+    first_file: u32,
+    series: FxHashMap<u64, Scanned>,
+    /// Valid records below the floor: a chain may start after one of them.
+    dropped: FxHashSet<Link>,
+    /// Records replaced by a later one (see [`Scan::add`]), with their max time: no longer
+    /// counted once their file's count is settled.
+    pub replaced: Vec<(Link, i64)>,
+}
+
+impl Scan {
+    pub fn new(floor: i64, first_file: u32) -> Self {
+        Self {
+            floor,
+            first_file,
+            series: FxHashMap::default(),
+            dropped: FxHashSet::default(),
+            replaced: Vec::new(),
+        }
+    }
+
+    /// Whether a chain may start after `prev`: nothing before it, or only what the head
+    /// had dropped.
+    fn starts_after(&self, prev: Option<Link>) -> bool {
+        match prev {
+            None => true,
+            Some(p) => p.file < self.first_file || self.dropped.contains(&p),
+        }
+    }
+
+    /// Takes a valid record in write order.
+    fn add(&mut self, h: &Header) {
+        if h.max_t < self.floor {
+            self.dropped.insert(h.link);
+            return;
+        }
+        let starts = !h.detached && self.starts_after(h.prev);
+        let Some(s) = self.series.get_mut(&h.series) else {
+            self.series.insert(
+                h.series,
+                Scanned {
+                    newest: h.link,
+                    newest_prev: h.prev,
+                    newest_max_t: h.max_t,
+                    min_t: h.min_t,
+                    broken: !starts,
+                },
+            );
+            return;
+        };
+        if s.broken {
+            return;
+        }
+        if !h.detached && h.prev == Some(s.newest) && h.min_t > s.newest_max_t {
+            s.newest_prev = Some(s.newest);
+            s.newest = h.link;
+            s.newest_max_t = h.max_t;
+            return;
+        }
+        if !h.detached && h.prev == s.newest_prev {
+            // The newest chunk was taken back into memory (an append rolled back) and
+            // written again with more samples: this record replaces it.
+            self.replaced.push((s.newest, s.newest_max_t));
+            s.newest = h.link;
+            s.newest_max_t = h.max_t;
+            if h.prev.is_none() {
+                s.min_t = h.min_t;
+            }
+            return;
+        }
+        s.broken = true;
+    }
+
+    /// The chains recovered, by series ref.
+    pub fn chains(mut self) -> (FxHashMap<u64, RecoveredChain>, usize) {
+        let mut broken = 0usize;
+        let chains = self
+            .series
+            .drain()
+            .filter_map(|(r, s)| {
+                if s.broken {
+                    broken += 1;
+                    return None;
+                }
+                Some((
+                    r,
+                    RecoveredChain {
+                        newest: s.newest,
+                        min_t: s.min_t,
+                        max_t: s.newest_max_t,
+                    },
+                ))
+            })
+            .collect();
+        (chains, broken)
+    }
+}
+
+/// What reading one file found.
+pub(super) struct FileScan {
+    pub file: SpillFile,
+    /// Where its valid records end, and whether the file ends there.
+    pub valid_until: u64,
+    pub whole: bool,
+}
+
+/// Reads file `number` at `path`: every record up to the first that does not read back
+/// whole goes to `scan`, and those not below the floor are counted in the returned file's
+/// buckets. `None` when the file is not a spill file of this format (the caller deletes
+/// it).
+pub(super) fn scan_file(path: &Path, number: u32, scan: &mut Scan) -> io::Result<Option<FileScan>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut reader = BufReader::with_capacity(1 << 20, file.try_clone()?);
+    let mut magic = [0u8; 8];
+    if reader.read_exact(&mut magic).is_err() || &magic != FILE_MAGIC {
+        return Ok(None);
+    }
+    let mut out = SpillFile {
+        reader: file,
+        max_t: i64::MIN,
+        records: BTreeMap::new(),
+        map: None,
+    };
+    let mut offset = FILE_MAGIC.len() as u64;
+    let mut header = [0u8; HEADER_LEN];
+    let mut bytes = Vec::new();
+    loop {
+        if offset + HEADER_LEN as u64 > size || reader.read_exact(&mut header).is_err() {
+            break;
+        }
+        let len = u32_at(&header, 26);
+        let end = offset + HEADER_LEN as u64 + u64::from(len);
+        if len > MAX_CHUNK || end > size || Encoding::from_byte(header[24]).is_none() {
+            break;
+        }
+        bytes.resize(len as usize, 0);
+        if reader.read_exact(&mut bytes).is_err()
+            || record_crc(&header, &bytes) != u32_at(&header, 38)
+        {
+            break;
+        }
+        let Ok(at) = u32::try_from(offset) else { break };
+        let prev_file = u32_at(&header, 0);
+        let h = Header {
+            link: Link {
+                file: number,
+                offset: at,
+            },
+            prev: (prev_file != 0).then(|| Link {
+                file: prev_file,
+                offset: u32_at(&header, 4),
+            }),
+            min_t: i64_at(&header, 8),
+            max_t: i64_at(&header, 16),
+            detached: header[25] & (DETACHED | TAKEN_BACK) != 0,
+            series: u64::from_le_bytes(header[30..38].try_into().unwrap_or_default()),
+        };
+        offset = end;
+        scan.add(&h);
+        if h.max_t >= scan.floor {
+            out.count(h.min_t, h.max_t);
+        }
+    }
+    Ok(Some(FileScan {
+        file: out,
+        valid_until: offset,
+        whole: offset == size,
+    }))
+}
+
+/// The numbered spill files in `dir`, in order; anything else there is deleted.
+pub(super) fn spill_files(dir: &Path) -> io::Result<Vec<(u32, std::path::PathBuf)>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        match name.to_str().and_then(|n| n.parse::<u32>().ok()) {
+            Some(n) if n > 0 && path.is_file() => out.push((n, path)),
+            _ => {
+                if path.is_dir() {
+                    fs::remove_dir_all(&path)?;
+                } else {
+                    fs::remove_file(&path)?;
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ChunkDisk, NewRecord};
+    use super::*;
+
+    /// Writes a chunk of `series` (10 ms long, starting at `min_t`) after `prev`.
+    fn put(disk: &ChunkDisk, series: u64, prev: Option<Link>, min_t: i64) -> Link {
+        let bytes = [series as u8; 30];
+        disk.write(&NewRecord {
+            series,
+            prev,
+            detached: false,
+            min_t,
+            max_t: min_t + 10,
+            encoding: Encoding::Xor,
+            bytes: &bytes,
+        })
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn whole_chains_come_back_and_any_doubt_leaves_a_series_to_the_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill");
+        // Three records a file.
+        let disk =
+            ChunkDisk::open_with_file_size(&spill, 8 + 3 * (HEADER_LEN as u64 + 30)).unwrap();
+        // Series 1: four chunks, the first below the floor (100) at recovery.
+        let mut one = put(&disk, 1, None, 0);
+        for t in [100, 200, 300] {
+            one = put(&disk, 1, Some(one), t);
+        }
+        // Series 2: two chunks, the newest taken back (a rolled-back append): not
+        // recovered.
+        let two = put(&disk, 2, None, 100);
+        let taken = put(&disk, 2, Some(two), 200);
+        let r = disk.record(taken).unwrap().unwrap();
+        disk.take_back(r.link, r.data, r.max_t);
+        // Series 3: two chunks; its second gets damaged below: the first comes back (the
+        // WAL's samples after it are replayed, so no gap).
+        let three = put(&disk, 3, None, 100);
+        let three_b = put(&disk, 3, Some(three), 200);
+        // Series 4: one chunk, after the damage in the same file: the file is not read
+        // past the damage, so it is not recovered.
+        put(&disk, 4, None, 100);
+        // Series 5: its chunk links to one of series 3's that cannot be read.
+        put(&disk, 5, Some(three_b), 400);
+        drop(disk);
+        let damaged = spill.join(format!("{:06}", three_b.file));
+        let mut bytes = std::fs::read(&damaged).unwrap();
+        bytes[three_b.offset as usize + HEADER_LEN + 3] ^= 1;
+        std::fs::write(&damaged, &bytes).unwrap();
+        // A file of an older format, and something that is no spill file at all.
+        std::fs::write(spill.join("000099"), b"an older version's records").unwrap();
+        std::fs::write(spill.join("notes"), b"?").unwrap();
+
+        let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
+        let mut got: Vec<u64> = chains.keys().copied().collect();
+        got.sort_unstable();
+        assert_eq!(got, [1, 3], "{chains:?}");
+        assert_eq!(
+            chains[&1],
+            RecoveredChain {
+                newest: one,
+                min_t: 100,
+                max_t: 310
+            }
+        );
+        assert_eq!(
+            chains[&3],
+            RecoveredChain {
+                newest: three,
+                min_t: 100,
+                max_t: 110
+            }
+        );
+        assert!(!spill.join("000099").exists() && !spill.join("notes").exists());
+        // The chain reads back through the links, down to the floor.
+        let mut walked = Vec::new();
+        let mut next = Some(one);
+        while let Some(link) = next {
+            let Some(r) = disk.record(link).unwrap() else {
+                break;
+            };
+            walked.push(r.min_t);
+            assert_eq!(disk.read(r.data).unwrap(), [1u8; 30]);
+            next = r.prev;
+        }
+        assert_eq!(walked, [300, 200, 100]);
+        // New records go to a new file, linked to recovered ones.
+        let newer = put(&disk, 1, Some(one), 400);
+        assert!(newer.file > one.file);
+        assert_eq!(disk.record(newer).unwrap().unwrap().prev, Some(one));
+    }
+
+    #[test]
+    fn a_torn_last_record_and_a_file_wholly_below_the_floor() {
+        let dir = tempfile::tempdir().unwrap();
+        let spill = dir.path().join("spill");
+        let disk =
+            ChunkDisk::open_with_file_size(&spill, 8 + 2 * (HEADER_LEN as u64 + 30)).unwrap();
+        let old = put(&disk, 1, None, 0);
+        let old_b = put(&disk, 1, Some(old), 50);
+        // File 2: series 1 goes on after the floor; series 2's record is torn.
+        let kept = put(&disk, 1, Some(old_b), 200);
+        let torn = put(&disk, 2, None, 200);
+        drop(disk);
+        let path = spill.join(format!("{:06}", torn.file));
+        let len = std::fs::metadata(&path).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 7)
+            .unwrap();
+        let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
+        assert!(!spill.join(format!("{:06}", old.file)).exists());
+        assert_eq!(chains.len(), 1);
+        assert_eq!(chains[&1].newest, kept);
+        assert_eq!(disk.live_records(), 1);
+        assert_eq!(disk.oldest_min_t(), Some(200));
+    }
+}
