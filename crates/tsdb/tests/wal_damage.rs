@@ -266,3 +266,24 @@ fn a_segment_larger_than_a_read_is_read_whole_and_damage_deep_in_it_is_placed_ex
         assert_eq!(times(&db, name), expected, "{name}");
     }
 }
+
+#[test]
+fn spilled_chunks_give_back_what_a_cut_off_wal_lost_and_the_newest_value_with_them() {
+    // 40 samples: the first 32 fill a chunk, spilled when the 33rd came; the WAL is then
+    // cut off after the 32nd sample's record (as if the rest were never written).
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..40);
+    let path = segment(dir.path(), 0);
+    let bytes = std::fs::read(&path).unwrap();
+    let offsets = record_offsets(&bytes);
+    std::fs::write(&path, &bytes[..offsets[1 + 32]]).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    assert_eq!(db.replay_report().recovered_chains, 1);
+    assert_eq!(times(&db, "a"), (0..32).collect::<Vec<_>>());
+    // No WAL sample came after the chunk: the newest value is read from it, so a repeat
+    // of the newest sample is told from a conflicting one.
+    let same = db.append(&[(series("a"), 31, 31.0)]).unwrap();
+    assert_eq!((same.appended, same.duplicates), (0, 0));
+    let other = db.append(&[(series("a"), 31, 5.0)]).unwrap();
+    assert_eq!(other.duplicates, 1);
+}
