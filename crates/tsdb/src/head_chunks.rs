@@ -210,6 +210,7 @@ impl ChunkDisk {
         dir: &Path,
         floor: i64,
     ) -> io::Result<(Self, rustc_hash::FxHashMap<u64, RecoveredChain>)> {
+        let started = std::time::Instant::now();
         fs::create_dir_all(dir)?;
         let found = recover::spill_files(dir)?;
         let first = found.first().map_or(0, |(n, _)| *n);
@@ -249,6 +250,7 @@ impl ChunkDisk {
             tracing::info!(
                 series = chains.len(),
                 rebuilt = broken,
+                took = ?started.elapsed(),
                 "spilled head chunks recovered (the WAL's samples up to each chain's end are skipped); the chunks of the series counted as rebuilt did not read back whole and come from the WAL"
             );
         }
