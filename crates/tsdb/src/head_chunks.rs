@@ -185,11 +185,16 @@ impl ChunkDisk {
             fs::remove_dir_all(dir)?;
         }
         fs::create_dir_all(dir)?;
-        Ok(Self {
+        Ok(Self::holding(dir, file_size, BTreeMap::new()))
+    }
+
+    /// Spill files in `dir` holding `files` (none written yet by this run).
+    fn holding(dir: &Path, file_size: u64, files: BTreeMap<u32, SpillFile>) -> Self {
+        Self {
             dir: dir.to_path_buf(),
             file_size,
             inner: Mutex::new(Inner {
-                files: BTreeMap::new(),
+                files,
                 current: 0,
                 writer: None,
                 size: 0,
@@ -198,7 +203,7 @@ impl ChunkDisk {
                 sealed: false,
                 warned: false,
             }),
-        })
+        }
     }
 
     /// Opens `dir` as an earlier run left it: every spill file of this format is read, and
@@ -236,15 +241,11 @@ impl ChunkDisk {
                 }
             }
         }
-        let doomed: Vec<u32> = files
-            .iter()
-            .filter(|(_, f)| f.max_t < floor)
-            .map(|(n, _)| *n)
-            .collect();
-        for n in doomed {
-            files.remove(&n);
-            fs::remove_file(dir.join(format!("{n:06}")))?;
-        }
+        let disk = Self::holding(dir, FILE_SIZE, files);
+        // No file is being written yet: every one holding only dropped records goes.
+        disk.truncate_before(floor);
+        // New records go to a file after every existing one.
+        disk.lock().current = last;
         let (chains, broken) = scan.chains();
         if !chains.is_empty() || broken > 0 {
             tracing::info!(
@@ -254,20 +255,6 @@ impl ChunkDisk {
                 "spilled head chunks recovered (the WAL's samples up to each chain's end are skipped); the chunks of the series counted as rebuilt did not read back whole and come from the WAL"
             );
         }
-        let disk = Self {
-            dir: dir.to_path_buf(),
-            file_size: FILE_SIZE,
-            inner: Mutex::new(Inner {
-                files,
-                current: last,
-                writer: None,
-                size: 0,
-                flushed: 0,
-                floor,
-                sealed: false,
-                warned: false,
-            }),
-        };
         Ok((disk, chains))
     }
 
@@ -393,28 +380,12 @@ impl ChunkDisk {
                 return Ok(None);
             }
         }
-        let prev_file = u32_at(&header, 0);
-        let encoding = Encoding::from_byte(header[24]).ok_or_else(|| {
+        decode_header(link, &header).map(Some).ok_or_else(|| {
             io::Error::other(format!(
                 "spilled chunk record at {}:{} has an unknown encoding {}",
                 link.file, link.offset, header[24]
             ))
-        })?;
-        Ok(Some(Record {
-            link,
-            prev: (prev_file != 0).then(|| Link {
-                file: prev_file,
-                offset: u32_at(&header, 4),
-            }),
-            min_t: i64_at(&header, 8),
-            max_t: i64_at(&header, 16),
-            encoding,
-            data: DiskRef {
-                file: link.file,
-                offset: link.offset + HEADER_LEN as u32,
-                len: u32_at(&header, 26),
-            },
-        }))
+        })
     }
 
     /// A chunk taken back (the newest of a series, by a rolled-back append): no longer
@@ -620,6 +591,33 @@ fn encode_header(r: &NewRecord<'_>, len: u32) -> [u8; HEADER_LEN] {
     let crc = record_crc(&header, r.bytes);
     header[38..42].copy_from_slice(&crc.to_le_bytes());
     header
+}
+
+/// The record whose header, at `link`, is `header` (`None`: an unknown encoding).
+fn decode_header(link: Link, header: &[u8; HEADER_LEN]) -> Option<Record> {
+    let prev_file = u32_at(header, 0);
+    Some(Record {
+        link,
+        prev: (prev_file != 0).then(|| Link {
+            file: prev_file,
+            offset: u32_at(header, 4),
+        }),
+        min_t: i64_at(header, 8),
+        max_t: i64_at(header, 16),
+        encoding: Encoding::from_byte(header[24])?,
+        data: DiskRef {
+            file: link.file,
+            offset: link.offset + HEADER_LEN as u32,
+            len: u32_at(header, 26),
+        },
+    })
+}
+
+/// A header's flags byte ([`DETACHED`], [`TAKEN_BACK`]) and series ref.
+fn header_flags_and_series(header: &[u8; HEADER_LEN]) -> (u8, u64) {
+    let mut series = [0u8; 8];
+    series.copy_from_slice(&header[30..38]);
+    (header[25], u64::from_le_bytes(series))
 }
 
 /// The checksum of a record: its header up to the checksum but for the flags byte (set

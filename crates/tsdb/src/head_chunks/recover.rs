@@ -22,18 +22,17 @@ use std::path::Path;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::{
-    i64_at, record_crc, u32_at, Link, SpillFile, DETACHED, FILE_MAGIC, HEADER_LEN, TAKEN_BACK,
+    decode_header, header_flags_and_series, record_crc, u32_at, Link, Record, SpillFile, DETACHED,
+    FILE_MAGIC, HEADER_LEN, TAKEN_BACK,
 };
-use crate::chunk::Encoding;
 
 /// A chunk larger than this is not one the head writes: the header is damaged.
 const MAX_CHUNK: u32 = 64 << 20;
 
-/// A series' chain as recovered: its newest record, and its time span.
+/// A series' chain as recovered: its newest record, and where that ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RecoveredChain {
     pub newest: Link,
-    pub min_t: i64,
     pub max_t: i64,
 }
 
@@ -44,20 +43,8 @@ struct Scanned {
     /// same predecessor: see [`Scan::add`]).
     newest_prev: Option<Link>,
     newest_max_t: i64,
-    min_t: i64,
     /// A record of the series did not fit its chain: nothing of it is recovered.
     broken: bool,
-}
-
-/// One valid record's header, as read.
-struct Header {
-    link: Link,
-    prev: Option<Link>,
-    min_t: i64,
-    max_t: i64,
-    /// [`DETACHED`] or [`TAKEN_BACK`]: the series' chain cannot be recovered.
-    detached: bool,
-    series: u64,
 }
 
 /// The scan: records of every file, in file order (which is write order).
@@ -94,21 +81,21 @@ impl Scan {
         }
     }
 
-    /// Takes a valid record in write order.
-    fn add(&mut self, h: &Header) {
+    /// Takes a valid record of `series` in write order; `detached`: flagged [`DETACHED`]
+    /// or [`TAKEN_BACK`] (the series' chain cannot be recovered).
+    fn add(&mut self, h: &Record, series: u64, detached: bool) {
         if h.max_t < self.floor {
             self.dropped.insert(h.link);
             return;
         }
-        let starts = !h.detached && self.starts_after(h.prev);
-        let Some(s) = self.series.get_mut(&h.series) else {
+        let starts = !detached && self.starts_after(h.prev);
+        let Some(s) = self.series.get_mut(&series) else {
             self.series.insert(
-                h.series,
+                series,
                 Scanned {
                     newest: h.link,
                     newest_prev: h.prev,
                     newest_max_t: h.max_t,
-                    min_t: h.min_t,
                     broken: !starts,
                 },
             );
@@ -117,21 +104,18 @@ impl Scan {
         if s.broken {
             return;
         }
-        if !h.detached && h.prev == Some(s.newest) && h.min_t > s.newest_max_t {
+        if !detached && h.prev == Some(s.newest) && h.min_t > s.newest_max_t {
             s.newest_prev = Some(s.newest);
             s.newest = h.link;
             s.newest_max_t = h.max_t;
             return;
         }
-        if !h.detached && h.prev == s.newest_prev {
+        if !detached && h.prev == s.newest_prev {
             // The newest chunk was taken back into memory (an append rolled back) and
             // written again with more samples: this record replaces it.
             self.replaced.push((s.newest, s.newest_max_t));
             s.newest = h.link;
             s.newest_max_t = h.max_t;
-            if h.prev.is_none() {
-                s.min_t = h.min_t;
-            }
             return;
         }
         s.broken = true;
@@ -152,7 +136,6 @@ impl Scan {
                     r,
                     RecoveredChain {
                         newest: s.newest,
-                        min_t: s.min_t,
                         max_t: s.newest_max_t,
                     },
                 ))
@@ -195,9 +178,18 @@ pub(super) fn scan_file(path: &Path, number: u32, scan: &mut Scan) -> io::Result
         if offset + HEADER_LEN as u64 > size || reader.read_exact(&mut header).is_err() {
             break;
         }
-        let len = u32_at(&header, 26);
+        let Ok(at) = u32::try_from(offset) else { break };
+        let link = Link {
+            file: number,
+            offset: at,
+        };
+        // An unknown encoding: a damaged header.
+        let Some(record) = decode_header(link, &header) else {
+            break;
+        };
+        let len = record.data.len;
         let end = offset + HEADER_LEN as u64 + u64::from(len);
-        if len > MAX_CHUNK || end > size || Encoding::from_byte(header[24]).is_none() {
+        if len > MAX_CHUNK || end > size {
             break;
         }
         bytes.resize(len as usize, 0);
@@ -206,26 +198,11 @@ pub(super) fn scan_file(path: &Path, number: u32, scan: &mut Scan) -> io::Result
         {
             break;
         }
-        let Ok(at) = u32::try_from(offset) else { break };
-        let prev_file = u32_at(&header, 0);
-        let h = Header {
-            link: Link {
-                file: number,
-                offset: at,
-            },
-            prev: (prev_file != 0).then(|| Link {
-                file: prev_file,
-                offset: u32_at(&header, 4),
-            }),
-            min_t: i64_at(&header, 8),
-            max_t: i64_at(&header, 16),
-            detached: header[25] & (DETACHED | TAKEN_BACK) != 0,
-            series: u64::from_le_bytes(header[30..38].try_into().unwrap_or_default()),
-        };
         offset = end;
-        scan.add(&h);
-        if h.max_t >= scan.floor {
-            out.count(h.min_t, h.max_t);
+        let (flags, series) = header_flags_and_series(&header);
+        scan.add(&record, series, flags & (DETACHED | TAKEN_BACK) != 0);
+        if record.max_t >= scan.floor {
+            out.count(record.min_t, record.max_t);
         }
     }
     Ok(Some(FileScan {
@@ -261,6 +238,7 @@ pub(super) fn spill_files(dir: &Path) -> io::Result<Vec<(u32, std::path::PathBuf
 mod tests {
     use super::super::{ChunkDisk, NewRecord};
     use super::*;
+    use crate::chunk::Encoding;
 
     /// Writes a chunk of `series` (10 ms long, starting at `min_t`) after `prev`.
     fn put(disk: &ChunkDisk, series: u64, prev: Option<Link>, min_t: i64) -> Link {
@@ -322,7 +300,6 @@ mod tests {
             chains[&1],
             RecoveredChain {
                 newest: one,
-                min_t: 100,
                 max_t: 310
             }
         );
@@ -330,7 +307,6 @@ mod tests {
             chains[&3],
             RecoveredChain {
                 newest: three,
-                min_t: 100,
                 max_t: 110
             }
         );
