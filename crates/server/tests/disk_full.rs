@@ -11,7 +11,7 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
@@ -60,18 +60,6 @@ fn fill(path: &Path) {
     while f.write_all(&[0x5a]).is_ok() {}
 }
 
-fn wait_until(what: &str, server: &Server, within: Duration, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + within;
-    while !ok() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} never happened: {}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn metric(server: &Server, name: &str) -> Option<f64> {
     server
         .get("/metrics", &[])
@@ -113,14 +101,14 @@ fn a_full_disk_fails_appends_visibly_and_loses_nothing() {
     let args = [format!("--storage.tsdb.path={}", data.display())];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let server = Server::start_on(dir.path(), port, &args);
-    wait_until("a few scrapes", &server, Duration::from_secs(20), || {
+    server.wait_until("a few scrapes", Duration::from_secs(20), || {
         up_times(&server).len() >= 5
     });
 
     // The disk fills.
     let filler = dir.path().join("mnt/filler");
     fill(&filler);
-    wait_until("/-/ready 503", &server, Duration::from_secs(20), || {
+    server.wait_until("/-/ready 503", Duration::from_secs(20), || {
         server.get("/-/ready", &[]).status == 503
     });
     let ready = server.get("/-/ready", &[]).text();
@@ -128,17 +116,12 @@ fn a_full_disk_fails_appends_visibly_and_loses_nothing() {
     assert_eq!(server.get("/-/healthy", &[]).status, 200);
     // The scrape fails with the storage's error. (Its `up` 0 may still be stored: a
     // small write can fit in the page the WAL segment already has.)
-    wait_until(
-        "the target's error",
-        &server,
-        Duration::from_secs(20),
-        || {
-            server
-                .get("/api/v1/targets", &[])
-                .text()
-                .contains("appending to storage: writing the WAL: No space left on device")
-        },
-    );
+    server.wait_until("the target's error", Duration::from_secs(20), || {
+        server
+            .get("/api/v1/targets", &[])
+            .text()
+            .contains("appending to storage: writing the WAL: No space left on device")
+    });
     // Nothing of a failed scrape is stored.
     let scraped = || {
         let path = format!(
@@ -162,10 +145,10 @@ fn a_full_disk_fails_appends_visibly_and_loses_nothing() {
 
     // Space returns: no restart needed.
     std::fs::remove_file(&filler).unwrap();
-    wait_until("/-/ready 200", &server, Duration::from_secs(20), || {
+    server.wait_until("/-/ready 200", Duration::from_secs(20), || {
         server.get("/-/ready", &[]).status == 200
     });
-    wait_until("new samples", &server, Duration::from_secs(20), || {
+    server.wait_until("new samples", Duration::from_secs(20), || {
         up_times(&server).len() >= during.len() + 5
     });
     let log = server.log_text();
@@ -180,7 +163,7 @@ fn a_full_disk_fails_appends_visibly_and_loses_nothing() {
     drop(server); // SIGKILL: what was acknowledged is in the WAL.
 
     let server = Server::start_on(dir.path(), port, &args);
-    wait_until("replay", &server, Duration::from_secs(20), || {
+    server.wait_until("replay", Duration::from_secs(20), || {
         server.get("/-/ready", &[]).status == 200
     });
     let after: Vec<i64> = up_times(&server)

@@ -79,14 +79,6 @@ fn query_count(port: u16, q: &str) -> usize {
     v["data"]["result"].as_array().map_or(0, Vec::len)
 }
 
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
 const PROTO: &str =
     "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
 
@@ -118,10 +110,14 @@ fn federation_answers_as_prometheus_does() {
     let ours = Server::start(dir.path(), &["--config.file=prometheus.yml"]);
     let theirs = start_prometheus(dir.path(), &config);
     let selector = format!("/federate?match[]={}", urlencode("{__name__=~\"fed_.*\"}"));
-    wait_until("both servers scraped the target", || {
-        query_count(ours.addr.port(), "fed_gauge") == 3
-            && query_count(theirs.port, "fed_gauge") == 3
-    });
+    wait_until(
+        "both servers scraped the target",
+        Duration::from_secs(60),
+        || {
+            query_count(ours.addr.port(), "fed_gauge") == 3
+                && query_count(theirs.port, "fed_gauge") == 3
+        },
+    );
 
     // Text: the same bytes and content type.
     let (status, ours_type, ours_text) = get(ours.addr.port(), &selector, "*/*");
@@ -188,9 +184,11 @@ fn federation_answers_as_prometheus_does() {
         ours.addr.port()
     );
     let global = start_prometheus(dir.path(), &upstream);
-    wait_until("Prometheus federating from us", || {
-        query_count(global.port, "fed_gauge{dc=\"eu\",job=\"fed\"}") == 3
-    });
+    wait_until(
+        "Prometheus federating from us",
+        Duration::from_secs(60),
+        || query_count(global.port, "fed_gauge{dc=\"eu\",job=\"fed\"}") == 3,
+    );
     // And we federate from Prometheus.
     let ours_global_dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -202,7 +200,9 @@ fn federation_answers_as_prometheus_does() {
     )
     .unwrap();
     let ours_global = Server::start(ours_global_dir.path(), &["--config.file=prometheus.yml"]);
-    wait_until("us federating from Prometheus", || {
-        query_count(ours_global.addr.port(), "fed_gauge{dc=\"eu\",job=\"fed\"}") == 3
-    });
+    wait_until(
+        "us federating from Prometheus",
+        Duration::from_secs(60),
+        || query_count(ours_global.addr.port(), "fed_gauge{dc=\"eu\",job=\"fed\"}") == 3,
+    );
 }

@@ -94,17 +94,8 @@ fn api(server: &Server, path: &str) -> serde_json::Value {
     v["data"].clone()
 }
 
-fn wait_for(what: &str, server: &Server, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !cond() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {}",
-            server.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+/// How long a rule evaluation or notification may take to show.
+const WAIT: Duration = Duration::from_secs(30);
 
 const RULES: &str = r#"groups:
   - name: example
@@ -156,21 +147,21 @@ fn rules_alerts_and_notifications_end_to_end() {
         .contains("Experimental concurrent rule evaluation enabled."));
 
     // The recording rule's output is queryable.
-    wait_for("job:up:count", &server, || {
+    server.wait_until("job:up:count", WAIT, || {
         !query(&server, "job:up:count").is_empty()
     });
     assert_eq!(query(&server, "job:up:count")[0]["value"][1], "1");
 
     // The alert goes pending (the API shows it; ALERTS is written from the evaluation
     // after the `for` state restore, the second, as Prometheus does), then fires.
-    wait_for("pending", &server, || {
+    server.wait_until("pending", WAIT, || {
         api(&server, "/api/v1/alerts")["alerts"]
             .as_array()
             .unwrap()
             .iter()
             .any(|a| a["state"] == "pending")
     });
-    wait_for("firing", &server, || {
+    server.wait_until("firing", WAIT, || {
         !query(&server, r#"ALERTS{alertname="SelfUp",alertstate="firing"}"#).is_empty()
     });
     let firing = &query(&server, r#"ALERTS{alertstate="firing"}"#)[0]["metric"];
@@ -241,7 +232,7 @@ fn rules_alerts_and_notifications_end_to_end() {
     );
 
     // The Alertmanager gets it, annotations rendered, external labels added.
-    wait_for("the firing alert at the Alertmanager", &server, || {
+    server.wait_until("the firing alert at the Alertmanager", WAIT, || {
         !am.bodies().is_empty()
     });
     let (_, body) = am.bodies()[0].clone();
@@ -301,7 +292,7 @@ fn rules_alerts_and_notifications_end_to_end() {
     let reloaded_at = Instant::now();
     let reload = server.request("POST", "/-/reload", &[]);
     assert_eq!(reload.status, 200, "{}", reload.text());
-    wait_for("the resolved alert at the Alertmanager", &server, || {
+    server.wait_until("the resolved alert at the Alertmanager", WAIT, || {
         // A firing alert is sent as ending 4 resend delays (4m) after the send; a
         // resolved one as ended when it resolved.
         let soon = model::time::format_rfc3339_ms(now_ms() + 60_000);
@@ -313,7 +304,7 @@ fn rules_alerts_and_notifications_end_to_end() {
                 })
         })
     });
-    wait_for("ALERTS gone", &server, || {
+    server.wait_until("ALERTS gone", WAIT, || {
         query(&server, r#"ALERTS{alertname="SelfUp"}"#).is_empty()
     });
 
@@ -348,7 +339,7 @@ fn rules_alerts_and_notifications_end_to_end() {
         .as_array()
         .unwrap()
         .is_empty());
-    wait_for("job:up:count stale", &server, || {
+    server.wait_until("job:up:count stale", WAIT, || {
         query(&server, "job:up:count").is_empty()
     });
 
@@ -551,12 +542,10 @@ fn debians_alertmanager_gets_the_alert_and_its_resolution() {
                 })
         })
     };
-    wait_for("the firing notification", &server, || notified("firing"));
+    server.wait_until("the firing notification", WAIT, || notified("firing"));
     std::fs::write(&rules_file, RULES.replace("THRESHOLD", "100")).unwrap();
     assert_eq!(server.request("POST", "/-/reload", &[]).status, 200);
-    wait_for("the resolved notification", &server, || {
-        notified("resolved")
-    });
+    server.wait_until("the resolved notification", WAIT, || notified("resolved"));
 }
 
 /// SIGTERM, and waits for a clean exit.
@@ -603,7 +592,7 @@ fn a_pending_alert_is_restored_after_a_restart() {
         "--rules.alert.for-grace-period=1s",
     ];
     let server = Server::start_on(dir.path(), port, &args);
-    wait_for("ALERTS_FOR_STATE", &server, || {
+    server.wait_until("ALERTS_FOR_STATE", WAIT, || {
         !query(&server, "ALERTS_FOR_STATE").is_empty()
     });
     let active_at = |server: &Server| -> Option<f64> {
@@ -621,7 +610,7 @@ fn a_pending_alert_is_restored_after_a_restart() {
     let downtime = restarted - stopped;
     // Restored after the second evaluation; before that the alert is new (active now).
     // ALERTS_FOR_STATE is written again once the state was restored.
-    wait_for("the restored alert", &server, || {
+    server.wait_until("the restored alert", WAIT, || {
         !query(
             &server,
             &format!("timestamp(ALERTS_FOR_STATE) > {restarted}"),

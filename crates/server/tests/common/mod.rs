@@ -115,6 +115,13 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Polls `ok` until it holds; fails the test after `within`, with this server's log.
+    pub fn wait_until(&self, what: &str, within: Duration, ok: impl FnMut() -> bool) {
+        poll_until(ok, within, || {
+            format!("{what} never happened: {}", self.log_text())
+        });
+    }
+
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
         self.request_with_body(method, path, headers, b"")
     }
@@ -137,6 +144,19 @@ impl Server {
 
 /// Sends one HTTP/1.1 request to `addr` and reads the whole answer; `log` describes the
 /// server when the answer is incomplete.
+/// Polls `ok` (every 100 ms) until it holds; fails the test after `within`.
+pub fn wait_until(what: &str, within: Duration, ok: impl FnMut() -> bool) {
+    poll_until(ok, within, || format!("{what} never happened"));
+}
+
+fn poll_until(mut ok: impl FnMut() -> bool, within: Duration, failure: impl Fn() -> String) {
+    let deadline = Instant::now() + within;
+    while !ok() {
+        assert!(Instant::now() < deadline, "{}", failure());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 pub fn send_request(
     addr: std::net::SocketAddr,
     method: &str,
