@@ -30,6 +30,7 @@ mod maintain;
 mod ooo;
 mod open;
 mod select;
+mod varint;
 pub mod wal;
 
 use std::collections::BTreeMap;

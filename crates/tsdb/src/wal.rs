@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
 
+use crate::varint::{put_uvarint, read_uvarint, unzigzag, zigzag};
+
 mod exemplar;
 mod histogram;
 mod replay;
@@ -113,29 +115,8 @@ pub fn encode_histograms<'a>(
     out
 }
 
-pub fn encode_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-pub(crate) fn decode_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut value = 0u64;
-    for shift in (0..70).step_by(7) {
-        let byte = *buf.get(*pos)?;
-        *pos += 1;
-        value |= u64::from(byte & 0x7f).checked_shl(shift)?;
-        if byte & 0x80 == 0 {
-            return Some(value);
-        }
-    }
-    None
-}
-
 fn decode_bytes<'a>(buf: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
-    let len = decode_uvarint(buf, pos)? as usize;
+    let len = read_uvarint(buf, pos)? as usize;
     let end = pos.checked_add(len)?;
     let out = buf.get(*pos..end)?;
     *pos = end;
@@ -147,14 +128,14 @@ impl Record {
         match self {
             Record::Series(series) => {
                 out.push(RECORD_SERIES);
-                encode_uvarint(out, series.len() as u64);
+                put_uvarint(out, series.len() as u64);
                 for (r, labels) in series {
-                    encode_uvarint(out, *r);
-                    encode_uvarint(out, labels.len() as u64);
+                    put_uvarint(out, *r);
+                    put_uvarint(out, labels.len() as u64);
                     for l in labels.iter() {
-                        encode_uvarint(out, l.name.len() as u64);
+                        put_uvarint(out, l.name.len() as u64);
                         out.extend_from_slice(l.name.as_bytes());
-                        encode_uvarint(out, l.value.len() as u64);
+                        put_uvarint(out, l.value.len() as u64);
                         out.extend_from_slice(l.value.as_bytes());
                     }
                 }
@@ -163,9 +144,9 @@ impl Record {
                 // A scrape's samples share a timestamp and have nearby refs: deltas make
                 // most of each sample its 8 value bytes.
                 out.push(RECORD_SAMPLES_DELTA);
-                encode_uvarint(out, samples.len() as u64);
+                put_uvarint(out, samples.len() as u64);
                 let base_t = samples.first().map_or(0, |s| s.1);
-                encode_uvarint(out, zigzag(base_t));
+                put_uvarint(out, zigzag(base_t));
                 let mut previous_ref = 0u64;
                 for &(r, t, v) in samples {
                     encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
@@ -179,9 +160,9 @@ impl Record {
                     encode_with_starts(out, RECORD_OOO_SAMPLES_WITH_STARTS, samples);
                 } else {
                     out.push(RECORD_OOO_SAMPLES);
-                    encode_uvarint(out, samples.len() as u64);
+                    put_uvarint(out, samples.len() as u64);
                     let base_t = samples.first().map_or(0, |s| s.1);
-                    encode_uvarint(out, zigzag(base_t));
+                    put_uvarint(out, zigzag(base_t));
                     let mut previous_ref = 0u64;
                     for &(r, t, v, _) in samples {
                         encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
@@ -190,8 +171,8 @@ impl Record {
             }
             Record::OooFlush { below, done } => {
                 out.push(RECORD_OOO_FLUSH);
-                encode_uvarint(out, u64::from(*done));
-                encode_uvarint(out, zigzag(*below));
+                put_uvarint(out, u64::from(*done));
+                put_uvarint(out, zigzag(*below));
             }
             Record::Histograms(samples) => {
                 let with_starts = samples.iter().any(|s| s.3 != 0);
@@ -246,13 +227,13 @@ impl Record {
 
     pub fn decode(buf: &[u8]) -> Option<Record> {
         let mut pos = 1;
-        let count = decode_uvarint(buf, &mut pos)? as usize;
+        let count = read_uvarint(buf, &mut pos)? as usize;
         match *buf.first()? {
             RECORD_SERIES => {
                 let mut series = Vec::with_capacity(count.min(4096));
                 for _ in 0..count {
-                    let r = decode_uvarint(buf, &mut pos)?;
-                    let n = decode_uvarint(buf, &mut pos)? as usize;
+                    let r = read_uvarint(buf, &mut pos)?;
+                    let n = read_uvarint(buf, &mut pos)? as usize;
                     let mut pairs = Vec::with_capacity(n.min(64));
                     for _ in 0..n {
                         let name = std::str::from_utf8(decode_bytes(buf, &mut pos)?).ok()?;
@@ -273,8 +254,8 @@ impl Record {
             RECORD_SAMPLES => {
                 let mut samples = Vec::with_capacity(count.min(1 << 16));
                 for _ in 0..count {
-                    let r = decode_uvarint(buf, &mut pos)?;
-                    let z = decode_uvarint(buf, &mut pos)?;
+                    let r = read_uvarint(buf, &mut pos)?;
+                    let z = read_uvarint(buf, &mut pos)?;
                     let t = ((z >> 1) as i64) ^ -((z & 1) as i64);
                     let bits = buf.get(pos..pos + 8)?;
                     pos += 8;
@@ -313,7 +294,7 @@ impl Record {
                     1 => true,
                     _ => return None,
                 };
-                let below = unzigzag(decode_uvarint(buf, &mut pos)?);
+                let below = unzigzag(read_uvarint(buf, &mut pos)?);
                 Some(Record::OooFlush { below, done })
             }
             RECORD_HISTOGRAMS => Some(Record::Histograms(histogram::decode(
@@ -332,9 +313,9 @@ impl Record {
 /// flag byte and, when 1, zigzag (T − ST).
 fn encode_with_starts(out: &mut Vec<u8>, kind: u8, samples: &[(u64, i64, f64, i64)]) {
     out.push(kind);
-    encode_uvarint(out, samples.len() as u64);
+    put_uvarint(out, samples.len() as u64);
     let base_t = samples.first().map_or(0, |s| s.1);
-    encode_uvarint(out, zigzag(base_t));
+    put_uvarint(out, zigzag(base_t));
     let mut previous_ref = 0u64;
     for &(r, t, v, st) in samples {
         encode_delta_sample(out, &mut previous_ref, base_t, (r, t, v));
@@ -342,7 +323,7 @@ fn encode_with_starts(out: &mut Vec<u8>, kind: u8, samples: &[(u64, i64, f64, i6
             out.push(0);
         } else {
             out.push(1);
-            encode_uvarint(out, zigzag(t.wrapping_sub(st)));
+            put_uvarint(out, zigzag(t.wrapping_sub(st)));
         }
     }
 }
@@ -361,7 +342,7 @@ fn decode_with_starts(
         *pos += 1;
         let st = match flag {
             0 => 0,
-            1 => t.wrapping_sub(unzigzag(decode_uvarint(buf, pos)?)),
+            1 => t.wrapping_sub(unzigzag(read_uvarint(buf, pos)?)),
             _ => return None,
         };
         samples.push((r, t, v, st));
@@ -376,8 +357,8 @@ fn encode_delta_sample(
     base_t: i64,
     (r, t, v): (u64, i64, f64),
 ) {
-    encode_uvarint(out, zigzag(r.wrapping_sub(*previous_ref) as i64));
-    encode_uvarint(out, zigzag(t.wrapping_sub(base_t)));
+    put_uvarint(out, zigzag(r.wrapping_sub(*previous_ref) as i64));
+    put_uvarint(out, zigzag(t.wrapping_sub(base_t)));
     out.extend_from_slice(&v.to_bits().to_le_bytes());
     *previous_ref = r;
 }
@@ -391,7 +372,7 @@ struct DeltaSamples {
 impl DeltaSamples {
     fn start(buf: &[u8], pos: &mut usize) -> Option<Self> {
         Some(Self {
-            base_t: unzigzag(decode_uvarint(buf, pos)?),
+            base_t: unzigzag(read_uvarint(buf, pos)?),
             r: 0,
         })
     }
@@ -399,23 +380,13 @@ impl DeltaSamples {
     fn next(&mut self, buf: &[u8], pos: &mut usize) -> Option<(u64, i64, f64)> {
         self.r = self
             .r
-            .wrapping_add(unzigzag(decode_uvarint(buf, pos)?) as u64);
-        let t = self
-            .base_t
-            .wrapping_add(unzigzag(decode_uvarint(buf, pos)?));
+            .wrapping_add(unzigzag(read_uvarint(buf, pos)?) as u64);
+        let t = self.base_t.wrapping_add(unzigzag(read_uvarint(buf, pos)?));
         let bits = buf.get(*pos..pos.checked_add(8)?)?;
         *pos += 8;
         let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
         Some((self.r, t, v))
     }
-}
-
-pub(crate) fn zigzag(v: i64) -> u64 {
-    ((v << 1) ^ (v >> 63)) as u64
-}
-
-pub(crate) fn unzigzag(z: u64) -> i64 {
-    ((z >> 1) as i64) ^ -((z & 1) as i64)
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {

@@ -40,7 +40,7 @@ use model::{Label, Labels, Matcher};
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::{Encoding, SampleBuf};
-use crate::wal::{decode_uvarint, unzigzag, zigzag};
+use crate::varint::{read_uvarint, unzigzag, uvarint_len};
 
 mod writer;
 
@@ -113,15 +113,6 @@ pub struct ChunkMeta {
     pub max_t: i64,
     reference: u64,
     len: u32,
-}
-
-fn uvarint_len(mut v: u64) -> u64 {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
 }
 
 fn corrupt(what: impl Into<String>) -> io::Error {
@@ -248,10 +239,10 @@ impl Block {
         index.read_exact_at(&mut section, symbols_at)?;
         let mut pos = 0;
         let bad = || corrupt(format!("{}: bad symbol table", index_path.display()));
-        let n = decode_uvarint(&section, &mut pos).ok_or_else(bad)?;
+        let n = read_uvarint(&section, &mut pos).ok_or_else(bad)?;
         let mut symbols = Vec::with_capacity((n as usize).min(1 << 20));
         for _ in 0..n {
-            let l = decode_uvarint(&section, &mut pos).ok_or_else(bad)? as usize;
+            let l = read_uvarint(&section, &mut pos).ok_or_else(bad)? as usize;
             let s = section.get(pos..pos + l).ok_or_else(bad)?;
             symbols.push(String::from_utf8(s.to_vec()).map_err(|_| bad())?);
             pos += l;
@@ -274,7 +265,7 @@ impl Block {
             let (mut pos, mut current) = (0usize, 0u64);
             while pos < section.len() {
                 current = current
-                    .checked_add(decode_uvarint(&section, &mut pos).ok_or_else(bad)?)
+                    .checked_add(read_uvarint(&section, &mut pos).ok_or_else(bad)?)
                     .ok_or_else(bad)?;
                 offsets.push(current);
             }
@@ -287,12 +278,12 @@ impl Block {
         index.read_exact_at(&mut section, postings_at)?;
         let bad = || corrupt(format!("{}: bad postings", index_path.display()));
         let mut pos = 0;
-        let pairs = decode_uvarint(&section, &mut pos).ok_or_else(bad)?;
+        let pairs = read_uvarint(&section, &mut pos).ok_or_else(bad)?;
         let mut postings: HashMap<u32, Vec<(u32, u64, u64)>> = HashMap::new();
         for _ in 0..pairs {
-            let name = decode_uvarint(&section, &mut pos).ok_or_else(bad)? as u32;
-            let value = decode_uvarint(&section, &mut pos).ok_or_else(bad)? as u32;
-            let l = decode_uvarint(&section, &mut pos).ok_or_else(bad)?;
+            let name = read_uvarint(&section, &mut pos).ok_or_else(bad)? as u32;
+            let value = read_uvarint(&section, &mut pos).ok_or_else(bad)? as u32;
+            let l = read_uvarint(&section, &mut pos).ok_or_else(bad)?;
             postings
                 .entry(name)
                 .or_default()
@@ -352,7 +343,7 @@ impl Block {
         let mut out = Vec::new();
         let (mut pos, mut current) = (0, 0u64);
         while pos < buf.len() {
-            current += decode_uvarint(&buf, &mut pos)
+            current += read_uvarint(&buf, &mut pos)
                 .ok_or_else(|| corrupt(format!("{}: bad postings list", self.dir.display())))?;
             out.push(current as u32);
         }
@@ -395,33 +386,33 @@ impl Block {
     fn decode_series(&self, buf: &[u8]) -> io::Result<BlockSeries> {
         let bad = || corrupt(format!("{}: bad series entry", self.dir.display()));
         let mut pos = 0;
-        let n = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+        let n = read_uvarint(buf, &mut pos).ok_or_else(bad)?;
         let mut labels = Vec::with_capacity((n as usize).min(64));
         for _ in 0..n {
-            let name = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
-            let value = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+            let name = read_uvarint(buf, &mut pos).ok_or_else(bad)?;
+            let value = read_uvarint(buf, &mut pos).ok_or_else(bad)?;
             labels.push(Label {
                 name: self.symbol(name)?.to_string(),
                 value: self.symbol(value)?.to_string(),
             });
         }
-        let n = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+        let n = read_uvarint(buf, &mut pos).ok_or_else(bad)?;
         let mut chunks = Vec::with_capacity((n as usize).min(1024));
         let v1 = self.version == 1;
         let mut previous_max = if v1 { 0 } else { self.meta.min_time };
         let mut previous_ref = 0u64;
         for _ in 0..n {
             let min_t =
-                previous_max.wrapping_add(unzigzag(decode_uvarint(buf, &mut pos).ok_or_else(bad)?));
-            let max_t = min_t.wrapping_add(decode_uvarint(buf, &mut pos).ok_or_else(bad)? as i64);
-            let raw = decode_uvarint(buf, &mut pos).ok_or_else(bad)?;
+                previous_max.wrapping_add(unzigzag(read_uvarint(buf, &mut pos).ok_or_else(bad)?));
+            let max_t = min_t.wrapping_add(read_uvarint(buf, &mut pos).ok_or_else(bad)? as i64);
+            let raw = read_uvarint(buf, &mut pos).ok_or_else(bad)?;
             let reference = if v1 {
                 raw
             } else {
                 previous_ref.wrapping_add(unzigzag(raw) as u64)
             };
             previous_ref = reference;
-            let len = decode_uvarint(buf, &mut pos).ok_or_else(bad)? as u32;
+            let len = read_uvarint(buf, &mut pos).ok_or_else(bad)? as u32;
             chunks.push(ChunkMeta {
                 min_t,
                 max_t,
@@ -450,9 +441,9 @@ impl Block {
                 ))
             })?;
         let head = uvarint_len(u64::from(c.len));
-        let mut buf = vec![0u8; (head + 1 + u64::from(c.len) + 4) as usize];
+        let mut buf = vec![0u8; head + 1 + c.len as usize + 4];
         file.read_exact_at(&mut buf, offset)?;
-        let data_start = head as usize;
+        let data_start = head;
         let data_end = data_start + 1 + c.len as usize;
         let crc = u32::from_be_bytes(buf[data_end..data_end + 4].try_into().unwrap_or([0; 4]));
         if crc32fast::hash(&buf[data_start..data_end]) != crc {

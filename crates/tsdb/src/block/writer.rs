@@ -10,11 +10,12 @@ use std::path::{Path, PathBuf};
 use model::Labels;
 
 use super::{
-    new_ulid, sync_dir, uvarint_len, zigzag, BlockCompaction, BlockMeta, BlockStats, CHUNK_MAGIC,
-    CHUNK_SEGMENT_MAX, INDEX_MAGIC, INDEX_VERSION,
+    new_ulid, sync_dir, BlockCompaction, BlockMeta, BlockStats, CHUNK_MAGIC, CHUNK_SEGMENT_MAX,
+    INDEX_MAGIC, INDEX_VERSION,
 };
 use crate::chunk::{packed, Encoding, XorChunk};
-use crate::wal::encode_uvarint;
+use crate::varint::{put_uvarint, uvarint_len, zigzag};
+
 /// A writer that tracks its position and a running CRC.
 struct CountingWriter {
     out: BufWriter<File>,
@@ -100,7 +101,7 @@ impl BlockWriter {
     }
 
     fn write_chunk(&mut self, encoding: Encoding, data: &[u8]) -> io::Result<(u64, u32)> {
-        let framed = uvarint_len(data.len() as u64) + 1 + data.len() as u64 + 4;
+        let framed = (uvarint_len(data.len() as u64) + 1 + data.len() + 4) as u64;
         if self.chunk_out.is_none() || self.chunk_pos + framed > CHUNK_SEGMENT_MAX {
             if let Some(mut out) = self.chunk_out.take() {
                 out.flush()?;
@@ -123,7 +124,7 @@ impl BlockWriter {
             return Err(io::Error::other("chunk segment not open"));
         };
         self.scratch.clear();
-        encode_uvarint(&mut self.scratch, data.len() as u64);
+        put_uvarint(&mut self.scratch, data.len() as u64);
         out.write_all(&self.scratch)?;
         let encoding = encoding.byte();
         out.write_all(&[encoding])?;
@@ -167,30 +168,30 @@ impl BlockWriter {
         let series_number = self.series_offsets.len() as u32;
         self.series_offsets.push(self.index.pos);
         let mut entry = Vec::with_capacity(64);
-        encode_uvarint(&mut entry, labels.len() as u64);
+        put_uvarint(&mut entry, labels.len() as u64);
         for l in labels.iter() {
             let name = self.symbol(&l.name);
             let value = self.symbol(&l.value);
-            encode_uvarint(&mut entry, u64::from(name));
-            encode_uvarint(&mut entry, u64::from(value));
+            put_uvarint(&mut entry, u64::from(name));
+            put_uvarint(&mut entry, u64::from(value));
             self.postings
                 .entry((name, value))
                 .or_default()
                 .push(series_number);
         }
         let chunks = pack_floats(chunks);
-        encode_uvarint(&mut entry, chunks.len() as u64);
+        put_uvarint(&mut entry, chunks.len() as u64);
         let mut previous_max = self.min_time;
         let mut previous_ref = 0u64;
         for (min_t, max_t, encoding, data) in &chunks {
             let (reference, len) = self.write_chunk(*encoding, data)?;
-            encode_uvarint(&mut entry, zigzag(min_t.wrapping_sub(previous_max)));
-            encode_uvarint(&mut entry, max_t.wrapping_sub(*min_t) as u64);
-            encode_uvarint(
+            put_uvarint(&mut entry, zigzag(min_t.wrapping_sub(previous_max)));
+            put_uvarint(&mut entry, max_t.wrapping_sub(*min_t) as u64);
+            put_uvarint(
                 &mut entry,
                 zigzag(reference.wrapping_sub(previous_ref) as i64),
             );
-            encode_uvarint(&mut entry, u64::from(len));
+            put_uvarint(&mut entry, u64::from(len));
             previous_max = *max_t;
             previous_ref = reference;
             self.stats.num_chunks += 1;
@@ -216,9 +217,9 @@ impl BlockWriter {
         }
         let mut buf = Vec::new();
         let symbols_at = self.index.pos;
-        encode_uvarint(&mut buf, self.symbols.len() as u64);
+        put_uvarint(&mut buf, self.symbols.len() as u64);
         for s in &self.symbols {
-            encode_uvarint(&mut buf, s.len() as u64);
+            put_uvarint(&mut buf, s.len() as u64);
             buf.extend_from_slice(s.as_bytes());
         }
         self.index.write(&buf)?;
@@ -226,7 +227,7 @@ impl BlockWriter {
         buf.clear();
         let mut previous = 0u64;
         for offset in self.series_offsets.iter().chain([&symbols_at]) {
-            encode_uvarint(&mut buf, offset - previous);
+            put_uvarint(&mut buf, offset - previous);
             previous = *offset;
         }
         self.index.write(&buf)?;
@@ -237,20 +238,20 @@ impl BlockWriter {
             name(&a.0).cmp(&name(&b.0))
         });
         buf.clear();
-        encode_uvarint(&mut buf, pairs.len() as u64);
+        put_uvarint(&mut buf, pairs.len() as u64);
         self.index.write(&buf)?;
         let mut list = Vec::new();
         for ((name, value), series) in &pairs {
             list.clear();
             let mut previous = 0u32;
             for s in series {
-                encode_uvarint(&mut list, u64::from(s - previous));
+                put_uvarint(&mut list, u64::from(s - previous));
                 previous = *s;
             }
             buf.clear();
-            encode_uvarint(&mut buf, u64::from(*name));
-            encode_uvarint(&mut buf, u64::from(*value));
-            encode_uvarint(&mut buf, list.len() as u64);
+            put_uvarint(&mut buf, u64::from(*name));
+            put_uvarint(&mut buf, u64::from(*value));
+            put_uvarint(&mut buf, list.len() as u64);
             self.index.write(&buf)?;
             self.index.write(&list)?;
         }

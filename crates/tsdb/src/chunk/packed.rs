@@ -27,7 +27,7 @@
 //! previous integer repeated in their place so that they cost the streams nothing. A chunk
 //! with too many specials is not packed (the XOR chunks stay).
 
-use crate::wal::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
+use crate::varint::{put_uvarint, put_varint, read_uvarint, unzigzag, uvarint_len, zigzag};
 
 /// The largest decimal exponent tried: beyond 15 digits, f64 stops being exact.
 const MAX_EXPONENT: u8 = 15;
@@ -100,10 +100,10 @@ pub fn encode(samples: &[(i64, f64)]) -> Option<Vec<u8>> {
     }
 
     let mut out = Vec::with_capacity(16 + n * 2);
-    encode_uvarint(&mut out, n as u64);
+    put_uvarint(&mut out, n as u64);
     put_varint(&mut out, samples[0].0);
     if n >= 2 {
-        encode_uvarint(&mut out, samples[1].0.wrapping_sub(samples[0].0) as u64);
+        put_uvarint(&mut out, samples[1].0.wrapping_sub(samples[0].0) as u64);
     }
     if n >= 3 {
         let dods: Vec<i64> = samples
@@ -131,10 +131,10 @@ pub fn encode(samples: &[(i64, f64)]) -> Option<Vec<u8>> {
     }
     out.push(best.0);
     out.push(e);
-    encode_uvarint(&mut out, specials.len() as u64);
+    put_uvarint(&mut out, specials.len() as u64);
     let mut next = 0usize;
     for &(i, bits) in &specials {
-        encode_uvarint(&mut out, (i - next) as u64);
+        put_uvarint(&mut out, (i - next) as u64);
         out.extend_from_slice(&bits.to_le_bytes());
         next = i + 1;
     }
@@ -265,10 +265,6 @@ fn bit_len(v: u64) -> u32 {
     64 - v.leading_zeros()
 }
 
-fn uvarint_len(v: u64) -> usize {
-    (bit_len(v).max(1) as usize).div_ceil(7)
-}
-
 fn plan(xs: &[i64]) -> StreamPlan {
     let min = xs.iter().copied().min().unwrap_or(0);
     let mut g = 0u64;
@@ -312,7 +308,7 @@ fn plan(xs: &[i64]) -> StreamPlan {
 fn write_stream(out: &mut Vec<u8>, xs: &[i64], p: &StreamPlan) {
     let divisor = p.gcd.max(1);
     put_varint(out, p.min);
-    encode_uvarint(out, p.gcd);
+    put_uvarint(out, p.gcd);
     out.push(p.width as u8);
     let low_mask = if p.width == 64 {
         u64::MAX
@@ -326,7 +322,7 @@ fn write_stream(out: &mut Vec<u8>, xs: &[i64], p: &StreamPlan) {
         .filter(|&(_, y)| y & !low_mask != 0)
         .map(|(i, y)| (i, y.checked_shr(p.width).unwrap_or(0)))
         .collect();
-    encode_uvarint(out, exceptions.len() as u64);
+    put_uvarint(out, exceptions.len() as u64);
     let mut acc = 0u128;
     let mut filled = 0u32;
     for y in ys {
@@ -343,8 +339,8 @@ fn write_stream(out: &mut Vec<u8>, xs: &[i64], p: &StreamPlan) {
     }
     let mut next = 0usize;
     for (i, high) in exceptions {
-        encode_uvarint(out, (i - next) as u64);
-        encode_uvarint(out, high);
+        put_uvarint(out, (i - next) as u64);
+        put_uvarint(out, high);
         next = i + 1;
     }
 }
@@ -395,10 +391,6 @@ fn read_stream(r: &mut Reader<'_>, count: usize) -> Option<Vec<i64>> {
     )
 }
 
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    encode_uvarint(out, zigzag(v));
-}
-
 /// Reads bytes from the front of a chunk; every read is bounds-checked.
 struct Reader<'a> {
     bytes: &'a [u8],
@@ -424,7 +416,7 @@ impl<'a> Reader<'a> {
     }
 
     fn uvarint(&mut self) -> Option<u64> {
-        decode_uvarint(self.bytes, &mut self.at)
+        read_uvarint(self.bytes, &mut self.at)
     }
 
     fn varint(&mut self) -> Option<i64> {

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::series::{ChunkData, HeadChunk};
 use crate::chunk::Encoding;
 use crate::head_chunks::{ChunkDisk, DiskRef, Link, NewRecord, Record};
-use crate::wal::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
+use crate::varint::{put_uvarint, read_uvarint, unzigzag, zigzag};
 
 const ON_DISK: u8 = 0;
 const IN_MEMORY: u8 = 1;
@@ -362,20 +362,20 @@ fn list_entries(bytes: &[u8]) -> ListEntries<'_> {
 }
 
 fn encode(out: &mut Vec<u8>, c: &HeadChunk, previous_max: i64) {
-    encode_uvarint(out, zigzag(c.min_t.wrapping_sub(previous_max)));
-    encode_uvarint(out, c.max_t.wrapping_sub(c.min_t) as u64);
+    put_uvarint(out, zigzag(c.min_t.wrapping_sub(previous_max)));
+    put_uvarint(out, c.max_t.wrapping_sub(c.min_t) as u64);
     out.push(c.encoding.byte());
     match &c.data {
         ChunkData::Disk(r) => {
             let (file, offset, len) = r.parts();
             out.push(ON_DISK);
-            encode_uvarint(out, u64::from(file));
-            encode_uvarint(out, u64::from(offset));
-            encode_uvarint(out, u64::from(len));
+            put_uvarint(out, u64::from(file));
+            put_uvarint(out, u64::from(offset));
+            put_uvarint(out, u64::from(len));
         }
         ChunkData::Memory(data) => {
             out.push(IN_MEMORY);
-            encode_uvarint(out, data.len() as u64);
+            put_uvarint(out, data.len() as u64);
             out.extend_from_slice(data);
         }
     }
@@ -432,7 +432,7 @@ impl ListEntries<'_> {
     }
 
     fn uvarint(&mut self) -> Option<u64> {
-        decode_uvarint(self.bytes, &mut self.at)
+        read_uvarint(self.bytes, &mut self.at)
     }
 }
 

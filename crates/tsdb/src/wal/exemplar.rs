@@ -8,20 +8,21 @@
 
 use model::{Exemplar, Label, Labels};
 
-use super::{decode_bytes, decode_uvarint, encode_uvarint, unzigzag, zigzag};
+use super::decode_bytes;
+use crate::varint::{put_uvarint, read_uvarint, unzigzag, zigzag};
 
 pub(super) fn encode(out: &mut Vec<u8>, exemplars: &[(u64, Exemplar)]) {
-    encode_uvarint(out, exemplars.len() as u64);
+    put_uvarint(out, exemplars.len() as u64);
     for (r, e) in exemplars {
-        encode_uvarint(out, *r);
-        encode_uvarint(out, zigzag(e.timestamp_ms));
+        put_uvarint(out, *r);
+        put_uvarint(out, zigzag(e.timestamp_ms));
         out.extend_from_slice(&e.value.to_bits().to_le_bytes());
         out.push(u8::from(e.has_timestamp));
-        encode_uvarint(out, e.labels.len() as u64);
+        put_uvarint(out, e.labels.len() as u64);
         for l in e.labels.iter() {
-            encode_uvarint(out, l.name.len() as u64);
+            put_uvarint(out, l.name.len() as u64);
             out.extend_from_slice(l.name.as_bytes());
-            encode_uvarint(out, l.value.len() as u64);
+            put_uvarint(out, l.value.len() as u64);
             out.extend_from_slice(l.value.as_bytes());
         }
     }
@@ -34,8 +35,8 @@ pub(super) fn decode(buf: &[u8], pos: &mut usize, count: usize) -> Option<Vec<(u
     }
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        let r = decode_uvarint(buf, pos)?;
-        let timestamp_ms = unzigzag(decode_uvarint(buf, pos)?);
+        let r = read_uvarint(buf, pos)?;
+        let timestamp_ms = unzigzag(read_uvarint(buf, pos)?);
         let bits = buf.get(*pos..pos.checked_add(8)?)?;
         *pos += 8;
         let value = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));
@@ -45,7 +46,7 @@ pub(super) fn decode(buf: &[u8], pos: &mut usize, count: usize) -> Option<Vec<(u
             _ => return None,
         };
         *pos += 1;
-        let n = decode_uvarint(buf, pos)? as usize;
+        let n = read_uvarint(buf, pos)? as usize;
         if n > buf.len().saturating_sub(*pos) / 2 {
             return None;
         }

@@ -13,7 +13,7 @@
 
 use model::histogram::{CounterResetHint, FloatHistogram, Histogram, HistogramValue, Span};
 
-use super::{decode_uvarint, encode_uvarint, unzigzag, zigzag};
+use crate::varint::{put_uvarint, read_uvarint, unzigzag, zigzag};
 
 /// About the bytes [`encode`] writes for one sample, generous for the usual histogram
 /// (refs, times and counts of a few bytes, bucket deltas and span fields of one or two), so
@@ -42,25 +42,25 @@ pub(super) fn encode<'a>(
     samples: impl ExactSizeIterator<Item = (u64, i64, &'a HistogramValue, i64)>,
     with_starts: bool,
 ) {
-    encode_uvarint(out, samples.len() as u64);
+    put_uvarint(out, samples.len() as u64);
     for (r, t, h, st) in samples {
-        encode_uvarint(out, r);
-        encode_uvarint(out, zigzag(t));
+        put_uvarint(out, r);
+        put_uvarint(out, zigzag(t));
         match h {
             HistogramValue::Int(h) => {
                 out.push(0);
                 out.push(hint_byte(h.counter_reset_hint));
-                encode_uvarint(out, zigzag(i64::from(h.schema)));
+                put_uvarint(out, zigzag(i64::from(h.schema)));
                 put_f64(out, h.zero_threshold);
-                encode_uvarint(out, h.zero_count);
-                encode_uvarint(out, h.count);
+                put_uvarint(out, h.zero_count);
+                put_uvarint(out, h.count);
                 put_f64(out, h.sum);
                 put_spans(out, &h.positive_spans);
                 put_spans(out, &h.negative_spans);
                 for buckets in [&h.positive_buckets, &h.negative_buckets] {
-                    encode_uvarint(out, buckets.len() as u64);
+                    put_uvarint(out, buckets.len() as u64);
                     for &b in buckets {
-                        encode_uvarint(out, zigzag(b));
+                        put_uvarint(out, zigzag(b));
                     }
                 }
                 put_floats(out, &h.custom_values);
@@ -68,7 +68,7 @@ pub(super) fn encode<'a>(
             HistogramValue::Float(h) => {
                 out.push(1);
                 out.push(hint_byte(h.counter_reset_hint));
-                encode_uvarint(out, zigzag(i64::from(h.schema)));
+                put_uvarint(out, zigzag(i64::from(h.schema)));
                 put_f64(out, h.zero_threshold);
                 put_f64(out, h.zero_count);
                 put_f64(out, h.count);
@@ -81,7 +81,7 @@ pub(super) fn encode<'a>(
             }
         }
         if with_starts {
-            encode_uvarint(out, zigzag(st));
+            put_uvarint(out, zigzag(st));
         }
     }
 }
@@ -94,16 +94,16 @@ pub(super) fn decode(
 ) -> Option<Vec<(u64, i64, HistogramValue, i64)>> {
     let mut out = Vec::with_capacity(count.min(buf.len()));
     for _ in 0..count {
-        let r = decode_uvarint(buf, pos)?;
-        let t = unzigzag(decode_uvarint(buf, pos)?);
+        let r = read_uvarint(buf, pos)?;
+        let t = unzigzag(read_uvarint(buf, pos)?);
         let kind = byte(buf, pos)?;
         let hint = hint_from_byte(byte(buf, pos)?)?;
-        let schema = i32::try_from(unzigzag(decode_uvarint(buf, pos)?)).ok()?;
+        let schema = i32::try_from(unzigzag(read_uvarint(buf, pos)?)).ok()?;
         let zero_threshold = get_f64(buf, pos)?;
         let h = match kind {
             0 => {
-                let zero_count = decode_uvarint(buf, pos)?;
-                let count = decode_uvarint(buf, pos)?;
+                let zero_count = read_uvarint(buf, pos)?;
+                let count = read_uvarint(buf, pos)?;
                 let sum = get_f64(buf, pos)?;
                 let positive_spans = get_spans(buf, pos)?;
                 let negative_spans = get_spans(buf, pos)?;
@@ -150,7 +150,7 @@ pub(super) fn decode(
             _ => return None,
         };
         let st = if with_starts {
-            unzigzag(decode_uvarint(buf, pos)?)
+            unzigzag(read_uvarint(buf, pos)?)
         } else {
             0
         };
@@ -183,17 +183,17 @@ fn put_f64(out: &mut Vec<u8>, v: f64) {
 }
 
 fn put_floats(out: &mut Vec<u8>, values: &[f64]) {
-    encode_uvarint(out, values.len() as u64);
+    put_uvarint(out, values.len() as u64);
     for &v in values {
         put_f64(out, v);
     }
 }
 
 fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
-    encode_uvarint(out, spans.len() as u64);
+    put_uvarint(out, spans.len() as u64);
     for s in spans {
-        encode_uvarint(out, zigzag(i64::from(s.offset)));
-        encode_uvarint(out, u64::from(s.length));
+        put_uvarint(out, zigzag(i64::from(s.offset)));
+        put_uvarint(out, u64::from(s.length));
     }
 }
 
@@ -211,7 +211,7 @@ fn get_f64(buf: &[u8], pos: &mut usize) -> Option<f64> {
 
 /// A count of items that each take at least one byte: no more than the bytes left.
 fn count(buf: &[u8], pos: &mut usize) -> Option<usize> {
-    let n = usize::try_from(decode_uvarint(buf, pos)?).ok()?;
+    let n = usize::try_from(read_uvarint(buf, pos)?).ok()?;
     (n <= buf.len().saturating_sub(*pos)).then_some(n)
 }
 
@@ -223,7 +223,7 @@ fn get_floats(buf: &[u8], pos: &mut usize) -> Option<Vec<f64>> {
 fn get_deltas(buf: &[u8], pos: &mut usize) -> Option<Vec<i64>> {
     let n = count(buf, pos)?;
     (0..n)
-        .map(|_| decode_uvarint(buf, pos).map(unzigzag))
+        .map(|_| read_uvarint(buf, pos).map(unzigzag))
         .collect()
 }
 
@@ -231,8 +231,8 @@ fn get_spans(buf: &[u8], pos: &mut usize) -> Option<Vec<Span>> {
     let n = count(buf, pos)?;
     (0..n)
         .map(|_| {
-            let offset = i32::try_from(unzigzag(decode_uvarint(buf, pos)?)).ok()?;
-            let length = u32::try_from(decode_uvarint(buf, pos)?).ok()?;
+            let offset = i32::try_from(unzigzag(read_uvarint(buf, pos)?)).ok()?;
+            let length = u32::try_from(read_uvarint(buf, pos)?).ok()?;
             Some(Span { offset, length })
         })
         .collect()

@@ -5,35 +5,7 @@
 //! first minus 0; a start timestamp of 0 is "none"). Start timestamps barely change along
 //! a cumulative series, so most take one byte.
 
-fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn put_varint(out: &mut Vec<u8>, v: i64) {
-    put_uvarint(out, ((v << 1) ^ (v >> 63)) as u64);
-}
-
-fn read_uvarint(buf: &mut &[u8]) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = buf.split_first()?;
-        *buf = rest;
-        v |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
-
-fn read_varint(buf: &mut &[u8]) -> Option<i64> {
-    let u = read_uvarint(buf)?;
-    Some((u >> 1) as i64 ^ -((u & 1) as i64))
-}
+use crate::varint::{put_uvarint, put_varint, read_uvarint, read_varint};
 
 /// Histogram chunk bytes followed by `starts` (one per sample of the chunk).
 pub(crate) fn join(histogram: &[u8], starts: &[i64]) -> Vec<u8> {
@@ -51,17 +23,18 @@ pub(crate) fn join(histogram: &[u8], starts: &[i64]) -> Vec<u8> {
 /// The histogram chunk bytes and the start timestamps of [`join`]'s output; `None` when
 /// the bytes are cut short.
 pub(crate) fn split(bytes: &[u8]) -> Option<(&[u8], Vec<i64>)> {
-    let mut rest = bytes;
-    let len = usize::try_from(read_uvarint(&mut rest)?).ok()?;
-    if len > rest.len() || len < 2 {
+    let mut pos = 0;
+    let len = usize::try_from(read_uvarint(bytes, &mut pos)?).ok()?;
+    let (histogram, tail) = bytes[pos..].split_at_checked(len)?;
+    if len < 2 {
         return None;
     }
-    let (histogram, mut tail) = rest.split_at(len);
+    let mut at = 0;
     let count = u16::from_be_bytes([histogram[0], histogram[1]]) as usize;
     let mut starts = Vec::with_capacity(count);
     let mut prev = 0i64;
     for _ in 0..count {
-        prev = prev.wrapping_add(read_varint(&mut tail)?);
+        prev = prev.wrapping_add(read_varint(tail, &mut at)?);
         starts.push(prev);
     }
     Some((histogram, starts))
@@ -69,9 +42,9 @@ pub(crate) fn split(bytes: &[u8]) -> Option<(&[u8], Vec<i64>)> {
 
 /// The histogram chunk inside [`join`]'s output (for its sample count and header).
 pub(crate) fn histogram_part(bytes: &[u8]) -> Option<&[u8]> {
-    let mut rest = bytes;
-    let len = usize::try_from(read_uvarint(&mut rest)?).ok()?;
-    rest.get(..len)
+    let mut pos = 0;
+    let len = usize::try_from(read_uvarint(bytes, &mut pos)?).ok()?;
+    bytes.get(pos..)?.get(..len)
 }
 
 #[cfg(test)]
