@@ -118,10 +118,6 @@ pub(crate) struct Head {
     disk: Option<Arc<ChunkDisk>>,
     /// Samples accepted out of order (see `ooo`).
     pub(crate) ooo: OooHead,
-    /// During replay, by ref − 1: the end of the series' recovered chain of spilled chunks
-    /// (see `head/recovered`), so that replay skips the samples it holds without touching
-    /// the series (one cache miss a sample at a million series); empty otherwise.
-    pub(crate) replay_skip: Vec<i64>,
     /// False in agent mode, where the head only orders appends (the WAL is the data and
     /// nothing is queried): a series keeps its labels and its newest timestamp and value
     /// bits, no chunk, and no label index (postings) is built.
@@ -143,7 +139,6 @@ impl Head {
             max_t: i64::MIN,
             disk: None,
             ooo: OooHead::default(),
-            replay_skip: Vec::new(),
             keep_samples: true,
         }
     }

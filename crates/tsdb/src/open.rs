@@ -161,7 +161,7 @@ impl Orphans {
 ///
 /// A series given a chain of spilled chunks recovered from an earlier run (`recovered`)
 /// takes it when its series record is read, before any of its samples: those up to the
-/// chain's end are then skipped as already held.
+/// chain's end are held already, and the reader drops them ([`HeldByChains`]).
 fn replay_into(
     head: &mut head::Head,
     exemplars: &mut crate::exemplars::ExemplarStore,
@@ -169,6 +169,7 @@ fn replay_into(
     mut recovered: rustc_hash::FxHashMap<u64, head_chunks::RecoveredChain>,
 ) -> Result<ReplayReport, DbError> {
     let mut attached: Vec<u64> = Vec::new();
+    let mut held = HeldByChains::new(&recovered);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let mut batch: Vec<wal::Record> = Vec::new();
     let mut batched = 0usize;
@@ -242,10 +243,13 @@ fn replay_into(
     let replayed = std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<wal::Record>(256);
         let dir = wal_dir.to_path_buf();
+        let held = &mut held;
         let reader = scope.spawn(move || {
-            wal::replay(&dir, |record| {
-                // The receiver only goes away if this thread's caller panicked.
-                let _ = tx.send(record);
+            wal::replay(&dir, |mut record| {
+                if held.drop_from(&mut record) {
+                    // The receiver only goes away if this thread's caller panicked.
+                    let _ = tx.send(record);
+                }
             })
         });
         for record in rx {
@@ -263,10 +267,17 @@ fn replay_into(
     drop(batch);
     head.settle_spilled(&attached);
     // Chains of series the WAL no longer has (or already had samples for) are not the
-    // head's: no longer counted as its chunks.
-    if let Some(disk) = head.disk() {
-        for chain in recovered.values() {
+    // head's: no longer counted as its chunks. The samples of theirs the reader dropped
+    // had no series to go to: counted as such, as they would have been without the chain.
+    let disk = head.disk();
+    for (r, chain) in &recovered {
+        if let Some(disk) = &disk {
             disk.forget_chain(chain.newest);
+        }
+        let dropped = held.dropped(*r);
+        if dropped > 0 && !head.contains(*r) {
+            orphans.samples += u64::from(dropped);
+            orphans.refs.insert(*r);
         }
     }
     tracing::debug!(
@@ -278,6 +289,67 @@ fn replay_into(
     replay.orphan_samples = orphans.samples;
     replay.orphan_series = orphans.refs.len();
     Ok(replay)
+}
+
+/// The samples replay need not apply, dropped by the WAL reader as it decodes them: those
+/// up to the end of their series' recovered chain of spilled chunks. Most of a long WAL
+/// is such samples after a restart; dropped here, the threads that apply samples (each of
+/// which walks every sample to find its own) see only the rest.
+///
+/// A series that takes its chain would skip those samples anyway (they are not newer than
+/// its newest); the drop only spares the work. Per ref, what was dropped is counted, for
+/// the one case where it matters: a chain whose series never comes (its record lost to
+/// damage), whose samples are then reported as without a series.
+struct HeldByChains {
+    /// By ref − 1: the chain's end and the samples dropped (`i64::MIN`: no chain).
+    by_ref: Vec<(i64, u32)>,
+}
+
+impl HeldByChains {
+    fn new(recovered: &rustc_hash::FxHashMap<u64, head_chunks::RecoveredChain>) -> Self {
+        let len = recovered.keys().max().map_or(0, |r| *r as usize);
+        let mut by_ref = vec![(i64::MIN, 0); len];
+        for (r, chain) in recovered {
+            if let Some(slot) = (*r as usize).checked_sub(1).and_then(|i| by_ref.get_mut(i)) {
+                slot.0 = chain.max_t;
+            }
+        }
+        Self { by_ref }
+    }
+
+    /// Drops the held samples of a samples record; `false` when nothing is left of it.
+    fn drop_from(&mut self, record: &mut wal::Record) -> bool {
+        if self.by_ref.is_empty() {
+            return true;
+        }
+        let by_ref = &mut self.by_ref;
+        let mut held =
+            |r: u64, t: i64| match (r as usize).checked_sub(1).and_then(|i| by_ref.get_mut(i)) {
+                Some((end, dropped)) if t <= *end => {
+                    *dropped = dropped.saturating_add(1);
+                    true
+                }
+                _ => false,
+            };
+        match record {
+            wal::Record::Samples(samples) => {
+                samples.retain(|s| !held(s.0, s.1));
+                !samples.is_empty()
+            }
+            wal::Record::SamplesWithStarts(samples) => {
+                samples.retain(|s| !held(s.0, s.1));
+                !samples.is_empty()
+            }
+            _ => true,
+        }
+    }
+
+    fn dropped(&self, r: u64) -> u32 {
+        (r as usize)
+            .checked_sub(1)
+            .and_then(|i| self.by_ref.get(i))
+            .map_or(0, |h| h.1)
+    }
 }
 
 /// Logs what replay found damaged: a torn tail as the usual aftermath of a crash, and

@@ -287,3 +287,24 @@ fn spilled_chunks_give_back_what_a_cut_off_wal_lost_and_the_newest_value_with_th
     let other = db.append(&[(series("a"), 31, 5.0)]).unwrap();
     assert_eq!(other.duplicates, 1);
 }
+
+#[test]
+fn samples_held_by_a_chain_whose_series_record_is_lost_are_reported_as_without_series() {
+    // 40 samples: the first 32 are in a spilled chunk. The series record (record 0) is
+    // damaged: the chain has no series to go to, and each of the 40 samples (those the
+    // WAL reader dropped as held by the chain and the 8 after it) is counted as without
+    // one, as they would be without the spill files.
+    let dir = tempfile::tempdir().unwrap();
+    write_samples(dir.path(), 0..40);
+    let path = segment(dir.path(), 0);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let offsets = record_offsets(&bytes);
+    bytes[offsets[1] - 1] ^= 0x40;
+    std::fs::write(&path, &bytes).unwrap();
+    let db = Db::open(dir.path()).unwrap();
+    let report = db.replay_report().clone();
+    assert_eq!(report.corruptions(), 1);
+    assert_eq!(report.recovered_chains, 0);
+    assert_eq!((report.orphan_samples, report.orphan_series), (40, 1));
+    assert!(times(&db, "a").is_empty());
+}

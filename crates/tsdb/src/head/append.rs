@@ -169,14 +169,6 @@ impl Head {
         let per_part = total.div_ceil(threads.max(1)).max(1);
         let disk = self.disk.as_deref();
         let keep = self.keep_samples;
-        let skip = self.replay_skip.as_slice();
-        // Held by a recovered chain (checked before the series is touched).
-        let held = |r: u64, t: i64| {
-            (r as usize)
-                .checked_sub(1)
-                .and_then(|i| skip.get(i))
-                .is_some_and(|end| t <= *end)
-        };
         let results: Vec<(usize, i64, Orphans)> = std::thread::scope(|scope| {
             let handles: Vec<_> = self
                 .series
@@ -196,7 +188,6 @@ impl Head {
                                 // `Head::prefetch`).
                                 if let Some(Some(Some(s))) = record
                                     .sample(j + 16)
-                                    .filter(|a| !held(a.0, a.1))
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
@@ -204,7 +195,6 @@ impl Head {
                                 }
                                 if let Some(Some(Some(s))) = record
                                     .sample(j + 8)
-                                    .filter(|a| !held(a.0, a.1))
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
@@ -220,9 +210,6 @@ impl Head {
                                     }
                                     continue;
                                 };
-                                if held(r, t) {
-                                    continue;
-                                }
                                 let Some(Some(s)) = part.get_mut(index) else {
                                     orphans.add(r);
                                     continue;

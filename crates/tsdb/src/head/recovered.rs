@@ -1,6 +1,7 @@
 //! Replay's use of the chunks a restart recovered from the spill files (see
 //! `head_chunks`): each series the WAL creates takes its recovered chain back before any
-//! of its samples are replayed, and replay then skips the samples the chain holds.
+//! of its samples are replayed; the samples the chain holds are not newer than its
+//! newest, and the WAL reader drops them before they reach the head (`open`).
 
 use super::closed::ClosedChunks;
 use super::Head;
@@ -22,19 +23,13 @@ impl Head {
         s.closed = ClosedChunks::Chain(chain.newest);
         s.max_t = chain.max_t;
         self.max_t = self.max_t.max(chain.max_t);
-        let index = (r - 1) as usize;
-        if self.replay_skip.len() <= index {
-            self.replay_skip.resize(index + 1, i64::MIN);
-        }
-        self.replay_skip[index] = chain.max_t;
         true
     }
 
     /// After replay, for the series given a chain: those that got no newer sample take
     /// their newest value from the chain's last chunk (the duplicate check compares with
-    /// it). Replay's skip list goes.
+    /// it).
     pub(crate) fn settle_spilled(&mut self, attached: &[u64]) {
-        self.replay_skip = Vec::new();
         let disk = self.disk.clone();
         for r in attached {
             let Some(s) = self.series_mut(*r) else {
