@@ -40,7 +40,7 @@ use crate::chunk::Encoding;
 
 mod recover;
 
-pub(crate) use recover::RecoveredChain;
+pub(crate) use recover::{RecoveredChain, RecoveredChains};
 
 const FILE_SIZE: u64 = 128 << 20;
 
@@ -84,7 +84,7 @@ impl DiskRef {
 }
 
 /// Where a record (header and chunk) starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Link {
     file: u32,
     offset: u32,
@@ -211,10 +211,7 @@ impl ChunkDisk {
     /// ending before `floor` count as dropped; files holding only such records, files of
     /// another format and anything else in `dir` are deleted. New records go to a new
     /// file.
-    pub fn recover(
-        dir: &Path,
-        floor: i64,
-    ) -> io::Result<(Self, rustc_hash::FxHashMap<u64, RecoveredChain>)> {
+    pub fn recover(dir: &Path, floor: i64) -> io::Result<(Self, RecoveredChains)> {
         let started = std::time::Instant::now();
         fs::create_dir_all(dir)?;
         let found = recover::spill_files(dir)?;
@@ -246,10 +243,10 @@ impl ChunkDisk {
         disk.truncate_before(floor);
         // New records go to a file after every existing one.
         disk.lock().current = last;
-        let (chains, broken) = scan.chains();
-        if !chains.is_empty() || broken > 0 {
+        let (chains, count, broken) = scan.chains();
+        if count > 0 || broken > 0 {
             tracing::info!(
-                series = chains.len(),
+                series = count,
                 rebuilt = broken,
                 took = ?started.elapsed(),
                 "spilled head chunks recovered (the WAL's samples up to each chain's end are skipped); the chunks of the series counted as rebuilt did not read back whole and come from the WAL"

@@ -19,6 +19,7 @@ mod append_exemplars;
 mod append_histograms;
 mod backfill;
 mod block;
+mod by_ref;
 mod chunk;
 mod compact;
 mod dirformat;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use crate::by_ref::ByRef;
 use crate::lock::{DirLock, Existing};
 use crate::wal::DamageKind;
 use crate::{
@@ -166,7 +167,7 @@ fn replay_into(
     head: &mut head::Head,
     exemplars: &mut crate::exemplars::ExemplarStore,
     wal_dir: &Path,
-    mut recovered: rustc_hash::FxHashMap<u64, head_chunks::RecoveredChain>,
+    mut recovered: head_chunks::RecoveredChains,
 ) -> Result<ReplayReport, DbError> {
     let mut attached: Vec<u64> = Vec::new();
     let mut held = HeldByChains::new(&recovered);
@@ -181,11 +182,10 @@ fn replay_into(
                 let started = Instant::now();
                 for (r, labels) in series {
                     head.insert(r, &labels);
-                    if let Some(chain) = recovered.remove(&r) {
-                        if head.attach_spilled(r, &chain) {
+                    if let Some(slot) = recovered.get_mut(r) {
+                        if slot.is_some_and(|chain| head.attach_spilled(r, &chain)) {
                             attached.push(r);
-                        } else {
-                            recovered.insert(r, chain);
+                            *slot = None;
                         }
                     }
                 }
@@ -270,14 +270,14 @@ fn replay_into(
     // head's: no longer counted as its chunks. The samples of theirs the reader dropped
     // had no series to go to: counted as such, as they would have been without the chain.
     let disk = head.disk();
-    for (r, chain) in &recovered {
+    for (r, chain) in recovered.iter().filter_map(|(r, c)| c.map(|c| (r, c))) {
         if let Some(disk) = &disk {
             disk.forget_chain(chain.newest);
         }
-        let dropped = held.dropped(*r);
-        if dropped > 0 && !head.contains(*r) {
+        let dropped = held.dropped(r);
+        if dropped > 0 && !head.contains(r) {
             orphans.samples += u64::from(dropped);
-            orphans.refs.insert(*r);
+            orphans.refs.insert(r);
         }
     }
     tracing::debug!(
@@ -301,36 +301,38 @@ fn replay_into(
 /// the one case where it matters: a chain whose series never comes (its record lost to
 /// damage), whose samples are then reported as without a series.
 struct HeldByChains {
-    /// By ref − 1: the chain's end and the samples dropped (`i64::MIN`: no chain).
-    by_ref: Vec<(i64, u32)>,
+    /// By ref: the chain's end and the samples dropped (`i64::MIN`: no chain).
+    by_ref: ByRef<(i64, u32)>,
+    any: bool,
 }
 
 impl HeldByChains {
-    fn new(recovered: &rustc_hash::FxHashMap<u64, head_chunks::RecoveredChain>) -> Self {
-        let len = recovered.keys().max().map_or(0, |r| *r as usize);
-        let mut by_ref = vec![(i64::MIN, 0); len];
-        for (r, chain) in recovered {
-            if let Some(slot) = (*r as usize).checked_sub(1).and_then(|i| by_ref.get_mut(i)) {
-                slot.0 = chain.max_t;
+    fn new(recovered: &head_chunks::RecoveredChains) -> Self {
+        let mut by_ref = ByRef::default();
+        let mut any = false;
+        for (r, chain) in recovered.iter() {
+            let end = chain.map_or(i64::MIN, |c| c.max_t);
+            if let Some(slot) = by_ref.slot(r) {
+                *slot = (end, 0);
+                any |= chain.is_some();
             }
         }
-        Self { by_ref }
+        Self { by_ref, any }
     }
 
     /// Drops the held samples of a samples record; `false` when nothing is left of it.
     fn drop_from(&mut self, record: &mut wal::Record) -> bool {
-        if self.by_ref.is_empty() {
+        if !self.any {
             return true;
         }
         let by_ref = &mut self.by_ref;
-        let mut held =
-            |r: u64, t: i64| match (r as usize).checked_sub(1).and_then(|i| by_ref.get_mut(i)) {
-                Some((end, dropped)) if t <= *end => {
-                    *dropped = dropped.saturating_add(1);
-                    true
-                }
-                _ => false,
-            };
+        let mut held = |r: u64, t: i64| match by_ref.get_mut(r) {
+            Some((end, dropped)) if t <= *end => {
+                *dropped = dropped.saturating_add(1);
+                true
+            }
+            _ => false,
+        };
         match record {
             wal::Record::Samples(samples) => {
                 samples.retain(|s| !held(s.0, s.1));
@@ -345,10 +347,7 @@ impl HeldByChains {
     }
 
     fn dropped(&self, r: u64) -> u32 {
-        (r as usize)
-            .checked_sub(1)
-            .and_then(|i| self.by_ref.get(i))
-            .map_or(0, |h| h.1)
+        self.by_ref.get(r).map_or(0, |h| h.1)
     }
 }
 

@@ -3,6 +3,7 @@
 //! files' chunk lists and our chunk encodings all use them.
 
 /// Appends `v` as an unsigned varint.
+#[inline]
 pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -12,12 +13,14 @@ pub(crate) fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Appends `v` zigzag-encoded (small magnitudes of either sign take few bytes).
+#[inline]
 pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
     put_uvarint(out, zigzag(v));
 }
 
 /// Reads an unsigned varint at `*pos` and moves past it; `None` when it is cut short or
 /// longer than ten bytes.
+#[inline]
 pub(crate) fn read_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..70).step_by(7) {
@@ -32,19 +35,23 @@ pub(crate) fn read_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
 }
 
 /// Reads a zigzag varint at `*pos` (see [`read_uvarint`]).
+#[inline]
 pub(crate) fn read_varint(buf: &[u8], pos: &mut usize) -> Option<i64> {
     read_uvarint(buf, pos).map(unzigzag)
 }
 
 /// The bytes [`put_uvarint`] writes for `v`.
+#[inline]
 pub(crate) fn uvarint_len(v: u64) -> usize {
     ((64 - v.leading_zeros()).max(1) as usize).div_ceil(7)
 }
 
+#[inline]
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
 
+#[inline]
 pub(crate) fn unzigzag(z: u64) -> i64 {
     ((z >> 1) as i64) ^ -((z & 1) as i64)
 }

@@ -19,7 +19,7 @@ use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use crate::by_ref::ByRef;
 
 use super::{
     decode_header, header_flags_and_series, record_crc, u32_at, Link, Record, SpillFile, DETACHED,
@@ -36,15 +36,30 @@ pub(crate) struct RecoveredChain {
     pub max_t: i64,
 }
 
+/// The chains recovered, by series ref.
+pub(crate) type RecoveredChains = ByRef<Option<RecoveredChain>>;
+
 /// What a scan of the files found for one series so far.
+#[derive(Clone, Copy, Default)]
 struct Scanned {
+    state: State,
     newest: Link,
     /// The record the newest links to (a taken-back record is replaced by one with the
     /// same predecessor: see [`Scan::add`]).
     newest_prev: Option<Link>,
     newest_max_t: i64,
+    /// The series' latest valid record below the floor: its chain may start after it.
+    last_dropped: Option<Link>,
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum State {
+    /// No record above the floor yet.
+    #[default]
+    None,
+    Chain,
     /// A record of the series did not fit its chain: nothing of it is recovered.
-    broken: bool,
+    Broken,
 }
 
 /// The scan: records of every file, in file order (which is write order).
@@ -53,9 +68,7 @@ pub(super) struct Scan {
     /// The lowest file number present: a link to a lower one points at a deleted file
     /// (deleted only when every record in it was below the floor).
     first_file: u32,
-    series: FxHashMap<u64, Scanned>,
-    /// Valid records below the floor: a chain may start after one of them.
-    dropped: FxHashSet<Link>,
+    series: ByRef<Scanned>,
     /// Records replaced by a later one (see [`Scan::add`]), with their max time: no longer
     /// counted once their file's count is settled.
     pub replaced: Vec<(Link, i64)>,
@@ -66,82 +79,77 @@ impl Scan {
         Self {
             floor,
             first_file,
-            series: FxHashMap::default(),
-            dropped: FxHashSet::default(),
+            series: ByRef::default(),
             replaced: Vec::new(),
-        }
-    }
-
-    /// Whether a chain may start after `prev`: nothing before it, or only what the head
-    /// had dropped.
-    fn starts_after(&self, prev: Option<Link>) -> bool {
-        match prev {
-            None => true,
-            Some(p) => p.file < self.first_file || self.dropped.contains(&p),
         }
     }
 
     /// Takes a valid record of `series` in write order; `detached`: flagged [`DETACHED`]
     /// or [`TAKEN_BACK`] (the series' chain cannot be recovered).
     fn add(&mut self, h: &Record, series: u64, detached: bool) {
+        // A ref the head cannot have: the series is left to the WAL.
+        let Some(s) = self.series.slot(series) else {
+            return;
+        };
         if h.max_t < self.floor {
-            self.dropped.insert(h.link);
+            s.last_dropped = Some(h.link);
             return;
         }
-        let starts = !detached && self.starts_after(h.prev);
-        let Some(s) = self.series.get_mut(&series) else {
-            self.series.insert(
-                series,
-                Scanned {
+        match s.state {
+            State::Broken => {}
+            State::None => {
+                // A chain starts after nothing, or after what the head had dropped (a
+                // record below the floor, or one in a file deleted for that).
+                let starts = !detached
+                    && match h.prev {
+                        None => true,
+                        Some(p) => p.file < self.first_file || Some(p) == s.last_dropped,
+                    };
+                *s = Scanned {
+                    state: if starts { State::Chain } else { State::Broken },
                     newest: h.link,
                     newest_prev: h.prev,
                     newest_max_t: h.max_t,
-                    broken: !starts,
-                },
-            );
-            return;
-        };
-        if s.broken {
-            return;
+                    last_dropped: s.last_dropped,
+                };
+            }
+            State::Chain => {
+                if !detached && h.prev == Some(s.newest) && h.min_t > s.newest_max_t {
+                    s.newest_prev = Some(s.newest);
+                    s.newest = h.link;
+                    s.newest_max_t = h.max_t;
+                } else if !detached && h.prev == s.newest_prev {
+                    // The newest chunk was taken back into memory (an append rolled back)
+                    // and written again with more samples: this record replaces it.
+                    self.replaced.push((s.newest, s.newest_max_t));
+                    s.newest = h.link;
+                    s.newest_max_t = h.max_t;
+                } else {
+                    s.state = State::Broken;
+                }
+            }
         }
-        if !detached && h.prev == Some(s.newest) && h.min_t > s.newest_max_t {
-            s.newest_prev = Some(s.newest);
-            s.newest = h.link;
-            s.newest_max_t = h.max_t;
-            return;
-        }
-        if !detached && h.prev == s.newest_prev {
-            // The newest chunk was taken back into memory (an append rolled back) and
-            // written again with more samples: this record replaces it.
-            self.replaced.push((s.newest, s.newest_max_t));
-            s.newest = h.link;
-            s.newest_max_t = h.max_t;
-            return;
-        }
-        s.broken = true;
     }
 
-    /// The chains recovered, by series ref.
-    pub fn chains(mut self) -> (FxHashMap<u64, RecoveredChain>, usize) {
-        let mut broken = 0usize;
-        let chains = self
-            .series
-            .drain()
-            .filter_map(|(r, s)| {
-                if s.broken {
-                    broken += 1;
-                    return None;
+    /// The chains recovered, and how many series had records that did not make one.
+    pub fn chains(self) -> (RecoveredChains, usize, usize) {
+        let (mut recovered, mut count, mut broken) = (RecoveredChains::default(), 0, 0);
+        for (r, s) in self.series.iter() {
+            match s.state {
+                State::None => {}
+                State::Broken => broken += 1,
+                State::Chain => {
+                    if let Some(slot) = recovered.slot(r) {
+                        *slot = Some(RecoveredChain {
+                            newest: s.newest,
+                            max_t: s.newest_max_t,
+                        });
+                        count += 1;
+                    }
                 }
-                Some((
-                    r,
-                    RecoveredChain {
-                        newest: s.newest,
-                        max_t: s.newest_max_t,
-                    },
-                ))
-            })
-            .collect();
-        (chains, broken)
+            }
+        }
+        (recovered, count, broken)
     }
 }
 
@@ -293,23 +301,12 @@ mod tests {
         std::fs::write(spill.join("notes"), b"?").unwrap();
 
         let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
-        let mut got: Vec<u64> = chains.keys().copied().collect();
-        got.sort_unstable();
-        assert_eq!(got, [1, 3], "{chains:?}");
-        assert_eq!(
-            chains[&1],
-            RecoveredChain {
-                newest: one,
-                max_t: 310
-            }
-        );
-        assert_eq!(
-            chains[&3],
-            RecoveredChain {
-                newest: three,
-                max_t: 110
-            }
-        );
+        let got: Vec<(u64, RecoveredChain)> = chains
+            .iter()
+            .filter_map(|(r, c)| c.map(|c| (r, c)))
+            .collect();
+        let chain = |newest, max_t| RecoveredChain { newest, max_t };
+        assert_eq!(got, [(1, chain(one, 310)), (3, chain(three, 110))]);
         assert!(!spill.join("000099").exists() && !spill.join("notes").exists());
         // The chain reads back through the links, down to the floor.
         let mut walked = Vec::new();
@@ -351,8 +348,11 @@ mod tests {
             .unwrap();
         let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
         assert!(!spill.join(format!("{:06}", old.file)).exists());
-        assert_eq!(chains.len(), 1);
-        assert_eq!(chains[&1].newest, kept);
+        let got: Vec<(u64, Link)> = chains
+            .iter()
+            .filter_map(|(r, c)| c.map(|c| (r, c.newest)))
+            .collect();
+        assert_eq!(got, [(1, kept)]);
         assert_eq!(disk.live_records(), 1);
         assert_eq!(disk.oldest_min_t(), Some(200));
     }
