@@ -20,8 +20,22 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, v: i64) {
 
 /// Reads an unsigned varint at `*pos` and moves past it; `None` when it is cut short or
 /// longer than ten bytes.
-#[inline]
+///
+/// One byte, inline: most of what replay decodes are one-byte varints (ref and time
+/// deltas within a scrape's record), and the whole loop is too large to be inlined.
+#[inline(always)]
 pub(crate) fn read_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    match buf.get(*pos) {
+        Some(&byte) if byte < 0x80 => {
+            *pos += 1;
+            Some(u64::from(byte))
+        }
+        _ => read_long_uvarint(buf, pos),
+    }
+}
+
+#[inline(never)]
+fn read_long_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut value = 0u64;
     for shift in (0..70).step_by(7) {
         let byte = *buf.get(*pos)?;
