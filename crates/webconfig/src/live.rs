@@ -160,7 +160,10 @@ impl CacheKey {
         let mut secret = [0u8; 32];
         // With no system randomness, a fixed key still keeps fields apart; it only loses
         // the property that the digests are unpredictable to an attacker with memory access.
-        let _ = aws_lc_rs::rand::fill(&mut secret);
+        // The OS's randomness (a system call), not aws-lc's generator: seeding that one
+        // measures CPU jitter for some 40 ms, which every start-up paid before `/-/ready`
+        // even with no basic auth configured (TLS seeds it at its first handshake instead).
+        let _ = getrandom::fill(&mut secret);
         Self(aws_lc_rs::hmac::Key::new(
             aws_lc_rs::hmac::HMAC_SHA256,
             &secret,
