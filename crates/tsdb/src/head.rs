@@ -50,6 +50,28 @@ impl Hasher for PassThrough {
     }
 }
 
+/// The head's keyed hash of label sets (randomly keyed: a target cannot aim collisions at
+/// the label-set table).
+#[derive(Clone)]
+pub(crate) struct LabelHasher(RandomState);
+
+impl LabelHasher {
+    pub fn hash(&self, labels: &Labels) -> u64 {
+        self.hash_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+    }
+
+    fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
+        let mut h = self.0.build_hasher();
+        for (n, v) in pairs {
+            h.write(n.as_bytes());
+            h.write_u8(0xff);
+            h.write(v.as_bytes());
+            h.write_u8(0xff);
+        }
+        h.finish()
+    }
+}
+
 /// Interned label names and values.
 #[derive(Default)]
 pub(crate) struct Symbols {
@@ -106,7 +128,7 @@ pub(crate) struct Head {
     /// stored as u32 (half the memory of a million series' lists): a ref is an index into
     /// `series`, which would need 32 GiB before a ref outgrew them.
     postings: HashMap<u32, HashMap<u32, Vec<u32>, FxBuildHasher>, FxBuildHasher>,
-    hasher: RandomState,
+    hasher: LabelHasher,
     live: usize,
     /// Chunks do not cross multiples of this (the block range), in ms.
     pub chunk_range: i64,
@@ -132,7 +154,7 @@ impl Head {
             by_hash: HashMap::default(),
             collisions: HashMap::new(),
             postings: HashMap::default(),
-            hasher: RandomState::new(),
+            hasher: LabelHasher(RandomState::new()),
             live: 0,
             chunk_range: chunk_range.max(1),
             min_valid_t: i64::MIN,
@@ -188,23 +210,18 @@ impl Head {
                 .is_some_and(|(min, max)| min <= maxt && max >= mint)
     }
 
-    fn hash_pairs<'a>(&self, pairs: impl Iterator<Item = (&'a str, &'a str)>) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for (n, v) in pairs {
-            h.write(n.as_bytes());
-            h.write_u8(0xff);
-            h.write(v.as_bytes());
-            h.write_u8(0xff);
-        }
-        h.finish()
+    /// The keyed hash of label sets, for hashing them off the head's lock or thread (WAL
+    /// replay's reader hashes the series it decodes).
+    pub(crate) fn label_hasher(&self) -> LabelHasher {
+        self.hasher.clone()
     }
 
     fn hash_labels(&self, labels: &Labels) -> u64 {
-        self.hash_pairs(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+        self.hasher.hash(labels)
     }
 
     fn hash_ids(&self, ids: &[u32]) -> u64 {
-        self.hash_pairs(
+        self.hasher.hash_pairs(
             ids.chunks_exact(2)
                 .map(|p| (self.symbols.get(p[0]), self.symbols.get(p[1]))),
         )
@@ -247,9 +264,9 @@ impl Head {
         (r, true)
     }
 
-    /// Creates a series with a given ref (also used by WAL replay).
-    pub fn insert(&mut self, r: u64, labels: &Labels) {
-        let h = self.hash_labels(labels);
+    /// Creates a series with a given ref (WAL replay), its label set's hash by
+    /// [`Head::label_hasher`] already taken; nothing when the ref or the label set exists.
+    pub(crate) fn insert_with_hash(&mut self, r: u64, labels: &Labels, h: u64) {
         if r == 0 || self.series(r).is_some() || self.lookup_hashed(labels, h).is_some() {
             return;
         }

@@ -176,12 +176,12 @@ fn replay_into(
     let mut batched = 0usize;
     let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
     let mut orphans = head::Orphans::default();
-    let mut apply = |head: &mut head::Head, record: wal::Record, orphans: &mut head::Orphans| {
-        match record {
-            wal::Record::Series(series) => {
+    let mut apply = |head: &mut head::Head, record: Replayed, orphans: &mut head::Orphans| {
+        let record = match record {
+            Replayed::Series(series, hashes) => {
                 let started = Instant::now();
-                for (r, labels) in series {
-                    head.insert(r, &labels);
+                for ((r, labels), h) in series.into_iter().zip(hashes) {
+                    head.insert_with_hash(r, &labels, h);
                     if let Some(slot) = recovered.get_mut(r) {
                         if slot.is_some_and(|chain| head.attach_spilled(r, &chain)) {
                             attached.push(r);
@@ -190,7 +190,13 @@ fn replay_into(
                     }
                 }
                 series_time += started.elapsed();
+                return;
             }
+            Replayed::Other(record) => record,
+        };
+        match record {
+            // Series records come hashed (above).
+            wal::Record::Series(_) => {}
             // Out-of-order records go to the out-of-order head, in log order (they and
             // the flush markers are rare: no batching).
             wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples, orphans),
@@ -241,15 +247,27 @@ fn replay_into(
         }
     };
     let replayed = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<wal::Record>(256);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Replayed>(256);
         let dir = wal_dir.to_path_buf();
         let held = &mut held;
+        let hasher = head.label_hasher();
         let reader = scope.spawn(move || {
             wal::replay(&dir, |mut record| {
-                if held.drop_from(&mut record) {
-                    // The receiver only goes away if this thread's caller panicked.
-                    let _ = tx.send(record);
-                }
+                let replayed = match record {
+                    // Hashed here, off the thread that creates the series.
+                    wal::Record::Series(series) => {
+                        let hashes = series.iter().map(|(_, l)| hasher.hash(l)).collect();
+                        Replayed::Series(series, hashes)
+                    }
+                    _ => {
+                        if !held.drop_from(&mut record) {
+                            return;
+                        }
+                        Replayed::Other(record)
+                    }
+                };
+                // The receiver only goes away if this thread's caller panicked.
+                let _ = tx.send(replayed);
             })
         });
         for record in rx {
@@ -289,6 +307,13 @@ fn replay_into(
     replay.orphan_samples = orphans.samples;
     replay.orphan_series = orphans.refs.len();
     Ok(replay)
+}
+
+/// A record as the WAL reader hands it to replay: series come with their label sets'
+/// hashes ([`head::Head::label_hasher`]), taken on the reader's thread.
+enum Replayed {
+    Series(Vec<(u64, model::Labels)>, Vec<u64>),
+    Other(wal::Record),
 }
 
 /// The samples replay need not apply, dropped by the WAL reader as it decodes them: those

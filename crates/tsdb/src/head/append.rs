@@ -17,12 +17,13 @@ impl Head {
         let Some(Some(s)) = self.series.get((r as usize).wrapping_sub(1)) else {
             return;
         };
-        let address: *const u8 = if deep {
-            s.open.tail_ptr()
+        if deep {
+            // The chunk's first timestamp and its tail: two lines once it outgrows one.
+            prefetch(s.open.head_ptr());
+            prefetch(s.open.tail_ptr());
         } else {
-            (&**s as *const MemSeries).cast()
-        };
-        prefetch(address);
+            prefetch((&**s as *const MemSeries).cast());
+        }
     }
 
     /// Checks a histogram sample against the series' newest one. `Ok(false)`: an
@@ -198,6 +199,7 @@ impl Head {
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
+                                    prefetch(s.open.head_ptr());
                                     prefetch(s.open.tail_ptr());
                                 }
                                 let Some((r, t, v, st)) = record.sample(j) else {
