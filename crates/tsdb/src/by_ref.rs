@@ -60,6 +60,11 @@ impl<T: Copy + Default> ByRef<T> {
         Some(&mut page[slot])
     }
 
+    /// Whether no ref was ever set.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
     /// Every ref of an allocated page with its value, in ref order.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &T)> {
         self.pages
@@ -71,6 +76,13 @@ impl<T: Copy + Default> ByRef<T> {
                     .enumerate()
                     .map(move |(j, v)| (((i << PAGE_BITS) + j) as u64 + 1, v))
             })
+    }
+}
+
+impl<T: Copy> ByRef<Option<T>> {
+    /// The refs that hold a value, with it, in ref order.
+    pub fn present(&self) -> impl Iterator<Item = (u64, T)> + '_ {
+        self.iter().filter_map(|(r, v)| v.map(|v| (r, v)))
     }
 }
 
@@ -99,5 +111,10 @@ mod tests {
         assert_eq!(set, [(5, 7), (40_000_000, 9)]);
         *t.get_mut(5).unwrap() += 1;
         assert_eq!(t.get(5), Some(&8));
+        let mut o: ByRef<Option<u32>> = ByRef::default();
+        assert!(o.is_empty());
+        *o.slot(3).unwrap() = Some(1);
+        assert!(!o.is_empty());
+        assert_eq!(o.present().collect::<Vec<_>>(), [(3, 1)]);
     }
 }

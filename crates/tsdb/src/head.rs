@@ -345,9 +345,7 @@ impl Head {
     }
 
     fn series_mut(&mut self, r: u64) -> Option<&mut MemSeries> {
-        self.series
-            .get_mut((r as usize).checked_sub(1)?)?
-            .as_deref_mut()
+        series_slot(&mut self.series, r)
     }
 
     /// The label set of a series.
@@ -362,4 +360,10 @@ impl Head {
                 .collect(),
         )
     }
+}
+
+/// Series `r` of a series table: a function of the table alone, so that an append can hold
+/// it while it reads the head's other fields.
+fn series_slot(series: &mut [Option<Box<MemSeries>>], r: u64) -> Option<&mut MemSeries> {
+    series.get_mut((r as usize).checked_sub(1)?)?.as_deref_mut()
 }

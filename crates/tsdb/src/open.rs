@@ -288,7 +288,7 @@ fn replay_into(
     // head's: no longer counted as its chunks. The samples of theirs the reader dropped
     // had no series to go to: counted as such, as they would have been without the chain.
     let disk = head.disk();
-    for (r, chain) in recovered.iter().filter_map(|(r, c)| c.map(|c| (r, c))) {
+    for (r, chain) in recovered.present() {
         if let Some(disk) = &disk {
             disk.forget_chain(chain.newest);
         }
@@ -326,28 +326,26 @@ enum Replayed {
 /// the one case where it matters: a chain whose series never comes (its record lost to
 /// damage), whose samples are then reported as without a series.
 struct HeldByChains {
-    /// By ref: the chain's end and the samples dropped (`i64::MIN`: no chain).
+    /// By ref: the chain's end and the samples dropped (`i64::MIN`: no chain). Pages only
+    /// where `recovered` has chains: empty without any.
     by_ref: ByRef<(i64, u32)>,
-    any: bool,
 }
 
 impl HeldByChains {
     fn new(recovered: &head_chunks::RecoveredChains) -> Self {
         let mut by_ref = ByRef::default();
-        let mut any = false;
+        // Every ref of the pages, as a default of 0 would hold samples up to time 0.
         for (r, chain) in recovered.iter() {
-            let end = chain.map_or(i64::MIN, |c| c.max_t);
             if let Some(slot) = by_ref.slot(r) {
-                *slot = (end, 0);
-                any |= chain.is_some();
+                *slot = (chain.map_or(i64::MIN, |c| c.max_t), 0);
             }
         }
-        Self { by_ref, any }
+        Self { by_ref }
     }
 
     /// Drops the held samples of a samples record; `false` when nothing is left of it.
     fn drop_from(&mut self, record: &mut wal::Record) -> bool {
-        if !self.any {
+        if self.by_ref.is_empty() {
             return true;
         }
         let by_ref = &mut self.by_ref;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use model::{Label, Labels};
 
-use crate::varint::{put_uvarint, read_uvarint, unzigzag, zigzag};
+use crate::varint::{put_uvarint, read_uvarint, read_varint, unzigzag, zigzag};
 
 mod exemplar;
 mod histogram;
@@ -255,8 +255,7 @@ impl Record {
                 let mut samples = Vec::with_capacity(count.min(1 << 16));
                 for _ in 0..count {
                     let r = read_uvarint(buf, &mut pos)?;
-                    let z = read_uvarint(buf, &mut pos)?;
-                    let t = ((z >> 1) as i64) ^ -((z & 1) as i64);
+                    let t = read_varint(buf, &mut pos)?;
                     let bits = buf.get(pos..pos + 8)?;
                     pos += 8;
                     let v = f64::from_bits(u64::from_le_bytes(bits.try_into().ok()?));

@@ -200,14 +200,7 @@ impl XorChunk {
         if self.count == 0 {
             return None;
         }
-        let mut v = 0u64;
-        for (i, b) in self.stream.bytes.iter().take(10).enumerate() {
-            v |= u64::from(b & 0x7f) << (7 * i);
-            if *b < 0x80 {
-                return Some((v >> 1) as i64 ^ -((v & 1) as i64));
-            }
-        }
-        None
+        crate::varint::read_varint(&self.stream.bytes, &mut 0)
     }
 
     /// Bytes held, for memory accounting.

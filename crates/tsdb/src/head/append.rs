@@ -5,13 +5,13 @@
 use model::histogram::HistogramValue;
 
 use super::closed::SpillTo;
-use super::{series, Head, MemSeries, Orphans, Rejection};
+use super::{series, series_slot, Head, MemSeries, Orphans, Rejection};
 
 impl Head {
     /// Asks the CPU to start loading what appending to series `r` will touch: `deep`
-    /// means its open chunk's tail (the series itself must have been prefetched earlier),
-    /// otherwise the series. Appends walk a million series in ref order, and these loads
-    /// are what they would otherwise wait for.
+    /// means its open chunk's start and tail (the series itself must have been prefetched
+    /// earlier), otherwise the series. Appends walk a million series in ref order, and
+    /// these loads are what they would otherwise wait for.
     #[inline]
     pub fn prefetch(&self, r: u64, deep: bool) {
         let Some(Some(s)) = self.series.get((r as usize).wrapping_sub(1)) else {
@@ -58,11 +58,7 @@ impl Head {
         let range = self.chunk_range;
         let disk = self.disk.as_deref();
         let keep = self.keep_samples;
-        let Some(Some(s)) = (r as usize)
-            .checked_sub(1)
-            .and_then(|i| self.series.get_mut(i))
-            .map(Option::as_deref_mut)
-        else {
+        let Some(s) = series_slot(&mut self.series, r) else {
             return false;
         };
         if s.has_newest(keep) && t <= s.max_t {
@@ -119,11 +115,7 @@ impl Head {
         }
         let range = self.chunk_range;
         let disk = self.disk.as_deref();
-        let Some(Some(s)) = (r as usize)
-            .checked_sub(1)
-            .and_then(|i| self.series.get_mut(i))
-            .map(Option::as_deref_mut)
-        else {
+        let Some(s) = series_slot(&mut self.series, r) else {
             return false;
         };
         if s.has_newest(self.keep_samples) && t <= s.max_t {

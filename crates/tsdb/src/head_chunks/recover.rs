@@ -301,10 +301,7 @@ mod tests {
         std::fs::write(spill.join("notes"), b"?").unwrap();
 
         let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
-        let got: Vec<(u64, RecoveredChain)> = chains
-            .iter()
-            .filter_map(|(r, c)| c.map(|c| (r, c)))
-            .collect();
+        let got: Vec<(u64, RecoveredChain)> = chains.present().collect();
         let chain = |newest, max_t| RecoveredChain { newest, max_t };
         assert_eq!(got, [(1, chain(one, 310)), (3, chain(three, 110))]);
         assert!(!spill.join("000099").exists() && !spill.join("notes").exists());
@@ -348,10 +345,7 @@ mod tests {
             .unwrap();
         let (disk, chains) = ChunkDisk::recover(&spill, 100).unwrap();
         assert!(!spill.join(format!("{:06}", old.file)).exists());
-        let got: Vec<(u64, Link)> = chains
-            .iter()
-            .filter_map(|(r, c)| c.map(|c| (r, c.newest)))
-            .collect();
+        let got: Vec<(u64, Link)> = chains.present().map(|(r, c)| (r, c.newest)).collect();
         assert_eq!(got, [(1, kept)]);
         assert_eq!(disk.live_records(), 1);
         assert_eq!(disk.oldest_min_t(), Some(200));
