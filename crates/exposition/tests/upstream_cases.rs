@@ -12,8 +12,39 @@ use exposition::{Entry, Format, MetricType, ParseError, Parser, Sample};
 
 use Format::{OpenMetrics as Om, PrometheusText as Text};
 
+/// Parses `input`, and checks that a parser with deferred labels, asked for each
+/// sample's labels, gives the same entries or the same error.
 fn parse(input: &[u8], format: Format) -> Result<Vec<Entry<'_>>, ParseError> {
-    Parser::new(input, format).collect()
+    let full: Result<Vec<Entry<'_>>, ParseError> = Parser::new(input, format).collect();
+    // Compared as printed: a NaN value is not equal to itself.
+    let shown = |r: &Result<Vec<Entry<'_>>, ParseError>| match r {
+        Ok(entries) => entries.iter().map(|e| format!("{e:?}")).collect(),
+        Err(e) => vec![format!("{e:?}")],
+    };
+    let (expected, deferred) = (shown(&full), shown(&parse_deferred(input, format)));
+    let differ = expected.iter().zip(&deferred).find(|(a, b)| a != b);
+    assert!(
+        expected.len() == deferred.len() && differ.is_none(),
+        "{format:?} {:?}: deferred labels parse differently: {differ:?} ({} vs {} entries)",
+        String::from_utf8_lossy(input),
+        expected.len(),
+        deferred.len()
+    );
+    full
+}
+
+fn parse_deferred(input: &[u8], format: Format) -> Result<Vec<Entry<'_>>, ParseError> {
+    let mut parser = Parser::new(input, format);
+    parser.defer_labels();
+    let mut entries = Vec::new();
+    while let Some(entry) = parser.next() {
+        let mut entry = entry?;
+        if let Entry::Sample(sample) = &mut entry {
+            parser.parse_labels(sample)?;
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
 }
 
 fn samples(input: &[u8], format: Format) -> Vec<Sample<'_>> {

@@ -189,6 +189,64 @@ async fn scrape_store_and_mark_stale() {
     assert!(manager.active_targets().is_empty());
 }
 
+/// Known series are not read again (their labels are not parsed), yet every body is
+/// checked as a whole: a bad line fails the scrape whether its series is known or new,
+/// and a body in another format is read by that format's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_line_fails_the_scrape_whether_its_series_is_known_or_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Arc::new(tsdb::Db::open(dir.path()).unwrap());
+    let target = exporter(false).await;
+    let text = Some("text/plain; version=0.0.4");
+    target.serve(text, "temp {room=\"a\"} 21.5\nhumidity 40\n");
+    let manager = scrape::Manager::new(Arc::clone(&db));
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
+        target.addr
+    );
+    manager.apply(&config(&yaml, dir.path()));
+    let status = || manager.active_targets()[0].status.clone();
+    let temp = || last_value(&db, &[eq("__name__", "temp"), eq("room", "a")]);
+    eventually("the first scrape", || temp() == Some(21.5)).await;
+
+    let failing = [
+        // A known series with a bad value.
+        (
+            text,
+            "temp {room=\"a\"} warm\nhumidity 40\n",
+            "invalid sample value",
+        ),
+        // A new series with a bad label name, after known ones.
+        (
+            text,
+            "temp {room=\"a\"} 22\nhumidity 40\nnew{0a=\"b\"} 1\n",
+            "line 3",
+        ),
+        // Known text with a bad timestamp after it.
+        (text, "temp {room=\"a\"} 22 -5\nhumidity 40\n", "line 1"),
+        // The same series in OpenMetrics, which allows no blank before the labels.
+        (
+            Some("application/openmetrics-text; version=1.0.0"),
+            "temp {room=\"a\"} 22\nhumidity 40\n# EOF\n",
+            "line 1",
+        ),
+    ];
+    for (content_type, body, error) in failing {
+        target.serve(content_type, body);
+        eventually(&format!("{body:?} failing"), || {
+            let s = status();
+            s.health == "down" && s.last_error.contains(error)
+        })
+        .await;
+        // A good body brings the target back before the next case.
+        target.serve(text, "temp {room=\"a\"} 21.5\nhumidity 40\n");
+        eventually("up again", || status().health == "up").await;
+    }
+    target.serve(text, "temp {room=\"a\"} 23\nhumidity 41\n");
+    eventually("known series scraped again", || temp() == Some(23.0)).await;
+    manager.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_auth_and_limits() {
     let dir = tempfile::tempdir().unwrap();

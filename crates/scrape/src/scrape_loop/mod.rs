@@ -473,6 +473,8 @@ impl ScrapeLoop {
     /// relabeling, new series).
     fn ingest(&mut self, mut fetched: Fetched, t: i64) -> Result<(usize, usize, usize), String> {
         let (body, format) = (&fetched.body[..], fetched.format);
+        // The cache's texts were accepted by this format's parser, which then skips
+        // reading them again; another format's parser may not accept them.
         if self.cache_format != Some(format) {
             self.cache.clear();
             self.cache_format = Some(format);

@@ -41,6 +41,13 @@ impl ScrapeLoop {
         // and the `quantile` of summaries in OpenMetrics' float form (`1` → `1.0`).
         let mut last_type = MetricType::Unknown;
         let mut parser = exposition::Parser::new(body, format);
+        // The cache knows most series by their text, and holds only texts this format's
+        // parser accepted (it is cleared when the format changes): a known series needs
+        // no labels read. Classic histograms turned native and start times read labels
+        // of every sample.
+        if nhcb.is_none() && created.is_none() {
+            parser.defer_labels();
+        }
         // Each sample's label list goes back to the parser for the next sample's labels.
         let mut done_with = None;
         loop {
@@ -48,7 +55,7 @@ impl ScrapeLoop {
                 parser.recycle(labels);
             }
             let Some(entry) = parser.next() else { break };
-            let sample = match entry.map_err(|e| e.to_string())? {
+            let mut sample = match entry.map_err(|e| e.to_string())? {
                 Entry::Sample(sample) => sample,
                 Entry::Type { name, kind } => {
                     last_type = kind;
@@ -135,6 +142,9 @@ impl ScrapeLoop {
                     continue;
                 }
                 Lookup::Miss => {
+                    parser
+                        .parse_labels(&mut sample)
+                        .map_err(|e| e.to_string())?;
                     let mut b = LabelsBuilder::default();
                     for (name, value) in &sample.labels {
                         match normalized_float_label(last_type, name, value) {
