@@ -72,27 +72,46 @@ impl LabelHasher {
     }
 }
 
-/// Interned label names and values.
-#[derive(Default)]
+/// Interned label names and values. The table holds ids only (4 bytes a slot, where a
+/// map from the string would hold its 16-byte pointer, some 20 MB more for a million
+/// series' distinct values) and compares by the strings they index. Keyed hashing: label
+/// values come from targets, which must not be able to aim collisions at the table.
 pub(crate) struct Symbols {
     strings: Vec<Arc<str>>,
-    ids: HashMap<Arc<str>, u32>,
+    ids: hashbrown::HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl Default for Symbols {
+    fn default() -> Self {
+        Self {
+            strings: Vec::new(),
+            ids: hashbrown::HashTable::new(),
+            hasher: RandomState::new(),
+        }
+    }
 }
 
 impl Symbols {
     fn intern(&mut self, s: &str) -> u32 {
-        if let Some(id) = self.ids.get(s) {
+        let hash = self.hasher.hash_one(s);
+        let strings = &self.strings;
+        if let Some(id) = self.ids.find(hash, |id| &*strings[*id as usize] == s) {
             return *id;
         }
-        let id = self.strings.len() as u32;
-        let shared: Arc<str> = Arc::from(s);
-        self.strings.push(shared.clone());
-        self.ids.insert(shared, id);
+        let id = strings.len() as u32;
+        self.strings.push(Arc::from(s));
+        let (strings, hasher) = (&self.strings, &self.hasher);
+        self.ids
+            .insert_unique(hash, id, |id| hasher.hash_one(&*strings[*id as usize]));
         id
     }
 
     fn lookup(&self, s: &str) -> Option<u32> {
-        self.ids.get(s).copied()
+        let strings = &self.strings;
+        self.ids
+            .find(self.hasher.hash_one(s), |id| &*strings[*id as usize] == s)
+            .copied()
     }
 
     pub fn get(&self, id: u32) -> &str {
@@ -366,4 +385,26 @@ impl Head {
 /// it while it reads the head's other fields.
 fn series_slot(series: &mut [Option<Box<MemSeries>>], r: u64) -> Option<&mut MemSeries> {
     series.get_mut((r as usize).checked_sub(1)?)?.as_deref_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbols_intern_each_string_once() {
+        let mut symbols = Symbols::default();
+        // Enough strings for the table to grow (and rehash) several times.
+        let strings: Vec<String> = (0..10_000).map(|i| format!("value-{i}")).collect();
+        let ids: Vec<u32> = strings.iter().map(|s| symbols.intern(s)).collect();
+        assert_eq!(ids, (0..10_000).collect::<Vec<u32>>());
+        for (s, id) in strings.iter().zip(&ids) {
+            assert_eq!(symbols.intern(s), *id);
+            assert_eq!(symbols.lookup(s), Some(*id));
+            assert_eq!(symbols.get(*id), s);
+        }
+        assert_eq!(symbols.lookup("value-10000"), None);
+        assert_eq!(symbols.lookup(""), None);
+        assert_eq!(symbols.intern(""), 10_000);
+    }
 }

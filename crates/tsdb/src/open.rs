@@ -22,6 +22,11 @@ use crate::{
 
 /// Samples decoded before they are applied to the head in parallel during replay.
 const REPLAY_BATCH: usize = 1 << 20;
+/// Series created from one hand-over during replay.
+const REPLAY_SERIES_BATCH: usize = 1 << 14;
+/// Batches the WAL reader may decode ahead of the thread applying them (with the one being
+/// applied, some 100 MB of samples at most).
+const REPLAY_BATCHES_AHEAD: usize = 2;
 
 impl Db {
     /// Opens (creating if needed) `dir`, takes its lock, loads its blocks and replays the
@@ -172,8 +177,6 @@ fn replay_into(
     let mut attached: Vec<u64> = Vec::new();
     let mut held = HeldByChains::new(&recovered);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let mut batch: Vec<wal::Record> = Vec::new();
-    let mut batched = 0usize;
     let (mut series_time, mut samples_time) = (Duration::ZERO, Duration::ZERO);
     let mut orphans = head::Orphans::default();
     let mut apply = |head: &mut head::Head, record: Replayed, orphans: &mut head::Orphans| {
@@ -192,11 +195,15 @@ fn replay_into(
                 series_time += started.elapsed();
                 return;
             }
+            Replayed::Samples(batch) => {
+                let started = Instant::now();
+                head.append_many(&batch, threads, orphans);
+                samples_time += started.elapsed();
+                return;
+            }
             Replayed::Other(record) => record,
         };
         match record {
-            // Series records come hashed (above).
-            wal::Record::Series(_) => {}
             // Out-of-order records go to the out-of-order head, in log order (they and
             // the flush markers are rare: no batching).
             wal::Record::OooSamples(samples) => head.replay_out_of_order(&samples, orphans),
@@ -216,13 +223,6 @@ fn replay_into(
             // Histograms are appended in log order after the float samples batched before
             // them (a series may change from one to the other).
             wal::Record::Histograms(samples) => {
-                if !batch.is_empty() {
-                    let started = Instant::now();
-                    head.append_many(&batch, threads, orphans);
-                    samples_time += started.elapsed();
-                    batch.clear();
-                    batched = 0;
-                }
                 let started = Instant::now();
                 for (r, t, h, st) in samples {
                     if !head.contains(r) {
@@ -233,56 +233,42 @@ fn replay_into(
                 }
                 samples_time += started.elapsed();
             }
-            samples => {
-                batched += samples.sample_count();
-                batch.push(samples);
-                if batched >= REPLAY_BATCH {
-                    let started = Instant::now();
-                    head.append_many(&batch, threads, orphans);
-                    samples_time += started.elapsed();
-                    batch.clear();
-                    batched = 0;
-                }
-            }
+            // Float samples come batched (above).
+            _ => {}
         }
     };
     let replayed = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Replayed>(256);
+        // Batches, not records, so that the reader decodes the next batch while this
+        // thread applies one (it would stop at a bound in records long before a batch's
+        // worth of them), and the batches waiting hold a few million samples at most.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Replayed>(REPLAY_BATCHES_AHEAD);
         let dir = wal_dir.to_path_buf();
         let held = &mut held;
         let hasher = head.label_hasher();
         let reader = scope.spawn(move || {
-            wal::replay(&dir, |mut record| {
-                let replayed = match record {
-                    // Hashed here, off the thread that creates the series.
-                    wal::Record::Series(series) => {
-                        let hashes = series.iter().map(|(_, l)| hasher.hash(l)).collect();
-                        Replayed::Series(series, hashes)
+            let mut batcher = Batcher::new(tx);
+            let read = wal::replay(&dir, |mut record| match record {
+                // Hashed here, off the thread that creates the series.
+                wal::Record::Series(series) => batcher.add_series(series, &hasher),
+                wal::Record::Samples(_) | wal::Record::SamplesWithStarts(_) => {
+                    if held.drop_from(&mut record) {
+                        batcher.add_samples(record);
                     }
-                    _ => {
-                        if !held.drop_from(&mut record) {
-                            return;
-                        }
-                        Replayed::Other(record)
-                    }
-                };
-                // The receiver only goes away if this thread's caller panicked.
-                let _ = tx.send(replayed);
-            })
+                }
+                other => batcher.add_other(other),
+            });
+            batcher.flush();
+            read
         });
-        for record in rx {
-            apply(head, record, &mut orphans);
+        for replayed in rx {
+            apply(head, replayed, &mut orphans);
         }
         reader
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the WAL reader thread panicked")))
     });
     let mut replay = replayed.map_err(io(format!("replaying the WAL in {}", wal_dir.display())))?;
-    let started = Instant::now();
-    head.append_many(&batch, threads, &mut orphans);
     head.ooo.replay_finished();
-    samples_time += started.elapsed();
-    drop(batch);
     head.settle_spilled(&attached);
     // Chains of series the WAL no longer has (or already had samples for) are not the
     // head's: no longer counted as its chunks. The samples of theirs the reader dropped
@@ -309,11 +295,86 @@ fn replay_into(
     Ok(replay)
 }
 
-/// A record as the WAL reader hands it to replay: series come with their label sets'
-/// hashes ([`head::Head::label_hasher`]), taken on the reader's thread.
+/// What the WAL reader hands to replay, in log order: series (with their label sets'
+/// hashes, [`head::Head::label_hasher`], taken on the reader's thread) and float samples,
+/// each gathered from consecutive records, and any other record as it is.
 enum Replayed {
     Series(Vec<(u64, model::Labels)>, Vec<u64>),
+    Samples(Vec<wal::Record>),
     Other(wal::Record),
+}
+
+/// Gathers consecutive records of one kind into [`Replayed`] batches for the replaying
+/// thread: one hand-over per batch, not per record, and samples in batches large enough to
+/// share among cores.
+struct Batcher {
+    tx: std::sync::mpsc::SyncSender<Replayed>,
+    series: Vec<(u64, model::Labels)>,
+    hashes: Vec<u64>,
+    samples: Vec<wal::Record>,
+    sample_count: usize,
+}
+
+impl Batcher {
+    fn new(tx: std::sync::mpsc::SyncSender<Replayed>) -> Self {
+        Self {
+            tx,
+            series: Vec::new(),
+            hashes: Vec::new(),
+            samples: Vec::new(),
+            sample_count: 0,
+        }
+    }
+
+    fn add_series(&mut self, series: Vec<(u64, model::Labels)>, hasher: &head::LabelHasher) {
+        self.flush_samples();
+        self.hashes
+            .extend(series.iter().map(|(_, l)| hasher.hash(l)));
+        self.series.extend(series);
+        if self.series.len() >= REPLAY_SERIES_BATCH {
+            self.flush_series();
+        }
+    }
+
+    fn add_samples(&mut self, record: wal::Record) {
+        self.flush_series();
+        self.sample_count += record.sample_count();
+        self.samples.push(record);
+        if self.sample_count >= REPLAY_BATCH {
+            self.flush_samples();
+        }
+    }
+
+    fn add_other(&mut self, record: wal::Record) {
+        self.flush();
+        self.send(Replayed::Other(record));
+    }
+
+    fn flush(&mut self) {
+        self.flush_series();
+        self.flush_samples();
+    }
+
+    fn flush_series(&mut self) {
+        if !self.series.is_empty() {
+            let series = std::mem::take(&mut self.series);
+            let hashes = std::mem::take(&mut self.hashes);
+            self.send(Replayed::Series(series, hashes));
+        }
+    }
+
+    fn flush_samples(&mut self) {
+        if !self.samples.is_empty() {
+            self.sample_count = 0;
+            let batch = std::mem::take(&mut self.samples);
+            self.send(Replayed::Samples(batch));
+        }
+    }
+
+    fn send(&self, replayed: Replayed) {
+        // The receiver only goes away if the replaying thread panicked.
+        let _ = self.tx.send(replayed);
+    }
 }
 
 /// The samples replay need not apply, dropped by the WAL reader as it decodes them: those

@@ -208,12 +208,6 @@ impl XorChunk {
         2 + self.stream.bytes.len()
     }
 
-    /// Where the chunk starts: its first timestamp, which every append reads (the block
-    /// boundary it must not cross) (for prefetching).
-    pub(crate) fn head_ptr(&self) -> *const u8 {
-        self.stream.bytes.as_ptr()
-    }
-
     /// Where the next sample will be written (for prefetching).
     pub(crate) fn tail_ptr(&self) -> *const u8 {
         self.stream

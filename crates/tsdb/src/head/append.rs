@@ -9,8 +9,8 @@ use super::{series, series_slot, Head, MemSeries, Orphans, Rejection};
 
 impl Head {
     /// Asks the CPU to start loading what appending to series `r` will touch: `deep`
-    /// means its open chunk's start and tail (the series itself must have been prefetched
-    /// earlier), otherwise the series. Appends walk a million series in ref order, and
+    /// means its open chunk's tail (the series itself must have been prefetched earlier),
+    /// otherwise the series. Appends walk a million series in ref order, and
     /// these loads are what they would otherwise wait for.
     #[inline]
     pub fn prefetch(&self, r: u64, deep: bool) {
@@ -18,8 +18,6 @@ impl Head {
             return;
         };
         if deep {
-            // The chunk's first timestamp and its tail: two lines once it outgrows one.
-            prefetch(s.open.head_ptr());
             prefetch(s.open.tail_ptr());
         } else {
             prefetch((&**s as *const MemSeries).cast());
@@ -191,7 +189,6 @@ impl Head {
                                     .and_then(|a| own(a.0))
                                     .map(|i| part.get(i))
                                 {
-                                    prefetch(s.open.head_ptr());
                                     prefetch(s.open.tail_ptr());
                                 }
                                 let Some((r, t, v, st)) = record.sample(j) else {

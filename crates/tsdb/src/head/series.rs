@@ -334,10 +334,7 @@ impl MemSeries {
     /// crosses a block boundary (computed, not stored: a million series would hold 8 MB of
     /// it, and it only changes with the open chunk's first sample).
     pub(super) fn open_until(&self, chunk_range: i64) -> i64 {
-        self.open_min_t()
-            .div_euclid(chunk_range)
-            .saturating_add(1)
-            .saturating_mul(chunk_range)
+        range_end(self.open_min_t(), chunk_range)
     }
 
     /// Appends a native histogram sample; without `keep`, only its time and identity are
@@ -438,7 +435,7 @@ impl MemSeries {
         }
         if !self.open.is_empty()
             && (self.open.len() >= HEAD_SAMPLES_PER_CHUNK
-                || t >= self.open_until(chunk_range)
+                || t >= range_end(self.open.last_timestamp(), chunk_range)
                 || (st != 0 && !self.open.has_starts()))
         {
             self.close_open(to);
@@ -637,6 +634,15 @@ fn last_in(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Option<New
     buf.histograms
         .pop()
         .map(|(t, h)| Newest::Histogram(t, h, st))
+}
+
+/// The end of the chunk range `t` is in: a chunk holding `t` is closed before a sample at
+/// or after it. An open chunk never crosses one, so its last sample (in its struct) gives
+/// the same end as its first (at the start of its bytes, one more cache miss per append).
+fn range_end(t: i64, chunk_range: i64) -> i64 {
+    t.div_euclid(chunk_range)
+        .saturating_add(1)
+        .saturating_mul(chunk_range)
 }
 
 #[cfg(test)]
