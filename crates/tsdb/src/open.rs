@@ -326,8 +326,9 @@ impl Batcher {
         }
     }
 
+    /// Samples gathered before a series record go on gathering: none of them is the new
+    /// series' (a series is logged before its samples).
     fn add_series(&mut self, series: Vec<(u64, model::Labels)>, hasher: &head::LabelHasher) {
-        self.flush_samples();
         self.hashes
             .extend(series.iter().map(|(_, l)| hasher.hash(l)));
         self.series.extend(series);
@@ -345,8 +346,16 @@ impl Batcher {
         }
     }
 
+    /// Series gathered so far go first (the record may be of them). Float samples gathered
+    /// so far go first only before histograms, which a series may switch to and from; the
+    /// rest (exemplars, out-of-order samples and markers, logged beside a scrape's samples)
+    /// do not read in-order chunks, and cutting a batch at each would share out one
+    /// scrape's samples at a time.
     fn add_other(&mut self, record: wal::Record) {
-        self.flush();
+        self.flush_series();
+        if matches!(record, wal::Record::Histograms(_)) {
+            self.flush_samples();
+        }
         self.send(Replayed::Other(record));
     }
 

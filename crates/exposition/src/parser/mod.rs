@@ -205,6 +205,10 @@ impl<'a> Parser<'a> {
         let Some((start, end)) = self.deferred.take() else {
             return Ok(());
         };
+        if !std::ptr::eq(sample.series, &self.input[start..end]) {
+            // Not the sample just read: its series is not where this parser is.
+            return Err(self.error_at(start, "labels asked for a sample other than the last"));
+        }
         let resume = (self.pos, self.line, self.line_start);
         self.pos = start;
         let (name, labels, series_end) = match self.format {

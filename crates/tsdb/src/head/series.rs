@@ -332,7 +332,7 @@ impl MemSeries {
 
     /// The open chunk is closed before a sample at or after this time, so that no chunk
     /// crosses a block boundary (computed, not stored: a million series would hold 8 MB of
-    /// it, and it only changes with the open chunk's first sample).
+    /// it). Float appends compute it from the open chunk's last sample ([`range_end`]).
     pub(super) fn open_until(&self, chunk_range: i64) -> i64 {
         range_end(self.open_min_t(), chunk_range)
     }
