@@ -199,13 +199,12 @@ async fn a_bad_line_fails_the_scrape_whether_its_series_is_known_or_new() {
     let target = exporter(false).await;
     let text = Some("text/plain; version=0.0.4");
     target.serve(text, "temp {room=\"a\"} 21.5\nhumidity 40\n");
-    let manager = scrape::Manager::new(Arc::clone(&db));
     let yaml = format!(
         "scrape_configs:\n  - job_name: app\n    scrape_interval: 100ms\n    static_configs:\n      - targets: ['{}']\n",
         target.addr
     );
-    manager.apply(&config(&yaml, dir.path()));
-    let status = || manager.active_targets()[0].status.clone();
+    let manager = scrape_all(&yaml, dir.path(), &db).await;
+    let status = || status_of(&manager, "app");
     let temp = || last_value(&db, &[eq("__name__", "temp"), eq("room", "a")]);
     eventually("the first scrape", || temp() == Some(21.5)).await;
 

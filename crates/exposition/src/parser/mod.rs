@@ -94,16 +94,6 @@ pub struct Parser<'a> {
 /// A sample's name, labels and the end of its series text.
 type SeriesParts<'a> = (Cow<'a, str>, Vec<Label<'a>>, usize);
 
-/// How a format parses what follows a sample's series (value, timestamp, exemplar):
-/// given the series' start, end, name and labels.
-type SampleRest<'a> = fn(
-    &mut Parser<'a>,
-    usize,
-    usize,
-    Cow<'a, str>,
-    Vec<Label<'a>>,
-) -> Result<Entry<'a>, ParseError>;
-
 const NAME_FIRST: u8 = 1;
 const COLON: u8 = 2;
 const DIGIT: u8 = 4;
@@ -211,10 +201,7 @@ impl<'a> Parser<'a> {
         }
         let resume = (self.pos, self.line, self.line_start);
         self.pos = start;
-        let (name, labels, series_end) = match self.format {
-            Format::PrometheusText => self.text_series()?,
-            Format::OpenMetrics => self.om_series()?,
-        };
+        let (name, labels, series_end) = self.series()?;
         if series_end != end {
             // The quick scan and the parse disagree on where the series ends: not for
             // any text the parse accepts, so this text is wrong somewhere.
@@ -226,12 +213,44 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// A sample line, from `pos`: with its labels deferred when it can be, else in full.
+    fn sample(&mut self) -> Result<Entry<'a>, ParseError> {
+        let series_start = self.pos;
+        if let Some(entry) = self.deferred_sample() {
+            return Ok(entry);
+        }
+        let (name, labels, series_end) = self.series()?;
+        self.sample_rest(series_start, series_end, name, labels)
+    }
+
+    /// The series of a sample line (name and labels), from `pos`, by the format's rules.
+    fn series(&mut self) -> Result<SeriesParts<'a>, ParseError> {
+        match self.format {
+            Format::PrometheusText => self.text_series(),
+            Format::OpenMetrics => self.om_series(),
+        }
+    }
+
+    /// What follows a sample's series (value, timestamp, exemplar), by the format's rules.
+    fn sample_rest(
+        &mut self,
+        series_start: usize,
+        series_end: usize,
+        name: Cow<'a, str>,
+        labels: Vec<Label<'a>>,
+    ) -> Result<Entry<'a>, ParseError> {
+        match self.format {
+            Format::PrometheusText => self.text_sample_rest(series_start, series_end, name, labels),
+            Format::OpenMetrics => self.om_sample_rest(series_start, series_end, name, labels),
+        }
+    }
+
     /// With labels deferred, the sample line at `pos`, its series found by
-    /// [`Parser::series_end_quick`] and the rest of the line read by `rest`. `None`, with
-    /// nothing moved, when labels are not deferred, the quick scan gives up or the rest
-    /// of the line is wrong: the full parse then reads the line and gives the error it
-    /// always gives.
-    fn deferred_sample(&mut self, rest: SampleRest<'a>) -> Option<Entry<'a>> {
+    /// [`Parser::series_end_quick`] and the rest of the line read by
+    /// [`Parser::sample_rest`]. `None`, with nothing moved, when labels are not deferred,
+    /// the quick scan gives up or the rest of the line is wrong: the full parse then reads
+    /// the line and gives the error it always gives.
+    fn deferred_sample(&mut self) -> Option<Entry<'a>> {
         self.deferred = None;
         if !self.defer_labels {
             return None;
@@ -240,7 +259,7 @@ impl<'a> Parser<'a> {
         let end = self.series_end_quick(start)?;
         let (line, line_start) = (self.line, self.line_start);
         self.pos = end;
-        match rest(self, start, end, Cow::Borrowed(""), Vec::new()) {
+        match self.sample_rest(start, end, Cow::Borrowed(""), Vec::new()) {
             Ok(entry) => {
                 self.deferred = Some((start, end));
                 Some(entry)

@@ -13,7 +13,7 @@ impl<'a> Parser<'a> {
                 Ok(None) => return None,
                 Err(e) => Err(e),
             },
-            Some(b) if b == b'{' || starts_metric_name(b) => self.om_sample(),
+            Some(b) if b == b'{' || starts_metric_name(b) => self.sample(),
             Some(b'\n') => Err(self.error("empty lines are not allowed in OpenMetrics")),
             Some(b' ' | b'\t') => {
                 Err(self.error("lines may not start with a blank in OpenMetrics"))
@@ -151,15 +151,6 @@ impl<'a> Parser<'a> {
         self.input[self.pos..].starts_with(b" # {")
     }
 
-    fn om_sample(&mut self) -> Result<Entry<'a>, ParseError> {
-        let series_start = self.pos;
-        if let Some(entry) = self.deferred_sample(Self::om_sample_rest) {
-            return Ok(entry);
-        }
-        let (name, labels, series_end) = self.om_series()?;
-        self.om_sample_rest(series_start, series_end, name, labels)
-    }
-
     /// The series of a sample line (name and labels), from `pos`.
     pub(super) fn om_series(&mut self) -> Result<SeriesParts<'a>, ParseError> {
         let series_start = self.pos;
@@ -179,7 +170,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The value, timestamp and exemplar after a series, and the line's end.
-    fn om_sample_rest(
+    pub(super) fn om_sample_rest(
         &mut self,
         series_start: usize,
         series_end: usize,

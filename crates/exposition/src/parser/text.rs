@@ -21,7 +21,7 @@ impl<'a> Parser<'a> {
                     Ok(None) => {}
                     Err(e) => return Some(Err(e)),
                 },
-                Some(b) if b == b'{' || starts_metric_name(b) => return Some(self.text_sample()),
+                Some(b) if b == b'{' || starts_metric_name(b) => return Some(self.sample()),
                 Some(_) => {
                     let what = self.shown(self.pos);
                     return Some(Err(self.error(format!(
@@ -103,15 +103,6 @@ impl<'a> Parser<'a> {
         Ok(entry)
     }
 
-    fn text_sample(&mut self) -> Result<Entry<'a>, ParseError> {
-        let series_start = self.pos;
-        if let Some(entry) = self.deferred_sample(Self::text_sample_rest) {
-            return Ok(entry);
-        }
-        let (name, labels, series_end) = self.text_series()?;
-        self.text_sample_rest(series_start, series_end, name, labels)
-    }
-
     /// The series of a sample line (name and labels), from `pos`; returns where its text
     /// ends (`pos` may be past blanks after it).
     pub(super) fn text_series(&mut self) -> Result<SeriesParts<'a>, ParseError> {
@@ -136,7 +127,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The value and timestamp after a series, to the end of the line.
-    fn text_sample_rest(
+    pub(super) fn text_sample_rest(
         &mut self,
         series_start: usize,
         series_end: usize,
