@@ -5,7 +5,6 @@
 //! the steps with the matching keys computed once per series, not once per step.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -412,23 +411,24 @@ pub(crate) fn finish_series(series: Vec<SeriesV>) -> EvResult<Vec<SeriesV>> {
     }
     let hasher = rustc_hash::FxBuildHasher;
     let mut out: Vec<SeriesV> = Vec::with_capacity(series.len());
-    // Label-set hash -> indices in `out` with that hash (collisions compared in full).
-    let mut index: HashMap<u64, Vec<usize>, rustc_hash::FxBuildHasher> = HashMap::default();
+    // Indices into `out`, by label set (no allocation per series: a query can end with
+    // hundreds of thousands).
+    let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(series.len());
     let mut needs_sort = Vec::new();
     for mut s in series {
         if s.drop_name {
             s.labels = std::mem::take(&mut s.labels).retain(|l| !is_metadata_label(&l.name));
             s.drop_name = false;
         }
-        let slots = index.entry(hasher.hash_one(&s.labels)).or_default();
-        match slots.iter().find(|i| out[**i].labels == s.labels) {
+        let hash = hasher.hash_one(&s.labels);
+        match index.find(hash, |&i| out[i].labels == s.labels) {
             Some(&i) => {
                 out[i].points.extend(s.points);
                 out[i].hists.extend(s.hists);
                 needs_sort.push(i);
             }
             None => {
-                slots.push(out.len());
+                index.insert_unique(hash, out.len(), |&i| hasher.hash_one(&out[i].labels));
                 out.push(s);
             }
         }

@@ -101,7 +101,8 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             let hists = &s.hists;
             let mut hpoints: Vec<(i64, model::histogram::FloatHistogram)> = Vec::new();
             let (mut hlo, mut hhi) = (0usize, 0usize);
-            let metric = s.labels.metric_name().unwrap_or("").to_string();
+            let metric_name = s.labels.metric_name();
+            let metric = metric_name.unwrap_or("");
             // Overlapping starts, counted once per series: `overlaps[i]` pairs among the first
             // `i` samples, so a window asks in constant time.
             let overlaps: Vec<usize> =
@@ -167,9 +168,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                             points.push((ts, v));
                         }
                         let mut notes = Vec::new();
-                        hist_window_value(
-                            range_fn, w, hw, hsts, rs, we, range, &metric, &mut notes,
-                        );
+                        hist_window_value(range_fn, w, hw, hsts, rs, we, range, metric, &mut notes);
                         outcome.notes.extend(notes);
                         continue;
                     }
@@ -181,7 +180,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                         rs,
                         we,
                         range,
-                        &metric,
+                        metric,
                         &mut outcome.notes,
                     ) {
                         Some(Out::Float(v)) => points.push((ts, v)),
@@ -198,7 +197,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                         .zip(overlaps.get(lo + 1))
                         .is_some_and(|(a, b)| a > b)
                 {
-                    outcome.start_overlap = Some(s.labels.metric_name().unwrap_or("").to_string());
+                    outcome.start_overlap = Some(metric.to_string());
                 }
                 if w.len() > max_samples {
                     return Err(EvalError::TooManySamples);
@@ -244,7 +243,7 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
                                     smoothed,
                                     k != RangeFn::Delta,
                                     k == RangeFn::Rate,
-                                    &metric,
+                                    metric,
                                     &mut outcome.notes,
                                 )
                                 .map(Out::Hist)
@@ -315,16 +314,15 @@ pub(super) fn range_function(ev: &Ev, c: &Call, pos: PosRange) -> EvResult<Val> 
             if points.is_empty() && hpoints.is_empty() {
                 return Ok(outcome);
             }
-            if counter_fn && !points.is_empty() {
-                if let Some(metric) = s.labels.metric_name() {
-                    if !(metric.ends_with("_total")
-                        || metric.ends_with("_sum")
-                        || metric.ends_with("_count")
-                        || metric.ends_with("_bucket"))
-                    {
-                        outcome.not_a_counter = Some(metric.to_string());
-                    }
-                }
+            if counter_fn
+                && !points.is_empty()
+                && metric_name.is_some()
+                && !(metric.ends_with("_total")
+                    || metric.ends_with("_sum")
+                    || metric.ends_with("_count")
+                    || metric.ends_with("_bucket"))
+            {
+                outcome.not_a_counter = Some(metric.to_string());
             }
             let n = points.len() + hpoints.len();
             let held = held_total.fetch_add(n, AtomicOrdering::Relaxed) + n;

@@ -515,7 +515,7 @@ impl Block {
         let mut out = SampleBuf::default();
         for c in &s.chunks {
             let (encoding, bytes) = self.read_chunk(c)?;
-            if !out.extend_from_encoded(encoding, &bytes, mint, maxt) {
+            if !out.extend_from_encoded(encoding, &bytes, (c.min_t, c.max_t), mint, maxt) {
                 return Err(corrupt(format!(
                     "{}: a chunk of {} does not decode",
                     self.dir.display(),

@@ -3,6 +3,34 @@ use model::histogram::FloatHistogram;
 use super::histogram::{FloatHistogramIter, HistogramIter};
 use super::{Encoding, XorIter};
 
+thread_local! {
+    /// A whole packed chunk, decoded before its samples in a range are copied out.
+    static PACKED_SCRATCH: std::cell::RefCell<Vec<(i64, f64)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The scratch buffer's room kept between chunks (a packed chunk holds at most
+/// `u16::MAX` samples; more than this is given back after use).
+const PACKED_SCRATCH_KEPT: usize = 4096;
+
+/// How many of a chunk's `count` samples, first and last at `chunk_times`, fall in
+/// `[mint, maxt]` if they are evenly spaced, plus one for rounding; never more than
+/// `count`. Scrapes space samples evenly, so this is the room a range needs; when it
+/// is short the buffer grows as usual.
+fn expected_in_range(count: usize, chunk_times: (i64, i64), mint: i64, maxt: i64) -> usize {
+    let (first, last) = chunk_times;
+    let (lo, hi) = (first.max(mint), last.min(maxt));
+    if hi < lo {
+        return 0;
+    }
+    if last <= first || (lo == first && hi == last) {
+        return count;
+    }
+    // In floats: the times may be any i64s (a span of the whole line overflows one).
+    let share = (hi as f64 - lo as f64) / (last as f64 - first as f64);
+    ((count as f64 * share).ceil() as usize + 1).min(count)
+}
+
 /// A series' newest sample in a range.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Newest {
@@ -45,10 +73,16 @@ impl SampleBuf {
 
     /// Appends the samples with `mint <= t <= maxt` of a chunk of any encoding; `false`
     /// if the chunk failed to decode (what came before the damage is kept).
+    ///
+    /// `chunk_times` are the chunk's first and last sample times: room is made for the
+    /// samples expected in the range, not for the whole chunk (a one-minute window of a
+    /// two-hour chunk would otherwise hold the room of 120 samples per series until the
+    /// query ends).
     pub fn extend_from_encoded(
         &mut self,
         encoding: Encoding,
         bytes: &[u8],
+        chunk_times: (i64, i64),
         mint: i64,
         maxt: i64,
     ) -> bool {
@@ -60,26 +94,28 @@ impl SampleBuf {
         match encoding {
             Encoding::Xor | Encoding::XorWithStarts => match XorIter::from_bytes(bytes) {
                 Some(iter) => {
-                    self.extend_from_chunk(iter, mint, maxt);
+                    self.extend_from_chunk(iter, chunk_times, mint, maxt);
                     true
                 }
                 None => false,
             },
             Encoding::Packed => {
-                let before = self.points.len();
-                if super::packed::decode_into(bytes, &mut self.points).is_none() {
-                    return false;
-                }
-                // Keep the appended samples inside the range (they are in time order).
-                let appended = &self.points[before..];
-                let end = before + appended.partition_point(|(t, _)| *t <= maxt);
-                self.points.truncate(end);
-                let first = before + self.points[before..].partition_point(|(t, _)| *t < mint);
-                self.points.drain(before..first);
-                if !self.starts.is_empty() {
-                    self.starts.resize(self.points.len(), 0);
-                }
-                true
+                // The chunk decodes whole, into a scratch buffer kept by the thread, and
+                // only its samples in the range (they are in time order) are kept.
+                PACKED_SCRATCH.with_borrow_mut(|scratch| {
+                    scratch.clear();
+                    let decoded = super::packed::decode_into(bytes, scratch).is_some();
+                    let end = scratch.partition_point(|(t, _)| *t <= maxt);
+                    let first = scratch[..end].partition_point(|(t, _)| *t < mint);
+                    self.points.extend_from_slice(&scratch[first..end]);
+                    if !self.starts.is_empty() {
+                        self.starts.resize(self.points.len(), 0);
+                    }
+                    if scratch.capacity() > PACKED_SCRATCH_KEPT {
+                        *scratch = Vec::new();
+                    }
+                    decoded
+                })
             }
             Encoding::Histogram => {
                 let Some(mut iter) = HistogramIter::from_bytes(bytes) else {
@@ -146,10 +182,17 @@ impl SampleBuf {
 
     /// Appends a chunk's samples with `mint <= t <= maxt` (chunks are in time order, so
     /// decoding stops past `maxt`).
-    pub fn extend_from_chunk(&mut self, mut iter: XorIter<'_>, mint: i64, maxt: i64) {
+    pub fn extend_from_chunk(
+        &mut self,
+        mut iter: XorIter<'_>,
+        chunk_times: (i64, i64),
+        mint: i64,
+        maxt: i64,
+    ) {
         if !iter.has_starts() {
             let before = self.points.len();
-            self.points.reserve(iter.remaining());
+            self.points
+                .reserve(expected_in_range(iter.remaining(), chunk_times, mint, maxt));
             self.points.extend(
                 iter.skip_while(|(t, _)| *t < mint)
                     .take_while(|(t, _)| *t <= maxt),
@@ -269,5 +312,80 @@ impl SampleBuf {
     /// The start timestamp of point `i` (0: none).
     pub fn start(&self, i: usize) -> i64 {
         self.starts.get(i).copied().unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{packed, XorChunk};
+
+    /// 120 samples 15 s apart, as a two-hour block chunk holds them.
+    fn block_samples() -> Vec<(i64, f64)> {
+        (0..120).map(|i| (i * 15_000, i as f64 * 1.5)).collect()
+    }
+
+    #[test]
+    fn expected_share_of_a_chunk_in_a_range() {
+        let times = (0, 119 * 15_000);
+        assert_eq!(expected_in_range(120, times, i64::MIN, i64::MAX), 120);
+        assert_eq!(expected_in_range(120, times, 0, 119 * 15_000), 120);
+        assert_eq!(expected_in_range(120, times, 200 * 15_000, 300 * 15_000), 0);
+        // One minute of the middle: four samples, five with the rounding.
+        let minute = expected_in_range(120, times, 60 * 15_000 - 59_999, 60 * 15_000);
+        assert!((4..=6).contains(&minute), "{minute}");
+        // A chunk of one sample, and a span of the whole i64 line.
+        assert_eq!(expected_in_range(1, (7, 7), 0, 10), 1);
+        assert!(expected_in_range(120, (i64::MIN, i64::MAX), 0, 1_000) <= 2);
+    }
+
+    #[test]
+    fn a_window_of_a_chunk_keeps_its_samples_and_room_for_about_them() {
+        let samples = block_samples();
+        let times = (samples[0].0, samples[samples.len() - 1].0);
+        let (mint, maxt) = (60 * 15_000 - 59_999, 60 * 15_000);
+        let want: Vec<(i64, f64)> = samples
+            .iter()
+            .copied()
+            .filter(|(t, _)| (mint..=maxt).contains(t))
+            .collect();
+        assert_eq!(want.len(), 4);
+
+        let mut xor = XorChunk::new();
+        for &(t, v) in &samples {
+            xor.append(t, v);
+        }
+        let packed = packed::encode(&samples).expect("packs");
+        for (encoding, bytes) in [(Encoding::Xor, xor.bytes()), (Encoding::Packed, packed)] {
+            let mut buf = SampleBuf::default();
+            assert!(buf.extend_from_encoded(encoding, &bytes, times, mint, maxt));
+            assert_eq!(buf.points, want, "{encoding:?}");
+            assert!(
+                buf.points.capacity() <= 8,
+                "{encoding:?}: room for {}",
+                buf.points.capacity()
+            );
+            // The whole chunk, after the window: appended in order.
+            assert!(buf.extend_from_encoded(encoding, &bytes, times, maxt + 1, i64::MAX));
+            assert_eq!(buf.points.len(), 4 + 59, "{encoding:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_packed_chunk_keeps_what_decoded_in_the_range() {
+        let samples = block_samples();
+        let bytes = packed::encode(&samples).expect("packs");
+        let mut whole = Vec::new();
+        packed::decode_into(&bytes, &mut whole).expect("decodes");
+        for cut in [bytes.len() / 2, bytes.len() - 1] {
+            let mut partial = Vec::new();
+            let decoded = packed::decode_into(&bytes[..cut], &mut partial).is_some();
+            let mut buf = SampleBuf::default();
+            let ok =
+                buf.extend_from_encoded(Encoding::Packed, &bytes[..cut], (0, 0), 30_000, i64::MAX);
+            assert_eq!(ok, decoded);
+            let want: Vec<(i64, f64)> = partial.into_iter().filter(|(t, _)| *t >= 30_000).collect();
+            assert_eq!(buf.points, want);
+        }
     }
 }
