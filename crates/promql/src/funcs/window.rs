@@ -28,6 +28,7 @@ pub(crate) fn start_overlaps(prev_st: i64, prev_t: i64, st: i64) -> bool {
 
 /// Whether samples `i-1` and `i` of a window are a counter reset: a drop in value, or a
 /// start timestamp saying so (`sts` empty: none known).
+#[inline]
 pub(crate) fn is_reset(w: &[(i64, f64)], sts: &[i64], i: usize) -> bool {
     w[i].1 < w[i - 1].1
         || (!sts.is_empty() && is_start_reset(sts[i - 1], w[i - 1].0, sts[i], w[i].0))
@@ -54,7 +55,14 @@ pub(crate) fn extrapolated_rate(
     let (first_t, first_v) = w[0];
     let (last_t, last_v) = w[n - 1];
     let mut result = last_v - first_v;
-    if counter {
+    if counter && sts.is_empty() {
+        // The common case (no start timestamps), without the per-sample check for them.
+        for pair in w.windows(2) {
+            if pair[1].1 < pair[0].1 {
+                result += pair[0].1;
+            }
+        }
+    } else if counter {
         for i in 1..n {
             if is_reset(w, sts, i) {
                 result += w[i - 1].1;

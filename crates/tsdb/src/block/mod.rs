@@ -513,8 +513,20 @@ impl Block {
     /// Samples of a series' chunks within `[mint, maxt]`.
     pub(crate) fn samples(&self, s: &BlockSeries, mint: i64, maxt: i64) -> io::Result<SampleBuf> {
         let mut out = SampleBuf::default();
-        for c in &s.chunks {
-            let (encoding, bytes) = self.read_chunk(c)?;
+        let chunks = s
+            .chunks
+            .iter()
+            .map(|c| Ok((c, self.read_chunk(c)?)))
+            .collect::<io::Result<Vec<_>>>()?;
+        out.reserve_for(
+            chunks.iter().map(|(c, (encoding, bytes))| {
+                let count = crate::chunk::float_sample_count(*encoding, bytes);
+                (count, (c.min_t, c.max_t))
+            }),
+            mint,
+            maxt,
+        );
+        for (c, (encoding, bytes)) in chunks {
             if !out.extend_from_encoded(encoding, &bytes, (c.min_t, c.max_t), mint, maxt) {
                 return Err(corrupt(format!(
                     "{}: a chunk of {} does not decode",

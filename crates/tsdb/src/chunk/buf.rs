@@ -31,6 +31,16 @@ fn expected_in_range(count: usize, chunk_times: (i64, i64), mint: i64, maxt: i64
     ((count as f64 * share).ceil() as usize + 1).min(count)
 }
 
+/// How many float samples an encoded chunk holds (0 for a histogram chunk), from its
+/// header.
+pub fn float_sample_count(encoding: Encoding, bytes: &[u8]) -> usize {
+    usize::from(match encoding {
+        Encoding::Xor | Encoding::XorWithStarts => super::sample_count(bytes),
+        Encoding::Packed => super::packed::sample_count(bytes),
+        _ => 0,
+    })
+}
+
 /// A series' newest sample in a range.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Newest {
@@ -69,6 +79,23 @@ impl SampleBuf {
     /// Samples of both kinds.
     pub fn len(&self) -> usize {
         self.points.len() + self.histograms.len()
+    }
+
+    /// Makes room for the float samples expected in `[mint, maxt]` from chunks about to
+    /// be appended, each given by its float sample count ([`float_sample_count`]) and
+    /// first and last sample times: one allocation for a series' window instead of one
+    /// growth per chunk.
+    pub fn reserve_for(
+        &mut self,
+        chunks: impl IntoIterator<Item = (usize, (i64, i64))>,
+        mint: i64,
+        maxt: i64,
+    ) {
+        let expected: usize = chunks
+            .into_iter()
+            .map(|(count, chunk_times)| expected_in_range(count, chunk_times, mint, maxt))
+            .sum();
+        self.points.reserve(expected);
     }
 
     /// Appends the samples with `mint <= t <= maxt` of a chunk of any encoding; `false`

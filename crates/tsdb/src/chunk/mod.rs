@@ -17,7 +17,7 @@ pub mod packed;
 pub(crate) mod slice;
 mod xor;
 
-pub use buf::{Newest, SampleBuf};
+pub use buf::{float_sample_count, Newest, SampleBuf};
 pub use xor::{has_starts, sample_count, XorChunk, XorIter, SAMPLES_PER_CHUNK};
 
 /// A chunk's encoding: the byte before its data in a block's chunk segment.

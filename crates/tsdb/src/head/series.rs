@@ -453,17 +453,39 @@ impl MemSeries {
         let mut out = SampleBuf::default();
         // A record that cannot be read is logged by the walk; the newer chunks still count.
         let (reaching, _) = self.closed.reaching(mint, disk);
-        for c in reaching.into_iter().filter(|c| c.min_t <= maxt) {
-            let bytes = match c.bytes(disk) {
-                Ok(b) => b,
+        let mut closed = Vec::with_capacity(reaching.len());
+        for c in reaching.iter().filter(|c| c.min_t <= maxt) {
+            match c.bytes(disk) {
+                Ok(bytes) => closed.push((c, bytes)),
                 Err(e) => {
                     tracing::error!(err = %e, "reading a head chunk back failed; its samples are left out");
-                    continue;
                 }
-            };
-            out.extend_from_encoded(c.encoding, &bytes, (c.min_t, c.max_t), mint, maxt);
+            }
         }
-        if self.max_t >= mint && self.open_min_t() <= maxt {
+        let open_in_range = self.max_t >= mint && self.open_min_t() <= maxt;
+        let open_floats = if open_in_range {
+            usize::from(self.open.len())
+        } else {
+            0
+        };
+        out.reserve_for(
+            closed
+                .iter()
+                .map(|(c, bytes)| {
+                    let count = crate::chunk::float_sample_count(c.encoding, bytes);
+                    (count, (c.min_t, c.max_t))
+                })
+                .chain(std::iter::once((
+                    open_floats,
+                    (self.open_min_t(), self.max_t),
+                ))),
+            mint,
+            maxt,
+        );
+        for (c, bytes) in &closed {
+            out.extend_from_encoded(c.encoding, bytes, (c.min_t, c.max_t), mint, maxt);
+        }
+        if open_in_range {
             if !self.open.is_empty() {
                 out.extend_from_chunk(
                     self.open.iter(),
