@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(encoding) = Encoding::from_byte(byte) {
         let mut buf = SampleBuf::default();
-        let _ = buf.extend_from_encoded(encoding, chunk, (i64::MIN, i64::MAX), i64::MIN, i64::MAX);
+        let _ = buf.extend_from_encoded(encoding, chunk, i64::MIN, i64::MAX);
         let _ = encoding.sample_count(chunk);
     }
 

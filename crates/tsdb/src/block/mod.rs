@@ -526,8 +526,8 @@ impl Block {
             mint,
             maxt,
         );
-        for (c, (encoding, bytes)) in chunks {
-            if !out.extend_from_encoded(encoding, &bytes, (c.min_t, c.max_t), mint, maxt) {
+        for (_, (encoding, bytes)) in chunks {
+            if !out.extend_from_encoded(encoding, &bytes, mint, maxt) {
                 return Err(corrupt(format!(
                     "{}: a chunk of {} does not decode",
                     self.dir.display(),

@@ -99,17 +99,14 @@ impl SampleBuf {
     }
 
     /// Appends the samples with `mint <= t <= maxt` of a chunk of any encoding; `false`
-    /// if the chunk failed to decode (what came before the damage is kept).
-    ///
-    /// `chunk_times` are the chunk's first and last sample times: room is made for the
-    /// samples expected in the range, not for the whole chunk (a one-minute window of a
-    /// two-hour chunk would otherwise hold the room of 120 samples per series until the
-    /// query ends).
+    /// if the chunk failed to decode (what came before the damage is kept). Room for
+    /// them is the caller's to make ([`SampleBuf::reserve_for`]): a chunk's whole count
+    /// would hold the room of 120 samples per series for a one-minute window of a
+    /// two-hour chunk until the query ends.
     pub fn extend_from_encoded(
         &mut self,
         encoding: Encoding,
         bytes: &[u8],
-        chunk_times: (i64, i64),
         mint: i64,
         maxt: i64,
     ) -> bool {
@@ -121,7 +118,7 @@ impl SampleBuf {
         match encoding {
             Encoding::Xor | Encoding::XorWithStarts => match XorIter::from_bytes(bytes) {
                 Some(iter) => {
-                    self.extend_from_chunk(iter, chunk_times, mint, maxt);
+                    self.extend_from_chunk(iter, mint, maxt);
                     true
                 }
                 None => false,
@@ -209,17 +206,9 @@ impl SampleBuf {
 
     /// Appends a chunk's samples with `mint <= t <= maxt` (chunks are in time order, so
     /// decoding stops past `maxt`).
-    pub fn extend_from_chunk(
-        &mut self,
-        mut iter: XorIter<'_>,
-        chunk_times: (i64, i64),
-        mint: i64,
-        maxt: i64,
-    ) {
+    pub fn extend_from_chunk(&mut self, mut iter: XorIter<'_>, mint: i64, maxt: i64) {
         if !iter.has_starts() {
             let before = self.points.len();
-            self.points
-                .reserve(expected_in_range(iter.remaining(), chunk_times, mint, maxt));
             self.points.extend(
                 iter.skip_while(|(t, _)| *t < mint)
                     .take_while(|(t, _)| *t <= maxt),
@@ -385,7 +374,8 @@ mod tests {
         let packed = packed::encode(&samples).expect("packs");
         for (encoding, bytes) in [(Encoding::Xor, xor.bytes()), (Encoding::Packed, packed)] {
             let mut buf = SampleBuf::default();
-            assert!(buf.extend_from_encoded(encoding, &bytes, times, mint, maxt));
+            buf.reserve_for([(float_sample_count(encoding, &bytes), times)], mint, maxt);
+            assert!(buf.extend_from_encoded(encoding, &bytes, mint, maxt));
             assert_eq!(buf.points, want, "{encoding:?}");
             assert!(
                 buf.points.capacity() <= 8,
@@ -393,7 +383,7 @@ mod tests {
                 buf.points.capacity()
             );
             // The whole chunk, after the window: appended in order.
-            assert!(buf.extend_from_encoded(encoding, &bytes, times, maxt + 1, i64::MAX));
+            assert!(buf.extend_from_encoded(encoding, &bytes, maxt + 1, i64::MAX));
             assert_eq!(buf.points.len(), 4 + 59, "{encoding:?}");
         }
     }
@@ -408,8 +398,7 @@ mod tests {
             let mut partial = Vec::new();
             let decoded = packed::decode_into(&bytes[..cut], &mut partial).is_some();
             let mut buf = SampleBuf::default();
-            let ok =
-                buf.extend_from_encoded(Encoding::Packed, &bytes[..cut], (0, 0), 30_000, i64::MAX);
+            let ok = buf.extend_from_encoded(Encoding::Packed, &bytes[..cut], 30_000, i64::MAX);
             assert_eq!(ok, decoded);
             let want: Vec<(i64, f64)> = partial.into_iter().filter(|(t, _)| *t >= 30_000).collect();
             assert_eq!(buf.points, want);

@@ -483,24 +483,13 @@ impl MemSeries {
             maxt,
         );
         for (c, bytes) in &closed {
-            out.extend_from_encoded(c.encoding, bytes, (c.min_t, c.max_t), mint, maxt);
+            out.extend_from_encoded(c.encoding, bytes, mint, maxt);
         }
         if open_in_range {
             if !self.open.is_empty() {
-                out.extend_from_chunk(
-                    self.open.iter(),
-                    (self.open_min_t(), self.max_t),
-                    mint,
-                    maxt,
-                );
+                out.extend_from_chunk(self.open.iter(), mint, maxt);
             } else if let Some(h) = &self.open_hist {
-                out.extend_from_encoded(
-                    h.encoding(),
-                    &h.bytes(),
-                    (h.min_t, self.max_t),
-                    mint,
-                    maxt,
-                );
+                out.extend_from_encoded(h.encoding(), &h.bytes(), mint, maxt);
             }
         }
         out
@@ -662,7 +651,7 @@ fn last_in(encoding: Encoding, bytes: &[u8], mint: i64, maxt: i64) -> Option<New
         return last_float(XorIter::from_bytes(bytes)?, mint, maxt);
     }
     let mut buf = SampleBuf::default();
-    buf.extend_from_encoded(encoding, bytes, (mint, maxt), mint, maxt);
+    buf.extend_from_encoded(encoding, bytes, mint, maxt);
     let st = buf.hist_start(buf.histograms.len().saturating_sub(1));
     buf.histograms
         .pop()
